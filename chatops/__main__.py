@@ -1,0 +1,3 @@
+from chatops.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""The one place that wires adapters (SQL store, executors, HTTP) to the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from chatops.clock import SystemClock
+from chatops.config_files import load_config, load_runbooks, secret_values
+from chatops.engine.changes import ChangeService
+from chatops.engine.config import Config
+from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
+from chatops.engine.redact import Redactor
+from chatops.engine.roles import Roles
+from chatops.engine.runbook import Runbook
+from chatops.engine.runner import Runner
+from chatops.errors import ConfigError
+from chatops.executors.local import LocalExecutor
+from chatops.executors.ssh import SshExecutor
+from chatops.http_get import UrllibGetter
+from chatops.liveness import OwnerLiveness, new_owner
+from chatops.settings import Settings
+from chatops.store.audit import SqlAuditLog
+from chatops.store.db import is_current, make_engine, upgrade
+from chatops.store.runs import SqlRunStore
+
+
+@dataclass
+class Wired:
+    settings: Settings
+    config: Config
+    runbooks: dict[str, Runbook]
+    engine: Engine
+    store: SqlRunStore
+    audit: SqlAuditLog
+    clock: Clock
+    roles: Roles
+    redactor: Redactor
+    changes: ChangeService
+    runner: Runner
+    executors: Mapping[str, Executor]
+    owner: str
+
+    def recover(self) -> list[int]:
+        """Mark runs of dead processes interrupted (called at start)."""
+        stale = self.config.policies.stale_run_delta
+        check = OwnerLiveness(self.owner, self.clock.now(), stale)
+        return [r.id for r in self.runner.recover(check)]
+
+
+def load_config_or_empty(path: Path) -> Config:
+    if not path.exists():
+        raise ConfigError(str(path), ["config file not found (set CHATOPS_CONFIG or --config)"])
+    return load_config(path)
+
+
+def ensure_schema(url: str, engine: Engine) -> None:
+    """SQLite databases are created and upgraded on the fly; others need `chatops db upgrade`."""
+    if make_url(url).get_backend_name() == "sqlite":
+        upgrade(url)
+    elif not is_current(engine):
+        raise ConfigError(
+            url.split("@")[-1], ["database has no chatops schema: run `chatops db upgrade`"]
+        )
+
+
+def wire(
+    settings: Settings,
+    *,
+    config: Config | None = None,
+    runbooks: dict[str, Runbook] | None = None,
+    clock: Clock | None = None,
+    notifier: Notifier | None = None,
+    executors: Mapping[str, Executor] | None = None,
+    http: HttpGetter | None = None,
+    owner: str | None = None,
+) -> Wired:
+    config = config or load_config_or_empty(settings.config)
+    runbooks = runbooks or load_runbooks(settings.commands)
+    redactor = Redactor([*settings.secret_values(), *secret_values(config)])
+    engine = make_engine(settings.database_url)
+    ensure_schema(settings.database_url, engine)
+    store = SqlRunStore(engine)
+    audit = SqlAuditLog(engine)
+    clock = clock or SystemClock()
+    roles = Roles(config)
+    executors = executors or {"ssh": SshExecutor(redactor), "local": LocalExecutor(redactor)}
+    from chatops.engine.changes import NullNotifier
+
+    note = notifier or NullNotifier()
+    owner = owner or new_owner()
+    changes = ChangeService(config, runbooks, store, audit, clock, roles, note)
+    runner = Runner(config, store, audit, clock, executors, http or UrllibGetter(), note, owner)
+    return Wired(
+        settings,
+        config,
+        runbooks,
+        engine,
+        store,
+        audit,
+        clock,
+        roles,
+        redactor,
+        changes,
+        runner,
+        executors,
+        owner,
+    )

@@ -1,0 +1,60 @@
+"""`chatops check [--connect]`: validate config and runbooks, optionally open every host."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from chatops.bootstrap import load_config_or_empty
+from chatops.config_files import load_runbooks, secret_values
+from chatops.engine.inventory import Host
+from chatops.engine.redact import Redactor
+from chatops.engine.result import CommandResult
+from chatops.executors.local import LocalExecutor
+from chatops.executors.ssh import SshExecutor
+from chatops.settings import Settings
+
+LABEL = {
+    "ok": "ok",
+    "unreachable": "unreachable",
+    "auth_failed": "auth failed",
+    "host_key_unknown": "host key unknown",
+    "host_key_mismatch": "host key mismatch",
+    "timeout": "unreachable",
+}
+
+
+def check(settings: Settings, connect: bool) -> int:
+    config = load_config_or_empty(settings.config)
+    runbooks = load_runbooks(settings.commands)
+    hosts = [
+        (s, e, h)
+        for s, svc in config.services.items()
+        for e, env in svc.environments.items()
+        for h in env.hosts
+    ]
+    print(f"config {settings.config}: ok ({len(config.services)} services, {len(hosts)} hosts)")
+    print(f"runbooks {settings.commands}: ok ({', '.join(sorted(runbooks))})")
+    missing = sorted({r for rb in runbooks.values() for r in rb.approval.roles} - set(config.roles))
+    if missing:
+        print(
+            f"warning: no members configured for role(s) {', '.join(missing)}: nobody can approve"
+        )
+    if not connect:
+        return 0
+    redactor = Redactor([*settings.secret_values(), *secret_values(config)])
+    ssh, local = SshExecutor(redactor), LocalExecutor(redactor)
+
+    def probe(h: Host) -> CommandResult:
+        return (local if h.transport == "local" else ssh).probe(h)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(probe, [h for _s, _e, h in hosts]))
+    rows = [("SERVICE", "ENV", "HOST", "ADDRESS", "RESULT", "DETAIL")]
+    for (s, e, h), r in zip(hosts, results, strict=True):
+        addr = "local" if h.transport == "local" else f"{h.user}@{h.address}:{h.port}"
+        detail = "" if r.ok else (r.error or f"exit {r.exit_code}")
+        rows.append((s, e, h.name, addr, LABEL.get(r.outcome, r.outcome), detail))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return 0 if all(r.ok for r in results) else 1

@@ -1,0 +1,98 @@
+"""Plain-text renderings of plans, runs and audit trails for the terminal."""
+
+from __future__ import annotations
+
+import textwrap
+
+from chatops.engine.plan import Plan
+from chatops.engine.policy import Verdict
+from chatops.engine.run import AuditEvent, RunView, StepRecord
+
+KIND_MARK = {"manual": "person", "ssh": "ssh", "check": "check", "gate": "gate"}
+
+
+def plan_text(plan: Plan, verdict: Verdict, run: RunView | None = None) -> str:
+    lines = [
+        f"{plan.title}  [{plan.kind}]  plan {plan.task_id}  sha256 {plan.short_hash}",
+        f"  requested by {plan.requester}"
+        + (f"  service {plan.service} / {plan.environment}" if plan.service else ""),
+    ]
+    if plan.params:
+        lines.append(
+            "  parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(plan.params.items()))
+        )
+    if plan.request:
+        lines.append(f"  request: {plan.request}")
+    for qid, ask in plan.questions.items():
+        lines.append(f"  {ask}: {plan.answers.get(qid) or '(not answered)'}")
+    approval = f"{plan.approval.quorum} of {', '.join(plan.approval.roles)}"
+    if plan.approval.architect:
+        approval += " (the architect role must be among them)"
+    lines.append(f"  approval: {approval}")
+    lines.append("")
+    for i, s in enumerate(plan.steps, 1):
+        who = f" ({s.role})" if s.role else ""
+        lines.append(f"  {i:>2}. [{KIND_MARK[s.kind]}] {s.title}{who}")
+        for hc in s.commands:
+            lines.append(f"        {hc.host}$ {hc.command}")
+        if s.http:
+            lines.append(f"        GET {s.http.url} -> expect {s.http.expect_status}")
+        for hc in s.rollback:
+            lines.append(f"        rollback {hc.host}$ {hc.command}")
+    if plan.rollback:
+        lines.append("  on failure:")
+        for s in plan.rollback:
+            lines.append(f"      - {s.title}")
+            lines.extend(f"        {hc.host}$ {hc.command}" for hc in s.commands)
+    lines.append("")
+    if verdict.ok:
+        lines.append("  policy: ok")
+    else:
+        lines.append("  policy: REFUSED")
+        lines.extend(f"    - {r}" for r in verdict.reasons)
+    if run is not None:
+        lines.append(f"  run #{run.id}: {run.state.value}")
+    return "\n".join(lines)
+
+
+def runs_table(runs: list[RunView]) -> str:
+    rows = [("RUN", "STATE", "PROCESS", "SERVICE", "ENV", "REQUESTER", "STEP", "CREATED")]
+    for r in runs:
+        rows.append(
+            (
+                str(r.id),
+                r.state.value + (" (hotfix)" if r.is_hotfix else ""),
+                r.runbook,
+                r.service or "-",
+                r.environment or "-",
+                r.requester,
+                r.current_step or "-",
+                r.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+
+
+def steps_text(steps: list[StepRecord]) -> str:
+    out = []
+    for s in steps:
+        where = f"@{s.host}" if s.host else ""
+        code = f" exit {s.exit_code}" if s.exit_code is not None else ""
+        who = f" by {s.actor}" if s.actor else ""
+        out.append(f"  [{s.phase}] {s.step_id}{where}: {s.state.value}{code}{who}")
+        if s.error:
+            out.append(f"      {s.error}")
+        if s.tail and s.host:
+            out.append(textwrap.indent(s.tail.rstrip()[-1500:], "      | "))
+    return "\n".join(out)
+
+
+def audit_text(events: list[AuditEvent]) -> str:
+    return "\n".join(
+        f"{e.at.isoformat()}  {e.actor:<12} {e.action:<22} {e.detail}"
+        + (f"  plan {e.plan_hash[:10]}" if e.plan_hash else "")
+        for e in events
+    )

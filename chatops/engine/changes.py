@@ -1,0 +1,350 @@
+"""The change service: request a plan, approve, reject, cancel, expire, resume.
+
+Every decision, refusal and denied attempt is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chatops.engine.config import Config
+from chatops.engine.plan import Plan
+from chatops.engine.planner import build_plan
+from chatops.engine.policy import Verdict, evaluate
+from chatops.engine.ports import AuditLog, Clock, Notifier, RunStore
+from chatops.engine.roles import Roles
+from chatops.engine.run import (
+    TERMINAL,
+    ApprovalRecord,
+    AuditEvent,
+    RunState,
+    RunView,
+    StepState,
+)
+from chatops.engine.runbook import Runbook
+from chatops.engine.taskformat import import_task
+from chatops.errors import NotFound, PermissionDenied, StateError
+
+
+@dataclass(frozen=True)
+class Requested:
+    plan: Plan
+    verdict: Verdict
+    run: RunView
+
+
+@dataclass(frozen=True)
+class ApprovalStatus:
+    run: RunView
+    approvers: tuple[str, ...]
+    needed: int
+    missing: tuple[str, ...] = field(default=())
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+class NullNotifier:
+    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
+        return None
+
+
+class ChangeService:
+    def __init__(
+        self,
+        config: Config,
+        runbooks: dict[str, Runbook],
+        store: RunStore,
+        audit: AuditLog,
+        clock: Clock,
+        roles: Roles,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.config = config
+        self.runbooks = runbooks
+        self.store = store
+        self.audit = audit
+        self.clock = clock
+        self.roles = roles
+        self.notifier: Notifier = notifier or NullNotifier()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _audit(
+        self,
+        actor: str,
+        action: str,
+        run: RunView | None = None,
+        detail: str = "",
+        plan: Plan | None = None,
+    ) -> None:
+        self.audit.append(
+            AuditEvent(
+                at=self.clock.now(),
+                actor=actor,
+                action=action,
+                run_id=run.id if run else None,
+                task_id=run.task_id if run else (plan.task_id if plan else None),
+                plan_hash=run.plan_hash if run else (plan.sha256 if plan else None),
+                detail=detail,
+            )
+        )
+
+    def _deny(
+        self, actor: str, action: str, reason: str, run: RunView | None = None
+    ) -> PermissionDenied:
+        self._audit(actor, f"denied.{action}", run, reason)
+        return PermissionDenied(reason)
+
+    def runbook(self, name: str) -> Runbook:
+        rb = self.runbooks.get(name)
+        if rb is None:
+            raise NotFound(f"unknown process {name!r}; known: {', '.join(sorted(self.runbooks))}")
+        return rb
+
+    # -- requests --------------------------------------------------------------------------
+    def request(
+        self,
+        process: str,
+        params: dict[str, str],
+        *,
+        requester: str,
+        text: str = "",
+        answers: dict[str, str] | None = None,
+    ) -> Requested:
+        rb = self.runbook(process)
+        self._check_requester(rb, requester)
+        plan = build_plan(
+            rb,
+            self.config,
+            params,
+            requester=requester,
+            now=self.clock.now(),
+            request=text,
+            answers=answers,
+        )
+        return self._submit(plan, requester)
+
+    def import_request(
+        self,
+        data: object,
+        *,
+        requester: str,
+        process: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Requested:
+        if process is not None:
+            self._check_requester(self.runbook(process), requester)
+        plan = import_task(
+            data,
+            self.runbooks,
+            self.config,
+            requester=requester,
+            now=self.clock.now(),
+            runbook=process,
+            params=params,
+        )
+        self._check_requester(self.runbook(plan.runbook), requester)
+        return self._submit(plan, requester, imported=True)
+
+    def _check_requester(self, rb: Runbook, requester: str) -> None:
+        if not self.roles.may_request(requester, list(rb.requesters)):
+            raise self._deny(
+                requester,
+                "request",
+                f"{rb.name}: only {', '.join(rb.requesters)} may request this process",
+            )
+
+    def _submit(self, plan: Plan, requester: str, imported: bool = False) -> Requested:
+        verdict = evaluate(plan)
+        self.store.save_plan(plan)
+        now = self.clock.now()
+        if verdict.ok:
+            run = self.store.create_run(plan, RunState.AWAITING_APPROVAL, now)
+            self._audit(requester, "plan.imported" if imported else "plan.requested", run)
+        else:
+            run = self.store.create_run(plan, RunState.REJECTED, now, "; ".join(verdict.reasons))
+            self._audit(requester, "plan.refused", run, "; ".join(verdict.reasons))
+        self.notifier.run_event(run, "requested", {"verdict": list(verdict.reasons)})
+        return Requested(plan, verdict, run)
+
+    # -- approvals -------------------------------------------------------------------------
+    def required_approvals(self, plan: Plan) -> int:
+        return max(plan.approval.quorum, self.config.policies.approvals.get(plan.runbook, 1))
+
+    def approval_status(self, run: RunView, plan: Plan) -> ApprovalStatus:
+        valid = [a for a in self.store.approvals(run.id) if a.plan_hash == plan.sha256]
+        users = tuple(dict.fromkeys(a.user for a in valid))
+        needed = self.required_approvals(plan)
+        missing: list[str] = []
+        if len(users) < needed:
+            missing.append(
+                f"{needed - len(users)} more approval(s) from {', '.join(plan.approval.roles)}"
+            )
+        if plan.approval.architect and not any("architect" in a.roles for a in valid):
+            missing.append("an approval from the architect role")
+        return ApprovalStatus(run, users, needed, tuple(missing))
+
+    def approve(self, run_id: int, user: str, plan_hash: str) -> ApprovalStatus:
+        run = self.store.get_run(run_id)
+        plan = self.store.load_plan(run.task_id)
+        self._expire_if_due(run, plan)
+        run = self.store.get_run(run_id)
+        if run.state != RunState.AWAITING_APPROVAL:
+            self._audit(user, "denied.approve", run, f"run is {run.state.value}")
+            raise StateError(f"run {run.id} is {run.state.value}: nothing to approve")
+        if plan_hash != plan.sha256 or run.plan_hash != plan.sha256:
+            raise self._deny(
+                user,
+                "approve",
+                "this approval is for a different version of the plan; it was changed and "
+                "earlier approvals are void: review the current plan",
+                run,
+            )
+        if self.config.policies.four_eyes and user == run.requester:
+            raise self._deny(user, "approve", "four-eyes: you cannot approve your own request", run)
+        held = self.roles.of(user)
+        allowed = set(plan.approval.roles)
+        if not held & allowed:
+            raise self._deny(
+                user,
+                "approve",
+                f"only {', '.join(sorted(allowed))} may approve {plan.runbook}",
+                run,
+            )
+        added = self.store.add_approval(
+            ApprovalRecord(run.id, plan.sha256, user, tuple(sorted(held)), None, self.clock.now())
+        )
+        if added:
+            self._audit(user, "plan.approved", run, f"roles: {', '.join(sorted(held))}")
+        status = self.approval_status(run, plan)
+        if status.complete:
+            now = self.clock.now()
+            if self.store.transition(run.id, RunState.APPROVED, now):
+                self.store.transition(run.id, RunState.QUEUED, now)
+                run = self.store.get_run(run.id)
+                self._audit(
+                    "chatops", "run.queued", run, f"approved by {', '.join(status.approvers)}"
+                )
+                self.notifier.run_event(run, "approved", {"approvers": list(status.approvers)})
+        return ApprovalStatus(
+            self.store.get_run(run.id), status.approvers, status.needed, status.missing
+        )
+
+    def reject(self, run_id: int, user: str, reason: str) -> RunView:
+        run = self.store.get_run(run_id)
+        plan = self.store.load_plan(run.task_id)
+        if user != run.requester and not self.roles.of(user) & set(plan.approval.roles):
+            raise self._deny(user, "reject", "only an approver or the requester may reject", run)
+        if not self.store.transition(run.id, RunState.REJECTED, self.clock.now(), error=reason):
+            raise StateError(f"run {run.id} is {run.state.value}: it cannot be rejected")
+        run = self.store.get_run(run.id)
+        self._audit(user, "plan.rejected", run, reason)
+        self.notifier.run_event(run, "rejected", {"by": user, "reason": reason})
+        return run
+
+    def cancel(self, run_id: int, user: str) -> RunView:
+        run = self.store.get_run(run_id)
+        if user != run.requester and "lead" not in self.roles.of(user):
+            raise self._deny(user, "cancel", "only the requester or a lead may cancel a run", run)
+        if run.state in TERMINAL:
+            raise StateError(f"run {run.id} is already {run.state.value}")
+        if run.state == RunState.RUNNING:
+            self.store.request_cancel(run.id)
+            self._audit(user, "run.cancel_requested", run)
+            return self.store.get_run(run.id)
+        if not self.store.transition(run.id, RunState.CANCELLED, self.clock.now()):
+            raise StateError(f"run {run.id} could not be cancelled")
+        run = self.store.get_run(run.id)
+        self._audit(user, "run.cancelled", run)
+        self.notifier.run_event(run, "cancelled", {"by": user})
+        return run
+
+    def resume(self, run_id: int, user: str) -> RunView:
+        """Queue an interrupted run again. Only a lead may: it may re-run a step."""
+        run = self.store.get_run(run_id)
+        if "lead" not in self.roles.of(user):
+            raise self._deny(user, "resume", "only a lead may resume an interrupted run", run)
+        if run.state != RunState.INTERRUPTED:
+            raise StateError(f"run {run.id} is {run.state.value}, not interrupted")
+        self.store.transition(run.id, RunState.QUEUED, self.clock.now())
+        run = self.store.get_run(run.id)
+        self._audit(user, "run.resumed", run, f"from step {run.current_step}")
+        return run
+
+    # -- manual steps and gates ------------------------------------------------------------
+    def mark_done(self, run_id: int, step_id: str, user: str) -> RunView:
+        run = self.store.get_run(run_id)
+        plan = self.store.load_plan(run.task_id)
+        step = plan.step(step_id)
+        if step.kind != "manual":
+            raise StateError(f"step {step_id} is not a manual step")
+        held = self.roles.of(user)
+        if user != run.requester and step.role not in held and "lead" not in held:
+            raise self._deny(user, "mark_done", f"step {step_id} is for the {step.role} role", run)
+        rec = self._waiting(run, step_id)
+        self.store.finish_step(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
+        self._audit(user, "step.done", run, step_id)
+        return self.store.get_run(run.id)
+
+    def approve_gate(self, run_id: int, step_id: str, user: str) -> bool:
+        run = self.store.get_run(run_id)
+        plan = self.store.load_plan(run.task_id)
+        step = plan.step(step_id)
+        if step.kind != "gate":
+            raise StateError(f"step {step_id} is not a gate")
+        if self.config.policies.four_eyes and user == run.requester:
+            raise self._deny(
+                user, "gate", "four-eyes: you cannot pass a gate of your own request", run
+            )
+        held = self.roles.of(user)
+        if not held & set(step.roles):
+            raise self._deny(user, "gate", f"gate {step_id} needs {', '.join(step.roles)}", run)
+        rec = self._waiting(run, step_id)
+        self.store.add_approval(
+            ApprovalRecord(
+                run.id, plan.sha256, user, tuple(sorted(held)), step_id, self.clock.now()
+            )
+        )
+        self._audit(user, "gate.approved", run, step_id)
+        users = {
+            a.user for a in self.store.approvals(run.id, step_id) if a.plan_hash == plan.sha256
+        }
+        if len(users) >= step.quorum:
+            self.store.finish_step(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
+            return True
+        return False
+
+    def _waiting(self, run: RunView, step_id: str) -> int:
+        for rec in self.store.steps(run.id):
+            if rec.step_id == step_id and rec.state == StepState.WAITING:
+                return rec.id
+        raise StateError(f"step {step_id} of run {run.id} is not waiting for anyone")
+
+    # -- time ------------------------------------------------------------------------------
+    def _expire_if_due(self, run: RunView, plan: Plan) -> bool:
+        if run.state != RunState.AWAITING_APPROVAL:
+            return False
+        if self.clock.now() - run.created_at < self.config.policies.approval_ttl_delta:
+            return False
+        if self.store.transition(run.id, RunState.EXPIRED, self.clock.now()):
+            run = self.store.get_run(run.id)
+            self._audit("chatops", "plan.expired", run, f"ttl {self.config.policies.approval_ttl}")
+            self.notifier.run_event(run, "expired", {})
+            return True
+        return False
+
+    def expire_due(self) -> list[int]:
+        expired = []
+        for run in self.store.list_runs(limit=1000, states=[RunState.AWAITING_APPROVAL]):
+            if self._expire_if_due(run, self.store.load_plan(run.task_id)):
+                expired.append(run.id)
+        return expired
+
+    def get(self, run_id: int) -> tuple[RunView, Plan]:
+        run = self.store.get_run(run_id)
+        return run, self.store.load_plan(run.task_id)
+
+    def now(self) -> datetime:
+        return self.clock.now()

@@ -1,0 +1,72 @@
+"""The whole configuration: inventory, roles, policies and secrets."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chatops.engine.durations import parse_duration
+from chatops.engine.inventory import Service
+
+ROLES = ("requester", "architect", "lead", "oncall", "coder")
+Role = Literal["requester", "architect", "lead", "oncall", "coder"]
+
+
+class RoleMembers(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    users: list[str] = []
+    groups: list[str] = []
+
+
+class Policies(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    four_eyes: bool = True
+    approvals: dict[str, Annotated[int, Field(ge=1, le=10)]] = {}
+    approval_ttl: str = "4h"
+    postmortem_due: str = "2d"
+    stale_run_after: str = "2m"
+
+    @field_validator("approval_ttl", "postmortem_due", "stale_run_after")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @property
+    def approval_ttl_delta(self) -> timedelta:
+        return parse_duration(self.approval_ttl)
+
+    @property
+    def stale_run_delta(self) -> timedelta:
+        return parse_duration(self.stale_run_after)
+
+
+class Secrets(BaseModel):
+    """Where secret values live, so they can be redacted. Values never sit in the file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env: list[str] = []
+    files: list[str] = []
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    services: dict[str, Service] = {}
+    roles: dict[Role, RoleMembers] = {}
+    policies: Policies = Policies()
+    secrets: Secrets = Secrets()
+
+    @field_validator("services")
+    @classmethod
+    def _names(cls, v: dict[str, Service]) -> dict[str, Service]:
+        for name in v:
+            if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,62}", name):
+                raise ValueError(f"service name {name!r} must be lower-case letters, digits, .-_")
+        return v

@@ -1,0 +1,106 @@
+"""A Plan: a runbook rendered for one request, with the exact command for every host.
+
+A plan is immutable. Its sha256 over a canonical JSON form is what approvals are recorded
+against, so any edit (a parameter, a command, a step) voids the approvals given before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from chatops.engine.runbook import Approval, ProcessKind
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HostCommand(Frozen):
+    host: str
+    command: str
+
+
+class HttpCheck(Frozen):
+    url: str
+    expect_status: int = 200
+    expect_json: dict[str, str | int | bool] = {}
+    expect_body: str | None = None
+    timeout: float = 5.0
+    retries: int = 3
+    interval: float = 2.0
+
+
+class PlannedStep(Frozen):
+    id: str
+    title: str
+    kind: Literal["manual", "ssh", "check", "gate"]
+    purpose: str = "other"
+    description: str = ""
+    role: str | None = None
+    roles: list[str] = []
+    quorum: int = 1
+    commands: list[HostCommand] = []
+    http: HttpCheck | None = None
+    expect: str | None = None
+    timeout: int = 300
+    hosts: Literal["serial", "parallel"] = "serial"
+    on_failure: Literal["stop", "continue"] = "stop"
+    rollback: list[HostCommand] = []
+    action: str | None = None
+    source: Literal["runbook", "imported"] = "runbook"
+
+    @property
+    def is_machine(self) -> bool:
+        return self.kind in ("ssh", "check")
+
+
+class Plan(Frozen):
+    task_id: str
+    runbook: str
+    kind: ProcessKind
+    title: str
+    objective: str
+    target_agent: str = "production_server"
+    service: str | None = None
+    environment: str | None = None
+    params: dict[str, str | int | bool] = {}
+    requester: str
+    request: str = ""
+    questions: dict[str, str] = {}
+    answers: dict[str, str] = {}
+    steps: list[PlannedStep]
+    rollback: list[PlannedStep] = []
+    validation: list[str] = []
+    approval: Approval
+    created_at: str
+    context: str = ""
+    expected_outcome: str = ""
+
+    def canonical(self) -> bytes:
+        data = self.model_dump(mode="json")
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+    @property
+    def short_hash(self) -> str:
+        return self.sha256[:10]
+
+    @property
+    def queue_key(self) -> str:
+        return f"{self.service or '-'}:{self.environment or '-'}"
+
+    def has_rollback(self) -> bool:
+        return bool(self.rollback) or any(s.rollback for s in self.steps)
+
+    def step(self, step_id: str) -> PlannedStep:
+        for s in [*self.steps, *self.rollback]:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)

@@ -1,0 +1,188 @@
+"""Render a runbook, validated parameters and the planning answers into a Plan."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from chatops.engine.actions import action_command
+from chatops.engine.config import Config
+from chatops.engine.inventory import Service
+from chatops.engine.params import validate_params
+from chatops.engine.plan import HostCommand, HttpCheck, Plan, PlannedStep
+from chatops.engine.runbook import Command, Runbook, Step
+from chatops.engine.templates import quote, render
+from chatops.errors import ParameterError
+
+
+def new_task_id(runbook: str, now: datetime) -> str:
+    return f"{runbook}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def build_plan(
+    runbook: Runbook,
+    config: Config,
+    raw_params: dict[str, str],
+    *,
+    requester: str,
+    now: datetime,
+    request: str = "",
+    answers: dict[str, str] | None = None,
+    task_id: str | None = None,
+) -> Plan:
+    params = validate_params(runbook.parameters, raw_params, config)
+    answers = dict(answers or {})
+    _check_answers(runbook, answers)
+    task_id = task_id or new_task_id(runbook.name, now)
+    service_name = next(
+        (
+            str(params[n])
+            for n, p in runbook.parameters.items()
+            if p.type == "service" and n in params
+        ),
+        None,
+    )
+    env_name = next(
+        (
+            str(params[n])
+            for n, p in runbook.parameters.items()
+            if p.type == "environment" and n in params
+        ),
+        None,
+    )
+    svc = config.services[service_name] if service_name else None
+    if svc is not None and env_name is None:
+        env_name = sorted(svc.environments)[0]
+    base = _context(service_name, env_name, svc, params, now)
+
+    def plan_step(step: Step) -> PlannedStep | None:
+        if step.when is not None and not params.get(step.when):
+            return None
+        return _render_step(step, service_name, env_name, svc, base)
+
+    steps = [p for s in runbook.steps if (p := plan_step(s)) is not None]
+    rollback = [p for s in runbook.rollback if (p := plan_step(s)) is not None]
+    objective = request.strip() or f"{runbook.title}: {service_name or ''} {env_name or ''}".strip()
+    return Plan(
+        task_id=task_id,
+        runbook=runbook.name,
+        kind=runbook.kind,
+        title=runbook.title,
+        objective=objective[:500],
+        target_agent=runbook.target_agent,
+        service=service_name,
+        environment=env_name,
+        params=params,
+        requester=requester,
+        request=request,
+        questions={q.id: q.ask for q in runbook.questions},
+        answers=answers,
+        steps=steps,
+        rollback=rollback,
+        validation=list(runbook.validation),
+        approval=runbook.approval,
+        created_at=now.isoformat(timespec="seconds"),
+    )
+
+
+def _check_answers(runbook: Runbook, answers: dict[str, str]) -> None:
+    known = {q.id for q in runbook.questions}
+    extra = sorted(set(answers) - known)
+    if extra:
+        raise ParameterError(f"unknown planning answer(s) {extra}; questions: {sorted(known)}")
+    for q in runbook.questions:
+        if len(answers.get(q.id, "")) > 3000:
+            raise ParameterError(f"answer to {q.id} is longer than 3000 characters")
+
+
+def _context(
+    service: str | None,
+    env: str | None,
+    svc: Service | None,
+    params: dict[str, str | int | bool],
+    now: datetime,
+) -> dict[str, object]:
+    ctx: dict[str, object] = dict(params)
+    if svc is None or service is None:
+        return ctx
+    ctx.update(
+        service=service,
+        environment=env or "",
+        app_dir=svc.app_dir,
+        remote=svc.git.remote,
+        branch=svc.git.branch,
+        run_dir=f"{svc.app_dir}/.chatops",
+    )
+    if svc.database is not None:
+        ctx["database"] = svc.database.name
+        ctx["backup_dir"] = svc.database.backup_dir
+        ctx["backup_file"] = f"{svc.database.backup_dir}/{service}_{now:%Y-%m-%d_%H-%M-%S}.dump"
+    return ctx
+
+
+def _command(
+    cmd: Command | Step, service: str, svc: Service, ctx: dict[str, object]
+) -> tuple[str, str | None]:
+    if cmd.action is not None:
+        body = action_command(service, svc, cmd.action, ctx)
+    else:
+        assert cmd.run is not None
+        try:
+            body = render(cmd.run, ctx)
+        except KeyError as e:
+            raise ParameterError(f"this request gives no value for {{{e.args[0]}}}") from None
+    return f"cd {quote(svc.app_dir)} && {body}", cmd.action
+
+
+def _render_step(
+    step: Step,
+    service: str | None,
+    env: str | None,
+    svc: Service | None,
+    base: dict[str, object],
+) -> PlannedStep:
+    common = dict(
+        id=step.id,
+        title=step.title,
+        kind=step.kind,
+        purpose=step.purpose,
+        description=step.description,
+        timeout=step.timeout,
+        hosts=step.hosts,
+        on_failure=step.on_failure,
+    )
+    if step.kind == "manual":
+        return PlannedStep(**common, role=step.role)
+    if step.kind == "gate":
+        return PlannedStep(**common, roles=list(step.roles), quorum=step.quorum)
+    if svc is None or service is None or env is None:
+        raise ParameterError(f"step {step.id} runs on a service's hosts: give service=…")
+    if step.http == "health":
+        if svc.health is None:
+            raise ParameterError(
+                f"service {service} has no health check configured (step {step.id})"
+            )
+        h = svc.health
+        check = HttpCheck(
+            url=h.url,
+            expect_status=h.expect_status,
+            expect_json=dict(h.expect_json),
+            expect_body=h.expect_body,
+            timeout=h.timeout,
+            retries=h.retries,
+            interval=h.interval,
+        )
+        return PlannedStep(**common, http=check)
+    commands: list[HostCommand] = []
+    rollback: list[HostCommand] = []
+    action: str | None = None
+    for host in svc.environments[env].hosts:
+        ctx = {**base, "host": host.name}
+        line, action = _command(step, service, svc, ctx)
+        commands.append(HostCommand(host=host.name, command=line))
+        if step.rollback is not None:
+            rb, _ = _command(step.rollback, service, svc, ctx)
+            rollback.append(HostCommand(host=host.name, command=rb))
+    return PlannedStep(
+        **common, commands=commands, rollback=rollback, expect=step.expect, action=action
+    )

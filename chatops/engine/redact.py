@@ -1,0 +1,65 @@
+"""Redaction of configured secrets and obvious token patterns from text that leaves us."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MASK = "[REDACTED]"
+TOKEN_PATTERNS = [
+    r"xox[abposre]-[A-Za-z0-9-]{10,}",  # Slack tokens
+    r"xapp-[0-9]-[A-Za-z0-9-]{10,}",  # Slack app-level tokens
+    r"gh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+    r"github_pat_[A-Za-z0-9_]{30,}",
+    r"glpat-[A-Za-z0-9_-]{20,}",  # GitLab
+    r"AKIA[0-9A-Z]{16}",  # AWS access key ids
+    r"sk-[A-Za-z0-9_-]{20,}",  # API keys of several vendors
+    r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",  # JWTs
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+    r"(?i:(?<=bearer )[A-Za-z0-9._~+/=-]{16,})",
+    r"(?i:(?<=://)[^/\s:@]+:[^/\s@]+(?=@))",  # user:password@ in URLs
+    r"(?i:(?<=password=)[^\s&;'\"]+)",
+    r"(?i:(?<=passwd=)[^\s&;'\"]+)",
+    r"(?i:(?<=secret=)[^\s&;'\"]+)",
+    r"(?i:(?<=token=)[^\s&;'\"]+)",
+    r"(?i:(?<=api_key=)[^\s&;'\"]+)",
+]
+
+
+class Redactor:
+    """Replaces secret values (given) and token-shaped strings with a mask."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        values = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        parts = [re.escape(v) for v in values] + TOKEN_PATTERNS
+        self._re = re.compile("|".join(f"(?:{p})" for p in parts))
+
+    def __call__(self, text: str) -> str:
+        return self._re.sub(MASK, text)
+
+
+class StreamRedactor:
+    """Redacts a stream of chunks line by line, so a secret split across chunks is caught.
+
+    Holds back at most one partial line (bounded by max_hold characters).
+    """
+
+    def __init__(self, redact: Redactor, max_hold: int = 65536) -> None:
+        self._redact = redact
+        self._hold = ""
+        self._max = max_hold
+
+    def feed(self, chunk: str) -> str:
+        data = self._hold + chunk
+        cut = data.rfind("\n") + 1
+        if cut == 0 and len(data) < self._max:
+            self._hold = data
+            return ""
+        if cut == 0:
+            cut = len(data)
+        self._hold = data[cut:]
+        return self._redact(data[:cut])
+
+    def flush(self) -> str:
+        data, self._hold = self._hold, ""
+        return self._redact(data) if data else ""

@@ -1,0 +1,41 @@
+"""One result type for every executor, local or remote (after invoke/fabric's Result)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Outcome = Literal[
+    "ok",
+    "failed",
+    "timeout",
+    "unreachable",
+    "auth_failed",
+    "host_key_unknown",
+    "host_key_mismatch",
+    "cancelled",
+    "error",
+]
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    host: str
+    command: str
+    outcome: Outcome
+    exit_code: int | None
+    tail: str
+    duration: float
+    error: str = ""
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    @property
+    def failed(self) -> bool:
+        return not self.ok
+
+    def tail_lines(self, n: int = 20) -> str:
+        return "\n".join(self.tail.splitlines()[-n:])

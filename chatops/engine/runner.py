@@ -1,0 +1,336 @@
+"""Executes claimed runs step by step, rolls back on failure, recovers dead ones.
+
+A run is started by exactly one process: the one whose claim succeeded in the store.
+Manual steps and gates park the run (no owner) until a person acts; any process may then
+continue it by claiming it again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from chatops.engine.checks import http_check, output_matches
+from chatops.engine.config import Config
+from chatops.engine.inventory import Host
+from chatops.engine.plan import HostCommand, Plan, PlannedStep
+from chatops.engine.ports import AuditLog, Clock, Executor, HttpGetter, Notifier, RunStore
+from chatops.engine.result import CommandResult
+from chatops.engine.run import AuditEvent, RunState, RunView, StepRecord, StepState
+
+FLUSH_BYTES = 32 * 1024
+FINISHED = (StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED)
+
+
+class _Paused(Exception):
+    def __init__(self, step_id: str) -> None:
+        self.step_id = step_id
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class Runner:
+    def __init__(
+        self,
+        config: Config,
+        store: RunStore,
+        audit: AuditLog,
+        clock: Clock,
+        executors: Mapping[str, Executor],
+        http: HttpGetter,
+        notifier: Notifier,
+        owner: str,
+        *,
+        max_parallel: int = 8,
+        heartbeat_every: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.audit = audit
+        self.clock = clock
+        self.executors = executors
+        self.http = http
+        self.notifier = notifier
+        self.owner = owner
+        self.max_parallel = max_parallel
+        self.heartbeat_every = heartbeat_every
+        self.sleep = sleep
+
+    # -- entry points ----------------------------------------------------------------------
+    def drain(self) -> list[RunView]:
+        """Start queued runs until none can be claimed; return the runs this process ran."""
+        done = []
+        while (run := self.store.claim_next(self.owner, self.clock.now())) is not None:
+            self._audit(run, "run.started", f"owner {self.owner}")
+            done.append(self.execute(run))
+        return done
+
+    def continue_run(self, run_id: int) -> RunView | None:
+        """Continue a parked run (after a manual step or gate). None if another process has it."""
+        if not self.store.claim_parked(run_id, self.owner, self.clock.now()):
+            return None
+        return self.execute(self.store.get_run(run_id))
+
+    def recover(self, is_dead: Callable[[RunView], bool]) -> list[RunView]:
+        """Mark runs left `running` by a dead process as interrupted, at the step they were on."""
+        out = []
+        for run in self.store.list_runs(limit=1000, states=[RunState.RUNNING]):
+            if run.owner is None or not is_dead(run):
+                continue
+            now = self.clock.now()
+            for rec in self.store.steps(run.id):
+                if rec.state == StepState.RUNNING:
+                    self.store.finish_step(
+                        rec.id,
+                        StepState.INTERRUPTED,
+                        now,
+                        error="the process running this step died",
+                    )
+            if self.store.transition(
+                run.id, RunState.INTERRUPTED, now, error=f"interrupted at step {run.current_step}"
+            ):
+                run = self.store.get_run(run.id)
+                self._audit(
+                    run, "run.interrupted", f"at step {run.current_step}; owner {run.owner}"
+                )
+                self.notifier.run_event(run, "interrupted", {"step": run.current_step})
+                out.append(run)
+        return out
+
+    # -- execution -------------------------------------------------------------------------
+    def execute(self, run: RunView) -> RunView:
+        plan = self.store.load_plan(run.task_id)
+        stop = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(stop,), daemon=True)
+        beat.start()
+        try:
+            return self._execute(run, plan)
+        finally:
+            stop.set()
+            beat.join(timeout=5)
+
+    def _beat(self, stop: threading.Event) -> None:
+        while not stop.wait(self.heartbeat_every):
+            self.store.heartbeat(self.owner, self.clock.now())
+
+    def _execute(self, run: RunView, plan: Plan) -> RunView:
+        self.notifier.run_event(run, "running", {})
+        records = self.store.steps(run.id)
+        started: list[PlannedStep] = [s for s in plan.steps if _summary(records, s.id) is not None]
+        failure = ""
+        try:
+            for step in plan.steps:
+                summary = _summary(records, step.id)
+                if summary is not None and summary.state in FINISHED:
+                    continue
+                if self.store.get_run(run.id).cancel_requested:
+                    raise _Cancelled()
+                self.store.set_current_step(run.id, step.id, self.clock.now())
+                if step not in started:
+                    started.append(step)
+                ok = self._step(run, plan, step, summary)
+                if not ok and step.on_failure == "stop":
+                    failure = f"step {step.id} failed"
+                    break
+        except _Paused as p:
+            self.store.park(run.id, self.owner, self.clock.now(), p.step_id)
+            run = self.store.get_run(run.id)
+            self.notifier.run_event(run, "waiting", {"step": p.step_id})
+            return run
+        except _Cancelled:
+            self.store.transition(run.id, RunState.CANCELLED, self.clock.now(), error="cancelled")
+            run = self.store.get_run(run.id)
+            self._audit(run, "run.cancelled", "stopped before the next step")
+            self.notifier.run_event(run, "finished", {"state": run.state.value})
+            return run
+        if not failure:
+            self.store.transition(run.id, RunState.SUCCEEDED, self.clock.now(), keep_owner=True)
+            run = self.store.get_run(run.id)
+            self._audit(run, "run.succeeded")
+        else:
+            run = self._fail(run, plan, started, failure)
+        self.notifier.run_event(run, "finished", {"state": run.state.value})
+        return run
+
+    def _fail(self, run: RunView, plan: Plan, started: list[PlannedStep], failure: str) -> RunView:
+        self._audit(run, "run.step_failed", failure)
+        rollbacks = [s for s in reversed(started) if s.rollback]
+        if not rollbacks and not plan.rollback:
+            self.store.transition(run.id, RunState.FAILED, self.clock.now(), error=failure)
+            run = self.store.get_run(run.id)
+            self._audit(run, "run.failed", failure + "; no rollback declared")
+            return run
+        self.notifier.run_event(run, "rolling_back", {"reason": failure})
+        ok = True
+        for step in rollbacks:
+            rb = step.model_copy(
+                update={
+                    "commands": step.rollback,
+                    "rollback": [],
+                    "id": step.id,
+                    "title": f"Roll back: {step.title}",
+                    "kind": "ssh",
+                }
+            )
+            ok = self._machine(run, rb, "rollback") and ok
+        # The plan's own rollback (e.g. restart on the previous revision) runs once something
+        # was undone, or when it is the only rollback the plan declares.
+        if rollbacks or not any(s.rollback for s in plan.steps):
+            for step in plan.rollback:
+                ok = self._step(run, plan, step, None, phase="rollback") and ok
+        state = RunState.ROLLED_BACK if ok else RunState.FAILED
+        detail = failure + ("; rolled back" if ok else "; rollback failed too")
+        self.store.transition(run.id, state, self.clock.now(), error=detail)
+        run = self.store.get_run(run.id)
+        self._audit(run, f"run.{state.value}", detail)
+        return run
+
+    def _step(
+        self,
+        run: RunView,
+        plan: Plan,
+        step: PlannedStep,
+        summary: StepRecord | None,
+        phase: str = "main",
+    ) -> bool:
+        if step.kind in ("manual", "gate"):
+            if summary is None:
+                self.store.start_step(
+                    run.id, phase, step.id, "", self.clock.now(), StepState.WAITING
+                )
+                self._audit(run, "step.waiting", step.id)
+            raise _Paused(step.id)
+        return self._machine(run, step, phase)
+
+    def _machine(self, run: RunView, step: PlannedStep, phase: str) -> bool:
+        now = self.clock.now()
+        summary_id = self.store.start_step(run.id, phase, step.id, "", now)
+        self.notifier.run_event(run, "step.started", {"step": step.id, "phase": phase})
+        if step.http is not None:
+            results = [self._http(run, step, phase)]
+        else:
+            results = self._on_hosts(run, step, phase)
+        ok = all(r.ok for r in results) and bool(results)
+        exit_codes = [r.exit_code for r in results if r.exit_code is not None]
+        self.store.finish_step(
+            summary_id,
+            StepState.SUCCEEDED if ok else StepState.FAILED,
+            self.clock.now(),
+            exit_code=max(exit_codes) if exit_codes else None,
+            error="; ".join(f"{r.host}: {r.error or r.outcome}" for r in results if not r.ok),
+        )
+        self.notifier.run_event(
+            run,
+            "step.finished",
+            {"step": step.id, "phase": phase, "ok": ok, "results": results},
+        )
+        return ok
+
+    def _http(self, run: RunView, step: PlannedStep, phase: str) -> CommandResult:
+        assert step.http is not None
+        rec = self.store.start_step(run.id, phase, step.id, "bot", self.clock.now())
+        result = http_check(step.http, self.http, self.sleep)
+        self._finish(rec, result)
+        return result
+
+    def _on_hosts(self, run: RunView, step: PlannedStep, phase: str) -> list[CommandResult]:
+        hosts = _hosts(self.config, run)
+        if step.hosts == "serial":
+            results = []
+            for hc in step.commands:
+                r = self._one(run, step, phase, hosts[hc.host], hc)
+                results.append(r)
+                if r.failed and step.on_failure == "stop":
+                    break
+            return results
+        workers = max(1, min(self.max_parallel, len(step.commands)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chatops-host") as pool:
+            futures = [
+                pool.submit(self._one, run, step, phase, hosts[hc.host], hc) for hc in step.commands
+            ]
+            return [f.result() for f in futures]
+
+    def _one(
+        self, run: RunView, step: PlannedStep, phase: str, host: Host, hc: HostCommand
+    ) -> CommandResult:
+        rec = self.store.start_step(run.id, phase, step.id, host.name, self.clock.now())
+        sink = _Sink(
+            self.store,
+            rec,
+            lambda chunk: self.notifier.run_event(
+                run, "step.output", {"step": step.id, "host": host.name, "chunk": chunk}
+            ),
+        )
+        executor = self.executors[host.transport]
+        try:
+            result = executor.run(host, hc.command, timeout=step.timeout, on_output=sink)
+        except Exception as e:  # an executor bug must not leave the run hanging
+            result = CommandResult(host.name, hc.command, "error", None, "", 0.0, error=repr(e))
+        sink.flush()
+        if step.kind == "check":
+            result = output_matches(result, step.expect)
+        self._finish(rec, result)
+        return result
+
+    def _finish(self, rec: int, r: CommandResult) -> None:
+        self.store.finish_step(
+            rec,
+            StepState.SUCCEEDED if r.ok else StepState.FAILED,
+            self.clock.now(),
+            exit_code=r.exit_code,
+            tail=r.tail_lines(40),
+            error=r.error,
+        )
+
+    def _audit(self, run: RunView, action: str, detail: str = "") -> None:
+        self.audit.append(
+            AuditEvent(
+                self.clock.now(), "chatops", action, run.id, run.task_id, run.plan_hash, detail
+            )
+        )
+
+
+class _Sink:
+    """Buffers streamed output and writes it to the store in bounded chunks."""
+
+    def __init__(self, store: RunStore, rec: int, forward: Callable[[str], None]) -> None:
+        self._store = store
+        self._rec = rec
+        self._forward = forward
+        self._buf: list[str] = []
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, chunk: str) -> None:
+        with self._lock:
+            self._buf.append(chunk)
+            self._size += len(chunk)
+            if self._size >= FLUSH_BYTES:
+                self._flush_locked()
+        self._forward(chunk)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._buf:
+            self._store.append_output(self._rec, "".join(self._buf))
+            self._buf, self._size = [], 0
+
+
+def _summary(records: list[StepRecord], step_id: str) -> StepRecord | None:
+    found = [r for r in records if r.step_id == step_id and r.host == "" and r.phase == "main"]
+    return found[-1] if found else None
+
+
+def _hosts(config: Config, run: RunView) -> dict[str, Host]:
+    if run.service is None or run.environment is None:
+        return {}
+    env = config.services[run.service].environments[run.environment]
+    return {h.name: h for h in env.hosts}

@@ -1,0 +1,51 @@
+"""The exception tree. Every error a user can cause is a ChatopsError with a clear message.
+
+ChatopsError
+ +-- ConfigError        a config or runbook file is wrong (names the file and key)
+ +-- ParameterError     a request parameter is missing or invalid
+ +-- TaskFormatError    imported task JSON is malformed
+ +-- PermissionDenied   the user lacks the role for what they tried
+ +-- PolicyRefused      a plan breaks the process's rules
+ +-- StateError         an action does not fit the run's current state
+ +-- NotFound           no such run, plan or runbook
+"""
+
+from __future__ import annotations
+
+
+class ChatopsError(Exception):
+    """Base of every error chatops raises on purpose."""
+
+
+class ConfigError(ChatopsError):
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        body = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{source}: invalid\n{body}")
+
+
+class ParameterError(ChatopsError):
+    pass
+
+
+class TaskFormatError(ChatopsError):
+    pass
+
+
+class PermissionDenied(ChatopsError):
+    pass
+
+
+class PolicyRefused(ChatopsError):
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("plan refused: " + "; ".join(reasons))
+
+
+class StateError(ChatopsError):
+    pass
+
+
+class NotFound(ChatopsError):
+    pass

@@ -1,0 +1,35 @@
+"""Process settings from the environment (CHATOPS_*, SLACK_*). Secrets never sit in files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHATOPS_", extra="ignore")
+
+    config: Path = Path("chatops.yml")
+    commands: Path = Path("commands")
+    database_url: str = "sqlite:///chatops.db"
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    slack_api_url: str | None = None
+    slack_bot_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CHATOPS_SLACK_BOT_TOKEN")
+    )
+    slack_app_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "CHATOPS_SLACK_APP_TOKEN")
+    )
+    slack_signing_secret: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "CHATOPS_SLACK_SIGNING_SECRET"),
+    )
+
+    def secret_values(self) -> list[str]:
+        return [
+            v for v in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret) if v
+        ]

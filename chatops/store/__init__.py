@@ -1,0 +1,1 @@
+"""The SQL store: typed SQLAlchemy 2 models, repositories, Alembic migrations."""
