@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from chatops.config_files import load_runbooks
 from chatops.engine.config import Config
 from chatops.engine.runbook import Runbook
+from chatops.store.db import upgrade
+from tests.servers import SSHD, Sshd, pg_bindir, run_postgres, run_sshd
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -72,3 +77,41 @@ def eck_config(**overrides: object) -> Config:
 @pytest.fixture
 def config() -> Config:
     return eck_config()
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[Sshd]:
+    if not Path(SSHD).exists() or shutil.which("ssh-keygen") is None:
+        need("OpenSSH server (/usr/sbin/sshd)", "apt-get install openssh-server")
+    with run_sshd() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if pg_bindir() is None:
+        need("PostgreSQL (initdb, pg_ctl)", "apt-get install postgresql")
+    with run_postgres() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every store test runs on SQLite and on a real PostgreSQL, built by `alembic upgrade`."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'chatops.db'}"
+        upgrade(url)
+        yield url
+        return
+    base = request.getfixturevalue("postgres_url")
+    name = f"t{abs(hash(request.node.nodeid)) % 10**10}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    upgrade(url)
+    yield url
+    with engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()

@@ -1,0 +1,187 @@
+"""Real servers for the tests: OpenSSH's sshd and PostgreSQL, on loopback, thrown away after."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SSHD = "/usr/sbin/sshd"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@dataclass
+class Sshd:
+    port: int
+    user: str
+    key_file: Path
+    known_hosts: Path
+    host_pub: str
+    workdir: Path
+
+    def host(self, name: str = "box-1", **over: object) -> dict[str, object]:
+        d: dict[str, object] = {
+            "name": name,
+            "address": "127.0.0.1",
+            "port": self.port,
+            "user": self.user,
+            "key_file": str(self.key_file),
+            "known_hosts": str(self.known_hosts),
+            "connect_timeout": 5,
+        }
+        d.update(over)
+        return d
+
+
+def _keygen(path: Path, comment: str) -> None:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True
+    )
+
+
+@contextmanager
+def run_sshd() -> Iterator[Sshd]:
+    """sshd -D on a free loopback port with its own host key and authorized_keys."""
+    work = Path(tempfile.mkdtemp(prefix="chatops-sshd-"))
+    os.chmod(work, 0o755)
+    _keygen(work / "host_key", "host")
+    _keygen(work / "client_key", "client")
+    auth = work / "authorized_keys"
+    shutil.copy(work / "client_key.pub", auth)
+    os.chmod(auth, 0o600)
+    port = free_port()
+    user = (
+        os.environ.get("USER")
+        or subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+    )
+    cfg = work / "sshd_config"
+    cfg.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {work / 'host_key'}\n"
+        f"AuthorizedKeysFile {auth}\nPidFile {work / 'sshd.pid'}\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
+        "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
+        "MaxStartups 100:30:200\nMaxSessions 50\nLogLevel ERROR\n"
+        "Subsystem sftp internal-sftp\n"
+    )
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    proc = subprocess.Popen(
+        [SSHD, "-D", "-e", "-f", str(cfg)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "sshd.log", "wb"),
+    )
+    try:
+        wait_port(port)
+        host_pub = (work / "host_key.pub").read_text().split()
+        known = work / "known_hosts"
+        known.write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
+        yield Sshd(port, user, work / "client_key", known, f"{host_pub[0]} {host_pub[1]}", work)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def pg_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    exe = shutil.which("initdb")
+    return Path(exe).parent if exe else None
+
+
+@contextmanager
+def run_postgres() -> Iterator[str]:
+    """A throwaway cluster in a temp dir; as root it runs as the postgres user. Yields a URL."""
+    bindir = pg_bindir()
+    assert bindir is not None
+    root = os.geteuid() == 0
+    work = Path(tempfile.mkdtemp(prefix="chatops-pg-"))
+    data, sock = work / "data", work / "sock"
+    sock.mkdir()
+    if root:
+        shutil.chown(work, "postgres", "postgres")
+        shutil.chown(sock, "postgres", "postgres")
+    prefix = ["runuser", "-u", "postgres", "--"] if root else []
+    port = free_port()
+    subprocess.run(
+        [
+            *prefix,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [
+            *prefix,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(work / "pg.log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        wait_port(port)
+        subprocess.run(
+            [
+                *prefix,
+                str(bindir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                "chatops",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/chatops"
+    finally:
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,53 @@
+"""Several processes racing to start the same queued run: exactly one starts it."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from datetime import UTC, datetime
+
+from chatops.engine.config import Config
+from chatops.engine.run import RunState
+from chatops.engine.runbook import Runbook
+from chatops.store.db import make_engine
+from chatops.store.runs import SqlRunStore
+from tests.factories import NOW, plan_for
+
+RACERS = 4
+ROUNDS = 3
+
+
+def _racer(url: str, name: str, start_at: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    store = SqlRunStore(make_engine(url))
+    store.get_run
+    while time.time() < start_at:
+        pass
+    got = store.claim_next(name, datetime.now(UTC))
+    out.put((name, got.id if got else None))
+
+
+def test_exactly_one_process_starts_a_run(
+    db_url: str, runbooks: dict[str, Runbook], config: Config
+) -> None:
+    store = SqlRunStore(make_engine(db_url))
+    ctx = mp.get_context("spawn")
+    for round_ in range(ROUNDS):
+        plan = plan_for(runbooks, config)
+        store.save_plan(plan.model_copy(update={"task_id": f"race-{round_}"}))
+        run = store.create_run(store.load_plan(f"race-{round_}"), RunState.QUEUED, NOW)
+        out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+        start_at = time.time() + 2.0
+        procs = [
+            ctx.Process(target=_racer, args=(db_url, f"p{i}", start_at, out)) for i in range(RACERS)
+        ]
+        for p in procs:
+            p.start()
+        results = [out.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        winners = [name for name, got in results if got == run.id]
+        assert len(winners) == 1, results
+        assert all(got is None for name, got in results if name not in winners)
+        final = store.get_run(run.id)
+        assert final.state == RunState.RUNNING and final.owner == winners[0]
+        store.transition(run.id, RunState.SUCCEEDED, NOW)
