@@ -92,7 +92,7 @@ def run_sshd() -> Iterator[Sshd]:
     proc = subprocess.Popen(
         [SSHD, "-D", "-e", "-f", str(cfg)],
         stdout=subprocess.DEVNULL,
-        stderr=open(work / "sshd.log", "wb"),
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_port(port)
