@@ -160,10 +160,15 @@ class Runner:
     def _fail(self, run: RunView, plan: Plan, started: list[PlannedStep], failure: str) -> RunView:
         self._audit(run, "run.step_failed", failure)
         rollbacks = [s for s in reversed(started) if s.rollback]
-        if not rollbacks and not plan.rollback:
+        # The plan's own rollback (e.g. restart on the previous revision) runs once something
+        # was undone, or when it is the only rollback the plan declares.
+        declared = any(s.rollback for s in plan.steps)
+        plan_level = plan.rollback if (rollbacks or not declared) else []
+        if not rollbacks and not plan_level:
             self.store.transition(run.id, RunState.FAILED, self.clock.now(), error=failure)
             run = self.store.get_run(run.id)
-            self._audit(run, "run.failed", failure + "; no rollback declared")
+            why = "nothing had changed to roll back" if declared else "no rollback declared"
+            self._audit(run, "run.failed", f"{failure}; {why}")
             return run
         self.notifier.run_event(run, "rolling_back", {"reason": failure})
         ok = True
@@ -172,17 +177,13 @@ class Runner:
                 update={
                     "commands": step.rollback,
                     "rollback": [],
-                    "id": step.id,
                     "title": f"Roll back: {step.title}",
                     "kind": "ssh",
                 }
             )
             ok = self._machine(run, rb, "rollback") and ok
-        # The plan's own rollback (e.g. restart on the previous revision) runs once something
-        # was undone, or when it is the only rollback the plan declares.
-        if rollbacks or not any(s.rollback for s in plan.steps):
-            for step in plan.rollback:
-                ok = self._step(run, plan, step, None, phase="rollback") and ok
+        for step in plan_level:
+            ok = self._step(run, plan, step, None, phase="rollback") and ok
         state = RunState.ROLLED_BACK if ok else RunState.FAILED
         detail = failure + ("; rolled back" if ok else "; rollback failed too")
         self.store.transition(run.id, state, self.clock.now(), error=detail)

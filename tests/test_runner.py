@@ -1,0 +1,176 @@
+"""Runs: steps in order, manual steps park the run, failures roll back, dead owners recover."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from chatops.engine.config import Config
+from chatops.engine.run import RunState, RunView, StepState
+from chatops.engine.runbook import Runbook
+from chatops.store.db import upgrade
+from tests.factories import FakeExecutor, FakeHttp, Rig, rig
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    u = f"sqlite:///{tmp_path / 'c.db'}"
+    upgrade(u)
+    return u
+
+
+def approved_deploy(r: Rig, **params: str) -> RunView:
+    req = r.changes.request("deploy", {"service": "eckwms-global", **params}, requester="U_CODER")
+    r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
+    return r.store.get_run(req.run.id)
+
+
+def through_manual(r: Rig, run: RunView) -> RunView:
+    [parked] = r.runner.drain()
+    assert parked.state == RunState.RUNNING and parked.owner is None
+    assert parked.current_step == "prepare"
+    r.changes.mark_done(run.id, "prepare", "U_CODER")
+    done = r.runner.continue_run(run.id)
+    assert done is not None
+    return done
+
+
+def test_deploy_runs_every_step_in_order(
+    url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    r = rig(url, config, runbooks)
+    run = through_manual(r, approved_deploy(r, ref="v1.2"))
+    assert run.state == RunState.SUCCEEDED
+    order = [c for _h, c in r.executor.calls]
+    assert "git fetch --quiet origin v1.2" in order[1]
+    assert order[2].endswith("npm install --omit=dev")
+    assert order[3].endswith("pm2 restart eckwms-global")
+    assert r.http.urls == ["http://127.0.0.1:8080/ECK/health"]
+    summaries = [(s.step_id, s.state) for s in r.store.steps(run.id) if s.host == ""]
+    assert summaries == [
+        (x, StepState.SUCCEEDED)
+        for x in ("prepare", "snapshot", "pull", "install", "restart", "logs", "health")
+    ]
+    actions = r.audit_actions(run.id)
+    assert (
+        actions.index("step.waiting") < actions.index("step.done") < actions.index("run.succeeded")
+    )
+    done = next(s for s in r.store.steps(run.id) if s.step_id == "prepare")
+    assert done.actor == "U_CODER"
+
+
+def test_failed_health_check_rolls_back(
+    url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    r = rig(url, config, runbooks, http=FakeHttp([(503, '{"status": "down"}')]))
+    run = through_manual(r, approved_deploy(r))
+    assert run.state == RunState.ROLLED_BACK
+    assert "step health failed" in run.error
+    rollback = [s for s in r.store.steps(run.id) if s.phase == "rollback" and s.host == ""]
+    assert [s.step_id for s in rollback] == ["pull", "restart-previous"]
+    assert all(s.state == StepState.SUCCEEDED for s in rollback)
+    last = [c for _h, c in r.executor.calls][-2:]
+    assert "previous-revision" in last[0] and last[1].endswith("pm2 restart eckwms-global")
+    assert "run.rolled_back" in r.audit_actions(run.id)
+
+
+def test_failing_rollback_leaves_the_run_failed(
+    url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    ex = FakeExecutor(
+        rules=[
+            ("previous-revision)", 1, "fatal: bad revision\n"),
+            ("npm install", 2, "npm ERR! boom\n"),
+        ]
+    )
+    r = rig(url, config, runbooks, executor=ex)
+    run = through_manual(r, approved_deploy(r))
+    assert run.state == RunState.FAILED
+    assert "step install failed" in run.error and "rollback failed" in run.error
+    host_rows = [s for s in r.store.steps(run.id) if s.step_id == "install" and s.host]
+    assert host_rows[0].exit_code == 2 and "npm ERR! boom" in host_rows[0].tail
+
+
+def test_a_failure_before_any_change_runs_no_rollback(
+    url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    ex = FakeExecutor(rules=[("git rev-parse HEAD >", 128, "not a git repository\n")])
+    r = rig(url, config, runbooks, executor=ex)
+    run = through_manual(r, approved_deploy(r))
+    assert run.state == RunState.FAILED
+    assert not [s for s in r.store.steps(run.id) if s.phase == "rollback"]
+
+
+def test_diagnosis_keeps_going_past_failures(
+    url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    ex = FakeExecutor(rules=[("pm2 describe", 1, "process not found\n")])
+    r = rig(url, config, runbooks, executor=ex)
+    req = r.changes.request("debug", {"service": "eckwms-global"}, requester="U_ONCALL")
+    r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
+    [run] = r.runner.drain()
+    states = {s.step_id: s.state for s in r.store.steps(run.id) if s.host == ""}
+    assert states["status"] == StepState.FAILED
+    assert states["errors"] == StepState.SUCCEEDED and states["api"] == StepState.SUCCEEDED
+    assert run.current_step == "source" and run.owner is None  # waiting for the person
+
+
+def test_second_run_waits_for_the_first(
+    url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    r = rig(url, config, runbooks)
+    first = approved_deploy(r)
+    second = approved_deploy(r)
+    r.runner.drain()  # first parks at its manual step, holding production
+    assert r.store.get_run(second.id).state == RunState.QUEUED
+    assert r.store.queue_position(second.id) == 2
+    r.changes.mark_done(first.id, "prepare", "U_CODER")
+    r.runner.continue_run(first.id)
+    assert r.store.get_run(first.id).state == RunState.SUCCEEDED
+    [started] = r.runner.drain()
+    assert started.id == second.id
+
+
+def test_cancel_stops_before_the_next_step(
+    url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    r = rig(url, config, runbooks)
+    run = approved_deploy(r)
+    r.runner.drain()
+    r.changes.cancel(run.id, "U_LEAD")
+    r.changes.mark_done(run.id, "prepare", "U_CODER")
+    final = r.runner.continue_run(run.id)
+    assert final is not None and final.state == RunState.CANCELLED
+    assert r.executor.calls == []
+
+
+def test_dead_owner_is_recovered_as_interrupted_and_resumed_only_by_a_lead(
+    url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    dead = rig(url, config, runbooks, owner="other-host:1:dead")
+    run = approved_deploy(dead)
+    claimed = dead.store.claim_next("other-host:1:dead", dead.clock.now())
+    assert claimed is not None
+    dead.store.set_current_step(run.id, "pull", dead.clock.now())
+    dead.store.start_step(run.id, "main", "pull", "", dead.clock.now())
+    alive = rig(url, config, runbooks, owner="me")
+    alive.clock.advance(timedelta(minutes=5))
+    stale = timedelta(minutes=2)
+
+    def is_dead(v: RunView) -> bool:
+        return v.heartbeat_at is not None and alive.clock.now() - v.heartbeat_at > stale
+
+    [rec] = alive.runner.recover(is_dead)
+    assert rec.state == RunState.INTERRUPTED and rec.current_step == "pull"
+    assert alive.executor.calls == []  # nothing re-ran
+    pull = [s for s in alive.store.steps(run.id) if s.step_id == "pull"]
+    assert pull[-1].state == StepState.INTERRUPTED
+    assert "run.interrupted" in alive.audit_actions(run.id)
+    assert alive.runner.drain() == []  # not queued: waits for a human
+    with pytest.raises(Exception, match="only a lead"):
+        alive.changes.resume(run.id, "U_CODER")
+    alive.changes.resume(run.id, "U_LEAD")
+    [again] = alive.runner.drain()
+    assert again.state == RunState.RUNNING and again.current_step == "prepare"
