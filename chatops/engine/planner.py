@@ -12,7 +12,7 @@ from chatops.engine.params import validate_params
 from chatops.engine.plan import HostCommand, HttpCheck, Plan, PlannedStep
 from chatops.engine.runbook import Command, Runbook, Step
 from chatops.engine.templates import quote, render
-from chatops.errors import ParameterError
+from chatops.errors import ConfigError, ParameterError
 
 
 def new_task_id(runbook: str, now: datetime) -> str:
@@ -58,7 +58,12 @@ def build_plan(
     def plan_step(step: Step) -> PlannedStep | None:
         if step.when is not None and not params.get(step.when):
             return None
-        return _render_step(step, service_name, env_name, svc, base)
+        try:
+            return _render_step(step, service_name, env_name, svc, base)
+        except ConfigError:
+            if step.optional:  # the service does not define this action: leave the step out
+                return None
+            raise
 
     steps = [p for s in runbook.steps if (p := plan_step(s)) is not None]
     rollback = [p for s in runbook.rollback if (p := plan_step(s)) is not None]

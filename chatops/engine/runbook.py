@@ -112,6 +112,7 @@ class Step(Strict):
     hosts: Literal["serial", "parallel"] = "serial"
     on_failure: Literal["stop", "continue"] = "stop"
     when: str | None = None
+    optional: bool = False
     rollback: Command | None = None
 
     @model_validator(mode="after")

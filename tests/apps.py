@@ -1,0 +1,103 @@
+"""A tiny real service for end-to-end runs: a git remote, an app checkout, a health endpoint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@dataclass
+class App:
+    origin: Path
+    app_dir: Path
+    revs: dict[str, str]
+
+    def head(self) -> str:
+        return git("rev-parse", "HEAD", cwd=self.app_dir)
+
+    def state(self) -> str:
+        p = self.app_dir / ".chatops" / "state"
+        return p.read_text().strip() if p.exists() else ""
+
+
+def make_app(base: Path) -> App:
+    """origin.git with tags v1 (healthy), v2 (healthy), v3-broken (unhealthy); app at v1."""
+    origin, work, app = base / "origin.git", base / "work", base / "srv" / "web"
+    base.mkdir(parents=True, exist_ok=True)
+    git("init", "-q", "--bare", "-b", "main", str(origin), cwd=base)
+    git("clone", "-q", str(origin), str(work), cwd=base)
+    revs = {}
+    for tag, health in (("v1", "healthy"), ("v2", "healthy"), ("v3-broken", "broken")):
+        (work / "health.json").write_text(json.dumps({"status": health}))
+        (work / "VERSION").write_text(tag + "\n")
+        git("add", "-A", cwd=work)
+        git("-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", tag, cwd=work)
+        git("tag", tag, cwd=work)
+        revs[tag] = git("rev-parse", "HEAD", cwd=work)
+        if tag == "v1":
+            git("push", "-q", "origin", "HEAD:main", "--tags", cwd=work)
+            app.parent.mkdir(parents=True, exist_ok=True)
+            git("clone", "-q", str(origin), str(app), cwd=base)
+            (app / "logs").mkdir()
+            (app / "logs" / "web-out.log").write_text("started\n")
+    git("push", "-q", "origin", "HEAD:main", "--tags", cwd=work)
+    subprocess.run(["chmod", "-R", "a+rwX", str(base)], check=True)
+    return App(origin, app, revs)
+
+
+@contextmanager
+def health_server(app: App) -> Iterator[str]:
+    """Serves the app checkout's health.json: 200 when healthy, 503 otherwise."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = (app.app_dir / "health.json").read_bytes()
+            self.send_response(200 if b'"healthy"' in body else 503)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_a: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/health"
+    finally:
+        server.shutdown()
+
+
+def service_config(app: App, health_url: str, hosts: list[dict[str, object]],
+                   **extra: object) -> dict[str, object]:
+    svc: dict[str, object] = {
+        "app_dir": str(app.app_dir),
+        "install": "echo installing",
+        "manager": {
+            "type": "custom",
+            "status": "cat .chatops/state",
+            "start": "echo running > .chatops/state",
+            "stop": "echo stopped > .chatops/state",
+            "restart": "mkdir -p .chatops && echo running $(cat VERSION) > .chatops/state",
+        },
+        "logs": {"type": "file", "paths": [str(app.app_dir / "logs" / "web-out.log")]},
+        "health": {"url": health_url, "expect_json": {"status": "healthy"}, "retries": 1,
+                   "interval": 0.1},
+        "environments": {"production": {"hosts": hosts}},
+    }
+    svc.update(extra)
+    return {
+        "services": {"web": svc},
+        "roles": {"coder": {"users": ["U_CODER"]}, "lead": {"users": ["U_LEAD"]},
+                  "oncall": {"users": ["U_ONCALL"]}, "architect": {"users": ["U_ARCH"]}},
+    }

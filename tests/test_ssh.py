@@ -1,0 +1,172 @@
+"""Against a real OpenSSH server on loopback: runs, rollbacks, host keys, timeouts."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from chatops.bootstrap import wire
+from chatops.engine.config import Config
+from chatops.engine.inventory import Host
+from chatops.engine.redact import Redactor
+from chatops.engine.run import RunState
+from chatops.executors.ssh import SshExecutor
+from chatops.settings import Settings
+from tests.apps import App, health_server, make_app, service_config
+from tests.conftest import ROOT
+from tests.servers import Sshd
+
+pytestmark = pytest.mark.sshd
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> App:
+    return make_app(tmp_path / "app")
+
+
+def wired(tmp_path: Path, cfg: dict[str, object]):  # type: ignore[no-untyped-def]
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", commands=ROOT / "commands")
+    return wire(settings, config=Config.model_validate(cfg))
+
+
+def deploy(w, ref: str):  # type: ignore[no-untyped-def]
+    req = w.changes.request("deploy", {"service": "web", "ref": ref}, requester="U_CODER")
+    assert req.verdict.ok, req.verdict.reasons
+    w.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
+    w.runner.drain()
+    w.changes.mark_done(req.run.id, "prepare", "U_CODER")
+    return w.runner.continue_run(req.run.id)
+
+
+def test_deploy_over_ssh_changes_the_server(tmp_path: Path, sshd: Sshd, app: App) -> None:
+    with health_server(app) as url:
+        w = wired(tmp_path, service_config(app, url, [sshd.host()]))
+        run = deploy(w, "v2")
+    assert run.state == RunState.SUCCEEDED, w.store.steps(run.id)
+    assert app.head() == app.revs["v2"]
+    assert app.state() == "running v2"
+    assert (app.app_dir / ".chatops" / "previous-revision").read_text().strip() == app.revs["v1"]
+    pull = next(s for s in w.store.steps(run.id) if s.step_id == "pull" and s.host == "box-1")
+    assert pull.exit_code == 0 and "v2" in pull.tail
+    assert "v2" in w.store.output(pull.id)
+
+
+def test_failed_health_check_rolls_the_server_back(tmp_path: Path, sshd: Sshd, app: App) -> None:
+    with health_server(app) as url:
+        w = wired(tmp_path, service_config(app, url, [sshd.host()]))
+        run = deploy(w, "v3-broken")
+    assert run.state == RunState.ROLLED_BACK
+    assert app.head() == app.revs["v1"]
+    assert app.state() == "running v1"
+    phases = [(s.phase, s.step_id) for s in w.store.steps(run.id) if s.host == ""]
+    assert phases[-2:] == [("rollback", "pull"), ("rollback", "restart-previous")]
+
+
+def test_parallel_hosts_each_get_a_result(tmp_path: Path, sshd: Sshd, app: App) -> None:
+    hosts = [sshd.host("box-1"), sshd.host("box-2")]
+    with health_server(app) as url:
+        cfg = service_config(app, url, hosts)
+        w = wired(tmp_path, cfg)
+        req = w.changes.request("debug", {"service": "web"}, requester="U_ONCALL")
+        w.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
+        [run] = w.runner.drain()
+    status = [s for s in w.store.steps(run.id) if s.step_id == "status" and s.host]
+    assert sorted(s.host for s in status) == ["box-1", "box-2"]
+
+
+def host(sshd: Sshd, **over: object) -> Host:
+    return Host.model_validate(sshd.host(**over))
+
+
+def test_unknown_host_key_is_refused(tmp_path: Path, sshd: Sshd) -> None:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    canary = tmp_path / "canary"
+    r = SshExecutor().run(host(sshd, known_hosts=str(empty)), f"touch {canary}", timeout=10,
+                          on_output=lambda _c: None)
+    assert r.outcome == "host_key_unknown" and "known_hosts" in r.error
+    assert not canary.exists()
+
+
+def test_host_key_mismatch_is_refused(tmp_path: Path, sshd: Sshd) -> None:
+    other = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    kind, key = (other.with_suffix(".pub")).read_text().split()[:2]
+    wrong = tmp_path / "known_hosts"
+    wrong.write_text(f"[127.0.0.1]:{sshd.port} {kind} {key}\n")
+    canary = tmp_path / "canary"
+    r = SshExecutor().run(host(sshd, known_hosts=str(wrong)), f"touch {canary}", timeout=10,
+                          on_output=lambda _c: None)
+    assert r.outcome == "host_key_mismatch"
+    assert not canary.exists()
+
+
+def test_wrong_key_is_an_auth_failure(tmp_path: Path, sshd: Sshd) -> None:
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    r = SshExecutor().probe(host(sshd, key_file=str(stranger)))
+    assert r.outcome == "auth_failed"
+
+
+def test_closed_port_is_unreachable(sshd: Sshd) -> None:
+    from tests.servers import free_port
+
+    r = SshExecutor().probe(host(sshd, port=free_port(), connect_timeout=2))
+    assert r.outcome == "unreachable"
+
+
+def _alive(marker: str) -> list[str]:
+    out = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "pgrep" not in line]
+
+
+def test_timeout_kills_the_remote_process_group(sshd: Sshd) -> None:
+    marker = f"chatops-{uuid.uuid4().hex[:8]}"
+    cmd = f"sh -c 'sleep 300; echo {marker}' & sleep 301 # {marker}\nwait"
+    started = time.monotonic()
+    r = SshExecutor().run(host(sshd), cmd, timeout=2, on_output=lambda _c: None)
+    assert r.outcome == "timeout" and "killed" in r.error
+    assert time.monotonic() - started < 30
+    deadline = time.monotonic() + 10
+    while _alive(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _alive(marker) == []
+
+
+def test_output_streams_in_chunks_and_is_redacted(sshd: Sshd) -> None:
+    chunks: list[str] = []
+    secret = "hunter2-very-secret"
+    cmd = f"for i in 1 2 3; do echo line $i {secret}; sleep 0.3; done; echo xoxb-1234567890-abcdefghij"
+    r = SshExecutor(Redactor([secret])).run(host(sshd), cmd, timeout=20, on_output=chunks.append)
+    assert r.ok and r.exit_code == 0
+    assert len(chunks) >= 3  # arrived while running, not at the end
+    text = "".join(chunks)
+    assert "line 3 [REDACTED]" in text and secret not in text and "xoxb-" not in text
+    assert secret not in r.tail
+
+
+def test_exit_code_and_tail_of_a_failing_command(sshd: Sshd) -> None:
+    r = SshExecutor().run(host(sshd), "echo oops >&2; exit 7", timeout=10, on_output=lambda _c: None)
+    assert r.outcome == "failed" and r.exit_code == 7 and "oops" in r.tail
+
+
+def test_check_connect_prints_a_table_per_host(tmp_path: Path, sshd: Sshd, app: App) -> None:
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    cfg = service_config(app, "http://127.0.0.1:1/health",
+                         [sshd.host("good"), sshd.host("stranger", known_hosts=str(empty))])
+    import yaml
+
+    path = tmp_path / "chatops.yml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = subprocess.run([str(ROOT / ".venv/bin/chatops"), "check", "--connect", "--config", str(path),
+                          "--commands", str(ROOT / "commands")], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 1, out.stderr
+    rows = {line.split()[2]: line for line in out.stdout.splitlines() if line.startswith("web ")}
+    assert " ok" in rows["good"]
+    assert "host key unknown" in rows["stranger"]
