@@ -13,8 +13,9 @@ from pathlib import Path
 
 
 def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @dataclass
@@ -61,7 +62,7 @@ def health_server(app: App) -> Iterator[str]:
     """Serves the app checkout's health.json: 200 when healthy, 503 otherwise."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             body = (app.app_dir / "health.json").read_bytes()
             self.send_response(200 if b'"healthy"' in body else 503)
             self.end_headers()
@@ -78,8 +79,9 @@ def health_server(app: App) -> Iterator[str]:
         server.shutdown()
 
 
-def service_config(app: App, health_url: str, hosts: list[dict[str, object]],
-                   **extra: object) -> dict[str, object]:
+def service_config(
+    app: App, health_url: str, hosts: list[dict[str, object]], **extra: object
+) -> dict[str, object]:
     svc: dict[str, object] = {
         "app_dir": str(app.app_dir),
         "install": "echo installing",
@@ -91,13 +93,21 @@ def service_config(app: App, health_url: str, hosts: list[dict[str, object]],
             "restart": "mkdir -p .chatops && echo running $(cat VERSION) > .chatops/state",
         },
         "logs": {"type": "file", "paths": [str(app.app_dir / "logs" / "web-out.log")]},
-        "health": {"url": health_url, "expect_json": {"status": "healthy"}, "retries": 1,
-                   "interval": 0.1},
+        "health": {
+            "url": health_url,
+            "expect_json": {"status": "healthy"},
+            "retries": 1,
+            "interval": 0.1,
+        },
         "environments": {"production": {"hosts": hosts}},
     }
     svc.update(extra)
     return {
         "services": {"web": svc},
-        "roles": {"coder": {"users": ["U_CODER"]}, "lead": {"users": ["U_LEAD"]},
-                  "oncall": {"users": ["U_ONCALL"]}, "architect": {"users": ["U_ARCH"]}},
+        "roles": {
+            "coder": {"users": ["U_CODER"]},
+            "lead": {"users": ["U_LEAD"]},
+            "oncall": {"users": ["U_ONCALL"]},
+            "architect": {"users": ["U_ARCH"]},
+        },
     }

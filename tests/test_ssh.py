@@ -86,8 +86,9 @@ def test_unknown_host_key_is_refused(tmp_path: Path, sshd: Sshd) -> None:
     empty = tmp_path / "known_hosts"
     empty.write_text("")
     canary = tmp_path / "canary"
-    r = SshExecutor().run(host(sshd, known_hosts=str(empty)), f"touch {canary}", timeout=10,
-                          on_output=lambda _c: None)
+    r = SshExecutor().run(
+        host(sshd, known_hosts=str(empty)), f"touch {canary}", timeout=10, on_output=lambda _c: None
+    )
     assert r.outcome == "host_key_unknown" and "known_hosts" in r.error
     assert not canary.exists()
 
@@ -99,8 +100,9 @@ def test_host_key_mismatch_is_refused(tmp_path: Path, sshd: Sshd) -> None:
     wrong = tmp_path / "known_hosts"
     wrong.write_text(f"[127.0.0.1]:{sshd.port} {kind} {key}\n")
     canary = tmp_path / "canary"
-    r = SshExecutor().run(host(sshd, known_hosts=str(wrong)), f"touch {canary}", timeout=10,
-                          on_output=lambda _c: None)
+    r = SshExecutor().run(
+        host(sshd, known_hosts=str(wrong)), f"touch {canary}", timeout=10, on_output=lambda _c: None
+    )
     assert r.outcome == "host_key_mismatch"
     assert not canary.exists()
 
@@ -140,7 +142,8 @@ def test_timeout_kills_the_remote_process_group(sshd: Sshd) -> None:
 def test_output_streams_in_chunks_and_is_redacted(sshd: Sshd) -> None:
     chunks: list[str] = []
     secret = "hunter2-very-secret"
-    cmd = f"for i in 1 2 3; do echo line $i {secret}; sleep 0.3; done; echo xoxb-1234567890-abcdefghij"
+    token = "xoxb-1234567890-abcdefghij"
+    cmd = f"for i in 1 2 3; do echo line $i {secret}; sleep 0.3; done; echo {token}"
     r = SshExecutor(Redactor([secret])).run(host(sshd), cmd, timeout=20, on_output=chunks.append)
     assert r.ok and r.exit_code == 0
     assert len(chunks) >= 3  # arrived while running, not at the end
@@ -150,22 +153,38 @@ def test_output_streams_in_chunks_and_is_redacted(sshd: Sshd) -> None:
 
 
 def test_exit_code_and_tail_of_a_failing_command(sshd: Sshd) -> None:
-    r = SshExecutor().run(host(sshd), "echo oops >&2; exit 7", timeout=10, on_output=lambda _c: None)
+    r = SshExecutor().run(
+        host(sshd), "echo oops >&2; exit 7", timeout=10, on_output=lambda _c: None
+    )
     assert r.outcome == "failed" and r.exit_code == 7 and "oops" in r.tail
 
 
 def test_check_connect_prints_a_table_per_host(tmp_path: Path, sshd: Sshd, app: App) -> None:
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
-    cfg = service_config(app, "http://127.0.0.1:1/health",
-                         [sshd.host("good"), sshd.host("stranger", known_hosts=str(empty))])
+    cfg = service_config(
+        app,
+        "http://127.0.0.1:1/health",
+        [sshd.host("good"), sshd.host("stranger", known_hosts=str(empty))],
+    )
     import yaml
 
     path = tmp_path / "chatops.yml"
     path.write_text(yaml.safe_dump(cfg))
-    out = subprocess.run([str(ROOT / ".venv/bin/chatops"), "check", "--connect", "--config", str(path),
-                          "--commands", str(ROOT / "commands")], capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [
+            str(ROOT / ".venv/bin/chatops"),
+            "check",
+            "--connect",
+            "--config",
+            str(path),
+            "--commands",
+            str(ROOT / "commands"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 1, out.stderr
     rows = {line.split()[2]: line for line in out.stdout.splitlines() if line.startswith("web ")}
     assert " ok" in rows["good"]

@@ -1,0 +1,252 @@
+"""The command line, as a user meets it: clear errors, nothing executed on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.apps import App, make_app, service_config
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> App:
+    return make_app(tmp_path / "app")
+
+
+@pytest.fixture
+def env(tmp_path: Path, app: App) -> dict[str, str]:
+    cfg = service_config(
+        app, "http://127.0.0.1:9/health", [{"name": "local", "transport": "local"}]
+    )
+    (tmp_path / "chatops.yml").write_text(yaml.safe_dump(cfg))
+    e = dict(os.environ)
+    e.update(
+        CHATOPS_CONFIG=str(tmp_path / "chatops.yml"),
+        CHATOPS_COMMANDS=str(ROOT / "commands"),
+        CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}",
+    )
+    return e
+
+
+def chatops(
+    env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chatops", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_every_command_has_help(env: dict[str, str]) -> None:
+    for cmd in (
+        "check",
+        "plan",
+        "run",
+        "runs",
+        "show",
+        "audit",
+        "resume",
+        "cancel",
+        "done",
+        "db",
+        "demo",
+    ):
+        out = chatops(env, cmd, "--help")
+        assert out.returncode == 0 and "usage: chatops" in out.stdout, cmd
+
+
+INJECTIONS = [
+    "ref=v1;touch {c}",
+    "ref=$(touch {c})",
+    "ref=`touch {c}`",
+    "ref=v1\ntouch {c}",
+    "ref=v1 && touch {c}",
+    "service=web;touch {c}",
+    "environment=production|touch {c}",
+]
+
+
+@pytest.mark.parametrize("arg", INJECTIONS)
+def test_shell_metacharacters_are_refused_and_nothing_runs(
+    arg: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    canary = tmp_path / "canary"
+    out = chatops(
+        env,
+        "run",
+        "deploy",
+        "service=web",
+        arg.format(c=canary),
+        "--as",
+        "U_CODER",
+        "--approve-as",
+        "U_LEAD",
+        "--manual-done",
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "chatops:" in out.stderr and "Traceback" not in out.stderr
+    assert not canary.exists()
+
+
+def test_unknown_service_and_process(env: dict[str, str]) -> None:
+    out = chatops(env, "plan", "deploy", "service=nope")
+    assert out.returncode == 2 and "unknown service 'nope'" in out.stderr and "web" in out.stderr
+    out = chatops(env, "plan", "launch", "service=web")
+    assert out.returncode == 1 and "unknown process 'launch'" in out.stderr
+
+
+def test_malformed_config_names_file_and_line(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("services:\n  web:\n    app_dir: [oops\n")
+    out = chatops({**env, "CHATOPS_CONFIG": str(bad)}, "check")
+    assert out.returncode == 2
+    assert str(bad) in out.stderr and "line" in out.stderr and "not valid YAML" in out.stderr
+
+
+def test_broken_task_json(env: dict[str, str], tmp_path: Path) -> None:
+    canary = tmp_path / "canary"
+    cases = {
+        "not json {": "not JSON",
+        json.dumps(
+            {"task_id": "t", "objective": "x", "steps": f"touch {canary}"}
+        ): "list of strings",
+        json.dumps({"task_id": "t;rm", "objective": "x", "steps": ["a"]}): "'task_id' must be",
+    }
+    for text, message in cases.items():
+        out = chatops(
+            env,
+            "run",
+            "deploy",
+            "service=web",
+            "--import",
+            "-",
+            "--as",
+            "U_CODER",
+            "--approve-as",
+            "U_LEAD",
+            "--manual-done",
+            stdin=text,
+        )
+        assert out.returncode == 2 and message in out.stderr, out.stderr
+    assert not canary.exists()
+
+
+def test_imported_commands_never_run(env: dict[str, str], tmp_path: Path, app: App) -> None:
+    canary = tmp_path / "canary"
+    task = {
+        "target_agent": "production_server",
+        "task_id": "t-1",
+        "objective": "restart",
+        "steps": [f"touch {canary}", f"[restart] touch {canary}"],
+        "validation": [],
+    }
+    out = chatops(
+        env,
+        "run",
+        "--import",
+        "-",
+        "deploy",
+        "service=web",
+        "--as",
+        "U_CODER",
+        "--approve-as",
+        "U_LEAD",
+        "--manual-done",
+        stdin=json.dumps(task),
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "task-1 marked done" in out.stdout
+    assert not canary.exists()
+    assert app.state() == "running v1"  # the runbook's own restart did run
+
+
+def test_plan_json_is_the_seed_task_format(env: dict[str, str]) -> None:
+    out = chatops(env, "plan", "deploy", "service=web", "ref=v2", "--json")
+    assert out.returncode == 0, out.stderr
+    task = json.loads(out.stdout)
+    assert {"target_agent", "task_id", "objective", "steps", "validation"} <= set(task)
+    assert task["steps"][0].startswith("[prepare] ")
+
+
+def test_refused_plan_exits_3_with_reasons(env: dict[str, str]) -> None:
+    task = {"task_id": "r-1", "objective": "tidy", "steps": ["Add a new endpoint for labels"]}
+    out = chatops(
+        env,
+        "run",
+        "--import",
+        "-",
+        "refactor",
+        "service=web",
+        "--as",
+        "U_ARCH",
+        "--approve-as",
+        "U_LEAD",
+        stdin=json.dumps(task),
+    )
+    assert out.returncode == 3
+    assert "REFUSED" in out.stdout and "must not mix in new features" in out.stdout
+
+
+def test_killed_process_leaves_an_interrupted_run(
+    env: dict[str, str], tmp_path: Path, app: App
+) -> None:
+    cfg = yaml.safe_load(Path(env["CHATOPS_CONFIG"]).read_text())
+    marker = f"chatops-sleep-{os.getpid()}"
+    cfg["services"]["web"]["manager"]["restart"] = f"sleep 120 # {marker}"
+    Path(env["CHATOPS_CONFIG"]).write_text(yaml.safe_dump(cfg))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chatops",
+            "run",
+            "deploy",
+            "service=web",
+            "ref=v2",
+            "--as",
+            "U_CODER",
+            "--approve-as",
+            "U_LEAD",
+            "--manual-done",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    db = env["CHATOPS_DATABASE_URL"].removeprefix("sqlite:///")
+    try:
+        deadline = time.monotonic() + 60
+        step = None
+        while time.monotonic() < deadline and step != "restart":
+            time.sleep(0.2)
+            if Path(db).exists():
+                with sqlite3.connect(db) as c:
+                    row = c.execute("SELECT current_step FROM runs").fetchone()
+                    step = row[0] if row else None
+        assert step == "restart"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        subprocess.run(["pkill", "-f", marker])
+    out = chatops(env, "runs")
+    assert "was left running by a dead process" in out.stderr
+    assert "interrupted" in out.stdout and "restart" in out.stdout
+    again = chatops(env, "runs")
+    assert "dead process" not in again.stderr  # recovered once, not re-run
+    audit = chatops(env, "audit", "1")
+    assert "run.interrupted" in audit.stdout and "at step restart" in audit.stdout
+    assert app.head() == app.revs["v2"]  # it had pulled before it died; nothing re-ran
