@@ -1,8 +1,8 @@
-"""Runs commands on this machine, for hosts with `transport: local`.
+"""Runs commands on this machine (hosts with `transport: local`) through invoke.
 
-Uses a subprocess in its own session, so a timeout or cancel kills the whole process group;
-output is streamed and only a bounded tail is kept in memory. (invoke's Local runner keeps
-all output in memory and kills only the direct child, which is why it is not used here.)
+invoke's Local runner keeps all output in memory and kills only the shell on timeout, so
+this one streams output into a bounded Capture instead, and runs the command under the
+same `timeout` wrapper as the SSH executor: a timeout or cancel kills the process group.
 """
 
 from __future__ import annotations
@@ -10,17 +10,34 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
+
+from invoke.config import Config
+from invoke.context import Context
+from invoke.exceptions import CommandTimedOut
+from invoke.runners import Local
 
 from chatops.engine.inventory import Host
 from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
 from chatops.engine.result import CommandResult, Outcome
 from chatops.executors.capture import Capture
+from chatops.executors.wrapper import KILL_GRACE, PidMarker, wrap
 
-KILL_GRACE = 5.0
+
+class _StreamingLocal(Local):
+    """invoke's Local runner, handing output on instead of keeping it."""
+
+    def __init__(self, context: Context, sink: Callable[[str], None]) -> None:
+        super().__init__(context)
+        self._sink = sink
+
+    def _handle_output(self, buffer_: list[str], hide: bool, output: Any, reader: Any) -> None:
+        for data in self.read_proc_output(reader):
+            self._sink(data)
 
 
 class LocalExecutor:
@@ -42,64 +59,74 @@ class LocalExecutor:
     ) -> CommandResult:
         started = time.monotonic()
         cap = Capture(self.redactor, on_output)
-        proc = subprocess.Popen(
-            ["/bin/sh", "-c", command],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        assert proc.stdout is not None
-        stream = proc.stdout
-        reader = threading.Thread(target=_pump, args=(stream, cap), daemon=True)
-        reader.start()
+        marker = PidMarker()
+        lock = threading.Lock()
+
+        def sink(text: str) -> None:
+            with lock:
+                cap.feed(marker.feed(text.encode("utf-8", "surrogateescape")))
+
+        runner = _StreamingLocal(Context(Config()), sink)
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                # The command is a rendered plan step: its values were validated and quoted.
+                box["result"] = runner.run(  # noqa: S604
+                    wrap(command, timeout, merge_stderr=True),
+                    shell="/bin/sh",
+                    hide=True,
+                    warn=True,
+                    pty=False,
+                    in_stream=False,
+                    timeout=timeout + self.kill_grace + 10,
+                )
+            except CommandTimedOut:
+                box["timed_out"] = True
+            except Exception as e:  # reported as an error result, never raised
+                box["error"] = repr(e)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
         outcome: Outcome = "ok"
-        deadline = started + timeout
-        while proc.poll() is None:
-            if cancel is not None and cancel.is_set():
+        while worker.is_alive():
+            worker.join(0.1)
+            if cancel is not None and cancel.is_set() and worker.is_alive():
                 outcome = "cancelled"
+                _kill_group(marker.pid, self.kill_grace, worker)
                 break
-            if time.monotonic() >= deadline:
+        worker.join(self.kill_grace + 5)
+        with lock:
+            cap.feed(marker.flush())
+            cap.close()
+        code: int | None = None
+        error = ""
+        if box.get("timed_out"):
+            outcome = "timeout"
+            _kill_group(marker.pid, self.kill_grace, worker)
+        elif "error" in box:
+            outcome, error = "error", box["error"]
+        elif outcome == "ok":
+            code = int(box["result"].exited)
+            if code in (124, 137):
                 outcome = "timeout"
-                break
-            time.sleep(0.05)
-        if outcome != "ok":
-            _kill_group(proc, self.kill_grace)
-        reader.join(timeout=self.kill_grace + 5)
-        cap.close()
-        code = proc.wait()
-        if outcome == "ok" and code != 0:
-            outcome = "failed"
-        error = {
+            elif code != 0:
+                outcome = "failed"
+        error = error or {
             "timeout": f"timed out after {timeout:g}s; process group killed",
             "cancelled": "cancelled; process group killed",
+            "failed": f"exit code {code}",
         }.get(outcome, "")
-        if outcome == "failed":
-            error = f"exit code {code}"
         return CommandResult(
-            host.name,
-            command,
-            outcome,
-            code,
-            cap.tail,
-            time.monotonic() - started,
-            error,
+            host.name, command, outcome, code, cap.tail, time.monotonic() - started, error,
             cap.truncated,
-        )
+        )  # fmt: skip
 
 
-def _pump(stream: object, cap: Capture) -> None:
-    read = stream.read1  # type: ignore[attr-defined]
-    while chunk := read(65536):
-        cap.feed(chunk)
-
-
-def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
+def _kill_group(pid: int | None, grace: float, worker: threading.Thread) -> None:
+    if pid is None or pid <= 1:
         return
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+        worker.join(grace)
+        os.killpg(pid, signal.SIGKILL)

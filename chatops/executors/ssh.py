@@ -9,8 +9,6 @@ group id is reported first, so a timeout or cancel kills all of it, not just the
 from __future__ import annotations
 
 import os
-import re
-import shlex
 import socket
 import threading
 import time
@@ -23,16 +21,7 @@ from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
 from chatops.engine.result import CommandResult, Outcome
 from chatops.executors.capture import Capture
-
-KILL_GRACE = 5
-MARKER = re.compile(rb"^chatops-pid:(\d+)\n")
-
-
-def wrap(command: str, timeout: float) -> str:
-    """The remote command line: report the pid (= process group) and run under `timeout`."""
-    secs = max(1, int(timeout))
-    inner = f"timeout --kill-after={KILL_GRACE}s {secs}s /bin/sh -c {shlex.quote(command)}"
-    return f"/bin/sh -c {shlex.quote('echo chatops-pid:$$; exec ' + inner)}"
+from chatops.executors.wrapper import KILL_GRACE, PidMarker, wrap
 
 
 def _classify(exc: BaseException) -> tuple[Outcome, str]:
@@ -133,8 +122,7 @@ class SshExecutor:
         chan.set_combine_stderr(True)
         chan.settimeout(0.2)
         chan.exec_command(wrap(command, timeout))
-        head = b""
-        pid: int | None = None
+        marker = PidMarker()
         outcome: Outcome = "ok"
         deadline = started + timeout + KILL_GRACE + 10
         while True:
@@ -143,18 +131,7 @@ class SshExecutor:
             except TimeoutError:
                 data = None
             if data:
-                if pid is None:
-                    head += data
-                    m = MARKER.match(head)
-                    if m:
-                        pid = int(m.group(1))
-                        data, head = head[m.end() :], b""
-                    elif b"\n" in head or len(head) > 64:
-                        data, head, pid = head, b"", -1
-                    else:
-                        continue
-                if data:
-                    cap.feed(data)
+                cap.feed(marker.feed(data))
                 continue
             if data == b"":
                 break  # end of output
@@ -164,8 +141,8 @@ class SshExecutor:
             if time.monotonic() >= deadline:
                 outcome = "timeout"
                 break
-        if head:
-            cap.feed(head)
+        cap.feed(marker.flush())
+        pid = marker.pid
         code: int | None = None
         if outcome == "ok" and chan.status_event.wait(KILL_GRACE + 10):
             code = chan.recv_exit_status()

@@ -1,0 +1,49 @@
+"""The command line both executors run: report the process group, then run under `timeout`.
+
+`timeout` makes itself a process-group leader and, when the time is up, signals the whole
+group (then SIGKILL after a grace period). The first line of output is `chatops-pid:N`,
+the group's id, so a cancel can kill the group too. That line is stripped from the output.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+KILL_GRACE = 5
+MARKER = re.compile(rb"^chatops-pid:(\d+)\n")
+
+
+def wrap(command: str, timeout: float, merge_stderr: bool = False) -> str:
+    secs = max(1, int(timeout))
+    inner = f"timeout --kill-after={KILL_GRACE}s {secs}s /bin/sh -c {shlex.quote(command)}"
+    if merge_stderr:
+        inner += " 2>&1"
+    return f"/bin/sh -c {shlex.quote('echo chatops-pid:$$; exec ' + inner)}"
+
+
+class PidMarker:
+    """Strips the leading `chatops-pid:N` line from a byte stream and remembers N."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self._head = b""
+        self._done = False
+
+    def feed(self, data: bytes) -> bytes:
+        if self._done:
+            return data
+        self._head += data
+        m = MARKER.match(self._head)
+        if m:
+            self.pid, rest = int(m.group(1)), self._head[m.end() :]
+        elif b"\n" in self._head or len(self._head) > 64:
+            rest = self._head  # no marker: pass everything on
+        else:
+            return b""
+        self._done, self._head = True, b""
+        return rest
+
+    def flush(self) -> bytes:
+        rest, self._head, self._done = self._head, b"", True
+        return rest
