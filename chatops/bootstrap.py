@@ -9,9 +9,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from chatops import logs
 from chatops.clock import SystemClock
 from chatops.config_files import load_config, load_runbooks, secret_values
-from chatops.engine.changes import ChangeService
+from chatops.engine.changes import ChangeService, NullNotifier
 from chatops.engine.config import Config
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.engine.redact import Redactor
@@ -82,6 +83,7 @@ def wire(
     config = config or load_config_or_empty(settings.config)
     runbooks = runbooks or load_runbooks(settings.commands)
     redactor = Redactor([*settings.secret_values(), *secret_values(config)])
+    logs.configure(settings.log_format, settings.log_level, redactor)
     engine = make_engine(settings.database_url)
     ensure_schema(settings.database_url, engine)
     store = SqlRunStore(engine)
@@ -89,8 +91,6 @@ def wire(
     clock = clock or SystemClock()
     roles = Roles(config)
     executors = executors or {"ssh": SshExecutor(redactor), "local": LocalExecutor(redactor)}
-    from chatops.engine.changes import NullNotifier
-
     note = notifier or NullNotifier()
     owner = owner or new_owner()
     changes = ChangeService(config, runbooks, store, audit, clock, roles, note)

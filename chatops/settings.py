@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     commands: Path = Path("commands")
     database_url: str = "sqlite:///chatops.db"
     log_format: Literal["text", "json"] = "text"
-    log_level: str = "INFO"
+    log_level: str | None = None  # default: WARNING for commands, INFO for the bot
     slack_api_url: str | None = None
     slack_bot_token: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CHATOPS_SLACK_BOT_TOKEN")

@@ -250,3 +250,11 @@ def test_killed_process_leaves_an_interrupted_run(
     audit = chatops(env, "audit", "1")
     assert "run.interrupted" in audit.stdout and "at step restart" in audit.stdout
     assert app.head() == app.revs["v2"]  # it had pulled before it died; nothing re-ran
+
+
+def test_check_warns_when_a_runbook_cannot_run_on_a_service(env: dict[str, str]) -> None:
+    out = chatops(env, "check")
+    assert out.returncode == 0, out.stderr
+    assert "runbooks" in out.stdout and "ok" in out.stdout
+    assert "warning: migration cannot run on web" in out.stdout
+    assert "'backup' action" in out.stdout

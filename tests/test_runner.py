@@ -174,3 +174,56 @@ def test_dead_owner_is_recovered_as_interrupted_and_resumed_only_by_a_lead(
     alive.changes.resume(run.id, "U_LEAD")
     [again] = alive.runner.drain()
     assert again.state == RunState.RUNNING and again.current_step == "prepare"
+
+
+GATED = """\
+kind: deploy
+title: Gated deploy
+description: a deploy with a lead's gate between pull and restart
+requesters: [coder]
+approval: {roles: [lead]}
+parameters:
+  service: {type: service}
+steps:
+  - {id: pull, kind: ssh, purpose: update, title: Pull, run: git pull,
+     rollback: {run: git checkout -}}
+  - {id: confirm, kind: gate, roles: [architect], quorum: 1, title: Architect looks at it}
+  - {id: restart, kind: ssh, purpose: restart, title: Restart, action: restart}
+"""
+
+
+def test_gate_waits_for_its_role_in_the_middle_of_a_run(
+    url: str, config: Config, tmp_path: Path
+) -> None:
+    from chatops.config_files import load_runbook
+
+    (tmp_path / "gated.yml").write_text(GATED)
+    books = {"gated": load_runbook(tmp_path / "gated.yml")}
+    r = rig(url, config, books)
+    req = r.changes.request("gated", {"service": "eckwms-global"}, requester="U_CODER")
+    r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
+    [parked] = r.runner.drain()
+    assert parked.current_step == "confirm" and len(r.executor.calls) == 1
+    from chatops.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied, match="gate confirm needs architect"):
+        r.changes.approve_gate(req.run.id, "confirm", "U_LEAD")
+    assert r.changes.approve_gate(req.run.id, "confirm", "U_ARCH")
+    final = r.runner.continue_run(req.run.id)
+    assert final is not None and final.state == RunState.SUCCEEDED
+    assert r.executor.calls[-1][1].endswith("pm2 restart eckwms-global")
+    actions = r.audit_actions(req.run.id)
+    assert "denied.gate" in actions and "gate.approved" in actions
+
+
+def test_continue_is_claimed_by_one_process_only(
+    url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    a = rig(url, config, runbooks, owner="a")
+    b = rig(url, config, runbooks, owner="b")
+    run = approved_deploy(a)
+    a.runner.drain()
+    a.changes.mark_done(run.id, "prepare", "U_CODER")
+    assert a.store.claim_parked(run.id, "a", a.clock.now())
+    assert b.runner.continue_run(run.id) is None  # already taken
+    assert b.executor.calls == []

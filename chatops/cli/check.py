@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from chatops.bootstrap import load_config_or_empty
 from chatops.config_files import load_runbooks, secret_values
+from chatops.engine.actions import unsupported
 from chatops.engine.inventory import Host
 from chatops.engine.redact import Redactor
 from chatops.engine.result import CommandResult
@@ -39,6 +40,11 @@ def check(settings: Settings, connect: bool) -> int:
         print(
             f"warning: no members configured for role(s) {', '.join(missing)}: nobody can approve"
         )
+    for rb in runbooks.values():
+        for name, svc in config.services.items():
+            gaps = unsupported(svc, [*rb.steps, *rb.rollback])
+            if gaps:
+                print(f"warning: {rb.name} cannot run on {name}: {'; '.join(gaps)}")
     if not connect:
         return 0
     redactor = Redactor([*settings.secret_values(), *secret_values(config)])

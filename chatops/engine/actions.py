@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from chatops.engine.inventory import (
     CommandLogs,
@@ -14,6 +14,7 @@ from chatops.engine.inventory import (
     Service,
     SystemdManager,
 )
+from chatops.engine.runbook import Step
 from chatops.engine.templates import quote, render
 from chatops.errors import ConfigError
 
@@ -94,3 +95,29 @@ def _logs(service_name: str, svc: Service, errors: bool, ctx: Mapping[str, objec
         case CommandLogs():
             return render(src.command, ctx)
     raise AssertionError(f"unknown log source {src!r}")  # pragma: no cover
+
+
+def unsupported(svc: Service, steps: Sequence[Step]) -> list[str]:
+    """What a service lacks for these runbook steps (optional steps excepted)."""
+    db = svc.database
+    have = {
+        "install": svc.install is not None,
+        "logs": svc.logs is not None,
+        "error_logs": svc.logs is not None,
+        "backup": db is not None,
+        "restore": db is not None,
+        "migrate": db is not None,
+        "verify_db": db is not None and db.verify is not None,
+        "db_ping": db is not None and db.ping is not None,
+    }
+    out = []
+    for step in steps:
+        if step.optional:
+            continue
+        if step.http == "health" and svc.health is None:
+            out.append(f"step {step.id} needs a health check")
+        actions = [step.action, step.rollback.action if step.rollback else None]
+        for action in actions:
+            if action is not None and not have.get(action, True):
+                out.append(f"step {step.id} needs the '{action}' action configured")
+    return out

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 
 from chatops.engine.run import AuditEvent
 from chatops.store.models import AuditRow
 
+log = logging.getLogger("chatops.audit")
+
 
 class SqlAuditLog:
-    def __init__(self, engine: Engine, redact: object | None = None) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.session = sessionmaker(engine, expire_on_commit=False)
 
     def append(self, event: AuditEvent) -> int:
@@ -26,7 +30,16 @@ class SqlAuditLog:
             )
             s.add(row)
             s.flush()
-            return row.id
+            event_id = row.id
+        log.info(
+            "%s %s run=%s %s",
+            event.actor,
+            event.action,
+            event.run_id,
+            event.detail,
+            extra={"run_id": event.run_id, "actor": event.actor, "action": event.action},
+        )
+        return event_id
 
     def for_run(self, run_id: int) -> list[AuditEvent]:
         with self.session() as s:

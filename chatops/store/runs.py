@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from chatops.engine.plan import Plan
 from chatops.engine.run import (
@@ -366,7 +366,3 @@ class SqlRunStore:
         with self.session() as s:
             q = select(StepRunRow).where(StepRunRow.run_id == run_id).order_by(StepRunRow.id)
             return [_step(r) for r in s.scalars(q)]
-
-
-def session_of(store: SqlRunStore) -> Session:
-    return store.session()
