@@ -1,0 +1,100 @@
+"""How fast the engine renders and hashes plans, and how fast the store claims runs.
+
+Goals (on the 2-core reference machine): a plan for a 10-host service renders and hashes in
+under 5 ms; the SQLite store claims and finishes 200 queued runs in under 10 s.
+
+    .venv/bin/python bench/engine_bench.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from chatops.config_files import load_runbooks  # noqa: E402
+from chatops.engine.config import Config  # noqa: E402
+from chatops.engine.planner import build_plan  # noqa: E402
+from chatops.engine.run import RunState  # noqa: E402
+from chatops.store.db import make_engine, upgrade  # noqa: E402
+from chatops.store.runs import SqlRunStore  # noqa: E402
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def config(hosts: int) -> Config:
+    return Config.model_validate(
+        {
+            "services": {
+                "web": {
+                    "app_dir": "/srv/web",
+                    "install": "npm ci",
+                    "manager": {"type": "pm2", "name": "web"},
+                    "logs": {"type": "file", "paths": ["/srv/web/logs/out.log"]},
+                    "health": {"url": "http://127.0.0.1:8080/health"},
+                    "environments": {
+                        "production": {
+                            "hosts": [
+                                {"name": f"web-{i}", "address": f"10.0.0.{i + 1}"}
+                                for i in range(hosts)
+                            ]
+                        }
+                    },
+                }
+            }
+        }
+    )
+
+
+def bench_plans(n: int = 300) -> float:
+    books = load_runbooks(ROOT / "commands")
+    cfg = config(10)
+    times = []
+    for i in range(n):
+        t = time.perf_counter()
+        plan = build_plan(
+            books["deploy"], cfg, {"service": "web", "ref": f"v{i}"}, requester="U", now=NOW
+        )
+        _ = plan.sha256
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+def bench_claims(n: int = 200) -> float:
+    books = load_runbooks(ROOT / "commands")
+    cfg = config(1)
+    with tempfile.TemporaryDirectory() as d:
+        url = f"sqlite:///{d}/bench.db"
+        upgrade(url)
+        store = SqlRunStore(make_engine(url))
+        for i in range(n):
+            plan = build_plan(
+                books["deploy"],
+                cfg,
+                {"service": "web", "ref": f"v{i}"},
+                requester="U",
+                now=NOW,
+                task_id=f"b-{i}",
+            )
+            store.save_plan(plan)
+            store.create_run(plan, RunState.QUEUED, NOW)
+        t = time.perf_counter()
+        done = 0
+        while (run := store.claim_next("bench", NOW)) is not None:
+            store.transition(run.id, RunState.SUCCEEDED, NOW)
+            done += 1
+        assert done == n
+        return time.perf_counter() - t
+
+
+if __name__ == "__main__":
+    ms = bench_plans()
+    print(f"plan render + sha256, 10 hosts: median {ms:.2f} ms (goal < 5 ms)")
+    secs = bench_claims()
+    print(f"claim + finish 200 runs on SQLite: {secs:.2f} s (goal < 10 s)")
