@@ -118,9 +118,15 @@ class LocalExecutor:
             "failed": f"exit code {code}",
         }.get(outcome, "")
         return CommandResult(
-            host.name, command, outcome, code, cap.tail, time.monotonic() - started, error,
+            host.name,
+            command,
+            outcome,
+            code,
+            cap.tail,
+            time.monotonic() - started,
+            error,
             cap.truncated,
-        )  # fmt: skip
+        )
 
 
 def _kill_group(pid: int | None, grace: float, worker: threading.Thread) -> None:

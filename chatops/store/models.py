@@ -123,3 +123,23 @@ class AuditRow(Base):
     task_id: Mapped[str | None] = mapped_column(String(100))
     plan_hash: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class DeliveryRow(Base):
+    """Keys of Slack deliveries already handled (event ids, action+message+user)."""
+
+    __tablename__ = "deliveries"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SlackMessageRow(Base):
+    """Where a run lives in Slack: its channel, plan message and status message."""
+
+    __tablename__ = "slack_messages"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    plan_ts: Mapped[str] = mapped_column(String(40))
+    status_ts: Mapped[str | None] = mapped_column(String(40))

@@ -1,0 +1,1 @@
+"""The Slack face of chatops: a bolt app whose listeners translate and call the engine."""

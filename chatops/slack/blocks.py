@@ -1,0 +1,322 @@
+"""Pure functions from plans and runs to Block Kit, within Slack's limits.
+
+Limits kept here: 50 blocks per message, 3000 characters per section text, 150 per header,
+2000 per button value, 255 per action_id, 10 fields per section (2000 characters each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from chatops.engine.plan import Plan, PlannedStep
+from chatops.engine.policy import Verdict
+from chatops.engine.run import RunState, RunView, StepRecord, StepState
+
+Block = dict[str, Any]
+MAX_BLOCKS = 50
+SECTION_MAX = 3000
+CMD_MAX = 400
+HOSTS_SHOWN = 3
+
+A_APPROVE = "chatops.approve"
+A_REJECT = "chatops.reject"
+A_DONE = "chatops.done"
+A_GATE = "chatops.gate"
+A_CANCEL = "chatops.cancel"
+
+STATE_EMOJI = {
+    StepState.PENDING: ":white_circle:",
+    StepState.RUNNING: ":arrows_counterclockwise:",
+    StepState.WAITING: ":hourglass_flowing_sand:",
+    StepState.SUCCEEDED: ":white_check_mark:",
+    StepState.FAILED: ":x:",
+    StepState.SKIPPED: ":fast_forward:",
+    StepState.CANCELLED: ":no_entry_sign:",
+    StepState.INTERRUPTED: ":warning:",
+}
+RUN_EMOJI = {
+    RunState.SUCCEEDED: ":white_check_mark:",
+    RunState.FAILED: ":x:",
+    RunState.ROLLED_BACK: ":leftwards_arrow_with_hook:",
+    RunState.CANCELLED: ":no_entry_sign:",
+    RunState.INTERRUPTED: ":warning:",
+    RunState.RUNNING: ":arrows_counterclockwise:",
+    RunState.QUEUED: ":hourglass:",
+}
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn: only &, < and > need escaping."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code(text: str) -> str:
+    return "```" + escape(text).replace("```", "`\u200b``") + "```"
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_MAX)}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, SECTION_MAX)}]}
+
+
+def button(
+    text: str,
+    action_id: str,
+    value: str,
+    style: str | None = None,
+    confirm: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    b: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": cut(text, 75)},
+        "action_id": action_id[:255],
+        "value": value[:2000],
+    }
+    if style:
+        b["style"] = style
+    if confirm:
+        b["confirm"] = confirm
+    return b
+
+
+def when(t: datetime) -> str:
+    return f"<!date^{int(t.timestamp())}^{{date_short_pretty}} {{time}}|{t:%Y-%m-%d %H:%M} UTC>"
+
+
+def _commands(step: PlannedStep) -> str:
+    if step.http is not None:
+        return f"GET {step.http.url} → expect {step.http.expect_status}"
+    if not step.commands:
+        return ""
+    same = len({c.command for c in step.commands}) == 1
+    if same:
+        hosts = ", ".join(c.host for c in step.commands[:HOSTS_SHOWN])
+        more = len(step.commands) - HOSTS_SHOWN
+        hosts += f" +{more} more" if more > 0 else ""
+        return f"{hosts}$ {cut(step.commands[0].command, CMD_MAX)}"
+    lines = [f"{c.host}$ {cut(c.command, CMD_MAX)}" for c in step.commands[:HOSTS_SHOWN]]
+    if len(step.commands) > HOSTS_SHOWN:
+        lines.append(f"… and {len(step.commands) - HOSTS_SHOWN} more hosts")
+    return "\n".join(lines)
+
+
+KIND_LABEL = {"manual": "person", "ssh": "ssh", "check": "check", "gate": "approval"}
+
+
+def step_text(i: int, step: PlannedStep) -> str:
+    who = f" · {step.role}" if step.role else ""
+    who = f" · {', '.join(step.roles)}" if step.roles else who
+    head = f"*{i}. {escape(step.title)}*  `{KIND_LABEL[step.kind]}`{who}"
+    cmds = _commands(step)
+    body = f"\n{code(cmds)}" if cmds else ""
+    if step.rollback:
+        body += f"\n_rollback:_ `{escape(cut(step.rollback[0].command, 200))}`"
+    return head + body
+
+
+def _packed(texts: Sequence[str], budget: int) -> list[Block]:
+    """Join texts into as few sections as fit; never more than `budget` blocks."""
+    blocks: list[Block] = []
+    current = ""
+    for t in texts:
+        t = cut(t, SECTION_MAX)
+        if current and len(current) + 1 + len(t) > SECTION_MAX:
+            blocks.append(section(current))
+            current = t
+        else:
+            current = f"{current}\n{t}" if current else t
+    if current:
+        blocks.append(section(current))
+    if len(blocks) > budget:
+        blocks = [
+            *blocks[: budget - 1],
+            context(f"… {len(blocks) - budget + 1} more sections of steps: see `chatops show`"),
+        ]
+    return blocks
+
+
+def plan_blocks(
+    plan: Plan,
+    verdict: Verdict,
+    run: RunView,
+    *,
+    approvers: Sequence[str] = (),
+    status_line: str | None = None,
+) -> list[Block]:
+    where = f"{plan.service} / {plan.environment}" if plan.service else ""
+    blocks: list[Block] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": cut(f"{plan.title}: {where}", 150)},
+        },
+    ]
+    fields = [
+        f"*Requested by*\n<@{plan.requester}>",
+        f"*Process*\n{plan.kind}" + (" :rotating_light: hotfix" if plan.kind == "hotfix" else ""),
+        f"*Service*\n{plan.service or '-'}",
+        f"*Environment*\n{plan.environment or '-'}",
+        f"*Approval*\n{plan.approval.quorum} of {', '.join(plan.approval.roles)}"
+        + (" (architect required)" if plan.approval.architect else ""),
+        "*Parameters*\n"
+        + (escape(", ".join(f"{k}={v}" for k, v in sorted(plan.params.items()))) or "-"),
+    ]
+    blocks.append(
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": cut(f, 2000)} for f in fields]}
+    )
+    if plan.request:
+        blocks.append(section(f"*Request*\n{escape(plan.request)}"))
+    if plan.questions:
+        answers = [
+            f"*{escape(q)}*\n{escape(plan.answers.get(k) or '_not answered_')}"
+            for k, q in plan.questions.items()
+        ]
+        blocks.extend(_packed(answers, 3))
+    blocks.append({"type": "divider"})
+    steps = [step_text(i, s) for i, s in enumerate(plan.steps, 1)]
+    blocks.extend(_packed(steps, MAX_BLOCKS - len(blocks) - 6))
+    if plan.rollback:
+        blocks.append(context("On failure: " + "; ".join(escape(s.title) for s in plan.rollback)))
+    blocks.append({"type": "divider"})
+    if verdict.ok:
+        blocks.append(section(":white_check_mark: *Policy:* this plan follows the process."))
+    else:
+        reasons = "\n".join(f"• {escape(r)}" for r in verdict.reasons)
+        blocks.append(section(f":no_entry: *Refused by policy:*\n{reasons}"))
+    if run.state == RunState.AWAITING_APPROVAL and verdict.ok:
+        value = f"{run.id}:{plan.sha256}"
+        confirm = {
+            "title": {"type": "plain_text", "text": "Approve this plan?"},
+            "text": {
+                "type": "mrkdwn",
+                "text": cut(f"{plan.title} on *{where}* will run on the servers.", 300),
+            },
+            "confirm": {"type": "plain_text", "text": "Approve"},
+            "deny": {"type": "plain_text", "text": "Not yet"},
+        }
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"plan:{run.id}",
+                "elements": [
+                    button("Approve", A_APPROVE, value, "primary", confirm),
+                    button("Reject", A_REJECT, value, "danger"),
+                ],
+            }
+        )
+        if approvers:
+            blocks.append(context("Approved so far by " + ", ".join(f"<@{u}>" for u in approvers)))
+    elif status_line:
+        blocks.append(section(status_line))
+    blocks.append(context(f"plan `{plan.task_id}` · sha256 `{plan.short_hash}` · run #{run.id}"))
+    return blocks
+
+
+def plan_fallback(plan: Plan, run: RunView) -> str:
+    where = f"{plan.service}/{plan.environment}" if plan.service else ""
+    return cut(
+        f"Plan for {plan.title} {where} by <@{plan.requester}> (run #{run.id}, {run.state.value})",
+        3000,
+    )
+
+
+def status_blocks(
+    run: RunView, plan: Plan, records: Sequence[StepRecord], live: str = ""
+) -> list[Block]:
+    summary = {r.step_id: r for r in records if r.host == "" and r.phase == "main"}
+    lines = []
+    for i, s in enumerate(plan.steps, 1):
+        rec = summary.get(s.id)
+        emoji = STATE_EMOJI[rec.state] if rec else STATE_EMOJI[StepState.PENDING]
+        lines.append(f"{emoji} {i}. {escape(s.title)}")
+    rollback = [r for r in records if r.phase == "rollback" and r.host == ""]
+    for r in rollback:
+        lines.append(f"{STATE_EMOJI[r.state]} rollback: {r.step_id}")
+    head = f"{RUN_EMOJI.get(run.state, '')} *Run #{run.id}: {run.state.value.replace('_', ' ')}*"
+    if run.is_hotfix:
+        head += "  :rotating_light: hotfix"
+    blocks: list[Block] = [section(head)]
+    blocks.extend(_packed(lines, 20))
+    if live and run.state == RunState.RUNNING:
+        blocks.append(
+            section(f"*{escape(run.current_step or '')}* (live)\n{code(cut(live, 1500))}")
+        )
+    if run.error and run.state != RunState.RUNNING:
+        blocks.append(context(escape(run.error)))
+    if run.state in (RunState.RUNNING, RunState.QUEUED):
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"run:{run.id}",
+                "elements": [button("Cancel", A_CANCEL, str(run.id), "danger")],
+            }
+        )
+    return blocks
+
+
+def waiting_blocks(run: RunView, step: PlannedStep) -> list[Block]:
+    value = f"{run.id}:{step.id}"
+    if step.kind == "gate":
+        text = (
+            f":raised_hand: *{escape(step.title)}* waits for approval by {', '.join(step.roles)}."
+        )
+        el = button("Approve step", A_GATE, value, "primary")
+    else:
+        who = f" ({step.role})" if step.role else ""
+        text = f":bust_in_silhouette: *{escape(step.title)}*{who}: do it, then mark it done."
+        el = button("Mark done", A_DONE, value, "primary")
+    return [
+        section(text),
+        {"type": "actions", "block_id": f"wait:{run.id}:{step.id}", "elements": [el]},
+    ]
+
+
+def step_finished_text(
+    step_id: str, ok: bool, lines: Sequence[tuple[str, str, str]], phase: str
+) -> str:
+    """lines: (host, outcome/exit, tail)."""
+    emoji = ":white_check_mark:" if ok else ":x:"
+    label = f"rollback `{step_id}`" if phase == "rollback" else f"`{step_id}`"
+    out = [f"{emoji} {label} {'finished' if ok else 'failed'}"]
+    for host, result, tail in lines:
+        out.append(f"*{escape(host)}*: {escape(result)}")
+        if tail:
+            out.append(code(tail))
+    return cut("\n".join(out), SECTION_MAX)
+
+
+def summary_text(run: RunView, plan: Plan, records: Sequence[StepRecord]) -> str:
+    """The Coder's report of the seed team: done, deploy, validation."""
+    main = [r for r in records if r.host == "" and r.phase == "main"]
+    ok = [r.step_id for r in main if r.state == StepState.SUCCEEDED]
+    failed = [r.step_id for r in main if r.state == StepState.FAILED]
+    checks = [s.id for s in plan.steps if s.kind == "check"]
+    passed = [c for c in checks if c in ok]
+    rolled = [r.step_id for r in records if r.phase == "rollback" and r.host == ""]
+    state = run.state.value.replace("_", " ")
+    head = f"{RUN_EMOJI.get(run.state, '')} *Run #{run.id} {state}*: {escape(plan.title)}"
+    if plan.service:
+        head += f" on {plan.service}/{plan.environment}"
+    if rolled:
+        deploy = f"rolled back ({', '.join(rolled)})"
+    else:
+        deploy = "applied" if run.state == RunState.SUCCEEDED else "not completed"
+    parts = [
+        head,
+        f"*Done:* {len(ok)} of {len(plan.steps)} steps"
+        + (f"; failed: {', '.join(failed)}" if failed else ""),
+        f"*Deploy:* {deploy}",
+        f"*Validation:* {len(passed)} of {len(checks)} checks passed"
+        + (f" ({', '.join(passed)})" if passed else ""),
+    ]
+    if run.error:
+        parts.append(f"_{escape(run.error)}_")
+    return cut("\n".join(parts), SECTION_MAX)

@@ -1,0 +1,1 @@
+"""Listeners: each module registers its handlers with `register(app, services)`."""

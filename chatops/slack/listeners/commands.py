@@ -1,0 +1,60 @@
+"""Slash commands: /change (requests, the form, imports), and the on-call commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from chatops.slack import modals
+from chatops.slack.requests import parse_change, usage
+from chatops.slack.services import SlackServices
+
+
+def request_from_text(
+    s: SlackServices,
+    text: str,
+    user: str,
+    channel: str,
+    trigger_id: str,
+    positional_service: bool = False,
+) -> None:
+    """Turn typed text into a plan message (or a form); errors reach the user."""
+    runbooks = s.changes.runbooks
+    req = parse_change(text, runbooks, positional_service=positional_service)
+    meta = {"channel": channel}
+    if req.action == "help":
+        s.ephemeral(channel, user)(usage(runbooks))
+    elif req.action == "modal":
+        s.client.views_open(
+            trigger_id=trigger_id, view=modals.change_modal(runbooks, s.changes.config, meta)
+        )
+    elif req.action == "import":
+        s.client.views_open(trigger_id=trigger_id, view=modals.import_modal(runbooks, meta))
+    else:
+        made = s.changes.request(req.process, req.params, requester=user, text=req.text)
+        s.post_plan(made, channel)
+
+
+def register(app: App, s: SlackServices) -> None:
+    @app.command("/change")
+    def change(ack: Ack, command: dict[str, Any]) -> None:
+        ack()
+        user, channel = command["user_id"], command["channel_id"]
+        if not s.first(f"command:{command.get('trigger_id')}"):
+            return
+        s.workers.task(
+            lambda: request_from_text(
+                s, command.get("text", ""), user, channel, command["trigger_id"]
+            ),
+            s.ephemeral(channel, user),
+        )
+
+    for name in ("/hotfix", "/logs", "/status"):
+
+        @app.command(name)
+        def later(ack: Ack, command: dict[str, Any]) -> None:
+            ack(
+                f"`{command['command']}` is not available yet on this bot. For a hotfix, use "
+                "`/change hotfix service=NAME ref=FIX -- what is broken`."
+            )

@@ -1,0 +1,88 @@
+"""Modal submissions: the /change form, the task import, the reject reason.
+
+Planning is fast and local, so submissions are validated before the ack: a bad value shows
+under its field in the form instead of a message elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from chatops.errors import ChatopsError, ParameterError, PermissionDenied, TaskFormatError
+from chatops.slack import modals
+from chatops.slack.services import SlackServices
+
+
+def _field_for(message: str, vals: dict[str, str], default: str) -> str:
+    for block in vals:
+        if block.startswith("param:") and block.split(":", 1)[1] in message:
+            return block
+    return default
+
+
+def register(app: App, s: SlackServices) -> None:
+    @app.view(modals.CHANGE)
+    def change(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        meta = json.loads(view.get("private_metadata") or "{}")
+        vals = modals.values(view)
+        process = vals.get("process", "")
+        params = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("param:") and v}
+        answers = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("answer:") and v}
+        try:
+            made = s.changes.request(
+                process, params, requester=user, text=vals.get("request", ""), answers=answers
+            )
+        except ChatopsError as e:
+            ack(
+                response_action="errors", errors={_field_for(str(e), vals, "process"): str(e)[:300]}
+            )
+            return
+        ack()
+        s.workers.task(
+            lambda: s.post_plan(made, meta["channel"]), s.ephemeral(meta["channel"], user)
+        )
+
+    @app.view(modals.IMPORT)
+    def import_(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        from chatops.engine.params import parse_assignments
+
+        user = body["user"]["id"]
+        meta = json.loads(view.get("private_metadata") or "{}")
+        vals = modals.values(view)
+        try:
+            data = json.loads(vals.get("task", ""))
+        except json.JSONDecodeError as e:
+            ack(response_action="errors", errors={"task": f"not JSON: {e.msg} at line {e.lineno}"})
+            return
+        try:
+            params = parse_assignments(vals.get("params", "").split())
+            made = s.changes.import_request(
+                data, requester=user, process=vals.get("process") or None, params=params or None
+            )
+        except (TaskFormatError, PermissionDenied) as e:
+            ack(response_action="errors", errors={"task": str(e)[:300]})
+            return
+        except ChatopsError as e:
+            block = "params" if isinstance(e, ParameterError) else "task"
+            ack(response_action="errors", errors={block: str(e)[:300]})
+            return
+        ack()
+        s.workers.task(
+            lambda: s.post_plan(made, meta["channel"]), s.ephemeral(meta["channel"], user)
+        )
+
+    @app.view(modals.REJECT)
+    def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        meta = json.loads(view.get("private_metadata") or "{}")
+        reason = modals.values(view).get("reason", "").strip()
+        try:
+            s.changes.reject(int(meta["run_id"]), user, reason)
+        except ChatopsError as e:
+            ack(response_action="errors", errors={"reason": str(e)[:300]})
+            return
+        ack()

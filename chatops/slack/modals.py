@@ -1,0 +1,198 @@
+"""Modal views (pure builders): the /change form, the task import form, the reject reason."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chatops.engine.config import Config
+from chatops.engine.runbook import Runbook
+from chatops.slack.blocks import Block, cut
+
+CHANGE = "chatops.change"
+IMPORT = "chatops.import"
+REJECT = "chatops.reject_reason"
+PICK_PROCESS = "chatops.pick_process"
+
+
+def _text(text: str, limit: int = 75) -> dict[str, str]:
+    return {"type": "plain_text", "text": cut(text, limit)}
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": _text(label), "value": value}
+
+
+def _input(
+    block_id: str,
+    label: str,
+    *,
+    multiline: bool = False,
+    initial: str | None = None,
+    optional: bool = False,
+    hint: str = "",
+) -> Block:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": multiline,
+    }
+    if initial:
+        element["initial_value"] = initial
+    b: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": _text(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        b["hint"] = _text(hint, 2000)
+    return b
+
+
+def _process_select(runbooks: dict[str, Runbook], chosen: str | None) -> Block:
+    options = [_option(n, f"{n}: {rb.title}") for n, rb in sorted(runbooks.items())]
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": PICK_PROCESS,
+        "options": options,
+        "placeholder": _text("Choose a process"),
+    }
+    if chosen:
+        element["initial_option"] = next(o for o in options if o["value"] == chosen)
+    return {
+        "type": "input",
+        "block_id": "process",
+        "dispatch_action": True,
+        "label": _text("Process"),
+        "element": element,
+    }
+
+
+def change_modal(
+    runbooks: dict[str, Runbook], config: Config, meta: dict[str, str], process: str | None = None
+) -> dict[str, Any]:
+    blocks: list[Block] = [_process_select(runbooks, process)]
+    if process:
+        rb = runbooks[process]
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(rb.description, 2000)}]}
+        )
+        for name, p in rb.parameters.items():
+            if p.type == "service":
+                options = [_option(s, s) for s in sorted(config.services)][:100]
+                blocks.append(
+                    {
+                        "type": "input",
+                        "block_id": f"param:{name}",
+                        "label": _text(name),
+                        "element": {
+                            "type": "static_select",
+                            "action_id": "value",
+                            "options": options,
+                        },
+                    }
+                )
+            elif p.type == "choice":
+                options = [_option(c, c) for c in p.choices][:100]
+                el: dict[str, Any] = {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": options,
+                }
+                if p.default is not None:
+                    el["initial_option"] = _option(str(p.default), str(p.default))
+                blocks.append(
+                    {
+                        "type": "input",
+                        "block_id": f"param:{name}",
+                        "label": _text(name),
+                        "element": el,
+                        "optional": p.default is not None,
+                    }
+                )
+            else:
+                initial = None if p.default is None else str(p.default).lower()
+                blocks.append(
+                    _input(
+                        f"param:{name}",
+                        name,
+                        initial=initial,
+                        hint=p.help or p.type,
+                        optional=not p.required or p.default is not None,
+                    )
+                )
+        for q in rb.questions:
+            blocks.append(_input(f"answer:{q.id}", q.ask, multiline=True, optional=not q.required))
+        blocks.append(_input("request", "What and why", multiline=True, optional=True))
+    return {
+        "type": "modal",
+        "callback_id": CHANGE,
+        "title": _text("Request a change", 24),
+        "submit": _text("Plan it", 24),
+        "close": _text("Cancel", 24),
+        "private_metadata": json.dumps(meta)[:3000],
+        "blocks": blocks,
+    }
+
+
+def import_modal(runbooks: dict[str, Runbook], meta: dict[str, str]) -> dict[str, Any]:
+    options = [_option(n, f"{n}: {rb.title}") for n, rb in sorted(runbooks.items())]
+    return {
+        "type": "modal",
+        "callback_id": IMPORT,
+        "title": _text("Import a task", 24),
+        "submit": _text("Plan it", 24),
+        "close": _text("Cancel", 24),
+        "private_metadata": json.dumps(meta)[:3000],
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "process",
+                "optional": True,
+                "label": _text("Process"),
+                "hint": _text("Leave empty to use the task's command_for_agent", 150),
+                "element": {"type": "static_select", "action_id": "value", "options": options},
+            },
+            _input(
+                "params",
+                "Parameters",
+                optional=True,
+                hint="key=value ..., e.g. service=eckwms-global ref=v1.2",
+            ),
+            _input(
+                "task",
+                "Task JSON",
+                multiline=True,
+                hint="target_agent, task_id, objective, steps, validation "
+                "(or the long form with payload)",
+            ),
+        ],
+    }
+
+
+def reject_modal(meta: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": REJECT,
+        "title": _text("Reject the plan", 24),
+        "submit": _text("Reject", 24),
+        "close": _text("Cancel", 24),
+        "private_metadata": json.dumps(meta)[:3000],
+        "blocks": [_input("reason", "Why is it rejected?", multiline=True)],
+    }
+
+
+def values(view: dict[str, Any]) -> dict[str, str]:
+    """Flatten a submitted view's state to {block_id: value}."""
+    out: dict[str, str] = {}
+    for block_id, actions in view.get("state", {}).get("values", {}).items():
+        for action in actions.values():
+            if action.get("type") == "static_select":
+                opt = action.get("selected_option")
+                if opt:
+                    out[block_id] = opt["value"]
+            elif action.get("value") is not None:
+                out[block_id] = action["value"]
+    return out

@@ -1,0 +1,250 @@
+"""Tells a run's Slack thread what happens: one status message kept current, a reply per
+step, long output as a file, and a summary broadcast to the channel at the end."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from chatops.engine.ports import Clock, RunStore
+from chatops.engine.result import CommandResult
+from chatops.engine.run import RunView
+from chatops.slack import blocks as bk
+from chatops.slack.throttle import Throttle
+from chatops.store.slack import RunMessages, SqlSlackRecords
+
+log = logging.getLogger(__name__)
+INLINE_LINES = 15
+INLINE_CHARS = 2500
+LIVE_CHARS = 1500
+
+
+class SlackNotifier:
+    def __init__(
+        self,
+        client: WebClient,
+        store: RunStore,
+        records: SqlSlackRecords,
+        clock: Clock,
+        throttle: Throttle | None = None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.records = records
+        self.clock = clock
+        self.throttle = throttle or Throttle(1.0)
+        self._live: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except SlackApiError as e:
+            log.warning("slack %s failed: %s", what, e.response.get("error"))
+        except Exception:
+            log.exception("slack %s failed", what)
+        return None
+
+    def reply(
+        self,
+        m: RunMessages,
+        text: str,
+        blocks: list[bk.Block] | None = None,
+        broadcast: bool = False,
+    ) -> None:
+        self._call(
+            "reply",
+            lambda: self.client.chat_postMessage(
+                channel=m.channel,
+                thread_ts=m.plan_ts,
+                text=bk.cut(text, 3000),
+                blocks=blocks,
+                reply_broadcast=broadcast,
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+        )
+
+    def refresh_plan(self, run: RunView, status_line: str | None = None) -> None:
+        m = self.records.get(run.id)
+        if m is None:
+            return
+        from chatops.engine.policy import evaluate
+
+        plan = self.store.load_plan(run.task_id)
+        approvers = [a.user for a in self.store.approvals(run.id) if a.plan_hash == plan.sha256]
+        blocks = bk.plan_blocks(
+            plan, evaluate(plan), run, approvers=approvers, status_line=status_line
+        )
+        self._call(
+            "update plan",
+            lambda: self.client.chat_update(
+                channel=m.channel, ts=m.plan_ts, text=bk.plan_fallback(plan, run), blocks=blocks
+            ),
+        )
+
+    def refresh_status(self, run_id: int, now: bool = False) -> None:
+        m = self.records.get(run_id)
+        if m is None or m.status_ts is None:
+            return
+        status_ts = m.status_ts
+
+        def update() -> None:
+            run = self.store.get_run(run_id)
+            plan = self.store.load_plan(run.task_id)
+            with self._lock:
+                live = self._live.get(run_id, "")
+            blocks = bk.status_blocks(run, plan, self.store.steps(run_id), live)
+            self._call(
+                "update status",
+                lambda: self.client.chat_update(
+                    channel=m.channel,
+                    ts=status_ts,
+                    text=f"Run #{run.id}: {run.state.value}",
+                    blocks=blocks,
+                ),
+            )
+
+        key = f"status:{run_id}"
+        self.throttle.submit(key, update)
+        if now:
+            self.throttle.flush(key)
+
+    def post_status(self, run: RunView) -> None:
+        m = self.records.get(run.id)
+        if m is None or m.status_ts is not None:
+            return
+        plan = self.store.load_plan(run.task_id)
+        resp = self._call(
+            "post status",
+            lambda: self.client.chat_postMessage(
+                channel=m.channel,
+                thread_ts=m.plan_ts,
+                text=f"Run #{run.id}: {run.state.value}",
+                blocks=bk.status_blocks(run, plan, self.store.steps(run.id)),
+            ),
+        )
+        if resp is not None:
+            self.records.set_status(run.id, resp["ts"])
+
+    # -- the Notifier port -----------------------------------------------------------------
+    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
+        m = self.records.get(run.id)
+        if m is None:
+            return  # not a Slack run (CLI)
+        handler = getattr(self, "on_" + event.replace(".", "_"), None)
+        if handler is not None:
+            handler(run, m, detail)
+
+    def on_approved(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        approvers = detail.get("approvers") or []
+        assert isinstance(approvers, list)
+        who = ", ".join(f"<@{u}>" for u in approvers)
+        self.refresh_plan(
+            run, f":white_check_mark: Approved by {who} at {bk.when(self.clock.now())}"
+        )
+        self.post_status(run)
+
+    def on_rejected(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        reason = bk.escape(str(detail.get("reason") or ""))
+        line = f":no_entry: Rejected by <@{detail.get('by')}>: {reason}"
+        self.refresh_plan(run, line)
+        self.reply(m, line)
+
+    def on_expired(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        self.refresh_plan(
+            run, ":hourglass: Expired: not enough approvals in time. Request it again."
+        )
+        self.reply(m, ":hourglass: This request expired without enough approvals.")
+
+    def on_cancelled(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        self.refresh_plan(run, f":no_entry_sign: Cancelled by <@{detail.get('by')}>")
+        self.reply(m, f":no_entry_sign: Cancelled by <@{detail.get('by')}>.")
+
+    def on_running(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        self.post_status(run)
+        self.refresh_status(run.id)
+
+    def on_step_started(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        with self._lock:
+            self._live[run.id] = ""
+        self.refresh_status(run.id)
+
+    def on_step_output(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        chunk = str(detail.get("chunk") or "")
+        with self._lock:
+            self._live[run.id] = (self._live.get(run.id, "") + chunk)[-LIVE_CHARS:]
+        self.refresh_status(run.id)
+
+    def on_step_finished(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        results = detail.get("results") or []
+        assert isinstance(results, list)
+        step_id, phase = str(detail.get("step")), str(detail.get("phase") or "main")
+        lines, long_hosts = [], []
+        for r in results:
+            assert isinstance(r, CommandResult)
+            code = f"exit {r.exit_code}" if r.exit_code is not None else r.outcome
+            result = f"{code} in {r.duration:.1f}s" + (
+                f" ({r.error})" if r.error and not r.ok else ""
+            )
+            tail = r.tail.rstrip()
+            if tail.count("\n") >= INLINE_LINES or len(tail) > INLINE_CHARS or r.truncated:
+                long_hosts.append(r.host)
+                tail = "\n".join(tail.splitlines()[-8:])
+            lines.append((r.host, result, bk.cut(tail, 800)))
+        text = bk.step_finished_text(step_id, bool(detail.get("ok")), lines, phase)
+        self.reply(m, text, [bk.section(text)])
+        for host in long_hosts:
+            self._upload(run, m, step_id, host, phase)
+        self.refresh_status(run.id)
+
+    def _upload(self, run: RunView, m: RunMessages, step_id: str, host: str, phase: str) -> None:
+        recs = [
+            r
+            for r in self.store.steps(run.id)
+            if r.step_id == step_id and r.host == host and r.phase == phase
+        ]
+        if not recs:
+            return
+        content = self.store.output(recs[-1].id)
+        self._call(
+            "upload",
+            lambda: self.client.files_upload_v2(
+                channel=m.channel,
+                thread_ts=m.plan_ts,
+                content=content,
+                filename=f"run-{run.id}-{step_id}-{host}.log",
+                title=f"Run #{run.id} {step_id} on {host}: full output",
+            ),
+        )
+
+    def on_waiting(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        plan = self.store.load_plan(run.task_id)
+        step = plan.step(str(detail.get("step")))
+        self.reply(m, f"Waiting: {step.title}", bk.waiting_blocks(run, step))
+        self.refresh_status(run.id, now=True)
+
+    def on_rolling_back(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        reason = bk.escape(str(detail.get("reason")))
+        self.reply(m, f":leftwards_arrow_with_hook: Rolling back: {reason}")
+
+    def on_interrupted(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        self.reply(
+            m,
+            f":warning: The process running this run died at step `{detail.get('step')}`. "
+            "Nothing will re-run until a lead resumes it.",
+        )
+        self.refresh_status(run.id, now=True)
+
+    def on_finished(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        self.refresh_status(run.id, now=True)
+        plan = self.store.load_plan(run.task_id)
+        text = bk.summary_text(run, plan, self.store.steps(run.id))
+        self.reply(m, text, [bk.section(text)], broadcast=True)
+        self.refresh_plan(run, text.splitlines()[0])

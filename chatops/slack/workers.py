@@ -1,0 +1,58 @@
+"""The app's own worker pools: listeners ack at once and hand work here.
+
+bolt's default listener pool has 5 threads; long SSH runs would starve it, so runs get a
+pool of their own and short tasks (posting a plan, recording an approval) another. Every
+task that fails tells the user: a known error as itself, anything else with an error id
+that is also in the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from chatops.errors import ChatopsError
+
+log = logging.getLogger(__name__)
+Tell = Callable[[str], None]
+
+
+def explain(error: BaseException) -> str:
+    """The message a user sees for an error; unexpected ones get an id logged with them."""
+    if isinstance(error, ChatopsError):
+        return f":warning: {error}"
+    error_id = uuid.uuid4().hex[:8]
+    log.error("unexpected error %s", error_id, exc_info=error, extra={"error_id": error_id})
+    return (
+        f":boom: Something went wrong on our side (error id `{error_id}`). "
+        "It is logged; tell the bot's operators."
+    )
+
+
+class Workers:
+    def __init__(self, tasks: int = 8, runs: int = 8) -> None:
+        self.tasks = ThreadPoolExecutor(max_workers=tasks, thread_name_prefix="chatops-task")
+        self.runs = ThreadPoolExecutor(max_workers=runs, thread_name_prefix="chatops-run")
+
+    def task(self, fn: Callable[[], object], tell: Tell) -> Future[None]:
+        return self.tasks.submit(self._guard, fn, tell)
+
+    def run(self, fn: Callable[[], object]) -> Future[None]:
+        return self.runs.submit(self._guard, fn, lambda _m: None)
+
+    @staticmethod
+    def _guard(fn: Callable[[], object], tell: Tell) -> None:
+        try:
+            fn()
+        except Exception as e:  # every failure reaches the user, never a stack trace
+            message = explain(e)
+            try:
+                tell(message)
+            except Exception:
+                log.exception("could not tell the user about an error")
+
+    def shutdown(self) -> None:
+        self.tasks.shutdown(wait=True, cancel_futures=False)
+        self.runs.shutdown(wait=True, cancel_futures=False)

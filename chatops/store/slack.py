@@ -1,0 +1,64 @@
+"""Slack-side records: deliveries already handled, and each run's messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from chatops.store.models import DeliveryRow, SlackMessageRow
+
+
+@dataclass(frozen=True)
+class RunMessages:
+    run_id: int
+    channel: str
+    plan_ts: str
+    status_ts: str | None
+
+
+class SqlSlackRecords:
+    def __init__(self, engine: Engine) -> None:
+        self.session = sessionmaker(engine, expire_on_commit=False)
+
+    def first_delivery(self, key: str, now: datetime) -> bool:
+        """True the first time a key is seen, by any replica; False for every repeat."""
+        try:
+            with self.session.begin() as s:
+                s.add(DeliveryRow(key=key[:300], at=now))
+            return True
+        except IntegrityError:
+            return False
+
+    def forget(self, key: str) -> None:
+        """Let a key count again (after a refused click, so a later valid one is handled)."""
+        with self.session.begin() as s:
+            row = s.get(DeliveryRow, key[:300])
+            if row is not None:
+                s.delete(row)
+
+    def save(self, run_id: int, channel: str, plan_ts: str) -> None:
+        with self.session.begin() as s:
+            s.merge(
+                SlackMessageRow(run_id=run_id, channel=channel, plan_ts=plan_ts, status_ts=None)
+            )
+
+    def set_status(self, run_id: int, status_ts: str) -> bool:
+        """Record the status message once; False if another process already did."""
+        with self.session.begin() as s:
+            res = s.execute(
+                update(SlackMessageRow)
+                .where(SlackMessageRow.run_id == run_id, SlackMessageRow.status_ts.is_(None))
+                .values(status_ts=status_ts)
+            )
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    def get(self, run_id: int) -> RunMessages | None:
+        with self.session() as s:
+            row = s.get(SlackMessageRow, run_id)
+            if row is None:
+                return None
+            return RunMessages(row.run_id, row.channel, row.plan_ts, row.status_ts)
