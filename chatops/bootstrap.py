@@ -16,7 +16,8 @@ from chatops.engine.changes import ChangeService, NullNotifier
 from chatops.engine.config import Config
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.engine.redact import Redactor
-from chatops.engine.roles import Roles
+from chatops.engine.roles import GroupLookup, Roles, no_groups
+from chatops.engine.run import RunView
 from chatops.engine.runbook import Runbook
 from chatops.engine.runner import Runner
 from chatops.errors import ConfigError
@@ -28,6 +29,17 @@ from chatops.settings import Settings
 from chatops.store.audit import SqlAuditLog
 from chatops.store.db import is_current, make_engine, upgrade
 from chatops.store.runs import SqlRunStore
+
+
+class Relay:
+    """A Notifier that tells several others (the terminal and Slack, say)."""
+
+    def __init__(self, *targets: Notifier) -> None:
+        self.targets = list(targets)
+
+    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
+        for t in self.targets:
+            t.run_event(run, event, detail)
 
 
 @dataclass
@@ -79,6 +91,7 @@ def wire(
     executors: Mapping[str, Executor] | None = None,
     http: HttpGetter | None = None,
     owner: str | None = None,
+    groups_of: GroupLookup | None = None,
 ) -> Wired:
     config = config or load_config_or_empty(settings.config)
     runbooks = runbooks or load_runbooks(settings.commands)
@@ -89,7 +102,7 @@ def wire(
     store = SqlRunStore(engine)
     audit = SqlAuditLog(engine)
     clock = clock or SystemClock()
-    roles = Roles(config)
+    roles = Roles(config, groups_of or no_groups)
     executors = executors or {"ssh": SshExecutor(redactor), "local": LocalExecutor(redactor)}
     note = notifier or NullNotifier()
     owner = owner or new_owner()

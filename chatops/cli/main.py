@@ -239,6 +239,12 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from chatops.slack.serve import serve
+
+    return serve(_settings(args), http=args.http, host=args.host, port=args.port)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from chatops.cli.demo import run_demo
 
@@ -334,6 +340,14 @@ def parser() -> argparse.ArgumentParser:
     dsub = s.add_subparsers(dest="db_cmd", required=True)
     u = dsub.add_parser("upgrade", parents=[common], help="apply the Alembic migrations")
     u.set_defaults(func=cmd_db)
+
+    s = sub.add_parser("serve", parents=[common], help="run the Slack bot")
+    s.add_argument(
+        "--http", action="store_true", help="serve HTTP (POST /slack/events, GET /healthz)"
+    )
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("demo", help="a demo on this machine: no Slack, no servers needed")
     s.add_argument("--dir", default="demo-data", help="scratch folder (default: ./demo-data)")

@@ -9,6 +9,7 @@ that is also in the logs.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,12 +36,32 @@ class Workers:
     def __init__(self, tasks: int = 8, runs: int = 8) -> None:
         self.tasks = ThreadPoolExecutor(max_workers=tasks, thread_name_prefix="chatops-task")
         self.runs = ThreadPoolExecutor(max_workers=runs, thread_name_prefix="chatops-run")
+        self._pending = 0
+        self._lock = threading.Lock()
 
     def task(self, fn: Callable[[], object], tell: Tell) -> Future[None]:
-        return self.tasks.submit(self._guard, fn, tell)
+        return self._submit(self.tasks, fn, tell)
 
     def run(self, fn: Callable[[], object]) -> Future[None]:
-        return self.runs.submit(self._guard, fn, lambda _m: None)
+        return self._submit(self.runs, fn, lambda _m: None)
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, fn: Callable[[], object], tell: Tell
+    ) -> Future[None]:
+        with self._lock:
+            self._pending += 1
+        future = pool.submit(self._guard, fn, tell)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _f: Future[None]) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return self._pending > 0
 
     @staticmethod
     def _guard(fn: Callable[[], object], tell: Tell) -> None:

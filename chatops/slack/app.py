@@ -1,0 +1,100 @@
+"""The bolt app factory and the wiring of chatops to Slack."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from chatops.bootstrap import Relay, wire
+from chatops.config_files import load_config
+from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
+from chatops.errors import ConfigError
+from chatops.settings import Settings
+from chatops.slack.directory import SlackDirectory
+from chatops.slack.listeners import actions, commands, events, views
+from chatops.slack.notifier import SlackNotifier
+from chatops.slack.services import SlackServices
+from chatops.slack.throttle import Throttle
+from chatops.slack.workers import Workers, explain
+from chatops.store.slack import SqlSlackRecords
+
+log = logging.getLogger(__name__)
+
+
+def web_client(settings: Settings) -> WebClient:
+    """Slack's Web API client; 429s are retried after their Retry-After, 5xx a few times."""
+    kwargs: dict[str, Any] = {}
+    if settings.slack_api_url:
+        kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
+    return WebClient(
+        token=settings.slack_bot_token,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=5),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+        **kwargs,
+    )
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    executors: dict[str, Executor] | None = None,
+    http: HttpGetter | None = None,
+    extra_notifier: Notifier | None = None,
+    throttle: Throttle | None = None,
+) -> tuple[App, SlackServices]:
+    if not settings.slack_bot_token:
+        raise ConfigError("environment", ["SLACK_BOT_TOKEN is not set"])
+    client = web_client(settings)
+    config = load_config(settings.config) if settings.config.exists() else None
+    groups = sorted({g for m in (config.roles.values() if config else []) for g in m.groups})
+    directory = SlackDirectory(client, groups)
+    relay = Relay()
+    wired = wire(
+        settings,
+        config=config,
+        clock=clock,
+        notifier=relay,
+        executors=executors,
+        http=http,
+        groups_of=directory.groups_of,
+    )
+    records = SqlSlackRecords(wired.engine)
+    notifier = SlackNotifier(client, wired.store, records, wired.clock, throttle)
+    relay.targets.append(notifier)
+    if extra_notifier is not None:
+        relay.targets.append(extra_notifier)
+    services = SlackServices(wired, client, records, notifier, Workers())
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        request_verification_enabled=True,
+    )
+    for module in (commands, actions, views, events):
+        module.register(app, services)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        text = explain(error)
+        user = (body.get("user") or {}).get("id") or body.get("user_id")
+        channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+        if user and channel:
+            try:
+                client.chat_postEphemeral(channel=channel, user=user, text=text)
+            except Exception:
+                log.exception("could not tell %s about an error", user)
+
+    return app, services

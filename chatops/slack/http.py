@@ -1,0 +1,37 @@
+"""HTTP mode: bolt behind Starlette on uvicorn. POST /slack/events, GET /healthz.
+
+bolt checks every request's signature (the signing secret, the timestamp within five
+minutes, the v0 HMAC-SHA256); dispatch runs on a thread so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+Health = Callable[[], dict[str, object]]
+
+
+def asgi(app: App, health: Health) -> Starlette:
+    async def events(request: Request) -> Response:
+        body = await request.body()
+        bolt_response = await run_in_threadpool(app.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(bolt_response)
+
+    async def healthz(_request: Request) -> Response:
+        state = await run_in_threadpool(health)
+        return JSONResponse(state, status_code=200 if state.get("status") == "ok" else 503)
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
