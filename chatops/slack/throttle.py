@@ -43,6 +43,11 @@ class Throttle:
         if fn is not None:
             fn()
 
+    @property
+    def pending(self) -> bool:
+        with self._lock:
+            return bool(self._pending)
+
     def flush(self, key: str) -> None:
         """Run a pending call for key now (e.g. before the final update)."""
         with self._lock:

@@ -1,0 +1,317 @@
+"""A chat harness in the spirit of errbot's testbot: the real app in HTTP mode, talked to
+with requests signed exactly as Slack signs them, answering through the Web API stand-in.
+
+    with ChatHarness(config=..., commands=...) as slack:
+        slack.command("/change", "deploy web ref=v2", user="U_CODER")
+        slack.click("chatops.approve", user="U_LEAD")
+        slack.settle()
+        slack.thread(slack.plans()[-1])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from chatops.engine.ports import Clock, Executor, HttpGetter
+from chatops.settings import Settings
+from chatops.slack.app import build
+from chatops.slack.http import asgi
+from chatops.slack.serve import Sweeper, health
+from chatops.slack.throttle import Throttle
+from chatops.testing.standin import Message, SlackStandIn
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - a test value
+BOT_TOKEN = "xoxb-000000000000-000000000000-testtesttesttesttesttest"  # noqa: S105
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ChatHarness:
+    def __init__(
+        self,
+        *,
+        config: Path,
+        commands: Path,
+        database_url: str,
+        channel: str = "C0CHANGES",
+        clock: Clock | None = None,
+        executors: dict[str, Executor] | None = None,
+        http: HttpGetter | None = None,
+        groups: dict[str, list[str]] | None = None,
+        throttle: float = 1.0,
+    ) -> None:
+        self.channel = channel
+        self.standin = SlackStandIn(groups=groups).start()
+        self.settings = Settings(
+            config=config,
+            commands=commands,
+            database_url=database_url,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=self.standin.api_url,
+        )
+        self.throttle = Throttle(throttle)
+        self.app, self.services = build(
+            self.settings, clock=clock, executors=executors, http=http, throttle=self.throttle
+        )
+        self.sweeper = Sweeper(self.services)
+        self.port = _free_port()
+        server_config = uvicorn.Config(
+            asgi(self.app, lambda: health(self.services)),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+        )
+        self.server = uvicorn.Server(server_config)
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the app did not start")
+            time.sleep(0.02)
+        self._ids = itertools.count(1)
+
+    def __enter__(self) -> ChatHarness:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.settle(timeout=30, strict=False)
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
+        self.services.workers.shutdown()
+        self.standin.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- raw HTTP, signed as Slack signs it ------------------------------------------------
+    def post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        secret: str = SIGNING_SECRET,
+        headers: dict[str, str] | None = None,
+        path: str = "/slack/events",
+    ) -> tuple[int, str]:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        h = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sign(secret, ts, body),
+            **(headers or {}),
+        }
+        req = urllib.request.Request(self.url + path, data=body, headers=h, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback only
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as resp:  # noqa: S310
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def _form(self, data: dict[str, str], **kw: Any) -> tuple[int, str]:
+        return self.post(
+            urllib.parse.urlencode(data).encode(), "application/x-www-form-urlencoded", **kw
+        )
+
+    # -- a conversation --------------------------------------------------------------------
+    def command(
+        self, name: str, text: str, *, user: str, channel: str | None = None, **kw: Any
+    ) -> tuple[int, str]:
+        n = next(self._ids)
+        return self._form(
+            {
+                "token": "unused",
+                "team_id": "T0TEST",
+                "team_domain": "test",
+                "channel_id": channel or self.channel,
+                "channel_name": "changes",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": name,
+                "text": text,
+                "api_app_id": "A0TEST",
+                "response_url": f"{self.standin.url}/response/{n}",
+                "trigger_id": f"trigger-{n}-{user}",
+            },
+            **kw,
+        )
+
+    def mention(
+        self,
+        text: str,
+        *,
+        user: str,
+        channel: str | None = None,
+        event_id: str | None = None,
+        retry: int | None = None,
+    ) -> tuple[int, str]:
+        n = next(self._ids)
+        body = {
+            "token": "unused",
+            "team_id": "T0TEST",
+            "api_app_id": "A0TEST",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{n:08d}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "app_mention",
+                "user": user,
+                "text": f"<@{self.standin.bot_user}> {text}",
+                "ts": f"{1600000000 + n}.000200",
+                "channel": channel or self.channel,
+                "event_ts": f"{1600000000 + n}.000200",
+            },
+        }
+        headers = (
+            {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+            if retry
+            else {}
+        )
+        return self.post(json.dumps(body).encode(), "application/json", headers=headers)
+
+    def find(self, action_id: str, value: str | None = None) -> Message:
+        """The newest message with a button for this action."""
+        for m in reversed(self.standin.messages):
+            for b in m.buttons():
+                if b["action_id"] == action_id and (value is None or b["value"] == value):
+                    return m
+        raise LookupError(f"no message has a {action_id} button")
+
+    def click_payload(
+        self, action_id: str, user: str, message: Message | None = None, value: str | None = None
+    ) -> dict[str, Any]:
+        m = message or self.find(action_id, value)
+        button = next(
+            b
+            for b in m.buttons()
+            if b["action_id"] == action_id and (value is None or b["value"] == value)
+        )
+        block_id = next(b.get("block_id", "") for b in m.blocks if button in b.get("elements", []))
+        n = next(self._ids)
+        return {
+            "type": "block_actions",
+            "team": {"id": "T0TEST"},
+            "api_app_id": "A0TEST",
+            "user": {"id": user, "username": user.lower(), "team_id": "T0TEST"},
+            "channel": {"id": m.channel, "name": "changes"},
+            "container": {
+                "type": "message",
+                "message_ts": m.ts,
+                "channel_id": m.channel,
+                "is_ephemeral": False,
+            },
+            "message": {"ts": m.ts, "text": m.text, "blocks": m.blocks},
+            "trigger_id": f"trigger-{n}-{user}",
+            "response_url": f"{self.standin.url}/response/{n}",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "value": button["value"],
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+
+    def click(
+        self, action_id: str, *, user: str, message: Message | None = None, value: str | None = None
+    ) -> tuple[int, str]:
+        payload = self.click_payload(action_id, user, message, value)
+        return self._form({"payload": json.dumps(payload)})
+
+    def submit(self, view: dict[str, Any], values: dict[str, str], *, user: str) -> tuple[int, str]:
+        """Submit a modal the bot opened, with {block_id: value} (selects by option value)."""
+        state: dict[str, Any] = {}
+        for block in view.get("blocks", []):
+            bid = block.get("block_id")
+            if bid not in values:
+                continue
+            el = block["element"]
+            if el["type"] == "static_select":
+                state[bid] = {
+                    el["action_id"]: {
+                        "type": "static_select",
+                        "selected_option": {"value": values[bid]},
+                    }
+                }
+            else:
+                state[bid] = {el["action_id"]: {"type": "plain_text_input", "value": values[bid]}}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T0TEST"},
+            "api_app_id": "A0TEST",
+            "user": {"id": user, "username": user.lower()},
+            "trigger_id": f"t-{next(self._ids)}",
+            "view": {**view, "state": {"values": state}},
+        }
+        return self._form({"payload": json.dumps(payload)})
+
+    # -- reading the conversation ----------------------------------------------------------
+    def settle(self, timeout: float = 60, strict: bool = True) -> None:
+        """Wait until the app has nothing left to do (workers idle, no pending updates)."""
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            busy = self.services.workers.busy or self.throttle.pending
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > 0.3:
+                return
+            time.sleep(0.05)
+        if strict:
+            raise TimeoutError("the app is still busy")
+
+    def plans(self, channel: str | None = None) -> list[Message]:
+        return [
+            m
+            for m in self.standin.channel(channel or self.channel)
+            if any(b.get("type") == "header" for b in m.blocks)
+        ]
+
+    def thread(self, message: Message) -> list[Message]:
+        return self.standin.thread(message.channel, message.ts)
+
+    def ephemerals(self, user: str) -> list[str]:
+        return self.standin.ephemerals(user)
+
+    def opened_views(self) -> list[dict[str, Any]]:
+        return [v["view"] for v in self.standin.views if v["kind"] in ("open", "update")]
