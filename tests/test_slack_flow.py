@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -21,22 +23,40 @@ def app(tmp_path: Path) -> App:
     return make_app(tmp_path / "app")
 
 
+Factory = Callable[..., ChatHarness]
+
+
 @pytest.fixture
-def slack(tmp_path: Path, app: App, sshd: Sshd) -> Iterator[ChatHarness]:
+def slack_with(tmp_path: Path, app: App, sshd: Sshd) -> Iterator[Factory]:
+    """Start the app with the test service on the real sshd; keyword args amend the config."""
+    started: list[ChatHarness] = []
     with health_server(app) as url:
-        cfg = service_config(app, url, [sshd.host("box-1")])
-        path = tmp_path / "chatops.yml"
-        path.write_text(yaml.safe_dump(cfg))
-        h = ChatHarness(
-            config=path,
-            commands=ROOT / "commands",
-            database_url=f"sqlite:///{tmp_path / 'c.db'}",
-            throttle=0.2,
-        )
+
+        def start(service: dict[str, Any] | None = None, **amend: Any) -> ChatHarness:
+            cfg = service_config(app, url, [sshd.host("box-1")], **(service or {}))
+            for key, value in amend.items():
+                cfg[key] = value
+            path = tmp_path / "chatops.yml"
+            path.write_text(yaml.safe_dump(cfg))
+            h = ChatHarness(
+                config=path,
+                commands=ROOT / "commands",
+                database_url=f"sqlite:///{tmp_path / 'c.db'}",
+                throttle=0.2,
+            )
+            started.append(h)
+            return h
+
         try:
-            yield h
+            yield start
         finally:
-            h.stop()
+            for h in started:
+                h.stop()
+
+
+@pytest.fixture
+def slack(slack_with: Factory) -> ChatHarness:
+    return slack_with()
 
 
 def valid_blocks(blocks: list[dict]) -> None:  # type: ignore[type-arg]
@@ -90,3 +110,124 @@ def test_request_approve_run_over_ssh(slack: ChatHarness, app: App) -> None:
         valid_blocks(m.blocks)
     audit = [e.action for e in slack.services.wired.audit.for_run(1)]
     assert audit.count("denied.approve") == 2 and "run.succeeded" in audit
+
+
+def test_an_approval_of_an_edited_plan_is_void(slack_with: Factory, app: App) -> None:
+    roles = service_config(app, "http://127.0.0.1:1/", [])["roles"]
+    assert isinstance(roles, dict)
+    roles["lead"] = {"users": ["U_LEAD", "U_LEAD2"]}
+    slack = slack_with(policies={"approvals": {"deploy": 2}}, roles=roles)
+    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+    slack.settle()
+    [plan] = slack.plans()
+    stale_payload = slack.click_payload("chatops.approve", "U_LEAD2", plan)
+    slack.click("chatops.approve", user="U_LEAD", message=plan)
+    slack.settle()
+    assert any("still needed" in t for t in slack.ephemerals("U_LEAD"))
+
+    slack.command("/change", "edit 1 ref=v1 -- deploy v1 instead", user="U_CODER")
+    slack.settle()
+    revised = slack.standin.message(plan.channel, plan.ts)
+    assert "ref=v1" in revised.all_text() and "Approved so far" not in revised.all_text()
+    assert any("no longer count" in m.all_text() for m in slack.thread(plan))
+
+    slack.send(stale_payload)  # a click on the old version
+    slack.settle()
+    assert any("different version of the plan" in t for t in slack.ephemerals("U_LEAD2"))
+    slack.click("chatops.approve", user="U_LEAD2", message=revised)
+    slack.settle()
+    run = slack.services.wired.store.get_run(1)
+    assert run.state == RunState.AWAITING_APPROVAL  # U_LEAD's approval was for the old plan
+    slack.click("chatops.approve", user="U_LEAD", message=revised)
+    slack.settle()
+    assert slack.services.wired.store.get_run(1).state != RunState.AWAITING_APPROVAL
+    audit = [e.action for e in slack.services.wired.audit.for_run(1)]
+    assert "plan.revised" in audit and "denied.approve" in audit
+
+
+def test_forged_or_stale_requests_get_401_and_change_nothing(slack: ChatHarness) -> None:
+    import time
+
+    before = len(slack.standin.calls)
+    body = b"command=%2Fchange&text=deploy+service%3Dweb&user_id=U_CODER&channel_id=C0CHANGES"
+    ctype = "application/x-www-form-urlencoded"
+    assert slack.post(body, ctype, secret="not-the-secret")[0] == 401
+    assert slack.post(body, ctype, timestamp=int(time.time()) - 6 * 60)[0] == 401
+    status, _ = slack.post(body, ctype, headers={"X-Slack-Signature": "v0=" + "0" * 64})
+    assert status == 401
+    slack.settle()
+    assert slack.standin.calls[before:] == []
+    assert slack.services.wired.store.list_runs() == []
+
+
+def test_healthz(slack: ChatHarness) -> None:
+    status, body = slack.get("/healthz")
+    assert status == 200 and json.loads(body) == {"status": "ok", "database": "ok"}
+
+
+def test_retried_deliveries_and_concurrent_clicks_start_one_run(slack: ChatHarness) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    for retry in (None, 1, 2, 3):  # the first delivery and three retries of it
+        assert (
+            slack.mention("deploy web ref=v2", user="U_CODER", event_id="Ev0RETRY", retry=retry)[0]
+            == 200
+        )
+    slack.settle()
+    assert len(slack.plans()) == 1
+    plan = slack.plans()[0]
+    with ThreadPoolExecutor(10) as pool:
+        statuses = list(
+            pool.map(
+                lambda _i: slack.click("chatops.approve", user="U_LEAD", message=plan)[0], range(10)
+            )
+        )
+    assert statuses == [200] * 10
+    slack.settle()
+    runs = slack.services.wired.store.list_runs()
+    assert len(runs) == 1 and runs[0].state == RunState.RUNNING  # parked at its manual step
+    audit = [e.action for e in slack.services.wired.audit.for_run(runs[0].id)]
+    assert audit.count("plan.approved") == 1 and audit.count("run.started") == 1
+    status_msgs = [m for m in slack.thread(plan) if m.all_text().startswith("Run #1")]
+    assert len(status_msgs) == 1
+    waiting = [
+        m for m in slack.thread(plan) if any(b["action_id"] == "chatops.done" for b in m.buttons())
+    ]
+    assert len(waiting) == 1
+
+
+def test_a_429_is_honoured_and_the_message_still_arrives(slack: ChatHarness) -> None:
+    slack.standin.fail("chat.postMessage", status=429, retry_after=1, times=1)
+    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+    slack.settle()
+    calls = slack.standin.calls_to("chat.postMessage")
+    assert [c.status for c in calls[:2]] == [429, 200]
+    assert calls[1].at - calls[0].at >= 0.9  # waited for Retry-After
+    assert len(slack.plans()) == 1
+
+
+def test_a_500_is_retried(slack: ChatHarness) -> None:
+    slack.standin.fail("chat.postMessage", status=500, times=1)
+    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+    slack.settle()
+    assert [c.status for c in slack.standin.calls_to("chat.postMessage")[:2]] == [500, 200]
+    assert len(slack.plans()) == 1
+
+
+def test_long_output_is_uploaded_as_a_file(slack_with: Factory) -> None:
+    slack = slack_with(service={"install": "seq 1 500"})
+    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")
+    slack.settle()
+    [plan] = slack.plans()
+    thread = slack.thread(plan)
+    install = next(m for m in thread if "`install` finished" in m.all_text())
+    assert "500" in install.all_text() and "\n1\n" not in install.all_text()
+    files = [m for m in thread if m.files]
+    assert len(files) == 1
+    uploaded = slack.standin.files[files[0].files[0]["id"]]["content"].decode()
+    assert uploaded.splitlines() == [str(i) for i in range(1, 501)]
+    assert "full output" in files[0].text

@@ -24,7 +24,7 @@ from chatops.engine.run import (
 )
 from chatops.engine.runbook import Runbook
 from chatops.engine.taskformat import import_task
-from chatops.errors import NotFound, PermissionDenied, StateError
+from chatops.errors import NotFound, PermissionDenied, PolicyRefused, StateError
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,50 @@ class ChangeService:
             run = self.store.create_run(plan, RunState.REJECTED, now, "; ".join(verdict.reasons))
             self._audit(requester, "plan.refused", run, "; ".join(verdict.reasons))
         self.notifier.run_event(run, "requested", {"verdict": list(verdict.reasons)})
+        return Requested(plan, verdict, run)
+
+    def revise(
+        self,
+        run_id: int,
+        user: str,
+        params: dict[str, str],
+        text: str | None = None,
+        answers: dict[str, str] | None = None,
+    ) -> Requested:
+        """The requester changes a plan that has not started: a new version, whose hash voids
+        every approval given to the old one. It awaits approval again."""
+        run, old = self.get(run_id)
+        if user != run.requester:
+            raise self._deny(user, "revise", "only the requester may change a plan", run)
+        if run.state not in (RunState.AWAITING_APPROVAL, RunState.APPROVED, RunState.QUEUED):
+            raise StateError(f"run {run.id} is {run.state.value}: its plan can no longer change")
+        merged = {
+            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in old.params.items()
+        }
+        merged.update(params)
+        version = 2
+        base = old.task_id.split("~")[0]
+        if "~" in old.task_id:
+            version = int(old.task_id.rsplit("~", 1)[1]) + 1
+        plan = build_plan(
+            self.runbook(old.runbook),
+            self.config,
+            merged,
+            requester=user,
+            now=self.clock.now(),
+            request=old.request if text is None else text,
+            answers={**old.answers, **(answers or {})},
+            task_id=f"{base}~{version}",
+        )
+        verdict = evaluate(plan)
+        if not verdict.ok:
+            raise PolicyRefused(list(verdict.reasons))
+        self.store.save_plan(plan)
+        if not self.store.replace_plan(run.id, plan, self.clock.now()):
+            raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
+        run = self.store.get_run(run.id)
+        self._audit(user, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void")
+        self.notifier.run_event(run, "revised", {"old": old.sha256})
         return Requested(plan, verdict, run)
 
     # -- approvals -------------------------------------------------------------------------

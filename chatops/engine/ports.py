@@ -71,6 +71,10 @@ class RunStore(Protocol):
 
     def get_run(self, run_id: int) -> RunView: ...
 
+    def replace_plan(self, run_id: int, plan: Plan, now: datetime) -> bool:
+        """Point a run not yet started at a revised plan; it awaits approval again."""
+        ...
+
     def list_runs(self, limit: int = 50, states: Sequence[RunState] = ()) -> list[RunView]: ...
 
     def transition(

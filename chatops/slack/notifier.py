@@ -151,6 +151,15 @@ class SlackNotifier:
         )
         self.post_status(run)
 
+    def on_revised(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        self.refresh_plan(run)
+        old = str(detail.get("old") or "")[:10]
+        self.reply(
+            m,
+            f":pencil2: <@{run.requester}> changed the plan (was `{old}`). "
+            "Approvals given to the earlier version no longer count.",
+        )
+
     def on_rejected(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
         reason = bk.escape(str(detail.get("reason") or ""))
         line = f":no_entry: Rejected by <@{detail.get('by')}>: {reason}"

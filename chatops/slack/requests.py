@@ -15,10 +15,11 @@ MENTION = re.compile(r"^\s*<@[A-Z0-9]+>\s*")
 
 @dataclass(frozen=True)
 class ChangeRequest:
-    action: str  # "request", "modal", "import", "help"
+    action: str  # "request", "edit", "modal", "import", "help"
     process: str = ""
     params: dict[str, str] = field(default_factory=dict)
     text: str = ""
+    run_id: int = 0
 
 
 def unescape(text: str) -> str:
@@ -44,6 +45,16 @@ def parse_change(
     except ValueError as e:
         raise ParameterError(f"could not read that: {e} (check the quotes)") from None
     process, rest = words[0].lower(), words[1:]
+    if process == "edit":
+        if not rest or not rest[0].lstrip("#").isdigit():
+            raise ParameterError("usage: `/change edit RUN key=value ... -- new text`")
+        return ChangeRequest(
+            "edit",
+            "",
+            parse_assignments(rest[1:]),
+            free.strip() if sep else "",
+            run_id=int(rest[0].lstrip("#")),
+        )
     if process not in runbooks:
         raise ParameterError(f"unknown process {process!r}.\n{usage(runbooks)}")
     if positional_service and rest and "=" not in rest[0]:
@@ -61,5 +72,6 @@ def usage(runbooks: dict[str, Runbook], only: str | None = None) -> str:
             for k, p in rb.parameters.items()
         )
         lines.append(f"• `/change {name} {params}`: {rb.title}")
-    lines.append("`/change` alone opens a form; `/change import` takes a task in JSON.")
+    lines.append("`/change` alone opens a form; `/change import` takes a task in JSON;")
+    lines.append("`/change edit RUN key=value -- text` changes your plan (approvals start over).")
     return "\n".join(lines)

@@ -123,6 +123,25 @@ class SqlRunStore:
                 raise NotFound(f"no run {run_id}")
             return _view(row)
 
+    def replace_plan(self, run_id: int, plan: Plan, now: datetime) -> bool:
+        waiting = [s.value for s in sources_of(RunState.AWAITING_APPROVAL)]
+        with self.session.begin() as s:
+            res = s.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.state.in_(waiting))
+                .values(
+                    task_id=plan.task_id,
+                    plan_hash=plan.sha256,
+                    queue_key=plan.queue_key,
+                    service=plan.service,
+                    environment=plan.environment,
+                    state=RunState.AWAITING_APPROVAL.value,
+                    updated_at=now,
+                    created_at=now,
+                )
+            )
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
     def find_runs(self, prefix: str) -> list[RunView]:
         with self.session() as s:
             rows = s.scalars(select(RunRow).where(RunRow.task_id.startswith(prefix)))

@@ -250,6 +250,10 @@ class ChatHarness:
             ],
         }
 
+    def send(self, payload: dict[str, Any]) -> tuple[int, str]:
+        """Post an interaction payload (a click or a view submission) as Slack does."""
+        return self._form({"payload": json.dumps(payload)})
+
     def click(
         self, action_id: str, *, user: str, message: Message | None = None, value: str | None = None
     ) -> tuple[int, str]:

@@ -29,6 +29,11 @@ def request_from_text(
         s.client.views_open(
             trigger_id=trigger_id, view=modals.change_modal(runbooks, s.changes.config, meta)
         )
+    elif req.action == "edit":
+        s.changes.revise(req.run_id, user, req.params, text=req.text or None)
+        s.ephemeral(channel, user)(
+            f":pencil2: Plan of run #{req.run_id} changed; approvals start over."
+        )
     elif req.action == "import":
         s.client.views_open(trigger_id=trigger_id, view=modals.import_modal(runbooks, meta))
     else:
