@@ -1,0 +1,217 @@
+"""The Slack app's forms, refusals, errors, expiry, cancel and Block Kit limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from chatops.clock import ManualClock
+from chatops.engine.run import RunState
+from chatops.testing.harness import ChatHarness
+from tests.apps import App, make_app, service_config
+from tests.conftest import ROOT
+from tests.factories import NOW
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+def slack(tmp_path: Path, clock: ManualClock) -> Iterator[ChatHarness]:
+    app: App = make_app(tmp_path / "app")
+    hosts = [{"name": f"h{i}", "transport": "local"} for i in range(1, 31)]
+    db = {
+        "backup": "echo backup {backup_file}",
+        "restore": "echo restore",
+        "verify": "echo ok",
+        "migrate": "echo migrate {script}",
+    }
+    cfg = service_config(app, "http://127.0.0.1:9/health", hosts, database=db)
+    path = tmp_path / "chatops.yml"
+    path.write_text(yaml.safe_dump(cfg))
+    with ChatHarness(
+        config=path,
+        commands=ROOT / "commands",
+        clock=clock,
+        database_url=f"sqlite:///{tmp_path / 'c.db'}",
+        throttle=0.1,
+    ) as h:
+        yield h
+
+
+def test_unknown_process_and_bad_parameter_get_a_helpful_ephemeral(slack: ChatHarness) -> None:
+    for text in (
+        "launch service=web",
+        "deploy service=web ref=$(reboot)",
+        "deploy service=nope",
+        'deploy service="web',
+    ):
+        slack.command("/change", text, user="U_CODER")
+        slack.settle()
+    said = slack.ephemerals("U_CODER")
+    assert len(said) == 4
+    assert "unknown process 'launch'" in said[0] and "/change deploy service=" in said[0]
+    assert "is not a git ref" in said[1]
+    assert "unknown service 'nope'" in said[2] and "web" in said[2]
+    assert "check the quotes" in said[3]
+    assert not any("Traceback" in s or "error id" in s for s in said)
+    assert slack.plans() == []
+
+
+def test_help(slack: ChatHarness) -> None:
+    slack.command("/change", "help", user="U_CODER")
+    slack.settle()
+    [text] = slack.ephemerals("U_CODER")
+    for process in ("deploy", "migration", "hotfix", "feature", "endpoint", "refactor", "debug"):
+        assert f"/change {process}" in text
+
+
+def test_the_form_builds_a_plan(slack: ChatHarness) -> None:
+    slack.command("/change", "", user="U_ARCH")
+    slack.settle()
+    [first] = slack.opened_views()
+    View(**first).validate_json()
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U_ARCH"},
+        "team": {"id": "T0TEST"},
+        "view": first,
+        "trigger_id": "t1",
+        "api_app_id": "A0TEST",
+        "actions": [
+            {
+                "type": "static_select",
+                "action_id": "chatops.pick_process",
+                "block_id": "process",
+                "selected_option": {"value": "migration"},
+                "action_ts": "1",
+            }
+        ],
+    }
+    slack.send(payload)
+    slack.settle()
+    form = slack.opened_views()[-1]
+    View(**form).validate_json()
+    ids = [b.get("block_id") for b in form["blocks"]]
+    assert "param:script" in ids and "answer:tables" in ids and "answer:data_effect" in ids
+    status, body = slack.submit(
+        form,
+        {"process": "migration", "param:service": "web", "param:script": "../../etc/passwd"},
+        user="U_ARCH",
+    )
+    assert status == 200 and json.loads(body)["response_action"] == "errors"
+    assert "param:script" in json.loads(body)["errors"]
+    status, body = slack.submit(
+        form,
+        {
+            "process": "migration",
+            "param:service": "web",
+            "param:script": "scripts/add-status.js",
+            "answer:tables": "orders",
+            "request": "orders need a status",
+        },
+        user="U_ARCH",
+    )
+    assert status == 200 and body == ""
+    slack.settle()
+    [plan] = slack.plans()
+    text = plan.all_text()
+    assert "Database migration: web / production" in text
+    assert "Which tables are affected?" in text and "orders" in text
+    assert "architect required" in text
+
+
+def test_import_form(slack: ChatHarness) -> None:
+    slack.command("/change", "import", user="U_CODER")
+    slack.settle()
+    [form] = slack.opened_views()
+    _, body = slack.submit(form, {"task": "{not json"}, user="U_CODER")
+    assert "not JSON" in json.loads(body)["errors"]["task"]
+    task = {
+        "target_agent": "production_server",
+        "task_id": "eck-7",
+        "objective": "Ship v2",
+        "command_for_agent": "deploy_code",
+        "steps": ["Check the changelog", "[restart] go"],
+        "validation": ["health ok"],
+    }
+    status, body = slack.submit(
+        form, {"task": json.dumps(task), "params": "service=web ref=v2"}, user="U_CODER"
+    )
+    assert status == 200 and body == ""
+    slack.settle()
+    [plan] = slack.plans()
+    assert "Check the changelog" in plan.all_text() and "Ship v2" in plan.all_text()
+
+
+def test_reject_asks_for_a_reason(slack: ChatHarness) -> None:
+    slack.command("/change", "deploy service=web", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.reject", user="U_LEAD")
+    slack.settle()
+    [form] = slack.opened_views()
+    _, body = slack.submit(form, {"reason": "not during the sale"}, user="U_ONCALL")
+    assert "only an approver or the requester" in json.loads(body)["errors"]["reason"]
+    slack.submit(form, {"reason": "not during the sale"}, user="U_LEAD")
+    slack.settle()
+    [plan] = slack.plans()
+    assert "Rejected by <@U_LEAD>: not during the sale" in plan.all_text() and not plan.buttons()
+    assert slack.services.wired.store.get_run(1).state == RunState.REJECTED
+
+
+def test_expiry_updates_the_buttons_and_tells_the_thread(
+    slack: ChatHarness, clock: ManualClock
+) -> None:
+    slack.command("/change", "deploy service=web", user="U_CODER")
+    slack.settle()
+    clock.advance(timedelta(hours=4, minutes=1))
+    slack.sweeper.sweep()
+    slack.settle()
+    [plan] = slack.plans()
+    assert "Expired" in plan.all_text() and not plan.buttons()
+    assert any("expired" in m.all_text() for m in slack.thread(plan))
+    slack.click(
+        "chatops.approve", user="U_LEAD", value=None, message=plan
+    ) if plan.buttons() else None
+    assert slack.services.wired.store.get_run(1).state == RunState.EXPIRED
+
+
+def test_cancel_a_queued_run_and_a_waiting_one(slack: ChatHarness) -> None:
+    slack.command("/change", "deploy service=web", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.cancel", user="U_ONCALL")
+    slack.settle()
+    assert any("only the requester or a lead" in t for t in slack.ephemerals("U_ONCALL"))
+    slack.click("chatops.cancel", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")
+    slack.settle()
+    assert slack.services.wired.store.get_run(1).state == RunState.CANCELLED
+    [plan] = slack.plans()
+    assert "cancelled" in slack.thread(plan)[-1].all_text()
+
+
+def test_big_plans_stay_within_block_kit_limits(slack: ChatHarness) -> None:
+    long_text = "x" * 5000
+    slack.command("/change", f"deploy service=web -- {long_text}", user="U_CODER")
+    slack.settle()
+    [plan] = slack.plans()
+    assert len(plan.blocks) <= 50
+    for b in plan.blocks:
+        Block.parse(b).validate_json()
+        if b.get("type") == "section" and "text" in b:
+            assert len(b["text"]["text"]) <= 3000
+    for button in plan.buttons():
+        assert len(button["value"]) <= 2000 and len(button["action_id"]) <= 255
+    assert "+27 more" in plan.all_text()  # 30 hosts, one command, folded
