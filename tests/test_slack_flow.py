@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -231,3 +232,35 @@ def test_long_output_is_uploaded_as_a_file(slack_with: Factory) -> None:
     uploaded = slack.standin.files[files[0].files[0]["id"]]["content"].decode()
     assert uploaded.splitlines() == [str(i) for i in range(1, 501)]
     assert "full output" in files[0].text
+
+
+def test_status_updates_at_most_once_a_second(slack_with: Factory, tmp_path: Path) -> None:
+    noisy = "for i in $(seq 1 40); do echo tick $i; sleep 0.1; done"
+    slack = slack_with(service={"install": noisy})
+    slack.throttle.interval = 1.0
+    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")
+    slack.settle()
+    [plan] = slack.plans()
+    status = next(m for m in slack.thread(plan) if m.all_text().startswith("Run #1"))
+    updates = [c.at for c in slack.standin.calls_to("chat.update") if c.args.get("ts") == status.ts]
+    assert len(updates) >= 4  # it was kept current while the 4 s of output streamed
+    gaps = [b - a for a, b in itertools.pairwise(updates)]
+    assert min(gaps) >= 0.95, gaps
+    assert "succeeded" in slack.standin.message(status.channel, status.ts).all_text()
+
+
+def test_an_unexpected_error_gets_an_id_that_is_in_the_logs(
+    slack: ChatHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.standin.fail("chat.postMessage", status=500, times=10)
+    with caplog.at_level("ERROR"):
+        slack.command("/change", "deploy service=web", user="U_CODER")
+        slack.settle()
+    [said] = slack.ephemerals("U_CODER")
+    assert "error id" in said
+    error_id = said.split("`")[1]
+    assert any(error_id in r.getMessage() for r in caplog.records)

@@ -89,7 +89,9 @@ class SlackNotifier:
             ),
         )
 
-    def refresh_status(self, run_id: int, now: bool = False) -> None:
+    def refresh_status(self, run_id: int) -> None:
+        """Update the status message: at once if it was not updated in the last interval,
+        else once the interval is over, with whatever is current then."""
         m = self.records.get(run_id)
         if m is None or m.status_ts is None:
             return
@@ -111,10 +113,7 @@ class SlackNotifier:
                 ),
             )
 
-        key = f"status:{run_id}"
-        self.throttle.submit(key, update)
-        if now:
-            self.throttle.flush(key)
+        self.throttle.submit(f"status:{run_id}", update)
 
     def post_status(self, run: RunView) -> None:
         m = self.records.get(run.id)
@@ -237,7 +236,7 @@ class SlackNotifier:
         plan = self.store.load_plan(run.task_id)
         step = plan.step(str(detail.get("step")))
         self.reply(m, f"Waiting: {step.title}", bk.waiting_blocks(run, step))
-        self.refresh_status(run.id, now=True)
+        self.refresh_status(run.id)
 
     def on_rolling_back(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
         reason = bk.escape(str(detail.get("reason")))
@@ -249,10 +248,10 @@ class SlackNotifier:
             f":warning: The process running this run died at step `{detail.get('step')}`. "
             "Nothing will re-run until a lead resumes it.",
         )
-        self.refresh_status(run.id, now=True)
+        self.refresh_status(run.id)
 
     def on_finished(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
-        self.refresh_status(run.id, now=True)
+        self.refresh_status(run.id)
         plan = self.store.load_plan(run.task_id)
         text = bk.summary_text(run, plan, self.store.steps(run.id))
         self.reply(m, text, [bk.section(text)], broadcast=True)

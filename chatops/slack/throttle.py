@@ -47,15 +47,3 @@ class Throttle:
     def pending(self) -> bool:
         with self._lock:
             return bool(self._pending)
-
-    def flush(self, key: str) -> None:
-        """Run a pending call for key now (e.g. before the final update)."""
-        with self._lock:
-            timer = self._timers.pop(key, None)
-            fn = self._pending.pop(key, None)
-            if timer:
-                timer.cancel()
-            if fn is not None:
-                self._last[key] = self.clock()
-        if fn is not None:
-            fn()
