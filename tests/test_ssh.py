@@ -189,3 +189,34 @@ def test_check_connect_prints_a_table_per_host(tmp_path: Path, sshd: Sshd, app: 
     rows = {line.split()[2]: line for line in out.stdout.splitlines() if line.startswith("web ")}
     assert " ok" in rows["good"]
     assert "host key unknown" in rows["stranger"]
+
+
+def test_cancel_stops_the_remote_command_now(tmp_path: Path, sshd: Sshd, app: App) -> None:
+    import threading
+
+    marker = f"chatops-cancel-{uuid.uuid4().hex[:8]}"
+    with health_server(app) as url:
+        cfg = service_config(app, url, [sshd.host()])
+        cfg["services"]["web"]["manager"]["restart"] = f"sleep 120 # {marker}"  # type: ignore[index]
+        w = wired(tmp_path, cfg)
+        req = w.changes.request("deploy", {"service": "web", "ref": "v2"}, requester="U_CODER")
+        w.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
+        w.runner.drain()
+        w.changes.mark_done(req.run.id, "prepare", "U_CODER")
+        done: list[object] = []
+        t = threading.Thread(target=lambda: done.append(w.runner.continue_run(req.run.id)))
+        t.start()
+        deadline = time.monotonic() + 30
+        while not _alive(marker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _alive(marker)
+        started = time.monotonic()
+        w.changes.cancel(req.run.id, "U_CODER")
+        t.join(timeout=30)
+    assert time.monotonic() - started < 15
+    run = w.store.get_run(req.run.id)
+    assert run.state == RunState.CANCELLED
+    time.sleep(1)
+    assert _alive(marker) == []
+    restart = [s for s in w.store.steps(run.id) if s.step_id == "restart" and s.host == "box-1"]
+    assert "cancelled" in restart[0].error

@@ -47,6 +47,7 @@ class Runner:
         *,
         max_parallel: int = 8,
         heartbeat_every: float = 10.0,
+        cancel_poll: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
@@ -59,6 +60,8 @@ class Runner:
         self.owner = owner
         self.max_parallel = max_parallel
         self.heartbeat_every = heartbeat_every
+        self.cancel_poll = cancel_poll
+        self._cancels: dict[int, threading.Event] = {}
         self.sleep = sleep
 
     # -- entry points ----------------------------------------------------------------------
@@ -105,18 +108,29 @@ class Runner:
     # -- execution -------------------------------------------------------------------------
     def execute(self, run: RunView) -> RunView:
         plan = self.store.load_plan(run.task_id)
-        stop = threading.Event()
-        beat = threading.Thread(target=self._beat, args=(stop,), daemon=True)
-        beat.start()
+        stop, cancel = threading.Event(), threading.Event()
+        self._cancels[run.id] = cancel
+        watch = threading.Thread(target=self._watch, args=(run.id, stop, cancel), daemon=True)
+        watch.start()
         try:
             return self._execute(run, plan)
         finally:
             stop.set()
-            beat.join(timeout=5)
+            watch.join(timeout=5)
+            self._cancels.pop(run.id, None)
 
-    def _beat(self, stop: threading.Event) -> None:
-        while not stop.wait(self.heartbeat_every):
-            self.store.heartbeat(self.owner, self.clock.now())
+    def _watch(self, run_id: int, stop: threading.Event, cancel: threading.Event) -> None:
+        """Beat the heartbeat, and turn a cancel request into a signal to the executors."""
+        last_beat = time.monotonic()
+        while not stop.wait(self.cancel_poll):
+            try:
+                if not cancel.is_set() and self.store.get_run(run_id).cancel_requested:
+                    cancel.set()
+                if time.monotonic() - last_beat >= self.heartbeat_every:
+                    self.store.heartbeat(self.owner, self.clock.now())
+                    last_beat = time.monotonic()
+            except Exception:  # noqa: S112 - the store may be briefly unavailable; try again
+                continue
 
     def _execute(self, run: RunView, plan: Plan) -> RunView:
         self.notifier.run_event(run, "running", {})
@@ -134,6 +148,8 @@ class Runner:
                 if step not in started:
                     started.append(step)
                 ok = self._step(run, plan, step, summary)
+                if self._cancels.get(run.id, threading.Event()).is_set():
+                    raise _Cancelled()
                 if not ok and step.on_failure == "stop":
                     failure = f"step {step.id} failed"
                     break
@@ -145,7 +161,7 @@ class Runner:
         except _Cancelled:
             self.store.transition(run.id, RunState.CANCELLED, self.clock.now(), error="cancelled")
             run = self.store.get_run(run.id)
-            self._audit(run, "run.cancelled", "stopped before the next step")
+            self._audit(run, "run.cancelled", f"stopped at step {run.current_step}")
             self.notifier.run_event(run, "finished", {"state": run.state.value})
             return run
         if not failure:
@@ -269,7 +285,13 @@ class Runner:
         )
         executor = self.executors[host.transport]
         try:
-            result = executor.run(host, hc.command, timeout=step.timeout, on_output=sink)
+            result = executor.run(
+                host,
+                hc.command,
+                timeout=step.timeout,
+                on_output=sink,
+                cancel=self._cancels.get(run.id),
+            )
         except Exception as e:  # an executor bug must not leave the run hanging
             result = CommandResult(host.name, hc.command, "error", None, "", 0.0, error=repr(e))
         sink.flush()
