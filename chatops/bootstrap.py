@@ -14,7 +14,9 @@ from chatops.clock import SystemClock
 from chatops.config_files import load_config, load_runbooks, secret_values
 from chatops.engine.changes import ChangeService, NullNotifier
 from chatops.engine.config import Config
+from chatops.engine.oncall import OnCall
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
+from chatops.engine.postmortem_service import PostMortems
 from chatops.engine.redact import Redactor
 from chatops.engine.roles import GroupLookup, Roles, no_groups
 from chatops.engine.run import RunView
@@ -28,6 +30,7 @@ from chatops.liveness import OwnerLiveness, new_owner
 from chatops.settings import Settings
 from chatops.store.audit import SqlAuditLog
 from chatops.store.db import is_current, make_engine, upgrade
+from chatops.store.postmortems import SqlPostMortems
 from chatops.store.runs import SqlRunStore
 
 
@@ -57,6 +60,8 @@ class Wired:
     runner: Runner
     executors: Mapping[str, Executor]
     owner: str
+    postmortems: PostMortems
+    oncall: OnCall
 
     def recover(self) -> list[int]:
         """Mark runs of dead processes interrupted (called at start)."""
@@ -104,10 +109,15 @@ def wire(
     clock = clock or SystemClock()
     roles = Roles(config, groups_of or no_groups)
     executors = executors or {"ssh": SshExecutor(redactor), "local": LocalExecutor(redactor)}
-    note = notifier or NullNotifier()
+    relay = Relay(notifier or NullNotifier())
     owner = owner or new_owner()
-    changes = ChangeService(config, runbooks, store, audit, clock, roles, note)
-    runner = Runner(config, store, audit, clock, executors, http or UrllibGetter(), note, owner)
+    pm_store = SqlPostMortems(engine)
+    postmortems = PostMortems(config, store, audit, pm_store, clock, roles, relay)
+    getter = http or UrllibGetter()
+    oncall = OnCall(config, store, audit, clock, roles, executors, getter, pm_store)
+    relay.targets.insert(0, postmortems)
+    changes = ChangeService(config, runbooks, store, audit, clock, roles, relay)
+    runner = Runner(config, store, audit, clock, executors, getter, relay, owner)
     return Wired(
         settings,
         config,
@@ -122,4 +132,6 @@ def wire(
         runner,
         executors,
         owner,
+        postmortems,
+        oncall,
     )

@@ -93,7 +93,8 @@ def _logs(service_name: str, svc: Service, errors: bool, ctx: Mapping[str, objec
                 return f"tail -n {LOG_LINES * 10} -- {files} | {grep}"
             return f"tail -n {LOG_LINES} -- {files}"
         case CommandLogs():
-            return render(src.command, ctx)
+            stream = "err" if errors else "all"
+            return render(src.command, {**ctx, "lines": LOG_LINES, "since": "", "stream": stream})
     raise AssertionError(f"unknown log source {src!r}")  # pragma: no cover
 
 

@@ -26,12 +26,20 @@ class Policies(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     four_eyes: bool = True
+    self_approve: list[str] = []
     approvals: dict[str, Annotated[int, Field(ge=1, le=10)]] = {}
     approval_ttl: str = "4h"
     postmortem_due: str = "2d"
+    reminder_every: str = "1d"
+    snooze: str = "1d"
+    escalate_after: Annotated[int, Field(ge=1, le=50)] = 3
+    logs_roles: list[Role] = ["oncall", "coder", "lead"]
+    logs_max_lines: Annotated[int, Field(ge=10, le=100000)] = 2000
     stale_run_after: str = "2m"
 
-    @field_validator("approval_ttl", "postmortem_due", "stale_run_after")
+    @field_validator(
+        "approval_ttl", "postmortem_due", "stale_run_after", "reminder_every", "snooze"
+    )
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)
@@ -40,6 +48,9 @@ class Policies(BaseModel):
     @property
     def approval_ttl_delta(self) -> timedelta:
         return parse_duration(self.approval_ttl)
+
+    def delta(self, name: str) -> timedelta:
+        return parse_duration(str(getattr(self, name)))
 
     @property
     def stale_run_delta(self) -> timedelta:

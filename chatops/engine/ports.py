@@ -9,6 +9,7 @@ from typing import Protocol
 
 from chatops.engine.inventory import Host
 from chatops.engine.plan import Plan
+from chatops.engine.postmortem import PostMortem
 from chatops.engine.result import CommandResult
 from chatops.engine.run import (
     ApprovalRecord,
@@ -137,3 +138,27 @@ class RunStore(Protocol):
     def output(self, step_run_id: int) -> str: ...
 
     def steps(self, run_id: int) -> list[StepRecord]: ...
+
+
+class PostMortemStore(Protocol):
+    def open(self, pm: PostMortem) -> bool:
+        """Record a new post-mortem; False if the run has one already."""
+        ...
+
+    def get(self, run_id: int) -> PostMortem | None: ...
+
+    def pending(self) -> list[PostMortem]: ...
+
+    def all(self, service: str | None = None) -> list[PostMortem]: ...
+
+    def claim_reminder(self, run_id: int, sent_before: int, now: datetime) -> bool:
+        """Compare-and-set: count reminder number sent_before+1 as sent, once."""
+        ...
+
+    def claim_escalation(self, run_id: int, now: datetime) -> bool: ...
+
+    def snooze(self, run_id: int, until: datetime) -> bool: ...
+
+    def complete(
+        self, run_id: int, author: str, answers: dict[str, str], now: datetime
+    ) -> bool: ...

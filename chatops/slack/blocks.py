@@ -320,3 +320,23 @@ def summary_text(run: RunView, plan: Plan, records: Sequence[StepRecord]) -> str
     if run.error:
         parts.append(f"_{escape(run.error)}_")
     return cut("\n".join(parts), SECTION_MAX)
+
+
+A_PM_WRITE = "chatops.pm_write"
+A_PM_SNOOZE = "chatops.pm_snooze"
+
+
+def postmortem_blocks(text: str, run_id: int, done: bool = False) -> list[Block]:
+    blocks: list[Block] = [section(text)]
+    if not done:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"pm:{run_id}",
+                "elements": [
+                    button("Write post-mortem", A_PM_WRITE, str(run_id), "primary"),
+                    button("Snooze 1 day", A_PM_SNOOZE, str(run_id)),
+                ],
+            }
+        )
+    return blocks

@@ -196,3 +196,47 @@ def values(view: dict[str, Any]) -> dict[str, str]:
             elif action.get("value") is not None:
                 out[block_id] = action["value"]
     return out
+
+
+POSTMORTEM = "chatops.postmortem"
+
+
+def postmortem_modal(run_id: int, timeline: str, answers: dict[str, str]) -> dict[str, Any]:
+    from chatops.engine.postmortem import QUESTIONS
+
+    blocks: list[Block] = [
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": cut(
+                        f"Hotfix run #{run_id}. The timeline below comes from the audit trail: "
+                        "commands, hosts, exit codes, approvals and refusals. "
+                        "Correct it if it misses something.",
+                        2000,
+                    ),
+                }
+            ],
+        },
+    ]
+    for key, question in QUESTIONS:
+        blocks.append(_input(key, question, multiline=True, initial=answers.get(key) or None))
+    blocks.append(
+        _input(
+            "timeline",
+            "Timeline",
+            multiline=True,
+            initial=cut(answers.get("timeline") or timeline, 3000),
+            optional=True,
+        )
+    )
+    return {
+        "type": "modal",
+        "callback_id": POSTMORTEM,
+        "title": _text("Post-mortem", 24),
+        "submit": _text("Save", 24),
+        "close": _text("Later", 24),
+        "private_metadata": json.dumps({"run_id": run_id}),
+        "blocks": blocks,
+    }

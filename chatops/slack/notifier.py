@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatops.engine.ports import Clock, RunStore
+from chatops.engine.postmortem import QUESTIONS, PostMortem
 from chatops.engine.result import CommandResult
 from chatops.engine.run import RunView
 from chatops.slack import blocks as bk
@@ -249,6 +250,71 @@ class SlackNotifier:
             "Nothing will re-run until a lead resumes it.",
         )
         self.refresh_status(run.id)
+
+    # -- post-mortems ----------------------------------------------------------------------
+    def _pm_text(self, run: RunView, head: str, pm: PostMortem) -> str:
+        owners = ", ".join(f"<@{u}>" for u in pm.owners)
+        return (
+            f"{head}\n*Hotfix run #{run.id}* on {run.service or '-'} · owners {owners} · "
+            f"due {bk.when(pm.due_at)}"
+        )
+
+    def _dm(self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None) -> None:
+        for user in users:
+            self._call(
+                "dm",
+                lambda u=user: self.client.chat_postMessage(  # type: ignore[misc]
+                    channel=u, text=text, blocks=blocks
+                ),
+            )
+
+    def on_postmortem_opened(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        pm = detail["postmortem"]
+        assert isinstance(pm, PostMortem)
+        text = self._pm_text(
+            run,
+            ":memo: *A post-mortem is open* for this hotfix: why it happened, "
+            "how it could have been prevented, what changes in the process, "
+            "which documentation was updated.",
+            pm,
+        )
+        blocks = bk.postmortem_blocks(text, run.id)
+        self.reply(m, text, blocks)
+        self._dm(pm.owners, text, blocks)
+
+    def on_postmortem_reminder(
+        self, run: RunView, m: RunMessages, detail: dict[str, object]
+    ) -> None:
+        pm = detail["postmortem"]
+        assert isinstance(pm, PostMortem)
+        text = self._pm_text(
+            run, f":bell: *Reminder {detail.get('count')}: the post-mortem is not written yet.*", pm
+        )
+        blocks = bk.postmortem_blocks(text, run.id)
+        self.reply(m, text, blocks)
+        self._dm(pm.owners, text, blocks)
+
+    def on_postmortem_escalated(
+        self, run: RunView, m: RunMessages, detail: dict[str, object]
+    ) -> None:
+        leads = detail.get("leads") or []
+        assert isinstance(leads, list)
+        who = ", ".join(f"<@{u}>" for u in leads) or "leads"
+        text = (
+            f":rotating_light: {who}: the post-mortem of hotfix run #{run.id} is still not "
+            f"written after {detail.get('count')} reminders."
+        )
+        self.reply(m, text)
+        self._dm([str(u) for u in leads], text)
+
+    def on_postmortem_done(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        pm = detail["postmortem"]
+        assert isinstance(pm, PostMortem)
+        parts = [f":white_check_mark: *Post-mortem written* by <@{pm.author}>"]
+        for key, question in QUESTIONS:
+            parts.append(f"*{question}*\n{bk.escape(pm.answers.get(key, ''))}")
+        text = bk.cut("\n".join(parts), 3000)
+        self.reply(m, text, [bk.section(text)])
 
     def on_finished(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
         self.refresh_status(run.id)

@@ -143,3 +143,22 @@ class SlackMessageRow(Base):
     channel: Mapped[str] = mapped_column(String(40))
     plan_ts: Mapped[str] = mapped_column(String(40))
     status_ts: Mapped[str | None] = mapped_column(String(40))
+
+
+class PostMortemRow(Base):
+    """A hotfix's post-mortem and its reminder state (the truth the scheduler rebuilds from)."""
+
+    __tablename__ = "postmortems"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    service: Mapped[str | None] = mapped_column(String(64))
+    owners: Mapped[str] = mapped_column(String(400))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    author: Mapped[str | None] = mapped_column(String(64))
+    answers: Mapped[str] = mapped_column(Text, default="{}")

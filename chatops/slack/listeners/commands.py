@@ -54,12 +54,3 @@ def register(app: App, s: SlackServices) -> None:
             ),
             s.ephemeral(channel, user),
         )
-
-    for name in ("/hotfix", "/logs", "/status"):
-
-        @app.command(name)
-        def later(ack: Ack, command: dict[str, Any]) -> None:
-            ack(
-                f"`{command['command']}` is not available yet on this bot. For a hotfix, use "
-                "`/change hotfix service=NAME ref=FIX -- what is broken`."
-            )

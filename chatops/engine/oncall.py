@@ -1,0 +1,248 @@
+"""On-call reads: `/logs` (a service's log source on its hosts) and `/status`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from chatops.engine.checks import judge
+from chatops.engine.config import Config
+from chatops.engine.inventory import (
+    ComposeManager,
+    CustomManager,
+    Host,
+    Pm2Manager,
+    Service,
+    SystemdManager,
+)
+from chatops.engine.logquery import LogQuery, log_command
+from chatops.engine.plan import HttpCheck
+from chatops.engine.ports import AuditLog, Clock, Executor, HttpGetter, PostMortemStore, RunStore
+from chatops.engine.result import CommandResult
+from chatops.engine.roles import Roles
+from chatops.engine.run import AuditEvent, RunState, RunView
+from chatops.engine.templates import quote, render
+from chatops.errors import ParameterError, PermissionDenied
+
+READ_TIMEOUT = 60
+
+
+MAX_LOG_CHARS = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LogResult:
+    query: LogQuery
+    results: list[CommandResult]
+    notes: list[str]
+    outputs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class HostState:
+    host: str
+    state: str
+    uptime: str = ""
+    restarts: str = ""
+    detail: str = ""
+
+
+@dataclass
+class ServiceStatus:
+    service: str
+    environment: str
+    hosts: list[HostState]
+    health: str
+    last_success: RunView | None
+    active: list[RunView] = field(default_factory=list)
+    open_postmortems: list[int] = field(default_factory=list)
+
+
+class OnCall:
+    def __init__(
+        self,
+        config: Config,
+        runs: RunStore,
+        audit: AuditLog,
+        clock: Clock,
+        roles: Roles,
+        executors: Mapping[str, Executor],
+        http: HttpGetter,
+        postmortems: PostMortemStore,
+    ) -> None:
+        self.config = config
+        self.runs = runs
+        self.audit = audit
+        self.clock = clock
+        self.roles = roles
+        self.executors = executors
+        self.http = http
+        self.postmortems = postmortems
+
+    def _audit(self, actor: str, action: str, detail: str) -> None:
+        self.audit.append(AuditEvent(self.clock.now(), actor, action, detail=detail))
+
+    def _service(self, name: str, environment: str | None) -> tuple[Service, str, list[Host]]:
+        svc = self.config.services.get(name)
+        if svc is None:
+            known = ", ".join(sorted(self.config.services))
+            raise ParameterError(f"unknown service {name!r}; known services: {known}")
+        env = environment or (
+            "production" if "production" in svc.environments else sorted(svc.environments)[0]
+        )
+        if env not in svc.environments:
+            raise ParameterError(f"service {name} has no environment {env!r}")
+        return svc, env, list(svc.environments[env].hosts)
+
+    def _on_hosts(
+        self,
+        hosts: list[Host],
+        commands: Mapping[str, str],
+        outputs: dict[str, list[str]] | None = None,
+    ) -> list[CommandResult]:
+        def one(h: Host) -> CommandResult:
+            ex = self.executors[h.transport]
+            kept = outputs.setdefault(h.name, []) if outputs is not None else None
+            size = [0]
+
+            def keep(chunk: str) -> None:
+                if kept is not None and size[0] < MAX_LOG_CHARS:
+                    kept.append(chunk[: MAX_LOG_CHARS - size[0]])
+                    size[0] += len(chunk)
+
+            return ex.run(h, commands[h.name], timeout=READ_TIMEOUT, on_output=keep)
+
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(hosts)))) as pool:
+            return list(pool.map(one, hosts))
+
+    def logs(self, q: LogQuery, user: str, environment: str | None = None) -> LogResult:
+        allowed = set(self.config.policies.logs_roles)
+        if not self.roles.of(user) & allowed:
+            self._audit(
+                user, "denied.logs", f"{q.service}: only {', '.join(sorted(allowed))} may read logs"
+            )
+            raise PermissionDenied(f"only {', '.join(sorted(allowed))} may read logs")
+        svc, env, hosts = self._service(q.service, environment)
+        if q.host is not None:
+            hosts = [h for h in hosts if h.name == q.host]
+            if not hosts:
+                names = ", ".join(h.name for h in svc.environments[env].hosts)
+                raise ParameterError(f"{q.service}/{env} has no host {q.host!r}; it has: {names}")
+        commands: dict[str, str] = {}
+        notes: list[str] = []
+        for h in hosts:
+            ctx: dict[str, object] = {
+                "service": q.service,
+                "environment": env,
+                "app_dir": svc.app_dir,
+                "host": h.name,
+            }
+            commands[h.name], notes = log_command(svc, q, ctx)
+        args = (
+            f"lines={q.lines} since={q.since or '-'} grep={q.grep!r} "
+            f"host={q.host or '*'} stream={q.stream}"
+        )
+        self._audit(user, "logs.read", f"{q.service}/{env}: {args}")
+        outputs: dict[str, list[str]] = {}
+        results = self._on_hosts(hosts, commands, outputs)
+        return LogResult(q, results, notes, {k: "".join(v) for k, v in outputs.items()})
+
+    def status(self, name: str, user: str, environment: str | None = None) -> ServiceStatus:
+        svc, env, hosts = self._service(name, environment)
+        cmd = _status_command(svc)
+        results = self._on_hosts(
+            hosts, {h.name: f"cd {quote(svc.app_dir)} && {cmd}" for h in hosts}
+        )
+        states = [_parse_state(svc, r) for r in results]
+        health = "not configured"
+        if svc.health is not None:
+            h = svc.health
+            check = HttpCheck(
+                url=h.url,
+                expect_status=h.expect_status,
+                expect_json=dict(h.expect_json),
+                expect_body=h.expect_body,
+                timeout=h.timeout,
+            )
+            try:
+                code, body = self.http.get(h.url, h.timeout)
+                problem = judge(check, code, body)
+                health = "healthy" if not problem else f"unhealthy: {problem}"
+            except OSError as e:
+                health = f"unreachable: {e}"
+        runs = [
+            r for r in self.runs.list_runs(limit=500) if r.service == name and r.environment == env
+        ]
+        last = next((r for r in runs if r.state == RunState.SUCCEEDED), None)
+        active = [
+            r
+            for r in runs
+            if r.state in (RunState.RUNNING, RunState.QUEUED, RunState.AWAITING_APPROVAL)
+        ]
+        open_pms = [pm.run_id for pm in self.postmortems.all(name) if not pm.done]
+        self._audit(user, "status.read", f"{name}/{env}")
+        return ServiceStatus(name, env, states, health, last, active, open_pms)
+
+
+def _status_command(svc: Service) -> str:
+    m = svc.manager
+    match m:
+        case SystemdManager():
+            props = "ActiveState,SubState,ActiveEnterTimestamp,NRestarts"
+            return f"systemctl show {quote(m.unit)} --property={props} --no-pager"
+        case Pm2Manager():
+            return "pm2 jlist"
+        case ComposeManager():
+            return f"docker compose -f {quote(m.file)} ps --format json {quote(m.service)}"
+        case CustomManager():
+            return render(m.status, {"app_dir": svc.app_dir})
+    raise AssertionError(m)  # pragma: no cover
+
+
+def _ago(ms_epoch: float) -> str:
+    secs = int(datetime.now(UTC).timestamp() - ms_epoch / 1000)
+    d, rest = divmod(max(secs, 0), 86400)
+    h, rest = divmod(rest, 3600)
+    return f"{d}d {h}h" if d else f"{h}h {rest // 60}m"
+
+
+def _parse_state(svc: Service, r: CommandResult) -> HostState:
+    if r.outcome not in ("ok", "failed"):
+        return HostState(r.host, r.outcome.replace("_", " "), detail=r.error)
+    out = r.tail.strip()
+    m = svc.manager
+    try:
+        match m:
+            case SystemdManager():
+                kv = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+                state = f"{kv.get('ActiveState', '?')} ({kv.get('SubState', '?')})"
+                return HostState(
+                    r.host, state, kv.get("ActiveEnterTimestamp", ""), kv.get("NRestarts", "")
+                )
+            case Pm2Manager():
+                procs = [p for p in json.loads(out[out.find("[") :]) if p.get("name") == m.name]
+                if not procs:
+                    return HostState(r.host, "not in pm2", detail=f"no process named {m.name}")
+                env = procs[0].get("pm2_env", {})
+                uptime = _ago(env["pm_uptime"]) if env.get("pm_uptime") else ""
+                return HostState(
+                    r.host, str(env.get("status", "?")), uptime, str(env.get("restart_time", ""))
+                )
+            case ComposeManager():
+                rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+                if not rows:
+                    return HostState(r.host, "not running")
+                return HostState(
+                    r.host, str(rows[0].get("State", "?")), str(rows[0].get("Status", ""))
+                )
+            case CustomManager():
+                first = out.splitlines()[0] if out else ""
+                state = first if r.ok else f"failed (exit {r.exit_code})"
+                return HostState(r.host, re.sub(r"\s+", " ", state)[:100])
+    except (ValueError, KeyError, IndexError) as e:
+        return HostState(r.host, "unknown", detail=f"could not read the manager's answer: {e}")
+    raise AssertionError(m)  # pragma: no cover

@@ -1,0 +1,69 @@
+"""Post-mortem buttons (write, snooze) and the post-mortem form."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from chatops.engine.postmortem import QUESTIONS
+from chatops.errors import ChatopsError
+from chatops.slack import blocks as bk
+from chatops.slack import modals
+from chatops.slack.services import SlackServices
+
+
+def register(app: App, s: SlackServices) -> None:
+    pms = s.wired.postmortems
+
+    def _where(body: dict[str, Any]) -> tuple[str, str]:
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or user
+        return user, channel
+
+    @app.action(bk.A_PM_WRITE)
+    def write(ack: Ack, body: dict[str, Any], client: Any) -> None:
+        ack()
+        user, channel = _where(body)
+        run_id = int(body["actions"][0]["value"])
+
+        def work() -> None:
+            pm = pms.get(run_id)
+            view = modals.postmortem_modal(run_id, pms.timeline(run_id), pm.answers)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+
+        s.workers.task(work, s.ephemeral(channel, user))
+
+    @app.action(bk.A_PM_SNOOZE)
+    def snooze(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        user, channel = _where(body)
+        run_id = int(body["actions"][0]["value"])
+
+        def work() -> None:
+            pm = pms.snooze(run_id, user)
+            assert pm.snoozed_until is not None
+            s.ephemeral(channel, user)(
+                f":zzz: Reminders for run #{run_id} snoozed until {bk.when(pm.snoozed_until)}."
+            )
+
+        s.workers.task(work, s.ephemeral(channel, user))
+
+    @app.view(modals.POSTMORTEM)
+    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        run_id = int(json.loads(view.get("private_metadata") or "{}")["run_id"])
+        vals = modals.values(view)
+        answers = {k: vals.get(k, "") for k, _q in QUESTIONS}
+        answers["timeline"] = vals.get("timeline", "")
+        missing = {k: "Please answer this." for k, _q in QUESTIONS if not answers[k].strip()}
+        if missing:
+            ack(response_action="errors", errors=missing)
+            return
+        try:
+            pms.submit(run_id, user, answers)
+        except ChatopsError as e:
+            ack(response_action="errors", errors={QUESTIONS[0][0]: str(e)[:300]})
+            return
+        ack()
