@@ -62,6 +62,7 @@ class Wired:
     owner: str
     postmortems: PostMortems
     oncall: OnCall
+    relay: Relay
 
     def recover(self) -> list[int]:
         """Mark runs of dead processes interrupted (called at start)."""
@@ -134,4 +135,5 @@ def wire(
         owner,
         postmortems,
         oncall,
+        relay,
     )

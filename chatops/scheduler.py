@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from chatops.engine.ports import Clock
 from chatops.engine.postmortem_service import PostMortems
+from chatops.engine.run import RunView
 from chatops.leader import LeaderLock
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,11 @@ class ReminderScheduler:
                 id=f"pm-{run_id}",
                 replace_existing=True,
             )
+
+    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
+        """A Notifier too: a post-mortem opened, reminded, snoozed or done moves its job."""
+        if event.startswith("postmortem."):
+            self.rebuild()
 
     def fire(self, run_id: int) -> None:
         self.postmortems.remind(run_id)

@@ -36,12 +36,25 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
 
 @dataclass
 class Sshd:
+    """A real sshd. `bin` is first on its sessions' PATH: tests put stand-in tools there."""
+
     port: int
     user: str
     key_file: Path
     known_hosts: Path
     host_pub: str
     workdir: Path
+
+    @property
+    def bin(self) -> Path:
+        return self.workdir / "bin"
+
+    def tool(self, name: str, script: str) -> Path:
+        """Install a stand-in command (a shell script) on the server's PATH."""
+        path = self.bin / name
+        path.write_text("#!/bin/sh\n" + script)
+        path.chmod(0o755)
+        return path
 
     def host(self, name: str = "box-1", **over: object) -> dict[str, object]:
         d: dict[str, object] = {
@@ -86,7 +99,11 @@ def run_sshd() -> Iterator[Sshd]:
         "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
         "MaxStartups 100:30:200\nMaxSessions 50\nLogLevel ERROR\n"
         "Subsystem sftp internal-sftp\n"
+        # stand-in service managers (pm2, systemctl) come first on the sessions' PATH
+        f"SetEnv PATH={work / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
     )
+    (work / "bin").mkdir()
+    os.chmod(work / "bin", 0o755)
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     proc = subprocess.Popen(

@@ -239,6 +239,17 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_postmortem(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    if args.markdown:
+        print(w.postmortems.export(args.run_id))
+        return 0
+    pm = w.postmortems.get(args.run_id)
+    state = f"written by {pm.author}" if pm.done else f"open, {pm.reminders_sent} reminders sent"
+    print(f"post-mortem of run #{pm.run_id}: {state}; due {pm.due_at:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from chatops.slack.serve import serve
 
@@ -340,6 +351,11 @@ def parser() -> argparse.ArgumentParser:
     dsub = s.add_subparsers(dest="db_cmd", required=True)
     u = dsub.add_parser("upgrade", parents=[common], help="apply the Alembic migrations")
     u.set_defaults(func=cmd_db)
+
+    s = sub.add_parser("postmortem", parents=[common], help="a hotfix's post-mortem")
+    s.add_argument("run_id", type=int)
+    s.add_argument("--markdown", action="store_true", help="export it as Markdown")
+    s.set_defaults(func=cmd_postmortem)
 
     s = sub.add_parser("serve", parents=[common], help="run the Slack bot")
     s.add_argument(

@@ -117,7 +117,9 @@ class PostMortems:
         if not self.store.snooze(run_id, until):
             raise StateError("the post-mortem is already written")
         self._audit(run, user, "postmortem.snoozed", f"until {until.isoformat()}")
-        return self.get(run_id)
+        pm = self.get(run_id)
+        self.notifier.run_event(run, "postmortem.snoozed", {"postmortem": pm})
+        return pm
 
     def remind(self, run_id: int) -> bool:
         """Send the next reminder if it is due and no one else has; True if this call sent it."""

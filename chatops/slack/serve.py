@@ -8,6 +8,8 @@ import threading
 from sqlalchemy import text
 
 from chatops.errors import ConfigError
+from chatops.leader import leader_lock
+from chatops.scheduler import ReminderScheduler
 from chatops.settings import Settings
 from chatops.slack.services import SlackServices
 
@@ -63,6 +65,12 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     services.kick()
     sweeper = Sweeper(services)
     sweeper.start()
+    w = services.wired
+    reminders = ReminderScheduler(
+        w.postmortems, w.engine, w.clock, leader_lock(settings.database_url, w.engine)
+    )
+    w.relay.targets.append(reminders)
+    reminders.start()
     try:
         if http:
             if not settings.slack_signing_secret:
@@ -87,6 +95,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
         else:
             raise ConfigError("environment", ["set SLACK_APP_TOKEN (Socket Mode) or use --http"])
     finally:
+        reminders.stop()
         sweeper.stop()
         services.workers.shutdown()
     return 0

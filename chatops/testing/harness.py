@@ -20,12 +20,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from chatops.engine.ports import Clock, Executor, HttpGetter
+from chatops.leader import leader_lock
+from chatops.scheduler import ReminderScheduler
 from chatops.settings import Settings
 from chatops.slack.app import build
 from chatops.slack.http import asgi
@@ -61,9 +64,12 @@ class ChatHarness:
         http: HttpGetter | None = None,
         groups: dict[str, list[str]] | None = None,
         throttle: float = 1.0,
+        scheduler: bool = False,
+        standin: SlackStandIn | None = None,
     ) -> None:
         self.channel = channel
-        self.standin = SlackStandIn(groups=groups).start()
+        self._own_standin = standin is None
+        self.standin = standin or SlackStandIn(groups=groups).start()
         self.settings = Settings(
             config=config,
             commands=commands,
@@ -77,6 +83,13 @@ class ChatHarness:
             self.settings, clock=clock, executors=executors, http=http, throttle=self.throttle
         )
         self.sweeper = Sweeper(self.services)
+        self.scheduler: ReminderScheduler | None = None
+        if scheduler:
+            w = self.services.wired
+            lock = leader_lock(database_url, w.engine)
+            self.scheduler = ReminderScheduler(w.postmortems, w.engine, w.clock, lock, retry=0.5)
+            w.relay.targets.append(self.scheduler)
+            self.scheduler.start()
         self.port = _free_port()
         server_config = uvicorn.Config(
             asgi(self.app, lambda: health(self.services)),
@@ -94,6 +107,7 @@ class ChatHarness:
                 raise TimeoutError("the app did not start")
             time.sleep(0.02)
         self._ids = itertools.count(1)
+        self._run = uuid.uuid4().hex[:8]  # ids stay unique across restarts, as Slack's are
 
     def __enter__(self) -> ChatHarness:
         return self
@@ -101,12 +115,16 @@ class ChatHarness:
     def __exit__(self, *_exc: object) -> None:
         self.stop()
 
-    def stop(self) -> None:
+    def stop(self, keep_standin: bool = False) -> None:
+        """Stop the app (and the stand-in it started, unless kept for a restart)."""
         self.settle(timeout=30, strict=False)
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.server.should_exit = True
         self._thread.join(timeout=10)
         self.services.workers.shutdown()
-        self.standin.stop()
+        if self._own_standin and not keep_standin:
+            self.standin.stop()
 
     @property
     def url(self) -> str:
@@ -167,7 +185,7 @@ class ChatHarness:
                 "text": text,
                 "api_app_id": "A0TEST",
                 "response_url": f"{self.standin.url}/response/{n}",
-                "trigger_id": f"trigger-{n}-{user}",
+                "trigger_id": f"trigger-{self._run}-{n}-{user}",
             },
             **kw,
         )
@@ -187,7 +205,7 @@ class ChatHarness:
             "team_id": "T0TEST",
             "api_app_id": "A0TEST",
             "type": "event_callback",
-            "event_id": event_id or f"Ev{n:08d}",
+            "event_id": event_id or f"Ev{self._run}{n:06d}",
             "event_time": int(time.time()),
             "event": {
                 "type": "app_mention",
@@ -237,7 +255,7 @@ class ChatHarness:
                 "is_ephemeral": False,
             },
             "message": {"ts": m.ts, "text": m.text, "blocks": m.blocks},
-            "trigger_id": f"trigger-{n}-{user}",
+            "trigger_id": f"trigger-{self._run}-{n}-{user}",
             "response_url": f"{self.standin.url}/response/{n}",
             "actions": [
                 {
