@@ -303,3 +303,45 @@ def test_unauthorised_logs_is_refused_and_audited(start: Factory) -> None:
     [event] = slack.services.wired.audit.recent(1)
     assert event.action == "denied.logs" and event.actor == "U_STRANGER"
     assert not [m for m in slack.standin.channel(slack.channel) if "Logs of" in m.all_text()]
+
+
+def test_diagnosis_offers_the_fix_paths_and_escalation(start: Factory) -> None:
+    slack = start()
+    slack.command("/change", "debug service=web -- orders page times out", user="U_ONCALL")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    [plan] = slack.plans()
+    diagnosis = slack.find("chatops.escalate")
+    text = diagnosis.all_text()
+    assert "Diagnosis of web/production" in text and "Check the service status" in text
+    assert {b["action_id"] for b in diagnosis.buttons()} == {
+        "chatops.fix_code",
+        "chatops.fix_config",
+        "chatops.fix_data",
+        "chatops.escalate",
+    }
+
+    slack.click("chatops.fix_config", user="U_ONCALL")
+    slack.settle()
+    assert "Fix the configuration: web / production" in slack.plans()[-1].all_text()
+
+    slack.click("chatops.fix_code", user="U_ONCALL")
+    slack.settle()
+    form = slack.opened_views()[-1]
+    process = next(b for b in form["blocks"] if b.get("block_id") == "process")
+    assert process["element"]["initial_option"]["value"] == "hotfix"
+    service = next(b for b in form["blocks"] if b.get("block_id") == "param:service")
+    assert service["element"]["initial_option"]["value"] == "web"
+
+    slack.click("chatops.escalate", user="U_ONCALL")
+    slack.settle()
+    form = slack.opened_views()[-1]
+    slack.submit(form, {"reason": "recurring", "details": "third time this week"}, user="U_ONCALL")
+    slack.settle()
+    said = texts(slack.thread(plan))
+    assert "<@U_ARCH>: <@U_ONCALL> escalates this to the Architect" in said
+    assert "the problem recurs systematically" in said and "third time this week" in said
+    assert any("escalates" in m.all_text() for m in slack.standin.channel("U_ARCH"))
+    audit = slack.services.wired.audit.for_run(1)
+    assert any(e.action == "run.escalated" and "recurs" in e.detail for e in audit)

@@ -18,16 +18,17 @@ NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 SEVEN = {"feature", "migration", "deploy", "debug", "endpoint", "refactor", "hotfix"}
 PARAMS = {
     "migration": {"service": "eckwms-global", "script": "scripts/2026-add-status.js"},
+    "data-fix": {"service": "eckwms-global", "script": "scripts/fix-orders.js"},
     "hotfix": {"service": "eckwms-global", "ref": "hotfix/login"},
 }
 
 
 def test_the_seven_seed_processes_are_runbooks(runbooks: dict[str, Runbook]) -> None:
-    assert set(runbooks) == SEVEN
+    assert set(runbooks) == SEVEN | {"config-fix", "data-fix"}  # and Process 4's fix paths
     assert {rb.kind for rb in runbooks.values()} == SEVEN
 
 
-@pytest.mark.parametrize("name", sorted(SEVEN))
+@pytest.mark.parametrize("name", sorted(SEVEN | {"config-fix", "data-fix"}))
 def test_each_runbook_renders_a_plan_the_policies_accept(
     name: str, runbooks: dict[str, Runbook], config: Config
 ) -> None:

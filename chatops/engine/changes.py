@@ -46,6 +46,15 @@ class ApprovalStatus:
         return not self.missing
 
 
+#: Process 4: when to escalate to the Architect.
+ESCALATION_REASONS = {
+    "architecture": "the problem needs an architecture change",
+    "unclear": "it is unclear how to fix it",
+    "recurring": "the problem recurs systematically",
+    "decision": "a decision about the approach is needed",
+}
+
+
 class NullNotifier:
     def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
         return None
@@ -212,6 +221,34 @@ class ChangeService:
         self._audit(user, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void")
         self.notifier.run_event(run, "revised", {"old": old.sha256})
         return Requested(plan, verdict, run)
+
+    def escalate(self, run_id: int, user: str, reason: str, details: str = "") -> RunView:
+        """Process 4: hand a production problem to the Architect, with the seed's reason."""
+        run = self.store.get_run(run_id)
+        if reason not in ESCALATION_REASONS:
+            raise StateError(f"pick a reason: {', '.join(ESCALATION_REASONS)}")
+        if (
+            not self.roles.of(user) & {"oncall", "coder", "lead", "architect"}
+            and user != run.requester
+        ):
+            raise self._deny(user, "escalate", "only on-call, coders and leads may escalate", run)
+        self._audit(
+            user, "run.escalated", run, f"{ESCALATION_REASONS[reason]}; {details}".strip("; ")
+        )
+        self.notifier.run_event(
+            run,
+            "escalated",
+            {
+                "by": user,
+                "reason": ESCALATION_REASONS[reason],
+                "details": details,
+                "architects": self.roles.members("architect"),
+                "groups": list(self.config.roles["architect"].groups)
+                if "architect" in self.config.roles
+                else [],
+            },
+        )
+        return run
 
     # -- approvals -------------------------------------------------------------------------
     def required_approvals(self, plan: Plan) -> int:

@@ -34,6 +34,7 @@ ROUTINE_PURPOSES = frozenset(
         "diagnose",
         "record",
         "backup",
+        "datafix",
         "other",
     }
 )
@@ -61,27 +62,27 @@ def _index(plan: Plan, purpose: str) -> list[int]:
 
 
 def migration_backup_and_verify(plan: Plan) -> list[str]:
-    """Seed, Process 2 and best practices: back up before migrating, verify integrity after."""
-    migrates = _index(plan, "migrate")
-    if plan.kind != "migration" and not migrates:
+    """Seed, Process 2 and best practices: back up before changing the database (a migration
+    or a data fix), verify integrity after."""
+    changes = [i for i, s in enumerate(plan.steps) if s.purpose in ("migrate", "datafix")]
+    if plan.kind != "migration" and not changes:
         return []
-    if not migrates:
-        return [
-            "a migration plan must contain a step that applies the migration (purpose: migrate)"
-        ]
+    if not changes:
+        return ["a migration plan must contain a step that applies it (purpose: migrate)"]
+    what = "a migration" if plan.kind == "migration" else "a change to the data"
     reasons: list[str] = []
-    first, last = migrates[0], migrates[-1]
+    first, last = changes[0], changes[-1]
     backups = [i for i in _index(plan, "backup") if plan.steps[i].is_machine]
     if not any(b < first for b in backups):
         reasons.append(
-            "a migration must back up the production database before it is applied "
-            "(a machine step with purpose 'backup' before the 'migrate' step)"
+            f"{what} must back up the production database before it is applied "
+            "(a machine step with purpose 'backup' before it)"
         )
     verifies = [i for i in _index(plan, "verify") if plan.steps[i].is_machine]
     if not any(v > last for v in verifies):
         reasons.append(
-            "a migration must verify data integrity after it is applied "
-            "(a machine step with purpose 'verify' after the 'migrate' step)"
+            f"{what} must verify data integrity after it is applied "
+            "(a machine step with purpose 'verify' after it)"
         )
     return reasons
 

@@ -31,6 +31,7 @@ Purpose = Literal[
     "update",
     "install",
     "migrate",
+    "datafix",
     "verify",
     "restart",
     "health",

@@ -19,7 +19,15 @@ from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.errors import ConfigError
 from chatops.settings import Settings
 from chatops.slack.directory import SlackDirectory
-from chatops.slack.listeners import actions, commands, events, oncall, postmortems, views
+from chatops.slack.listeners import (
+    actions,
+    commands,
+    debugging,
+    events,
+    oncall,
+    postmortems,
+    views,
+)
 from chatops.slack.notifier import SlackNotifier
 from chatops.slack.services import SlackServices
 from chatops.slack.throttle import Throttle
@@ -83,7 +91,7 @@ def build(
         raise_error_for_unhandled_request=False,
         request_verification_enabled=True,
     )
-    for module in (commands, actions, views, events, oncall, postmortems):
+    for module in (commands, actions, views, events, oncall, postmortems, debugging):
         module.register(app, services)
 
     @app.error

@@ -71,8 +71,14 @@ def _process_select(runbooks: dict[str, Runbook], chosen: str | None) -> Block:
 
 
 def change_modal(
-    runbooks: dict[str, Runbook], config: Config, meta: dict[str, str], process: str | None = None
+    runbooks: dict[str, Runbook],
+    config: Config,
+    meta: dict[str, str],
+    process: str | None = None,
+    preset: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The /change form; `preset` fills parameters in (e.g. the service a diagnosis was for)."""
+    preset = preset or {}
     blocks: list[Block] = [_process_select(runbooks, process)]
     if process:
         rb = runbooks[process]
@@ -91,6 +97,11 @@ def change_modal(
                             "type": "static_select",
                             "action_id": "value",
                             "options": options,
+                            **(
+                                {"initial_option": _option(preset[name], preset[name])}
+                                if preset.get(name) in config.services
+                                else {}
+                            ),
                         },
                     }
                 )
@@ -113,7 +124,9 @@ def change_modal(
                     }
                 )
             else:
-                initial = None if p.default is None else str(p.default).lower()
+                initial = preset.get(name) or (
+                    None if p.default is None else str(p.default).lower()
+                )
                 blocks.append(
                     _input(
                         f"param:{name}",
@@ -239,4 +252,30 @@ def postmortem_modal(run_id: int, timeline: str, answers: dict[str, str]) -> dic
         "close": _text("Later", 24),
         "private_metadata": json.dumps({"run_id": run_id}),
         "blocks": blocks,
+    }
+
+
+ESCALATE = "chatops.escalate_reason"
+
+
+def escalate_modal(run_id: int, channel: str) -> dict[str, Any]:
+    from chatops.engine.changes import ESCALATION_REASONS
+
+    options = [_option(k, v[:1].upper() + v[1:]) for k, v in ESCALATION_REASONS.items()]
+    return {
+        "type": "modal",
+        "callback_id": ESCALATE,
+        "title": _text("Escalate", 24),
+        "submit": _text("Escalate", 24),
+        "close": _text("Cancel", 24),
+        "private_metadata": json.dumps({"run_id": run_id, "channel": channel}),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": _text("Why the Architect?"),
+                "element": {"type": "static_select", "action_id": "value", "options": options},
+            },
+            _input("details", "What do you know so far?", multiline=True, optional=True),
+        ],
     }

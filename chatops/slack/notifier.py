@@ -160,6 +160,22 @@ class SlackNotifier:
             "Approvals given to the earlier version no longer count.",
         )
 
+    def on_escalated(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        users = detail.get("architects") or []
+        groups = detail.get("groups") or []
+        assert isinstance(users, list) and isinstance(groups, list)
+        who = (
+            " ".join([*(f"<@{u}>" for u in users), *(f"<!subteam^{g}>" for g in groups)])
+            or "Architect"
+        )
+        details = bk.escape(str(detail.get("details") or ""))
+        text = (
+            f":sos: {who}: <@{detail.get('by')}> escalates this to the Architect: "
+            f"*{detail.get('reason')}*." + (f"\n>{details}" if details else "")
+        )
+        self.reply(m, text)
+        self._dm([str(u) for u in users], text + f"\n(run #{run.id}, {run.service})")
+
     def on_rejected(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
         reason = bk.escape(str(detail.get("reason") or ""))
         line = f":no_entry: Rejected by <@{detail.get('by')}>: {reason}"
@@ -236,6 +252,9 @@ class SlackNotifier:
     def on_waiting(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
         plan = self.store.load_plan(run.task_id)
         step = plan.step(str(detail.get("step")))
+        if plan.runbook == "debug" and step.purpose == "diagnose":
+            blocks = bk.diagnosis_blocks(run, plan, self.store.steps(run.id))
+            self.reply(m, f"Diagnosis of {plan.service}", blocks)
         self.reply(m, f"Waiting: {step.title}", bk.waiting_blocks(run, step))
         self.refresh_status(run.id)
 

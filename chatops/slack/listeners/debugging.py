@@ -1,0 +1,89 @@
+"""Process 4 after a diagnosis: the three fix paths, and escalation to the Architect."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from chatops.errors import ChatopsError
+from chatops.slack import blocks as bk
+from chatops.slack import modals
+from chatops.slack.services import SlackServices
+
+
+def register(app: App, s: SlackServices) -> None:
+    def diagnosed(body: dict[str, Any]) -> tuple[str, str, int, dict[str, str]]:
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id", "")
+        run_id = int(body["actions"][0]["value"])
+        run = s.wired.store.get_run(run_id)
+        return (
+            user,
+            channel,
+            run_id,
+            {"service": run.service or "", "environment": run.environment or ""},
+        )
+
+    def form(process: str) -> Any:
+        def open_form(ack: Ack, body: dict[str, Any], client: Any) -> None:
+            ack()
+            user, channel, _run_id, preset = diagnosed(body)
+            view = modals.change_modal(
+                s.changes.runbooks, s.changes.config, {"channel": channel}, process, preset
+            )
+            s.workers.task(
+                lambda: client.views_open(trigger_id=body["trigger_id"], view=view),
+                s.ephemeral(channel, user),
+            )
+
+        return open_form
+
+    app.action(bk.A_FIX_CODE)(form("hotfix"))
+    app.action(bk.A_FIX_DATA)(form("data-fix"))
+
+    @app.action(bk.A_FIX_CONFIG)
+    def config(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        user, channel, run_id, preset = diagnosed(body)
+        if not s.first(f"fix_config:{run_id}:{user}"):
+            return
+
+        def work() -> None:
+            made = s.changes.request(
+                "config-fix",
+                preset,
+                requester=user,
+                text=f"configuration fix after the diagnosis in run #{run_id}",
+            )
+            s.post_plan(made, channel)
+
+        s.workers.task(work, s.ephemeral(channel, user))
+
+    @app.action(bk.A_ESCALATE)
+    def escalate(ack: Ack, body: dict[str, Any], client: Any) -> None:
+        ack()
+        user, channel, run_id, _preset = diagnosed(body)
+        s.workers.task(
+            lambda: client.views_open(
+                trigger_id=body["trigger_id"], view=modals.escalate_modal(run_id, channel)
+            ),
+            s.ephemeral(channel, user),
+        )
+
+    @app.view(modals.ESCALATE)
+    def escalated(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        vals = modals.values(view)
+        try:
+            s.changes.escalate(
+                int(meta["run_id"]),
+                body["user"]["id"],
+                vals.get("reason", ""),
+                vals.get("details", ""),
+            )
+        except ChatopsError as e:
+            ack(response_action="errors", errors={"reason": str(e)[:300]})
+            return
+        ack()
