@@ -130,3 +130,21 @@ def test_reject_and_cancel(r: Rig) -> None:
     with pytest.raises(PermissionDenied):
         r.changes.cancel(other.run.id, "U_ONCALL")
     assert r.changes.cancel(other.run.id, "U_CODER").state == RunState.CANCELLED
+
+
+def test_self_approval_only_where_the_policy_allows_it(
+    tmp_path: Path, runbooks: dict[str, Runbook]
+) -> None:
+    from chatops.store.db import upgrade
+    from tests.conftest import eck_config
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    upgrade(url)
+    r = rig(url, eck_config(policies={"self_approve": ["hotfix"]}), runbooks)
+    hot = r.changes.request(
+        "hotfix", {"service": "eckwms-global", "ref": "fix-1"}, requester="U_ONCALL"
+    )
+    assert r.changes.approve(hot.run.id, "U_ONCALL", hot.plan.sha256).complete
+    dep = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_LEAD")
+    with pytest.raises(PermissionDenied, match="four-eyes"):
+        r.changes.approve(dep.run.id, "U_LEAD", dep.plan.sha256)
