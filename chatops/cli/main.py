@@ -256,6 +256,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(_settings(args), http=args.http, host=args.host, port=args.port)
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    from chatops.console.main import run_console
+
+    config = Path(args.config) if args.config else None
+    return run_console(config, Path(args.dir), _settings(args))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from chatops.cli.demo import run_demo
 
@@ -364,6 +371,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser(
+        "console",
+        parents=[common],
+        help="chat with the real bot in the terminal (no Slack account needed)",
+    )
+    s.add_argument(
+        "--dir",
+        default="demo-data/console",
+        help="scratch folder for the demo (default: ./demo-data/console)",
+    )
+    s.set_defaults(func=cmd_console)
 
     s = sub.add_parser("demo", help="a demo on this machine: no Slack, no servers needed")
     s.add_argument("--dir", default="demo-data", help="scratch folder (default: ./demo-data)")

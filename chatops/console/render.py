@@ -1,0 +1,121 @@
+"""Block Kit as readable terminal text: headers, fields, code blocks, numbered buttons."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+WIDTH = 96
+
+
+@dataclass
+class Button:
+    label: str
+    action_id: str
+    value: str
+    confirm: dict[str, Any] | None
+
+
+EMOJI = {
+    ":white_check_mark:": "✔",
+    ":x:": "✘",
+    ":warning:": "⚠",
+    ":no_entry:": "⛔",
+    ":no_entry_sign:": "⊘",
+    ":hourglass:": "⌛",
+    ":hourglass_flowing_sand:": "⌛",
+    ":arrows_counterclockwise:": "↻",
+    ":white_circle:": "○",
+    ":fast_forward:": "»",
+    ":leftwards_arrow_with_hook:": "↩",
+    ":rotating_light:": "🚨",
+    ":memo:": "📝",
+    ":bell:": "🔔",
+    ":sos:": "🆘",
+    ":zzz:": "💤",
+    ":boom:": "💥",
+    ":pencil2:": "✎",
+    ":raised_hand:": "✋",
+    ":bust_in_silhouette:": "👤",
+    ":ballot_box_with_check:": "☑",
+    ":stethoscope:": "🩺",
+    ":satellite:": "📡",
+    ":page_facing_up:": "📄",
+}
+
+
+def mrkdwn(text: str) -> str:
+    for code, symbol in EMOJI.items():
+        text = text.replace(code, symbol)
+    text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)
+    text = re.sub(r"(?<![\w_])_([^_\n]+)_(?![\w_])", r"\1", text)
+    text = re.sub(r"<!date\^\d+\^[^|>]*\|([^>]*)>", r"\1", text)
+    text = re.sub(r"<!subteam\^([A-Z0-9]+)>", r"@\1", text)
+    text = re.sub(r"<@([^>|]+)(\|[^>]*)?>", r"@\1", text)
+    text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return text
+
+
+def _text(t: str) -> list[str]:
+    """Wrap prose, keep code blocks as they are (indented)."""
+    out: list[str] = []
+    parts = mrkdwn(t).split("```")
+    for i, part in enumerate(parts):
+        if i % 2 == 1:
+            out.extend("    " + line for line in part.strip("\n").splitlines())
+        else:
+            for line in part.strip("\n").splitlines():
+                out.extend(textwrap.wrap(line, WIDTH) or [""])
+    return out
+
+
+def blocks_text(blocks: list[dict[str, Any]], fallback: str, buttons: list[Button]) -> list[str]:
+    """Lines for a message; its buttons are appended to `buttons` and shown by number."""
+    if not blocks:
+        return _text(fallback)
+    lines: list[str] = []
+    for b in blocks:
+        kind = b.get("type")
+        if kind == "header":
+            title = b["text"]["text"]
+            lines += [title.upper(), "=" * min(len(title), WIDTH)]
+        elif kind == "section":
+            if "text" in b:
+                lines += _text(b["text"]["text"])
+            fields = [mrkdwn(f["text"]).replace("\n", ": ", 1) for f in b.get("fields", [])]
+            for left, right in zip(fields[::2], [*fields[1::2], ""], strict=False):
+                lines.append(f"{left:<46} {right}".rstrip())
+        elif kind == "context":
+            lines += [
+                "  " + line
+                for e in b.get("elements", [])
+                if "text" in e
+                for line in _text(e["text"])
+            ]
+        elif kind == "divider":
+            lines.append("-" * 40)
+        elif kind == "actions":
+            shown = []
+            for e in b.get("elements", []):
+                if e.get("type") == "button":
+                    buttons.append(
+                        Button(
+                            e["text"]["text"], e["action_id"], e.get("value", ""), e.get("confirm")
+                        )
+                    )
+                    shown.append(f"[{len(buttons)}] {e['text']['text']}")
+            if shown:
+                lines.append("  ".join(shown))
+    return lines
+
+
+def view_text(view: dict[str, Any], buttons: list[Button]) -> list[str]:
+    lines = [f"== {view.get('title', {}).get('text', '')} =="]
+    for b in view.get("blocks", []):
+        if b.get("type") == "input":
+            continue
+        lines += blocks_text([b], "", buttons)
+    return lines

@@ -1,0 +1,288 @@
+"""The console's conversation: type as a Slack user, see what the bot says, press buttons.
+
+/change deploy service=demo ref=v2 -- ship it
+/as lead                 become the first user with the lead role (or /as bob)
+1  or  /press Approve    press a button by its number or its label
+/home                    open the App Home
+/help                    this text;  Ctrl-D leaves
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from chatops.console.render import Button, blocks_text, mrkdwn, view_text
+from chatops.engine.config import ROLES
+from chatops.testing.harness import ChatHarness
+
+SLASH = ("/change", "/hotfix", "/logs", "/status")
+
+
+class Console:
+    def __init__(
+        self,
+        slack: ChatHarness,
+        users: list[str],
+        out: TextIO | None = None,
+        read: Callable[[str], str | None] | None = None,
+    ) -> None:
+        self.slack = slack
+        self.users = users
+        self.user = users[0] if users else "U_CONSOLE"
+        self.out = out or sys.stdout
+        self.read = read or _reader(self.out)
+        self.buttons: list[Button] = []
+        self._edits: dict[int, int] = {}
+        self._shown: dict[int, list[str]] = {}
+        self._ephemeral = 0
+        self._views = 0
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    # -- the loop --------------------------------------------------------------------------
+    def run(self) -> int:
+        self.say("chatops console: the real bot on a local stand-in for Slack. /help for help.")
+        self.say(f"You are {self.user} ({self._roles(self.user)}). Users: {', '.join(self.users)}")
+        while True:
+            line = self.read(f"{self.user}> ")
+            if line is None:
+                self.say("bye")
+                return 0
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                if not self.handle(line):
+                    return 0
+            except Exception as e:  # the console never dies of a typo
+                self.say(f"! {e}")
+
+    def handle(self, line: str) -> bool:
+        word, _, rest = line.partition(" ")
+        if word in ("/quit", "/exit"):
+            return False
+        if word == "/help":
+            self.say(__doc__ or "")
+        elif word == "/as":
+            self.become(rest.strip())
+        elif word == "/who":
+            self.say(f"You are {self.user} ({self._roles(self.user)})")
+        elif word == "/home":
+            self.home()
+        elif word == "/press":
+            self.press(rest.strip())
+        elif line.isdigit():
+            self.press(line)
+        elif word in SLASH:
+            self.slack.command(word, rest, user=self.user)
+            self.show()
+        elif line.startswith("@chatops"):
+            self.slack.mention(line.removeprefix("@chatops").strip(), user=self.user)
+            self.show()
+        else:
+            self.say(
+                "say /change, /hotfix, /logs, /status, @chatops ..., a button number, or /help"
+            )
+        return True
+
+    def _roles(self, user: str) -> str:
+        return ", ".join(sorted(self.slack.services.wired.roles.of(user))) or "no role"
+
+    def become(self, who: str) -> None:
+        if who in self.users:
+            self.user = who
+        elif who in ROLES:
+            holders = [u for u in self.users if who in self.slack.services.wired.roles.of(u)]
+            if not holders:
+                self.say(f"nobody has the {who} role")
+                return
+            self.user = holders[0]
+        else:
+            self.say(f"unknown user or role {who!r}; users: {', '.join(self.users)}")
+            return
+        self.say(f"You are now {self.user} ({self._roles(self.user)})")
+
+    # -- buttons and forms -----------------------------------------------------------------
+    def press(self, which: str) -> None:
+        found = None
+        if which.isdigit() and 1 <= int(which) <= len(self.buttons):
+            found = self.buttons[int(which) - 1]
+        else:
+            matches = [b for b in self.buttons if b.label.lower() == which.lower()]
+            found = matches[-1] if matches else None
+        if found is None:
+            self.say(f"no button {which!r} on screen")
+            return
+        if found.confirm:
+            title = found.confirm.get("title", {}).get("text", "Sure?")
+            answer = self.read(f"{title} [y/N] ")
+            if (answer or "").strip().lower() not in ("y", "yes"):
+                self.say("not pressed")
+                return
+        message = next(
+            m
+            for m in reversed(self.slack.standin.messages)
+            if any(
+                b["action_id"] == found.action_id and b.get("value", "") == found.value
+                for b in m.buttons()
+            )
+        )
+        self.slack.click(found.action_id, user=self.user, message=message, value=found.value)
+        self.show()
+
+    def fill(self, view: dict[str, Any]) -> None:
+        """Fill a form (modal) field by field, then submit it."""
+        self.buttons = []
+        for line in view_text(view, self.buttons):
+            self.say(line)
+        values: dict[str, str] = {}
+        for block in view.get("blocks", []):
+            if block.get("type") != "input":
+                continue
+            label = block["label"]["text"]
+            el = block["element"]
+            optional = " (optional, Enter to skip)" if block.get("optional") else ""
+            if el["type"] == "static_select":
+                options = [o["value"] for o in el["options"]]
+                initial = (el.get("initial_option") or {}).get("value")
+                self.say(
+                    f"{label}: "
+                    + ", ".join(f"[{i}] {v}" for i, v in enumerate(options, 1))
+                    + (f" (Enter for {initial})" if initial else "")
+                )
+                answer = (self.read(f"{label}? ") or "").strip()
+                value = (
+                    options[int(answer) - 1]
+                    if answer.isdigit() and 0 < int(answer) <= len(options)
+                    else answer
+                )
+                value = value or initial or ""
+                if block.get("dispatch_action") and value:
+                    self._pick(view, block, value)
+                    return
+            else:
+                initial = el.get("initial_value") or ""
+                hint = f" [{initial}]" if initial else ""
+                value = (self.read(f"{label}{optional}{hint}: ") or "").strip() or initial
+            if value:
+                values[block["block_id"]] = value
+        _status, body = self.slack.submit(view, values, user=self.user)
+        if body:
+            errors = json.loads(body).get("errors", {})
+            for field, error in errors.items():
+                self.say(f"! {field}: {error}")
+        self.show()
+
+    def _pick(self, view: dict[str, Any], block: dict[str, Any], value: str) -> None:
+        payload = {
+            "type": "block_actions",
+            "user": {"id": self.user},
+            "team": {"id": "T0TEST"},
+            "view": view,
+            "trigger_id": "console",
+            "api_app_id": "A0TEST",
+            "actions": [
+                {
+                    "type": "static_select",
+                    "action_id": block["element"]["action_id"],
+                    "block_id": block["block_id"],
+                    "selected_option": {"value": value},
+                    "action_ts": "0",
+                }
+            ],
+        }
+        self.slack.send(payload)
+        self.show()
+
+    # -- what the bot said -----------------------------------------------------------------
+    def show(self) -> None:
+        self.slack.settle()
+        standin = self.slack.standin
+        new_buttons: list[Button] = []
+        for m in list(standin.messages):
+            key = id(m)
+            if m.channel in self.users and m.channel != self.user:
+                self._edits.setdefault(key, m.edits)
+                continue  # a DM to someone else
+            if key in self._edits and self._edits[key] == m.edits:
+                continue
+            updated = key in self._edits
+            self._edits[key] = m.edits
+            where = "[DM] " if m.channel == self.user else ("  │ " if m.thread_ts else "")
+            lines = blocks_text(m.blocks, m.text, new_buttons)
+            before = self._shown.get(key, [])
+            self._shown[key] = lines
+            if updated:  # show what changed, not the whole message again
+                lines = [f"(updated) {line}" for line in lines if line not in before]
+                if not lines:
+                    continue
+            self.say()
+            for line in lines:
+                self.say(f"{where}{line}")
+            for f in m.files:
+                self.say(f"{where}[file] {f.get('title')}")
+        eph = [e for e in standin.ephemeral if e["user"] == self.user]
+        for e in eph[self._ephemeral :]:
+            self.say()
+            for line in blocks_text(e.get("blocks") or [], e["text"], new_buttons):
+                self.say(f"(only you) {mrkdwn(line)}")
+        self._ephemeral = len(eph)
+        if new_buttons:
+            self.buttons = new_buttons
+        views = standin.views
+        fresh = [v for v in views[self._views :] if v["kind"] in ("open", "update")]
+        self._views = len(views)
+        if fresh:
+            self.fill(fresh[-1]["view"])
+
+    def home(self) -> None:
+        self.slack.post(
+            json.dumps(
+                {
+                    "type": "event_callback",
+                    "team_id": "T0TEST",
+                    "api_app_id": "A0TEST",
+                    "event_id": f"Evhome{len(self.slack.standin.calls)}",
+                    "event": {"type": "app_home_opened", "user": self.user, "tab": "home"},
+                }
+            ).encode(),
+            "application/json",
+        )
+        self.slack.settle()
+        views = [
+            v
+            for v in self.slack.standin.views
+            if v["kind"] == "publish" and v["user_id"] == self.user
+        ]
+        if not views:
+            self.say("(no App Home yet)")
+            return
+        self.buttons = []
+        self.say()
+        for line in blocks_text(views[-1]["view"].get("blocks", []), "", self.buttons):
+            self.say(f"[home] {line}")
+        self._views = len(self.slack.standin.views)
+
+
+def _reader(out: TextIO) -> Callable[[str], str | None]:
+    interactive = sys.stdin.isatty()
+
+    def read(prompt: str) -> str | None:
+        if interactive:
+            try:
+                return input(prompt)
+            except EOFError:
+                return None
+        out.write(prompt)
+        out.flush()
+        line = sys.stdin.readline()
+        if not line:
+            return None
+        out.write(line if line.endswith("\n") else line + "\n")
+        return line.rstrip("\n")
+
+    return read

@@ -1,0 +1,61 @@
+"""The console, driven through stdin as a person would type: request, approve, run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+SCRIPT = """\
+/change deploy service=demo ref=v2 -- ship the label fix
+/as lead
+/press Approve
+y
+/as alice
+/press Mark done
+/as nobody
+/home
+"""
+
+
+def test_a_full_request_approve_run_in_the_console(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "chatops", "console", "--dir", str(tmp_path / "d")],
+        input=SCRIPT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "DEPLOY READY CODE: DEMO / PRODUCTION" in text
+    assert "[1] Approve  [2] Reject" in text
+    assert "You are now bob (lead)" in text
+    assert "Approve this plan? [y/N]" in text
+    assert "Approved by @bob" in text
+    assert re.search(r"\[\d+\] Mark done", text)
+    assert "✔ `pull` finished" in text and "✔ Run #1 succeeded" in text
+    assert "Validation: 2 of 2 checks passed" in text
+    assert "unknown user or role 'nobody'" in text
+    assert "[home]" in text
+    assert text.rstrip().endswith("bye")  # Ctrl-D (end of input) leaves cleanly
+    app = tmp_path / "d" / "srv" / "demo"
+    assert (app / "VERSION").read_text().strip() == "v2"  # it really ran on this machine
+
+
+def test_the_requester_cannot_approve_in_the_console(tmp_path: Path) -> None:
+    script = "/change deploy service=demo\n/press Approve\ny\n"
+    out = subprocess.run(
+        [sys.executable, "-m", "chatops", "console", "--dir", str(tmp_path / "d")],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "(only you) ⚠ four-eyes: you cannot approve your own request" in out.stdout
