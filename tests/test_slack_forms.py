@@ -215,3 +215,46 @@ def test_big_plans_stay_within_block_kit_limits(slack: ChatHarness) -> None:
     for button in plan.buttons():
         assert len(button["value"]) <= 2000 and len(button["action_id"]) <= 255
     assert "+27 more" in plan.all_text()  # 30 hosts, one command, folded
+
+
+def open_home(slack: ChatHarness, user: str) -> None:
+    body = {
+        "type": "event_callback",
+        "team_id": "T0TEST",
+        "api_app_id": "A0TEST",
+        "event_id": f"Evhome-{user}",
+        "event": {"type": "app_home_opened", "user": user, "tab": "home"},
+    }
+    assert slack.post(json.dumps(body).encode(), "application/json")[0] == 200
+    slack.settle()
+
+
+def homes(slack: ChatHarness, user: str) -> list[dict]:  # type: ignore[type-arg]
+    return [
+        v["view"] for v in slack.standin.views if v["kind"] == "publish" and v["user_id"] == user
+    ]
+
+
+def test_app_home_shows_what_waits_and_is_republished(slack: ChatHarness) -> None:
+    open_home(slack, "U_LEAD")
+    [first] = homes(slack, "U_LEAD")
+    View(**first).validate_json()
+    assert "Waiting for your approval*: nothing" in json.dumps(first)
+    slack.command("/change", "deploy service=web -- ship it", user="U_CODER")
+    slack.settle()
+    latest = homes(slack, "U_LEAD")[-1]
+    View(**latest).validate_json()
+    text = json.dumps(latest)
+    assert (
+        "Waiting for your approval* (1)" in text
+        and "#1 Deploy ready code on web/production" in text
+    )
+    assert homes(slack, "U_CODER") == []  # never opened: never published
+    open_home(slack, "U_CODER")
+    assert "Waiting for your approval*: nothing" in json.dumps(homes(slack, "U_CODER")[-1])
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    text = json.dumps(homes(slack, "U_LEAD")[-1])
+    assert "Waiting for your approval*: nothing" in text
+    assert "#1 deploy web/production: running" in text
+    assert "Recent runs of your services" in json.dumps(homes(slack, "U_CODER")[-1])

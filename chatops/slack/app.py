@@ -19,6 +19,7 @@ from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.errors import ConfigError
 from chatops.settings import Settings
 from chatops.slack.directory import SlackDirectory
+from chatops.slack.home import HomePublisher
 from chatops.slack.listeners import (
     actions,
     commands,
@@ -83,7 +84,9 @@ def build(
     relay.targets.append(notifier)
     if extra_notifier is not None:
         relay.targets.append(extra_notifier)
-    services = SlackServices(wired, client, records, notifier, Workers())
+    home = HomePublisher(client, wired, records, throttle)
+    relay.targets.append(home)
+    services = SlackServices(wired, client, records, notifier, Workers(), home)
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,

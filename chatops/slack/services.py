@@ -11,6 +11,7 @@ from chatops.bootstrap import Wired
 from chatops.engine.changes import ChangeService, Requested
 from chatops.engine.run import RunState
 from chatops.slack import blocks as bk
+from chatops.slack.home import HomePublisher
 from chatops.slack.notifier import SlackNotifier
 from chatops.slack.workers import Tell, Workers
 from chatops.store.slack import SqlSlackRecords
@@ -25,6 +26,7 @@ class SlackServices:
     records: SqlSlackRecords
     notifier: SlackNotifier
     workers: Workers
+    home: HomePublisher
 
     @property
     def changes(self) -> ChangeService:

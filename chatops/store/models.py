@@ -162,3 +162,12 @@ class PostMortemRow(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     author: Mapped[str | None] = mapped_column(String(64))
     answers: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class HomeUserRow(Base):
+    """People who opened the App Home: their view is republished when things change."""
+
+    __tablename__ = "home_users"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())

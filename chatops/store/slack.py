@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from chatops.store.models import DeliveryRow, SlackMessageRow
+from chatops.store.models import DeliveryRow, HomeUserRow, SlackMessageRow
 
 
 @dataclass(frozen=True)
@@ -62,3 +62,11 @@ class SqlSlackRecords:
             if row is None:
                 return None
             return RunMessages(row.run_id, row.channel, row.plan_ts, row.status_ts)
+
+    def home_opened(self, user: str, now: datetime) -> None:
+        with self.session.begin() as s:
+            s.merge(HomeUserRow(user_id=user, opened_at=now))
+
+    def home_users(self) -> list[str]:
+        with self.session() as s:
+            return list(s.scalars(select(HomeUserRow.user_id).order_by(HomeUserRow.user_id)))

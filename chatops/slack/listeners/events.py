@@ -26,24 +26,5 @@ def register(app: App, s: SlackServices) -> None:
     @app.event("app_home_opened")
     def home(event: dict[str, Any]) -> None:
         user = event.get("user", "")
-        roles = ", ".join(sorted(s.wired.roles.of(user))) or "none"
-        s.workers.task(
-            lambda: s.client.views_publish(
-                user_id=user,
-                view={
-                    "type": "home",
-                    "blocks": [
-                        {"type": "header", "text": {"type": "plain_text", "text": "chatops"}},
-                        {
-                            "type": "section",
-                            "text": {
-                                "type": "mrkdwn",
-                                "text": f"Your roles: *{roles}*\nRequest a change with `/change`; "
-                                "`/change help` lists the processes.",
-                            },
-                        },
-                    ],
-                },
-            ),
-            lambda _m: None,
-        )
+        if event.get("tab", "home") == "home" and user:
+            s.workers.task(lambda: s.home.opened(user), lambda _m: None)

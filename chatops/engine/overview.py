@@ -1,0 +1,63 @@
+"""What concerns one person now: for the App Home."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chatops.engine.config import Config
+from chatops.engine.plan import Plan
+from chatops.engine.ports import PostMortemStore, RunStore
+from chatops.engine.postmortem import PostMortem
+from chatops.engine.roles import Roles
+from chatops.engine.run import RunState, RunView
+
+ACTIVE = (RunState.RUNNING, RunState.QUEUED, RunState.APPROVED)
+
+
+@dataclass
+class Overview:
+    user: str
+    roles: frozenset[str]
+    to_approve: list[tuple[RunView, Plan]] = field(default_factory=list)
+    active: list[RunView] = field(default_factory=list)
+    overdue: list[PostMortem] = field(default_factory=list)
+    recent: list[RunView] = field(default_factory=list)
+
+
+def overview(
+    user: str,
+    config: Config,
+    runs: RunStore,
+    pms: PostMortemStore,
+    roles: Roles,
+    now: datetime,
+    recent: int = 10,
+) -> Overview:
+    held = roles.of(user)
+    out = Overview(user, held)
+    latest = runs.list_runs(limit=300)
+    for run in latest:
+        if run.state != RunState.AWAITING_APPROVAL:
+            continue
+        plan = runs.load_plan(run.task_id)
+        own = run.requester == user and plan.runbook not in config.policies.self_approve
+        if own and config.policies.four_eyes:
+            continue
+        if not held & set(plan.approval.roles):
+            continue
+        if any(a.user == user and a.plan_hash == plan.sha256 for a in runs.approvals(run.id)):
+            continue
+        out.to_approve.append((run, plan))
+    out.active = [r for r in latest if r.state in ACTIVE]
+    lead = "lead" in held
+    out.overdue = [pm for pm in pms.pending() if pm.overdue(now) and (lead or user in pm.owners)]
+    mine = {r.service for r in latest if r.requester == user and r.service}
+    approved = {
+        r.service
+        for r in latest[:100]
+        if r.service and any(a.user == user for a in runs.approvals(r.id))
+    }
+    touched = mine | approved
+    out.recent = [r for r in latest if r.service in touched][:recent]
+    return out

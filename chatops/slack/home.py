@@ -1,0 +1,117 @@
+"""The App Home: what waits for you, what runs, overdue post-mortems, your services' runs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+
+from chatops.bootstrap import Wired
+from chatops.engine.overview import Overview, overview
+from chatops.engine.run import RunView
+from chatops.slack import blocks as bk
+from chatops.slack.throttle import Throttle
+from chatops.store.slack import SqlSlackRecords
+
+log = logging.getLogger(__name__)
+#: Events after which App Homes are published again.
+CHANGES = {
+    "requested",
+    "approved",
+    "rejected",
+    "expired",
+    "cancelled",
+    "revised",
+    "running",
+    "waiting",
+    "finished",
+    "interrupted",
+    "postmortem.opened",
+    "postmortem.done",
+    "postmortem.reminder",
+}
+
+
+def home_view(o: Overview) -> dict[str, Any]:
+    blocks: list[bk.Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "chatops"}},
+        bk.context(
+            f"You are <@{o.user}>: {', '.join(sorted(o.roles)) or 'no role'}. "
+            "Request a change with `/change` (`/change help` lists the processes)."
+        ),
+        {"type": "divider"},
+    ]
+    if o.to_approve:
+        lines = [f"*Waiting for your approval* ({len(o.to_approve)})"]
+        for run, plan in o.to_approve[:15]:
+            lines.append(
+                f"• #{run.id} {bk.escape(plan.title)} on {plan.service}/{plan.environment} "
+                f"by <@{run.requester}>, {bk.when(run.created_at)}"
+            )
+        blocks.append(bk.section("\n".join(lines)))
+    else:
+        blocks.append(bk.section("*Waiting for your approval*: nothing"))
+    if o.active:
+        lines = ["*Running and queued*"]
+        for r in o.active[:15]:
+            mark = " :rotating_light: hotfix" if r.is_hotfix else ""
+            step = f" at `{r.current_step}`" if r.current_step and r.state == "running" else ""
+            lines.append(
+                f"• #{r.id} {r.runbook} {r.service}/{r.environment}: {r.state.value}{step}{mark}"
+            )
+        blocks.append(bk.section("\n".join(lines)))
+    if o.overdue:
+        lines = [":memo: *Overdue post-mortems*"]
+        for pm in o.overdue[:15]:
+            lines.append(
+                f"• hotfix run #{pm.run_id} on {pm.service}: due {bk.when(pm.due_at)}, "
+                f"{pm.reminders_sent} reminders"
+            )
+        blocks.append(bk.section("\n".join(lines)))
+    if o.recent:
+        lines = ["*Recent runs of your services*"]
+        for r in o.recent:
+            lines.append(
+                f"• #{r.id} {r.runbook} {r.service}/{r.environment}: {r.state.value} "
+                f"({bk.when(r.updated_at)})"
+            )
+        blocks.append(bk.section("\n".join(lines)))
+    return {"type": "home", "blocks": blocks[: bk.MAX_BLOCKS]}
+
+
+class HomePublisher:
+    """Publishes App Homes: when opened, and again (at most once a second) when things change."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        wired: Wired,
+        records: SqlSlackRecords,
+        throttle: Throttle | None = None,
+    ) -> None:
+        self.client = client
+        self.wired = wired
+        self.records = records
+        self.throttle = throttle or Throttle(1.0)
+
+    def view(self, user: str) -> dict[str, Any]:
+        w = self.wired
+        o = overview(user, w.config, w.store, w.postmortems.store, w.roles, w.clock.now())
+        return home_view(o)
+
+    def publish(self, user: str) -> None:
+        try:
+            self.client.views_publish(user_id=user, view=self.view(user))
+        except Exception:
+            log.exception("could not publish the App Home of %s", user)
+
+    def opened(self, user: str) -> None:
+        self.records.home_opened(user, self.wired.clock.now())
+        self.publish(user)
+
+    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
+        if event not in CHANGES:
+            return
+        for user in self.records.home_users():
+            self.throttle.submit(f"home:{user}", lambda u=user: self.publish(u))  # type: ignore[misc]
