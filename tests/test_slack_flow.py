@@ -163,7 +163,8 @@ def test_forged_or_stale_requests_get_401_and_change_nothing(slack: ChatHarness)
 
 def test_healthz(slack: ChatHarness) -> None:
     status, body = slack.get("/healthz")
-    assert status == 200 and json.loads(body) == {"status": "ok", "database": "ok"}
+    assert status == 200
+    assert json.loads(body) == {"status": "ok", "database": "ok", "scheduler": "off"}
 
 
 def test_retried_deliveries_and_concurrent_clicks_start_one_run(slack: ChatHarness) -> None:
@@ -264,3 +265,37 @@ def test_an_unexpected_error_gets_an_id_that_is_in_the_logs(
     assert "error id" in said
     error_id = said.split("`")[1]
     assert any(error_id in r.getMessage() for r in caplog.records)
+
+
+def metric(text: str, name: str) -> float:
+    """The value of one sample line (name with labels) of the Prometheus exposition."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_metrics_count_runs_steps_slack_calls_and_decisions(slack: ChatHarness) -> None:
+    _, before = slack.get("/metrics")
+    slack.standin.fail("chat.postMessage", status=429, retry_after=1, times=1)
+    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_ONCALL")  # refused
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")
+    slack.settle()
+    status, after = slack.get("/metrics")
+    assert status == 200
+
+    def grew(name: str) -> float:
+        return metric(after, name) - metric(before, name)
+
+    assert metric(after, 'chatops_runs{state="succeeded"}') == 1.0
+    assert grew("chatops_approvals_total") == 1.0
+    assert grew('chatops_refusals_total{action="denied.approve"}') == 1.0
+    assert grew("chatops_slack_rate_limited_total") == 1.0
+    assert grew('chatops_slack_api_calls_total{method="chat.postMessage",ok="true"}') >= 5
+    assert (
+        grew('chatops_step_duration_seconds_count{outcome="ok",runbook="deploy",step="pull"}') == 1
+    )

@@ -9,7 +9,6 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 
@@ -17,6 +16,7 @@ from chatops.bootstrap import Relay, wire
 from chatops.config_files import load_config
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.errors import ConfigError
+from chatops.metrics import CountingRateLimitHandler, CountingWebClient, StepMetrics, watch_runs
 from chatops.settings import Settings
 from chatops.slack.directory import SlackDirectory
 from chatops.slack.home import HomePublisher
@@ -43,11 +43,11 @@ def web_client(settings: Settings) -> WebClient:
     kwargs: dict[str, Any] = {}
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
-    return WebClient(
+    return CountingWebClient(
         token=settings.slack_bot_token,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=5),
+            CountingRateLimitHandler(max_retry_count=5),
             ServerErrorRetryHandler(max_retry_count=2),
         ],
         **kwargs,
@@ -85,7 +85,8 @@ def build(
     if extra_notifier is not None:
         relay.targets.append(extra_notifier)
     home = HomePublisher(client, wired, records, throttle)
-    relay.targets.append(home)
+    relay.targets.extend([home, StepMetrics()])
+    watch_runs(wired.store.count_by_state)
     services = SlackServices(wired, client, records, notifier, Workers(), home)
     app = App(
         client=client,

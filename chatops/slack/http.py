@@ -1,4 +1,4 @@
-"""HTTP mode: bolt behind Starlette on uvicorn. POST /slack/events, GET /healthz.
+"""HTTP mode: bolt behind Starlette on uvicorn. POST /slack/events, GET /healthz, /metrics.
 
 bolt checks every request's signature (the signing secret, the timestamp within five
 minutes, the v0 HMAC-SHA256); dispatch runs on a thread so the event loop never blocks.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
@@ -15,6 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from chatops.metrics import exposition
 
 Health = Callable[[], dict[str, object]]
 
@@ -29,9 +32,14 @@ def asgi(app: App, health: Health) -> Starlette:
         state = await run_in_threadpool(health)
         return JSONResponse(state, status_code=200 if state.get("status") == "ok" else 503)
 
+    async def metrics(_request: Request) -> Response:
+        body = await run_in_threadpool(exposition)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
     return Starlette(
         routes=[
             Route("/slack/events", events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ]
     )

@@ -44,14 +44,18 @@ class Sweeper:
                 log.exception("sweep failed")
 
 
-def health(services: SlackServices) -> dict[str, object]:
+def health(
+    services: SlackServices, scheduler: ReminderScheduler | None = None
+) -> dict[str, object]:
+    """Ready when the database answers; says whether this replica leads the scheduler."""
     try:
         with services.wired.engine.connect() as c:
             c.execute(text("SELECT 1"))
         db = "ok"
     except Exception as e:
         db = f"error: {type(e).__name__}"
-    return {"status": "ok" if db == "ok" else "degraded", "database": db}
+    role = "off" if scheduler is None else ("leader" if scheduler.is_leader else "follower")
+    return {"status": "ok" if db == "ok" else "degraded", "database": db, "scheduler": role}
 
 
 def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:

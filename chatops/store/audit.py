@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 
+from chatops import metrics
 from chatops.engine.run import AuditEvent
 from chatops.store.models import AuditRow
 
@@ -31,6 +32,7 @@ class SqlAuditLog:
             s.add(row)
             s.flush()
             event_id = row.id
+        metrics.audited(event.action)
         log.info(
             "%s %s run=%s %s",
             event.actor,

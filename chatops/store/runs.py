@@ -147,6 +147,11 @@ class SqlRunStore:
             rows = s.scalars(select(RunRow).where(RunRow.task_id.startswith(prefix)))
             return [_view(r) for r in rows]
 
+    def count_by_state(self) -> dict[str, int]:
+        with self.session() as s:
+            rows = s.execute(select(RunRow.state, func.count()).group_by(RunRow.state))
+            return {state: int(n) for state, n in rows}
+
     def list_runs(self, limit: int = 50, states: Sequence[RunState] = ()) -> list[RunView]:
         with self.session() as s:
             q = select(RunRow).order_by(RunRow.id.desc()).limit(limit)

@@ -92,7 +92,7 @@ class ChatHarness:
             self.scheduler.start()
         self.port = _free_port()
         server_config = uvicorn.Config(
-            asgi(self.app, lambda: health(self.services)),
+            asgi(self.app, lambda: health(self.services, self.scheduler)),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

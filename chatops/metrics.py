@@ -1,0 +1,110 @@
+"""Prometheus metrics, served at GET /metrics in HTTP mode.
+
+- chatops_runs{state}                        runs by state (read from the store at scrape time)
+- chatops_step_duration_seconds{runbook,...} how long machine steps take, per host
+- chatops_slack_api_calls_total{method,ok}   Web API calls; chatops_slack_rate_limited_total
+- chatops_approvals_total, chatops_refusals_total{action}, chatops_reminders_sent_total
+- chatops_audit_events_total{action}         every audited event
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from chatops.engine.result import CommandResult
+from chatops.engine.run import RunState, RunView
+
+REGISTRY = CollectorRegistry()
+STEP_SECONDS = Histogram(
+    "chatops_step_duration_seconds",
+    "Duration of machine steps per host",
+    ["runbook", "step", "outcome"],
+    registry=REGISTRY,
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600),
+)
+SLACK_CALLS = Counter(
+    "chatops_slack_api_calls_total", "Slack Web API calls", ["method", "ok"], registry=REGISTRY
+)
+SLACK_429 = Counter(
+    "chatops_slack_rate_limited_total", "Slack answers 429 (retried)", registry=REGISTRY
+)
+AUDIT = Counter("chatops_audit_events_total", "Audited events", ["action"], registry=REGISTRY)
+APPROVALS = Counter("chatops_approvals_total", "Approvals recorded", registry=REGISTRY)
+REFUSALS = Counter(
+    "chatops_refusals_total", "Refused plans and denied attempts", ["action"], registry=REGISTRY
+)
+REMINDERS = Counter("chatops_reminders_sent_total", "Post-mortem reminders sent", registry=REGISTRY)
+
+
+def audited(action: str) -> None:
+    AUDIT.labels(action).inc()
+    if action == "plan.approved":
+        APPROVALS.inc()
+    elif action.startswith("denied.") or action == "plan.refused":
+        REFUSALS.labels(action).inc()
+    elif action == "postmortem.reminded":
+        REMINDERS.inc()
+
+
+class RunsByState(Collector):
+    def __init__(self) -> None:
+        self.count: Any = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        g = GaugeMetricFamily("chatops_runs", "Runs by state", labels=["state"])
+        counts = self.count() if self.count is not None else {}
+        for state in RunState:
+            g.add_metric([state.value], counts.get(state.value, 0))
+        yield g
+
+
+class StepMetrics:
+    """A Notifier that times machine steps."""
+
+    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
+        if event != "step.finished":
+            return
+        results = detail.get("results") or []
+        assert isinstance(results, list)
+        for r in results:
+            assert isinstance(r, CommandResult)
+            STEP_SECONDS.labels(run.runbook, str(detail.get("step")), r.outcome).observe(r.duration)
+
+
+class CountingRateLimitHandler(RateLimitErrorRetryHandler):
+    def _can_retry(self, **kwargs: Any) -> bool:
+        retry = bool(super()._can_retry(**kwargs))
+        if retry:
+            SLACK_429.inc()
+        return retry
+
+
+class CountingWebClient(WebClient):
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        try:
+            response = super().api_call(api_method, **kwargs)
+        except Exception:
+            SLACK_CALLS.labels(api_method, "false").inc()
+            raise
+        SLACK_CALLS.labels(api_method, "true").inc()
+        return response
+
+
+def exposition() -> bytes:
+    return generate_latest(REGISTRY)
+
+
+RUNS = RunsByState()
+REGISTRY.register(RUNS)
+
+
+def watch_runs(count: Any) -> None:
+    """Read run counts from this store (the one the serving process uses)."""
+    RUNS.count = count
