@@ -1,0 +1,27 @@
+# chatops: a slim image that runs as a non-root user.
+#   docker build -t chatops .
+#   docker run --env-file chatops.env -v /etc/chatops:/etc/chatops:ro chatops
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY chatops ./chatops
+RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[postgres]'
+
+FROM python:3.11-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends openssh-client git curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 10001 --shell /usr/sbin/nologin chatops
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+COPY commands /etc/chatops/commands
+ENV CHATOPS_CONFIG=/etc/chatops/chatops.yml \
+    CHATOPS_COMMANDS=/etc/chatops/commands \
+    CHATOPS_LOG_FORMAT=json \
+    PYTHONUNBUFFERED=1
+USER chatops
+WORKDIR /home/chatops
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD curl -fsS http://127.0.0.1:3000/healthz || exit 1
+CMD ["sh", "-c", "chatops db upgrade && exec chatops serve --http --host 0.0.0.0 --port 3000"]
