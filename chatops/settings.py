@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: str | None = None  # default: WARNING for commands, INFO for the bot
     slack_api_url: str | None = None
+    scheduler_retry: float = 15.0  # seconds between a follower's tries to lead the scheduler
+    sweep_every: float = 60.0  # seconds between sweeps (expiries, queued runs, reminders)
     slack_bot_token: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CHATOPS_SLACK_BOT_TOKEN")
     )

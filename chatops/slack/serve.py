@@ -67,11 +67,16 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     for run_id in services.wired.recover():
         log.warning("run %s was left running by a dead process: now interrupted", run_id)
     services.kick()
-    sweeper = Sweeper(services)
+    sweeper = Sweeper(services, interval=settings.sweep_every)
     sweeper.start()
     w = services.wired
     reminders = ReminderScheduler(
-        w.postmortems, w.engine, w.clock, leader_lock(settings.database_url, w.engine)
+        w.postmortems,
+        w.engine,
+        w.clock,
+        leader_lock(settings.database_url, w.engine),
+        sweep_every=settings.sweep_every,
+        retry=settings.scheduler_retry,
     )
     w.relay.targets.append(reminders)
     reminders.start()
@@ -85,7 +90,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
 
             log.info("serving Slack over HTTP on %s:%s", host, port)
             uvicorn.run(
-                asgi(app, lambda: health(services)),
+                asgi(app, lambda: health(services, reminders)),
                 host=host,
                 port=port,
                 log_level="warning",

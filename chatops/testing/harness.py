@@ -51,84 +51,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class ChatHarness:
-    def __init__(
-        self,
-        *,
-        config: Path,
-        commands: Path,
-        database_url: str,
-        channel: str = "C0CHANGES",
-        clock: Clock | None = None,
-        executors: dict[str, Executor] | None = None,
-        http: HttpGetter | None = None,
-        groups: dict[str, list[str]] | None = None,
-        throttle: float = 1.0,
-        scheduler: bool = False,
-        standin: SlackStandIn | None = None,
-    ) -> None:
+class SlackSim:
+    """Talks to a chatops app as Slack does (signed requests), and reads what it said back
+    through the Web API stand-in. Subclasses say where the app is and how to wait for it."""
+
+    channel: str
+    standin: SlackStandIn
+    _ids: itertools.count[int]
+    _run: str
+
+    def _begin(self, standin: SlackStandIn, channel: str) -> None:
+        self.standin = standin
         self.channel = channel
-        self._own_standin = standin is None
-        self.standin = standin or SlackStandIn(groups=groups).start()
-        self.settings = Settings(
-            config=config,
-            commands=commands,
-            database_url=database_url,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=self.standin.api_url,
-        )
-        self.throttle = Throttle(throttle)
-        self.app, self.services = build(
-            self.settings, clock=clock, executors=executors, http=http, throttle=self.throttle
-        )
-        self.sweeper = Sweeper(self.services)
-        self.scheduler: ReminderScheduler | None = None
-        if scheduler:
-            w = self.services.wired
-            lock = leader_lock(database_url, w.engine)
-            self.scheduler = ReminderScheduler(w.postmortems, w.engine, w.clock, lock, retry=0.5)
-            w.relay.targets.append(self.scheduler)
-            self.scheduler.start()
-        self.port = _free_port()
-        server_config = uvicorn.Config(
-            asgi(self.app, lambda: health(self.services, self.scheduler)),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan="off",
-        )
-        self.server = uvicorn.Server(server_config)
-        self._thread = threading.Thread(target=self.server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise TimeoutError("the app did not start")
-            time.sleep(0.02)
         self._ids = itertools.count(1)
         self._run = uuid.uuid4().hex[:8]  # ids stay unique across restarts, as Slack's are
 
-    def __enter__(self) -> ChatHarness:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    def stop(self, keep_standin: bool = False) -> None:
-        """Stop the app (and the stand-in it started, unless kept for a restart)."""
-        self.settle(timeout=30, strict=False)
-        if self.scheduler is not None:
-            self.scheduler.stop()
-        self.server.should_exit = True
-        self._thread.join(timeout=10)
-        self.services.workers.shutdown()
-        if self._own_standin and not keep_standin:
-            self.standin.stop()
-
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        raise NotImplementedError
+
+    def settle(self, timeout: float = 60, strict: bool = True) -> None:
+        raise NotImplementedError
 
     # -- raw HTTP, signed as Slack signs it ------------------------------------------------
     def post(
@@ -306,22 +249,6 @@ class ChatHarness:
         return self._form({"payload": json.dumps(payload)})
 
     # -- reading the conversation ----------------------------------------------------------
-    def settle(self, timeout: float = 60, strict: bool = True) -> None:
-        """Wait until the app has nothing left to do (workers idle, no pending updates)."""
-        deadline = time.monotonic() + timeout
-        quiet_since: float | None = None
-        while time.monotonic() < deadline:
-            busy = self.services.workers.busy or self.throttle.pending
-            if busy:
-                quiet_since = None
-            elif quiet_since is None:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since > 0.3:
-                return
-            time.sleep(0.05)
-        if strict:
-            raise TimeoutError("the app is still busy")
-
     def plans(self, channel: str | None = None) -> list[Message]:
         return [
             m
@@ -337,3 +264,122 @@ class ChatHarness:
 
     def opened_views(self) -> list[dict[str, Any]]:
         return [v["view"] for v in self.standin.views if v["kind"] in ("open", "update")]
+
+
+class RemoteSlack(SlackSim):
+    """The same conversation with an app running elsewhere (another process, a replica)."""
+
+    def __init__(self, url: str, standin: SlackStandIn, channel: str = "C0CHANGES") -> None:
+        self._url = url
+        self._begin(standin, channel)
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def settle(self, timeout: float = 60, strict: bool = True, quiet: float = 1.0) -> None:
+        """Wait until the stand-in has heard nothing for `quiet` seconds."""
+        deadline = time.monotonic() + timeout
+        seen, since = len(self.standin.calls), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            n = len(self.standin.calls)
+            if n != seen:
+                seen, since = n, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+        if strict:
+            raise TimeoutError("the app is still busy")
+
+
+class ChatHarness(SlackSim):
+    def __init__(
+        self,
+        *,
+        config: Path,
+        commands: Path,
+        database_url: str,
+        channel: str = "C0CHANGES",
+        clock: Clock | None = None,
+        executors: dict[str, Executor] | None = None,
+        http: HttpGetter | None = None,
+        groups: dict[str, list[str]] | None = None,
+        throttle: float = 1.0,
+        scheduler: bool = False,
+        standin: SlackStandIn | None = None,
+    ) -> None:
+        self._own_standin = standin is None
+        self._begin(standin or SlackStandIn(groups=groups).start(), channel)
+        self.settings = Settings(
+            config=config,
+            commands=commands,
+            database_url=database_url,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=self.standin.api_url,
+        )
+        self.throttle = Throttle(throttle)
+        self.app, self.services = build(
+            self.settings, clock=clock, executors=executors, http=http, throttle=self.throttle
+        )
+        self.sweeper = Sweeper(self.services)
+        self.scheduler: ReminderScheduler | None = None
+        if scheduler:
+            w = self.services.wired
+            lock = leader_lock(database_url, w.engine)
+            self.scheduler = ReminderScheduler(w.postmortems, w.engine, w.clock, lock, retry=0.5)
+            w.relay.targets.append(self.scheduler)
+            self.scheduler.start()
+        self.port = _free_port()
+        server_config = uvicorn.Config(
+            asgi(self.app, lambda: health(self.services, self.scheduler)),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+        )
+        self.server = uvicorn.Server(server_config)
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the app did not start")
+            time.sleep(0.02)
+
+    def __enter__(self) -> ChatHarness:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def stop(self, keep_standin: bool = False) -> None:
+        """Stop the app (and the stand-in it started, unless kept for a restart)."""
+        self.settle(timeout=30, strict=False)
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
+        self.services.workers.shutdown()
+        if self._own_standin and not keep_standin:
+            self.standin.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def settle(self, timeout: float = 60, strict: bool = True) -> None:
+        """Wait until the app has nothing left to do (workers idle, no pending updates)."""
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            busy = self.services.workers.busy or self.throttle.pending
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > 0.3:
+                return
+            time.sleep(0.05)
+        if strict:
+            raise TimeoutError("the app is still busy")

@@ -1,0 +1,159 @@
+"""Two `chatops serve --http` replicas on one real PostgreSQL: clicks at either start one run;
+one replica sends the reminders; when it dies the other takes over, losing and doubling none."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chatops.store.db import make_engine, upgrade
+from chatops.store.runs import SqlRunStore
+from chatops.testing.harness import BOT_TOKEN, SIGNING_SECRET, RemoteSlack
+from chatops.testing.standin import SlackStandIn
+from tests.apps import App, health_server, make_app, service_config
+from tests.conftest import ROOT
+from tests.servers import free_port, wait_port
+
+
+def healthz(port: int) -> dict[str, object]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+        return dict(json.loads(r.read()))
+
+
+def wait_for(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+@pytest.fixture
+def cluster(
+    tmp_path: Path, postgres_url: str
+) -> Iterator[tuple[dict[int, subprocess.Popen[bytes]], SlackStandIn, str, App]]:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text('DROP DATABASE IF EXISTS "replicas"'))
+        c.execute(text('CREATE DATABASE "replicas"'))
+    url = postgres_url.rsplit("/", 1)[0] + "/replicas"
+    upgrade(url)
+    app = make_app(tmp_path / "app")
+    standin = SlackStandIn().start()
+    procs: dict[int, subprocess.Popen[bytes]] = {}
+    with health_server(app) as health:
+        cfg = service_config(app, health, [{"name": "local", "transport": "local"}])
+        cfg["policies"] = {
+            "postmortem_due": "2s",
+            "reminder_every": "3s",
+            "escalate_after": 50,
+            "self_approve": [],
+        }
+        path = tmp_path / "chatops.yml"
+        path.write_text(yaml.safe_dump(cfg))
+        env = dict(
+            os.environ,
+            CHATOPS_CONFIG=str(path),
+            CHATOPS_COMMANDS=str(ROOT / "commands"),
+            CHATOPS_DATABASE_URL=url,
+            CHATOPS_SLACK_API_URL=standin.api_url,
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            CHATOPS_SCHEDULER_RETRY="1",
+            CHATOPS_SWEEP_EVERY="2",
+        )
+        env.pop("SLACK_APP_TOKEN", None)
+        for _ in range(2):
+            port = free_port()
+            procs[port] = subprocess.Popen(
+                [sys.executable, "-m", "chatops", "serve", "--http", "--port", str(port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        try:
+            for port in procs:
+                wait_port(port, timeout=60)
+            yield procs, standin, url, app
+        finally:
+            for p in procs.values():
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in procs.values():
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            standin.stop()
+
+
+def reminder_numbers(standin: SlackStandIn, channel: str, ts: str) -> list[int]:
+    out = []
+    for m in standin.thread(channel, ts):
+        found = re.search(r"Reminder (\d+):", m.all_text())
+        if found:
+            out.append(int(found.group(1)))
+    return out
+
+
+def test_two_replicas_one_run_one_reminder_each_time_and_failover(cluster) -> None:  # type: ignore[no-untyped-def]
+    procs, standin, url, app = cluster
+    ports = list(procs)
+    a, b = (RemoteSlack(f"http://127.0.0.1:{p}", standin) for p in ports)
+    roles = {p: healthz(p)["scheduler"] for p in ports}
+    wait_for(lambda: sorted(str(healthz(p)["scheduler"]) for p in ports) == ["follower", "leader"])
+
+    a.command("/hotfix", "web ref=v2 labels are down", user="U_ONCALL")
+    a.settle()
+    [plan] = a.plans()
+    payloads = [(x, x.click_payload("chatops.approve", "U_LEAD", plan)) for x in (a, b) * 5]
+    with ThreadPoolExecutor(10) as pool:
+        statuses = list(pool.map(lambda xp: xp[0].send(xp[1])[0], payloads))
+    assert statuses == [200] * 10
+    a.settle()
+    for sim in (b, a, b):  # the three manual steps, marked done at either replica
+        sim.click("chatops.done", user="U_ONCALL")
+        sim.settle()
+    store = SqlRunStore(make_engine(url))
+    [run] = store.list_runs()
+    assert run.state.value == "succeeded", run.error
+    assert app.head() == app.revs["v2"]
+    from chatops.store.audit import SqlAuditLog
+
+    actions = [e.action for e in SqlAuditLog(make_engine(url)).for_run(run.id)]
+    assert actions.count("run.started") == 1 and actions.count("plan.approved") == 1
+
+    # reminders: due 2 s after the run, then every 3 s; only the leader sends them
+    wait_for(lambda: len(reminder_numbers(standin, plan.channel, plan.ts)) >= 2, timeout=30)
+    numbers = reminder_numbers(standin, plan.channel, plan.ts)
+    assert numbers == list(range(1, len(numbers) + 1))  # none doubled, none skipped
+
+    leader = next(p for p in ports if healthz(p)["scheduler"] == "leader")
+    survivor = next(p for p in ports if p != leader)
+    procs[leader].send_signal(signal.SIGKILL)
+    procs[leader].wait(timeout=10)
+    killed_at = time.monotonic()
+    wait_for(lambda: healthz(survivor)["scheduler"] == "leader", timeout=20)
+    assert time.monotonic() - killed_at < 20
+    before = len(reminder_numbers(standin, plan.channel, plan.ts))
+    wait_for(
+        lambda: len(reminder_numbers(standin, plan.channel, plan.ts)) >= before + 2, timeout=30
+    )
+    numbers = reminder_numbers(standin, plan.channel, plan.ts)
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert roles  # both replicas answered /healthz from the start
