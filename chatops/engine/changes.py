@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chatops.engine.config import Config
+from chatops.engine.handoffs import Handoffs
 from chatops.engine.plan import Plan
 from chatops.engine.planner import build_plan
 from chatops.engine.policy import Verdict, evaluate
@@ -20,7 +21,6 @@ from chatops.engine.run import (
     AuditEvent,
     RunState,
     RunView,
-    StepState,
 )
 from chatops.engine.runbook import Runbook
 from chatops.engine.taskformat import import_task
@@ -60,7 +60,7 @@ class NullNotifier:
         return None
 
 
-class ChangeService:
+class ChangeService(Handoffs):
     def __init__(
         self,
         config: Config,
@@ -354,55 +354,6 @@ class ChangeService:
         run = self.store.get_run(run.id)
         self._audit(user, "run.resumed", run, f"from step {run.current_step}")
         return run
-
-    # -- manual steps and gates ------------------------------------------------------------
-    def mark_done(self, run_id: int, step_id: str, user: str) -> RunView:
-        run = self.store.get_run(run_id)
-        plan = self.store.load_plan(run.task_id)
-        step = plan.step(step_id)
-        if step.kind != "manual":
-            raise StateError(f"step {step_id} is not a manual step")
-        held = self.roles.of(user)
-        if user != run.requester and step.role not in held and "lead" not in held:
-            raise self._deny(user, "mark_done", f"step {step_id} is for the {step.role} role", run)
-        rec = self._waiting(run, step_id)
-        self.store.finish_step(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
-        self._audit(user, "step.done", run, step_id)
-        return self.store.get_run(run.id)
-
-    def approve_gate(self, run_id: int, step_id: str, user: str) -> bool:
-        run = self.store.get_run(run_id)
-        plan = self.store.load_plan(run.task_id)
-        step = plan.step(step_id)
-        if step.kind != "gate":
-            raise StateError(f"step {step_id} is not a gate")
-        if self.config.policies.four_eyes and user == run.requester:
-            raise self._deny(
-                user, "gate", "four-eyes: you cannot pass a gate of your own request", run
-            )
-        held = self.roles.of(user)
-        if not held & set(step.roles):
-            raise self._deny(user, "gate", f"gate {step_id} needs {', '.join(step.roles)}", run)
-        rec = self._waiting(run, step_id)
-        self.store.add_approval(
-            ApprovalRecord(
-                run.id, plan.sha256, user, tuple(sorted(held)), step_id, self.clock.now()
-            )
-        )
-        self._audit(user, "gate.approved", run, step_id)
-        users = {
-            a.user for a in self.store.approvals(run.id, step_id) if a.plan_hash == plan.sha256
-        }
-        if len(users) >= step.quorum:
-            self.store.finish_step(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
-            return True
-        return False
-
-    def _waiting(self, run: RunView, step_id: str) -> int:
-        for rec in self.store.steps(run.id):
-            if rec.step_id == step_id and rec.state == StepState.WAITING:
-                return rec.id
-        raise StateError(f"step {step_id} of run {run.id} is not waiting for anyone")
 
     # -- time ------------------------------------------------------------------------------
     def _expire_if_due(self, run: RunView, plan: Plan) -> bool:

@@ -161,13 +161,7 @@ class OnCall:
         health = "not configured"
         if svc.health is not None:
             h = svc.health
-            check = HttpCheck(
-                url=h.url,
-                expect_status=h.expect_status,
-                expect_json=dict(h.expect_json),
-                expect_body=h.expect_body,
-                timeout=h.timeout,
-            )
+            check = HttpCheck.of(h)
             try:
                 code, body = self.http.get(h.url, h.timeout)
                 problem = judge(check, code, body)

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from chatops.engine.inventory import HealthCheck
 from chatops.engine.runbook import Approval, ProcessKind
 
 
@@ -32,6 +33,19 @@ class HttpCheck(Frozen):
     timeout: float = 5.0
     retries: int = 3
     interval: float = 2.0
+
+    @classmethod
+    def of(cls, h: HealthCheck) -> HttpCheck:
+        """The check a service's configured health check describes."""
+        return cls(
+            url=h.url,
+            expect_status=h.expect_status,
+            expect_json=dict(h.expect_json),
+            expect_body=h.expect_body,
+            timeout=h.timeout,
+            retries=h.retries,
+            interval=h.interval,
+        )
 
 
 class PlannedStep(Frozen):

@@ -168,15 +168,7 @@ def _render_step(
                 f"service {service} has no health check configured (step {step.id})"
             )
         h = svc.health
-        check = HttpCheck(
-            url=h.url,
-            expect_status=h.expect_status,
-            expect_json=dict(h.expect_json),
-            expect_body=h.expect_body,
-            timeout=h.timeout,
-            retries=h.retries,
-            interval=h.interval,
-        )
+        check = HttpCheck.of(h)
         return PlannedStep(**common, http=check)
     commands: list[HostCommand] = []
     rollback: list[HostCommand] = []

@@ -1,0 +1,266 @@
+"""What each `chatops` subcommand does; the parser lives in main.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from chatops.bootstrap import Wired, wire
+from chatops.cli import render
+from chatops.cli.terminal import TerminalNotifier
+from chatops.engine.params import parse_assignments
+from chatops.engine.plan import Plan
+from chatops.engine.planner import build_plan
+from chatops.engine.policy import evaluate
+from chatops.engine.run import RunState, StepState
+from chatops.engine.taskformat import export_task, import_task
+from chatops.errors import (
+    ParameterError,
+    PolicyRefused,
+    TaskFormatError,
+)
+from chatops.settings import Settings
+
+EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 1, 2, 3
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    over: dict[str, object] = {}
+    if getattr(args, "config", None):
+        over["config"] = Path(args.config)
+    if getattr(args, "commands", None):
+        over["commands"] = Path(args.commands)
+    if getattr(args, "database_url", None):
+        over["database_url"] = args.database_url
+    return Settings(**over)  # type: ignore[arg-type]
+
+
+def _wire(args: argparse.Namespace, stream: bool = False) -> Wired:
+    w = wire(_settings(args), notifier=TerminalNotifier(stream_output=stream))
+    for run_id in w.recover():
+        print(f"run #{run_id} was left running by a dead process: now interrupted", file=sys.stderr)
+    return w
+
+
+def _answers(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ParameterError(f"--answer {item!r} is not id=text")
+        out[key] = value
+    return out
+
+
+def _read_task(path: str) -> object:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise TaskFormatError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TaskFormatError(
+            f"{path}: not JSON: {e.msg} at line {e.lineno}, column {e.colno}"
+        ) from None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from chatops.cli.check import check
+
+    return check(_settings(args), connect=args.connect)
+
+
+def _plan_from_args(w: Wired, args: argparse.Namespace, requester: str) -> Plan:
+    params = parse_assignments(args.params)
+    if args.import_file:
+        data = _read_task(args.import_file)
+        return import_task(
+            data,
+            w.runbooks,
+            w.config,
+            requester=requester,
+            now=w.clock.now(),
+            runbook=args.process,
+            params=params or None,
+        )
+    rb = w.changes.runbook(args.process)
+    return build_plan(
+        rb,
+        w.config,
+        params,
+        requester=requester,
+        now=w.clock.now(),
+        request=args.text or "",
+        answers=_answers(args.answer),
+    )
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    plan = _plan_from_args(w, args, args.as_user)
+    verdict = evaluate(plan)
+    if args.json:
+        print(json.dumps(export_task(plan, long=args.long), indent=2, ensure_ascii=False))
+    else:
+        print(render.plan_text(plan, verdict))
+    return 0 if verdict.ok else EXIT_REFUSED
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    w = _wire(args, stream=args.stream)
+    params = parse_assignments(args.params)
+    if args.import_file:
+        req = w.changes.import_request(
+            _read_task(args.import_file),
+            requester=args.as_user,
+            process=args.process,
+            params=params or None,
+        )
+    else:
+        req = w.changes.request(
+            args.process,
+            params,
+            requester=args.as_user,
+            text=args.text or "",
+            answers=_answers(args.answer),
+        )
+    print(render.plan_text(req.plan, req.verdict, req.run))
+    if not req.verdict.ok:
+        raise PolicyRefused(list(req.verdict.reasons))
+    for approver in args.approve_as:
+        status = w.changes.approve(req.run.id, approver, req.plan.sha256)
+        print(
+            f"run #{req.run.id}: approved by {approver}"
+            + ("" if status.complete else f"; still needs {'; '.join(status.missing)}")
+        )
+    run = w.store.get_run(req.run.id)
+    if run.state != RunState.QUEUED:
+        print(f"run #{run.id} is {run.state.value}: not enough approvals to start", file=sys.stderr)
+        return EXIT_REFUSED
+    pos = w.store.queue_position(run.id)
+    if pos > 1:
+        print(f"run #{run.id}: queued at position {pos} for {run.queue_key}")
+    w.runner.drain()
+    return _follow(w, run.id, args)
+
+
+def _follow(w: Wired, run_id: int, args: argparse.Namespace) -> int:
+    """Drive manual steps and gates from the command line, when the flags allow it."""
+    while True:
+        run = w.store.get_run(run_id)
+        if run.state != RunState.RUNNING or run.owner is not None:
+            break
+        waiting = [s for s in w.store.steps(run.id) if s.state == StepState.WAITING]
+        if not waiting:
+            break
+        step = w.store.load_plan(run.task_id).step(waiting[-1].step_id)
+        if step.kind == "manual" and args.manual_done:
+            w.changes.mark_done(run.id, step.id, args.as_user)
+            print(f"run #{run.id}: {step.id} marked done by {args.as_user}")
+        elif step.kind == "gate" and args.approve_as:
+            passed = any(w.changes.approve_gate(run.id, step.id, u) for u in args.approve_as)
+            if not passed:
+                break
+        else:
+            print(
+                f"run #{run.id} waits at {step.kind} step {step.id!r}: "
+                f"chatops done {run.id} {step.id} --as USER",
+                file=sys.stderr,
+            )
+            return 0
+        w.runner.continue_run(run.id)
+    run = w.store.get_run(run_id)
+    return 0 if run.state == RunState.SUCCEEDED else EXIT_FAILED
+
+
+def cmd_done(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    w.changes.mark_done(args.run_id, args.step, args.as_user)
+    args.manual_done, args.approve_as = False, []
+    w.runner.continue_run(args.run_id)
+    return _follow(w, args.run_id, args)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    states = [RunState(s) for s in args.state] if args.state else []
+    print(render.runs_table(w.store.list_runs(limit=args.limit, states=states)))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    run, plan = w.changes.get(args.run_id)
+    print(render.plan_text(plan, evaluate(plan), run))
+    if run.error:
+        print(f"  error: {run.error}")
+    print(render.steps_text(w.store.steps(run.id)))
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    events = w.audit.for_run(args.run_id) if args.run_id is not None else w.audit.recent(args.limit)
+    print(render.audit_text(events))
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    w.changes.resume(args.run_id, args.as_user)
+    w.runner.drain()
+    args.manual_done, args.approve_as = False, []
+    return _follow(w, args.run_id, args)
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    run = w.changes.cancel(args.run_id, args.as_user)
+    print(
+        f"run #{run.id}: {run.state.value}"
+        + (" (cancel requested)" if run.cancel_requested else "")
+    )
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from chatops.store.db import upgrade
+
+    url = _settings(args).database_url
+    upgrade(url)
+    print(f"database at {url.split('@')[-1]} is at the latest schema")
+    return 0
+
+
+def cmd_postmortem(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    if args.markdown:
+        print(w.postmortems.export(args.run_id))
+        return 0
+    pm = w.postmortems.get(args.run_id)
+    state = f"written by {pm.author}" if pm.done else f"open, {pm.reminders_sent} reminders sent"
+    print(f"post-mortem of run #{pm.run_id}: {state}; due {pm.due_at:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from chatops.slack.serve import serve
+
+    return serve(_settings(args), http=args.http, host=args.host, port=args.port)
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from chatops.console.main import run_console
+
+    config = Path(args.config) if args.config else None
+    return run_console(config, Path(args.dir), _settings(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from chatops.cli.demo import run_demo
+
+    return run_demo(Path(args.dir))
