@@ -25,7 +25,7 @@ from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
 from chatops.engine.result import CommandResult, Outcome
 from chatops.executors.capture import Capture
-from chatops.executors.wrapper import KILL_GRACE, PidMarker, wrap
+from chatops.executors.wrapper import KILL_GRACE, PidMarker, result, wrap
 
 
 class _StreamingLocal(Local):
@@ -108,25 +108,7 @@ class LocalExecutor:
             outcome, error = "error", box["error"]
         elif outcome == "ok":
             code = int(box["result"].exited)
-            if code in (124, 137):
-                outcome = "timeout"
-            elif code != 0:
-                outcome = "failed"
-        error = error or {
-            "timeout": f"timed out after {timeout:g}s; process group killed",
-            "cancelled": "cancelled; process group killed",
-            "failed": f"exit code {code}",
-        }.get(outcome, "")
-        return CommandResult(
-            host.name,
-            command,
-            outcome,
-            code,
-            cap.tail,
-            time.monotonic() - started,
-            error,
-            cap.truncated,
-        )
+        return result(host.name, command, outcome, code, cap, started, timeout, error=error)
 
 
 def _kill_group(pid: int | None, grace: float, worker: threading.Thread) -> None:

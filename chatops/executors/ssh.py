@@ -21,7 +21,7 @@ from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
 from chatops.engine.result import CommandResult, Outcome
 from chatops.executors.capture import Capture
-from chatops.executors.wrapper import KILL_GRACE, PidMarker, wrap
+from chatops.executors.wrapper import KILL_GRACE, PidMarker, result, wrap
 
 
 def _classify(exc: BaseException) -> tuple[Outcome, str]:
@@ -152,25 +152,7 @@ class SshExecutor:
             self._kill(conn, pid)
             chan.close()
         cap.close()
-        if outcome == "ok" and code in (124, 137):
-            outcome = "timeout"
-        elif outcome == "ok" and code != 0:
-            outcome = "failed"
-        error = {
-            "timeout": f"timed out after {timeout:g}s; remote process group killed",
-            "cancelled": "cancelled; remote process group killed",
-            "failed": f"exit code {code}",
-        }.get(outcome, "")
-        return CommandResult(
-            host.name,
-            command,
-            outcome,
-            code,
-            cap.tail,
-            time.monotonic() - started,
-            error,
-            cap.truncated,
-        )
+        return result(host.name, command, outcome, code, cap, started, timeout, where="remote ")
 
     def _kill(self, conn: Connection, pid: int | None) -> None:
         if pid is None or pid <= 1:

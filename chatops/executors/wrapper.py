@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
+
+from chatops.engine.result import CommandResult, Outcome
+from chatops.executors.capture import Capture
 
 KILL_GRACE = 5
 MARKER = re.compile(rb"^chatops-pid:(\d+)\n")
@@ -47,3 +51,30 @@ class PidMarker:
     def flush(self) -> bytes:
         rest, self._head, self._done = self._head, b"", True
         return rest
+
+
+def result(
+    host: str,
+    command: str,
+    outcome: Outcome,
+    code: int | None,
+    cap: Capture,
+    started: float,
+    timeout: float,
+    *,
+    error: str = "",
+    where: str = "",
+) -> CommandResult:
+    """One result from what the wrapped command did: `timeout` exits 124 (or 137 after KILL)."""
+    if outcome == "ok" and code in (124, 137):
+        outcome = "timeout"
+    elif outcome == "ok" and code not in (0, None):
+        outcome = "failed"
+    error = error or {
+        "timeout": f"timed out after {timeout:g}s; {where}process group killed",
+        "cancelled": f"cancelled; {where}process group killed",
+        "failed": f"exit code {code}",
+    }.get(outcome, "")
+    return CommandResult(
+        host, command, outcome, code, cap.tail, time.monotonic() - started, error, cap.truncated
+    )
