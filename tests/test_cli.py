@@ -258,3 +258,49 @@ def test_check_warns_when_a_runbook_cannot_run_on_a_service(env: dict[str, str])
     assert "runbooks" in out.stdout and "ok" in out.stdout
     assert "warning: migration cannot run on web" in out.stdout
     assert "'backup' action" in out.stdout
+
+
+def test_serve_without_slack_tokens_says_what_is_missing(env: dict[str, str]) -> None:
+    clean = {k: v for k, v in env.items() if not k.startswith("SLACK_")}
+    out = chatops(clean, "serve", timeout=60)
+    assert out.returncode == 2 and "SLACK_BOT_TOKEN is not set" in out.stderr
+
+
+def test_json_logs_are_one_object_a_line(env: dict[str, str]) -> None:
+    logged = {**env, "CHATOPS_LOG_FORMAT": "json", "CHATOPS_LOG_LEVEL": "info"}
+    out = chatops(
+        logged,
+        "run",
+        "deploy",
+        "service=web",
+        "ref=v2",
+        "--as",
+        "U_CODER",
+        "--approve-as",
+        "U_LEAD",
+        "--manual-done",
+    )
+    assert out.returncode == 1  # the fixture's health URL answers nothing: rolled back
+    lines = [json.loads(line) for line in out.stderr.splitlines() if line.strip()]
+    audit = [x for x in lines if x["logger"] == "chatops.audit"]
+    assert len(audit) >= 5 and {"ts", "level", "msg", "action", "actor", "run_id"} <= set(audit[0])
+
+
+def test_log_records_are_redacted() -> None:
+    import io
+    import logging
+
+    from chatops.engine.redact import Redactor
+    from chatops.logs import JsonFormatter, RedactingFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter(Redactor(["hunter2-hunter2"])))
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("chatops.test.redact")
+    log.addHandler(handler)
+    log.warning("login with %s and xoxb-1234567890-abcdefghij", "hunter2-hunter2")
+    log.removeHandler(handler)
+    record = json.loads(stream.getvalue())
+    assert "hunter2" not in record["msg"] and "xoxb-" not in record["msg"]
+    assert record["msg"].count("[REDACTED]") == 2
