@@ -59,3 +59,39 @@ def test_the_requester_cannot_approve_in_the_console(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "(only you) ⚠ four-eyes: you cannot approve your own request" in out.stdout
+
+
+def test_the_console_works_with_a_real_config(tmp_path: Path) -> None:
+    import yaml
+
+    from tests.apps import make_app, service_config
+
+    app = make_app(tmp_path / "app")
+    cfg = service_config(
+        app, "http://127.0.0.1:9/health", [{"name": "local", "transport": "local"}]
+    )
+    (tmp_path / "chatops.yml").write_text(yaml.safe_dump(cfg))
+    script = "/as lead\n/status web\n/change deploy service=web ref=v2\n"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatops",
+            "console",
+            "--config",
+            str(tmp_path / "chatops.yml"),
+            "--commands",
+            str(ROOT / "commands"),
+            "--database-url",
+            f"sqlite:///{tmp_path / 'c.db'}",
+        ],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "You are now U_LEAD (lead)" in out.stdout
+    assert "web / production" in out.stdout.replace("WEB / PRODUCTION", "web / production")
+    assert "Health: unreachable" in out.stdout
