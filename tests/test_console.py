@@ -95,3 +95,25 @@ def test_the_console_works_with_a_real_config(tmp_path: Path) -> None:
     assert "You are now U_LEAD (lead)" in out.stdout
     assert "web / production" in out.stdout.replace("WEB / PRODUCTION", "web / production")
     assert "Health: unreachable" in out.stdout
+
+
+def test_forms_are_filled_field_by_field(tmp_path: Path) -> None:
+    # /change opens the form: pick deploy, keep it, service 1, default environment, ref v2,
+    # default install, the request text; then a bad pick is asked again
+    script = "/change\n4\n\n1\n\nv2\n\nship it from the form\n/change\n42\n4\n"
+    out = subprocess.run(
+        [sys.executable, "-m", "chatops", "console", "--dir", str(tmp_path / "d")],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    assert (
+        "Process: [1] config-fix" in out.stdout
+        and "ref (optional, Enter to skip) [main]" in out.stdout
+    )
+    assert "ship it from the form" in out.stdout and "ref=v2" in out.stdout
+    assert "! pick a number from 1 to 9" in out.stdout
+    assert "Traceback" not in out.stderr

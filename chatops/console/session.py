@@ -149,19 +149,21 @@ class Console:
             if el["type"] == "static_select":
                 options = [o["value"] for o in el["options"]]
                 initial = (el.get("initial_option") or {}).get("value")
-                self.say(
-                    f"{label}: "
-                    + ", ".join(f"[{i}] {v}" for i, v in enumerate(options, 1))
-                    + (f" (Enter for {initial})" if initial else "")
-                )
-                answer = (self.read(f"{label}? ") or "").strip()
-                value = (
-                    options[int(answer) - 1]
-                    if answer.isdigit() and 0 < int(answer) <= len(options)
-                    else answer
-                )
-                value = value or initial or ""
-                if block.get("dispatch_action") and value:
+                listed = ", ".join(f"[{i}] {v}" for i, v in enumerate(options, 1))
+                self.say(f"{label}: {listed}" + (f" (Enter for {initial})" if initial else ""))
+                value = None
+                while value is None:
+                    answer = self.read(f"{label}? ")
+                    if answer is None:
+                        return
+                    answer = answer.strip()
+                    if answer.isdigit() and 0 < int(answer) <= len(options):
+                        value = options[int(answer) - 1]
+                    elif answer in options or (not answer and (initial or block.get("optional"))):
+                        value = answer or initial or ""
+                    else:
+                        self.say(f"! pick a number from 1 to {len(options)}")
+                if block.get("dispatch_action") and value and value != initial:
                     self._pick(view, block, value)
                     return
             else:

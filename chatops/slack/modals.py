@@ -59,8 +59,9 @@ def _process_select(runbooks: dict[str, Runbook], chosen: str | None) -> Block:
         "options": options,
         "placeholder": _text("Choose a process"),
     }
-    if chosen:
-        element["initial_option"] = next(o for o in options if o["value"] == chosen)
+    initial = [o for o in options if o["value"] == chosen]
+    if initial:
+        element["initial_option"] = initial[0]
     return {
         "type": "input",
         "block_id": "process",
@@ -79,6 +80,7 @@ def change_modal(
 ) -> dict[str, Any]:
     """The /change form; `preset` fills parameters in (e.g. the service a diagnosis was for)."""
     preset = preset or {}
+    process = process if process in runbooks else None
     blocks: list[Block] = [_process_select(runbooks, process)]
     if process:
         rb = runbooks[process]
