@@ -299,3 +299,27 @@ def test_metrics_count_runs_steps_slack_calls_and_decisions(slack: ChatHarness) 
     assert (
         grew('chatops_step_duration_seconds_count{outcome="ok",runbook="deploy",step="pull"}') == 1
     )
+
+
+def test_configured_secrets_never_reach_slack(
+    slack_with: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "s3cret-value-4242"
+    monkeypatch.setenv("CHATOPS_TEST_DB_PASSWORD", secret)
+    slack = slack_with(
+        service={"install": f"echo installing with {secret}"},
+        secrets={"env": ["CHATOPS_TEST_DB_PASSWORD"]},
+    )
+    slack.command(
+        "/change", f"deploy service=web ref=v2 -- the password is {secret}", user="U_CODER"
+    )
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")
+    slack.settle()
+    [plan] = slack.plans()
+    assert "echo installing with [REDACTED]" in plan.all_text()
+    sent = json.dumps([c.args for c in slack.standin.calls])
+    assert secret not in sent and "[REDACTED]" in sent
+    assert slack.services.wired.store.get_run(1).state == RunState.SUCCEEDED

@@ -7,14 +7,14 @@ from collections.abc import Iterable
 
 MASK = "[REDACTED]"
 TOKEN_PATTERNS = [
-    r"xox[abposre]-[A-Za-z0-9-]{10,}",  # Slack tokens
-    r"xapp-[0-9]-[A-Za-z0-9-]{10,}",  # Slack app-level tokens
-    r"gh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
-    r"github_pat_[A-Za-z0-9_]{30,}",
-    r"glpat-[A-Za-z0-9_-]{20,}",  # GitLab
-    r"AKIA[0-9A-Z]{16}",  # AWS access key ids
-    r"sk-[A-Za-z0-9_-]{20,}",  # API keys of several vendors
-    r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",  # JWTs
+    r"\bxox[abposre]-[A-Za-z0-9-]{10,}",  # Slack tokens
+    r"\bxapp-[0-9]-[A-Za-z0-9-]{10,}",  # Slack app-level tokens
+    r"\bgh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+    r"\bgithub_pat_[A-Za-z0-9_]{30,}",
+    r"\bglpat-[A-Za-z0-9_-]{20,}",  # GitLab
+    r"\bAKIA[0-9A-Z]{16}",  # AWS access key ids
+    r"\bsk-[A-Za-z0-9_-]{20,}",  # API keys of several vendors
+    r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",  # JWTs
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|\Z)",
     r"(?i:(?<=bearer )[A-Za-z0-9._~+/=-]{16,})",
     r"(?i:(?<=://)[^/\s:@]+:[^/\s@]+(?=@))",  # user:password@ in URLs

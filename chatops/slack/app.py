@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     ServerErrorRetryHandler,
@@ -16,8 +15,9 @@ from chatops.bootstrap import Relay, wire
 from chatops.config_files import load_config
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.errors import ConfigError
-from chatops.metrics import CountingRateLimitHandler, CountingWebClient, StepMetrics, watch_runs
+from chatops.metrics import CountingRateLimitHandler, StepMetrics, watch_runs
 from chatops.settings import Settings
+from chatops.slack.client import SafeWebClient
 from chatops.slack.directory import SlackDirectory
 from chatops.slack.home import HomePublisher
 from chatops.slack.listeners import (
@@ -38,12 +38,13 @@ from chatops.store.slack import SqlSlackRecords
 log = logging.getLogger(__name__)
 
 
-def web_client(settings: Settings) -> WebClient:
-    """Slack's Web API client; 429s are retried after their Retry-After, 5xx a few times."""
+def web_client(settings: Settings) -> SafeWebClient:
+    """Slack's Web API client: redacts what it sends; 429s are retried after their
+    Retry-After, 5xx a few times."""
     kwargs: dict[str, Any] = {}
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
-    return CountingWebClient(
+    return SafeWebClient(
         token=settings.slack_bot_token,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
@@ -79,6 +80,7 @@ def build(
         http=http,
         groups_of=directory.groups_of,
     )
+    client.redactor = wired.redactor
     records = SqlSlackRecords(wired.engine)
     notifier = SlackNotifier(client, wired.store, records, wired.clock, throttle)
     relay.targets.append(notifier)
