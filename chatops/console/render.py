@@ -43,6 +43,7 @@ EMOJI = {
     ":stethoscope:": "🩺",
     ":satellite:": "📡",
     ":page_facing_up:": "📄",
+    ":arrow_forward:": "▶",
 }
 
 

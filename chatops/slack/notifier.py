@@ -40,6 +40,7 @@ class SlackNotifier:
         self.clock = clock
         self.throttle = throttle or Throttle(1.0)
         self._live: dict[int, str] = {}
+        self._step_ts: dict[tuple[int, str, str], str] = {}
         self._lock = threading.Lock()
 
     # -- plumbing --------------------------------------------------------------------------
@@ -58,8 +59,9 @@ class SlackNotifier:
         text: str,
         blocks: list[bk.Block] | None = None,
         broadcast: bool = False,
-    ) -> None:
-        self._call(
+    ) -> str | None:
+        """Post in the run's thread; returns the reply's ts."""
+        resp = self._call(
             "reply",
             lambda: self.client.chat_postMessage(
                 channel=m.channel,
@@ -71,6 +73,7 @@ class SlackNotifier:
                 unfurl_media=False,
             ),
         )
+        return str(resp["ts"]) if resp is not None else None
 
     def refresh_plan(self, run: RunView, status_line: str | None = None) -> None:
         m = self.records.get(run.id)
@@ -199,6 +202,12 @@ class SlackNotifier:
     def on_step_started(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
         with self._lock:
             self._live[run.id] = ""
+        step_id, phase = str(detail.get("step")), str(detail.get("phase") or "main")
+        label = f"rollback `{step_id}`" if phase == "rollback" else f"`{step_id}`"
+        ts = self.reply(m, f":arrow_forward: {label} started")
+        if ts is not None:
+            with self._lock:
+                self._step_ts[(run.id, step_id, phase)] = ts
         self.refresh_status(run.id)
 
     def on_step_output(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
@@ -224,7 +233,17 @@ class SlackNotifier:
                 tail = "\n".join(tail.splitlines()[-8:])
             lines.append((r.host, result, bk.cut(tail, 800)))
         text = bk.step_finished_text(step_id, bool(detail.get("ok")), lines, phase)
-        self.reply(m, text, [bk.section(text)])
+        with self._lock:
+            ts = self._step_ts.pop((run.id, step_id, phase), None)
+        if ts is None:
+            self.reply(m, text, [bk.section(text)])
+        else:  # the step's "started" reply becomes its result
+            self._call(
+                "update step",
+                lambda: self.client.chat_update(
+                    channel=m.channel, ts=ts, text=text, blocks=[bk.section(text)]
+                ),
+            )
         for host in long_hosts:
             self._upload(run, m, step_id, host, phase)
         self.refresh_status(run.id)
