@@ -258,3 +258,18 @@ def test_app_home_shows_what_waits_and_is_republished(slack: ChatHarness) -> Non
     assert "Waiting for your approval*: nothing" in text
     assert "#1 deploy web/production: running" in text
     assert "Recent runs of your services" in json.dumps(homes(slack, "U_CODER")[-1])
+
+
+def test_planning_questions_can_be_answered_in_the_request(slack: ChatHarness) -> None:
+    slack.command(
+        "/change",
+        "migration service=web script=scripts/add-status.js "
+        'tables="orders, order_lines" data_effect=none -- orders need a status',
+        user="U_ARCH",
+    )
+    slack.settle()
+    [plan] = slack.plans()
+    text = plan.all_text()
+    assert "Which tables are affected?*\norders, order_lines" in text
+    assert "What is the effect on existing data?*\nnone" in text
+    assert "Which columns are added, changed or removed?*\n_not answered_" in text

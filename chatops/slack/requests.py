@@ -20,6 +20,7 @@ class ChangeRequest:
     params: dict[str, str] = field(default_factory=dict)
     text: str = ""
     run_id: int = 0
+    answers: dict[str, str] = field(default_factory=dict)
 
 
 def unescape(text: str) -> str:
@@ -59,7 +60,11 @@ def parse_change(
         raise ParameterError(f"unknown process {process!r}.\n{usage(runbooks)}")
     if positional_service and rest and "=" not in rest[0]:
         rest = [f"service={rest[0]}", *rest[1:]]
-    return ChangeRequest("request", process, parse_assignments(rest), free.strip())
+    given = parse_assignments(rest)
+    questions = {q.id for q in runbooks[process].questions} - set(runbooks[process].parameters)
+    answers = {k: v for k, v in given.items() if k in questions}
+    params = {k: v for k, v in given.items() if k not in questions}
+    return ChangeRequest("request", process, params, free.strip(), answers=answers)
 
 
 def usage(runbooks: dict[str, Runbook], only: str | None = None) -> str:
@@ -74,4 +79,5 @@ def usage(runbooks: dict[str, Runbook], only: str | None = None) -> str:
         lines.append(f"• `/change {name} {params}`: {rb.title}")
     lines.append("`/change` alone opens a form; `/change import` takes a task in JSON;")
     lines.append("`/change edit RUN key=value -- text` changes your plan (approvals start over).")
+    lines.append('Planning questions can be answered inline too: `tables="orders, order_lines"`.')
     return "\n".join(lines)

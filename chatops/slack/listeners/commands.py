@@ -37,7 +37,9 @@ def request_from_text(
     elif req.action == "import":
         s.client.views_open(trigger_id=trigger_id, view=modals.import_modal(runbooks, meta))
     else:
-        made = s.changes.request(req.process, req.params, requester=user, text=req.text)
+        made = s.changes.request(
+            req.process, req.params, requester=user, text=req.text, answers=req.answers
+        )
         s.post_plan(made, channel)
 
 
