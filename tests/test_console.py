@@ -21,15 +21,20 @@ y
 """
 
 
-def test_a_full_request_approve_run_in_the_console(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "chatops", "console", "--dir", str(tmp_path / "d")],
-        input=SCRIPT,
+def console(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """`chatops console ARGS`, typed into through stdin."""
+    return subprocess.run(
+        [sys.executable, "-m", "chatops", "console", *args],
+        input=script,
         capture_output=True,
         text=True,
         timeout=300,
-        cwd=ROOT,
+        cwd=cwd,
     )
+
+
+def test_a_full_request_approve_run_in_the_console(tmp_path: Path) -> None:
+    out = console(SCRIPT, "--dir", str(tmp_path / "d"))
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "DEPLOY READY CODE: DEMO / PRODUCTION" in text
@@ -49,14 +54,7 @@ def test_a_full_request_approve_run_in_the_console(tmp_path: Path) -> None:
 
 def test_the_requester_cannot_approve_in_the_console(tmp_path: Path) -> None:
     script = "/change deploy service=demo\n/press Approve\ny\n"
-    out = subprocess.run(
-        [sys.executable, "-m", "chatops", "console", "--dir", str(tmp_path / "d")],
-        input=script,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    out = console(script, "--dir", str(tmp_path / "d"))
     assert out.returncode == 0, out.stderr
     assert "(only you) ⚠ four-eyes: you cannot approve your own request" in out.stdout
 
@@ -72,28 +70,19 @@ def test_the_console_works_with_a_real_config(tmp_path: Path) -> None:
     )
     (tmp_path / "chatops.yml").write_text(yaml.safe_dump(cfg))
     script = "/as lead\n/status web\n/change deploy service=web ref=v2\n"
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chatops",
-            "console",
-            "--config",
-            str(tmp_path / "chatops.yml"),
-            "--commands",
-            str(ROOT / "commands"),
-            "--database-url",
-            f"sqlite:///{tmp_path / 'c.db'}",
-        ],
-        input=script,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    out = console(
+        script,
+        "--config",
+        str(tmp_path / "chatops.yml"),
+        "--commands",
+        str(ROOT / "commands"),
+        "--database-url",
+        f"sqlite:///{tmp_path / 'c.db'}",
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr
     assert "You are now U_LEAD (lead)" in out.stdout
-    assert "web / production" in out.stdout.replace("WEB / PRODUCTION", "web / production")
+    assert "DEPLOY READY CODE: WEB / PRODUCTION" in out.stdout
     assert "Health: unreachable" in out.stdout
 
 
@@ -101,14 +90,7 @@ def test_forms_are_filled_field_by_field(tmp_path: Path) -> None:
     # /change opens the form: pick deploy, keep it, service 1, default environment, ref v2,
     # default install, the request text; then a bad pick is asked again
     script = "/change\n4\n\n1\n\nv2\n\nship it from the form\n/change\n42\n4\n"
-    out = subprocess.run(
-        [sys.executable, "-m", "chatops", "console", "--dir", str(tmp_path / "d")],
-        input=script,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    out = console(script, "--dir", str(tmp_path / "d"))
     assert out.returncode == 0, out.stderr
     assert (
         "Process: [1] config-fix" in out.stdout

@@ -60,6 +60,16 @@ def slack(slack_with: Factory) -> ChatHarness:
     return slack_with()
 
 
+def deploy_v2(slack: ChatHarness, text: str = "deploy service=web ref=v2") -> None:
+    """The coder asks, the lead approves, the coder marks the manual step done."""
+    slack.command("/change", text, user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")
+    slack.settle()
+
+
 def valid_blocks(blocks: list[dict]) -> None:  # type: ignore[type-arg]
     assert len(blocks) <= 50
     for b in blocks:
@@ -221,12 +231,7 @@ def test_a_500_is_retried(slack: ChatHarness) -> None:
 
 def test_long_output_is_uploaded_as_a_file(slack_with: Factory) -> None:
     slack = slack_with(service={"install": "seq 1 500"})
-    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
-    slack.settle()
-    slack.click("chatops.approve", user="U_LEAD")
-    slack.settle()
-    slack.click("chatops.done", user="U_CODER")
-    slack.settle()
+    deploy_v2(slack)
     [plan] = slack.plans()
     thread = slack.thread(plan)
     install = next(m for m in thread if "`install` finished" in m.all_text())
@@ -242,12 +247,7 @@ def test_status_updates_at_most_once_a_second(slack_with: Factory, tmp_path: Pat
     noisy = "for i in $(seq 1 40); do echo tick $i; sleep 0.1; done"
     slack = slack_with(service={"install": noisy})
     slack.throttle.interval = 1.0
-    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
-    slack.settle()
-    slack.click("chatops.approve", user="U_LEAD")
-    slack.settle()
-    slack.click("chatops.done", user="U_CODER")
-    slack.settle()
+    deploy_v2(slack)
     [plan] = slack.plans()
     status = next(m for m in slack.thread(plan) if m.all_text().startswith("Run #1"))
     updates = [c.at for c in slack.standin.calls_to("chat.update") if c.args.get("ts") == status.ts]
