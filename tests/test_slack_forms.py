@@ -273,3 +273,22 @@ def test_planning_questions_can_be_answered_in_the_request(slack: ChatHarness) -
     assert "Which tables are affected?*\norders, order_lines" in text
     assert "What is the effect on existing data?*\nnone" in text
     assert "Which columns are added, changed or removed?*\n_not answered_" in text
+
+
+def test_a_dead_replicas_run_is_marked_interrupted_by_the_sweep(
+    slack: ChatHarness, clock: ManualClock
+) -> None:
+    slack.command("/change", "deploy service=web", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    store = slack.services.wired.store
+    assert store.claim_parked(1, "other-host:4242:dead", clock.now())  # another replica took it
+    slack.sweeper.sweep()
+    assert store.get_run(1).state == RunState.RUNNING  # its heartbeat is fresh: alive
+    clock.advance(timedelta(minutes=3))
+    slack.sweeper.sweep()
+    slack.settle()
+    assert store.get_run(1).state == RunState.INTERRUPTED
+    [plan] = slack.plans()
+    assert "Nothing will re-run until a lead resumes it" in slack.thread(plan)[-1].all_text()

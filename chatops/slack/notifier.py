@@ -355,6 +355,8 @@ class SlackNotifier:
         self.reply(m, text, [bk.section(text)])
 
     def on_finished(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        with self._lock:
+            self._live.pop(run.id, None)
         self.refresh_status(run.id)
         plan = self.store.load_plan(run.task_id)
         text = bk.summary_text(run, plan, self.store.steps(run.id))

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 
 class Sweeper:
-    """Every `interval` seconds: expire stale requests, start queued runs nobody started."""
+    """Every `interval` seconds: mark runs of dead replicas interrupted, expire stale
+    requests, start queued runs nobody started."""
 
     def __init__(self, services: SlackServices, interval: float = 30.0) -> None:
         self.services = services
@@ -33,6 +34,8 @@ class Sweeper:
         self._thread.join(timeout=5)
 
     def sweep(self) -> None:
+        for run_id in self.services.wired.recover():
+            log.warning("run %s was left running by a dead process: now interrupted", run_id)
         self.services.changes.expire_due()
         self.services.kick()
 
