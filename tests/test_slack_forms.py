@@ -292,3 +292,11 @@ def test_a_dead_replicas_run_is_marked_interrupted_by_the_sweep(
     assert store.get_run(1).state == RunState.INTERRUPTED
     [plan] = slack.plans()
     assert "Nothing will re-run until a lead resumes it" in slack.thread(plan)[-1].all_text()
+    slack.click("chatops.resume", user="U_CODER")
+    slack.settle()
+    assert any("only a lead may resume" in t for t in slack.ephemerals("U_CODER"))
+    slack.click("chatops.resume", user="U_LEAD")
+    slack.settle()
+    run = store.get_run(1)
+    assert run.state == RunState.RUNNING and run.current_step == "prepare"  # re-runs from there
+    assert any("Resumed by <@U_LEAD>" in m.all_text() for m in slack.thread(plan))

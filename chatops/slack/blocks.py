@@ -374,3 +374,29 @@ def diagnosis_blocks(run: RunView, plan: Plan, records: Sequence[StepRecord]) ->
             ],
         },
     ]
+
+
+A_RESUME = "chatops.resume"
+
+
+def interrupted_blocks(text: str, run: RunView) -> list[Block]:
+    confirm = {
+        "title": {"type": "plain_text", "text": "Resume this run?"},
+        "text": {
+            "type": "mrkdwn",
+            "text": cut(
+                f"Step `{run.current_step}` will run again from its start. Check its hosts first.",
+                300,
+            ),
+        },
+        "confirm": {"type": "plain_text", "text": "Resume"},
+        "deny": {"type": "plain_text", "text": "Not yet"},
+    }
+    return [
+        section(text),
+        {
+            "type": "actions",
+            "block_id": f"resume:{run.id}",
+            "elements": [button("Resume (lead)", A_RESUME, str(run.id), "primary", confirm)],
+        },
+    ]

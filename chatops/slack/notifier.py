@@ -282,11 +282,11 @@ class SlackNotifier:
         self.reply(m, f":leftwards_arrow_with_hook: Rolling back: {reason}")
 
     def on_interrupted(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
-        self.reply(
-            m,
+        text = (
             f":warning: The process running this run died at step `{detail.get('step')}`. "
-            "Nothing will re-run until a lead resumes it.",
+            "Nothing will re-run until a lead resumes it."
         )
+        self.reply(m, text, bk.interrupted_blocks(text, run))
         self.refresh_status(run.id)
 
     # -- post-mortems ----------------------------------------------------------------------

@@ -129,6 +129,26 @@ def register(app: App, s: SlackServices) -> None:
 
         handle(body, work)
 
+    @app.action(bk.A_RESUME)
+    def resume(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+
+        def work(user: str, channel: str, ts: str, value: str) -> None:
+            run = s.changes.resume(int(value), user)
+            s.client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=f"Resumed by <@{user}>",
+                blocks=[
+                    bk.section(
+                        f":arrow_forward: Resumed by <@{user}> from step `{run.current_step}`."
+                    )
+                ],
+            )
+            s.kick()
+
+        handle(body, work)
+
     @app.action(modals.PICK_PROCESS)
     def pick(ack: Ack, body: dict[str, Any], client: Any) -> None:
         ack()
