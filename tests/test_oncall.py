@@ -91,6 +91,7 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
     assert run.state == RunState.SUCCEEDED, run.error
     assert app.head() == app.revs["v2"]
     thread = slack.thread(plan)
+    assert any("Hotfix* · " in m.all_text() and m.broadcast for m in thread)  # marked everywhere
     assert "A post-mortem is open" in texts(thread)
     assert "<@U_ONCALL>" in texts(thread) and "<@U_ARCH>" in texts(thread)  # the owners
     assert slack.standin.channel("U_ONCALL") and slack.standin.channel("U_ARCH")  # DMs

@@ -305,6 +305,8 @@ def summary_text(run: RunView, plan: Plan, records: Sequence[StepRecord]) -> str
     head = f"{RUN_EMOJI.get(run.state, '')} *Run #{run.id} {state}*: {escape(plan.title)}"
     if plan.service:
         head += f" on {plan.service}/{plan.environment}"
+    if plan.kind == "hotfix":
+        head = f":rotating_light: *Hotfix* · {head}"
     if rolled:
         deploy = f"rolled back ({', '.join(rolled)})"
     else:

@@ -103,7 +103,11 @@ def status_blocks(st: ServiceStatus) -> list[bk.Block]:
     if st.active:
         lines.append(
             "*In progress:* "
-            + ", ".join(f"#{r.id} {r.runbook} ({r.state.value})" for r in st.active)
+            + ", ".join(
+                f"#{r.id} {r.runbook} ({r.state.value})"
+                + (" :rotating_light:" if r.is_hotfix else "")
+                for r in st.active
+            )
         )
     if st.open_postmortems:
         lines.append(
