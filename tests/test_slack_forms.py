@@ -60,7 +60,10 @@ def test_unknown_process_and_bad_parameter_get_a_helpful_ephemeral(slack: ChatHa
     said = slack.ephemerals("U_CODER")
     assert len(said) == 4
     assert "unknown process 'launch'" in said[0] and "/change deploy service=" in said[0]
-    assert "is not a git ref" in said[1]
+    assert (
+        "is not a git ref" in said[1]
+        and "`/change deploy service=… environment=production" in said[1]
+    )
     assert "unknown service 'nope'" in said[2] and "web" in said[2]
     assert "check the quotes" in said[3]
     assert not any("Traceback" in s or "error id" in s for s in said)

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from chatops.errors import ParameterError
 from chatops.slack import modals
 from chatops.slack.requests import parse_change, usage
 from chatops.slack.services import SlackServices
@@ -37,9 +38,12 @@ def request_from_text(
     elif req.action == "import":
         s.client.views_open(trigger_id=trigger_id, view=modals.import_modal(runbooks, meta))
     else:
-        made = s.changes.request(
-            req.process, req.params, requester=user, text=req.text, answers=req.answers
-        )
+        try:
+            made = s.changes.request(
+                req.process, req.params, requester=user, text=req.text, answers=req.answers
+            )
+        except ParameterError as e:  # say what is wrong, then how to write it
+            raise ParameterError(f"{e}\n{usage(runbooks, only=req.process)}") from None
         s.post_plan(made, channel)
 
 
