@@ -64,6 +64,11 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         "done",
         "db",
         "demo",
+        "logs",
+        "status",
+        "postmortem",
+        "serve",
+        "console",
     ):
         out = chatops(env, cmd, "--help")
         assert out.returncode == 0 and "usage: chatops" in out.stdout, cmd
@@ -304,3 +309,16 @@ def test_log_records_are_redacted() -> None:
     record = json.loads(stream.getvalue())
     assert "hunter2" not in record["msg"] and "xoxb-" not in record["msg"]
     assert record["msg"].count("[REDACTED]") == 2
+
+
+def test_logs_and_status_from_the_terminal(env: dict[str, str], app: App) -> None:
+    (app.app_dir / "logs" / "web-out.log").write_text("".join(f"line {i}\n" for i in range(1, 50)))
+    out = chatops(env, "logs", "web", "lines=3", "grep=line 4", "--as", "U_ONCALL")
+    assert out.returncode == 0, out.stderr
+    assert "== local: ok" in out.stdout and "line 49" in out.stdout and "line 46" not in out.stdout
+    denied = chatops(env, "logs", "web", "--as", "U_STRANGER")
+    assert denied.returncode == 3 and "only coder, lead, oncall may read logs" in denied.stderr
+    status = chatops(env, "status", "web")
+    assert status.returncode == 0, status.stderr
+    assert "web / production" in status.stdout and "local: " in status.stdout
+    assert "health: unreachable" in status.stdout

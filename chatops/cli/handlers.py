@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -264,3 +265,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from chatops.cli.demo import run_demo
 
     return run_demo(Path(args.dir))
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """/logs from the terminal: for when Slack itself is down."""
+    from chatops.engine.logquery import parse_logs
+
+    w = _wire(args)
+    q = parse_logs(" ".join(shlex.quote(a) for a in args.words), w.config.policies.logs_max_lines)
+    res = w.oncall.logs(q, args.as_user)
+    for note in res.notes:
+        print(f"# {note}")
+    for r in res.results:
+        print(f"== {r.host}: {r.outcome}" + (f" ({r.error})" if r.error else ""))
+        out = res.outputs.get(r.host, "")
+        if out:
+            print(out.rstrip("\n"))
+    return 0 if all(r.outcome in ("ok", "failed") for r in res.results) else EXIT_FAILED
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    st = w.oncall.status(args.service, args.as_user, args.environment)
+    print(f"{st.service} / {st.environment}")
+    for h in st.hosts:
+        extra = ", ".join(
+            x
+            for x in (
+                f"up {h.uptime}" if h.uptime else "",
+                f"{h.restarts} restarts" if h.restarts else "",
+                h.detail,
+            )
+            if x
+        )
+        print(f"  {h.host}: {h.state}" + (f" ({extra})" if extra else ""))
+    print(f"  health: {st.health}")
+    last = st.last_success
+    print(
+        f"  last successful run: #{last.id} {last.runbook}"
+        if last
+        else "  last successful run: none"
+    )
+    for r in st.active:
+        print(f"  in progress: #{r.id} {r.runbook} ({r.state.value})")
+    for run_id in st.open_postmortems:
+        print(f"  open post-mortem: run #{run_id}")
+    return 0

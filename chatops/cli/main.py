@@ -18,6 +18,7 @@ from chatops.cli.handlers import (
     cmd_db,
     cmd_demo,
     cmd_done,
+    cmd_logs,
     cmd_plan,
     cmd_postmortem,
     cmd_resume,
@@ -25,6 +26,7 @@ from chatops.cli.handlers import (
     cmd_runs,
     cmd_serve,
     cmd_show,
+    cmd_status,
 )
 from chatops.engine.run import RunState
 from chatops.errors import (
@@ -126,6 +128,17 @@ def parser() -> argparse.ArgumentParser:
     dsub = s.add_subparsers(dest="db_cmd", required=True)
     u = dsub.add_parser("upgrade", parents=[common], help="apply the Alembic migrations")
     u.set_defaults(func=cmd_db)
+
+    s = sub.add_parser("logs", parents=[common], help="read a service's logs (like /logs)")
+    s.add_argument("words", nargs="+", metavar="SERVICE [lines=N] [since=1h] [grep=TEXT] ...")
+    s.add_argument("--as", dest="as_user", required=True, help="who reads (a Slack user id)")
+    s.set_defaults(func=cmd_logs)
+
+    s = sub.add_parser("status", parents=[common], help="a service's state (like /status)")
+    s.add_argument("service")
+    s.add_argument("environment", nargs="?")
+    s.add_argument("--as", dest="as_user", default="cli")
+    s.set_defaults(func=cmd_status)
 
     s = sub.add_parser("postmortem", parents=[common], help="a hotfix's post-mortem")
     s.add_argument("run_id", type=int)
