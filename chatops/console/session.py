@@ -272,6 +272,8 @@ class Console:
 
 def _reader(out: TextIO) -> Callable[[str], str | None]:
     interactive = sys.stdin.isatty()
+    if interactive:
+        import readline  # noqa: F401 - line editing and history for input()
 
     def read(prompt: str) -> str | None:
         if interactive:
