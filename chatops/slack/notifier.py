@@ -16,6 +16,7 @@ from chatops.engine.postmortem import QUESTIONS, PostMortem
 from chatops.engine.result import CommandResult
 from chatops.engine.run import RunView
 from chatops.slack import blocks as bk
+from chatops.slack import incident_blocks as ib
 from chatops.slack.throttle import Throttle
 from chatops.store.slack import RunMessages, SqlSlackRecords
 
@@ -272,7 +273,7 @@ class SlackNotifier:
         plan = self.store.load_plan(run.task_id)
         step = plan.step(str(detail.get("step")))
         if plan.runbook == "debug" and step.purpose == "diagnose":
-            blocks = bk.diagnosis_blocks(run, plan, self.store.steps(run.id))
+            blocks = ib.diagnosis_blocks(run, plan, self.store.steps(run.id))
             self.reply(m, f"Diagnosis of {plan.service}", blocks)
         self.reply(m, f"Waiting: {step.title}", bk.waiting_blocks(run, step))
         self.refresh_status(run.id)
@@ -286,7 +287,7 @@ class SlackNotifier:
             f":warning: The process running this run died at step `{detail.get('step')}`. "
             "Nothing will re-run until a lead resumes it."
         )
-        self.reply(m, text, bk.interrupted_blocks(text, run))
+        self.reply(m, text, ib.interrupted_blocks(text, run))
         self.refresh_status(run.id)
 
     # -- post-mortems ----------------------------------------------------------------------
@@ -316,7 +317,7 @@ class SlackNotifier:
             "which documentation was updated.",
             pm,
         )
-        blocks = bk.postmortem_blocks(text, run.id)
+        blocks = ib.postmortem_blocks(text, run.id)
         self.reply(m, text, blocks)
         self._dm(pm.owners, text, blocks)
 
@@ -328,7 +329,7 @@ class SlackNotifier:
         text = self._pm_text(
             run, f":bell: *Reminder {detail.get('count')}: the post-mortem is not written yet.*", pm
         )
-        blocks = bk.postmortem_blocks(text, run.id)
+        blocks = ib.postmortem_blocks(text, run.id)
         self.reply(m, text, blocks)
         self._dm(pm.owners, text, blocks)
 
