@@ -14,7 +14,6 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_USERS = {"alice": "coder", "bob": "lead", "carol": "architect", "dave": "oncall"}
 
 
 def runbook_dir() -> Path:

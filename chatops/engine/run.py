@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from chatops.errors import StateError
-
 
 class RunState(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"
@@ -51,12 +49,6 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     S.CANCELLED: frozenset(),
 }
 TERMINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
-ACTIVE = frozenset({S.QUEUED, S.RUNNING})
-
-
-def check_transition(current: RunState, target: RunState) -> None:
-    if target not in TRANSITIONS[current]:
-        raise StateError(f"a run that is {current.value} cannot become {target.value}")
 
 
 def sources_of(target: RunState) -> frozenset[RunState]:

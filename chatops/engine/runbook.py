@@ -229,6 +229,3 @@ class Runbook(Strict):
         if len(qids) != len(set(qids)):
             raise ValueError("question ids must be unique")
         return self
-
-    def machine_steps(self) -> list[Step]:
-        return [s for s in self.steps if s.is_machine]

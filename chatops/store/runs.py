@@ -142,11 +142,6 @@ class SqlRunStore:
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
-    def find_runs(self, prefix: str) -> list[RunView]:
-        with self.session() as s:
-            rows = s.scalars(select(RunRow).where(RunRow.task_id.startswith(prefix)))
-            return [_view(r) for r in rows]
-
     def count_by_state(self) -> dict[str, int]:
         with self.session() as s:
             rows = s.execute(select(RunRow.state, func.count()).group_by(RunRow.state))
@@ -326,6 +321,21 @@ class SqlRunStore:
                 )
                 for r in rows
             ]
+
+    def approved_by(self, user: str, run_ids: Sequence[int]) -> dict[int, str]:
+        if not run_ids:
+            return {}
+        with self.session() as s:
+            q = (
+                select(ApprovalRow.run_id, ApprovalRow.plan_hash)
+                .where(
+                    ApprovalRow.user_id == user,
+                    ApprovalRow.step_key == "",
+                    ApprovalRow.run_id.in_(list(run_ids)),
+                )
+                .order_by(ApprovalRow.id)
+            )
+            return {run_id: plan_hash for run_id, plan_hash in s.execute(q)}
 
     # steps
     def start_step(
