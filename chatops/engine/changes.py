@@ -270,7 +270,7 @@ class ChangeService(Handoffs):
     def approve(self, run_id: int, user: str, plan_hash: str) -> ApprovalStatus:
         run = self.store.get_run(run_id)
         plan = self.store.load_plan(run.task_id)
-        self._expire_if_due(run, plan)
+        self._expire_if_due(run)
         run = self.store.get_run(run_id)
         if run.state != RunState.AWAITING_APPROVAL:
             self._audit(user, "denied.approve", run, f"run is {run.state.value}")
@@ -356,7 +356,7 @@ class ChangeService(Handoffs):
         return run
 
     # -- time ------------------------------------------------------------------------------
-    def _expire_if_due(self, run: RunView, plan: Plan) -> bool:
+    def _expire_if_due(self, run: RunView) -> bool:
         if run.state != RunState.AWAITING_APPROVAL:
             return False
         if self.clock.now() - run.created_at < self.config.policies.approval_ttl_delta:
@@ -371,7 +371,7 @@ class ChangeService(Handoffs):
     def expire_due(self) -> list[int]:
         expired = []
         for run in self.store.list_runs(limit=1000, states=[RunState.AWAITING_APPROVAL]):
-            if self._expire_if_due(run, self.store.load_plan(run.task_id)):
+            if self._expire_if_due(run):
                 expired.append(run.id)
         return expired
 

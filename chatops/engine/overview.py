@@ -37,6 +37,7 @@ def overview(
     held = roles.of(user)
     out = Overview(user, held)
     latest = runs.list_runs(limit=300)
+    approved_by_user = runs.approved_by(user, [r.id for r in latest])  # one query, not one a run
     for run in latest:
         if run.state != RunState.AWAITING_APPROVAL:
             continue
@@ -46,18 +47,14 @@ def overview(
             continue
         if not held & set(plan.approval.roles):
             continue
-        if any(a.user == user and a.plan_hash == plan.sha256 for a in runs.approvals(run.id)):
+        if approved_by_user.get(run.id) == plan.sha256:
             continue
         out.to_approve.append((run, plan))
     out.active = [r for r in latest if r.state in ACTIVE]
     lead = "lead" in held
     out.overdue = [pm for pm in pms.pending() if pm.overdue(now) and (lead or user in pm.owners)]
     mine = {r.service for r in latest if r.requester == user and r.service}
-    approved = {
-        r.service
-        for r in latest[:100]
-        if r.service and any(a.user == user for a in runs.approvals(r.id))
-    }
+    approved = {r.service for r in latest if r.service and r.id in approved_by_user}
     touched = mine | approved
     out.recent = [r for r in latest if r.service in touched][:recent]
     return out

@@ -95,6 +95,10 @@ class RunStore(Protocol):
 
     def approvals(self, run_id: int, step_id: str | None = None) -> list[ApprovalRecord]: ...
 
+    def approved_by(self, user: str, run_ids: Sequence[int]) -> dict[int, str]:
+        """Of these runs, those the user approved: run id -> the plan hash approved."""
+        ...
+
     def claim_next(self, owner: str, now: datetime) -> RunView | None:
         """Atomically start the oldest queued run whose service+environment is free."""
         ...
