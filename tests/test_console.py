@@ -16,6 +16,7 @@ SCRIPT = """\
 y
 /as alice
 /press Mark done
+y
 /as nobody
 /home
 """

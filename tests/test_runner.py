@@ -10,6 +10,7 @@ import pytest
 from chatops.engine.config import Config
 from chatops.engine.run import RunState, RunView, StepState
 from chatops.engine.runbook import Runbook
+from chatops.errors import StateError
 from chatops.store.db import upgrade
 from tests.factories import FakeExecutor, FakeHttp, Rig, rig
 
@@ -133,17 +134,21 @@ def test_second_run_waits_for_the_first(
     assert started.id == second.id
 
 
-def test_cancel_stops_before_the_next_step(
+def test_cancel_ends_a_run_waiting_on_a_person_at_once(
     url: str, config: Config, runbooks: dict[str, Runbook]
 ) -> None:
     r = rig(url, config, runbooks)
     run = approved_deploy(r)
-    r.runner.drain()
-    r.changes.cancel(run.id, "U_LEAD")
-    r.changes.mark_done(run.id, "prepare", "U_CODER")
-    final = r.runner.continue_run(run.id)
-    assert final is not None and final.state == RunState.CANCELLED
+    second = approved_deploy(r)
+    r.runner.drain()  # the first parks at its manual step; the second queues behind it
+    final = r.changes.cancel(run.id, "U_LEAD")
+    assert final.state == RunState.CANCELLED and final.owner is None
+    with pytest.raises(StateError):
+        r.changes.mark_done(run.id, "prepare", "U_CODER")
+    assert r.runner.continue_run(run.id) is None
     assert r.executor.calls == []
+    assert [s.state for s in r.store.steps(run.id)] == [StepState.CANCELLED]
+    assert [x.id for x in r.runner.drain()] == [second.id]  # the service is free again
 
 
 def test_dead_owner_is_recovered_as_interrupted_and_resumed_only_by_a_lead(

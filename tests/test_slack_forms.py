@@ -59,11 +59,8 @@ def test_unknown_process_and_bad_parameter_get_a_helpful_ephemeral(slack: ChatHa
         slack.settle()
     said = slack.ephemerals("U_CODER")
     assert len(said) == 4
-    assert "unknown process 'launch'" in said[0] and "/change deploy service=" in said[0]
-    assert (
-        "is not a git ref" in said[1]
-        and "`/change deploy service=… environment=production" in said[1]
-    )
+    assert "unknown process 'launch'" in said[0] and "`deploy SERVICE environment=" in said[0]
+    assert "is not a git ref" in said[1] and "`deploy SERVICE environment=production" in said[1]
     assert "unknown service 'nope'" in said[2] and "web" in said[2]
     assert "check the quotes" in said[3]
     assert not any("Traceback" in s or "error id" in s for s in said)
@@ -75,7 +72,7 @@ def test_help(slack: ChatHarness) -> None:
     slack.settle()
     [text] = slack.ephemerals("U_CODER")
     for process in ("deploy", "migration", "hotfix", "feature", "endpoint", "refactor", "debug"):
-        assert f"/change {process}" in text
+        assert f"`{process} SERVICE" in text
 
 
 def test_the_form_builds_a_plan(slack: ChatHarness) -> None:
@@ -188,21 +185,30 @@ def test_expiry_updates_the_buttons_and_tells_the_thread(
     assert slack.services.wired.store.get_run(1).state == RunState.EXPIRED
 
 
-def test_cancel_a_queued_run_and_a_waiting_one(slack: ChatHarness) -> None:
+def test_cancel_a_run_waiting_on_a_person_ends_it_at_once(slack: ChatHarness) -> None:
     slack.command("/change", "deploy service=web", user="U_CODER")
     slack.settle()
     slack.click("chatops.approve", user="U_LEAD")
     slack.settle()
+    assert slack.services.wired.store.get_run(1).state == RunState.RUNNING  # at a person's step
     slack.click("chatops.cancel", user="U_ONCALL")
     slack.settle()
     assert any("only the requester or a lead" in t for t in slack.ephemerals("U_ONCALL"))
     slack.click("chatops.cancel", user="U_CODER")
     slack.settle()
-    slack.click("chatops.done", user="U_CODER")
-    slack.settle()
-    assert slack.services.wired.store.get_run(1).state == RunState.CANCELLED
+    run = slack.services.wired.store.get_run(1)
+    assert run.state == RunState.CANCELLED and "cancelled by U_CODER" in run.error
     [plan] = slack.plans()
-    assert "cancelled" in slack.thread(plan)[-1].all_text()
+    thread = slack.thread(plan)
+    assert "Run #1 cancelled" in thread[-1].all_text()
+    assert not any(m.buttons() for m in thread)  # no Mark done, no Cancel left on screen
+    assert not plan.buttons() and "cancelled" in plan.all_text()
+    status = next(m for m in thread if m.text.startswith("Run #1"))
+    assert "cancelled" in status.text
+    actions = [e.action for e in slack.services.wired.audit.for_run(1)]
+    assert "run.cancelled" in actions and "denied.cancel" in actions
+    steps = slack.services.wired.store.steps(1)
+    assert [s.state.value for s in steps if s.step_id == "prepare"] == ["cancelled"]
 
 
 def test_big_plans_stay_within_block_kit_limits(slack: ChatHarness) -> None:

@@ -1,10 +1,23 @@
 """The console's conversation: type as a Slack user, see what the bot says, press buttons.
 
-/change deploy service=demo ref=v2 -- ship it
-/as lead                 become the first user with the lead role (or /as bob)
-1  or  /press Approve    press a button by its number or its label
-/home                    open the App Home
-/help                    this text;  Ctrl-D leaves
+Slack commands (as in a channel):
+  /change PROCESS [SERVICE] key=value ... -- why   a plan, posted with Approve buttons
+  /change                 the form (pick a process, fill its fields)
+  /change help            every process and its parameters
+  /change edit RUN key=value -- why                change your plan (approvals start over)
+  /hotfix SERVICE [ref=BRANCH] what is broken      the on-call fast path
+  /logs SERVICE [lines=N] [since=1h] [grep=TEXT] [stream=err]
+  /status SERVICE
+  @chatops PROCESS ... | status SERVICE | logs SERVICE ... | help
+
+The console:
+  1  or  /press Approve   press a button by its number or its label (confirms ask y/N)
+  /buttons                every button still on screen, numbered
+  /as lead  or  /as bob   become the first user with a role, or a user by name
+  /who                    who you are
+  /home                   open the App Home
+  /cancel                 leave a form without submitting it
+  /help                   this text;  /quit or Ctrl-D leaves
 """
 
 from __future__ import annotations
@@ -17,8 +30,10 @@ from typing import Any, TextIO
 from chatops.console.render import Button, blocks_text, mrkdwn, view_text
 from chatops.engine.config import ROLES
 from chatops.testing.harness import ChatHarness
+from chatops.testing.standin import Message
 
 SLASH = ("/change", "/hotfix", "/logs", "/status")
+REPLACED: dict[str, str] = {}  # a form's answers when picking a process replaced the form
 
 
 class Console:
@@ -39,6 +54,7 @@ class Console:
         self._shown: dict[int, list[str]] = {}
         self._ephemeral = 0
         self._views = 0
+        self._picked: dict[str, str] = {}
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -73,6 +89,8 @@ class Console:
             self.say(f"You are {self.user} ({self._roles(self.user)})")
         elif word == "/home":
             self.home()
+        elif word == "/buttons":
+            self.list_buttons()
         elif word == "/press":
             self.press(rest.strip())
         elif line.isdigit():
@@ -86,6 +104,7 @@ class Console:
         else:
             self.say(
                 "say /change, /hotfix, /logs, /status, @chatops ..., a button number, or /help"
+                " (/help lists everything)"
             )
         return True
 
@@ -123,22 +142,36 @@ class Console:
             if (answer or "").strip().lower() not in ("y", "yes"):
                 self.say("not pressed")
                 return
-        message = next(
-            m
-            for m in reversed(self.slack.standin.messages)
-            if any(
-                b["action_id"] == found.action_id and b.get("value", "") == found.value
-                for b in m.buttons()
-            )
-        )
+        message = self._message_of(found)
+        if message is None:
+            self.say(f"the {found.label!r} button is gone: the message changed (/buttons)")
+            return
         self.slack.click(found.action_id, user=self.user, message=message, value=found.value)
         self.show()
 
     def fill(self, view: dict[str, Any]) -> None:
-        """Fill a form (modal) field by field, then submit it."""
+        """Fill a form (modal) field by field, then submit it. /cancel leaves it."""
+        outside = self.buttons
         self.buttons = []
         for line in view_text(view, self.buttons):
             self.say(line)
+        self.say("(a form: answer each field in turn; /cancel leaves it without submitting)")
+        values = self._answers(view)
+        self.buttons = outside
+        if values is REPLACED:
+            return
+        if values is None:
+            self.say("form closed, nothing submitted")
+            return
+        _status, body = self.slack.submit(view, values, user=self.user)
+        if body:
+            errors = json.loads(body).get("errors", {})
+            for field, error in errors.items():
+                self.say(f"! {field}: {error}")
+        self.show()
+
+    def _answers(self, view: dict[str, Any]) -> dict[str, str] | None:
+        """The form's values, field by field; None if the person left it."""
         values: dict[str, str] = {}
         for block in view.get("blocks", []):
             if block.get("type") != "input":
@@ -149,35 +182,40 @@ class Console:
             if el["type"] == "static_select":
                 options = [o["value"] for o in el["options"]]
                 initial = (el.get("initial_option") or {}).get("value")
+                if block.get("dispatch_action") and initial is not None:
+                    picked = self._picked.get(block["block_id"])
+                    if picked == initial:  # picked a moment ago: the form grew its fields
+                        self.say(f"{label}: {initial}")
+                        values[block["block_id"]] = initial
+                        continue
                 listed = ", ".join(f"[{i}] {v}" for i, v in enumerate(options, 1))
                 self.say(f"{label}: {listed}" + (f" (Enter for {initial})" if initial else ""))
                 value = None
                 while value is None:
                     answer = self.read(f"{label}? ")
-                    if answer is None:
-                        return
+                    if answer is None or answer.strip() == "/cancel":
+                        return None
                     answer = answer.strip()
                     if answer.isdigit() and 0 < int(answer) <= len(options):
                         value = options[int(answer) - 1]
                     elif answer in options or (not answer and (initial or block.get("optional"))):
                         value = answer or initial or ""
                     else:
-                        self.say(f"! pick a number from 1 to {len(options)}")
+                        self.say(f"! pick a number from 1 to {len(options)} (or /cancel)")
                 if block.get("dispatch_action") and value and value != initial:
-                    self._pick(view, block, value)
-                    return
+                    self._picked[block["block_id"]] = value
+                    self._pick(view, block, value)  # the form grows; that one is filled
+                    return REPLACED
             else:
                 initial = el.get("initial_value") or ""
                 hint = f" [{initial}]" if initial else ""
-                value = (self.read(f"{label}{optional}{hint}: ") or "").strip() or initial
+                answer = self.read(f"{label}{optional}{hint}: ")
+                if answer is not None and answer.strip() == "/cancel":
+                    return None
+                value = (answer or "").strip() or initial
             if value:
                 values[block["block_id"]] = value
-        _status, body = self.slack.submit(view, values, user=self.user)
-        if body:
-            errors = json.loads(body).get("errors", {})
-            for field, error in errors.items():
-                self.say(f"! {field}: {error}")
-        self.show()
+        return values
 
     def _pick(self, view: dict[str, Any], block: dict[str, Any], value: str) -> None:
         payload = {
@@ -227,19 +265,46 @@ class Console:
                 self.say(f"{where}{line}")
             for f in m.files:
                 self.say(f"{where}[file] {f.get('title')}")
-        eph = [e for e in standin.ephemeral if e["user"] == self.user]
-        for e in eph[self._ephemeral :]:
+        mine = standin.ephemeral[self._ephemeral :]
+        self._ephemeral += len(mine)
+        for e in mine:
+            if e["user"] != self.user:
+                continue  # shown privately to someone else
             self.say()
-            for line in blocks_text(e.get("blocks") or [], e["text"], new_buttons):
-                self.say(f"(only you) {mrkdwn(line)}")
-        self._ephemeral = len(eph)
-        if new_buttons:
-            self.buttons = new_buttons
+            lines = blocks_text(e.get("blocks") or [], e["text"], new_buttons)
+            for n, line in enumerate(lines):
+                self.say(f"{'(only you)' if n == 0 else '':<10} {mrkdwn(line)}".rstrip())
+        self.buttons = new_buttons or [b for b in self.buttons if self._live(b)]
         views = standin.views
         fresh = [v for v in views[self._views :] if v["kind"] in ("open", "update")]
         self._views = len(views)
         if fresh:
             self.fill(fresh[-1]["view"])
+
+    def _message_of(self, b: Button) -> Message | None:
+        for m in reversed(self.slack.standin.messages):
+            for e in m.buttons():
+                if e["action_id"] == b.action_id and e.get("value", "") == b.value:
+                    return m
+        return None
+
+    def _live(self, b: Button) -> bool:
+        return self._message_of(b) is not None
+
+    def list_buttons(self) -> None:
+        """Every button of every message still showing one (each message as it is now)."""
+        found: list[Button] = []
+        for m in self.slack.standin.messages:
+            if m.channel in self.users and m.channel != self.user:
+                continue
+            before = len(found)
+            lines = blocks_text(m.blocks, m.text, found)
+            if len(found) > before:
+                self.say(f"  {mrkdwn(m.text)[:70]}")
+                self.say("    " + "  ".join(x for x in lines if x.startswith("[")))
+        if not found:
+            self.say("no buttons on screen")
+        self.buttons = found
 
     def home(self) -> None:
         self.slack.post(

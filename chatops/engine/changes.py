@@ -24,7 +24,7 @@ from chatops.engine.run import (
 )
 from chatops.engine.runbook import Runbook
 from chatops.engine.taskformat import import_task
-from chatops.errors import NotFound, PermissionDenied, PolicyRefused, StateError
+from chatops.errors import NotFound, ParameterError, PermissionDenied, PolicyRefused, StateError
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,12 @@ class ChangeService(Handoffs):
     ) -> PermissionDenied:
         self._audit(actor, f"denied.{action}", run, reason)
         return PermissionDenied(reason)
+
+    def bad_input(self, actor: str, action: str, reason: str) -> ParameterError:
+        """Audit input that could not be read (a tampered or outdated button, say) and
+        return the error that tells the user so."""
+        self._audit(actor, f"denied.{action}", detail=f"unreadable input: {reason}"[:500])
+        return ParameterError(reason)
 
     def runbook(self, name: str) -> Runbook:
         rb = self.runbooks.get(name)
@@ -333,6 +339,8 @@ class ChangeService(Handoffs):
         if run.state in TERMINAL:
             raise StateError(f"run {run.id} is already {run.state.value}")
         if run.state == RunState.RUNNING:
+            if self._cancel_parked(run, user):
+                return self.store.get_run(run.id)
             self.store.request_cancel(run.id)
             self._audit(user, "run.cancel_requested", run)
             return self.store.get_run(run.id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from chatops.engine.config import Config
 from chatops.engine.plan import Plan
-from chatops.engine.ports import Clock, RunStore
+from chatops.engine.ports import AuditLog, Clock, Notifier, RunStore
 from chatops.engine.roles import Roles
-from chatops.engine.run import ApprovalRecord, RunView, StepState
+from chatops.engine.run import ApprovalRecord, RunState, RunView, StepState
 from chatops.errors import PermissionDenied, StateError
 
 
@@ -15,8 +15,10 @@ class Handoffs:
 
     config: Config
     store: RunStore
+    audit: AuditLog
     clock: Clock
     roles: Roles
+    notifier: Notifier
 
     def _audit(
         self,
@@ -74,6 +76,62 @@ class Handoffs:
             self.store.finish_step(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
             return True
         return False
+
+    def _cancel_parked(self, run: RunView, user: str) -> bool:
+        """End a run that waits on a person (a manual step or a gate) at once. False if a
+        process is running it: then it stops before its next step, on a cancel request."""
+        holder = f"cancel:{user}"
+        if not self.store.claim_parked(run.id, holder, self.clock.now()):
+            return False
+        now = self.clock.now()
+        for rec in self.store.steps(run.id):
+            if rec.state == StepState.WAITING:
+                self.store.finish_step(
+                    rec.id, StepState.CANCELLED, now, error=f"cancelled by {user}", actor=user
+                )
+        why = f"cancelled by {user} while waiting at step {run.current_step}"
+        self.store.transition(run.id, RunState.CANCELLED, now, error=why)
+        run = self.store.get_run(run.id)
+        self._audit(user, "run.cancelled", run, f"waiting at step {run.current_step}")
+        self.notifier.run_event(run, "finished", {"state": run.state.value, "by": user})
+        return True
+
+    def answer_escalation(self, run_id: int, user: str, how: str, reason: str = "") -> RunView:
+        """Process 4, the Architect's answer to an escalation: take the problem over (a fix
+        plan follows) or close it with a reason. Either way the diagnosis step it waits on is
+        done, by the architect, and the run finishes."""
+        run = self.store.get_run(run_id)
+        if how not in ("take_over", "close"):
+            raise StateError(f"unknown answer {how!r}: take_over or close")
+        held = self.roles.of(user)
+        if not held & {"architect", "lead"}:
+            raise self._deny(
+                user,
+                f"escalation.{how}",
+                "only the architect (or a lead) answers an escalation",
+                run,
+            )
+        if how == "close" and not reason.strip():
+            raise StateError("say why it is closed")
+        if not any(e.action == "run.escalated" for e in self.audit.for_run(run.id)):
+            raise StateError(f"run {run.id} was not escalated")
+        waiting = [r for r in self.store.steps(run.id) if r.state == StepState.WAITING]
+        if run.state != RunState.RUNNING or not waiting:
+            raise StateError(f"run {run.id} is {run.state.value}: nothing waits for an answer")
+        if how == "take_over":
+            action, detail = "run.escalation_taken", "taken over: a fix plan follows"
+        else:
+            action, detail = "run.escalation_closed", f"closed: {reason.strip()}"
+        self._audit(user, action, run, detail)
+        for rec in waiting:
+            self.store.finish_step(
+                rec.id, StepState.SUCCEEDED, self.clock.now(), actor=user, error=""
+            )
+            self._audit(user, "step.done", run, f"{rec.step_id}: {detail}")
+        self.notifier.run_event(
+            run, "escalation_answered", {"by": user, "how": how, "reason": reason}
+        )
+        return self.store.get_run(run.id)
 
     def _waiting(self, run: RunView, step_id: str) -> int:
         for rec in self.store.steps(run.id):

@@ -5,7 +5,9 @@ Every value that reaches a command passes through here first, and is shell-quote
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Collection
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -177,3 +179,15 @@ def parse_assignments(words: list[str]) -> dict[str, str]:
             raise ParameterError(f"parameter {key} given twice")
         out[key] = value
     return out
+
+
+def unknown_service(word: str, services: Collection[str]) -> ParameterError:
+    """A bare word that names no service: the closest names, and how to write one."""
+    known = sorted(services)
+    close = difflib.get_close_matches(word, known, n=3, cutoff=0.5)
+    if close:
+        hint = "did you mean " + " or ".join(f"service={c}" for c in close) + "?"
+    else:
+        hint = "write it as service=NAME."
+    listed = ", ".join(known) if known else "none configured"
+    return ParameterError(f"{word!r} is not a service I know: {hint} Known services: {listed}")

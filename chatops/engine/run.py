@@ -20,6 +20,10 @@ class RunState(StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
 
+    @property
+    def is_terminal(self) -> bool:
+        return not TRANSITIONS[self]
+
 
 class StepState(StrEnum):
     PENDING = "pending"

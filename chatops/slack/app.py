@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     ServerErrorRetryHandler,
@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from chatops.bootstrap import Relay, wire
 from chatops.config_files import load_config
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
-from chatops.errors import ConfigError
+from chatops.errors import ChatopsError, ConfigError
 from chatops.metrics import CountingRateLimitHandler, StepMetrics, watch_runs
 from chatops.settings import Settings
 from chatops.slack.client import SafeWebClient
@@ -101,8 +101,22 @@ def build(
         module.register(app, services)
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any]) -> None:
-        text = explain(error)
+    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+        """A listener failed before its ack. Input it could not read (a field missing or of
+        the wrong type, a value that does not parse) is a 400 with one log line; a known
+        refusal is told to the user; anything else is logged with an error id."""
+        unreadable = isinstance(
+            error, (KeyError, ValueError, TypeError, IndexError, AttributeError)
+        )
+        refused = isinstance(error, ChatopsError)
+        if unreadable:
+            log.warning("could not read a request: %s: %s", type(error).__name__, str(error)[:200])
+            text = (
+                ":warning: chatops could not read that request (it may come from an older "
+                "message): try again from the latest one."
+            )
+        else:
+            text = explain(error)
         user = (body.get("user") or {}).get("id") or body.get("user_id")
         channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
         if user and channel:
@@ -110,5 +124,6 @@ def build(
                 client.chat_postEphemeral(channel=channel, user=user, text=text)
             except Exception:
                 log.exception("could not tell %s about an error", user)
+        return BoltResponse(status=400, body="") if unreadable or refused else None
 
     return app, services

@@ -25,6 +25,8 @@ A_REJECT = "chatops.reject"
 A_DONE = "chatops.done"
 A_GATE = "chatops.gate"
 A_CANCEL = "chatops.cancel"
+A_TAKE_OVER = "chatops.take_over"
+A_CLOSE_ESCALATION = "chatops.close_escalation"
 
 STATE_EMOJI = {
     StepState.PENDING: ":white_circle:",
@@ -86,6 +88,31 @@ def button(
     if confirm:
         b["confirm"] = confirm
     return b
+
+
+def confirm(title: str, text: str, yes: str, no: str = "Not yet") -> dict[str, Any]:
+    """A button's confirmation dialog (Slack's limits: title 100, text 300, buttons 30)."""
+    return {
+        "title": {"type": "plain_text", "text": cut(title, 100)},
+        "text": {"type": "mrkdwn", "text": cut(text, 300)},
+        "confirm": {"type": "plain_text", "text": cut(yes, 30)},
+        "deny": {"type": "plain_text", "text": cut(no, 30)},
+    }
+
+
+def cancel_button(run: RunView) -> dict[str, Any]:
+    return button(
+        "Cancel run",
+        A_CANCEL,
+        str(run.id),
+        "danger",
+        confirm(
+            f"Cancel run #{run.id}?",
+            "The run ends now: a running command is stopped on its hosts, "
+            "and steps not yet started never run.",
+            "Cancel the run",
+        ),
+    )
 
 
 def when(t: datetime) -> str:
@@ -256,7 +283,7 @@ def status_blocks(
             {
                 "type": "actions",
                 "block_id": f"run:{run.id}",
-                "elements": [button("Cancel", A_CANCEL, str(run.id), "danger")],
+                "elements": [cancel_button(run)],
             }
         )
     return blocks
@@ -268,14 +295,60 @@ def waiting_blocks(run: RunView, step: PlannedStep) -> list[Block]:
         text = (
             f":raised_hand: *{escape(step.title)}* waits for approval by {', '.join(step.roles)}."
         )
-        el = button("Approve step", A_GATE, value, "primary")
+        el = button(
+            "Approve step",
+            A_GATE,
+            value,
+            "primary",
+            confirm("Approve this step?", f"Run #{run.id} goes on past `{step.id}`.", "Approve"),
+        )
     else:
         who = f" ({step.role})" if step.role else ""
         text = f":bust_in_silhouette: *{escape(step.title)}*{who}: do it, then mark it done."
-        el = button("Mark done", A_DONE, value, "primary")
+        el = button(
+            "Mark done",
+            A_DONE,
+            value,
+            "primary",
+            confirm(
+                "Mark this step done?",
+                f"`{step.id}`: {step.title}. Run #{run.id} goes on with its next step.",
+                "Mark done",
+            ),
+        )
     return [
         section(text),
-        {"type": "actions", "block_id": f"wait:{run.id}:{step.id}", "elements": [el]},
+        {
+            "type": "actions",
+            "block_id": f"wait:{run.id}:{step.id}",
+            "elements": [el, cancel_button(run)],
+        },
+    ]
+
+
+def escalation_blocks(text: str, run: RunView) -> list[Block]:
+    """Process 4: the Architect answers an escalation in the thread."""
+    return [
+        section(text),
+        {
+            "type": "actions",
+            "block_id": f"escalation:{run.id}",
+            "elements": [
+                button(
+                    "Take over (fix plan)",
+                    A_TAKE_OVER,
+                    str(run.id),
+                    "primary",
+                    confirm(
+                        "Take this problem over?",
+                        "The diagnosis ends as handed to you, and a form opens for the fix plan.",
+                        "Take over",
+                    ),
+                ),
+                button("Close with a reason", A_CLOSE_ESCALATION, str(run.id)),
+                cancel_button(run),
+            ],
+        },
     ]
 
 

@@ -1,7 +1,8 @@
 """HTTP mode: bolt behind Starlette on uvicorn. POST /slack/events, GET /healthz, /metrics.
 
-bolt checks every request's signature (the signing secret, the timestamp within five
-minutes, the v0 HMAC-SHA256); dispatch runs on a thread so the event loop never blocks.
+Every request's signature is checked (the signing secret, the timestamp within five
+minutes, the v0 HMAC-SHA256), by `intake.screen` and again by bolt; a request that cannot be
+read gets a 4xx there. Dispatch runs on a thread so the event loop never blocks.
 """
 
 from __future__ import annotations
@@ -18,13 +19,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chatops.metrics import exposition
+from chatops.slack.intake import Signature, screen
 
 Health = Callable[[], dict[str, object]]
 
 
-def asgi(app: App, health: Health) -> Starlette:
+def asgi(app: App, health: Health, signing_secret: str) -> Starlette:
+    signature = Signature(signing_secret)
+
     async def events(request: Request) -> Response:
         body = await request.body()
+        refused = screen(signature, body, request.headers)
+        if refused is not None:
+            status, reason = refused
+            return JSONResponse({"ok": False, "error": reason}, status_code=status)
         bolt_response = await run_in_threadpool(app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
 

@@ -17,6 +17,8 @@ from chatops.slack.blocks import (
     STATE_EMOJI,
     Block,
     button,
+    cancel_button,
+    confirm,
     cut,
     escape,
     section,
@@ -68,23 +70,19 @@ def diagnosis_blocks(run: RunView, plan: Plan, records: Sequence[StepRecord]) ->
 
 
 def interrupted_blocks(text: str, run: RunView) -> list[Block]:
-    confirm = {
-        "title": {"type": "plain_text", "text": "Resume this run?"},
-        "text": {
-            "type": "mrkdwn",
-            "text": cut(
-                f"Step `{run.current_step}` will run again from its start. Check its hosts first.",
-                300,
-            ),
-        },
-        "confirm": {"type": "plain_text", "text": "Resume"},
-        "deny": {"type": "plain_text", "text": "Not yet"},
-    }
+    again = confirm(
+        "Resume this run?",
+        f"Step `{run.current_step}` will run again from its start. Check its hosts first.",
+        "Resume",
+    )
     return [
         section(text),
         {
             "type": "actions",
             "block_id": f"resume:{run.id}",
-            "elements": [button("Resume (lead)", A_RESUME, str(run.id), "primary", confirm)],
+            "elements": [
+                button("Resume (lead)", A_RESUME, str(run.id), "primary", again),
+                cancel_button(run),
+            ],
         },
     ]

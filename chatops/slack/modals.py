@@ -7,6 +7,7 @@ from typing import Any
 
 from chatops.engine.config import Config
 from chatops.engine.runbook import Runbook
+from chatops.errors import ParameterError
 from chatops.slack.blocks import Block, cut
 
 CHANGE = "chatops.change"
@@ -78,8 +79,11 @@ def change_modal(
     process: str | None = None,
     preset: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The /change form; `preset` fills parameters in (e.g. the service a diagnosis was for)."""
-    preset = preset or {}
+    """The /change form; `preset` fills parameters in (e.g. the service a diagnosis was for).
+    The preset rides in the form's metadata, so it survives picking the process."""
+    if preset:
+        meta = {**meta, "preset": json.dumps(preset)}
+    preset = preset or json.loads(meta.get("preset") or "{}")
     process = process if process in runbooks else None
     blocks: list[Block] = [_process_select(runbooks, process)]
     if process:
@@ -200,17 +204,45 @@ def reject_modal(meta: dict[str, str]) -> dict[str, Any]:
 
 
 def values(view: dict[str, Any]) -> dict[str, str]:
-    """Flatten a submitted view's state to {block_id: value}."""
+    """Flatten a submitted view's state to {block_id: value}; what is not shaped like Slack's
+    state is left out."""
     out: dict[str, str] = {}
-    for block_id, actions in view.get("state", {}).get("values", {}).items():
+    state = view.get("state")
+    blocks = state.get("values") if isinstance(state, dict) else None
+    if not isinstance(blocks, dict):
+        return out
+    for block_id, actions in blocks.items():
+        if not isinstance(actions, dict):
+            continue
         for action in actions.values():
+            if not isinstance(action, dict):
+                continue
             if action.get("type") == "static_select":
                 opt = action.get("selected_option")
-                if opt:
-                    out[block_id] = opt["value"]
-            elif action.get("value") is not None:
-                out[block_id] = action["value"]
+                if isinstance(opt, dict) and isinstance(opt.get("value"), str):
+                    out[str(block_id)] = opt["value"]
+            elif isinstance(action.get("value"), str):
+                out[str(block_id)] = action["value"]
     return out
+
+
+def metadata(view: dict[str, Any]) -> dict[str, str]:
+    """A form's private metadata; {} when it is not what chatops put there."""
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+
+
+def run_of(meta: dict[str, str]) -> int:
+    """The run a form is about; ParameterError when the form does not name one."""
+    value = meta.get("run_id", "")
+    if not value.isdigit() or len(value) > 12:
+        raise ParameterError("this form does not come from chatops (it names no run)")
+    return int(value)
 
 
 POSTMORTEM = "chatops.postmortem"
@@ -275,9 +307,25 @@ def escalate_modal(run_id: int, channel: str) -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": "reason",
-                "label": _text("Why the Architect?"),
+                "label": _text("Why does it need the Architect?"),
                 "element": {"type": "static_select", "action_id": "value", "options": options},
             },
             _input("details", "What do you know so far?", multiline=True, optional=True),
         ],
+    }
+
+
+CLOSE_ESCALATION = "chatops.close_escalation_reason"
+
+
+def close_escalation_modal(run_id: int, channel: str) -> dict[str, Any]:
+    """The Architect closes an escalated problem, saying why (it goes to the audit trail)."""
+    return {
+        "type": "modal",
+        "callback_id": CLOSE_ESCALATION,
+        "title": _text("Close the escalation", 24),
+        "submit": _text("Close it", 24),
+        "close": _text("Cancel", 24),
+        "private_metadata": json.dumps({"run_id": run_id, "channel": channel}),
+        "blocks": [_input("reason", "Why is it closed?", multiline=True)],
     }

@@ -177,8 +177,41 @@ class SlackNotifier:
             f":sos: {who}: <@{detail.get('by')}> escalates this to the Architect: "
             f"*{detail.get('reason')}*." + (f"\n>{details}" if details else "")
         )
-        self.reply(m, text)
+        self.prompt(run, m, text, bk.escalation_blocks(text, run))
         self._dm([str(u) for u in users], text + f"\n(run #{run.id}, {run.service})")
+
+    def on_escalation_answered(
+        self, run: RunView, m: RunMessages, detail: dict[str, object]
+    ) -> None:
+        by = detail.get("by")
+        if detail.get("how") == "take_over":
+            text = f":hammer_and_wrench: <@{by}> takes this over: a fix plan follows."
+        else:
+            text = f":white_check_mark: <@{by}> closes this: {bk.escape(str(detail.get('reason')))}"
+        self.retire_prompts(run.id, text)
+        self.reply(m, text)
+
+    def prompt(self, run: RunView, m: RunMessages, text: str, blocks: list[bk.Block]) -> str | None:
+        """Post a message with buttons for people, and remember it until the run ends."""
+        ts = self.reply(m, text, blocks)
+        if ts is not None:
+            self.records.add_prompt(run.id, m.channel, ts)
+        return ts
+
+    def answered(self, channel: str, ts: str, text: str) -> None:
+        """A prompt's buttons were answered: the message says how, and is forgotten."""
+        self.records.drop_prompt(ts)
+        self._call(
+            "update prompt",
+            lambda: self.client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=[bk.section(text)]
+            ),
+        )
+
+    def retire_prompts(self, run_id: int, text: str) -> None:
+        """Replace the buttons of every prompt of a run that still shows them."""
+        for channel, ts in self.records.prompts(run_id):
+            self.answered(channel, ts, text)
 
     def on_rejected(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
         reason = bk.escape(str(detail.get("reason") or ""))
@@ -193,6 +226,7 @@ class SlackNotifier:
         self.reply(m, ":hourglass: This request expired without enough approvals.")
 
     def on_cancelled(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+        self.retire_prompts(run.id, f"_No longer waiting: run #{run.id} was cancelled._")
         self.refresh_plan(run, f":no_entry_sign: Cancelled by <@{detail.get('by')}>")
         self.reply(m, f":no_entry_sign: Cancelled by <@{detail.get('by')}>.")
 
@@ -275,7 +309,7 @@ class SlackNotifier:
         if plan.runbook == "debug" and step.purpose == "diagnose":
             blocks = ib.diagnosis_blocks(run, plan, self.store.steps(run.id))
             self.reply(m, f"Diagnosis of {plan.service}", blocks)
-        self.reply(m, f"Waiting: {step.title}", bk.waiting_blocks(run, step))
+        self.prompt(run, m, f"Waiting: {step.title}", bk.waiting_blocks(run, step))
         self.refresh_status(run.id)
 
     def on_rolling_back(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
@@ -287,7 +321,7 @@ class SlackNotifier:
             f":warning: The process running this run died at step `{detail.get('step')}`. "
             "Nothing will re-run until a lead resumes it."
         )
-        self.reply(m, text, ib.interrupted_blocks(text, run))
+        self.prompt(run, m, text, ib.interrupted_blocks(text, run))
         self.refresh_status(run.id)
 
     # -- post-mortems ----------------------------------------------------------------------
@@ -361,5 +395,6 @@ class SlackNotifier:
         self.refresh_status(run.id)
         plan = self.store.load_plan(run.task_id)
         text = bk.summary_text(run, plan, self.store.steps(run.id))
+        self.retire_prompts(run.id, f"_No longer waiting: {text.splitlines()[0]}_")
         self.reply(m, text, [bk.section(text)], broadcast=True)
         self.refresh_plan(run, text.splitlines()[0])

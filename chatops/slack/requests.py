@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from chatops.engine.params import parse_assignments
+from chatops.engine.params import parse_assignments, unknown_service
 from chatops.engine.runbook import Runbook
 from chatops.errors import ParameterError
 
 MENTION = re.compile(r"^\s*<@[A-Z0-9]+>\s*")
 
 
+#: Words that start something other than a change (in mentions, and in /change too).
+ON_CALL = ("status", "logs", "hotfix")
+
+
 @dataclass(frozen=True)
 class ChangeRequest:
-    action: str  # "request", "edit", "modal", "import", "help"
+    action: str  # "request", "edit", "modal", "import", "help", or one of ON_CALL
     process: str = ""
     params: dict[str, str] = field(default_factory=dict)
     text: str = ""
@@ -28,9 +33,11 @@ def unescape(text: str) -> str:
 
 
 def parse_change(
-    text: str, runbooks: dict[str, Runbook], positional_service: bool = False
+    text: str, runbooks: dict[str, Runbook], services: Collection[str] = ()
 ) -> ChangeRequest:
-    """Parse a request. With positional_service, `deploy web ref=x` means service=web."""
+    """Parse a request. A bare word after the process that names a service is the service:
+    `deploy web ref=x` means service=web. `status web`, `logs web ...` and `hotfix web ...`
+    are the on-call commands (their text is passed on as typed)."""
     text = unescape(MENTION.sub("", text or "")).strip()
     if not text:
         return ChangeRequest("modal")
@@ -46,6 +53,8 @@ def parse_change(
     except ValueError as e:
         raise ParameterError(f"could not read that: {e} (check the quotes)") from None
     process, rest = words[0].lower(), words[1:]
+    if process in ON_CALL and process not in runbooks:
+        return ChangeRequest(process, text=text.split(None, 1)[1] if rest else "")
     if process == "edit":
         if not rest or not rest[0].lstrip("#").isdigit():
             raise ParameterError("usage: `/change edit RUN key=value ... -- new text`")
@@ -58,7 +67,9 @@ def parse_change(
         )
     if process not in runbooks:
         raise ParameterError(f"unknown process {process!r}.\n{usage(runbooks)}")
-    if positional_service and rest and "=" not in rest[0]:
+    if rest and "=" not in rest[0] and "service" in runbooks[process].parameters:
+        if rest[0] not in services:
+            raise unknown_service(rest[0], services)
         rest = [f"service={rest[0]}", *rest[1:]]
     given = parse_assignments(rest)
     questions = {q.id for q in runbooks[process].questions} - set(runbooks[process].parameters)
@@ -68,16 +79,28 @@ def parse_change(
 
 
 def usage(runbooks: dict[str, Runbook], only: str | None = None) -> str:
-    lines = ["Usage: `/change PROCESS key=value ... -- what and why`"]
+    lines = ["Usage: `/change PROCESS [SERVICE] key=value ... -- what and why`"]
     for name, rb in sorted(runbooks.items()):
         if only and name != only:
             continue
         params = " ".join(
             f"{k}={p.default}" if p.default is not None else f"{k}=…"
             for k, p in rb.parameters.items()
+            if k != "service"
         )
-        lines.append(f"• `/change {name} {params}`: {rb.title}")
-    lines.append("`/change` alone opens a form; `/change import` takes a task in JSON;")
-    lines.append("`/change edit RUN key=value -- text` changes your plan (approvals start over).")
-    lines.append('Planning questions can be answered inline too: `tables="orders, order_lines"`.')
+        body = " ".join(
+            x for x in (name, "SERVICE" if "service" in rb.parameters else "", params) if x
+        )
+        lines.append(f"• `{body}`: {rb.title}")
+    if only:
+        return "\n".join(lines)
+    lines += [
+        "`/change` alone opens a form; `/change import` takes a task in JSON;",
+        "`/change edit RUN key=value -- text` changes your plan (approvals start over).",
+        'Planning questions can be answered inline: `tables="orders, order_lines"`.',
+        "On call: `/hotfix SERVICE what is broken`, `/logs SERVICE since=1h grep=TEXT`, "
+        "`/status SERVICE`.",
+        "Mention me the same way: `@chatops deploy SERVICE ref=v2`, `@chatops status SERVICE`, "
+        "`@chatops logs SERVICE since=1h`, `@chatops help`.",
+    ]
     return "\n".join(lines)

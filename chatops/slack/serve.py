@@ -93,7 +93,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
 
             log.info("serving Slack over HTTP on %s:%s", host, port)
             uvicorn.run(
-                asgi(app, lambda: health(services, reminders)),
+                asgi(app, lambda: health(services, reminders), settings.slack_signing_secret),
                 host=host,
                 port=port,
                 log_level="warning",

@@ -145,6 +145,17 @@ class SlackMessageRow(Base):
     status_ts: Mapped[str | None] = mapped_column(String(40))
 
 
+class SlackPromptRow(Base):
+    """A message of a run's thread that carries buttons for people (Mark done, a gate, an
+    escalation's answers): retired with a closing line when the run ends."""
+
+    __tablename__ = "slack_prompts"
+
+    ts: Mapped[str] = mapped_column(String(40), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+
+
 class PostMortemRow(Base):
     """A hotfix's post-mortem and its reminder state (the truth the scheduler rebuilds from)."""
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from chatops.store.models import DeliveryRow, HomeUserRow, SlackMessageRow
+from chatops.store.models import DeliveryRow, HomeUserRow, SlackMessageRow, SlackPromptRow
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,23 @@ class SqlSlackRecords:
             if row is None:
                 return None
             return RunMessages(row.run_id, row.channel, row.plan_ts, row.status_ts)
+
+    def add_prompt(self, run_id: int, channel: str, ts: str) -> None:
+        """Remember a thread message whose buttons wait on people."""
+        with self.session.begin() as s:
+            s.merge(SlackPromptRow(ts=ts, run_id=run_id, channel=channel))
+
+    def drop_prompt(self, ts: str) -> bool:
+        """Forget a prompt (its buttons were answered); False if it was gone already."""
+        with self.session.begin() as s:
+            res = s.execute(delete(SlackPromptRow).where(SlackPromptRow.ts == ts))
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    def prompts(self, run_id: int) -> list[tuple[str, str]]:
+        """(channel, ts) of every prompt of a run still showing buttons."""
+        with self.session() as s:
+            rows = s.scalars(select(SlackPromptRow).where(SlackPromptRow.run_id == run_id))
+            return [(r.channel, r.ts) for r in rows]
 
     def home_opened(self, user: str, now: datetime) -> None:
         with self.session.begin() as s:

@@ -332,7 +332,7 @@ class ChatHarness(SlackSim):
             self.scheduler.start()
         self.port = _free_port()
         server_config = uvicorn.Config(
-            asgi(self.app, lambda: health(self.services, self.scheduler)),
+            asgi(self.app, lambda: health(self.services, self.scheduler), SIGNING_SECRET),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

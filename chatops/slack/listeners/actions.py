@@ -1,13 +1,15 @@
-"""Button clicks: approve, reject, mark done, approve a gate, cancel; the form's process pick.
+"""Button clicks: approve, reject, mark done, approve a gate, cancel, resume, answer an
+escalation; the form's process pick.
 
 Each click is acknowledged at once and handled on the app's worker pool. A repeat of the
 same click (same action, message, user and value) is handled once; a refused click is
-forgotten again, so a later valid one counts.
+forgotten again, so a later valid one counts. A value that does not parse (tampered with, or
+from an older version of the bot) gets a private refusal and an audit line.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,26 +20,46 @@ from chatops.slack import blocks as bk
 from chatops.slack import modals
 from chatops.slack.services import SlackServices
 
+RUN = re.compile(r"\d{1,12}")
+RUN_STEP = re.compile(r"(\d{1,12}):([a-z0-9][a-z0-9_-]{0,63})")
+RUN_HASH = re.compile(r"(\d{1,12}):([0-9a-f]{64})")
+
 
 def _click(body: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
-    action = body["actions"][0]
-    channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get(
+    action = (body.get("actions") or [{}])[0]
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
         "channel_id", ""
     )
-    ts = body.get("container", {}).get("message_ts", "")
-    return body["user"]["id"], channel, ts, action
+    ts = (body.get("container") or {}).get("message_ts", "")
+    return str((body.get("user") or {}).get("id", "")), channel, ts, action
 
 
 def register(app: App, s: SlackServices) -> None:
-    def handle(body: dict[str, Any], work: Callable[[str, str, str, str], None]) -> None:
+    def parsed(user: str, action_id: str, value: str, shape: re.Pattern[str]) -> re.Match[str]:
+        found = shape.fullmatch(value)
+        if found is None:
+            raise s.changes.bad_input(
+                user,
+                action_id.removeprefix("chatops."),
+                f"this button's value {value[:40]!r} is not one this version of chatops "
+                "reads (the message may be from an older version): use the latest message",
+            )
+        return found
+
+    def handle(
+        body: dict[str, Any],
+        shape: re.Pattern[str],
+        work: Callable[[str, str, str, re.Match[str]], None],
+    ) -> None:
         user, channel, ts, action = _click(body)
-        key = f"{action['action_id']}:{ts}:{user}:{action.get('value', '')}"
-        if not s.first(key):
+        value = str(action.get("value", ""))
+        key = f"{action.get('action_id')}:{ts}:{user}:{value}"
+        if not user or not s.first(key):
             return
 
         def guarded() -> None:
             try:
-                work(user, channel, ts, action.get("value", ""))
+                work(user, channel, ts, parsed(user, str(action.get("action_id")), value, shape))
             except ChatopsError:
                 s.records.forget(key)
                 raise
@@ -48,11 +70,11 @@ def register(app: App, s: SlackServices) -> None:
     def approve(ack: Ack, body: dict[str, Any]) -> None:
         ack()
 
-        def work(user: str, channel: str, ts: str, value: str) -> None:
-            run_id, _, plan_hash = value.partition(":")
-            status = s.changes.approve(int(run_id), user, plan_hash)
+        def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
+            run_id, plan_hash = int(v[1]), v[2]
+            status = s.changes.approve(run_id, user, plan_hash)
             if status.complete:
-                s.after_approval(int(run_id))
+                s.after_approval(run_id)
             else:
                 s.notifier.refresh_plan(status.run)
                 s.ephemeral(channel, user)(
@@ -60,101 +82,124 @@ def register(app: App, s: SlackServices) -> None:
                     + "; ".join(status.missing)
                 )
 
-        handle(body, work)
+        handle(body, RUN_HASH, work)
+
+    def open_view(body: dict[str, Any], make: Callable[[str, int], dict[str, Any]]) -> None:
+        """A button that opens a form: the value is checked first, the form opened after."""
+        user, channel, _ts, action = _click(body)
+
+        def work() -> None:
+            value = str(action.get("value", ""))
+            v = parsed(user, str(action.get("action_id")), value, re.compile(r"(\d{1,12})\S*"))
+            s.client.views_open(
+                trigger_id=body.get("trigger_id", ""), view=make(channel, int(v[1]))
+            )
+
+        s.workers.task(work, s.ephemeral(channel, user))
 
     @app.action(bk.A_REJECT)
-    def reject(ack: Ack, body: dict[str, Any], client: Any) -> None:
+    def reject(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        user, channel, _ts, action = _click(body)
-        run_id, _, _ = action["value"].partition(":")
-        meta = {"run_id": run_id, "channel": channel}
-        s.workers.task(
-            lambda: client.views_open(
-                trigger_id=body["trigger_id"], view=modals.reject_modal(meta)
+        open_view(
+            body,
+            lambda channel, run_id: modals.reject_modal(
+                {"run_id": str(run_id), "channel": channel}
             ),
-            s.ephemeral(channel, user),
         )
 
     @app.action(bk.A_DONE)
     def done(ack: Ack, body: dict[str, Any]) -> None:
         ack()
 
-        def work(user: str, channel: str, ts: str, value: str) -> None:
-            run_id, _, step_id = value.partition(":")
-            s.changes.mark_done(int(run_id), step_id, user)
-            s.client.chat_update(
-                channel=channel,
-                ts=ts,
-                text=f"{step_id}: done by <@{user}>",
-                blocks=[bk.section(f":white_check_mark: `{step_id}` marked done by <@{user}>")],
+        def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
+            run_id, step_id = int(v[1]), v[2]
+            s.changes.mark_done(run_id, step_id, user)
+            s.notifier.answered(
+                channel, ts, f":white_check_mark: `{step_id}` marked done by <@{user}>"
             )
-            s.continue_run(int(run_id))
+            s.continue_run(run_id)
 
-        handle(body, work)
+        handle(body, RUN_STEP, work)
 
     @app.action(bk.A_GATE)
     def gate(ack: Ack, body: dict[str, Any]) -> None:
         ack()
 
-        def work(user: str, channel: str, ts: str, value: str) -> None:
-            run_id, _, step_id = value.partition(":")
-            if s.changes.approve_gate(int(run_id), step_id, user):
-                s.client.chat_update(
-                    channel=channel,
-                    ts=ts,
-                    text=f"{step_id}: approved",
-                    blocks=[bk.section(f":white_check_mark: `{step_id}` approved by <@{user}>")],
+        def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
+            run_id, step_id = int(v[1]), v[2]
+            if s.changes.approve_gate(run_id, step_id, user):
+                s.notifier.answered(
+                    channel, ts, f":white_check_mark: `{step_id}` approved by <@{user}>"
                 )
-                s.continue_run(int(run_id))
+                s.continue_run(run_id)
             else:
                 s.ephemeral(channel, user)(
                     ":ballot_box_with_check: Recorded; the gate needs more approvals."
                 )
 
-        handle(body, work)
+        handle(body, RUN_STEP, work)
 
     @app.action(bk.A_CANCEL)
     def cancel(ack: Ack, body: dict[str, Any]) -> None:
         ack()
 
-        def work(user: str, channel: str, ts: str, value: str) -> None:
-            run = s.changes.cancel(int(value), user)
-            if run.cancel_requested:
+        def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
+            run = s.changes.cancel(int(v[0]), user)
+            if run.cancel_requested and not run.state.is_terminal:
                 m = s.records.get(run.id)
                 if m is not None:
                     s.notifier.reply(
                         m,
-                        f":no_entry_sign: <@{user}> cancels: it stops before its next step.",
+                        f":no_entry_sign: <@{user}> cancels: the running command is being "
+                        "stopped on its hosts.",
                     )
 
-        handle(body, work)
+        handle(body, RUN, work)
 
     @app.action(bk.A_RESUME)
     def resume(ack: Ack, body: dict[str, Any]) -> None:
         ack()
 
-        def work(user: str, channel: str, ts: str, value: str) -> None:
-            run = s.changes.resume(int(value), user)
-            s.client.chat_update(
-                channel=channel,
-                ts=ts,
-                text=f"Resumed by <@{user}>",
-                blocks=[
-                    bk.section(
-                        f":arrow_forward: Resumed by <@{user}> from step `{run.current_step}`."
-                    )
-                ],
+        def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
+            run = s.changes.resume(int(v[0]), user)
+            s.notifier.answered(
+                channel,
+                ts,
+                f":arrow_forward: Resumed by <@{user}> from step `{run.current_step}`.",
             )
             s.kick()
 
-        handle(body, work)
+        handle(body, RUN, work)
+
+    @app.action(bk.A_TAKE_OVER)
+    def take_over(ack: Ack, body: dict[str, Any]) -> None:
+        """The Architect takes an escalated problem over: the diagnosis ends, a fix form opens."""
+        ack()
+        trigger = body.get("trigger_id", "")
+
+        def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
+            run = s.changes.answer_escalation(int(v[0]), user, "take_over")
+            s.continue_run(run.id)
+            preset = {"service": run.service or "", "environment": run.environment or ""}
+            view = modals.change_modal(
+                s.changes.runbooks, s.changes.config, {"channel": channel}, None, preset
+            )
+            s.client.views_open(trigger_id=trigger, view=view)
+
+        handle(body, RUN, work)
+
+    @app.action(bk.A_CLOSE_ESCALATION)
+    def close(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        open_view(body, lambda channel, run_id: modals.close_escalation_modal(run_id, channel))
 
     @app.action(modals.PICK_PROCESS)
     def pick(ack: Ack, body: dict[str, Any], client: Any) -> None:
         ack()
-        view = body["view"]
-        process = body["actions"][0]["selected_option"]["value"]
-        meta = json.loads(view.get("private_metadata") or "{}")
+        view = body.get("view") or {}
+        action = _click(body)[3]
+        process = str((action.get("selected_option") or {}).get("value", ""))
+        meta = modals.metadata(view)
         new = modals.change_modal(s.changes.runbooks, s.changes.config, meta, process)
         s.workers.task(
             lambda: client.views_update(view_id=view["id"], hash=view.get("hash"), view=new),

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 
 from chatops.errors import ParameterError
 from chatops.slack import modals
-from chatops.slack.requests import parse_change, usage
+from chatops.slack.requests import ON_CALL, parse_change, usage
 from chatops.slack.services import SlackServices
 
 
@@ -18,13 +18,18 @@ def request_from_text(
     user: str,
     channel: str,
     trigger_id: str,
-    positional_service: bool = False,
 ) -> None:
-    """Turn typed text into a plan message (or a form); errors reach the user."""
+    """Turn typed text into a plan message, a form or an on-call answer; errors reach the
+    user privately."""
     runbooks = s.changes.runbooks
-    req = parse_change(text, runbooks, positional_service=positional_service)
+    req = parse_change(text, runbooks, s.changes.config.services)
     meta = {"channel": channel}
-    if req.action == "help":
+    if req.action in ON_CALL:
+        from chatops.slack.listeners.oncall import post_logs, post_status, start_hotfix
+
+        work = {"status": post_status, "logs": post_logs, "hotfix": start_hotfix}[req.action]
+        work(s, req.text, user, channel)
+    elif req.action == "help" or (req.action == "modal" and not trigger_id):
         s.ephemeral(channel, user)(usage(runbooks))
     elif req.action == "modal":
         s.client.views_open(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -74,11 +73,11 @@ def register(app: App, s: SlackServices) -> None:
 
     @app.view(modals.ESCALATE)
     def escalated(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = modals.metadata(view)
         vals = modals.values(view)
         try:
             s.changes.escalate(
-                int(meta["run_id"]),
+                modals.run_of(meta),
                 body["user"]["id"],
                 vals.get("reason", ""),
                 vals.get("details", ""),
@@ -87,3 +86,17 @@ def register(app: App, s: SlackServices) -> None:
             ack(response_action="errors", errors={"reason": str(e)[:300]})
             return
         ack()
+
+    @app.view(modals.CLOSE_ESCALATION)
+    def close(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = modals.metadata(view)
+        reason = modals.values(view).get("reason", "")
+        try:
+            run = s.changes.answer_escalation(
+                modals.run_of(meta), body["user"]["id"], "close", reason
+            )
+        except ChatopsError as e:
+            ack(response_action="errors", errors={"reason": str(e)[:300]})
+            return
+        ack()
+        s.continue_run(run.id)

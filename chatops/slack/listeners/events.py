@@ -17,9 +17,7 @@ def register(app: App, s: SlackServices) -> None:
             return  # a retry of a delivery already handled
         user, channel = event.get("user", ""), event["channel"]
         s.workers.task(
-            lambda: request_from_text(
-                s, event.get("text", ""), user, channel, "", positional_service=True
-            ),
+            lambda: request_from_text(s, event.get("text", ""), user, channel, ""),
             s.ephemeral(channel, user),
         )
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
 
 from chatops.engine.logquery import parse_logs
 from chatops.engine.oncall import LogResult, ServiceStatus
+from chatops.engine.params import unknown_service
 from chatops.errors import ParameterError
 from chatops.slack import blocks as bk
 from chatops.slack.services import SlackServices
@@ -33,8 +35,7 @@ def start_hotfix(s: SlackServices, text: str, user: str, channel: str) -> None:
         raise ParameterError("say what is broken: `/hotfix SERVICE what is broken`")
     svc = s.changes.config.services.get(service)
     if svc is None:
-        known = ", ".join(sorted(s.changes.config.services))
-        raise ParameterError(f"unknown service {service!r}; known services: {known}")
+        raise unknown_service(service, s.changes.config.services)
     params.setdefault("ref", svc.git.branch)
     made = s.changes.request("hotfix", params, requester=user, text=summary)
     s.post_plan(made, channel)
@@ -116,57 +117,46 @@ def status_blocks(st: ServiceStatus) -> list[bk.Block]:
     return [bk.section("\n".join(lines))]
 
 
-def register(app: App, s: SlackServices) -> None:
-    @app.command("/hotfix")
-    def hotfix(ack: Ack, command: dict[str, Any]) -> None:
-        ack()
-        user, channel = command["user_id"], command["channel_id"]
-        if not s.first(f"command:{command.get('trigger_id')}"):
-            return
-        s.workers.task(
-            lambda: start_hotfix(s, command.get("text", ""), user, channel),
-            s.ephemeral(channel, user),
+def post_logs(s: SlackServices, text: str, user: str, channel: str) -> None:
+    """`/logs SERVICE ...`: the lines, per host, in the channel (long ones as files)."""
+    q = parse_logs(text, s.changes.config.policies.logs_max_lines)
+    res = s.wired.oncall.logs(q, user)
+    head, blocks, files = logs_message(res)
+    resp = s.client.chat_postMessage(channel=channel, text=f"{head} (for <@{user}>)", blocks=blocks)
+    for host, content in files.items():
+        s.client.files_upload_v2(
+            channel=channel,
+            thread_ts=resp["ts"],
+            content=content,
+            filename=f"logs-{q.service}-{host}.txt",
+            title=f"{q.service} on {host}: logs",
         )
 
-    @app.command("/logs")
-    def logs(ack: Ack, command: dict[str, Any]) -> None:
-        ack()
-        user, channel = command["user_id"], command["channel_id"]
-        if not s.first(f"command:{command.get('trigger_id')}"):
-            return
 
-        def work() -> None:
-            q = parse_logs(command.get("text", ""), s.changes.config.policies.logs_max_lines)
-            res = s.wired.oncall.logs(q, user)
-            text, blocks, files = logs_message(res)
-            resp = s.client.chat_postMessage(
-                channel=channel, text=f"{text} (for <@{user}>)", blocks=blocks
-            )
-            for host, content in files.items():
-                s.client.files_upload_v2(
-                    channel=channel,
-                    thread_ts=resp["ts"],
-                    content=content,
-                    filename=f"logs-{q.service}-{host}.txt",
-                    title=f"{q.service} on {host}: logs",
-                )
+def post_status(s: SlackServices, text: str, user: str, channel: str) -> None:
+    """`/status SERVICE [environment]`: shown to the asker only."""
+    words = text.split()
+    if not words:
+        raise ParameterError("usage: `/status SERVICE [environment]`")
+    st = s.wired.oncall.status(words[0], user, words[1] if len(words) > 1 else None)
+    s.client.chat_postEphemeral(
+        channel=channel, user=user, text=f"Status of {st.service}", blocks=status_blocks(st)
+    )
 
-        s.workers.task(work, s.ephemeral(channel, user))
 
-    @app.command("/status")
-    def status(ack: Ack, command: dict[str, Any]) -> None:
-        ack()
-        user, channel = command["user_id"], command["channel_id"]
-        if not s.first(f"command:{command.get('trigger_id')}"):
-            return
-
-        def work() -> None:
-            words = command.get("text", "").split()
-            if not words:
-                raise ParameterError("usage: `/status SERVICE [environment]`")
-            st = s.wired.oncall.status(words[0], user, words[1] if len(words) > 1 else None)
-            s.client.chat_postEphemeral(
-                channel=channel, user=user, text=f"Status of {st.service}", blocks=status_blocks(st)
+def register(app: App, s: SlackServices) -> None:
+    def slash(name: str, work: Callable[[SlackServices, str, str, str], None]) -> None:
+        @app.command(name)
+        def handler(ack: Ack, command: dict[str, Any]) -> None:
+            ack()
+            user, channel = command.get("user_id", ""), command.get("channel_id", "")
+            if not s.first(f"command:{command.get('trigger_id')}"):
+                return
+            s.workers.task(
+                lambda: work(s, command.get("text", ""), user, channel),
+                s.ephemeral(channel, user),
             )
 
-        s.workers.task(work, s.ephemeral(channel, user))
+    slash("/hotfix", start_hotfix)
+    slash("/logs", post_logs)
+    slash("/status", post_status)

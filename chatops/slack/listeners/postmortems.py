@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -53,7 +52,7 @@ def register(app: App, s: SlackServices) -> None:
     @app.view(modals.POSTMORTEM)
     def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        run_id = int(json.loads(view.get("private_metadata") or "{}")["run_id"])
+        run_id = modals.run_of(modals.metadata(view))
         vals = modals.values(view)
         answers = {k: vals.get(k, "") for k, _q in QUESTIONS}
         answers["timeline"] = vals.get("timeline", "")

@@ -27,7 +27,7 @@ def register(app: App, s: SlackServices) -> None:
     @app.view(modals.CHANGE)
     def change(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = modals.metadata(view)
         vals = modals.values(view)
         process = vals.get("process", "")
         params = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("param:") and v}
@@ -51,7 +51,7 @@ def register(app: App, s: SlackServices) -> None:
         from chatops.engine.params import parse_assignments
 
         user = body["user"]["id"]
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = modals.metadata(view)
         vals = modals.values(view)
         try:
             data = json.loads(vals.get("task", ""))
@@ -78,10 +78,10 @@ def register(app: App, s: SlackServices) -> None:
     @app.view(modals.REJECT)
     def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = modals.metadata(view)
         reason = modals.values(view).get("reason", "").strip()
         try:
-            s.changes.reject(int(meta["run_id"]), user, reason)
+            s.changes.reject(modals.run_of(meta), user, reason)
         except ChatopsError as e:
             ack(response_action="errors", errors={"reason": str(e)[:300]})
             return
