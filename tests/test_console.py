@@ -88,9 +88,10 @@ def test_the_console_works_with_a_real_config(tmp_path: Path) -> None:
 
 
 def test_forms_are_filled_field_by_field(tmp_path: Path) -> None:
-    # /change opens the form: pick deploy, keep it, service 1, default environment, ref v2,
-    # default install, the request text; then a bad pick is asked again
-    script = "/change\n4\n\n1\n\nv2\n\nship it from the form\n/change\n42\n4\n"
+    # /change opens the form: pick deploy (asked once), service 1, default environment,
+    # ref v2, default install, the request text; then a bad pick is asked again, and
+    # /cancel leaves the form
+    script = "/change\n4\n1\n\nv2\n\nship it from the form\n/change\n42\n/cancel\n/who\n"
     out = console(script, "--dir", str(tmp_path / "d"))
     assert out.returncode == 0, out.stderr
     assert (
@@ -99,4 +100,56 @@ def test_forms_are_filled_field_by_field(tmp_path: Path) -> None:
     )
     assert "ship it from the form" in out.stdout and "ref=v2" in out.stdout
     assert "! pick a number from 1 to 9" in out.stdout
+    assert out.stdout.count("Process: [1] config-fix") == 2  # once per form, never twice
+    assert "Process: deploy" in out.stdout
+    assert "/cancel leaves it" in out.stdout and "form closed, nothing submitted" in out.stdout
+    assert "You are alice" in out.stdout
     assert "Traceback" not in out.stderr
+
+
+def test_every_refusal_is_shown_privately_before_the_next_prompt(tmp_path: Path) -> None:
+    script = (
+        "/change deploy demo\n/press Approve\ny\n"  # alice: four-eyes
+        "/as oncall\n/press Approve\ny\n"  # dave: not a lead (switching users loses nothing)
+        "/change deploy nowhere\n"
+        "/as lead\n/press Approve\ny\n"
+    )
+    out = console(script, "--dir", str(tmp_path / "d"))
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    four_eyes = text.index("(only you) ⚠ four-eyes")
+    not_lead = text.index("(only you) ⚠ only lead may approve deploy")
+    nowhere = text.index("(only you) ⚠ 'nowhere' is not a service I know")
+    approved = text.index("Approved by @bob")
+    assert four_eyes < text.index("You are now dave") < not_lead < nowhere < approved
+    assert text.index("dave> /change deploy nowhere") < nowhere < text.index("You are now bob")
+
+
+def test_after_an_escalation_the_run_keeps_its_controls(tmp_path: Path) -> None:
+    script = (
+        "/as oncall\n/change debug demo -- orders time out\n"
+        "/as lead\n/press Approve\ny\n"
+        "/as oncall\n/press Escalate to Architect\n2\nno idea yet\n"
+        "/buttons\n"
+        "/as architect\n/press Take over (fix plan)\ny\n/cancel\n"
+    )
+    out = console(script, "--dir", str(tmp_path / "d"))
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    after = text[text.index("escalates this to the Architect") :]
+    assert re.search(r"\[\d+\] Take over \(fix plan\)\s+\[\d+\] Close with a reason", after)
+    assert "no button" not in after
+    assert "carol takes this over" in after.replace("@", "")
+    assert "Run #1 succeeded" in after
+    assert "== Request a change ==" in after  # the fix plan's form
+
+
+def test_help_lists_every_command_the_readme_names() -> None:
+    out = console("/help\n")
+    assert out.returncode == 0, out.stderr
+    readme = (ROOT / "README.md").read_text()
+    console_part = readme[readme.index("## The two commands") : readme.index("## What a plan")]
+    named = set(re.findall(r"(?<![\w/.])(/[a-z]+)\b", console_part)) - {"/bin"}
+    assert named, "the README names console commands"
+    for command in sorted(named | {"/change", "/hotfix", "/logs", "/status", "@chatops"}):
+        assert command in out.stdout, f"/help does not mention {command}"

@@ -309,3 +309,35 @@ def test_a_dead_replicas_run_is_marked_interrupted_by_the_sweep(
     run = store.get_run(1)
     assert run.state == RunState.RUNNING and run.current_step == "prepare"  # re-runs from there
     assert any("Resumed by <@U_LEAD>" in m.all_text() for m in slack.thread(plan))
+
+
+def test_a_bare_word_after_the_process_is_the_service(slack: ChatHarness) -> None:
+    slack.command("/change", "deploy web ref=v2 -- ship it", user="U_CODER")
+    slack.settle()
+    [plan] = slack.plans()
+    assert "Deploy ready code: web / production" in plan.all_text()
+    slack.command("/change", "deploy wbe ref=v2", user="U_CODER")
+    slack.mention("deploy shop", user="U_CODER")
+    slack.settle()
+    said = slack.ephemerals("U_CODER")
+    assert "'wbe' is not a service I know: did you mean service=web?" in said[0]
+    assert "'shop' is not a service I know" in said[1] and "Known services: web" in said[1]
+    assert len(slack.plans()) == 1
+
+
+def test_mentions_understand_status_logs_and_help(slack: ChatHarness) -> None:
+    slack.mention("status web", user="U_ONCALL")
+    slack.settle()
+    slack.mention("logs web lines=5", user="U_ONCALL")
+    slack.settle()
+    slack.mention("help", user="U_ONCALL")
+    slack.settle()
+    slack.mention("logs web", user="U_NOBODY")
+    slack.settle()
+    said = slack.ephemerals("U_ONCALL")
+    assert any("Status of web" in t for t in said)
+    assert any("Logs of web" in m.all_text() for m in slack.standin.channel(slack.channel))
+    assert any("@chatops status SERVICE" in t for t in said)
+    assert not any("unknown process" in t for t in said)
+    refused = slack.ephemerals("U_NOBODY")
+    assert len(refused) == 1 and "may read logs" in refused[0]  # the same roles as /logs

@@ -44,6 +44,10 @@ EMOJI = {
     ":satellite:": "📡",
     ":page_facing_up:": "📄",
     ":arrow_forward:": "▶",
+    ":hammer_and_wrench:": "🛠",
+    ":large_green_circle:": "●",
+    ":red_circle:": "●",
+    ":robot_face:": "🤖",
 }
 
 
