@@ -4,6 +4,7 @@ compose file runs migrations before serving, the unit upgrades the schema first.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import yaml
 
@@ -33,3 +34,38 @@ def test_systemd_unit_upgrades_before_it_serves() -> None:
     assert "ExecStartPre=/opt/chatops/bin/chatops db upgrade" in text
     assert "ExecStart=/opt/chatops/bin/chatops serve" in text
     assert "User=chatops" in text and "EnvironmentFile=" in text
+
+
+def test_the_package_metadata_builds_without_warnings(tmp_path: Path) -> None:
+    """The licence is an SPDX string and every package-data pattern matches a file."""
+    import subprocess
+    import sys
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert meta["project"]["license"] == "Apache-2.0"
+    for pattern in meta["tool"]["setuptools"]["package-data"]["chatops"]:
+        assert list((ROOT / "chatops").glob(pattern)), f"package-data {pattern} matches nothing"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "deprecated" not in (out.stdout + out.stderr).lower()
+    wheel = next(tmp_path.glob("chatops-*.whl"))
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "chatops/demo/democtl.py" in names and "chatops/py.typed" in names

@@ -1,8 +1,11 @@
-"""`chatops demo`: the whole change process on this machine, no Slack and no servers.
+"""`chatops init` and `chatops demo`: the whole change process on this machine, no Slack and
+no servers.
 
-Builds a scratch git remote and an app checkout, a health endpoint on loopback, a demo
-config with users in every role, then requests, approves and runs two deploys: one that
-succeeds, and one whose health check fails and is rolled back.
+`init` builds the demo service (a git remote, an app checkout with a SQLite database, the
+app running on a loopback port) and writes ./chatops.yml for it. `demo` does that when there
+is no ./chatops.yml yet, then requests, approves and runs a deploy that succeeds, one whose
+health check fails and is rolled back, and a migration that backs up, migrates and verifies.
+Its runs stay in ./chatops.db, so every `chatops` command can be tried on them afterwards.
 """
 
 from __future__ import annotations
@@ -10,60 +13,100 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chatops.cli.main import main as cli_main
-from chatops.demo_env import build_demo, runbook_dir, serve_health
+from chatops.demo.environment import Demo, build_demo, is_demo_config
+from chatops.errors import ConfigError
+
+CONFIG = Path("chatops.yml")
+
+
+def init(base: Path, config: Path = CONFIG, force: bool = False) -> Demo:
+    if config.exists() and not force and not is_demo_config(config):
+        raise ConfigError(
+            str(config), ["exists and is not the demo's: keep it, or pass --force to replace it"]
+        )
+    demo = build_demo(base, config=config)
+    print(f"Wrote {config}: service 'demo' runs on this machine, its files in {demo.base}.")
+    print(f"The demo app answers on {demo.health_url} (it keeps running; `chatops demo --stop`).")
+    return demo
+
+
+def stop(config: Path = CONFIG) -> int:
+    from chatops.config_files import load_config
+
+    if not is_demo_config(config):
+        raise ConfigError(str(config), ["is not the demo's config"])
+    svc = load_config(config).services["demo"]
+    port = int(svc.health.url.rsplit(":", 1)[1].split("/")[0]) if svc.health else 0
+    Demo(Path(svc.app_dir).parents[1], config, Path(svc.app_dir), port).stop()
+    print("the demo app is stopped (a deploy or a restart starts it again)")
+    return 0
 
 
 def run_demo(base: Path) -> int:
-    base = base.resolve()
-    holder: dict[str, Path] = {}
-    server = serve_health(holder)
-    url = f"http://127.0.0.1:{server.server_address[1]}/ECK/health"
-    config = build_demo(base, url)
-    holder["app"] = base / "srv" / "demo"
-    commands = runbook_dir()
-    common = [
-        "--config",
-        str(config),
-        "--commands",
-        str(commands),
-        "--database-url",
-        f"sqlite:///{base / 'chatops.db'}",
-    ]
-    print("== a deploy plan, as the bot would post it\n")
-    cli_main(["plan", "deploy", "service=demo", "ref=v2", "--as", "alice", *common])
-    print("\n== alice requests it, bob (lead) approves, the steps run on this machine\n")
-    ok = cli_main(
-        [
-            "run",
-            "deploy",
-            "service=demo",
-            "ref=v2",
-            "--as",
-            "alice",
-            "--approve-as",
-            "bob",
-            "--manual-done",
-            *common,
-        ]
+    from chatops.cli.main import main as cli_main
+
+    if not CONFIG.exists():
+        init(base)
+    elif not is_demo_config(CONFIG):
+        raise ConfigError(str(CONFIG), ["is not the demo's: run the demo in another folder"])
+
+    def step(title: str, *argv: str) -> int:
+        print(f"\n== {title}\n")
+        return cli_main(list(argv))
+
+    step(
+        "a deploy plan, as the bot would post it",
+        "plan",
+        "deploy",
+        "demo",
+        "ref=v2",
+        "--as",
+        "alice",
     )
-    print("\n== a deploy of a broken build: the health check fails and it is rolled back\n")
-    cli_main(
-        [
-            "run",
-            "deploy",
-            "service=demo",
-            "ref=v3-broken",
-            "--as",
-            "alice",
-            "--approve-as",
-            "bob",
-            "--manual-done",
-            *common,
-        ]
+    ok = step(
+        "alice requests it, bob (lead) approves, the steps run on this machine",
+        "run",
+        "deploy",
+        "demo",
+        "ref=v2",
+        "--as",
+        "alice",
+        "--approve-as",
+        "bob",
+        "--manual-done",
     )
-    print("\n== a refactor task (seed JSON) that mixes in a new feature is refused by policy\n")
-    task = base / "refactor-task.json"
+    step(
+        "a deploy of a broken build: the health check fails and it is rolled back",
+        "run",
+        "deploy",
+        "demo",
+        "ref=v3-broken",
+        "--as",
+        "alice",
+        "--approve-as",
+        "bob",
+        "--manual-done",
+    )
+    step(
+        "a migration: back up, migrate, verify (carol, the architect, and bob approve)",
+        "run",
+        "migration",
+        "demo",
+        "ref=v2",
+        "script=scripts/add-labels.py",
+        "--as",
+        "alice",
+        "--approve-as",
+        "carol",
+        "--approve-as",
+        "bob",
+        "--manual-done",
+        "--answer",
+        "tables=orders",
+        "--answer",
+        "columns=orders.label (new, text)",
+    )
+    task = Path(base) / "refactor-task.json"
     task.write_text(
         json.dumps(
             {
@@ -80,11 +123,17 @@ def run_demo(base: Path) -> int:
             }
         )
     )
-    cli_main(["plan", "refactor", "service=demo", "--as", "carol", "--import", str(task), *common])
-    print("\n== runs and the audit trail\n")
-    cli_main(["runs", *common])
-    print()
-    cli_main(["audit", "--limit", "12", *common])
-    print(f"\nEverything is in {base}; try: chatops show 1 {' '.join(common)}")
-    server.shutdown()
+    step(
+        "a refactor task (seed JSON) that mixes in a new feature is refused by policy",
+        "plan",
+        "refactor",
+        "demo",
+        "--as",
+        "carol",
+        "--import",
+        str(task),
+    )
+    step("runs", "runs")
+    step("the audit trail", "audit", "--limit", "12")
+    print("\nEverything is in ./chatops.db; try `chatops show 1` or `chatops console`.")
     return ok

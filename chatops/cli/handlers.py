@@ -11,8 +11,9 @@ from pathlib import Path
 
 from chatops.bootstrap import Wired, wire
 from chatops.cli import render
+from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE  # noqa: F401
 from chatops.cli.terminal import TerminalNotifier
-from chatops.engine.params import parse_assignments
+from chatops.engine.params import parse_assignments, service_first
 from chatops.engine.plan import Plan
 from chatops.engine.planner import build_plan
 from chatops.engine.policy import evaluate
@@ -24,8 +25,6 @@ from chatops.errors import (
     TaskFormatError,
 )
 from chatops.settings import Settings
-
-EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 1, 2, 3
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -40,10 +39,33 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _wire(args: argparse.Namespace, stream: bool = False) -> Wired:
-    w = wire(_settings(args), notifier=TerminalNotifier(stream_output=stream))
-    for run_id in w.recover():
-        print(f"run #{run_id} was left running by a dead process: now interrupted", file=sys.stderr)
-    return w
+    return wire(_settings(args), notifier=TerminalNotifier(stream_output=stream))
+
+
+def _params(w: Wired, args: argparse.Namespace) -> dict[str, str]:
+    words = list(args.params)
+    if args.process in w.runbooks and "service" in w.runbooks[args.process].parameters:
+        words = service_first(words, w.config.services)
+    return parse_assignments(words)
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    """Mark runs whose process died interrupted (serve does this on its own, every sweep)."""
+    w = _wire(args)
+    found = w.recover()
+    for run_id in found:
+        print(f"run #{run_id} was left running by a dead process: now interrupted")
+    if not found:
+        print("no run was left running by a dead process")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from chatops.cli.demo import init
+
+    init(Path(args.dir), force=args.force)
+    print("Next: chatops check; chatops plan deploy demo ref=v2 --as alice; chatops console")
+    return 0
 
 
 def _answers(items: Sequence[str]) -> dict[str, str]:
@@ -76,7 +98,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _plan_from_args(w: Wired, args: argparse.Namespace, requester: str) -> Plan:
-    params = parse_assignments(args.params)
+    params = _params(w, args)
     if args.import_file:
         data = _read_task(args.import_file)
         return import_task(
@@ -113,7 +135,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     w = _wire(args, stream=args.stream)
-    params = parse_assignments(args.params)
+    params = _params(w, args)
     if args.import_file:
         req = w.changes.import_request(
             _read_task(args.import_file),
@@ -262,9 +284,9 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from chatops.cli.demo import run_demo
+    from chatops.cli.demo import run_demo, stop
 
-    return run_demo(Path(args.dir))
+    return stop() if args.stop else run_demo(Path(args.dir))
 
 
 def cmd_logs(args: argparse.Namespace) -> int:

@@ -1,33 +1,15 @@
-"""`chatops`: check, plan, run, runs, show, audit, resume, cancel, postmortem, db upgrade,
-serve, console, demo."""
+"""`chatops`: a change process for servers, driven from Slack or from here.
+
+Start with `chatops init` (a demo service on this machine), then `chatops check`,
+`chatops plan deploy demo ref=v2 --as alice`, `chatops runs`, or `chatops console`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from chatops.cli.handlers import (
-    EXIT_FAILED,
-    EXIT_REFUSED,
-    EXIT_USAGE,
-    cmd_audit,
-    cmd_cancel,
-    cmd_check,
-    cmd_console,
-    cmd_db,
-    cmd_demo,
-    cmd_done,
-    cmd_logs,
-    cmd_plan,
-    cmd_postmortem,
-    cmd_resume,
-    cmd_run,
-    cmd_runs,
-    cmd_serve,
-    cmd_show,
-    cmd_status,
-)
+from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE
 from chatops.engine.run import RunState
 from chatops.errors import (
     ChatopsError,
@@ -37,6 +19,18 @@ from chatops.errors import (
     PolicyRefused,
     TaskFormatError,
 )
+
+
+def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
+    """A handler imported when it runs: `chatops --help` and the read-only commands do not
+    pay for SQLAlchemy, bolt or Fabric."""
+
+    def call(args: argparse.Namespace) -> int:
+        from chatops.cli import handlers
+
+        return int(getattr(handlers, name)(args))
+
+    return call
 
 
 def parser() -> argparse.ArgumentParser:
@@ -51,7 +45,7 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("check", parents=[common], help="validate config and runbooks")
     s.add_argument("--connect", action="store_true", help="also open every host (strict host keys)")
-    s.set_defaults(func=cmd_check)
+    s.set_defaults(func=_lazy("cmd_check"))
 
     def planning(s: argparse.ArgumentParser) -> None:
         s.add_argument("process", nargs="?", help="runbook name: deploy, migration, hotfix, ...")
@@ -76,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
     planning(s)
     s.add_argument("--json", action="store_true", help="print the plan as a task (seed format)")
     s.add_argument("--long", action="store_true", help="with --json: the long task format")
-    s.set_defaults(func=cmd_plan)
+    s.set_defaults(func=_lazy("cmd_plan"))
 
     s = sub.add_parser(
         "run", parents=[common], help="request, approve and run (break-glass, trying)"
@@ -93,57 +87,57 @@ def parser() -> argparse.ArgumentParser:
         "--manual-done", action="store_true", help="mark manual steps done as --as (audited)"
     )
     s.add_argument("--stream", action="store_true", help="print command output as it arrives")
-    s.set_defaults(func=cmd_run)
+    s.set_defaults(func=_lazy("cmd_run"))
 
     s = sub.add_parser("done", parents=[common], help="mark a manual step done and continue")
     s.add_argument("run_id", type=int)
     s.add_argument("step")
     s.add_argument("--as", dest="as_user", required=True)
-    s.set_defaults(func=cmd_done)
+    s.set_defaults(func=_lazy("cmd_done"))
 
     s = sub.add_parser("runs", parents=[common], help="list runs")
     s.add_argument("--limit", type=int, default=20)
     s.add_argument("--state", action="append", choices=[x.value for x in RunState])
-    s.set_defaults(func=cmd_runs)
+    s.set_defaults(func=_lazy("cmd_runs"))
 
     s = sub.add_parser("show", parents=[common], help="a run: its plan, steps and output tails")
     s.add_argument("run_id", type=int)
-    s.set_defaults(func=cmd_show)
+    s.set_defaults(func=_lazy("cmd_show"))
 
     s = sub.add_parser("audit", parents=[common], help="the audit trail of a run (or the latest)")
     s.add_argument("run_id", type=int, nargs="?")
     s.add_argument("--limit", type=int, default=50)
-    s.set_defaults(func=cmd_audit)
+    s.set_defaults(func=_lazy("cmd_audit"))
 
     for name, func, text in (
-        ("resume", cmd_resume, "queue an interrupted run again (lead)"),
-        ("cancel", cmd_cancel, "cancel a run (requester or lead)"),
+        ("resume", "cmd_resume", "queue an interrupted run again (lead)"),
+        ("cancel", "cmd_cancel", "cancel a run (requester or lead)"),
     ):
         s = sub.add_parser(name, parents=[common], help=text)
         s.add_argument("run_id", type=int)
         s.add_argument("--as", dest="as_user", required=True)
-        s.set_defaults(func=func)
+        s.set_defaults(func=_lazy(func))
 
     s = sub.add_parser("db", parents=[common], help="database maintenance")
     dsub = s.add_subparsers(dest="db_cmd", required=True)
     u = dsub.add_parser("upgrade", parents=[common], help="apply the Alembic migrations")
-    u.set_defaults(func=cmd_db)
+    u.set_defaults(func=_lazy("cmd_db"))
 
     s = sub.add_parser("logs", parents=[common], help="read a service's logs (like /logs)")
     s.add_argument("words", nargs="+", metavar="SERVICE [lines=N] [since=1h] [grep=TEXT] ...")
     s.add_argument("--as", dest="as_user", required=True, help="who reads (a Slack user id)")
-    s.set_defaults(func=cmd_logs)
+    s.set_defaults(func=_lazy("cmd_logs"))
 
     s = sub.add_parser("status", parents=[common], help="a service's state (like /status)")
     s.add_argument("service")
     s.add_argument("environment", nargs="?")
     s.add_argument("--as", dest="as_user", default="cli")
-    s.set_defaults(func=cmd_status)
+    s.set_defaults(func=_lazy("cmd_status"))
 
     s = sub.add_parser("postmortem", parents=[common], help="a hotfix's post-mortem")
     s.add_argument("run_id", type=int)
     s.add_argument("--markdown", action="store_true", help="export it as Markdown")
-    s.set_defaults(func=cmd_postmortem)
+    s.set_defaults(func=_lazy("cmd_postmortem"))
 
     s = sub.add_parser("serve", parents=[common], help="run the Slack bot")
     s.add_argument(
@@ -151,7 +145,7 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
-    s.set_defaults(func=cmd_serve)
+    s.set_defaults(func=_lazy("cmd_serve"))
 
     s = sub.add_parser(
         "console",
@@ -163,11 +157,26 @@ def parser() -> argparse.ArgumentParser:
         default="demo-data/console",
         help="scratch folder for the demo (default: ./demo-data/console)",
     )
-    s.set_defaults(func=cmd_console)
+    s.set_defaults(func=_lazy("cmd_console"))
 
-    s = sub.add_parser("demo", help="a demo on this machine: no Slack, no servers needed")
-    s.add_argument("--dir", default="demo-data", help="scratch folder (default: ./demo-data)")
-    s.set_defaults(func=cmd_demo)
+    s = sub.add_parser(
+        "init", help="write ./chatops.yml for a demo service on this machine (to try every command)"
+    )
+    s.add_argument("--dir", default="demo-data/app", help="its files (default: ./demo-data/app)")
+    s.add_argument(
+        "--force", action="store_true", help="replace a chatops.yml that is not the demo's"
+    )
+    s.set_defaults(func=_lazy("cmd_init"))
+
+    s = sub.add_parser("demo", help="a tour on the demo service: no Slack, no servers needed")
+    s.add_argument("--dir", default="demo-data/app", help="its files (default: ./demo-data/app)")
+    s.add_argument("--stop", action="store_true", help="stop the demo app and leave")
+    s.set_defaults(func=_lazy("cmd_demo"))
+
+    s = sub.add_parser(
+        "recover", parents=[common], help="mark runs of dead processes interrupted (serve does it)"
+    )
+    s.set_defaults(func=_lazy("cmd_recover"))
     return p
 
 

@@ -80,7 +80,8 @@ def steps_text(steps: list[StepRecord]) -> str:
     out = []
     for s in steps:
         where = f"@{s.host}" if s.host else ""
-        code = f" exit {s.exit_code}" if s.exit_code is not None else ""
+        kind = "HTTP" if s.host == "bot" else "exit"
+        code = f" {kind} {s.exit_code}" if s.exit_code is not None else ""
         who = f" by {s.actor}" if s.actor else ""
         out.append(f"  [{s.phase}] {s.step_id}{where}: {s.state.value}{code}{who}")
         if s.error:

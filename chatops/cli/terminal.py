@@ -28,8 +28,7 @@ class TerminalNotifier:
                 assert isinstance(results, list)
                 for r in results:
                     assert isinstance(r, CommandResult)
-                    code = "" if r.exit_code is None else f" exit {r.exit_code}"
-                    self._say(f"{tag}:   {r.host}: {r.outcome}{code} in {r.duration:.1f}s")
+                    self._say(f"{tag}:   {r.host}: {r.code} in {r.duration:.1f}s")
                     if not r.ok:
                         if r.error:
                             self._say(f"{tag}:     {r.error}")

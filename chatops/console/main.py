@@ -6,24 +6,20 @@ from pathlib import Path
 
 from chatops.config_files import load_config
 from chatops.console.session import Console
-from chatops.demo_env import build_demo, runbook_dir, serve_health
+from chatops.demo.environment import build_demo, runbook_dir
 from chatops.engine.config import ROLES
 from chatops.settings import Settings
 from chatops.testing.harness import ChatHarness
 
 
 def run_console(config: Path | None, base: Path, settings: Settings) -> int:
-    server = None
+    demo = None
     if config is None:
-        base = base.resolve()
-        holder: dict[str, Path] = {}
-        server = serve_health(holder)
-        url = f"http://127.0.0.1:{server.server_address[1]}/ECK/health"
-        config = build_demo(base, url)
-        holder["app"] = base / "srv" / "demo"
-        database = f"sqlite:///{base / 'chatops.db'}"
+        demo = build_demo(base)
+        config = demo.config
+        database = f"sqlite:///{demo.base / 'chatops.db'}"
         commands = runbook_dir()
-        print(f"Demo set up in {base}: service 'demo' runs its steps on this machine.")
+        print(f"Demo set up in {demo.base}: service 'demo' runs its steps on this machine.")
     else:
         database = settings.database_url
         commands = settings.commands
@@ -39,5 +35,5 @@ def run_console(config: Path | None, base: Path, settings: Settings) -> int:
         return Console(slack, users).run()
     finally:
         slack.stop()
-        if server is not None:
-            server.shutdown()
+        if demo is not None:
+            demo.stop()

@@ -191,3 +191,12 @@ def unknown_service(word: str, services: Collection[str]) -> ParameterError:
         hint = "write it as service=NAME."
     listed = ", ".join(known) if known else "none configured"
     return ParameterError(f"{word!r} is not a service I know: {hint} Known services: {listed}")
+
+
+def service_first(words: list[str], services: Collection[str]) -> list[str]:
+    """`deploy web ref=v2`: a bare first word names the service (it must be one)."""
+    if words and "=" not in words[0]:
+        if words[0] not in services:
+            raise unknown_service(words[0], services)
+        return [f"service={words[0]}", *words[1:]]
+    return words

@@ -39,3 +39,14 @@ class CommandResult:
 
     def tail_lines(self, n: int = 20) -> str:
         return "\n".join(self.tail.splitlines()[-n:])
+
+    @property
+    def code(self) -> str:
+        """How it ended, in words: `exit 0`, `HTTP 200` (a health check), or the outcome."""
+        if self.exit_code is None:
+            return self.outcome.replace("_", " ")
+        return (
+            f"HTTP {self.exit_code}"
+            if self.command.startswith("GET ")
+            else f"exit {self.exit_code}"
+        )

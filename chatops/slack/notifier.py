@@ -258,7 +258,7 @@ class SlackNotifier:
         lines, long_hosts = [], []
         for r in results:
             assert isinstance(r, CommandResult)
-            code = f"exit {r.exit_code}" if r.exit_code is not None else r.outcome
+            code = r.code
             result = f"{code} in {r.duration:.1f}s" + (
                 f" ({r.error})" if r.error and not r.ok else ""
             )

@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from chatops.engine.params import parse_assignments, unknown_service
+from chatops.engine.params import parse_assignments, service_first
 from chatops.engine.runbook import Runbook
 from chatops.errors import ParameterError
 
@@ -67,10 +67,8 @@ def parse_change(
         )
     if process not in runbooks:
         raise ParameterError(f"unknown process {process!r}.\n{usage(runbooks)}")
-    if rest and "=" not in rest[0] and "service" in runbooks[process].parameters:
-        if rest[0] not in services:
-            raise unknown_service(rest[0], services)
-        rest = [f"service={rest[0]}", *rest[1:]]
+    if "service" in runbooks[process].parameters:
+        rest = service_first(rest, services)
     given = parse_assignments(rest)
     questions = {q.id for q in runbooks[process].questions} - set(runbooks[process].parameters)
     answers = {k: v for k, v in given.items() if k in questions}

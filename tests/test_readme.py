@@ -1,0 +1,53 @@
+"""The README's terminal walkthrough works when pasted, in order, into a fresh folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def walkthrough() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Using it from the terminal") :]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_every_line_of_the_terminal_walkthrough_works(tmp_path: Path) -> None:
+    lines = walkthrough()
+    assert lines[0].startswith("source .venv/bin/activate")
+    for name in ("commands", "examples"):  # a clone's folders, as the README's lines see them
+        (tmp_path / name).symlink_to(ROOT / name)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")},
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    said = []
+    try:
+        for line in lines[1:]:
+            out = subprocess.run(
+                ["bash", "-c", line],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            said.append((line, out.stdout))
+            assert out.returncode == 0, f"{line}\n{out.stdout}\n{out.stderr}"
+    finally:
+        subprocess.run(["bash", "-c", "chatops demo --stop"], cwd=tmp_path, env=env, check=False)
+    text = dict(said)
+    run = next(v for k, v in text.items() if k.startswith("chatops run deploy"))
+    assert "run #1: succeeded" in run
+    tour = next(v for k, v in text.items() if k.startswith("chatops demo  "))
+    assert re.search(r"^2 +succeeded \(hotfix\) +hotfix", tour, re.M)  # the same runs
+    assert re.search(r"^5 +succeeded +migration", tour, re.M)
+    postmortem = next(v for k, v in text.items() if "postmortem" in k)
+    assert "- Run: #2 on demo" in postmortem and "## Timeline" in postmortem
