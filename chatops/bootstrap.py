@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from chatops import logs
 from chatops.clock import SystemClock
-from chatops.config_files import load_config, load_runbooks, secret_values
+from chatops.config_files import load_config_or_empty, load_runbooks, secret_values
 from chatops.engine.changes import ChangeService, NullNotifier
 from chatops.engine.config import Config
 from chatops.engine.oncall import OnCall
@@ -69,12 +68,6 @@ class Wired:
         stale = self.config.policies.stale_run_delta
         check = OwnerLiveness(self.owner, self.clock.now(), stale)
         return [r.id for r in self.runner.recover(check)]
-
-
-def load_config_or_empty(path: Path) -> Config:
-    if not path.exists():
-        raise ConfigError(str(path), ["config file not found (set CHATOPS_CONFIG or --config)"])
-    return load_config(path)
 
 
 def ensure_schema(url: str, engine: Engine) -> None:

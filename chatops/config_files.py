@@ -13,20 +13,25 @@ from chatops.engine.config import Config
 from chatops.engine.runbook import BUILTIN_NAMES, Runbook
 from chatops.errors import ConfigError
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
+
 
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(str(path), [f"cannot read: {e.strerror or e}"]) from None
+    loader = LOADER(text)  # one pass: the node (for line numbers) and the data built from it
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError(str(path), [f"{where}not valid YAML: {problem}"]) from None
+    finally:
+        loader.dispose()
     return data, node
 
 
@@ -124,3 +129,16 @@ def secret_values(config: Config) -> list[str]:
         except OSError:
             continue
     return [v for v in values if v]
+
+
+def load_config_or_empty(path: Path) -> Config:
+    """The config file; a clear error when there is none."""
+    if not path.exists():
+        raise ConfigError(
+            str(path),
+            [
+                "config file not found: `chatops init` writes one for a demo service, "
+                "or set CHATOPS_CONFIG / --config"
+            ],
+        )
+    return load_config(path)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -247,11 +249,17 @@ def test_killed_process_leaves_an_interrupted_run(
         proc.wait(timeout=10)
     finally:
         subprocess.run(["pkill", "-f", marker])
+    before = hashlib.sha256(Path(db).read_bytes()).hexdigest()
+    out = chatops(env, "runs")  # reading changes nothing, not even a dead run's state
+    assert re.search(r"^1 +running +deploy", out.stdout, re.M) and out.stderr == ""
+    assert chatops(env, "show", "1").returncode == 0 and chatops(env, "audit").returncode == 0
+    assert hashlib.sha256(Path(db).read_bytes()).hexdigest() == before
+    rec = chatops(env, "recover")
+    assert "run #1 was left running by a dead process: now interrupted" in rec.stdout
     out = chatops(env, "runs")
-    assert "was left running by a dead process" in out.stderr
     assert "interrupted" in out.stdout and "restart" in out.stdout
-    again = chatops(env, "runs")
-    assert "dead process" not in again.stderr  # recovered once, not re-run
+    again = chatops(env, "recover")
+    assert "no run was left running" in again.stdout  # recovered once, not re-run
     audit = chatops(env, "audit", "1")
     assert "run.interrupted" in audit.stdout and "at step restart" in audit.stdout
     assert app.head() == app.revs["v2"]  # it had pulled before it died; nothing re-ran

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from chatops.bootstrap import load_config_or_empty
-from chatops.config_files import load_runbooks, secret_values
+from chatops.config_files import load_config_or_empty, load_runbooks, secret_values
 from chatops.engine.actions import unsupported
 from chatops.engine.inventory import Host
 from chatops.engine.redact import Redactor
 from chatops.engine.result import CommandResult
-from chatops.executors.local import LocalExecutor
-from chatops.executors.ssh import SshExecutor
-from chatops.settings import Settings
 
 LABEL = {
     "ok": "ok",
@@ -24,17 +21,17 @@ LABEL = {
 }
 
 
-def check(settings: Settings, connect: bool) -> int:
-    config = load_config_or_empty(settings.config)
-    runbooks = load_runbooks(settings.commands)
+def check(config_path: Path, commands: Path, connect: bool) -> int:
+    config = load_config_or_empty(config_path)
+    runbooks = load_runbooks(commands)
     hosts = [
         (s, e, h)
         for s, svc in config.services.items()
         for e, env in svc.environments.items()
         for h in env.hosts
     ]
-    print(f"config {settings.config}: ok ({len(config.services)} services, {len(hosts)} hosts)")
-    print(f"runbooks {settings.commands}: ok ({', '.join(sorted(runbooks))})")
+    print(f"config {config_path}: ok ({len(config.services)} services, {len(hosts)} hosts)")
+    print(f"runbooks {commands}: ok ({', '.join(sorted(runbooks))})")
     missing = sorted({r for rb in runbooks.values() for r in rb.approval.roles} - set(config.roles))
     if missing:
         print(
@@ -47,7 +44,11 @@ def check(settings: Settings, connect: bool) -> int:
                 print(f"warning: {rb.name} cannot run on {name}: {'; '.join(gaps)}")
     if not connect:
         return 0
-    redactor = Redactor([*settings.secret_values(), *secret_values(config)])
+    from chatops.executors.local import LocalExecutor
+    from chatops.executors.ssh import SshExecutor
+    from chatops.settings import Settings
+
+    redactor = Redactor([*Settings().secret_values(), *secret_values(config)])
     ssh, local = SshExecutor(redactor), LocalExecutor(redactor)
 
     def probe(h: Host) -> CommandResult:

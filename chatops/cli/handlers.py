@@ -91,12 +91,6 @@ def _read_task(path: str) -> object:
         ) from None
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from chatops.cli.check import check
-
-    return check(_settings(args), connect=args.connect)
-
-
 def _plan_from_args(w: Wired, args: argparse.Namespace, requester: str) -> Plan:
     params = _params(w, args)
     if args.import_file:
@@ -206,30 +200,6 @@ def cmd_done(args: argparse.Namespace) -> int:
     args.manual_done, args.approve_as = False, []
     w.runner.continue_run(args.run_id)
     return _follow(w, args.run_id, args)
-
-
-def cmd_runs(args: argparse.Namespace) -> int:
-    w = _wire(args)
-    states = [RunState(s) for s in args.state] if args.state else []
-    print(render.runs_table(w.store.list_runs(limit=args.limit, states=states)))
-    return 0
-
-
-def cmd_show(args: argparse.Namespace) -> int:
-    w = _wire(args)
-    run, plan = w.changes.get(args.run_id)
-    print(render.plan_text(plan, evaluate(plan), run))
-    if run.error:
-        print(f"  error: {run.error}")
-    print(render.steps_text(w.store.steps(run.id)))
-    return 0
-
-
-def cmd_audit(args: argparse.Namespace) -> int:
-    w = _wire(args)
-    events = w.audit.for_run(args.run_id) if args.run_id is not None else w.audit.recent(args.limit)
-    print(render.audit_text(events))
-    return 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

@@ -20,15 +20,19 @@ from chatops.errors import (
     TaskFormatError,
 )
 
+READING = ("cmd_runs", "cmd_show", "cmd_audit", "cmd_check")
+
 
 def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
     """A handler imported when it runs: `chatops --help` and the read-only commands do not
     pay for SQLAlchemy, bolt or Fabric."""
 
     def call(args: argparse.Namespace) -> int:
-        from chatops.cli import handlers
-
-        return int(getattr(handlers, name)(args))
+        if name in READING:
+            from chatops.cli import reading as module
+        else:
+            from chatops.cli import handlers as module  # type: ignore[no-redef]
+        return int(getattr(module, name)(args))
 
     return call
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING
 
-from chatops.engine.plan import Plan
-from chatops.engine.policy import Verdict
 from chatops.engine.run import AuditEvent, RunView, StepRecord
+
+if TYPE_CHECKING:
+    from chatops.engine.plan import Plan
+    from chatops.engine.policy import Verdict
 
 KIND_MARK = {"manual": "person", "ssh": "ssh", "check": "check", "gate": "gate"}
 

@@ -1,0 +1,165 @@
+"""A read-only view of the store for the reading commands (`runs`, `show`, `audit`).
+
+It talks DB-API directly (sqlite3, or psycopg for PostgreSQL) so those commands start in a
+fraction of the time SQLAlchemy and Alembic take to import, and it opens the database read
+only (SQLite `mode=ro`, a read-only PostgreSQL transaction): reading changes nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from chatops.engine.run import AuditEvent, RunState, RunView, StepRecord, StepState
+from chatops.errors import ConfigError, NotFound
+
+#: The schema this code reads: the newest Alembic revision (a test keeps them equal).
+SCHEMA_HEAD = "0005"
+
+RUN_COLUMNS = (
+    "id, task_id, plan_hash, runbook, kind, service, environment, state, requester, "
+    "created_at, updated_at, current_step, owner, error, cancel_requested, heartbeat_at"
+)
+STEP_COLUMNS = (
+    "id, run_id, phase, step_id, host, state, exit_code, started_at, finished_at, tail, "
+    "error, actor"
+)
+AUDIT_COLUMNS = "at, actor, action, run_id, task_id, plan_hash, detail, id"
+
+
+def _time(v: Any) -> Any:
+    if v is None:
+        return None
+    t = v if isinstance(v, datetime) else datetime.fromisoformat(str(v))
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _run(r: Sequence[Any]) -> RunView:
+    return RunView(
+        id=r[0],
+        task_id=r[1],
+        plan_hash=r[2],
+        runbook=r[3],
+        kind=r[4],
+        service=r[5],
+        environment=r[6],
+        state=RunState(r[7]),
+        requester=r[8],
+        created_at=_time(r[9]),
+        updated_at=_time(r[10]),
+        current_step=r[11],
+        owner=r[12],
+        error=r[13] or "",
+        cancel_requested=bool(r[14]),
+        heartbeat_at=_time(r[15]),
+    )
+
+
+def _step(r: Sequence[Any]) -> StepRecord:
+    return StepRecord(
+        id=r[0],
+        run_id=r[1],
+        phase=r[2],
+        step_id=r[3],
+        host=r[4],
+        state=StepState(r[5]),
+        exit_code=r[6],
+        started_at=_time(r[7]),
+        finished_at=_time(r[8]),
+        tail=r[9] or "",
+        error=r[10] or "",
+        actor=r[11],
+    )
+
+
+def _event(r: Sequence[Any]) -> AuditEvent:
+    return AuditEvent(_time(r[0]), r[1], r[2], r[3], r[4], r[5], r[6] or "", r[7])
+
+
+class Reader:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: Any = None
+        parts = urlsplit(url)
+        scheme = parts.scheme.split("+")[0]
+        if scheme == "sqlite":
+            path = url.split(":///", 1)[1] if ":///" in url else ""
+            if not path or path == ":memory:":
+                raise ConfigError(url, ["a reading command needs a database file"])
+            self._mark = "?"
+            if Path(path).expanduser().exists():
+                uri = f"file:{Path(path).expanduser().resolve()}?mode=ro"
+                self._conn = sqlite3.connect(uri, uri=True, timeout=30)
+        elif scheme in ("postgresql", "postgres"):
+            import psycopg
+
+            self._mark = "%s"
+            conninfo = parts._replace(scheme="postgresql").geturl()
+            self._conn = psycopg.connect(unquote(conninfo), autocommit=False)
+            self._conn.read_only = True
+        else:
+            raise ConfigError(url, [f"unknown database kind {parts.scheme!r}"])
+        if self._conn is not None:
+            self._check_schema()
+
+    def _rows(self, sql: str, *params: Any) -> list[Sequence[Any]]:
+        if self._conn is None:
+            return []
+        with closing(self._conn.cursor()) as cur:
+            cur.execute(sql.replace("?", self._mark), params)
+            return list(cur.fetchall())
+
+    def _check_schema(self) -> None:
+        try:
+            found = self._rows("SELECT version_num FROM alembic_version")
+        except Exception:  # no table: not a chatops database, or an empty one
+            found = []
+        version = found[0][0] if found else None
+        if version != SCHEMA_HEAD:
+            raise ConfigError(
+                self.url.split("@")[-1],
+                [
+                    f"schema {version or 'missing'}, this chatops reads {SCHEMA_HEAD}: "
+                    "run `chatops db upgrade` (or any command that writes, on SQLite)"
+                ],
+            )
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+    def list_runs(self, limit: int = 50, states: Sequence[RunState] = ()) -> list[RunView]:
+        where = ""
+        if states:
+            where = "WHERE state IN (" + ", ".join("?" for _ in states) + ") "
+        sql = f"SELECT {RUN_COLUMNS} FROM runs {where}ORDER BY id DESC LIMIT ?"  # noqa: S608
+        return [_run(r) for r in self._rows(sql, *[s.value for s in states], limit)]
+
+    def get_run(self, run_id: int) -> RunView:
+        rows = self._rows(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", run_id)  # noqa: S608
+        if not rows:
+            raise NotFound(f"no run #{run_id}")
+        return _run(rows[0])
+
+    def plan_body(self, task_id: str) -> str:
+        rows = self._rows("SELECT body FROM plans WHERE task_id = ?", task_id)
+        if not rows:
+            raise NotFound(f"no plan {task_id}")
+        return str(rows[0][0])
+
+    def steps(self, run_id: int) -> list[StepRecord]:
+        sql = f"SELECT {STEP_COLUMNS} FROM step_runs WHERE run_id = ? ORDER BY id"  # noqa: S608
+        return [_step(r) for r in self._rows(sql, run_id)]
+
+    def for_run(self, run_id: int) -> list[AuditEvent]:
+        sql = f"SELECT {AUDIT_COLUMNS} FROM audit_events WHERE run_id = ? ORDER BY id"  # noqa: S608
+        return [_event(r) for r in self._rows(sql, run_id)]
+
+    def recent(self, limit: int = 100) -> list[AuditEvent]:
+        sql = f"SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY id DESC LIMIT ?"  # noqa: S608
+        return [_event(r) for r in self._rows(sql, limit)]
