@@ -292,6 +292,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         print(f"  {h.host}: {h.state}" + (f" ({extra})" if extra else ""))
     print(f"  health: {st.health}")
+    if st.contradiction:
+        print(f"  warning: {st.contradiction}")
     last = st.last_success
     print(
         f"  last successful run: #{last.id} {last.runbook}"

@@ -32,7 +32,8 @@ class TerminalNotifier:
                     if not r.ok:
                         if r.error:
                             self._say(f"{tag}:     {r.error}")
-                        for line in r.tail_lines(10).splitlines():
+                        tail = r.tail_lines(10)
+                        for line in tail.splitlines() if tail.strip() != r.error.strip() else []:
                             self._say(f"{tag}:     | {line}")
             case "step.output":
                 if self.stream_output:

@@ -73,8 +73,25 @@ def _text(t: str) -> list[str]:
             out.extend("    " + line for line in part.strip("\n").splitlines())
         else:
             for line in part.strip("\n").splitlines():
-                out.extend(textwrap.wrap(line, WIDTH) or [""])
+                if line.startswith(">"):  # a quote in Slack's mrkdwn
+                    out.extend("┃ " + w for w in textwrap.wrap(line[1:].strip(), WIDTH - 2) or [""])
+                else:
+                    out.extend(textwrap.wrap(line, WIDTH) or [""])
     return out
+
+
+def _columns(fields: list[str]) -> list[str]:
+    """Section fields in two columns, each wrapped to its width (Slack shows them so)."""
+    half = (WIDTH - 2) // 2
+    lines: list[str] = []
+    for left, right in zip(fields[::2], [*fields[1::2], ""], strict=False):
+        lw = textwrap.wrap(left, half) or [""]
+        rw = textwrap.wrap(right, half) or [""]
+        for i in range(max(len(lw), len(rw))):
+            a = lw[i] if i < len(lw) else ""
+            b = rw[i] if i < len(rw) else ""
+            lines.append(f"{a:<{half}}  {b}".rstrip())
+    return lines
 
 
 def blocks_text(blocks: list[dict[str, Any]], fallback: str, buttons: list[Button]) -> list[str]:
@@ -91,8 +108,7 @@ def blocks_text(blocks: list[dict[str, Any]], fallback: str, buttons: list[Butto
             if "text" in b:
                 lines += _text(b["text"]["text"])
             fields = [mrkdwn(f["text"]).replace("\n", ": ", 1) for f in b.get("fields", [])]
-            for left, right in zip(fields[::2], [*fields[1::2], ""], strict=False):
-                lines.append(f"{left:<46} {right}".rstrip())
+            lines += _columns(fields)
         elif kind == "context":
             lines += [
                 "  " + line

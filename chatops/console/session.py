@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from chatops.console.render import Button, blocks_text, mrkdwn, view_text
+from chatops.console.render import WIDTH, Button, blocks_text, mrkdwn, view_text
 from chatops.engine.config import ROLES
 from chatops.testing.harness import ChatHarness
 from chatops.testing.standin import Message
@@ -192,7 +193,7 @@ class Console:
                 self.say(f"{label}: {listed}" + (f" (Enter for {initial})" if initial else ""))
                 value = None
                 while value is None:
-                    answer = self.read(f"{label}? ")
+                    answer = self.read(f"{label} " if label.endswith("?") else f"{label}? ")
                     if answer is None or answer.strip() == "/cancel":
                         return None
                     answer = answer.strip()
@@ -271,9 +272,13 @@ class Console:
             if e["user"] != self.user:
                 continue  # shown privately to someone else
             self.say()
-            lines = blocks_text(e.get("blocks") or [], e["text"], new_buttons)
+            lines = [
+                part
+                for line in blocks_text(e.get("blocks") or [], e["text"], new_buttons)
+                for part in textwrap.wrap(mrkdwn(line), WIDTH - 11) or [""]
+            ]
             for n, line in enumerate(lines):
-                self.say(f"{'(only you)' if n == 0 else '':<10} {mrkdwn(line)}".rstrip())
+                self.say(f"{'(only you)' if n == 0 else '':<10} {line}".rstrip())
         self.buttons = new_buttons or [b for b in self.buttons if self._live(b)]
         views = standin.views
         fresh = [v for v in views[self._views :] if v["kind"] in ("open", "update")]

@@ -79,5 +79,10 @@ def output_matches(result: CommandResult, expect: str | None) -> CommandResult:
         result.exit_code,
         result.tail,
         result.duration,
-        error=f"output does not match {expect!r}",
+        error=f"it says {_last_line(result.tail)!r}, not what {expect!r} expects",
     )
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:120] if lines else "nothing"

@@ -51,6 +51,9 @@ class HostState:
     detail: str = ""
 
 
+DOWN = re.compile(r"(?i)\b(stopped|inactive|failed|dead|exited|errored|not running|not in pm2)\b")
+
+
 @dataclass
 class ServiceStatus:
     service: str
@@ -60,6 +63,19 @@ class ServiceStatus:
     last_success: RunView | None
     active: list[RunView] = field(default_factory=list)
     open_postmortems: list[int] = field(default_factory=list)
+
+    @property
+    def contradiction(self) -> str:
+        """When the manager and the health check disagree, what to look at (else empty)."""
+        down = [h for h in self.hosts if DOWN.search(h.state)]
+        if self.health == "healthy" and self.hosts and len(down) == len(self.hosts):
+            return (
+                "the manager reports it down, yet the health check answers healthy: another "
+                "copy may be serving, or the status command does not see this one"
+            )
+        if self.health.startswith(("unhealthy", "unreachable")) and self.hosts and not down:
+            return "the manager reports it up, but the health check does not answer healthy"
+        return ""
 
 
 class OnCall:

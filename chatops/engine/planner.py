@@ -33,6 +33,9 @@ def build_plan(
     params = validate_params(runbook.parameters, raw_params, config)
     answers = dict(answers or {})
     _check_answers(runbook, answers)
+    for q in runbook.questions:
+        if q.from_request and request.strip() and not answers.get(q.id, "").strip():
+            answers[q.id] = request.strip()
     task_id = task_id or new_task_id(runbook.name, now)
     service_name = next(
         (

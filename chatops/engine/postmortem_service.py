@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from chatops.engine.config import Config
 from chatops.engine.ports import AuditLog, Clock, Notifier, PostMortemStore, RunStore
 from chatops.engine.postmortem import QUESTIONS, PostMortem, due_at, markdown
@@ -10,6 +13,10 @@ from chatops.engine.run import AuditEvent, RunView
 from chatops.errors import NotFound, PermissionDenied, StateError
 
 OPEN_ON = ("finished", "interrupted")
+
+
+OWNER = re.compile(r";? ?owner \S+")
+ENDINGS = {"run.succeeded", "run.failed", "run.rolled_back", "run.cancelled", "run.interrupted"}
 
 
 class PostMortems:
@@ -76,20 +83,29 @@ class PostMortems:
         """The facts: every audited decision and every command, with hosts and exit codes."""
         events = self.audit.for_run(run_id)
         steps = self.runs.steps(run_id)
-        rows = [
-            (e.at, f"{e.actor}: {e.action}" + (f" ({e.detail})" if e.detail else ""))
-            for e in events
-            if not e.action.startswith("postmortem.")
-        ]
+        rows: list[tuple[datetime, int, str]] = []
+        for e in events:
+            if e.action.startswith("postmortem."):
+                continue
+            detail = OWNER.sub("", e.detail).strip("; ")  # which process ran it: not a fact
+            ended = e.action in ENDINGS
+            rows.append(
+                (
+                    e.at,
+                    2 if ended else 0,
+                    f"{e.actor}: {e.action}" + (f" ({detail})" if detail else ""),
+                )
+            )
         for s in steps:
             if not s.host:
                 continue
-            code = f" exit {s.exit_code}" if s.exit_code is not None else ""
+            kind = "HTTP" if s.host == "bot" else "exit"
+            code = f" {kind} {s.exit_code}" if s.exit_code is not None else ""
             when = s.finished_at or s.started_at
             if when is not None:
-                rows.append((when, f"{s.phase} {s.step_id} on {s.host}: {s.state.value}{code}"))
-        rows.sort(key=lambda r: r[0])
-        return "\n".join(f"{at:%Y-%m-%d %H:%M:%S} {text}" for at, text in rows)
+                rows.append((when, 1, f"{s.phase} {s.step_id} on {s.host}: {s.state.value}{code}"))
+        rows.sort(key=lambda r: (r[0], r[1]))  # a run ends after the steps of the same instant
+        return "\n".join(f"{at:%Y-%m-%d %H:%M:%S} {text}" for at, _, text in rows)
 
     def submit(self, run_id: int, user: str, answers: dict[str, str]) -> PostMortem:
         pm = self.get(run_id)

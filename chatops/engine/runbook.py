@@ -168,6 +168,8 @@ class Question(Strict):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
     ask: str
     required: bool = True
+    #: the request's own words answer it when nobody did (a hotfix's "what is broken?")
+    from_request: bool = False
 
 
 class Approval(Strict):

@@ -144,10 +144,9 @@ def step_text(i: int, step: PlannedStep) -> str:
     who = f" · {', '.join(step.roles)}" if step.roles else who
     head = f"*{i}. {escape(step.title)}*  `{KIND_LABEL[step.kind]}`{who}"
     cmds = _commands(step)
-    body = f"\n{code(cmds)}" if cmds else ""
     if step.rollback:
-        body += f"\n_rollback:_ `{escape(cut(step.rollback[0].command, 200))}`"
-    return head + body
+        cmds += f"\n↩ rollback: {cut(step.rollback[0].command, 200)}"
+    return head + (f"\n{code(cmds.strip())}" if cmds.strip() else "")
 
 
 def _packed(texts: Sequence[str], budget: int) -> list[Block]:
@@ -188,7 +187,10 @@ def plan_blocks(
     ]
     fields = [
         f"*Requested by*\n<@{plan.requester}>",
-        f"*Process*\n{plan.kind}" + (" :rotating_light: hotfix" if plan.kind == "hotfix" else ""),
+        "*Process*\n"
+        + (":rotating_light: " if plan.kind == "hotfix" else "")
+        + plan.runbook
+        + (f" ({plan.kind})" if plan.kind != plan.runbook else ""),
         f"*Service*\n{plan.service or '-'}",
         f"*Environment*\n{plan.environment or '-'}",
         f"*Approval*\n{plan.approval.quorum} of {', '.join(plan.approval.roles)}"

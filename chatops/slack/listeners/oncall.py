@@ -93,6 +93,8 @@ def status_blocks(st: ServiceStatus) -> list[bk.Block]:
             f"• *{h.host}*: {bk.escape(h.state)}" + (f" ({bk.escape(extra)})" if extra else "")
         )
     lines.append(f"*Health:* {bk.escape(st.health)}")
+    if st.contradiction:
+        lines.append(f":warning: {st.contradiction}")
     if st.last_success is not None:
         r = st.last_success
         lines.append(
