@@ -144,8 +144,8 @@ def test_after_an_escalation_the_run_keeps_its_controls(tmp_path: Path) -> None:
     assert "== Request a change ==" in after  # the fix plan's form
 
 
-def test_help_lists_every_command_the_readme_names() -> None:
-    out = console("/help\n")
+def test_help_lists_every_command_the_readme_names(tmp_path: Path) -> None:
+    out = console("/help\n", "--dir", str(tmp_path / "d"))
     assert out.returncode == 0, out.stderr
     readme = (ROOT / "README.md").read_text()
     console_part = readme[readme.index("## The two commands") : readme.index("## What a plan")]
