@@ -11,6 +11,7 @@ Its runs stay in ./chatops.db, so every `chatops` command can be tried on them a
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from chatops.demo.environment import Demo, build_demo, is_demo_config
@@ -50,61 +51,24 @@ def run_demo(base: Path) -> int:
     elif not is_demo_config(CONFIG):
         raise ConfigError(str(CONFIG), ["is not the demo's: run the demo in another folder"])
 
-    def step(title: str, *argv: str) -> int:
+    def step(title: str, command: str) -> int:
         print(f"\n== {title}\n")
-        return cli_main(list(argv))
+        return cli_main(shlex.split(command))
 
-    step(
-        "a deploy plan, as the bot would post it",
-        "plan",
-        "deploy",
-        "demo",
-        "ref=v2",
-        "--as",
-        "alice",
-    )
+    approved = "--as alice --approve-as bob --manual-done"
+    step("a deploy plan, as the bot would post it", "plan deploy demo ref=v2 --as alice")
     ok = step(
         "alice requests it, bob (lead) approves, the steps run on this machine",
-        "run",
-        "deploy",
-        "demo",
-        "ref=v2",
-        "--as",
-        "alice",
-        "--approve-as",
-        "bob",
-        "--manual-done",
+        f"run deploy demo ref=v2 {approved}",
     )
     step(
         "a deploy of a broken build: the health check fails and it is rolled back",
-        "run",
-        "deploy",
-        "demo",
-        "ref=v3-broken",
-        "--as",
-        "alice",
-        "--approve-as",
-        "bob",
-        "--manual-done",
+        f"run deploy demo ref=v3-broken {approved}",
     )
     step(
         "a migration: back up, migrate, verify (carol, the architect, and bob approve)",
-        "run",
-        "migration",
-        "demo",
-        "ref=v2",
-        "script=scripts/add-labels.py",
-        "--as",
-        "alice",
-        "--approve-as",
-        "carol",
-        "--approve-as",
-        "bob",
-        "--manual-done",
-        "--answer",
-        "tables=orders",
-        "--answer",
-        "columns=orders.label (new, text)",
+        f"run migration demo ref=v2 script=scripts/add-labels.py {approved} --approve-as carol"
+        " --answer tables=orders --answer 'columns=orders.label (new, text)'",
     )
     task = Path(base) / "refactor-task.json"
     task.write_text(
@@ -125,15 +89,9 @@ def run_demo(base: Path) -> int:
     )
     step(
         "a refactor task (seed JSON) that mixes in a new feature is refused by policy",
-        "plan",
-        "refactor",
-        "demo",
-        "--as",
-        "carol",
-        "--import",
-        str(task),
+        f"plan refactor demo --as carol --import {shlex.quote(str(task))}",
     )
     step("runs", "runs")
-    step("the audit trail", "audit", "--limit", "12")
+    step("the audit trail", "audit --limit 12")
     print("\nEverything is in ./chatops.db; try `chatops show 1` or `chatops console`.")
     return ok

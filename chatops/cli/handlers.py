@@ -231,6 +231,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_postmortem(args: argparse.Namespace) -> int:
     w = _wire(args)
+    if args.run_id is None:
+        args.run_id = w.postmortems.latest().run_id
     if args.markdown:
         print(w.postmortems.export(args.run_id))
         return 0

@@ -139,7 +139,7 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_lazy("cmd_status"))
 
     s = sub.add_parser("postmortem", parents=[common], help="a hotfix's post-mortem")
-    s.add_argument("run_id", type=int)
+    s.add_argument("run_id", type=int, nargs="?", help="the hotfix run (default: the latest)")
     s.add_argument("--markdown", action="store_true", help="export it as Markdown")
     s.set_defaults(func=_lazy("cmd_postmortem"))
 

@@ -76,6 +76,13 @@ class PostMortems:
             raise NotFound(f"run {run_id} has no post-mortem")
         return pm
 
+    def latest(self) -> PostMortem:
+        """The newest hotfix's post-mortem."""
+        opened = self.store.all()
+        if not opened:
+            raise NotFound("no hotfix has a post-mortem yet")
+        return max(opened, key=lambda pm: pm.run_id)
+
     def _may_edit(self, pm: PostMortem, user: str) -> bool:
         return user in pm.owners or bool(self.roles.of(user) & {"lead", "architect"})
 
