@@ -131,6 +131,10 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
     timeline = next(b for b in form["blocks"] if b.get("block_id") == "timeline")
     prefilled = timeline["element"]["initial_value"]
     assert "U_LEAD: plan.approved" in prefilled and "deploy on box-1: succeeded exit 0" in prefilled
+    assert "owner" not in prefilled  # which process ran it is not a fact of the incident
+    lines = prefilled.splitlines()
+    last_step = max(i for i, line in enumerate(lines) if " on box-1: " in line)
+    assert any("run.succeeded" in line for line in lines[last_step + 1 :])  # the end comes last
     _, body = slack.submit(form, {"why": "a bad label template", "prevent": ""}, user="U_ONCALL")
     assert "prevent" in json.loads(body)["errors"]
     answers = {

@@ -51,3 +51,23 @@ def test_every_line_of_the_terminal_walkthrough_works(tmp_path: Path) -> None:
     assert re.search(r"^5 +succeeded +migration", tour, re.M)
     postmortem = next(v for k, v in text.items() if "postmortem" in k)
     assert "- Run: #2 on demo" in postmortem and "## Timeline" in postmortem
+
+
+def test_the_shipped_example_config_is_valid() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatops",
+            "check",
+            "--config",
+            str(ROOT / "examples" / "chatops.yml"),
+            "--commands",
+            str(ROOT / "commands"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "config" in out.stdout and "ok (1 services, 2 hosts)" in out.stdout
