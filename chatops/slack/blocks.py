@@ -291,69 +291,6 @@ def status_blocks(
     return blocks
 
 
-def waiting_blocks(run: RunView, step: PlannedStep) -> list[Block]:
-    value = f"{run.id}:{step.id}"
-    if step.kind == "gate":
-        text = (
-            f":raised_hand: *{escape(step.title)}* waits for approval by {', '.join(step.roles)}."
-        )
-        el = button(
-            "Approve step",
-            A_GATE,
-            value,
-            "primary",
-            confirm("Approve this step?", f"Run #{run.id} goes on past `{step.id}`.", "Approve"),
-        )
-    else:
-        who = f" ({step.role})" if step.role else ""
-        text = f":bust_in_silhouette: *{escape(step.title)}*{who}: do it, then mark it done."
-        el = button(
-            "Mark done",
-            A_DONE,
-            value,
-            "primary",
-            confirm(
-                "Mark this step done?",
-                f"`{step.id}`: {step.title}. Run #{run.id} goes on with its next step.",
-                "Mark done",
-            ),
-        )
-    return [
-        section(text),
-        {
-            "type": "actions",
-            "block_id": f"wait:{run.id}:{step.id}",
-            "elements": [el, cancel_button(run)],
-        },
-    ]
-
-
-def escalation_blocks(text: str, run: RunView) -> list[Block]:
-    """Process 4: the Architect answers an escalation in the thread."""
-    return [
-        section(text),
-        {
-            "type": "actions",
-            "block_id": f"escalation:{run.id}",
-            "elements": [
-                button(
-                    "Take over (fix plan)",
-                    A_TAKE_OVER,
-                    str(run.id),
-                    "primary",
-                    confirm(
-                        "Take this problem over?",
-                        "The diagnosis ends as handed to you, and a form opens for the fix plan.",
-                        "Take over",
-                    ),
-                ),
-                button("Close with a reason", A_CLOSE_ESCALATION, str(run.id)),
-                cancel_button(run),
-            ],
-        },
-    ]
-
-
 def step_finished_text(
     step_id: str, ok: bool, lines: Sequence[tuple[str, str, str]], phase: str
 ) -> str:

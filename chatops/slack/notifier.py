@@ -17,6 +17,7 @@ from chatops.engine.result import CommandResult
 from chatops.engine.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
+from chatops.slack import prompt_blocks as pb
 from chatops.slack.throttle import Throttle
 from chatops.store.slack import RunMessages, SqlSlackRecords
 
@@ -177,7 +178,7 @@ class SlackNotifier:
             f":sos: {who}: <@{detail.get('by')}> escalates this to the Architect: "
             f"*{detail.get('reason')}*." + (f"\n>{details}" if details else "")
         )
-        self.prompt(run, m, text, bk.escalation_blocks(text, run))
+        self.prompt(run, m, text, pb.escalation_blocks(text, run))
         self._dm([str(u) for u in users], text + f"\n(run #{run.id}, {run.service})")
 
     def on_escalation_answered(
@@ -309,7 +310,7 @@ class SlackNotifier:
         if plan.runbook == "debug" and step.purpose == "diagnose":
             blocks = ib.diagnosis_blocks(run, plan, self.store.steps(run.id))
             self.reply(m, f"Diagnosis of {plan.service}", blocks)
-        self.prompt(run, m, f"Waiting: {step.title}", bk.waiting_blocks(run, step))
+        self.prompt(run, m, f"Waiting: {step.title}", pb.waiting_blocks(run, step))
         self.refresh_status(run.id)
 
     def on_rolling_back(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
