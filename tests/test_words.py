@@ -122,3 +122,26 @@ def test_status_says_when_the_manager_and_the_health_check_disagree() -> None:
     assert "health check answers healthy" in down.contradiction
     fine = ServiceStatus("web", "production", [HostState("h1", "online")], "healthy", None)
     assert fine.contradiction == ""
+
+
+def test_a_diagnosis_summary_does_not_claim_a_deploy(
+    runbooks: dict[str, Runbook], config: Config
+) -> None:
+    debug = plan_for(runbooks, config, "debug", service="eckwms-global")
+    deploy = plan_for(runbooks, config, service="eckwms-global", ref="v1")
+    done = RunView(
+        1,
+        "t",
+        "h" * 64,
+        "debug",
+        "debug",
+        "eckwms-global",
+        "production",
+        RunState.SUCCEEDED,
+        "U_CODER",
+        NOW,
+        NOW,
+    )
+    assert "Deploy:" not in bk.summary_text(done, debug, [])
+    assert "Changes:* none" in bk.summary_text(done, debug, [])
+    assert "*Deploy:* applied" in bk.summary_text(done, deploy, [])

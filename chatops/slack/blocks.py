@@ -305,6 +305,10 @@ def step_finished_text(
     return cut("\n".join(out), SECTION_MAX)
 
 
+#: Step purposes that change a server; a plan without them is a read-only diagnosis.
+CHANGING = frozenset({"update", "install", "restart", "migrate", "datafix", "other"})
+
+
 def summary_text(run: RunView, plan: Plan, records: Sequence[StepRecord]) -> str:
     """The Coder's report of the seed team: done, deploy, validation."""
     main = [r for r in records if r.host == "" and r.phase == "main"]
@@ -323,11 +327,12 @@ def summary_text(run: RunView, plan: Plan, records: Sequence[StepRecord]) -> str
         deploy = f"rolled back ({', '.join(rolled)})"
     else:
         deploy = "applied" if run.state == RunState.SUCCEEDED else "not completed"
+    changes = any(s.is_machine and s.purpose in CHANGING for s in plan.steps)
     parts = [
         head,
         f"*Done:* {len(ok)} of {len(plan.steps)} steps"
         + (f"; failed: {', '.join(failed)}" if failed else ""),
-        f"*Deploy:* {deploy}",
+        f"*Deploy:* {deploy}" if changes else "*Changes:* none (a diagnosis only reads)",
         f"*Validation:* {len(passed)} of {len(checks)} checks passed"
         + (f" ({', '.join(passed)})" if passed else ""),
     ]
