@@ -13,12 +13,12 @@ from chatops.clock import SystemClock
 from chatops.config_files import load_config_or_empty, load_runbooks, secret_values
 from chatops.engine.changes import ChangeService, NullNotifier
 from chatops.engine.config import Config
+from chatops.engine.events import Event
 from chatops.engine.oncall import OnCall
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.engine.postmortem_service import PostMortems
 from chatops.engine.redact import Redactor
 from chatops.engine.roles import GroupLookup, Roles, no_groups
-from chatops.engine.run import RunView
 from chatops.engine.runbook import Runbook
 from chatops.engine.runner import Runner
 from chatops.errors import ConfigError
@@ -39,9 +39,9 @@ class Relay:
     def __init__(self, *targets: Notifier) -> None:
         self.targets = list(targets)
 
-    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
+    def publish(self, event: Event) -> None:
         for t in self.targets:
-            t.run_event(run, event, detail)
+            t.publish(event)
 
 
 @dataclass

@@ -18,8 +18,8 @@ from prometheus_client.registry import Collector
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from chatops.engine.result import CommandResult
-from chatops.engine.run import RunState, RunView
+from chatops.engine.events import Event, StepFinished
+from chatops.engine.run import RunState
 
 REGISTRY = CollectorRegistry()
 STEP_SECONDS = Histogram(
@@ -68,14 +68,11 @@ class RunsByState(Collector):
 class StepMetrics:
     """A Notifier that times machine steps."""
 
-    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
-        if event != "step.finished":
+    def publish(self, event: Event) -> None:
+        if not isinstance(event, StepFinished):
             return
-        results = detail.get("results") or []
-        assert isinstance(results, list)
-        for r in results:
-            assert isinstance(r, CommandResult)
-            STEP_SECONDS.labels(run.runbook, str(detail.get("step")), r.outcome).observe(r.duration)
+        for r in event.results:
+            STEP_SECONDS.labels(event.run.runbook, event.step, r.outcome).observe(r.duration)
 
 
 class CountingRateLimitHandler(RateLimitErrorRetryHandler):

@@ -18,9 +18,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
+from chatops.engine.events import POSTMORTEM_EVENTS, Event
 from chatops.engine.ports import Clock
 from chatops.engine.postmortem_service import PostMortems
-from chatops.engine.run import RunView
 from chatops.leader import LeaderLock
 
 log = logging.getLogger(__name__)
@@ -137,9 +137,9 @@ class ReminderScheduler:
                 replace_existing=True,
             )
 
-    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
-        """A Notifier too: a post-mortem opened, reminded, snoozed or done moves its job."""
-        if event.startswith("postmortem."):
+    def publish(self, event: Event) -> None:
+        """A consumer too: a post-mortem opened, reminded, snoozed or done moves its job."""
+        if isinstance(event, POSTMORTEM_EVENTS):
             self.rebuild()
 
     def fire(self, run_id: int) -> None:

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from chatops.clock import ManualClock
 from chatops.engine.changes import ChangeService
 from chatops.engine.config import Config
+from chatops.engine.events import Recorder
 from chatops.engine.inventory import Host
 from chatops.engine.plan import Plan
 from chatops.engine.planner import build_plan
 from chatops.engine.ports import OutputCallback
 from chatops.engine.result import CommandResult
 from chatops.engine.roles import Roles
-from chatops.engine.run import RunView
 from chatops.engine.runbook import Runbook
 from chatops.engine.runner import Runner
 from chatops.store.audit import SqlAuditLog
@@ -44,6 +44,11 @@ class FakeExecutor:
     rules: list[tuple[str, int, str]] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    sessions: list[str | None] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+
+    def close_session(self, session: str) -> None:
+        self.closed.append(session)
 
     def run(
         self,
@@ -53,9 +58,11 @@ class FakeExecutor:
         timeout: float,
         on_output: OutputCallback,
         cancel: threading.Event | None = None,
+        session: str | None = None,
     ) -> CommandResult:
         with self.lock:
             self.calls.append((host.name, command))
+            self.sessions.append(session)
         code, out = 0, "ok\n"
         for needle, c, o in self.rules:
             if needle in command:
@@ -86,15 +93,11 @@ class FakeHttp:
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
-@dataclass
-class Events:
-    seen: list[tuple[int, str, dict[str, object]]] = field(default_factory=list)
-
-    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
-        self.seen.append((run.id, event, detail))
+class Events(Recorder):
+    """Every event the engine raised, in order."""
 
     def names(self) -> list[str]:
-        return [e for _r, e, _d in self.seen]
+        return [type(e).__name__ for e in self.seen]
 
 
 @dataclass

@@ -88,7 +88,7 @@ def test_approval_expires_after_the_ttl(r: Rig) -> None:
         r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
     assert r.store.get_run(req.run.id).state == RunState.EXPIRED
     assert "plan.expired" in r.audit_actions(req.run.id)
-    assert "expired" in r.events.names()
+    assert "RunExpired" in r.events.names()
 
 
 def test_expire_due_sweeps_old_requests(r: Rig) -> None:

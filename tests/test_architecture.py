@@ -54,3 +54,22 @@ def test_no_auto_add_host_key_policy_anywhere() -> None:
     for f in (ROOT / "chatops").rglob("*.py"):
         text = f.read_text()
         assert "AutoAddPolicy" not in text and "WarningPolicy" not in text, f
+
+
+def test_the_slack_thread_handles_every_event_about_a_run_by_its_type() -> None:
+    """Consumers dispatch on the event classes: a new event is handled or deliberately not."""
+    from chatops.engine import events as ev
+    from chatops.slack.notifier import SlackNotifier
+
+    kinds = {
+        c
+        for c in vars(ev).values()
+        if isinstance(c, type) and issubclass(c, ev.Event) and c is not ev.Event
+    }
+    notifier = SlackNotifier(None, None, None, None)  # type: ignore[arg-type]
+    handled = set(notifier._handlers)
+    not_for_the_thread = {
+        ev.RunRequested,  # the plan message is posted by the request itself
+        ev.PostMortemSnoozed,  # only the person who snoozed is told, privately
+    }
+    assert handled == kinds - not_for_the_thread

@@ -220,3 +220,69 @@ def test_cancel_stops_the_remote_command_now(tmp_path: Path, sshd: Sshd, app: Ap
     assert _alive(marker) == []
     restart = [s for s in w.store.steps(run.id) if s.step_id == "restart" and s.host == "box-1"]
     assert "cancelled" in restart[0].error
+
+
+def _client_port(r) -> str:  # type: ignore[no-untyped-def]
+    """The client side's port of the SSH connection a command ran over ($SSH_CONNECTION)."""
+    assert r.ok, r
+    return str(r.tail.split()[1])
+
+
+def test_a_session_keeps_one_connection_per_host_for_a_run(sshd: Sshd) -> None:
+    ex = SshExecutor()
+    h = host(sshd)
+    cmd = 'echo "$SSH_CONNECTION"'
+    ports = {
+        _client_port(ex.run(h, cmd, timeout=10, on_output=lambda _c: None, session="run-1"))
+        for _ in range(3)
+    }
+    assert len(ports) == 1 and ex.opened == 1  # three commands, one connection
+    alone = {_client_port(ex.run(h, cmd, timeout=10, on_output=lambda _c: None)) for _ in range(2)}
+    assert len(alone) == 2 and not alone & ports  # without a session, one each
+    ex.close_session("run-1")
+    again = _client_port(ex.run(h, cmd, timeout=10, on_output=lambda _c: None, session="run-1"))
+    assert again not in ports  # a closed session opens afresh
+    ex.close_session("run-1")
+
+
+def test_a_dropped_connection_is_opened_again_once_before_a_command(sshd: Sshd) -> None:
+    ex = SshExecutor()
+    h = host(sshd)
+    cmd = 'echo "$SSH_CONNECTION"'
+    first = _client_port(ex.run(h, cmd, timeout=10, on_output=lambda _c: None, session="s"))
+    [entry] = ex._pool.values()
+    entry.conn.client.get_transport().sock.close()  # the network drops it between two steps
+    second = _client_port(ex.run(h, cmd, timeout=10, on_output=lambda _c: None, session="s"))
+    assert second != first and ex.opened == 2
+    ex.close_session("s")
+
+
+def test_a_command_that_may_have_started_is_never_sent_twice(tmp_path: Path, sshd: Sshd) -> None:
+    ex = SshExecutor()
+    h = host(sshd)
+    marker = tmp_path / "ran"
+    ex.run(h, "true", timeout=10, on_output=lambda _c: None, session="s")
+    [entry] = ex._pool.values()
+    transport = entry.conn.client.get_transport()
+    # the command starts, then the connection dies under it
+    cmd = f"echo once >> {marker}; sleep 1; echo late"
+    killer = __import__("threading").Timer(0.5, lambda: transport.sock.close())
+    killer.start()
+    r = ex.run(h, cmd, timeout=10, on_output=lambda _c: None, session="s")
+    killer.join()
+    assert not r.ok
+    time.sleep(1.5)
+    assert marker.read_text() == "once\n"
+    ex.close_session("s")
+
+
+def test_a_run_uses_one_session_and_closes_it(tmp_path: Path, sshd: Sshd, app: App) -> None:
+    with health_server(app) as url:
+        w = wired(tmp_path, service_config(app, url, [sshd.host("box-1"), sshd.host("box-2")]))
+        ssh = w.executors["ssh"]
+        run = deploy(w, "v2")
+    assert run.state == RunState.SUCCEEDED, w.store.steps(run.id)
+    machine_steps = {s.step_id for s in w.store.steps(run.id) if s.host == "box-1"}
+    assert len(machine_steps) >= 4
+    assert ssh.opened == 2  # one connection per host for all its steps
+    assert ssh._pool == {}  # closed when the run ended

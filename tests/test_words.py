@@ -9,6 +9,7 @@ from chatops.cli.terminal import TerminalNotifier
 from chatops.console.render import WIDTH, blocks_text
 from chatops.engine.checks import output_matches
 from chatops.engine.config import Config
+from chatops.engine.events import StepFinished
 from chatops.engine.oncall import HostState, ServiceStatus
 from chatops.engine.planner import build_plan
 from chatops.engine.policy import evaluate
@@ -95,9 +96,7 @@ def test_a_failed_health_check_is_said_once_in_the_terminal() -> None:
         1.0,
         error="HTTP 503, expected 200",
     )
-    TerminalNotifier(out=out).run_event(
-        run_of(), "step.finished", {"step": "health", "ok": False, "results": [failed]}
-    )
+    TerminalNotifier(out=out).publish(StepFinished(run_of(), "health", "main", False, (failed,)))
     assert out.getvalue().count("HTTP 503") == 1
 
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from chatops.engine.result import CommandResult
-from chatops.engine.run import RunView
+from chatops.engine.events import (
+    Event,
+    RollbackStarted,
+    RunFinished,
+    RunInterrupted,
+    RunWaiting,
+    StepFinished,
+    StepOutput,
+    StepStarted,
+)
 
 
 class TerminalNotifier:
@@ -17,17 +25,13 @@ class TerminalNotifier:
     def _say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
-    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
-        tag = f"run #{run.id}"
+    def publish(self, event: Event) -> None:
+        tag = f"run #{event.run.id}"
         match event:
-            case "step.started":
-                prefix = "rollback " if detail.get("phase") == "rollback" else ""
-                self._say(f"{tag}: {prefix}{detail['step']} ...")
-            case "step.finished":
-                results = detail.get("results") or []
-                assert isinstance(results, list)
+            case StepStarted(step=step, phase=phase):
+                self._say(f"{tag}: {'rollback ' if phase == 'rollback' else ''}{step} ...")
+            case StepFinished(results=results):
                 for r in results:
-                    assert isinstance(r, CommandResult)
                     self._say(f"{tag}:   {r.host}: {r.code} in {r.duration:.1f}s")
                     if not r.ok:
                         if r.error:
@@ -35,16 +39,16 @@ class TerminalNotifier:
                         tail = r.tail_lines(10)
                         for line in tail.splitlines() if tail.strip() != r.error.strip() else []:
                             self._say(f"{tag}:     | {line}")
-            case "step.output":
+            case StepOutput(chunk=chunk):
                 if self.stream_output:
-                    self.out.write(str(detail.get("chunk", "")))
-            case "waiting":
-                self._say(f"{tag}: waiting at step {detail.get('step')} for a person")
-            case "rolling_back":
-                self._say(f"{tag}: rolling back ({detail.get('reason')})")
-            case "finished":
+                    self.out.write(chunk)
+            case RunWaiting(step=step):
+                self._say(f"{tag}: waiting at step {step} for a person")
+            case RollbackStarted(reason=reason):
+                self._say(f"{tag}: rolling back ({reason})")
+            case RunFinished(run=run):
                 self._say(f"{tag}: {run.state.value}" + (f" ({run.error})" if run.error else ""))
-            case "interrupted":
-                self._say(f"{tag}: interrupted at step {detail.get('step')}")
+            case RunInterrupted(step=step):
+                self._say(f"{tag}: interrupted at step {step}")
             case _:
                 pass

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from chatops.engine import events as ev
 from chatops.engine.config import Config
 from chatops.engine.handoffs import Handoffs
 from chatops.engine.plan import Plan
@@ -56,7 +57,7 @@ ESCALATION_REASONS = {
 
 
 class NullNotifier:
-    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
+    def publish(self, event: ev.Event) -> None:
         return None
 
 
@@ -181,7 +182,7 @@ class ChangeService(Handoffs):
         else:
             run = self.store.create_run(plan, RunState.REJECTED, now, "; ".join(verdict.reasons))
             self._audit(requester, "plan.refused", run, "; ".join(verdict.reasons))
-        self.notifier.run_event(run, "requested", {"verdict": list(verdict.reasons)})
+        self.notifier.publish(ev.RunRequested(run, tuple(verdict.reasons)))
         return Requested(plan, verdict, run)
 
     def revise(
@@ -225,7 +226,7 @@ class ChangeService(Handoffs):
             raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
         run = self.store.get_run(run.id)
         self._audit(user, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void")
-        self.notifier.run_event(run, "revised", {"old": old.sha256})
+        self.notifier.publish(ev.PlanRevised(run, old.sha256))
         return Requested(plan, verdict, run)
 
     def escalate(self, run_id: int, user: str, reason: str, details: str = "") -> RunView:
@@ -241,18 +242,16 @@ class ChangeService(Handoffs):
         self._audit(
             user, "run.escalated", run, f"{ESCALATION_REASONS[reason]}; {details}".strip("; ")
         )
-        self.notifier.run_event(
-            run,
-            "escalated",
-            {
-                "by": user,
-                "reason": ESCALATION_REASONS[reason],
-                "details": details,
-                "architects": self.roles.members("architect"),
-                "groups": list(self.config.roles["architect"].groups)
-                if "architect" in self.config.roles
-                else [],
-            },
+        architects = self.config.roles.get("architect")
+        self.notifier.publish(
+            ev.RunEscalated(
+                run,
+                user,
+                ESCALATION_REASONS[reason],
+                details,
+                tuple(self.roles.members("architect")),
+                tuple(architects.groups) if architects else (),
+            )
         )
         return run
 
@@ -315,7 +314,7 @@ class ChangeService(Handoffs):
                 self._audit(
                     "chatops", "run.queued", run, f"approved by {', '.join(status.approvers)}"
                 )
-                self.notifier.run_event(run, "approved", {"approvers": list(status.approvers)})
+                self.notifier.publish(ev.RunApproved(run, tuple(status.approvers)))
         return ApprovalStatus(
             self.store.get_run(run.id), status.approvers, status.needed, status.missing
         )
@@ -329,7 +328,7 @@ class ChangeService(Handoffs):
             raise StateError(f"run {run.id} is {run.state.value}: it cannot be rejected")
         run = self.store.get_run(run.id)
         self._audit(user, "plan.rejected", run, reason)
-        self.notifier.run_event(run, "rejected", {"by": user, "reason": reason})
+        self.notifier.publish(ev.RunRejected(run, user, reason))
         return run
 
     def cancel(self, run_id: int, user: str) -> RunView:
@@ -348,7 +347,7 @@ class ChangeService(Handoffs):
             raise StateError(f"run {run.id} could not be cancelled")
         run = self.store.get_run(run.id)
         self._audit(user, "run.cancelled", run)
-        self.notifier.run_event(run, "cancelled", {"by": user})
+        self.notifier.publish(ev.RunCancelled(run, user))
         return run
 
     def resume(self, run_id: int, user: str) -> RunView:
@@ -372,7 +371,7 @@ class ChangeService(Handoffs):
         if self.store.transition(run.id, RunState.EXPIRED, self.clock.now()):
             run = self.store.get_run(run.id)
             self._audit("chatops", "plan.expired", run, f"ttl {self.config.policies.approval_ttl}")
-            self.notifier.run_event(run, "expired", {})
+            self.notifier.publish(ev.RunExpired(run))
             return True
         return False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chatops.engine import events as ev
 from chatops.engine.config import Config
 from chatops.engine.plan import Plan
 from chatops.engine.ports import AuditLog, Clock, Notifier, RunStore
@@ -93,7 +94,7 @@ class Handoffs:
         self.store.transition(run.id, RunState.CANCELLED, now, error=why)
         run = self.store.get_run(run.id)
         self._audit(user, "run.cancelled", run, f"waiting at step {run.current_step}")
-        self.notifier.run_event(run, "finished", {"state": run.state.value, "by": user})
+        self.notifier.publish(ev.RunFinished(run, run.state, by=user))
         return True
 
     def answer_escalation(self, run_id: int, user: str, how: str, reason: str = "") -> RunView:
@@ -128,9 +129,7 @@ class Handoffs:
                 rec.id, StepState.SUCCEEDED, self.clock.now(), actor=user, error=""
             )
             self._audit(user, "step.done", run, f"{rec.step_id}: {detail}")
-        self.notifier.run_event(
-            run, "escalation_answered", {"by": user, "how": how, "reason": reason}
-        )
+        self.notifier.publish(ev.EscalationAnswered(run, user, how, reason.strip()))
         return self.store.get_run(run.id)
 
     def _waiting(self, run: RunView, step_id: str) -> int:

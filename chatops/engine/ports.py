@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from chatops.engine.events import Event
 from chatops.engine.inventory import Host
 from chatops.engine.plan import Plan
 from chatops.engine.postmortem import PostMortem
@@ -28,7 +29,10 @@ class Clock(Protocol):
 
 
 class Executor(Protocol):
-    """Runs one command on one host; never raises for remote failures, returns a result."""
+    """Runs one command on one host; never raises for remote failures, returns a result.
+
+    Commands given the same `session` may share a connection per host (a run's steps do);
+    `close_session` ends it. Without a session, each command stands alone."""
 
     def run(
         self,
@@ -38,7 +42,10 @@ class Executor(Protocol):
         timeout: float,
         on_output: OutputCallback,
         cancel: threading.Event | None = None,
+        session: str | None = None,
     ) -> CommandResult: ...
+
+    def close_session(self, session: str) -> None: ...
 
     def probe(self, host: Host) -> CommandResult: ...
 
@@ -50,7 +57,7 @@ class HttpGetter(Protocol):
 class Notifier(Protocol):
     """Told about everything that happens to a run (Slack thread, terminal...)."""
 
-    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None: ...
+    def publish(self, event: Event) -> None: ...
 
 
 class AuditLog(Protocol):

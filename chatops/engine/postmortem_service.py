@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from chatops.engine import events as ev
 from chatops.engine.config import Config
 from chatops.engine.ports import AuditLog, Clock, Notifier, PostMortemStore, RunStore
 from chatops.engine.postmortem import QUESTIONS, PostMortem, due_at, markdown
 from chatops.engine.roles import Roles
 from chatops.engine.run import AuditEvent, RunView
 from chatops.errors import NotFound, PermissionDenied, StateError
-
-OPEN_ON = ("finished", "interrupted")
-
 
 OWNER = re.compile(r";? ?owner \S+")
 ENDINGS = {"run.succeeded", "run.failed", "run.rolled_back", "run.cancelled", "run.interrupted"}
@@ -45,9 +43,10 @@ class PostMortems:
             AuditEvent(self.clock.now(), actor, action, run.id, run.task_id, run.plan_hash, detail)
         )
 
-    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
-        if run.is_hotfix and event in OPEN_ON:
-            self.open(run)
+    def publish(self, event: ev.Event) -> None:
+        """A consumer too: a hotfix that ended (or died) opens its post-mortem."""
+        if event.run.is_hotfix and isinstance(event, ev.RunFinished | ev.RunInterrupted):
+            self.open(event.run)
 
     def open(self, run: RunView) -> PostMortem | None:
         now = self.clock.now()
@@ -67,7 +66,7 @@ class PostMortems:
             "postmortem.opened",
             f"due {pm.due_at.isoformat()}; owners {', '.join(owners)}",
         )
-        self.notifier.run_event(run, "postmortem.opened", {"postmortem": pm})
+        self.notifier.publish(ev.PostMortemOpened(run, pm))
         return pm
 
     def get(self, run_id: int) -> PostMortem:
@@ -127,7 +126,7 @@ class PostMortems:
             raise StateError(f"the post-mortem of run {run_id} is already written")
         self._audit(run, user, "postmortem.written")
         pm = self.get(run_id)
-        self.notifier.run_event(run, "postmortem.done", {"postmortem": pm})
+        self.notifier.publish(ev.PostMortemWritten(run, pm))
         return pm
 
     def snooze(self, run_id: int, user: str) -> PostMortem:
@@ -141,7 +140,7 @@ class PostMortems:
             raise StateError("the post-mortem is already written")
         self._audit(run, user, "postmortem.snoozed", f"until {until.isoformat()}")
         pm = self.get(run_id)
-        self.notifier.run_event(run, "postmortem.snoozed", {"postmortem": pm})
+        self.notifier.publish(ev.PostMortemSnoozed(run, pm))
         return pm
 
     def remind(self, run_id: int) -> bool:
@@ -156,15 +155,13 @@ class PostMortems:
         run = self.runs.get_run(run_id)
         count = pm.reminders_sent + 1
         self._audit(run, "chatops", "postmortem.reminded", f"reminder {count}")
-        self.notifier.run_event(
-            run, "postmortem.reminder", {"postmortem": self.get(run_id), "count": count}
-        )
+        self.notifier.publish(ev.PostMortemReminded(run, self.get(run_id), count))
         if count >= self.config.policies.escalate_after and self.store.claim_escalation(
             run_id, now
         ):
             leads = self.roles.members("lead")
             self._audit(run, "chatops", "postmortem.escalated", f"after {count} reminders")
-            self.notifier.run_event(run, "postmortem.escalated", {"leads": leads, "count": count})
+            self.notifier.publish(ev.PostMortemEscalated(run, tuple(leads), count))
         return True
 
     def tick(self) -> list[int]:

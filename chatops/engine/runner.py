@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
+from chatops.engine import events as ev
 from chatops.engine.checks import http_check, output_matches
 from chatops.engine.config import Config
 from chatops.engine.inventory import Host
@@ -101,7 +102,7 @@ class Runner:
                 self._audit(
                     run, "run.interrupted", f"at step {run.current_step}; owner {run.owner}"
                 )
-                self.notifier.run_event(run, "interrupted", {"step": run.current_step})
+                self.notifier.publish(ev.RunInterrupted(run, run.current_step))
                 out.append(run)
         return out
 
@@ -118,6 +119,8 @@ class Runner:
             stop.set()
             watch.join(timeout=5)
             self._cancels.pop(run.id, None)
+            for executor in {id(e): e for e in self.executors.values()}.values():
+                executor.close_session(self._session(run))  # ended, or parked for a person
 
     def _watch(self, run_id: int, stop: threading.Event, cancel: threading.Event) -> None:
         """Beat the heartbeat, and turn a cancel request into a signal to the executors."""
@@ -133,7 +136,7 @@ class Runner:
                 continue
 
     def _execute(self, run: RunView, plan: Plan) -> RunView:
-        self.notifier.run_event(run, "running", {})
+        self.notifier.publish(ev.RunStarted(run))
         records = self.store.steps(run.id)
         started: list[PlannedStep] = [s for s in plan.steps if _summary(records, s.id) is not None]
         failure = ""
@@ -156,13 +159,13 @@ class Runner:
         except _Paused as p:
             self.store.park(run.id, self.owner, self.clock.now(), p.step_id)
             run = self.store.get_run(run.id)
-            self.notifier.run_event(run, "waiting", {"step": p.step_id})
+            self.notifier.publish(ev.RunWaiting(run, p.step_id))
             return run
         except _Cancelled:
             self.store.transition(run.id, RunState.CANCELLED, self.clock.now(), error="cancelled")
             run = self.store.get_run(run.id)
             self._audit(run, "run.cancelled", f"stopped at step {run.current_step}")
-            self.notifier.run_event(run, "finished", {"state": run.state.value})
+            self.notifier.publish(ev.RunFinished(run, run.state))
             return run
         if not failure:
             self.store.transition(run.id, RunState.SUCCEEDED, self.clock.now(), keep_owner=True)
@@ -170,7 +173,7 @@ class Runner:
             self._audit(run, "run.succeeded")
         else:
             run = self._fail(run, plan, started, failure)
-        self.notifier.run_event(run, "finished", {"state": run.state.value})
+        self.notifier.publish(ev.RunFinished(run, run.state))
         return run
 
     def _fail(self, run: RunView, plan: Plan, started: list[PlannedStep], failure: str) -> RunView:
@@ -186,7 +189,7 @@ class Runner:
             why = "nothing had changed to roll back" if declared else "no rollback declared"
             self._audit(run, "run.failed", f"{failure}; {why}")
             return run
-        self.notifier.run_event(run, "rolling_back", {"reason": failure})
+        self.notifier.publish(ev.RollbackStarted(run, failure))
         ok = True
         for step in rollbacks:
             rb = step.model_copy(
@@ -227,7 +230,7 @@ class Runner:
     def _machine(self, run: RunView, step: PlannedStep, phase: str) -> bool:
         now = self.clock.now()
         summary_id = self.store.start_step(run.id, phase, step.id, "", now)
-        self.notifier.run_event(run, "step.started", {"step": step.id, "phase": phase})
+        self.notifier.publish(ev.StepStarted(run, step.id, phase))
         if step.http is not None:
             results = [self._http(run, step, phase)]
         else:
@@ -241,11 +244,7 @@ class Runner:
             exit_code=max(exit_codes) if exit_codes else None,
             error="; ".join(f"{r.host}: {r.error or r.outcome}" for r in results if not r.ok),
         )
-        self.notifier.run_event(
-            run,
-            "step.finished",
-            {"step": step.id, "phase": phase, "ok": ok, "results": results},
-        )
+        self.notifier.publish(ev.StepFinished(run, step.id, phase, ok, tuple(results)))
         return ok
 
     def _http(self, run: RunView, step: PlannedStep, phase: str) -> CommandResult:
@@ -279,9 +278,7 @@ class Runner:
         sink = _Sink(
             self.store,
             rec,
-            lambda chunk: self.notifier.run_event(
-                run, "step.output", {"step": step.id, "host": host.name, "chunk": chunk}
-            ),
+            lambda chunk: self.notifier.publish(ev.StepOutput(run, step.id, host.name, chunk)),
         )
         executor = self.executors[host.transport]
         try:
@@ -291,6 +288,7 @@ class Runner:
                 timeout=step.timeout,
                 on_output=sink,
                 cancel=self._cancels.get(run.id),
+                session=self._session(run),
             )
         except Exception as e:  # an executor bug must not leave the run hanging
             result = CommandResult(host.name, hc.command, "error", None, "", 0.0, error=repr(e))
@@ -309,6 +307,10 @@ class Runner:
             tail=r.tail_lines(40),
             error=r.error,
         )
+
+    def _session(self, run: RunView) -> str:
+        """A run's connections, while this process executes it."""
+        return f"run-{run.id}@{self.owner}"
 
     def _audit(self, run: RunView, action: str, detail: str = "") -> None:
         self.audit.append(

@@ -48,6 +48,9 @@ class LocalExecutor:
     def probe(self, host: Host) -> CommandResult:
         return self.run(host, "true", timeout=10, on_output=lambda _c: None)
 
+    def close_session(self, session: str) -> None:
+        return None
+
     def run(
         self,
         host: Host,
@@ -56,6 +59,7 @@ class LocalExecutor:
         timeout: float,
         on_output: OutputCallback,
         cancel: threading.Event | None = None,
+        session: str | None = None,  # nothing to keep open on this machine
     ) -> CommandResult:
         started = time.monotonic()
         cap = Capture(self.redactor, on_output)

@@ -38,12 +38,70 @@ def _classify(exc: BaseException) -> tuple[Outcome, str]:
     return "error", repr(exc)
 
 
+KEEPALIVE = 30  # seconds between SSH keepalives on a run's connections
+IDLE_LIMIT = 300.0  # a run's connection unused this long is closed
+
+
+class _Pooled:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.used = time.monotonic()
+        self.lock = threading.Lock()  # one command at a time on a connection
+
+
 class SshExecutor:
+    """One connection per host for a whole run (a `session`), or one per command without.
+
+    A session's connection is opened on first use, kept alive, and closed when the session
+    closes (the run ends or parks) or after IDLE_LIMIT unused. A connection found dropped
+    before a command starts is opened again once; a command that may have started is never
+    sent twice.
+    """
+
     def __init__(
-        self, redactor: Redactor | None = None, default_known_hosts: str | None = None
+        self,
+        redactor: Redactor | None = None,
+        default_known_hosts: str | None = None,
+        idle_limit: float = IDLE_LIMIT,
     ) -> None:
         self.redactor = redactor or Redactor()
         self.default_known_hosts = default_known_hosts or os.path.expanduser("~/.ssh/known_hosts")
+        self.idle_limit = idle_limit
+        self._pool: dict[tuple[str, str], _Pooled] = {}
+        self._pool_lock = threading.Lock()
+        self.opened = 0  # connections opened, for tests and benchmarks
+
+    # -- sessions --------------------------------------------------------------------------
+    def _key(self, session: str, host: Host) -> tuple[str, str]:
+        return session, f"{host.name}={host.user}@{host.address}:{host.port}"
+
+    def _pooled(self, session: str, host: Host) -> _Pooled:
+        key = self._key(session, host)
+        with self._pool_lock:
+            self._reap_locked()
+            entry = self._pool.get(key)
+            if entry is None:
+                entry = self._pool[key] = _Pooled(self.connect(host))
+            return entry
+
+    def _reap_locked(self) -> None:
+        now = time.monotonic()
+        for key, entry in list(self._pool.items()):
+            if now - entry.used > self.idle_limit and entry.lock.acquire(blocking=False):
+                try:
+                    entry.conn.close()
+                finally:
+                    entry.lock.release()
+                del self._pool[key]
+
+    def close_session(self, session: str) -> None:
+        """Close every connection of a session (the run ended or parked)."""
+        with self._pool_lock:
+            mine = [k for k in self._pool if k[0] == session]
+            entries = [self._pool.pop(k) for k in mine]
+        for entry in entries:
+            with entry.lock:
+                entry.conn.close()
 
     def connect(self, host: Host) -> Connection:
         """An open Connection that trusts only keys in the host's known_hosts file."""
@@ -69,6 +127,10 @@ class SshExecutor:
         if os.path.exists(known):
             client.load_host_keys(known)
         conn.open()
+        transport = client.get_transport()
+        if transport is not None:
+            transport.set_keepalive(KEEPALIVE)
+        self.opened += 1
         return conn
 
     def probe(self, host: Host) -> CommandResult:
@@ -76,10 +138,7 @@ class SshExecutor:
         try:
             conn = self.connect(host)
         except Exception as e:
-            outcome, msg = _classify(e)
-            return CommandResult(
-                host.name, "connect", outcome, None, "", time.monotonic() - started, msg
-            )
+            return self._refused(host, "connect", e, started)
         try:
             return self._exec(conn, host, "true", 15, lambda _c: None, None, started)
         finally:
@@ -93,19 +152,64 @@ class SshExecutor:
         timeout: float,
         on_output: OutputCallback,
         cancel: threading.Event | None = None,
+        session: str | None = None,
     ) -> CommandResult:
         started = time.monotonic()
+        if session is not None:
+            return self._run_pooled(host, command, timeout, on_output, cancel, session, started)
         try:
             conn = self.connect(host)
         except Exception as e:
-            outcome, msg = _classify(e)
-            return CommandResult(
-                host.name, command, outcome, None, "", time.monotonic() - started, msg
-            )
+            return self._refused(host, command, e, started)
         try:
             return self._exec(conn, host, command, timeout, on_output, cancel, started)
         finally:
             conn.close()
+
+    def _refused(self, host: Host, command: str, e: BaseException, started: float) -> CommandResult:
+        outcome, msg = _classify(e)
+        return CommandResult(host.name, command, outcome, None, "", time.monotonic() - started, msg)
+
+    def _run_pooled(
+        self,
+        host: Host,
+        command: str,
+        timeout: float,
+        on_output: OutputCallback,
+        cancel: threading.Event | None,
+        session: str,
+        started: float,
+    ) -> CommandResult:
+        for attempt in (1, 2):
+            try:
+                entry = self._pooled(session, host)
+            except Exception as e:
+                return self._refused(host, command, e, started)
+            with entry.lock:
+                entry.used = time.monotonic()
+                transport = entry.conn.client.get_transport()
+                try:
+                    if transport is None or not transport.is_active():
+                        raise EOFError("the connection dropped")
+                    chan = entry.conn.create_session()  # nothing was sent yet: safe to retry
+                except Exception as e:
+                    self._drop(session, host, entry)
+                    if attempt == 2:
+                        return self._refused(host, command, e, started)
+                    continue
+                try:
+                    return self._exec(
+                        entry.conn, host, command, timeout, on_output, cancel, started, chan
+                    )
+                finally:
+                    entry.used = time.monotonic()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _drop(self, session: str, host: Host, entry: _Pooled) -> None:
+        with self._pool_lock:
+            if self._pool.get(self._key(session, host)) is entry:
+                del self._pool[self._key(session, host)]
+        entry.conn.close()
 
     def _exec(
         self,
@@ -116,9 +220,10 @@ class SshExecutor:
         on_output: OutputCallback,
         cancel: threading.Event | None,
         started: float,
+        chan: paramiko.Channel | None = None,
     ) -> CommandResult:
         cap = Capture(self.redactor, on_output)
-        chan: paramiko.Channel = conn.create_session()
+        chan = chan or conn.create_session()
         chan.set_combine_stderr(True)
         chan.settimeout(0.2)
         chan.exec_command(wrap(command, timeout))

@@ -8,29 +8,29 @@ from typing import Any
 from slack_sdk import WebClient
 
 from chatops.bootstrap import Wired
+from chatops.engine import events as ev
 from chatops.engine.overview import Overview, overview
-from chatops.engine.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack.throttle import Throttle
 from chatops.store.slack import SqlSlackRecords
 
 log = logging.getLogger(__name__)
 #: Events after which App Homes are published again.
-CHANGES = {
-    "requested",
-    "approved",
-    "rejected",
-    "expired",
-    "cancelled",
-    "revised",
-    "running",
-    "waiting",
-    "finished",
-    "interrupted",
-    "postmortem.opened",
-    "postmortem.done",
-    "postmortem.reminder",
-}
+CHANGES = (
+    ev.RunRequested,
+    ev.RunApproved,
+    ev.RunRejected,
+    ev.RunExpired,
+    ev.RunCancelled,
+    ev.PlanRevised,
+    ev.RunStarted,
+    ev.RunWaiting,
+    ev.RunFinished,
+    ev.RunInterrupted,
+    ev.PostMortemOpened,
+    ev.PostMortemWritten,
+    ev.PostMortemReminded,
+)
 
 
 def home_view(o: Overview) -> dict[str, Any]:
@@ -100,7 +100,7 @@ class HomePublisher:
         o = overview(user, w.config, w.store, w.postmortems.store, w.roles, w.clock.now())
         return home_view(o)
 
-    def publish(self, user: str) -> None:
+    def publish_home(self, user: str) -> None:
         try:
             self.client.views_publish(user_id=user, view=self.view(user))
         except Exception:
@@ -108,10 +108,10 @@ class HomePublisher:
 
     def opened(self, user: str) -> None:
         self.records.home_opened(user, self.wired.clock.now())
-        self.publish(user)
+        self.publish_home(user)
 
-    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
-        if event not in CHANGES:
+    def publish(self, event: ev.Event) -> None:
+        if not isinstance(event, CHANGES):
             return
         for user in self.records.home_users():
-            self.throttle.submit(f"home:{user}", lambda u=user: self.publish(u))  # type: ignore[misc]
+            self.throttle.submit(f"home:{user}", lambda u=user: self.publish_home(u))  # type: ignore[misc]

@@ -11,9 +11,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from chatops.engine import events as ev
 from chatops.engine.ports import Clock, RunStore
 from chatops.engine.postmortem import QUESTIONS, PostMortem
-from chatops.engine.result import CommandResult
 from chatops.engine.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
@@ -44,6 +44,27 @@ class SlackNotifier:
         self._live: dict[int, str] = {}
         self._step_ts: dict[tuple[int, str, str], str] = {}
         self._lock = threading.Lock()
+        self._handlers: dict[type[ev.Event], Callable[[Any, RunMessages], None]] = {
+            ev.RunApproved: self.on_approved,
+            ev.PlanRevised: self.on_revised,
+            ev.RunEscalated: self.on_escalated,
+            ev.EscalationAnswered: self.on_escalation_answered,
+            ev.RunRejected: self.on_rejected,
+            ev.RunExpired: self.on_expired,
+            ev.RunCancelled: self.on_cancelled,
+            ev.RunStarted: self.on_running,
+            ev.StepStarted: self.on_step_started,
+            ev.StepOutput: self.on_step_output,
+            ev.StepFinished: self.on_step_finished,
+            ev.RunWaiting: self.on_waiting,
+            ev.RollbackStarted: self.on_rolling_back,
+            ev.RunInterrupted: self.on_interrupted,
+            ev.PostMortemOpened: self.on_postmortem_opened,
+            ev.PostMortemReminded: self.on_postmortem_reminder,
+            ev.PostMortemEscalated: self.on_postmortem_escalated,
+            ev.PostMortemWritten: self.on_postmortem_done,
+            ev.RunFinished: self.on_finished,
+        }
 
     # -- plumbing --------------------------------------------------------------------------
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
@@ -139,56 +160,56 @@ class SlackNotifier:
             self.records.set_status(run.id, resp["ts"])
 
     # -- the Notifier port -----------------------------------------------------------------
-    def run_event(self, run: RunView, event: str, detail: dict[str, object]) -> None:
-        m = self.records.get(run.id)
+    def publish(self, event: ev.Event) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            return
+        m = self.records.get(event.run.id)
         if m is None:
             return  # not a Slack run (CLI)
-        handler = getattr(self, "on_" + event.replace(".", "_"), None)
-        if handler is not None:
-            handler(run, m, detail)
+        handler(event, m)
 
-    def on_approved(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
-        approvers = detail.get("approvers") or []
-        assert isinstance(approvers, list)
+    def on_approved(self, e: ev.RunApproved, m: RunMessages) -> None:
+        run = e.run
+        approvers = e.approvers
         who = ", ".join(f"<@{u}>" for u in approvers)
         self.refresh_plan(
             run, f":white_check_mark: Approved by {who} at {bk.when(self.clock.now())}"
         )
         self.post_status(run)
 
-    def on_revised(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+    def on_revised(self, e: ev.PlanRevised, m: RunMessages) -> None:
+        run = e.run
         self.refresh_plan(run)
-        old = str(detail.get("old") or "")[:10]
+        old = e.old_hash[:10]
         self.reply(
             m,
             f":pencil2: <@{run.requester}> changed the plan (was `{old}`). "
             "Approvals given to the earlier version no longer count.",
         )
 
-    def on_escalated(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
-        users = detail.get("architects") or []
-        groups = detail.get("groups") or []
-        assert isinstance(users, list) and isinstance(groups, list)
+    def on_escalated(self, e: ev.RunEscalated, m: RunMessages) -> None:
+        run = e.run
+        users = e.architects
+        groups = e.groups
         who = (
             " ".join([*(f"<@{u}>" for u in users), *(f"<!subteam^{g}>" for g in groups)])
             or "Architect"
         )
-        details = bk.escape(str(detail.get("details") or ""))
-        text = (
-            f":sos: {who}: <@{detail.get('by')}> escalates this to the Architect: "
-            f"*{detail.get('reason')}*." + (f"\n>{details}" if details else "")
+        details = bk.escape(e.details)
+        text = f":sos: {who}: <@{e.by}> escalates this to the Architect: *{e.reason}*." + (
+            f"\n>{details}" if details else ""
         )
         self.prompt(run, m, text, pb.escalation_blocks(text, run))
         self._dm([str(u) for u in users], text + f"\n(run #{run.id}, {run.service})")
 
-    def on_escalation_answered(
-        self, run: RunView, m: RunMessages, detail: dict[str, object]
-    ) -> None:
-        by = detail.get("by")
-        if detail.get("how") == "take_over":
+    def on_escalation_answered(self, e: ev.EscalationAnswered, m: RunMessages) -> None:
+        run = e.run
+        by = e.by
+        if e.how == "take_over":
             text = f":hammer_and_wrench: <@{by}> takes this over: a fix plan follows."
         else:
-            text = f":white_check_mark: <@{by}> closes this: {bk.escape(str(detail.get('reason')))}"
+            text = f":white_check_mark: <@{by}> closes this: {bk.escape(e.reason)}"
         self.retire_prompts(run.id, text)
         self.reply(m, text)
 
@@ -214,31 +235,36 @@ class SlackNotifier:
         for channel, ts in self.records.prompts(run_id):
             self.answered(channel, ts, text)
 
-    def on_rejected(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
-        reason = bk.escape(str(detail.get("reason") or ""))
-        line = f":no_entry: Rejected by <@{detail.get('by')}>: {reason}"
+    def on_rejected(self, e: ev.RunRejected, m: RunMessages) -> None:
+        run = e.run
+        reason = bk.escape(e.reason)
+        line = f":no_entry: Rejected by <@{e.by}>: {reason}"
         self.refresh_plan(run, line)
         self.reply(m, line)
 
-    def on_expired(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+    def on_expired(self, e: ev.RunExpired, m: RunMessages) -> None:
+        run = e.run
         self.refresh_plan(
             run, ":hourglass: Expired: not enough approvals in time. Request it again."
         )
         self.reply(m, ":hourglass: This request expired without enough approvals.")
 
-    def on_cancelled(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+    def on_cancelled(self, e: ev.RunCancelled, m: RunMessages) -> None:
+        run = e.run
         self.retire_prompts(run.id, f"_No longer waiting: run #{run.id} was cancelled._")
-        self.refresh_plan(run, f":no_entry_sign: Cancelled by <@{detail.get('by')}>")
-        self.reply(m, f":no_entry_sign: Cancelled by <@{detail.get('by')}>.")
+        self.refresh_plan(run, f":no_entry_sign: Cancelled by <@{e.by}>")
+        self.reply(m, f":no_entry_sign: Cancelled by <@{e.by}>.")
 
-    def on_running(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+    def on_running(self, e: ev.RunStarted, m: RunMessages) -> None:
+        run = e.run
         self.post_status(run)
         self.refresh_status(run.id)
 
-    def on_step_started(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+    def on_step_started(self, e: ev.StepStarted, m: RunMessages) -> None:
+        run = e.run
         with self._lock:
             self._live[run.id] = ""
-        step_id, phase = str(detail.get("step")), str(detail.get("phase") or "main")
+        step_id, phase = e.step, str(e.phase or "main")
         label = f"rollback `{step_id}`" if phase == "rollback" else f"`{step_id}`"
         ts = self.reply(m, f":arrow_forward: {label} started")
         if ts is not None:
@@ -246,19 +272,19 @@ class SlackNotifier:
                 self._step_ts[(run.id, step_id, phase)] = ts
         self.refresh_status(run.id)
 
-    def on_step_output(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
-        chunk = str(detail.get("chunk") or "")
+    def on_step_output(self, e: ev.StepOutput, m: RunMessages) -> None:
+        run = e.run
+        chunk = e.chunk
         with self._lock:
             self._live[run.id] = (self._live.get(run.id, "") + chunk)[-LIVE_CHARS:]
         self.refresh_status(run.id)
 
-    def on_step_finished(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
-        results = detail.get("results") or []
-        assert isinstance(results, list)
-        step_id, phase = str(detail.get("step")), str(detail.get("phase") or "main")
+    def on_step_finished(self, e: ev.StepFinished, m: RunMessages) -> None:
+        run = e.run
+        results = e.results
+        step_id, phase = e.step, str(e.phase or "main")
         lines, long_hosts = [], []
         for r in results:
-            assert isinstance(r, CommandResult)
             code = r.code
             result = f"{code} in {r.duration:.1f}s" + (
                 f" ({r.error})" if r.error and not r.ok else ""
@@ -268,7 +294,7 @@ class SlackNotifier:
                 long_hosts.append(r.host)
                 tail = "\n".join(tail.splitlines()[-8:])
             lines.append((r.host, result, bk.cut(tail, 800)))
-        text = bk.step_finished_text(step_id, bool(detail.get("ok")), lines, phase)
+        text = bk.step_finished_text(step_id, e.ok, lines, phase)
         with self._lock:
             ts = self._step_ts.pop((run.id, step_id, phase), None)
         if ts is None:
@@ -304,22 +330,24 @@ class SlackNotifier:
             ),
         )
 
-    def on_waiting(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+    def on_waiting(self, e: ev.RunWaiting, m: RunMessages) -> None:
+        run = e.run
         plan = self.store.load_plan(run.task_id)
-        step = plan.step(str(detail.get("step")))
+        step = plan.step(e.step)
         if plan.runbook == "debug" and step.purpose == "diagnose":
             blocks = ib.diagnosis_blocks(run, plan, self.store.steps(run.id))
             self.reply(m, f"Diagnosis of {plan.service}", blocks)
         self.prompt(run, m, f"Waiting: {step.title}", pb.waiting_blocks(run, step))
         self.refresh_status(run.id)
 
-    def on_rolling_back(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
-        reason = bk.escape(str(detail.get("reason")))
+    def on_rolling_back(self, e: ev.RollbackStarted, m: RunMessages) -> None:
+        reason = bk.escape(e.reason)
         self.reply(m, f":leftwards_arrow_with_hook: Rolling back: {reason}")
 
-    def on_interrupted(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+    def on_interrupted(self, e: ev.RunInterrupted, m: RunMessages) -> None:
+        run = e.run
         text = (
-            f":warning: The process running this run died at step `{detail.get('step')}`. "
+            f":warning: The process running this run died at step `{e.step}`. "
             "Nothing will re-run until a lead resumes it."
         )
         self.prompt(run, m, text, ib.interrupted_blocks(text, run))
@@ -342,9 +370,9 @@ class SlackNotifier:
                 ),
             )
 
-    def on_postmortem_opened(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
-        pm = detail["postmortem"]
-        assert isinstance(pm, PostMortem)
+    def on_postmortem_opened(self, e: ev.PostMortemOpened, m: RunMessages) -> None:
+        run = e.run
+        pm = e.postmortem
         text = self._pm_text(
             run,
             ":memo: *A post-mortem is open* for this hotfix: why it happened, "
@@ -356,41 +384,37 @@ class SlackNotifier:
         self.reply(m, text, blocks)
         self._dm(pm.owners, text, blocks)
 
-    def on_postmortem_reminder(
-        self, run: RunView, m: RunMessages, detail: dict[str, object]
-    ) -> None:
-        pm = detail["postmortem"]
-        assert isinstance(pm, PostMortem)
+    def on_postmortem_reminder(self, e: ev.PostMortemReminded, m: RunMessages) -> None:
+        run = e.run
+        pm = e.postmortem
         text = self._pm_text(
-            run, f":bell: *Reminder {detail.get('count')}: the post-mortem is not written yet.*", pm
+            run, f":bell: *Reminder {e.count}: the post-mortem is not written yet.*", pm
         )
         blocks = ib.postmortem_blocks(text, run.id)
         self.reply(m, text, blocks)
         self._dm(pm.owners, text, blocks)
 
-    def on_postmortem_escalated(
-        self, run: RunView, m: RunMessages, detail: dict[str, object]
-    ) -> None:
-        leads = detail.get("leads") or []
-        assert isinstance(leads, list)
+    def on_postmortem_escalated(self, e: ev.PostMortemEscalated, m: RunMessages) -> None:
+        run = e.run
+        leads = e.leads
         who = ", ".join(f"<@{u}>" for u in leads) or "leads"
         text = (
             f":rotating_light: {who}: the post-mortem of hotfix run #{run.id} is still not "
-            f"written after {detail.get('count')} reminders."
+            f"written after {e.count} reminders."
         )
         self.reply(m, text)
         self._dm([str(u) for u in leads], text)
 
-    def on_postmortem_done(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
-        pm = detail["postmortem"]
-        assert isinstance(pm, PostMortem)
+    def on_postmortem_done(self, e: ev.PostMortemWritten, m: RunMessages) -> None:
+        pm = e.postmortem
         parts = [f":white_check_mark: *Post-mortem written* by <@{pm.author}>"]
         for key, question in QUESTIONS:
             parts.append(f"*{question}*\n{bk.escape(pm.answers.get(key, ''))}")
         text = bk.cut("\n".join(parts), 3000)
         self.reply(m, text, [bk.section(text)])
 
-    def on_finished(self, run: RunView, m: RunMessages, detail: dict[str, object]) -> None:
+    def on_finished(self, e: ev.RunFinished, m: RunMessages) -> None:
+        run = e.run
         with self._lock:
             self._live.pop(run.id, None)
         self.refresh_status(run.id)

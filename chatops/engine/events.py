@@ -1,0 +1,173 @@
+"""Domain events: what happened to a run, as frozen dataclasses named in the past tense.
+
+The engine raises them; consumers (the Slack thread, the App Home, metrics, post-mortems,
+the terminal) handle the types they name. A consumer's table of handlers is keyed by these
+classes, so a misspelt event is a NameError at import and a type error in mypy, never an
+event dropped in silence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chatops.engine.postmortem import PostMortem
+from chatops.engine.result import CommandResult
+from chatops.engine.run import RunState, RunView
+
+
+@dataclass(frozen=True)
+class Event:
+    run: RunView
+
+
+# -- a plan and its decisions -------------------------------------------------------------
+@dataclass(frozen=True)
+class RunRequested(Event):
+    refusals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanRevised(Event):
+    old_hash: str
+
+
+@dataclass(frozen=True)
+class RunApproved(Event):
+    approvers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunRejected(Event):
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunExpired(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class RunCancelled(Event):
+    """Cancelled before it started (a started run ends with RunFinished)."""
+
+    by: str
+
+
+# -- execution -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunStarted(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class StepStarted(Event):
+    step: str
+    phase: str = "main"
+
+
+@dataclass(frozen=True)
+class StepOutput(Event):
+    step: str
+    host: str
+    chunk: str
+
+
+@dataclass(frozen=True)
+class StepFinished(Event):
+    step: str
+    phase: str
+    ok: bool
+    results: tuple[CommandResult, ...]
+
+
+@dataclass(frozen=True)
+class RunWaiting(Event):
+    """Parked at a person's step or a gate."""
+
+    step: str
+
+
+@dataclass(frozen=True)
+class RollbackStarted(Event):
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    """Succeeded, failed, rolled back, or cancelled once started."""
+
+    state: RunState
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class RunInterrupted(Event):
+    step: str | None
+
+
+# -- Process 4: escalation -----------------------------------------------------------------
+@dataclass(frozen=True)
+class RunEscalated(Event):
+    by: str
+    reason: str
+    details: str
+    architects: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EscalationAnswered(Event):
+    by: str
+    how: str  # "take_over" or "close"
+    reason: str = ""
+
+
+# -- Process 7: post-mortems ---------------------------------------------------------------
+@dataclass(frozen=True)
+class PostMortemOpened(Event):
+    postmortem: PostMortem
+
+
+@dataclass(frozen=True)
+class PostMortemReminded(Event):
+    postmortem: PostMortem
+    count: int
+
+
+@dataclass(frozen=True)
+class PostMortemSnoozed(Event):
+    postmortem: PostMortem
+
+
+@dataclass(frozen=True)
+class PostMortemEscalated(Event):
+    leads: tuple[str, ...]
+    count: int
+
+
+@dataclass(frozen=True)
+class PostMortemWritten(Event):
+    postmortem: PostMortem
+
+
+POSTMORTEM_EVENTS = (
+    PostMortemOpened,
+    PostMortemReminded,
+    PostMortemSnoozed,
+    PostMortemEscalated,
+    PostMortemWritten,
+)
+
+
+@dataclass
+class Recorder:
+    """A consumer that keeps what it was told (the terminal's and tests' simplest one)."""
+
+    seen: list[Event] = field(default_factory=list)
+
+    def publish(self, event: Event) -> None:
+        self.seen.append(event)
+
+    def of(self, kind: type[Event]) -> list[Event]:
+        return [e for e in self.seen if isinstance(e, kind)]
