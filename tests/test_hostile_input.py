@@ -146,6 +146,14 @@ def test_an_unsigned_request_is_refused_before_it_is_read(
         ("chatops.cancel", "1; rm -f canary"),
         ("chatops.resume", ""),
         ("chatops.gate", "99999999999999999999:go"),
+        ("chatops.pm_write", "one"),
+        ("chatops.pm_snooze", "1 OR 1=1"),
+        ("chatops.fix_code", "x"),
+        ("chatops.fix_config", "-1"),
+        ("chatops.escalate", "1.5"),
+        ("chatops.take_over", "run-1"),
+        ("chatops.close_escalation", ""),
+        ("chatops.reject", "abc:def"),
     ],
 )
 def test_a_tampered_button_gets_a_private_refusal_and_an_audit_line(

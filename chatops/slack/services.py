@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 
@@ -17,6 +19,9 @@ from chatops.slack.workers import Tell, Workers
 from chatops.store.slack import SqlSlackRecords
 
 log = logging.getLogger(__name__)
+RUN = re.compile(r"\d{1,12}")
+RUN_STEP = re.compile(r"(\d{1,12}):([a-z0-9][a-z0-9_-]{0,63})")
+RUN_HASH = re.compile(r"(\d{1,12}):([0-9a-f]{64})")
 
 
 @dataclass
@@ -43,6 +48,22 @@ class SlackServices:
             self.client.chat_postMessage(channel=user, text=text)
 
         return tell
+
+    def button(self, body: dict[str, Any], shape: re.Pattern[str] = RUN) -> re.Match[str]:
+        """A clicked button's value, read strictly. One that does not parse (tampered with,
+        or from an older version of the bot) is refused and audited as denied.<action>."""
+        user = str((body.get("user") or {}).get("id", ""))
+        action = (body.get("actions") or [{}])[0]
+        value = str(action.get("value", ""))
+        found = shape.fullmatch(value)
+        if found is None:
+            raise self.changes.bad_input(
+                user,
+                str(action.get("action_id", "")).removeprefix("chatops."),
+                f"this button's value {value[:40]!r} is not one this version of chatops "
+                "reads (the message may be from an older version): use the latest message",
+            )
+        return found
 
     def first(self, key: str) -> bool:
         return self.records.first_delivery(key, self.wired.clock.now())

@@ -18,11 +18,9 @@ from slack_bolt import Ack, App
 from chatops.errors import ChatopsError
 from chatops.slack import blocks as bk
 from chatops.slack import modals
-from chatops.slack.services import SlackServices
+from chatops.slack.services import RUN, RUN_HASH, RUN_STEP, SlackServices
 
-RUN = re.compile(r"\d{1,12}")
-RUN_STEP = re.compile(r"(\d{1,12}):([a-z0-9][a-z0-9_-]{0,63})")
-RUN_HASH = re.compile(r"(\d{1,12}):([0-9a-f]{64})")
+PREFIXED = re.compile(r"(\d{1,12})(:\S*)?")  # run[:anything]: Reject's value
 
 
 def _click(body: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
@@ -35,17 +33,6 @@ def _click(body: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
 
 
 def register(app: App, s: SlackServices) -> None:
-    def parsed(user: str, action_id: str, value: str, shape: re.Pattern[str]) -> re.Match[str]:
-        found = shape.fullmatch(value)
-        if found is None:
-            raise s.changes.bad_input(
-                user,
-                action_id.removeprefix("chatops."),
-                f"this button's value {value[:40]!r} is not one this version of chatops "
-                "reads (the message may be from an older version): use the latest message",
-            )
-        return found
-
     def handle(
         body: dict[str, Any],
         shape: re.Pattern[str],
@@ -59,7 +46,7 @@ def register(app: App, s: SlackServices) -> None:
 
         def guarded() -> None:
             try:
-                work(user, channel, ts, parsed(user, str(action.get("action_id")), value, shape))
+                work(user, channel, ts, s.button(body, shape))
             except ChatopsError:
                 s.records.forget(key)
                 raise
@@ -86,14 +73,11 @@ def register(app: App, s: SlackServices) -> None:
 
     def open_view(body: dict[str, Any], make: Callable[[str, int], dict[str, Any]]) -> None:
         """A button that opens a form: the value is checked first, the form opened after."""
-        user, channel, _ts, action = _click(body)
+        user, channel, _ts, _action = _click(body)
 
         def work() -> None:
-            value = str(action.get("value", ""))
-            v = parsed(user, str(action.get("action_id")), value, re.compile(r"(\d{1,12})\S*"))
-            s.client.views_open(
-                trigger_id=body.get("trigger_id", ""), view=make(channel, int(v[1]))
-            )
+            run_id = int(s.button(body, PREFIXED)[1])
+            s.client.views_open(trigger_id=body.get("trigger_id", ""), view=make(channel, run_id))
 
         s.workers.task(work, s.ephemeral(channel, user))
 

@@ -13,29 +13,28 @@ from chatops.slack.services import SlackServices
 
 
 def register(app: App, s: SlackServices) -> None:
-    def diagnosed(body: dict[str, Any]) -> tuple[str, str, int, dict[str, str]]:
-        user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id", "")
-        run_id = int(body["actions"][0]["value"])
-        run = s.wired.store.get_run(run_id)
-        return (
-            user,
-            channel,
-            run_id,
-            {"service": run.service or "", "environment": run.environment or ""},
-        )
+    def where(body: dict[str, Any]) -> tuple[str, str]:
+        user = str((body.get("user") or {}).get("id", ""))
+        return user, str((body.get("channel") or {}).get("id", ""))
+
+    def diagnosed(body: dict[str, Any]) -> tuple[int, dict[str, str]]:
+        """The diagnosis run a button is about, and the service and environment it names."""
+        run, _plan = s.changes.get(int(s.button(body)[0]))
+        return run.id, {"service": run.service or "", "environment": run.environment or ""}
 
     def form(process: str) -> Any:
         def open_form(ack: Ack, body: dict[str, Any], client: Any) -> None:
             ack()
-            user, channel, _run_id, preset = diagnosed(body)
-            view = modals.change_modal(
-                s.changes.runbooks, s.changes.config, {"channel": channel}, process, preset
-            )
-            s.workers.task(
-                lambda: client.views_open(trigger_id=body["trigger_id"], view=view),
-                s.ephemeral(channel, user),
-            )
+            user, channel = where(body)
+
+            def work() -> None:
+                _run_id, preset = diagnosed(body)
+                view = modals.change_modal(
+                    s.changes.runbooks, s.changes.config, {"channel": channel}, process, preset
+                )
+                client.views_open(trigger_id=body.get("trigger_id", ""), view=view)
+
+            s.workers.task(work, s.ephemeral(channel, user))
 
         return open_form
 
@@ -45,11 +44,12 @@ def register(app: App, s: SlackServices) -> None:
     @app.action(bk.A_FIX_CONFIG)
     def config(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        user, channel, run_id, preset = diagnosed(body)
-        if not s.first(f"fix_config:{run_id}:{user}"):
-            return
+        user, channel = where(body)
 
         def work() -> None:
+            run_id, preset = diagnosed(body)
+            if not s.first(f"fix_config:{run_id}:{user}"):
+                return
             made = s.changes.request(
                 "config-fix",
                 preset,
@@ -63,13 +63,14 @@ def register(app: App, s: SlackServices) -> None:
     @app.action(bk.A_ESCALATE)
     def escalate(ack: Ack, body: dict[str, Any], client: Any) -> None:
         ack()
-        user, channel, run_id, _preset = diagnosed(body)
-        s.workers.task(
-            lambda: client.views_open(
-                trigger_id=body["trigger_id"], view=modals.escalate_modal(run_id, channel)
-            ),
-            s.ephemeral(channel, user),
-        )
+        user, channel = where(body)
+
+        def work() -> None:
+            run_id, _preset = diagnosed(body)
+            view = modals.escalate_modal(run_id, channel)
+            client.views_open(trigger_id=body.get("trigger_id", ""), view=view)
+
+        s.workers.task(work, s.ephemeral(channel, user))
 
     @app.view(modals.ESCALATE)
     def escalated(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

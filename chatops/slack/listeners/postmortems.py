@@ -25,9 +25,9 @@ def register(app: App, s: SlackServices) -> None:
     def write(ack: Ack, body: dict[str, Any], client: Any) -> None:
         ack()
         user, channel = _where(body)
-        run_id = int(body["actions"][0]["value"])
 
         def work() -> None:
+            run_id = int(s.button(body)[0])
             pm = pms.get(run_id)
             view = modals.postmortem_modal(run_id, pms.timeline(run_id), pm.answers)
             client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -38,9 +38,9 @@ def register(app: App, s: SlackServices) -> None:
     def snooze(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         user, channel = _where(body)
-        run_id = int(body["actions"][0]["value"])
 
         def work() -> None:
+            run_id = int(s.button(body)[0])
             pm = pms.snooze(run_id, user)
             assert pm.snoozed_until is not None
             s.ephemeral(channel, user)(
