@@ -159,17 +159,19 @@ def main() -> int:
             )
             for i, (a, p) in enumerate(hosts)
         ]
-        fabric, first, second, cpu = [], [], [], []
+        fabric, first, second, alone, cpu = [], [], [], [], []
         for n in range(ROUNDS):
             fabric.append(fabric_step(work, hosts))
             ex = SshExecutor()
             t1, c1 = chatops_step(ex, inventory, f"run-{n}")
             t2, _c2 = chatops_step(ex, inventory, f"run-{n}")
+            assert ex.opened == HOSTS, ex.opened  # the second step opened nothing
             ex.close_session(f"run-{n}")
+            alone.append(chatops_step(ex, inventory, None)[0])  # a connection per command
             first.append(t1)
             second.append(t2)
             cpu.append(c1 / HOSTS)
-    f, a, b, c = (statistics.median(x) for x in (fabric, first, second, cpu))
+    f, a, b, d, c = (statistics.median(x) for x in (fabric, first, second, alone, cpu))
     print(
         f"{platform.node()} · {os.cpu_count()} cores · {datetime.now(UTC):%Y-%m-%d} · "
         f"{HOSTS} hosts on {len(range(0, HOSTS, PER_SSHD))} sshd · medians of {ROUNDS}"
@@ -177,6 +179,8 @@ def main() -> int:
     print(f"ThreadingGroup.run (anchor)      {f * 1000:7.0f} ms  1.00x")
     print(f"chatops first step (connects)    {a * 1000:7.0f} ms  {a / f:.2f}x")
     print(f"chatops second step (same run)   {b * 1000:7.0f} ms  {b / a:.2f}x of the first")
+    print(f"a step without a session         {d * 1000:7.0f} ms  (a connection per command)")
+    print(f"connecting, per step (1st - 2nd) {(a - b) * 1000:7.0f} ms")
     print(f"controller CPU per host, step 1  {c:.4f} s")
     return 0
 
