@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ from chatops.store.db import is_current, make_engine, upgrade
 from chatops.store.postmortems import SqlPostMortems
 from chatops.store.runs import SqlRunStore
 
+log = logging.getLogger(__name__)
+
 
 class Relay:
     """A Notifier that tells several others (the terminal and Slack, say)."""
@@ -41,7 +44,10 @@ class Relay:
 
     def publish(self, event: Event) -> None:
         for t in self.targets:
-            t.publish(event)
+            try:
+                t.publish(event)
+            except Exception:  # a consumer's failure is never the run's failure
+                log.exception("%s could not handle %s", type(t).__name__, type(event).__name__)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from chatops.bootstrap import Relay, wire
 from chatops.config_files import load_config
+from chatops.delivery import Background
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.errors import ChatopsError, ConfigError
 from chatops.metrics import CountingRateLimitHandler, StepMetrics, watch_runs
@@ -83,13 +84,15 @@ def build(
     client.redactor = wired.redactor
     records = SqlSlackRecords(wired.engine)
     notifier = SlackNotifier(client, wired.store, records, wired.clock, throttle)
-    relay.targets.append(notifier)
+    home = HomePublisher(client, wired, records, throttle)
+    # Slack is slow at times: its consumers take events on threads of their own
+    deliveries = [Background(notifier, "slack-thread"), Background(home, "app-home")]
+    relay.targets.extend(deliveries)
     if extra_notifier is not None:
         relay.targets.append(extra_notifier)
-    home = HomePublisher(client, wired, records, throttle)
-    relay.targets.extend([home, StepMetrics()])
+    relay.targets.append(StepMetrics())
     watch_runs(wired.store.count_by_state)
-    services = SlackServices(wired, client, records, notifier, Workers(), home)
+    services = SlackServices(wired, client, records, notifier, Workers(), home, deliveries)
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,

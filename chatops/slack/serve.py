@@ -110,4 +110,6 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
         reminders.stop()
         sweeper.stop()
         services.workers.shutdown()
+        for d in services.deliveries:
+            d.stop()  # what the runs said reaches Slack before the process ends
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from chatops.bootstrap import Wired
+from chatops.delivery import Background
 from chatops.engine.changes import ChangeService, Requested
 from chatops.engine.run import RunState
 from chatops.slack import blocks as bk
@@ -32,6 +33,12 @@ class SlackServices:
     notifier: SlackNotifier
     workers: Workers
     home: HomePublisher
+    deliveries: list[Background]
+
+    @property
+    def busy(self) -> bool:
+        """Work in flight: a listener's task, or events not yet told to Slack."""
+        return self.workers.busy or any(d.pending for d in self.deliveries)
 
     @property
     def changes(self) -> ChangeService:

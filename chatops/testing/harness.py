@@ -361,6 +361,8 @@ class ChatHarness(SlackSim):
         self.server.should_exit = True
         self._thread.join(timeout=10)
         self.services.workers.shutdown()
+        for d in self.services.deliveries:
+            d.stop()
         if self._own_standin and not keep_standin:
             self.standin.stop()
 
@@ -373,7 +375,7 @@ class ChatHarness(SlackSim):
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while time.monotonic() < deadline:
-            busy = self.services.workers.busy or self.throttle.pending
+            busy = self.services.busy or self.throttle.pending
             if busy:
                 quiet_since = None
             elif quiet_since is None:

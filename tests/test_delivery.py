@@ -1,0 +1,76 @@
+"""Consumers of events never slow or fail a run: a slow one gets events on its own thread,
+in order; a failing one is logged and the run goes on."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from chatops.bootstrap import Relay
+from chatops.delivery import Background
+from chatops.engine import events as ev
+from chatops.engine.config import Config
+from chatops.engine.run import RunState
+from chatops.engine.runbook import Runbook
+from chatops.store.db import upgrade
+from tests.factories import Events, rig
+from tests.test_words import run_of
+
+
+class Gated:
+    """A consumer stuck until released, as a Slack that does not answer."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.seen: list[ev.Event] = []
+
+    def publish(self, event: ev.Event) -> None:
+        self.gate.wait(30)
+        self.seen.append(event)
+
+
+class Broken:
+    def publish(self, event: ev.Event) -> None:
+        raise RuntimeError("the database went away")
+
+
+def test_a_stuck_consumer_does_not_hold_the_publisher_and_gets_everything_in_order() -> None:
+    stuck = Gated()
+    bg = Background(stuck, "test")
+    sent = [ev.StepOutput(run_of(), "pull", "h1", f"line {i}\n") for i in range(500)]
+    for e in sent:
+        bg.publish(e)  # returns although the consumer has handled nothing yet
+    assert stuck.seen == [] and bg.pending
+    stuck.gate.set()
+    bg.stop()
+    assert stuck.seen == sent and not bg.pending
+
+
+def test_a_failing_consumer_is_logged_and_the_next_event_still_goes_out() -> None:
+    got = Events()
+    relay = Relay(Broken(), got)
+    relay.publish(ev.RunStarted(run_of()))
+    relay.publish(ev.RunExpired(run_of()))
+    assert got.names() == ["RunStarted", "RunExpired"]
+    bg = Background(Broken(), "broken")
+    bg.publish(ev.RunStarted(run_of()))
+    bg.stop()
+    assert not bg.pending
+
+
+def test_a_run_succeeds_although_a_consumer_fails_on_every_event(
+    tmp_path: Path, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    upgrade(url)
+    r = rig(url, config, runbooks)
+    relay = Relay(Broken(), r.events)
+    r.runner.notifier = relay
+    r.changes.notifier = relay
+    req = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_CODER")
+    r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
+    r.runner.drain()
+    r.changes.mark_done(req.run.id, "prepare", "U_CODER")
+    done = r.runner.continue_run(req.run.id)
+    assert done is not None and done.state == RunState.SUCCEEDED
+    assert "RunFinished" in r.events.names()
