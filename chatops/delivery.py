@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import deque
+from dataclasses import replace
 
-from chatops.engine.events import Event
+from chatops.engine.events import Event, StepOutput
 from chatops.engine.ports import Notifier
 
 log = logging.getLogger(__name__)
@@ -46,11 +48,17 @@ class Background:
         self._thread.join(timeout)
 
     def _loop(self) -> None:
+        held: deque[object] = deque()
         while True:
-            item = self._queue.get()
+            item = held.popleft() if held else self._queue.get()
             if item is _STOP:
                 return
             assert isinstance(item, Event)
+            taken = 1
+            if isinstance(item, StepOutput):  # behind a slow consumer: one event, all the lines
+                item, taken, nxt = self._merge(item)
+                if nxt is not None:
+                    held.append(nxt)
             try:
                 self.consumer.publish(item)
             except Exception:
@@ -59,4 +67,28 @@ class Background:
                 )
             finally:
                 with self._lock:
-                    self._busy -= 1
+                    self._busy -= taken
+
+    def _merge(self, first: StepOutput) -> tuple[StepOutput, int, object | None]:
+        """Join the output events queued behind `first` for the same run, step and host."""
+        chunks, taken = [first.chunk], 1
+        nxt: object | None = None
+        while True:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                nxt = None
+                break
+            same = isinstance(nxt, StepOutput) and (nxt.run.id, nxt.step, nxt.host) == (
+                first.run.id,
+                first.step,
+                first.host,
+            )
+            if not same:
+                break
+            assert isinstance(nxt, StepOutput)
+            chunks.append(nxt.chunk)
+            taken += 1
+        if taken == 1:
+            return first, 1, nxt
+        return replace(first, chunk="".join(chunks)), taken, nxt

@@ -75,6 +75,7 @@ class SlackStandIn:
         self.views: list[dict[str, Any]] = []
         self.files: dict[str, dict[str, Any]] = {}
         self._faults: dict[str, list[tuple[int, int]]] = {}
+        self.latency: dict[str, float] = {}  # method -> seconds each call takes (a slow Slack)
         self._seq = itertools.count(1)
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -150,6 +151,8 @@ class SlackStandIn:
             return
         method = parsed.path.removeprefix("/api/")
         args = self._args(req, parsed.query, raw)
+        if self.latency.get(method):
+            time.sleep(self.latency[method])
         with self._lock:
             faults = self._faults.get(method)
             fault = faults.pop(0) if faults else None
