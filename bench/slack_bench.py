@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chatops.engine.run import RunState  # noqa: E402
-from chatops.testing.harness import ChatHarness  # noqa: E402
+from chatops.simulator.harness import ChatHarness  # noqa: E402
 from tests.apps import make_app, service_config  # noqa: E402
 
-LINES = int(os.environ.get('BENCH_LINES', '100000'))
+LINES = int(os.environ.get("BENCH_LINES", "100000"))
 PRINTER = f"""\
 kind: debug
 title: Print a lot

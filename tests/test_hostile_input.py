@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatops.testing.harness import ChatHarness
+from chatops.simulator.harness import ChatHarness
 from tests.apps import make_app, service_config
 from tests.conftest import ROOT
 

@@ -16,7 +16,7 @@ import yaml
 
 from chatops.clock import ManualClock
 from chatops.engine.run import RunState
-from chatops.testing.harness import ChatHarness
+from chatops.simulator.harness import ChatHarness
 from tests.apps import App, health_server, make_app, service_config
 from tests.conftest import ROOT
 from tests.factories import NOW

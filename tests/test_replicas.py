@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from chatops.simulator.harness import BOT_TOKEN, SIGNING_SECRET, RemoteSlack
+from chatops.simulator.standin import SlackStandIn
 from chatops.store.db import make_engine, upgrade
 from chatops.store.runs import SqlRunStore
-from chatops.testing.harness import BOT_TOKEN, SIGNING_SECRET, RemoteSlack
-from chatops.testing.standin import SlackStandIn
 from tests.apps import App, health_server, make_app, service_config
 from tests.conftest import ROOT
 from tests.servers import free_port, wait_port

@@ -13,7 +13,7 @@ import yaml
 from slack_sdk.models.blocks import Block
 
 from chatops.engine.run import RunState
-from chatops.testing.harness import ChatHarness
+from chatops.simulator.harness import ChatHarness
 from tests.apps import App, health_server, make_app, service_config
 from tests.conftest import ROOT
 from tests.servers import Sshd

@@ -14,7 +14,7 @@ from slack_sdk.models.views import View
 
 from chatops.clock import ManualClock
 from chatops.engine.run import RunState
-from chatops.testing.harness import ChatHarness
+from chatops.simulator.harness import ChatHarness
 from tests.apps import App, make_app, service_config
 from tests.conftest import ROOT
 from tests.factories import NOW

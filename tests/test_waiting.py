@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from chatops.engine.run import RunState
-from chatops.testing.harness import ChatHarness
-from chatops.testing.standin import Message
+from chatops.simulator.harness import ChatHarness
+from chatops.simulator.standin import Message
 from tests.apps import make_app, service_config
 from tests.conftest import ROOT
 

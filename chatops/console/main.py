@@ -9,7 +9,7 @@ from chatops.console.session import Console
 from chatops.demo.environment import build_demo, runbook_dir
 from chatops.engine.config import ROLES
 from chatops.settings import Settings
-from chatops.testing.harness import ChatHarness
+from chatops.simulator.harness import ChatHarness
 
 
 def run_console(config: Path | None, base: Path, settings: Settings) -> int:

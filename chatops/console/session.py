@@ -30,8 +30,8 @@ from typing import Any, TextIO
 
 from chatops.console.render import WIDTH, Button, blocks_text, mrkdwn, view_text
 from chatops.engine.config import ROLES
-from chatops.testing.harness import ChatHarness
-from chatops.testing.standin import Message
+from chatops.simulator.harness import ChatHarness
+from chatops.simulator.standin import Message
 
 SLASH = ("/change", "/hotfix", "/logs", "/status")
 REPLACED: dict[str, str] = {}  # a form's answers when picking a process replaced the form

@@ -30,11 +30,11 @@ from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.leader import leader_lock
 from chatops.scheduler import ReminderScheduler
 from chatops.settings import Settings
+from chatops.simulator.standin import Message, SlackStandIn
 from chatops.slack.app import build
 from chatops.slack.http import asgi
 from chatops.slack.serve import Sweeper, health
 from chatops.slack.throttle import Throttle
-from chatops.testing.standin import Message, SlackStandIn
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - a test value
 BOT_TOKEN = "xoxb-000000000000-000000000000-testtesttesttesttesttest"  # noqa: S105

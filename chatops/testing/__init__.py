@@ -1,1 +1,0 @@
-"""Test support shipped with chatops: a stand-in for Slack's Web API and a chat harness."""
