@@ -13,11 +13,11 @@ from slack_sdk.errors import SlackApiError
 
 from chatops.engine import events as ev
 from chatops.engine.ports import Clock, RunStore
-from chatops.engine.postmortem import QUESTIONS, PostMortem
 from chatops.engine.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
 from chatops.slack import prompt_blocks as pb
+from chatops.slack.postmortem_notices import PostMortemNotices
 from chatops.slack.throttle import Throttle
 from chatops.store.slack import RunMessages, SqlSlackRecords
 
@@ -27,7 +27,7 @@ INLINE_CHARS = 2500
 LIVE_CHARS = 1500
 
 
-class SlackNotifier:
+class SlackNotifier(PostMortemNotices):
     def __init__(
         self,
         client: WebClient,
@@ -353,14 +353,6 @@ class SlackNotifier:
         self.prompt(run, m, text, ib.interrupted_blocks(text, run))
         self.refresh_status(run.id)
 
-    # -- post-mortems ----------------------------------------------------------------------
-    def _pm_text(self, run: RunView, head: str, pm: PostMortem) -> str:
-        owners = ", ".join(f"<@{u}>" for u in pm.owners)
-        return (
-            f"{head}\n*Hotfix run #{run.id}* on {run.service or '-'} · owners {owners} · "
-            f"due {bk.when(pm.due_at)}"
-        )
-
     def _dm(self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None) -> None:
         for user in users:
             self._call(
@@ -369,49 +361,6 @@ class SlackNotifier:
                     channel=u, text=text, blocks=blocks
                 ),
             )
-
-    def on_postmortem_opened(self, e: ev.PostMortemOpened, m: RunMessages) -> None:
-        run = e.run
-        pm = e.postmortem
-        text = self._pm_text(
-            run,
-            ":memo: *A post-mortem is open* for this hotfix: why it happened, "
-            "how it could have been prevented, what changes in the process, "
-            "which documentation was updated.",
-            pm,
-        )
-        blocks = ib.postmortem_blocks(text, run.id)
-        self.reply(m, text, blocks)
-        self._dm(pm.owners, text, blocks)
-
-    def on_postmortem_reminder(self, e: ev.PostMortemReminded, m: RunMessages) -> None:
-        run = e.run
-        pm = e.postmortem
-        text = self._pm_text(
-            run, f":bell: *Reminder {e.count}: the post-mortem is not written yet.*", pm
-        )
-        blocks = ib.postmortem_blocks(text, run.id)
-        self.reply(m, text, blocks)
-        self._dm(pm.owners, text, blocks)
-
-    def on_postmortem_escalated(self, e: ev.PostMortemEscalated, m: RunMessages) -> None:
-        run = e.run
-        leads = e.leads
-        who = ", ".join(f"<@{u}>" for u in leads) or "leads"
-        text = (
-            f":rotating_light: {who}: the post-mortem of hotfix run #{run.id} is still not "
-            f"written after {e.count} reminders."
-        )
-        self.reply(m, text)
-        self._dm([str(u) for u in leads], text)
-
-    def on_postmortem_done(self, e: ev.PostMortemWritten, m: RunMessages) -> None:
-        pm = e.postmortem
-        parts = [f":white_check_mark: *Post-mortem written* by <@{pm.author}>"]
-        for key, question in QUESTIONS:
-            parts.append(f"*{question}*\n{bk.escape(pm.answers.get(key, ''))}")
-        text = bk.cut("\n".join(parts), 3000)
-        self.reply(m, text, [bk.section(text)])
 
     def on_finished(self, e: ev.RunFinished, m: RunMessages) -> None:
         run = e.run

@@ -1,0 +1,77 @@
+"""What a hotfix's thread and its owners are told about its post-mortem: opened, reminded,
+escalated to the leads, written. Mixed into SlackNotifier, which provides the plumbing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chatops.engine import events as ev
+from chatops.engine.postmortem import QUESTIONS, PostMortem
+from chatops.engine.run import RunView
+from chatops.slack import blocks as bk
+from chatops.slack import incident_blocks as ib
+from chatops.store.slack import RunMessages
+
+
+class PostMortemNotices:
+    def reply(
+        self,
+        m: RunMessages,
+        text: str,
+        blocks: list[bk.Block] | None = None,
+        broadcast: bool = False,
+    ) -> str | None:
+        raise NotImplementedError
+
+    def _dm(self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None) -> None:
+        raise NotImplementedError
+
+    def _pm_text(self, run: RunView, head: str, pm: PostMortem) -> str:
+        owners = ", ".join(f"<@{u}>" for u in pm.owners)
+        return (
+            f"{head}\n*Hotfix run #{run.id}* on {run.service or '-'} · owners {owners} · "
+            f"due {bk.when(pm.due_at)}"
+        )
+
+    def on_postmortem_opened(self, e: ev.PostMortemOpened, m: RunMessages) -> None:
+        run = e.run
+        pm = e.postmortem
+        text = self._pm_text(
+            run,
+            ":memo: *A post-mortem is open* for this hotfix: why it happened, "
+            "how it could have been prevented, what changes in the process, "
+            "which documentation was updated.",
+            pm,
+        )
+        blocks = ib.postmortem_blocks(text, run.id)
+        self.reply(m, text, blocks)
+        self._dm(pm.owners, text, blocks)
+
+    def on_postmortem_reminder(self, e: ev.PostMortemReminded, m: RunMessages) -> None:
+        run = e.run
+        pm = e.postmortem
+        text = self._pm_text(
+            run, f":bell: *Reminder {e.count}: the post-mortem is not written yet.*", pm
+        )
+        blocks = ib.postmortem_blocks(text, run.id)
+        self.reply(m, text, blocks)
+        self._dm(pm.owners, text, blocks)
+
+    def on_postmortem_escalated(self, e: ev.PostMortemEscalated, m: RunMessages) -> None:
+        run = e.run
+        leads = e.leads
+        who = ", ".join(f"<@{u}>" for u in leads) or "leads"
+        text = (
+            f":rotating_light: {who}: the post-mortem of hotfix run #{run.id} is still not "
+            f"written after {e.count} reminders."
+        )
+        self.reply(m, text)
+        self._dm([str(u) for u in leads], text)
+
+    def on_postmortem_done(self, e: ev.PostMortemWritten, m: RunMessages) -> None:
+        pm = e.postmortem
+        parts = [f":white_check_mark: *Post-mortem written* by <@{pm.author}>"]
+        for key, question in QUESTIONS:
+            parts.append(f"*{question}*\n{bk.escape(pm.answers.get(key, ''))}")
+        text = bk.cut("\n".join(parts), 3000)
+        self.reply(m, text, [bk.section(text)])
