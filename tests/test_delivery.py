@@ -3,6 +3,7 @@ in order; a failing one is logged and the run goes on."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 
@@ -81,3 +82,26 @@ def test_a_run_succeeds_although_a_consumer_fails_on_every_event(
     done = r.runner.continue_run(req.run.id)
     assert done is not None and done.state == RunState.SUCCEEDED
     assert "RunFinished" in r.events.names()
+
+
+def test_throttled_calls_never_overlap_and_keep_their_interval_from_the_last_end() -> None:
+    import time
+
+    from chatops.slack.throttle import Throttle
+
+    throttle = Throttle(0.1)
+    spans: list[tuple[float, float]] = []
+
+    def slow() -> None:  # a Slack that takes 0.15 s to answer
+        start = time.monotonic()
+        time.sleep(0.15)
+        spans.append((start, time.monotonic()))
+
+    for _ in range(20):
+        throttle.submit("status:1", slow)
+        time.sleep(0.03)
+    while throttle.pending:
+        time.sleep(0.02)
+    assert 2 <= len(spans) < 20  # coalesced, and the last submit still ran
+    for (_s1, e1), (s2, _e2) in itertools.pairwise(spans):
+        assert s2 >= e1 + 0.1 - 0.005  # after the previous call ended, plus the interval

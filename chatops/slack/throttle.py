@@ -1,4 +1,9 @@
-"""At most one call per key per interval; the last call in a burst always happens."""
+"""At most one call per key per interval; the last call in a burst always happens.
+
+The interval runs from the end of one call to the start of the next, and calls for one key
+never overlap: however slow Slack answers, two updates of a message reach it at least an
+interval apart.
+"""
 
 from __future__ import annotations
 
@@ -11,39 +16,50 @@ class Throttle:
     def __init__(self, interval: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = interval
         self.clock = clock
-        self._last: dict[str, float] = {}
+        self._last: dict[str, float] = {}  # when the key's last call ended
         self._pending: dict[str, Callable[[], None]] = {}
         self._timers: dict[str, threading.Timer] = {}
+        self._running: set[str] = set()
         self._lock = threading.Lock()
 
     def submit(self, key: str, fn: Callable[[], None]) -> None:
         with self._lock:
-            now = self.clock()
-            wait = self._last.get(key, -1e9) + self.interval - now
-            if wait <= 0 and key not in self._timers:
-                self._last[key] = now
-                run_now = True
+            wait = self._last.get(key, -1e9) + self.interval - self.clock()
+            if wait <= 0 and key not in self._timers and key not in self._running:
+                self._running.add(key)
             else:
-                run_now = False
-                self._pending[key] = fn
-                if key not in self._timers:
-                    t = threading.Timer(max(wait, 0.01), self._fire, args=(key,))
-                    t.daemon = True
-                    self._timers[key] = t
-                    t.start()
-        if run_now:
-            fn()
+                self._pending[key] = fn  # the latest wins
+                if key not in self._timers and key not in self._running:
+                    self._schedule(key, wait)
+                return
+        self._call(key, fn)
+
+    def _schedule(self, key: str, wait: float) -> None:
+        t = threading.Timer(max(wait, 0.01), self._fire, args=(key,))
+        t.daemon = True
+        self._timers[key] = t
+        t.start()
 
     def _fire(self, key: str) -> None:
         with self._lock:
-            fn = self._pending.pop(key, None)
             self._timers.pop(key, None)
-            if fn is not None:
-                self._last[key] = self.clock()
-        if fn is not None:
+            fn = self._pending.pop(key, None)
+            if fn is None:
+                return
+            self._running.add(key)
+        self._call(key, fn)
+
+    def _call(self, key: str, fn: Callable[[], None]) -> None:
+        try:
             fn()
+        finally:
+            with self._lock:
+                self._running.discard(key)
+                self._last[key] = self.clock()
+                if key in self._pending and key not in self._timers:
+                    self._schedule(key, self.interval)
 
     @property
     def pending(self) -> bool:
         with self._lock:
-            return bool(self._pending)
+            return bool(self._pending) or bool(self._running)
