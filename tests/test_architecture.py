@@ -73,3 +73,14 @@ def test_the_slack_thread_handles_every_event_about_a_run_by_its_type() -> None:
         ev.PostMortemSnoozed,  # only the person who snoozed is told, privately
     }
     assert handled == kinds - not_for_the_thread
+
+
+def test_slack_listeners_and_notices_talk_to_ports_not_to_the_store() -> None:
+    """Only the Slack adapter's wiring (app.py) may name the SQL store; the rest of slack/
+    goes through the engine's services and its own SlackRecords port."""
+    for f in sorted((ROOT / "chatops" / "slack").rglob("*.py")):
+        if f.name == "app.py":
+            continue
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("chatops.store"), (f, node.module)

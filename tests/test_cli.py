@@ -242,7 +242,10 @@ def test_killed_process_leaves_an_interrupted_run(
             time.sleep(0.2)
             if Path(db).exists():
                 with sqlite3.connect(db) as c:
-                    row = c.execute("SELECT current_step FROM runs").fetchone()
+                    try:
+                        row = c.execute("SELECT current_step FROM runs").fetchone()
+                    except sqlite3.OperationalError:  # the schema is still being made
+                        continue
                     step = row[0] if row else None
         assert step == "restart"
         proc.send_signal(signal.SIGKILL)

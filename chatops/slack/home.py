@@ -11,8 +11,8 @@ from chatops.bootstrap import Wired
 from chatops.engine import events as ev
 from chatops.engine.overview import Overview, overview
 from chatops.slack import blocks as bk
+from chatops.slack.records import SlackRecords
 from chatops.slack.throttle import Throttle
-from chatops.store.slack import SqlSlackRecords
 
 log = logging.getLogger(__name__)
 #: Events after which App Homes are published again.
@@ -87,7 +87,7 @@ class HomePublisher:
         self,
         client: WebClient,
         wired: Wired,
-        records: SqlSlackRecords,
+        records: SlackRecords,
         throttle: Throttle | None = None,
     ) -> None:
         self.client = client

@@ -18,8 +18,8 @@ from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
 from chatops.slack import prompt_blocks as pb
 from chatops.slack.postmortem_notices import PostMortemNotices
+from chatops.slack.records import RunMessages, SlackRecords
 from chatops.slack.throttle import Throttle
-from chatops.store.slack import RunMessages, SqlSlackRecords
 
 log = logging.getLogger(__name__)
 INLINE_LINES = 15
@@ -32,7 +32,7 @@ class SlackNotifier(PostMortemNotices):
         self,
         client: WebClient,
         store: RunStore,
-        records: SqlSlackRecords,
+        records: SlackRecords,
         clock: Clock,
         throttle: Throttle | None = None,
     ) -> None:

@@ -10,7 +10,7 @@ from chatops.engine.postmortem import QUESTIONS, PostMortem
 from chatops.engine.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
-from chatops.store.slack import RunMessages
+from chatops.slack.records import RunMessages
 
 
 class PostMortemNotices:

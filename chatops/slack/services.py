@@ -16,8 +16,8 @@ from chatops.engine.run import RunState
 from chatops.slack import blocks as bk
 from chatops.slack.home import HomePublisher
 from chatops.slack.notifier import SlackNotifier
+from chatops.slack.records import SlackRecords
 from chatops.slack.workers import Tell, Workers
-from chatops.store.slack import SqlSlackRecords
 
 log = logging.getLogger(__name__)
 RUN = re.compile(r"\d{1,12}")
@@ -29,7 +29,7 @@ RUN_HASH = re.compile(r"(\d{1,12}):([0-9a-f]{64})")
 class SlackServices:
     wired: Wired
     client: WebClient
-    records: SqlSlackRecords
+    records: SlackRecords
     notifier: SlackNotifier
     workers: Workers
     home: HomePublisher

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from chatops.slack.records import RunMessages
 from chatops.store.models import DeliveryRow, HomeUserRow, SlackMessageRow, SlackPromptRow
-
-
-@dataclass(frozen=True)
-class RunMessages:
-    run_id: int
-    channel: str
-    plan_ts: str
-    status_ts: str | None
 
 
 class SqlSlackRecords:
