@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from chatops.demo.environment import Demo, build_demo, is_demo_config
 from chatops.errors import ConfigError
@@ -37,7 +38,7 @@ def stop(config: Path = CONFIG) -> int:
     if not is_demo_config(config):
         raise ConfigError(str(config), ["is not the demo's config"])
     svc = load_config(config).services["demo"]
-    port = int(svc.health.url.rsplit(":", 1)[1].split("/")[0]) if svc.health else 0
+    port = (urlsplit(svc.health.url).port or 0) if svc.health else 0
     Demo(Path(svc.app_dir).parents[1], config, Path(svc.app_dir), port).stop()
     print("the demo app is stopped (a deploy or a restart starts it again)")
     return 0

@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatops.engine.run import RunState
+
+if TYPE_CHECKING:
+    from chatops.store.reader import Reader
 
 DEFAULTS = {"config": "chatops.yml", "commands": "commands", "database_url": "sqlite:///chatops.db"}
 
@@ -18,7 +22,7 @@ def where(args: argparse.Namespace, name: str) -> str:
     return str(given or os.environ.get(f"CHATOPS_{name.upper()}") or DEFAULTS[name])
 
 
-def _reader(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _reader(args: argparse.Namespace) -> Reader:
     from chatops.store.reader import Reader
 
     return Reader(where(args, "database_url"))

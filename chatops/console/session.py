@@ -34,7 +34,10 @@ from chatops.simulator.harness import ChatHarness
 from chatops.simulator.standin import Message
 
 SLASH = ("/change", "/hotfix", "/logs", "/status")
-REPLACED: dict[str, str] = {}  # a form's answers when picking a process replaced the form
+
+
+class Replaced:
+    """Picking a process replaced the form: the new one was filled, this one is dropped."""
 
 
 class Console:
@@ -159,7 +162,7 @@ class Console:
         self.say("(a form: answer each field in turn; /cancel leaves it without submitting)")
         values = self._answers(view)
         self.buttons = outside
-        if values is REPLACED:
+        if isinstance(values, Replaced):
             return
         if values is None:
             self.say("form closed, nothing submitted")
@@ -171,7 +174,7 @@ class Console:
                 self.say(f"! {field}: {error}")
         self.show()
 
-    def _answers(self, view: dict[str, Any]) -> dict[str, str] | None:
+    def _answers(self, view: dict[str, Any]) -> dict[str, str] | Replaced | None:
         """The form's values, field by field; None if the person left it."""
         values: dict[str, str] = {}
         for block in view.get("blocks", []):
@@ -206,7 +209,7 @@ class Console:
                 if block.get("dispatch_action") and value and value != initial:
                     self._picked[block["block_id"]] = value
                     self._pick(view, block, value)  # the form grows; that one is filled
-                    return REPLACED
+                    return Replaced()
             else:
                 initial = el.get("initial_value") or ""
                 hint = f" [{initial}]" if initial else ""

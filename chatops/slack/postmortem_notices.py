@@ -43,9 +43,7 @@ class PostMortemNotices:
             "which documentation was updated.",
             pm,
         )
-        blocks = ib.postmortem_blocks(text, run.id)
-        self.reply(m, text, blocks)
-        self._dm(pm.owners, text, blocks)
+        self._tell_owners(run, m, pm, text)
 
     def on_postmortem_reminder(self, e: ev.PostMortemReminded, m: RunMessages) -> None:
         run = e.run
@@ -53,6 +51,10 @@ class PostMortemNotices:
         text = self._pm_text(
             run, f":bell: *Reminder {e.count}: the post-mortem is not written yet.*", pm
         )
+        self._tell_owners(run, m, pm, text)
+
+    def _tell_owners(self, run: RunView, m: RunMessages, pm: PostMortem, text: str) -> None:
+        """In the thread and by DM to each owner, with Write and Snooze."""
         blocks = ib.postmortem_blocks(text, run.id)
         self.reply(m, text, blocks)
         self._dm(pm.owners, text, blocks)
