@@ -1,94 +1,212 @@
-"""Consumers of the engine's events that must never slow or fail a run.
+"""The outbox's consumers: each follows the stored events on a thread of its own.
 
-`Background` hands every event to its consumer on a thread of its own, in order: the runner
-only appends to a queue, so neither a slow Slack (timeouts, 429s, 5xx and their retries)
-nor a failing consumer reaches the SSH read loop or a step's result. A consumer that raises
-is logged with the event's type and goes on with the next event.
+A `Feed` reads events after its consumer's position, hands them over in order and records
+the new position. The runner and the request handlers only write events in their own
+transactions, so neither a slow Slack (timeouts, 429s, 5xx and their retries) nor a failing
+consumer reaches an SSH read loop, an ack or a step's result.
+
+- **Positions.** Each consumer's position is stored: a restart delivers what was not
+  delivered. One process holds a consumer at a time (a lease it renews); if it dies, another
+  takes over when the lease runs out.
+- **Failures.** A consumer that raises is retried with backoff, for up to `give_up_after`
+  seconds, so messages catch up when Slack recovers; then the event is logged and skipped.
+- **Coalescing.** Output events queued behind a slow consumer for the same run, step and host
+  are joined into one: after an outage the status message jumps to the latest state.
+- **At most once.** A consumer that must not repeat itself (Slack posts) implements
+  `deliver(stored)` and keys its side effects by the event's id (`Stored.id`).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-from collections import deque
+import time
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from chatops.engine.events import Event, StepOutput
-from chatops.engine.ports import Notifier
+from chatops.engine.events import StepOutput
+from chatops.engine.ports import EventLog, Notifier, Stored
 
 log = logging.getLogger(__name__)
-_STOP = object()
 
 
-class Background:
-    def __init__(self, consumer: Notifier, name: str) -> None:
+class Feed:
+    def __init__(
+        self,
+        events: EventLog,
+        consumer: Notifier,
+        name: str,
+        holder: str,
+        *,
+        poll: float = 0.5,
+        lease: float = 30.0,
+        give_up_after: float = 600.0,
+        batch: int = 500,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.events = events
         self.consumer = consumer
         self.name = name
-        self._queue: queue.Queue[object] = queue.Queue()
-        self._busy = 0
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._loop, name=f"chatops-{name}", daemon=True)
-        self._thread.start()
+        self.holder = holder
+        self.poll = poll
+        self.lease = lease
+        self.give_up_after = give_up_after
+        self.batch = batch
+        self.position: int | None = None
+        self.failures = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._handling = False
+        self._thread: threading.Thread | None = None
+        self._sleep = sleep
 
-    def publish(self, event: Event) -> None:
-        with self._lock:
-            self._busy += 1
-        self._queue.put(event)
+    # -- control ---------------------------------------------------------------------------
+    def start(self) -> Feed:
+        if self._thread is None:
+            try:
+                self.position = self._lease()
+            except Exception:
+                log.exception("the %s feed could not read the outbox", self.name)
+            self._thread = threading.Thread(
+                target=self._loop, name=f"chatops-feed-{self.name}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        """New events were committed (called by the unit of work)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the event in hand, record the position, let go of the lease."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        try:
+            self.events.release(self.name, self.holder)
+        except Exception:
+            log.exception("could not release the %s feed", self.name)
 
     @property
     def pending(self) -> bool:
-        """Events taken but not yet handled (tests and shutdown wait on it)."""
-        with self._lock:
-            return self._busy > 0
+        """Events written but not yet handled here (tests and shutdown wait on it). False
+        when another process holds this consumer: it delivers them."""
+        if self._handling:
+            return True
+        if self.position is None:
+            return False
+        return self.events.head() > self.position
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Handle what is queued, then end the thread."""
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every stored event is handled (or another process holds the consumer)."""
+        deadline = time.monotonic() + timeout
+        while self.pending:
+            if time.monotonic() > deadline:
+                return False
+            self._wake.set()
+            time.sleep(0.02)
+        return True
 
+    # -- the loop --------------------------------------------------------------------------
     def _loop(self) -> None:
-        held: deque[object] = deque()
-        while True:
-            item = held.popleft() if held else self._queue.get()
-            if item is _STOP:
-                return
-            assert isinstance(item, Event)
-            taken = 1
-            if isinstance(item, StepOutput):  # behind a slow consumer: one event, all the lines
-                item, taken, nxt = self._merge(item)
-                if nxt is not None:
-                    held.append(nxt)
+        while not self._stop.is_set():
             try:
-                self.consumer.publish(item)
+                moved = self._round()
             except Exception:
-                log.exception(
-                    "%s could not handle %s of run %s", self.name, type(item).__name__, item.run.id
-                )
-            finally:
-                with self._lock:
-                    self._busy -= taken
+                log.exception("the %s feed could not read the outbox", self.name)
+                moved = False
+            if not moved:
+                self._wake.wait(self.poll)
+                self._wake.clear()
 
-    def _merge(self, first: StepOutput) -> tuple[StepOutput, int, object | None]:
-        """Join the output events queued behind `first` for the same run, step and host."""
-        chunks, taken = [first.chunk], 1
-        nxt: object | None = None
+    def _lease(self) -> int | None:
+        now = datetime.now(UTC)
+        return self.events.lease(self.name, self.holder, now, now + timedelta(seconds=self.lease))
+
+    def _round(self) -> bool:
+        position = self._lease()
+        if position is None:
+            self.position = None  # another process holds this consumer
+            return False
+        self.position = position
+        stored = self.events.after(position, self.batch)
+        if not stored:
+            return False
+        self._handling = True
+        try:
+            for item, last in coalesce(stored):
+                if self._stop.is_set():
+                    return True
+                self._handle(item)
+                if not self.events.advance(self.name, self.holder, last):
+                    log.warning("the %s feed lost its lease; another process goes on", self.name)
+                    return False
+                self.position = last
+        finally:
+            self._handling = False
+        return True
+
+    def _handle(self, item: Stored) -> None:
+        started = time.monotonic()
+        delay = 0.5
         while True:
             try:
-                nxt = self._queue.get_nowait()
-            except queue.Empty:
-                nxt = None
-                break
-            same = isinstance(nxt, StepOutput) and (nxt.run.id, nxt.step, nxt.host) == (
-                first.run.id,
-                first.step,
-                first.host,
-            )
-            if not same:
-                break
-            assert isinstance(nxt, StepOutput)
-            chunks.append(nxt.chunk)
-            taken += 1
-        if taken == 1:
-            return first, 1, nxt
-        return replace(first, chunk="".join(chunks)), taken, nxt
+                deliver = getattr(self.consumer, "deliver", None)
+                if deliver is not None:
+                    deliver(item)
+                else:
+                    self.consumer.publish(item.event)
+                return
+            except Exception:
+                self.failures += 1
+                waited = time.monotonic() - started
+                kind = type(item.event).__name__
+                if waited >= self.give_up_after or self._stop.is_set():
+                    log.exception(
+                        "%s gave up on %s #%s of run %s after %.0fs",
+                        self.name,
+                        kind,
+                        item.id,
+                        item.event.run.id,
+                        waited,
+                    )
+                    return
+                log.warning(
+                    "%s could not handle %s #%s of run %s; retrying in %.1fs",
+                    self.name,
+                    kind,
+                    item.id,
+                    item.event.run.id,
+                    delay,
+                    exc_info=True,
+                )
+                if self._sleep is not None:
+                    self._sleep(delay)
+                else:
+                    self._stop.wait(delay)
+                self._lease()  # still ours while we wait
+                delay = min(delay * 2, 30.0)
+
+
+def coalesce(stored: list[Stored]) -> list[tuple[Stored, int]]:
+    """Join consecutive output events of the same run, step and host. Each item comes with
+    the id of the last event it covers (the position to record once it is handled)."""
+    out: list[tuple[Stored, int]] = []
+    for item in stored:
+        e = item.event
+        if out and isinstance(e, StepOutput):
+            prev, _ = out[-1]
+            p = prev.event
+            if isinstance(p, StepOutput) and (p.run.id, p.step, p.host) == (
+                e.run.id,
+                e.step,
+                e.host,
+            ):
+                joined = replace(p, chunk=p.chunk + e.chunk)
+                out[-1] = (Stored(item.id, joined), item.id)
+                continue
+        out.append((item, item.id))
+    return out

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from chatops.clock import ManualClock
 from chatops.engine.changes import ChangeService
@@ -15,13 +16,16 @@ from chatops.engine.inventory import Host
 from chatops.engine.plan import Plan
 from chatops.engine.planner import build_plan
 from chatops.engine.ports import OutputCallback
+from chatops.engine.queries import Queries
 from chatops.engine.result import CommandResult
 from chatops.engine.roles import Roles
+from chatops.engine.run import AuditEvent
 from chatops.engine.runbook import Runbook
 from chatops.engine.runner import Runner
-from chatops.store.audit import SqlAuditLog
+from chatops.engine.unit_of_work import Transactions
 from chatops.store.db import make_engine
-from chatops.store.runs import SqlRunStore
+from chatops.store.transaction import sql_transactions
+from tests.memory import MemoryDatabase
 
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 
@@ -101,15 +105,27 @@ class Events(Recorder):
 
 
 @dataclass
+class AuditReader:
+    queries: Queries
+
+    def for_run(self, run_id: int) -> list[AuditEvent]:
+        return self.queries.audit_for_run(run_id)
+
+    def recent(self, limit: int = 100) -> list[AuditEvent]:
+        return self.queries.recent_audit(limit)
+
+
+@dataclass
 class Rig:
     changes: ChangeService
     runner: Runner
-    store: SqlRunStore
-    audit: SqlAuditLog
+    store: Queries
+    audit: AuditReader
     clock: ManualClock
     executor: FakeExecutor
     http: FakeHttp
     events: Events
+    tx: Transactions
 
     def approve_all(self, run_id: int, *users: str) -> None:
         run = self.store.get_run(run_id)
@@ -121,7 +137,7 @@ class Rig:
 
 
 def rig(
-    db_url: str,
+    db: str | MemoryDatabase,
     config: Config,
     runbooks: dict[str, Runbook],
     executor: FakeExecutor | None = None,
@@ -129,14 +145,39 @@ def rig(
     owner: str = "test-owner",
     sleep: Callable[[float], None] = lambda _s: None,
 ) -> Rig:
-    engine = make_engine(db_url)
-    store, audit = SqlRunStore(engine), SqlAuditLog(engine)
+    """The engine's services over an in-memory store (a MemoryDatabase, which two rigs may
+    share) or over SQL (a database URL)."""
     clock = ManualClock(NOW)
+    if isinstance(db, MemoryDatabase):
+        tx = db.transactions(clock)
+    else:
+        tx = sql_transactions(make_engine(db), clock)
     events = Events()
+    tx.listeners.append(events)
     ex = executor or FakeExecutor()
     h = http or FakeHttp()
-    changes = ChangeService(config, runbooks, store, audit, clock, Roles(config), events)
-    runner = Runner(
-        config, store, audit, clock, {"ssh": ex, "local": ex}, h, events, owner, sleep=sleep
-    )
-    return Rig(changes, runner, store, audit, clock, ex, h, events)
+    roles = Roles(config)
+    store = Queries(tx, config, roles, clock)
+    changes = ChangeService(config, runbooks, tx, clock, roles)
+    runner = Runner(config, tx, clock, {"ssh": ex, "local": ex}, h, owner, sleep=sleep)
+    return Rig(changes, runner, store, AuditReader(store), clock, ex, h, events, tx)
+
+
+class Each:
+    """One repository whose every call is a transaction of its own (store tests, and tests
+    that play a process that claims a run and dies)."""
+
+    def __init__(self, tx: Transactions, repo: str) -> None:
+        self._tx = tx
+        self._repo = repo
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._tx() as t:
+                return getattr(getattr(t, self._repo), name)(*args, **kwargs)
+
+        return call
+
+
+def sql(url: str) -> Transactions:
+    return sql_transactions(make_engine(url), ManualClock(NOW))

@@ -12,17 +12,14 @@ from chatops.engine.run import RunState
 from chatops.engine.runbook import Runbook
 from chatops.errors import PermissionDenied, StateError
 from tests.factories import Rig, rig
+from tests.memory import MemoryDatabase
 
 MIG = {"service": "eckwms-global", "script": "scripts/add-status.js"}
 
 
 @pytest.fixture
-def r(tmp_path: Path, config: Config, runbooks: dict[str, Runbook]) -> Rig:
-    url = f"sqlite:///{tmp_path / 'c.db'}"
-    from chatops.store.db import upgrade
-
-    upgrade(url)
-    return rig(url, config, runbooks)
+def r(config: Config, runbooks: dict[str, Runbook]) -> Rig:
+    return rig(MemoryDatabase(), config, runbooks)
 
 
 def test_lead_approval_queues_a_deploy(r: Rig) -> None:
@@ -135,12 +132,9 @@ def test_reject_and_cancel(r: Rig) -> None:
 def test_self_approval_only_where_the_policy_allows_it(
     tmp_path: Path, runbooks: dict[str, Runbook]
 ) -> None:
-    from chatops.store.db import upgrade
     from tests.conftest import eck_config
 
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    upgrade(url)
-    r = rig(url, eck_config(policies={"self_approve": ["hotfix"]}), runbooks)
+    r = rig(MemoryDatabase(), eck_config(policies={"self_approve": ["hotfix"]}), runbooks)
     hot = r.changes.request(
         "hotfix", {"service": "eckwms-global", "ref": "fix-1"}, requester="U_ONCALL"
     )

@@ -9,32 +9,30 @@ from datetime import UTC, datetime
 from chatops.engine.config import Config
 from chatops.engine.run import RunState
 from chatops.engine.runbook import Runbook
-from chatops.store.db import make_engine
-from chatops.store.runs import SqlRunStore
-from tests.factories import NOW, plan_for
+from tests.factories import NOW, Each, plan_for, sql
 
 RACERS = 4
 ROUNDS = 3
 
 
 def _racer(url: str, name: str, start_at: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    store = SqlRunStore(make_engine(url))
-    store.get_run
+    runs = Each(sql(url), "runs")
     while time.time() < start_at:
         pass
-    got = store.claim_next(name, datetime.now(UTC))
+    got = runs.claim_next(name, datetime.now(UTC))
     out.put((name, got.id if got else None))
 
 
 def test_exactly_one_process_starts_a_run(
     db_url: str, runbooks: dict[str, Runbook], config: Config
 ) -> None:
-    store = SqlRunStore(make_engine(db_url))
+    tx = sql(db_url)
+    plans, runs = Each(tx, "plans"), Each(tx, "runs")
     ctx = mp.get_context("spawn")
     for round_ in range(ROUNDS):
         plan = plan_for(runbooks, config)
-        store.save_plan(plan.model_copy(update={"task_id": f"race-{round_}"}))
-        run = store.create_run(store.load_plan(f"race-{round_}"), RunState.QUEUED, NOW)
+        plans.add(plan.model_copy(update={"task_id": f"race-{round_}"}))
+        run = runs.create(plans.get(f"race-{round_}"), RunState.QUEUED, NOW)
         out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
         start_at = time.time() + 2.0
         procs = [
@@ -48,6 +46,6 @@ def test_exactly_one_process_starts_a_run(
         winners = [name for name, got in results if got == run.id]
         assert len(winners) == 1, results
         assert all(got is None for name, got in results if name not in winners)
-        final = store.get_run(run.id)
+        final = runs.get(run.id)
         assert final.state == RunState.RUNNING and final.owner == winners[0]
-        store.transition(run.id, RunState.SUCCEEDED, NOW)
+        runs.transition(run.id, RunState.SUCCEEDED, NOW)

@@ -1,20 +1,26 @@
-"""Consumers of events never slow or fail a run: a slow one gets events on its own thread,
-in order; a failing one is logged and the run goes on."""
+"""The outbox: a change and its events commit together or not at all; consumers follow the
+stored events from their own positions, on threads of their own, one process at a time;
+a slow or failing consumer never slows or fails a run."""
 
 from __future__ import annotations
 
 import itertools
 import threading
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
-from chatops.bootstrap import Relay
-from chatops.delivery import Background
+import pytest
+
+from chatops.delivery import Feed, coalesce
+from chatops.engine import event_codec
 from chatops.engine import events as ev
 from chatops.engine.config import Config
-from chatops.engine.run import RunState
+from chatops.engine.ports import Stored
+from chatops.engine.run import AuditEvent, RunState
 from chatops.engine.runbook import Runbook
-from chatops.store.db import upgrade
-from tests.factories import Events, rig
+from chatops.store.db import make_engine
+from chatops.store.outbox import SqlEventLog
+from tests.factories import NOW, Each, Rig, plan_for, rig, sql
+from tests.memory import MemoryDatabase
 from tests.test_words import run_of
 
 
@@ -30,58 +36,183 @@ class Gated:
         self.seen.append(event)
 
 
-class Broken:
+class Flaky:
+    """Fails `failures` times (as Slack down for a while), then takes every event."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.seen: list[ev.Event] = []
+
     def publish(self, event: ev.Event) -> None:
-        raise RuntimeError("the database went away")
+        if self.failures > 0:
+            self.failures -= 1
+            raise OSError("slack.invalid: connection refused")
+        self.seen.append(event)
 
 
-def test_a_stuck_consumer_does_not_hold_the_publisher_and_catches_up_coalesced() -> None:
-    stuck = Gated()
-    bg = Background(stuck, "test")
-    sent: list[ev.Event] = [
-        ev.StepOutput(run_of(), "pull", "h1", f"line {i}\n") for i in range(500)
-    ]
-    sent += [ev.StepFinished(run_of(), "pull", "main", True, ()), ev.RunExpired(run_of())]
-    for e in sent:
-        bg.publish(e)  # returns although the consumer has handled nothing yet
-    assert stuck.seen == [] and bg.pending
-    stuck.gate.set()
-    bg.stop()
-    assert not bg.pending
-    outputs = [e for e in stuck.seen if isinstance(e, ev.StepOutput)]
-    assert len(outputs) <= 3  # the lines queued behind a slow Slack arrive as one event
-    assert "".join(e.chunk for e in outputs) == "".join(f"line {i}\n" for i in range(500))
-    assert stuck.seen[-2:] == sent[-2:]  # and nothing else is merged or reordered
-
-
-def test_a_failing_consumer_is_logged_and_the_next_event_still_goes_out() -> None:
-    got = Events()
-    relay = Relay(Broken(), got)
-    relay.publish(ev.RunStarted(run_of()))
-    relay.publish(ev.RunExpired(run_of()))
-    assert got.names() == ["RunStarted", "RunExpired"]
-    bg = Background(Broken(), "broken")
-    bg.publish(ev.RunStarted(run_of()))
-    bg.stop()
-    assert not bg.pending
-
-
-def test_a_run_succeeds_although_a_consumer_fails_on_every_event(
-    tmp_path: Path, config: Config, runbooks: dict[str, Runbook]
-) -> None:
-    url = f"sqlite:///{tmp_path / 'c.db'}"
-    upgrade(url)
-    r = rig(url, config, runbooks)
-    relay = Relay(Broken(), r.events)
-    r.runner.notifier = relay
-    r.changes.notifier = relay
+def deploy_to_the_end(r: Rig) -> None:
     req = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_CODER")
     r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
     r.runner.drain()
     r.changes.mark_done(req.run.id, "prepare", "U_CODER")
     done = r.runner.continue_run(req.run.id)
     assert done is not None and done.state == RunState.SUCCEEDED
-    assert "RunFinished" in r.events.names()
+
+
+def follow(db: MemoryDatabase, r: Rig, consumer: object, name: str, **kw: float) -> Feed:
+    feed = Feed(db, consumer, name, "me", poll=0.05, **kw)  # type: ignore[arg-type]
+    r.tx.on_commit(feed.wake)
+    return feed.start()
+
+
+def test_a_stuck_consumer_does_not_hold_the_run_and_catches_up_coalesced(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = MemoryDatabase()
+    lines = "".join(f"line {i}\n" for i in range(3000))
+    r = rig(db, config, runbooks)
+    r.executor.rules.append(("git pull", 0, lines))
+    stuck = Gated()
+    feed = follow(db, r, stuck, "slack-thread")
+    deploy_to_the_end(r)  # returns although the consumer has handled nothing yet
+    assert stuck.seen == [] and feed.pending
+    stuck.gate.set()
+    assert feed.drain(30)
+    feed.stop()
+    kinds = [type(e).__name__ for e in stuck.seen]
+    assert kinds[0] == "RunRequested" and kinds[-1] == "RunFinished"
+    assert kinds == [type(s.event).__name__ for s, _ in coalesce(db.after(0, 10_000))]
+    assert kinds.count("RunFinished") == 1
+
+
+def test_output_is_stored_in_chunks_and_joined_behind_a_slow_consumer() -> None:
+    run = run_of()
+    stored = [Stored(i, ev.StepOutput(run, "pull", "h1", f"line {i}\n")) for i in range(1, 501)]
+    stored.append(Stored(501, ev.StepFinished(run, "pull", "main", True, ())))
+    stored.append(Stored(502, ev.StepOutput(run, "pull", "h2", "other host\n")))
+    joined = coalesce(stored)
+    assert [last for _, last in joined] == [500, 501, 502]
+    first = joined[0][0].event
+    assert isinstance(first, ev.StepOutput)
+    assert first.chunk == "".join(f"line {i}\n" for i in range(1, 501))
+
+
+def test_a_run_writes_output_in_batches_not_a_row_per_line(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = MemoryDatabase()
+    r = rig(db, config, runbooks)
+    r.executor.rules.append(("git pull", 0, "x" * 50 + "\n"))
+    deploy_to_the_end(r)
+    outputs = [s for s in db.after(0, 10_000) if isinstance(s.event, ev.StepOutput)]
+    steps = Each(r.tx, "steps").of_run(1)
+    assert 0 < len(outputs) <= len([s for s in steps if s.host])  # one flush per host command
+
+
+def test_a_failing_consumer_is_retried_until_slack_recovers_in_order(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = MemoryDatabase()
+    r = rig(db, config, runbooks)
+    flaky = Flaky(failures=5)
+    waits: list[float] = []
+    feed = follow(db, r, flaky, "slack-thread", give_up_after=600)
+    feed._sleep = waits.append  # no real waiting between tries
+    deploy_to_the_end(r)
+    assert feed.drain(30)
+    feed.stop()
+    assert waits == [0.5, 1.0, 2.0, 4.0, 8.0]  # backing off, never giving up early
+    want = [type(s.event).__name__ for s, _ in coalesce(db.after(0, 10_000))]
+    assert [type(e).__name__ for e in flaky.seen] == want  # nothing lost, nothing reordered
+
+
+def test_a_consumer_that_always_fails_gives_up_on_the_event_and_the_run_goes_on(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = MemoryDatabase()
+    r = rig(db, config, runbooks)
+    broken = Flaky(failures=10**9)
+    feed = follow(db, r, broken, "broken", give_up_after=0)
+    deploy_to_the_end(r)  # asserts the run succeeded
+    assert feed.drain(30)
+    feed.stop()
+    assert broken.seen == [] and feed.failures >= len(coalesce(db.after(0, 10_000)))
+
+
+def test_events_commit_with_their_change_or_not_at_all(
+    db_url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    tx = sql(db_url)
+    log = SqlEventLog(make_engine(db_url))
+    plan = plan_for(runbooks, config)
+    with tx() as t:
+        t.plans.add(plan)
+        run = t.runs.create(plan, RunState.AWAITING_APPROVAL, NOW)
+        t.events.add(ev.RunRequested(run))
+    with pytest.raises(RuntimeError), tx() as t:
+        assert t.runs.transition(run.id, RunState.REJECTED, NOW, error="no")
+        t.audit.append(AuditEvent(NOW, "U_LEAD", "plan.rejected", run.id))
+        t.events.add(ev.RunRejected(t.runs.get(run.id), "U_LEAD", "no"))
+        raise RuntimeError("the process died half-way")
+    assert Each(tx, "runs").get(run.id).state == RunState.AWAITING_APPROVAL
+    assert Each(tx, "audit").for_run(run.id) == []
+    assert [type(s.event) for s in log.after(0)] == [ev.RunRequested]
+    with tx() as t:
+        assert t.runs.transition(run.id, RunState.REJECTED, NOW, error="no")
+        t.audit.append(AuditEvent(NOW, "U_LEAD", "plan.rejected", run.id))
+        t.events.add(ev.RunRejected(t.runs.get(run.id), "U_LEAD", "no"))
+    stored = log.after(0)
+    assert [type(s.event) for s in stored] == [ev.RunRequested, ev.RunRejected]
+    assert stored[0].id < stored[1].id
+    rejected = stored[1].event
+    assert isinstance(rejected, ev.RunRejected)
+    assert rejected.run.state == RunState.REJECTED and rejected.run.created_at == NOW
+
+
+def test_a_restart_delivers_what_was_not_delivered_and_one_process_holds_a_consumer(
+    db_url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    tx = sql(db_url)
+    log = SqlEventLog(make_engine(db_url))
+    plan = plan_for(runbooks, config)
+    now = datetime.now(UTC)
+    with tx() as t:
+        t.plans.add(plan)
+        run = t.runs.create(plan, RunState.AWAITING_APPROVAL, NOW)
+    assert log.lease("slack-thread", "a", now, now + timedelta(seconds=30)) == 0
+    assert log.lease("slack-thread", "b", now, now + timedelta(seconds=30)) is None  # a has it
+    for i in range(3):
+        with tx() as t:
+            t.events.add(ev.StepOutput(run, "pull", "h1", f"{i}\n"))
+    first = log.after(0)
+    assert log.advance("slack-thread", "a", first[0].id)  # a handled one event, then died
+    assert not log.advance("slack-thread", "b", first[-1].id)  # not b's to move
+    later = now + timedelta(seconds=31)  # a's lease ran out
+    position = log.lease("slack-thread", "b", later, later + timedelta(seconds=30))
+    assert position == first[0].id
+    assert [s.id for s in log.after(position)] == [s.id for s in first[1:]]
+
+
+def test_events_round_trip_through_json() -> None:
+    from chatops.engine.postmortem import PostMortem
+    from chatops.engine.result import CommandResult
+
+    run = run_of()
+    pm = PostMortem(1, "web", ("U1", "U2"), NOW, NOW, answers={"cause": "a typo"})
+    samples: list[ev.Event] = [
+        ev.RunRequested(run, ("a reason",)),
+        ev.StepFinished(
+            run, "pull", "main", False, (CommandResult("h", "c", "failed", 1, "t", 0.5),)
+        ),
+        ev.RunFinished(run, RunState.FAILED, by=None),
+        ev.PostMortemReminded(run, pm, 2),
+        ev.RunInterrupted(run, None),
+    ]
+    for e in samples:
+        assert event_codec.decode(event_codec.encode(e)) == e
+    assert set(event_codec.KINDS) >= {type(e).__name__ for e in samples}
+    with pytest.raises(ValueError, match="unknown event type"):
+        event_codec.decode('{"type": "Nope", "data": {}}')
 
 
 def test_throttled_calls_never_overlap_and_keep_their_interval_from_the_last_end() -> None:

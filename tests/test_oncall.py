@@ -87,7 +87,7 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
     for _ in ("identify", "fix", "quick-test"):
         slack.click("chatops.done", user="U_ONCALL")
         slack.settle()
-    run = slack.services.wired.store.get_run(1)
+    run = slack.services.wired.queries.get_run(1)
     assert run.state == RunState.SUCCEEDED, run.error
     assert app.head() == app.revs["v2"]
     thread = slack.thread(plan)
@@ -154,7 +154,7 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
     assert "pm-1" not in slack.scheduler.jobs()
     slack.settle()
     assert len(reminders()) == 3
-    audit = [e.action for e in slack.services.wired.audit.for_run(1)]
+    audit = [e.action for e in slack.services.wired.queries.audit_for_run(1)]
     assert audit.count("postmortem.reminded") == 3 and audit.count("postmortem.escalated") == 1
 
     out = subprocess.run(
@@ -305,7 +305,7 @@ def test_unauthorised_logs_is_refused_and_audited(start: Factory) -> None:
     assert any(
         "only coder, lead, oncall may read logs" in t for t in slack.ephemerals("U_STRANGER")
     )
-    [event] = slack.services.wired.audit.recent(1)
+    [event] = slack.services.wired.queries.recent_audit(1)
     assert event.action == "denied.logs" and event.actor == "U_STRANGER"
     assert not [m for m in slack.standin.channel(slack.channel) if "Logs of" in m.all_text()]
 
@@ -348,5 +348,5 @@ def test_diagnosis_offers_the_fix_paths_and_escalation(start: Factory) -> None:
     assert "<@U_ARCH>: <@U_ONCALL> escalates this to the Architect" in said
     assert "the problem recurs systematically" in said and "third time this week" in said
     assert any("escalates" in m.all_text() for m in slack.standin.channel("U_ARCH"))
-    audit = slack.services.wired.audit.for_run(1)
+    audit = slack.services.wired.queries.audit_for_run(1)
     assert any(e.action == "run.escalated" and "recurs" in e.detail for e in audit)

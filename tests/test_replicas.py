@@ -20,10 +20,10 @@ import yaml
 
 from chatops.simulator.harness import BOT_TOKEN, SIGNING_SECRET, RemoteSlack
 from chatops.simulator.standin import SlackStandIn
-from chatops.store.db import make_engine, upgrade
-from chatops.store.runs import SqlRunStore
+from chatops.store.db import upgrade
 from tests.apps import App, health_server, make_app, service_config
 from tests.conftest import ROOT
+from tests.factories import Each, sql
 from tests.servers import free_port, wait_port
 
 
@@ -129,13 +129,10 @@ def test_two_replicas_one_run_one_reminder_each_time_and_failover(cluster) -> No
     for sim in (b, a, b):  # the three manual steps, marked done at either replica
         sim.click("chatops.done", user="U_ONCALL")
         sim.settle()
-    store = SqlRunStore(make_engine(url))
-    [run] = store.list_runs()
+    [run] = Each(sql(url), "runs").list()
     assert run.state.value == "succeeded", run.error
     assert app.head() == app.revs["v2"]
-    from chatops.store.audit import SqlAuditLog
-
-    actions = [e.action for e in SqlAuditLog(make_engine(url)).for_run(run.id)]
+    actions = [e.action for e in Each(sql(url), "audit").for_run(run.id)]
     assert actions.count("run.started") == 1 and actions.count("plan.approved") == 1
 
     # reminders: due 2 s after the run, then every 3 s; only the leader sends them

@@ -11,15 +11,14 @@ from chatops.engine.config import Config
 from chatops.engine.run import RunState, RunView, StepState
 from chatops.engine.runbook import Runbook
 from chatops.errors import StateError
-from chatops.store.db import upgrade
 from tests.factories import FakeExecutor, FakeHttp, Rig, rig
+from tests.memory import MemoryDatabase
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    u = f"sqlite:///{tmp_path / 'c.db'}"
-    upgrade(u)
-    return u
+def url() -> MemoryDatabase:
+    """Engine tests need no database: the store is in memory (tests/memory.py)."""
+    return MemoryDatabase()
 
 
 def approved_deploy(r: Rig, **params: str) -> RunView:
@@ -39,7 +38,7 @@ def through_manual(r: Rig, run: RunView) -> RunView:
 
 
 def test_deploy_runs_every_step_in_order(
-    url: str, config: Config, runbooks: dict[str, Runbook]
+    url: MemoryDatabase, config: Config, runbooks: dict[str, Runbook]
 ) -> None:
     r = rig(url, config, runbooks)
     run = through_manual(r, approved_deploy(r, ref="v1.2"))
@@ -63,7 +62,7 @@ def test_deploy_runs_every_step_in_order(
 
 
 def test_failed_health_check_rolls_back(
-    url: str, config: Config, runbooks: dict[str, Runbook]
+    url: MemoryDatabase, config: Config, runbooks: dict[str, Runbook]
 ) -> None:
     r = rig(url, config, runbooks, http=FakeHttp([(503, '{"status": "down"}')]))
     run = through_manual(r, approved_deploy(r))
@@ -78,7 +77,7 @@ def test_failed_health_check_rolls_back(
 
 
 def test_failing_rollback_leaves_the_run_failed(
-    url: str, config: Config, runbooks: dict[str, Runbook]
+    url: MemoryDatabase, config: Config, runbooks: dict[str, Runbook]
 ) -> None:
     ex = FakeExecutor(
         rules=[
@@ -95,7 +94,7 @@ def test_failing_rollback_leaves_the_run_failed(
 
 
 def test_a_failure_before_any_change_runs_no_rollback(
-    url: str, config: Config, runbooks: dict[str, Runbook]
+    url: MemoryDatabase, config: Config, runbooks: dict[str, Runbook]
 ) -> None:
     ex = FakeExecutor(rules=[("git rev-parse HEAD >", 128, "not a git repository\n")])
     r = rig(url, config, runbooks, executor=ex)
@@ -105,7 +104,7 @@ def test_a_failure_before_any_change_runs_no_rollback(
 
 
 def test_diagnosis_keeps_going_past_failures(
-    url: str, config: Config, runbooks: dict[str, Runbook]
+    url: MemoryDatabase, config: Config, runbooks: dict[str, Runbook]
 ) -> None:
     ex = FakeExecutor(rules=[("pm2 describe", 1, "process not found\n")])
     r = rig(url, config, runbooks, executor=ex)
@@ -119,7 +118,7 @@ def test_diagnosis_keeps_going_past_failures(
 
 
 def test_second_run_waits_for_the_first(
-    url: str, config: Config, runbooks: dict[str, Runbook]
+    url: MemoryDatabase, config: Config, runbooks: dict[str, Runbook]
 ) -> None:
     r = rig(url, config, runbooks)
     first = approved_deploy(r)
@@ -135,7 +134,7 @@ def test_second_run_waits_for_the_first(
 
 
 def test_cancel_ends_a_run_waiting_on_a_person_at_once(
-    url: str, config: Config, runbooks: dict[str, Runbook]
+    url: MemoryDatabase, config: Config, runbooks: dict[str, Runbook]
 ) -> None:
     r = rig(url, config, runbooks)
     run = approved_deploy(r)
@@ -152,14 +151,15 @@ def test_cancel_ends_a_run_waiting_on_a_person_at_once(
 
 
 def test_dead_owner_is_recovered_as_interrupted_and_resumed_only_by_a_lead(
-    url: str, config: Config, runbooks: dict[str, Runbook]
+    url: MemoryDatabase, config: Config, runbooks: dict[str, Runbook]
 ) -> None:
     dead = rig(url, config, runbooks, owner="other-host:1:dead")
     run = approved_deploy(dead)
-    claimed = dead.store.claim_next("other-host:1:dead", dead.clock.now())
-    assert claimed is not None
-    dead.store.set_current_step(run.id, "pull", dead.clock.now())
-    dead.store.start_step(run.id, "main", "pull", "", dead.clock.now())
+    with dead.tx() as t:  # a process claims it, starts a step and dies
+        claimed = t.runs.claim_next("other-host:1:dead", dead.clock.now())
+        assert claimed is not None
+        t.runs.set_current_step(run.id, "pull", dead.clock.now())
+        t.steps.start(run.id, "main", "pull", "", dead.clock.now())
     alive = rig(url, config, runbooks, owner="me")
     alive.clock.advance(timedelta(minutes=5))
     stale = timedelta(minutes=2)
@@ -198,7 +198,7 @@ steps:
 
 
 def test_gate_waits_for_its_role_in_the_middle_of_a_run(
-    url: str, config: Config, tmp_path: Path
+    url: MemoryDatabase, config: Config, tmp_path: Path
 ) -> None:
     from chatops.config_files import load_runbook
 
@@ -222,13 +222,14 @@ def test_gate_waits_for_its_role_in_the_middle_of_a_run(
 
 
 def test_continue_is_claimed_by_one_process_only(
-    url: str, config: Config, runbooks: dict[str, Runbook]
+    url: MemoryDatabase, config: Config, runbooks: dict[str, Runbook]
 ) -> None:
     a = rig(url, config, runbooks, owner="a")
     b = rig(url, config, runbooks, owner="b")
     run = approved_deploy(a)
     a.runner.drain()
     a.changes.mark_done(run.id, "prepare", "U_CODER")
-    assert a.store.claim_parked(run.id, "a", a.clock.now())
+    with a.tx() as t:
+        assert t.runs.claim_parked(run.id, "a", a.clock.now())
     assert b.runner.continue_run(run.id) is None  # already taken
     assert b.executor.calls == []

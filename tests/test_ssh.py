@@ -46,13 +46,13 @@ def test_deploy_over_ssh_changes_the_server(tmp_path: Path, sshd: Sshd, app: App
     with health_server(app) as url:
         w = wired(tmp_path, service_config(app, url, [sshd.host()]))
         run = deploy(w, "v2")
-    assert run.state == RunState.SUCCEEDED, w.store.steps(run.id)
+    assert run.state == RunState.SUCCEEDED, w.queries.steps(run.id)
     assert app.head() == app.revs["v2"]
     assert app.state() == "running v2"
     assert (app.app_dir / ".chatops" / "previous-revision").read_text().strip() == app.revs["v1"]
-    pull = next(s for s in w.store.steps(run.id) if s.step_id == "pull" and s.host == "box-1")
+    pull = next(s for s in w.queries.steps(run.id) if s.step_id == "pull" and s.host == "box-1")
     assert pull.exit_code == 0 and "v2" in pull.tail
-    assert "v2" in w.store.output(pull.id)
+    assert "v2" in w.queries.output(pull.id)
 
 
 def test_failed_health_check_rolls_the_server_back(tmp_path: Path, sshd: Sshd, app: App) -> None:
@@ -62,7 +62,7 @@ def test_failed_health_check_rolls_the_server_back(tmp_path: Path, sshd: Sshd, a
     assert run.state == RunState.ROLLED_BACK
     assert app.head() == app.revs["v1"]
     assert app.state() == "running v1"
-    phases = [(s.phase, s.step_id) for s in w.store.steps(run.id) if s.host == ""]
+    phases = [(s.phase, s.step_id) for s in w.queries.steps(run.id) if s.host == ""]
     assert phases[-2:] == [("rollback", "pull"), ("rollback", "restart-previous")]
 
 
@@ -74,7 +74,7 @@ def test_parallel_hosts_each_get_a_result(tmp_path: Path, sshd: Sshd, app: App) 
         req = w.changes.request("debug", {"service": "web"}, requester="U_ONCALL")
         w.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
         [run] = w.runner.drain()
-    status = [s for s in w.store.steps(run.id) if s.step_id == "status" and s.host]
+    status = [s for s in w.queries.steps(run.id) if s.step_id == "status" and s.host]
     assert sorted(s.host for s in status) == ["box-1", "box-2"]
 
 
@@ -214,11 +214,11 @@ def test_cancel_stops_the_remote_command_now(tmp_path: Path, sshd: Sshd, app: Ap
         w.changes.cancel(req.run.id, "U_CODER")
         t.join(timeout=30)
     assert time.monotonic() - started < 15
-    run = w.store.get_run(req.run.id)
+    run = w.queries.get_run(req.run.id)
     assert run.state == RunState.CANCELLED
     time.sleep(1)
     assert _alive(marker) == []
-    restart = [s for s in w.store.steps(run.id) if s.step_id == "restart" and s.host == "box-1"]
+    restart = [s for s in w.queries.steps(run.id) if s.step_id == "restart" and s.host == "box-1"]
     assert "cancelled" in restart[0].error
 
 
@@ -281,8 +281,8 @@ def test_a_run_uses_one_session_and_closes_it(tmp_path: Path, sshd: Sshd, app: A
         w = wired(tmp_path, service_config(app, url, [sshd.host("box-1"), sshd.host("box-2")]))
         ssh = w.executors["ssh"]
         run = deploy(w, "v2")
-    assert run.state == RunState.SUCCEEDED, w.store.steps(run.id)
-    machine_steps = {s.step_id for s in w.store.steps(run.id) if s.host == "box-1"}
+    assert run.state == RunState.SUCCEEDED, w.queries.steps(run.id)
+    machine_steps = {s.step_id for s in w.queries.steps(run.id) if s.host == "box-1"}
     assert len(machine_steps) >= 4
     assert ssh.opened == 2  # one connection per host for all its steps
     assert ssh._pool == {}  # closed when the run ended

@@ -15,6 +15,7 @@ from chatops.simulator.harness import ChatHarness
 from chatops.simulator.standin import Message
 from tests.apps import make_app, service_config
 from tests.conftest import ROOT
+from tests.factories import Each
 
 GATED = """\
 kind: debug
@@ -60,7 +61,7 @@ def visible(slack: ChatHarness, action_id: str) -> Message:
 
 
 def state(slack: ChatHarness) -> RunState:
-    return slack.services.wired.store.get_run(1).state
+    return slack.services.wired.queries.get_run(1).state
 
 
 def awaiting_approval(slack: ChatHarness) -> None:
@@ -86,9 +87,9 @@ def interrupted(slack: ChatHarness) -> None:
     w = slack.services.wired
     slack.command("/change", "debug web", user="U_ONCALL")
     slack.settle()
-    run = w.store.get_run(1)
+    run = w.queries.get_run(1)
     w.changes.approve(1, "U_LEAD", run.plan_hash)  # approved, queued, but nobody kicks it
-    assert w.store.claim_next("vm:gone:1", w.clock.now()) is not None
+    assert Each(w.tx, "runs").claim_next("vm:gone:1", w.clock.now()) is not None
     assert [r.id for r in w.runner.recover(lambda r: r.owner == "vm:gone:1")] == [1]
     slack.settle()
 
@@ -299,7 +300,7 @@ def test_escalation_keeps_the_controls_and_the_architect_answers(slack: ChatHarn
     assert service["element"]["initial_option"]["value"] == "web"
     said = " ".join(m.all_text() for m in slack.thread(plan))
     assert "<@U_ARCH> takes this over" in said
-    actions = [e.action for e in slack.services.wired.audit.for_run(1)]
+    actions = [e.action for e in slack.services.wired.queries.audit_for_run(1)]
     assert "run.escalation_taken" in actions and "denied.escalation.take_over" in actions
 
 
@@ -318,6 +319,8 @@ def test_closing_an_escalation_needs_a_reason(slack: ChatHarness) -> None:
     slack.settle()
     assert state(slack) == RunState.SUCCEEDED
     [event] = [
-        e for e in slack.services.wired.audit.for_run(1) if e.action == "run.escalation_closed"
+        e
+        for e in slack.services.wired.queries.audit_for_run(1)
+        if e.action == "run.escalation_closed"
     ]
     assert event.actor == "U_ARCH" and "a known batch job" in event.detail

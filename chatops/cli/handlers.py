@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import shlex
 import sys
@@ -39,7 +40,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _wire(args: argparse.Namespace, stream: bool = False) -> Wired:
-    return wire(_settings(args), notifier=TerminalNotifier(stream_output=stream))
+    w = wire(_settings(args), notifier=TerminalNotifier(stream_output=stream))
+    atexit.register(w.close)  # a hotfix's post-mortem is opened before the command returns
+    return w
 
 
 def _params(w: Wired, args: argparse.Namespace) -> dict[str, str]:
@@ -154,11 +157,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"run #{req.run.id}: approved by {approver}"
             + ("" if status.complete else f"; still needs {'; '.join(status.missing)}")
         )
-    run = w.store.get_run(req.run.id)
+    run = w.queries.get_run(req.run.id)
     if run.state != RunState.QUEUED:
         print(f"run #{run.id} is {run.state.value}: not enough approvals to start", file=sys.stderr)
         return EXIT_REFUSED
-    pos = w.store.queue_position(run.id)
+    pos = w.queries.queue_position(run.id)
     if pos > 1:
         print(f"run #{run.id}: queued at position {pos} for {run.queue_key}")
     w.runner.drain()
@@ -168,13 +171,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _follow(w: Wired, run_id: int, args: argparse.Namespace) -> int:
     """Drive manual steps and gates from the command line, when the flags allow it."""
     while True:
-        run = w.store.get_run(run_id)
+        run = w.queries.get_run(run_id)
         if run.state != RunState.RUNNING or run.owner is not None:
             break
-        waiting = [s for s in w.store.steps(run.id) if s.state == StepState.WAITING]
+        waiting = [s for s in w.queries.steps(run.id) if s.state == StepState.WAITING]
         if not waiting:
             break
-        step = w.store.load_plan(run.task_id).step(waiting[-1].step_id)
+        step = w.queries.load_plan(run.task_id).step(waiting[-1].step_id)
         if step.kind == "manual" and args.manual_done:
             w.changes.mark_done(run.id, step.id, args.as_user)
             print(f"run #{run.id}: {step.id} marked done by {args.as_user}")
@@ -190,7 +193,7 @@ def _follow(w: Wired, run_id: int, args: argparse.Namespace) -> int:
             )
             return 0
         w.runner.continue_run(run.id)
-    run = w.store.get_run(run_id)
+    run = w.queries.get_run(run_id)
     return 0 if run.state == RunState.SUCCEEDED else EXIT_FAILED
 
 

@@ -14,7 +14,7 @@ from chatops.engine.handoffs import Handoffs
 from chatops.engine.plan import Plan
 from chatops.engine.planner import build_plan
 from chatops.engine.policy import Verdict, evaluate
-from chatops.engine.ports import AuditLog, Clock, Notifier, RunStore
+from chatops.engine.ports import Clock
 from chatops.engine.roles import Roles
 from chatops.engine.run import (
     TERMINAL,
@@ -25,6 +25,7 @@ from chatops.engine.run import (
 )
 from chatops.engine.runbook import Runbook
 from chatops.engine.taskformat import import_task
+from chatops.engine.unit_of_work import Transactions
 from chatops.errors import NotFound, ParameterError, PermissionDenied, PolicyRefused, StateError
 
 
@@ -56,29 +57,20 @@ ESCALATION_REASONS = {
 }
 
 
-class NullNotifier:
-    def publish(self, event: ev.Event) -> None:
-        return None
-
-
 class ChangeService(Handoffs):
     def __init__(
         self,
         config: Config,
         runbooks: dict[str, Runbook],
-        store: RunStore,
-        audit: AuditLog,
+        tx: Transactions,
         clock: Clock,
         roles: Roles,
-        notifier: Notifier | None = None,
     ) -> None:
         self.config = config
         self.runbooks = runbooks
-        self.store = store
-        self.audit = audit
+        self.tx = tx
         self.clock = clock
         self.roles = roles
-        self.notifier: Notifier = notifier or NullNotifier()
 
     # -- helpers ---------------------------------------------------------------------------
     def _audit(
@@ -89,17 +81,18 @@ class ChangeService(Handoffs):
         detail: str = "",
         plan: Plan | None = None,
     ) -> None:
-        self.audit.append(
-            AuditEvent(
-                at=self.clock.now(),
-                actor=actor,
-                action=action,
-                run_id=run.id if run else None,
-                task_id=run.task_id if run else (plan.task_id if plan else None),
-                plan_hash=run.plan_hash if run else (plan.sha256 if plan else None),
-                detail=detail,
+        with self.tx() as t:
+            t.audit.append(
+                AuditEvent(
+                    at=self.clock.now(),
+                    actor=actor,
+                    action=action,
+                    run_id=run.id if run else None,
+                    task_id=run.task_id if run else (plan.task_id if plan else None),
+                    plan_hash=run.plan_hash if run else (plan.sha256 if plan else None),
+                    detail=detail,
+                )
             )
-        )
 
     def _deny(
         self, actor: str, action: str, reason: str, run: RunView | None = None
@@ -173,17 +166,18 @@ class ChangeService(Handoffs):
             )
 
     def _submit(self, plan: Plan, requester: str, imported: bool = False) -> Requested:
-        verdict = evaluate(plan)
-        self.store.save_plan(plan)
-        now = self.clock.now()
-        if verdict.ok:
-            run = self.store.create_run(plan, RunState.AWAITING_APPROVAL, now)
-            self._audit(requester, "plan.imported" if imported else "plan.requested", run)
-        else:
-            run = self.store.create_run(plan, RunState.REJECTED, now, "; ".join(verdict.reasons))
-            self._audit(requester, "plan.refused", run, "; ".join(verdict.reasons))
-        self.notifier.publish(ev.RunRequested(run, tuple(verdict.reasons)))
-        return Requested(plan, verdict, run)
+        with self.tx() as t:
+            verdict = evaluate(plan)
+            t.plans.add(plan)
+            now = self.clock.now()
+            if verdict.ok:
+                run = t.runs.create(plan, RunState.AWAITING_APPROVAL, now)
+                self._audit(requester, "plan.imported" if imported else "plan.requested", run)
+            else:
+                run = t.runs.create(plan, RunState.REJECTED, now, "; ".join(verdict.reasons))
+                self._audit(requester, "plan.refused", run, "; ".join(verdict.reasons))
+            t.events.add(ev.RunRequested(run, tuple(verdict.reasons)))
+            return Requested(plan, verdict, run)
 
     def revise(
         self,
@@ -195,196 +189,222 @@ class ChangeService(Handoffs):
     ) -> Requested:
         """The requester changes a plan that has not started: a new version, whose hash voids
         every approval given to the old one. It awaits approval again."""
-        run, old = self.get(run_id)
-        if user != run.requester:
-            raise self._deny(user, "revise", "only the requester may change a plan", run)
-        if run.state not in (RunState.AWAITING_APPROVAL, RunState.APPROVED, RunState.QUEUED):
-            raise StateError(f"run {run.id} is {run.state.value}: its plan can no longer change")
-        merged = {
-            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in old.params.items()
-        }
-        merged.update(params)
-        version = 2
-        base = old.task_id.split("~")[0]
-        if "~" in old.task_id:
-            version = int(old.task_id.rsplit("~", 1)[1]) + 1
-        plan = build_plan(
-            self.runbook(old.runbook),
-            self.config,
-            merged,
-            requester=user,
-            now=self.clock.now(),
-            request=old.request if text is None else text,
-            answers={**old.answers, **(answers or {})},
-            task_id=f"{base}~{version}",
-        )
-        verdict = evaluate(plan)
-        if not verdict.ok:
-            raise PolicyRefused(list(verdict.reasons))
-        self.store.save_plan(plan)
-        if not self.store.replace_plan(run.id, plan, self.clock.now()):
-            raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
-        run = self.store.get_run(run.id)
-        self._audit(user, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void")
-        self.notifier.publish(ev.PlanRevised(run, old.sha256))
-        return Requested(plan, verdict, run)
+        with self.tx() as t:
+            run, old = self.get(run_id)
+            if user != run.requester:
+                raise self._deny(user, "revise", "only the requester may change a plan", run)
+            if run.state not in (RunState.AWAITING_APPROVAL, RunState.APPROVED, RunState.QUEUED):
+                raise StateError(
+                    f"run {run.id} is {run.state.value}: its plan can no longer change"
+                )
+            merged = {
+                k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in old.params.items()
+            }
+            merged.update(params)
+            version = 2
+            base = old.task_id.split("~")[0]
+            if "~" in old.task_id:
+                version = int(old.task_id.rsplit("~", 1)[1]) + 1
+            plan = build_plan(
+                self.runbook(old.runbook),
+                self.config,
+                merged,
+                requester=user,
+                now=self.clock.now(),
+                request=old.request if text is None else text,
+                answers={**old.answers, **(answers or {})},
+                task_id=f"{base}~{version}",
+            )
+            verdict = evaluate(plan)
+            if not verdict.ok:
+                raise PolicyRefused(list(verdict.reasons))
+            t.plans.add(plan)
+            if not t.runs.replace_plan(run.id, plan, self.clock.now()):
+                raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
+            run = t.runs.get(run.id)
+            self._audit(
+                user, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void"
+            )
+            t.events.add(ev.PlanRevised(run, old.sha256))
+            return Requested(plan, verdict, run)
 
     def escalate(self, run_id: int, user: str, reason: str, details: str = "") -> RunView:
         """Process 4: hand a production problem to the Architect, with the seed's reason."""
-        run = self.store.get_run(run_id)
-        if reason not in ESCALATION_REASONS:
-            raise StateError(f"pick a reason: {', '.join(ESCALATION_REASONS)}")
-        if (
-            not self.roles.of(user) & {"oncall", "coder", "lead", "architect"}
-            and user != run.requester
-        ):
-            raise self._deny(user, "escalate", "only on-call, coders and leads may escalate", run)
-        self._audit(
-            user, "run.escalated", run, f"{ESCALATION_REASONS[reason]}; {details}".strip("; ")
-        )
-        architects = self.config.roles.get("architect")
-        self.notifier.publish(
-            ev.RunEscalated(
-                run,
-                user,
-                ESCALATION_REASONS[reason],
-                details,
-                tuple(self.roles.members("architect")),
-                tuple(architects.groups) if architects else (),
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            if reason not in ESCALATION_REASONS:
+                raise StateError(f"pick a reason: {', '.join(ESCALATION_REASONS)}")
+            if (
+                not self.roles.of(user) & {"oncall", "coder", "lead", "architect"}
+                and user != run.requester
+            ):
+                raise self._deny(
+                    user, "escalate", "only on-call, coders and leads may escalate", run
+                )
+            self._audit(
+                user, "run.escalated", run, f"{ESCALATION_REASONS[reason]}; {details}".strip("; ")
             )
-        )
-        return run
+            architects = self.config.roles.get("architect")
+            t.events.add(
+                ev.RunEscalated(
+                    run,
+                    user,
+                    ESCALATION_REASONS[reason],
+                    details,
+                    tuple(self.roles.members("architect")),
+                    tuple(architects.groups) if architects else (),
+                )
+            )
+            return run
 
     # -- approvals -------------------------------------------------------------------------
     def required_approvals(self, plan: Plan) -> int:
         return max(plan.approval.quorum, self.config.policies.approvals.get(plan.runbook, 1))
 
     def approval_status(self, run: RunView, plan: Plan) -> ApprovalStatus:
-        valid = [a for a in self.store.approvals(run.id) if a.plan_hash == plan.sha256]
-        users = tuple(dict.fromkeys(a.user for a in valid))
-        needed = self.required_approvals(plan)
-        missing: list[str] = []
-        if len(users) < needed:
-            missing.append(
-                f"{needed - len(users)} more approval(s) from {', '.join(plan.approval.roles)}"
-            )
-        if plan.approval.architect and not any("architect" in a.roles for a in valid):
-            missing.append("an approval from the architect role")
-        return ApprovalStatus(run, users, needed, tuple(missing))
+        with self.tx() as t:
+            valid = [a for a in t.approvals.of_run(run.id) if a.plan_hash == plan.sha256]
+            users = tuple(dict.fromkeys(a.user for a in valid))
+            needed = self.required_approvals(plan)
+            missing: list[str] = []
+            if len(users) < needed:
+                missing.append(
+                    f"{needed - len(users)} more approval(s) from {', '.join(plan.approval.roles)}"
+                )
+            if plan.approval.architect and not any("architect" in a.roles for a in valid):
+                missing.append("an approval from the architect role")
+            return ApprovalStatus(run, users, needed, tuple(missing))
 
     def approve(self, run_id: int, user: str, plan_hash: str) -> ApprovalStatus:
-        run = self.store.get_run(run_id)
-        plan = self.store.load_plan(run.task_id)
-        self._expire_if_due(run)
-        run = self.store.get_run(run_id)
-        if run.state != RunState.AWAITING_APPROVAL:
-            self._audit(user, "denied.approve", run, f"run is {run.state.value}")
-            raise StateError(f"run {run.id} is {run.state.value}: nothing to approve")
-        if plan_hash != plan.sha256 or run.plan_hash != plan.sha256:
-            raise self._deny(
-                user,
-                "approve",
-                "this approval is for a different version of the plan; it was changed and "
-                "earlier approvals are void: review the current plan",
-                run,
-            )
-        own = user == run.requester and plan.runbook not in self.config.policies.self_approve
-        if self.config.policies.four_eyes and own:
-            raise self._deny(user, "approve", "four-eyes: you cannot approve your own request", run)
-        held = self.roles.of(user)
-        allowed = set(plan.approval.roles)
-        if not held & allowed:
-            raise self._deny(
-                user,
-                "approve",
-                f"only {', '.join(sorted(allowed))} may approve {plan.runbook}",
-                run,
-            )
-        added = self.store.add_approval(
-            ApprovalRecord(run.id, plan.sha256, user, tuple(sorted(held)), None, self.clock.now())
-        )
-        if added:
-            self._audit(user, "plan.approved", run, f"roles: {', '.join(sorted(held))}")
-        status = self.approval_status(run, plan)
-        if status.complete:
-            now = self.clock.now()
-            if self.store.transition(run.id, RunState.APPROVED, now):
-                self.store.transition(run.id, RunState.QUEUED, now)
-                run = self.store.get_run(run.id)
-                self._audit(
-                    "chatops", "run.queued", run, f"approved by {', '.join(status.approvers)}"
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            plan = t.plans.get(run.task_id)
+            self._expire_if_due(run)
+            run = t.runs.get(run_id)
+            if run.state != RunState.AWAITING_APPROVAL:
+                self._audit(user, "denied.approve", run, f"run is {run.state.value}")
+                raise StateError(f"run {run.id} is {run.state.value}: nothing to approve")
+            if plan_hash != plan.sha256 or run.plan_hash != plan.sha256:
+                raise self._deny(
+                    user,
+                    "approve",
+                    "this approval is for a different version of the plan; it was changed and "
+                    "earlier approvals are void: review the current plan",
+                    run,
                 )
-                self.notifier.publish(ev.RunApproved(run, tuple(status.approvers)))
-        return ApprovalStatus(
-            self.store.get_run(run.id), status.approvers, status.needed, status.missing
-        )
+            own = user == run.requester and plan.runbook not in self.config.policies.self_approve
+            if self.config.policies.four_eyes and own:
+                raise self._deny(
+                    user, "approve", "four-eyes: you cannot approve your own request", run
+                )
+            held = self.roles.of(user)
+            allowed = set(plan.approval.roles)
+            if not held & allowed:
+                raise self._deny(
+                    user,
+                    "approve",
+                    f"only {', '.join(sorted(allowed))} may approve {plan.runbook}",
+                    run,
+                )
+            added = t.approvals.add(
+                ApprovalRecord(
+                    run.id, plan.sha256, user, tuple(sorted(held)), None, self.clock.now()
+                )
+            )
+            if added:
+                self._audit(user, "plan.approved", run, f"roles: {', '.join(sorted(held))}")
+            status = self.approval_status(run, plan)
+            if status.complete:
+                now = self.clock.now()
+                if t.runs.transition(run.id, RunState.APPROVED, now):
+                    t.runs.transition(run.id, RunState.QUEUED, now)
+                    run = t.runs.get(run.id)
+                    self._audit(
+                        "chatops", "run.queued", run, f"approved by {', '.join(status.approvers)}"
+                    )
+                    t.events.add(ev.RunApproved(run, tuple(status.approvers)))
+            return ApprovalStatus(
+                t.runs.get(run.id), status.approvers, status.needed, status.missing
+            )
 
     def reject(self, run_id: int, user: str, reason: str) -> RunView:
-        run = self.store.get_run(run_id)
-        plan = self.store.load_plan(run.task_id)
-        if user != run.requester and not self.roles.of(user) & set(plan.approval.roles):
-            raise self._deny(user, "reject", "only an approver or the requester may reject", run)
-        if not self.store.transition(run.id, RunState.REJECTED, self.clock.now(), error=reason):
-            raise StateError(f"run {run.id} is {run.state.value}: it cannot be rejected")
-        run = self.store.get_run(run.id)
-        self._audit(user, "plan.rejected", run, reason)
-        self.notifier.publish(ev.RunRejected(run, user, reason))
-        return run
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            plan = t.plans.get(run.task_id)
+            if user != run.requester and not self.roles.of(user) & set(plan.approval.roles):
+                raise self._deny(
+                    user, "reject", "only an approver or the requester may reject", run
+                )
+            if not t.runs.transition(run.id, RunState.REJECTED, self.clock.now(), error=reason):
+                raise StateError(f"run {run.id} is {run.state.value}: it cannot be rejected")
+            run = t.runs.get(run.id)
+            self._audit(user, "plan.rejected", run, reason)
+            t.events.add(ev.RunRejected(run, user, reason))
+            return run
 
     def cancel(self, run_id: int, user: str) -> RunView:
-        run = self.store.get_run(run_id)
-        if user != run.requester and "lead" not in self.roles.of(user):
-            raise self._deny(user, "cancel", "only the requester or a lead may cancel a run", run)
-        if run.state in TERMINAL:
-            raise StateError(f"run {run.id} is already {run.state.value}")
-        if run.state == RunState.RUNNING:
-            if self._cancel_parked(run, user):
-                return self.store.get_run(run.id)
-            self.store.request_cancel(run.id)
-            self._audit(user, "run.cancel_requested", run)
-            return self.store.get_run(run.id)
-        if not self.store.transition(run.id, RunState.CANCELLED, self.clock.now()):
-            raise StateError(f"run {run.id} could not be cancelled")
-        run = self.store.get_run(run.id)
-        self._audit(user, "run.cancelled", run)
-        self.notifier.publish(ev.RunCancelled(run, user))
-        return run
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            if user != run.requester and "lead" not in self.roles.of(user):
+                raise self._deny(
+                    user, "cancel", "only the requester or a lead may cancel a run", run
+                )
+            if run.state in TERMINAL:
+                raise StateError(f"run {run.id} is already {run.state.value}")
+            if run.state == RunState.RUNNING:
+                if self._cancel_parked(run, user):
+                    return t.runs.get(run.id)
+                t.runs.request_cancel(run.id)
+                self._audit(user, "run.cancel_requested", run)
+                return t.runs.get(run.id)
+            if not t.runs.transition(run.id, RunState.CANCELLED, self.clock.now()):
+                raise StateError(f"run {run.id} could not be cancelled")
+            run = t.runs.get(run.id)
+            self._audit(user, "run.cancelled", run)
+            t.events.add(ev.RunCancelled(run, user))
+            return run
 
     def resume(self, run_id: int, user: str) -> RunView:
         """Queue an interrupted run again. Only a lead may: it may re-run a step."""
-        run = self.store.get_run(run_id)
-        if "lead" not in self.roles.of(user):
-            raise self._deny(user, "resume", "only a lead may resume an interrupted run", run)
-        if run.state != RunState.INTERRUPTED:
-            raise StateError(f"run {run.id} is {run.state.value}, not interrupted")
-        self.store.transition(run.id, RunState.QUEUED, self.clock.now())
-        run = self.store.get_run(run.id)
-        self._audit(user, "run.resumed", run, f"from step {run.current_step}")
-        return run
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            if "lead" not in self.roles.of(user):
+                raise self._deny(user, "resume", "only a lead may resume an interrupted run", run)
+            if run.state != RunState.INTERRUPTED:
+                raise StateError(f"run {run.id} is {run.state.value}, not interrupted")
+            t.runs.transition(run.id, RunState.QUEUED, self.clock.now())
+            run = t.runs.get(run.id)
+            self._audit(user, "run.resumed", run, f"from step {run.current_step}")
+            return run
 
     # -- time ------------------------------------------------------------------------------
     def _expire_if_due(self, run: RunView) -> bool:
-        if run.state != RunState.AWAITING_APPROVAL:
+        with self.tx() as t:
+            if run.state != RunState.AWAITING_APPROVAL:
+                return False
+            if self.clock.now() - run.created_at < self.config.policies.approval_ttl_delta:
+                return False
+            if t.runs.transition(run.id, RunState.EXPIRED, self.clock.now()):
+                run = t.runs.get(run.id)
+                self._audit(
+                    "chatops", "plan.expired", run, f"ttl {self.config.policies.approval_ttl}"
+                )
+                t.events.add(ev.RunExpired(run))
+                return True
             return False
-        if self.clock.now() - run.created_at < self.config.policies.approval_ttl_delta:
-            return False
-        if self.store.transition(run.id, RunState.EXPIRED, self.clock.now()):
-            run = self.store.get_run(run.id)
-            self._audit("chatops", "plan.expired", run, f"ttl {self.config.policies.approval_ttl}")
-            self.notifier.publish(ev.RunExpired(run))
-            return True
-        return False
 
     def expire_due(self) -> list[int]:
-        expired = []
-        for run in self.store.list_runs(limit=1000, states=[RunState.AWAITING_APPROVAL]):
-            if self._expire_if_due(run):
-                expired.append(run.id)
-        return expired
+        with self.tx() as t:
+            expired = []
+            for run in t.runs.list(limit=1000, states=[RunState.AWAITING_APPROVAL]):
+                if self._expire_if_due(run):
+                    expired.append(run.id)
+            return expired
 
     def get(self, run_id: int) -> tuple[RunView, Plan]:
-        run = self.store.get_run(run_id)
-        return run, self.store.load_plan(run.task_id)
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            return run, t.plans.get(run.task_id)
 
     def now(self) -> datetime:
         return self.clock.now()

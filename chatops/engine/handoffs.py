@@ -5,9 +5,10 @@ from __future__ import annotations
 from chatops.engine import events as ev
 from chatops.engine.config import Config
 from chatops.engine.plan import Plan
-from chatops.engine.ports import AuditLog, Clock, Notifier, RunStore
+from chatops.engine.ports import Clock
 from chatops.engine.roles import Roles
 from chatops.engine.run import ApprovalRecord, RunState, RunView, StepState
+from chatops.engine.unit_of_work import Transactions
 from chatops.errors import PermissionDenied, StateError
 
 
@@ -15,11 +16,9 @@ class Handoffs:
     """Mixed into ChangeService, which provides these attributes and helpers."""
 
     config: Config
-    store: RunStore
-    audit: AuditLog
+    tx: Transactions
     clock: Clock
     roles: Roles
-    notifier: Notifier
 
     def _audit(
         self,
@@ -37,103 +36,108 @@ class Handoffs:
         raise NotImplementedError
 
     def mark_done(self, run_id: int, step_id: str, user: str) -> RunView:
-        run = self.store.get_run(run_id)
-        plan = self.store.load_plan(run.task_id)
-        step = plan.step(step_id)
-        if step.kind != "manual":
-            raise StateError(f"step {step_id} is not a manual step")
-        held = self.roles.of(user)
-        if user != run.requester and step.role not in held and "lead" not in held:
-            raise self._deny(user, "mark_done", f"step {step_id} is for the {step.role} role", run)
-        rec = self._waiting(run, step_id)
-        self.store.finish_step(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
-        self._audit(user, "step.done", run, step_id)
-        return self.store.get_run(run.id)
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            plan = t.plans.get(run.task_id)
+            step = plan.step(step_id)
+            if step.kind != "manual":
+                raise StateError(f"step {step_id} is not a manual step")
+            held = self.roles.of(user)
+            if user != run.requester and step.role not in held and "lead" not in held:
+                raise self._deny(
+                    user, "mark_done", f"step {step_id} is for the {step.role} role", run
+                )
+            rec = self._waiting(run, step_id)
+            t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
+            self._audit(user, "step.done", run, step_id)
+            return t.runs.get(run.id)
 
     def approve_gate(self, run_id: int, step_id: str, user: str) -> bool:
-        run = self.store.get_run(run_id)
-        plan = self.store.load_plan(run.task_id)
-        step = plan.step(step_id)
-        if step.kind != "gate":
-            raise StateError(f"step {step_id} is not a gate")
-        if self.config.policies.four_eyes and user == run.requester:
-            raise self._deny(
-                user, "gate", "four-eyes: you cannot pass a gate of your own request", run
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            plan = t.plans.get(run.task_id)
+            step = plan.step(step_id)
+            if step.kind != "gate":
+                raise StateError(f"step {step_id} is not a gate")
+            if self.config.policies.four_eyes and user == run.requester:
+                raise self._deny(
+                    user, "gate", "four-eyes: you cannot pass a gate of your own request", run
+                )
+            held = self.roles.of(user)
+            if not held & set(step.roles):
+                raise self._deny(user, "gate", f"gate {step_id} needs {', '.join(step.roles)}", run)
+            rec = self._waiting(run, step_id)
+            t.approvals.add(
+                ApprovalRecord(
+                    run.id, plan.sha256, user, tuple(sorted(held)), step_id, self.clock.now()
+                )
             )
-        held = self.roles.of(user)
-        if not held & set(step.roles):
-            raise self._deny(user, "gate", f"gate {step_id} needs {', '.join(step.roles)}", run)
-        rec = self._waiting(run, step_id)
-        self.store.add_approval(
-            ApprovalRecord(
-                run.id, plan.sha256, user, tuple(sorted(held)), step_id, self.clock.now()
-            )
-        )
-        self._audit(user, "gate.approved", run, step_id)
-        users = {
-            a.user for a in self.store.approvals(run.id, step_id) if a.plan_hash == plan.sha256
-        }
-        if len(users) >= step.quorum:
-            self.store.finish_step(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
-            return True
-        return False
+            self._audit(user, "gate.approved", run, step_id)
+            users = {
+                a.user for a in t.approvals.of_run(run.id, step_id) if a.plan_hash == plan.sha256
+            }
+            if len(users) >= step.quorum:
+                t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
+                return True
+            return False
 
     def _cancel_parked(self, run: RunView, user: str) -> bool:
         """End a run that waits on a person (a manual step or a gate) at once. False if a
         process is running it: then it stops before its next step, on a cancel request."""
-        holder = f"cancel:{user}"
-        if not self.store.claim_parked(run.id, holder, self.clock.now()):
-            return False
-        now = self.clock.now()
-        for rec in self.store.steps(run.id):
-            if rec.state == StepState.WAITING:
-                self.store.finish_step(
-                    rec.id, StepState.CANCELLED, now, error=f"cancelled by {user}", actor=user
-                )
-        why = f"cancelled by {user} while waiting at step {run.current_step}"
-        self.store.transition(run.id, RunState.CANCELLED, now, error=why)
-        run = self.store.get_run(run.id)
-        self._audit(user, "run.cancelled", run, f"waiting at step {run.current_step}")
-        self.notifier.publish(ev.RunFinished(run, run.state, by=user))
-        return True
+        with self.tx() as t:
+            holder = f"cancel:{user}"
+            if not t.runs.claim_parked(run.id, holder, self.clock.now()):
+                return False
+            now = self.clock.now()
+            for rec in t.steps.of_run(run.id):
+                if rec.state == StepState.WAITING:
+                    t.steps.finish(
+                        rec.id, StepState.CANCELLED, now, error=f"cancelled by {user}", actor=user
+                    )
+            why = f"cancelled by {user} while waiting at step {run.current_step}"
+            t.runs.transition(run.id, RunState.CANCELLED, now, error=why)
+            run = t.runs.get(run.id)
+            self._audit(user, "run.cancelled", run, f"waiting at step {run.current_step}")
+            t.events.add(ev.RunFinished(run, run.state, by=user))
+            return True
 
     def answer_escalation(self, run_id: int, user: str, how: str, reason: str = "") -> RunView:
         """Process 4, the Architect's answer to an escalation: take the problem over (a fix
         plan follows) or close it with a reason. Either way the diagnosis step it waits on is
         done, by the architect, and the run finishes."""
-        run = self.store.get_run(run_id)
-        if how not in ("take_over", "close"):
-            raise StateError(f"unknown answer {how!r}: take_over or close")
-        held = self.roles.of(user)
-        if not held & {"architect", "lead"}:
-            raise self._deny(
-                user,
-                f"escalation.{how}",
-                "only the architect (or a lead) answers an escalation",
-                run,
-            )
-        if how == "close" and not reason.strip():
-            raise StateError("say why it is closed")
-        if not any(e.action == "run.escalated" for e in self.audit.for_run(run.id)):
-            raise StateError(f"run {run.id} was not escalated")
-        waiting = [r for r in self.store.steps(run.id) if r.state == StepState.WAITING]
-        if run.state != RunState.RUNNING or not waiting:
-            raise StateError(f"run {run.id} is {run.state.value}: nothing waits for an answer")
-        if how == "take_over":
-            action, detail = "run.escalation_taken", "taken over: a fix plan follows"
-        else:
-            action, detail = "run.escalation_closed", f"closed: {reason.strip()}"
-        self._audit(user, action, run, detail)
-        for rec in waiting:
-            self.store.finish_step(
-                rec.id, StepState.SUCCEEDED, self.clock.now(), actor=user, error=""
-            )
-            self._audit(user, "step.done", run, f"{rec.step_id}: {detail}")
-        self.notifier.publish(ev.EscalationAnswered(run, user, how, reason.strip()))
-        return self.store.get_run(run.id)
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            if how not in ("take_over", "close"):
+                raise StateError(f"unknown answer {how!r}: take_over or close")
+            held = self.roles.of(user)
+            if not held & {"architect", "lead"}:
+                raise self._deny(
+                    user,
+                    f"escalation.{how}",
+                    "only the architect (or a lead) answers an escalation",
+                    run,
+                )
+            if how == "close" and not reason.strip():
+                raise StateError("say why it is closed")
+            if not any(e.action == "run.escalated" for e in t.audit.for_run(run.id)):
+                raise StateError(f"run {run.id} was not escalated")
+            waiting = [r for r in t.steps.of_run(run.id) if r.state == StepState.WAITING]
+            if run.state != RunState.RUNNING or not waiting:
+                raise StateError(f"run {run.id} is {run.state.value}: nothing waits for an answer")
+            if how == "take_over":
+                action, detail = "run.escalation_taken", "taken over: a fix plan follows"
+            else:
+                action, detail = "run.escalation_closed", f"closed: {reason.strip()}"
+            self._audit(user, action, run, detail)
+            for rec in waiting:
+                t.steps.finish(rec.id, StepState.SUCCEEDED, self.clock.now(), actor=user, error="")
+                self._audit(user, "step.done", run, f"{rec.step_id}: {detail}")
+            t.events.add(ev.EscalationAnswered(run, user, how, reason.strip()))
+            return t.runs.get(run.id)
 
     def _waiting(self, run: RunView, step_id: str) -> int:
-        for rec in self.store.steps(run.id):
-            if rec.step_id == step_id and rec.state == StepState.WAITING:
-                return rec.id
-        raise StateError(f"step {step_id} of run {run.id} is not waiting for anyone")
+        with self.tx() as t:
+            for rec in t.steps.of_run(run.id):
+                if rec.step_id == step_id and rec.state == StepState.WAITING:
+                    return rec.id
+            raise StateError(f"step {step_id} of run {run.id} is not waiting for anyone")

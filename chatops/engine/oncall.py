@@ -21,11 +21,12 @@ from chatops.engine.inventory import (
 )
 from chatops.engine.logquery import LogQuery, log_command
 from chatops.engine.plan import HttpCheck
-from chatops.engine.ports import AuditLog, Clock, Executor, HttpGetter, PostMortemStore, RunStore
+from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.engine.result import CommandResult
 from chatops.engine.roles import Roles
 from chatops.engine.run import AuditEvent, RunState, RunView
 from chatops.engine.templates import quote, render
+from chatops.engine.unit_of_work import Transactions
 from chatops.errors import ParameterError, PermissionDenied
 
 READ_TIMEOUT = 60
@@ -82,25 +83,22 @@ class OnCall:
     def __init__(
         self,
         config: Config,
-        runs: RunStore,
-        audit: AuditLog,
+        tx: Transactions,
         clock: Clock,
         roles: Roles,
         executors: Mapping[str, Executor],
         http: HttpGetter,
-        postmortems: PostMortemStore,
     ) -> None:
         self.config = config
-        self.runs = runs
-        self.audit = audit
+        self.tx = tx
         self.clock = clock
         self.roles = roles
         self.executors = executors
         self.http = http
-        self.postmortems = postmortems
 
     def _audit(self, actor: str, action: str, detail: str) -> None:
-        self.audit.append(AuditEvent(self.clock.now(), actor, action, detail=detail))
+        with self.tx() as t:
+            t.audit.append(AuditEvent(self.clock.now(), actor, action, detail=detail))
 
     def _service(self, name: str, environment: str | None) -> tuple[Service, str, list[Host]]:
         svc = self.config.services.get(name)
@@ -184,16 +182,16 @@ class OnCall:
                 health = "healthy" if not problem else f"unhealthy: {problem}"
             except OSError as e:
                 health = f"unreachable: {e}"
-        runs = [
-            r for r in self.runs.list_runs(limit=500) if r.service == name and r.environment == env
-        ]
+        with self.tx() as t:
+            recent = t.runs.list(limit=500)
+            open_pms = [pm.run_id for pm in t.postmortems.all(name) if not pm.done]
+        runs = [r for r in recent if r.service == name and r.environment == env]
         last = next((r for r in runs if r.state == RunState.SUCCEEDED), None)
         active = [
             r
             for r in runs
             if r.state in (RunState.RUNNING, RunState.QUEUED, RunState.AWAITING_APPROVAL)
         ]
-        open_pms = [pm.run_id for pm in self.postmortems.all(name) if not pm.done]
         self._audit(user, "status.read", f"{name}/{env}")
         return ServiceStatus(name, env, states, health, last, active, open_pms)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from chatops.engine.config import Config
 from chatops.engine.plan import Plan
-from chatops.engine.ports import PostMortemStore, RunStore
+from chatops.engine.ports import Approvals, Plans, PostMortemStore, Runs
 from chatops.engine.postmortem import PostMortem
 from chatops.engine.roles import Roles
 from chatops.engine.run import RunState, RunView
@@ -28,7 +28,9 @@ class Overview:
 def overview(
     user: str,
     config: Config,
-    runs: RunStore,
+    runs: Runs,
+    plans: Plans,
+    approvals: Approvals,
     pms: PostMortemStore,
     roles: Roles,
     now: datetime,
@@ -36,12 +38,14 @@ def overview(
 ) -> Overview:
     held = roles.of(user)
     out = Overview(user, held)
-    latest = runs.list_runs(limit=300)
-    approved_by_user = runs.approved_by(user, [r.id for r in latest])  # one query, not one a run
+    latest = runs.list(limit=300)
+    approved_by_user = approvals.approved_by(
+        user, [r.id for r in latest]
+    )  # one query, not one a run
     for run in latest:
         if run.state != RunState.AWAITING_APPROVAL:
             continue
-        plan = runs.load_plan(run.task_id)
+        plan = plans.get(run.task_id)
         own = run.requester == user and plan.runbook not in config.policies.self_approve
         if own and config.policies.four_eyes:
             continue

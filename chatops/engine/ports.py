@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -60,7 +61,7 @@ class Notifier(Protocol):
     def publish(self, event: Event) -> None: ...
 
 
-class AuditLog(Protocol):
+class Audit(Protocol):
     def append(self, event: AuditEvent) -> int: ...
 
     def for_run(self, run_id: int) -> list[AuditEvent]: ...
@@ -68,22 +69,26 @@ class AuditLog(Protocol):
     def recent(self, limit: int = 100) -> list[AuditEvent]: ...
 
 
-class RunStore(Protocol):
-    def save_plan(self, plan: Plan) -> None: ...
+class Plans(Protocol):
+    def add(self, plan: Plan) -> None:
+        """Store a plan; the same task id with other content is an error."""
+        ...
 
-    def load_plan(self, task_id: str) -> Plan: ...
+    def get(self, task_id: str) -> Plan: ...
 
-    def create_run(
-        self, plan: Plan, state: RunState, now: datetime, error: str = ""
-    ) -> RunView: ...
 
-    def get_run(self, run_id: int) -> RunView: ...
+class Runs(Protocol):
+    def create(self, plan: Plan, state: RunState, now: datetime, error: str = "") -> RunView: ...
+
+    def get(self, run_id: int) -> RunView: ...
 
     def replace_plan(self, run_id: int, plan: Plan, now: datetime) -> bool:
         """Point a run not yet started at a revised plan; it awaits approval again."""
         ...
 
-    def list_runs(self, limit: int = 50, states: Sequence[RunState] = ()) -> list[RunView]: ...
+    def list(self, limit: int = 50, states: Sequence[RunState] = ()) -> list[RunView]: ...
+
+    def count_by_state(self) -> dict[str, int]: ...
 
     def transition(
         self,
@@ -96,14 +101,6 @@ class RunStore(Protocol):
         keep_owner: bool = False,
     ) -> bool:
         """Compare-and-set: move the run to `to` if its state allows it. False if it did not."""
-        ...
-
-    def add_approval(self, approval: ApprovalRecord) -> bool: ...
-
-    def approvals(self, run_id: int, step_id: str | None = None) -> list[ApprovalRecord]: ...
-
-    def approved_by(self, user: str, run_ids: Sequence[int]) -> dict[int, str]:
-        """Of these runs, those the user approved: run id -> the plan hash approved."""
         ...
 
     def claim_next(self, owner: str, now: datetime) -> RunView | None:
@@ -122,7 +119,21 @@ class RunStore(Protocol):
 
     def queue_position(self, run_id: int) -> int: ...
 
-    def start_step(
+
+class Approvals(Protocol):
+    def add(self, approval: ApprovalRecord) -> bool:
+        """False if this user already approved this (run, step)."""
+        ...
+
+    def of_run(self, run_id: int, step_id: str | None = None) -> list[ApprovalRecord]: ...
+
+    def approved_by(self, user: str, run_ids: Sequence[int]) -> dict[int, str]:
+        """Of these runs, those the user approved: run id -> the plan hash approved."""
+        ...
+
+
+class Steps(Protocol):
+    def start(
         self,
         run_id: int,
         phase: str,
@@ -132,7 +143,7 @@ class RunStore(Protocol):
         state: StepState = StepState.RUNNING,
     ) -> int: ...
 
-    def finish_step(
+    def finish(
         self,
         step_run_id: int,
         state: StepState,
@@ -148,7 +159,7 @@ class RunStore(Protocol):
 
     def output(self, step_run_id: int) -> str: ...
 
-    def steps(self, run_id: int) -> list[StepRecord]: ...
+    def of_run(self, run_id: int) -> list[StepRecord]: ...
 
 
 class PostMortemStore(Protocol):
@@ -173,3 +184,34 @@ class PostMortemStore(Protocol):
     def complete(
         self, run_id: int, author: str, answers: dict[str, str], now: datetime
     ) -> bool: ...
+
+
+class Outbox(Protocol):
+    """Events written in the transaction of the change they tell about."""
+
+    def add(self, event: Event) -> None: ...
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An event as the outbox keeps it: its position in the stream, and the event."""
+
+    id: int
+    event: Event
+
+
+class EventLog(Protocol):
+    """The outbox as its consumers read it. A consumer is held by one process at a time (a
+    lease); its position is the last event it handled."""
+
+    def after(self, position: int, limit: int = 500) -> list[Stored]: ...
+
+    def head(self) -> int: ...
+
+    def lease(self, consumer: str, holder: str, now: datetime, until: datetime) -> int | None:
+        """Hold `consumer` until `until` unless another holder does; its position, or None."""
+        ...
+
+    def advance(self, consumer: str, holder: str, position: int) -> bool: ...
+
+    def release(self, consumer: str, holder: str) -> None: ...

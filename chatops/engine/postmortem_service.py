@@ -7,10 +7,11 @@ from datetime import datetime
 
 from chatops.engine import events as ev
 from chatops.engine.config import Config
-from chatops.engine.ports import AuditLog, Clock, Notifier, PostMortemStore, RunStore
+from chatops.engine.ports import Clock
 from chatops.engine.postmortem import QUESTIONS, PostMortem, due_at, markdown
 from chatops.engine.roles import Roles
 from chatops.engine.run import AuditEvent, RunView
+from chatops.engine.unit_of_work import Transactions
 from chatops.errors import NotFound, PermissionDenied, StateError
 
 OWNER = re.compile(r";? ?owner \S+")
@@ -23,25 +24,22 @@ class PostMortems:
     def __init__(
         self,
         config: Config,
-        runs: RunStore,
-        audit: AuditLog,
-        store: PostMortemStore,
+        tx: Transactions,
         clock: Clock,
         roles: Roles,
-        notifier: Notifier,
     ) -> None:
         self.config = config
-        self.runs = runs
-        self.audit = audit
-        self.store = store
+        self.tx = tx
         self.clock = clock
         self.roles = roles
-        self.notifier = notifier
 
     def _audit(self, run: RunView, actor: str, action: str, detail: str = "") -> None:
-        self.audit.append(
-            AuditEvent(self.clock.now(), actor, action, run.id, run.task_id, run.plan_hash, detail)
-        )
+        with self.tx() as t:
+            t.audit.append(
+                AuditEvent(
+                    self.clock.now(), actor, action, run.id, run.task_id, run.plan_hash, detail
+                )
+            )
 
     def publish(self, event: ev.Event) -> None:
         """A consumer too: a hotfix that ended (or died) opens its post-mortem."""
@@ -49,132 +47,144 @@ class PostMortems:
             self.open(event.run)
 
     def open(self, run: RunView) -> PostMortem | None:
-        now = self.clock.now()
-        owners = tuple(dict.fromkeys([run.requester, *self.roles.members("architect")]))
-        pm = PostMortem(
-            run.id,
-            run.service,
-            owners,
-            now,
-            due_at(now, self.config.policies.delta("postmortem_due")),
-        )
-        if not self.store.open(pm):
-            return None
-        self._audit(
-            run,
-            "chatops",
-            "postmortem.opened",
-            f"due {pm.due_at.isoformat()}; owners {', '.join(owners)}",
-        )
-        self.notifier.publish(ev.PostMortemOpened(run, pm))
-        return pm
+        with self.tx() as t:
+            now = self.clock.now()
+            owners = tuple(dict.fromkeys([run.requester, *self.roles.members("architect")]))
+            pm = PostMortem(
+                run.id,
+                run.service,
+                owners,
+                now,
+                due_at(now, self.config.policies.delta("postmortem_due")),
+            )
+            if not t.postmortems.open(pm):
+                return None
+            self._audit(
+                run,
+                "chatops",
+                "postmortem.opened",
+                f"due {pm.due_at.isoformat()}; owners {', '.join(owners)}",
+            )
+            t.events.add(ev.PostMortemOpened(run, pm))
+            return pm
 
     def get(self, run_id: int) -> PostMortem:
-        pm = self.store.get(run_id)
-        if pm is None:
-            raise NotFound(f"run {run_id} has no post-mortem")
-        return pm
+        with self.tx() as t:
+            pm = t.postmortems.get(run_id)
+            if pm is None:
+                raise NotFound(f"run {run_id} has no post-mortem")
+            return pm
 
     def latest(self) -> PostMortem:
         """The newest hotfix's post-mortem."""
-        opened = self.store.all()
-        if not opened:
-            raise NotFound("no hotfix has a post-mortem yet")
-        return max(opened, key=lambda pm: pm.run_id)
+        with self.tx() as t:
+            opened = t.postmortems.all()
+            if not opened:
+                raise NotFound("no hotfix has a post-mortem yet")
+            return max(opened, key=lambda pm: pm.run_id)
 
     def _may_edit(self, pm: PostMortem, user: str) -> bool:
         return user in pm.owners or bool(self.roles.of(user) & {"lead", "architect"})
 
     def timeline(self, run_id: int) -> str:
         """The facts: every audited decision and every command, with hosts and exit codes."""
-        events = self.audit.for_run(run_id)
-        steps = self.runs.steps(run_id)
-        rows: list[tuple[datetime, int, str]] = []
-        for e in events:
-            if e.action.startswith("postmortem."):
-                continue
-            detail = OWNER.sub("", e.detail).strip("; ")  # which process ran it: not a fact
-            ended = e.action in ENDINGS
-            rows.append(
-                (
-                    e.at,
-                    2 if ended else 0,
-                    f"{e.actor}: {e.action}" + (f" ({detail})" if detail else ""),
+        with self.tx() as t:
+            events = t.audit.for_run(run_id)
+            steps = t.steps.of_run(run_id)
+            rows: list[tuple[datetime, int, str]] = []
+            for e in events:
+                if e.action.startswith("postmortem."):
+                    continue
+                detail = OWNER.sub("", e.detail).strip("; ")  # which process ran it: not a fact
+                ended = e.action in ENDINGS
+                rows.append(
+                    (
+                        e.at,
+                        2 if ended else 0,
+                        f"{e.actor}: {e.action}" + (f" ({detail})" if detail else ""),
+                    )
                 )
-            )
-        for s in steps:
-            if not s.host:
-                continue
-            kind = "HTTP" if s.host == "bot" else "exit"
-            code = f" {kind} {s.exit_code}" if s.exit_code is not None else ""
-            when = s.finished_at or s.started_at
-            if when is not None:
-                rows.append((when, 1, f"{s.phase} {s.step_id} on {s.host}: {s.state.value}{code}"))
-        rows.sort(key=lambda r: (r[0], r[1]))  # a run ends after the steps of the same instant
-        return "\n".join(f"{at:%Y-%m-%d %H:%M:%S} {text}" for at, _, text in rows)
+            for s in steps:
+                if not s.host:
+                    continue
+                kind = "HTTP" if s.host == "bot" else "exit"
+                code = f" {kind} {s.exit_code}" if s.exit_code is not None else ""
+                when = s.finished_at or s.started_at
+                if when is not None:
+                    rows.append(
+                        (when, 1, f"{s.phase} {s.step_id} on {s.host}: {s.state.value}{code}")
+                    )
+            rows.sort(key=lambda r: (r[0], r[1]))  # a run ends after the steps of the same instant
+            return "\n".join(f"{at:%Y-%m-%d %H:%M:%S} {text}" for at, _, text in rows)
 
     def submit(self, run_id: int, user: str, answers: dict[str, str]) -> PostMortem:
-        pm = self.get(run_id)
-        run = self.runs.get_run(run_id)
-        if not self._may_edit(pm, user):
-            self._audit(run, user, "denied.postmortem", "not an owner")
-            raise PermissionDenied("only the post-mortem's owners (or a lead) may write it")
-        missing = [q for key, q in QUESTIONS if not answers.get(key, "").strip()]
-        if missing:
-            raise StateError("please answer: " + "; ".join(missing))
-        if not self.store.complete(run_id, user, answers, self.clock.now()):
-            raise StateError(f"the post-mortem of run {run_id} is already written")
-        self._audit(run, user, "postmortem.written")
-        pm = self.get(run_id)
-        self.notifier.publish(ev.PostMortemWritten(run, pm))
-        return pm
+        with self.tx() as t:
+            pm = self.get(run_id)
+            run = t.runs.get(run_id)
+            if not self._may_edit(pm, user):
+                self._audit(run, user, "denied.postmortem", "not an owner")
+                raise PermissionDenied("only the post-mortem's owners (or a lead) may write it")
+            missing = [q for key, q in QUESTIONS if not answers.get(key, "").strip()]
+            if missing:
+                raise StateError("please answer: " + "; ".join(missing))
+            if not t.postmortems.complete(run_id, user, answers, self.clock.now()):
+                raise StateError(f"the post-mortem of run {run_id} is already written")
+            self._audit(run, user, "postmortem.written")
+            pm = self.get(run_id)
+            t.events.add(ev.PostMortemWritten(run, pm))
+            return pm
 
     def snooze(self, run_id: int, user: str) -> PostMortem:
-        pm = self.get(run_id)
-        run = self.runs.get_run(run_id)
-        if not self._may_edit(pm, user):
-            self._audit(run, user, "denied.snooze", "not an owner")
-            raise PermissionDenied("only the post-mortem's owners may snooze its reminders")
-        until = self.clock.now() + self.config.policies.delta("snooze")
-        if not self.store.snooze(run_id, until):
-            raise StateError("the post-mortem is already written")
-        self._audit(run, user, "postmortem.snoozed", f"until {until.isoformat()}")
-        pm = self.get(run_id)
-        self.notifier.publish(ev.PostMortemSnoozed(run, pm))
-        return pm
+        with self.tx() as t:
+            pm = self.get(run_id)
+            run = t.runs.get(run_id)
+            if not self._may_edit(pm, user):
+                self._audit(run, user, "denied.snooze", "not an owner")
+                raise PermissionDenied("only the post-mortem's owners may snooze its reminders")
+            until = self.clock.now() + self.config.policies.delta("snooze")
+            if not t.postmortems.snooze(run_id, until):
+                raise StateError("the post-mortem is already written")
+            self._audit(run, user, "postmortem.snoozed", f"until {until.isoformat()}")
+            pm = self.get(run_id)
+            t.events.add(ev.PostMortemSnoozed(run, pm))
+            return pm
 
     def remind(self, run_id: int) -> bool:
         """Send the next reminder if it is due and no one else has; True if this call sent it."""
-        pm = self.store.get(run_id)
-        now = self.clock.now()
-        every = self.config.policies.delta("reminder_every")
-        if pm is None or pm.done or now < pm.next_reminder(every):
-            return False
-        if not self.store.claim_reminder(run_id, pm.reminders_sent, now):
-            return False
-        run = self.runs.get_run(run_id)
-        count = pm.reminders_sent + 1
-        self._audit(run, "chatops", "postmortem.reminded", f"reminder {count}")
-        self.notifier.publish(ev.PostMortemReminded(run, self.get(run_id), count))
-        if count >= self.config.policies.escalate_after and self.store.claim_escalation(
-            run_id, now
-        ):
-            leads = self.roles.members("lead")
-            self._audit(run, "chatops", "postmortem.escalated", f"after {count} reminders")
-            self.notifier.publish(ev.PostMortemEscalated(run, tuple(leads), count))
-        return True
+        with self.tx() as t:
+            pm = t.postmortems.get(run_id)
+            now = self.clock.now()
+            every = self.config.policies.delta("reminder_every")
+            if pm is None or pm.done or now < pm.next_reminder(every):
+                return False
+            if not t.postmortems.claim_reminder(run_id, pm.reminders_sent, now):
+                return False
+            run = t.runs.get(run_id)
+            count = pm.reminders_sent + 1
+            self._audit(run, "chatops", "postmortem.reminded", f"reminder {count}")
+            t.events.add(ev.PostMortemReminded(run, self.get(run_id), count))
+            if count >= self.config.policies.escalate_after and t.postmortems.claim_escalation(
+                run_id, now
+            ):
+                leads = self.roles.members("lead")
+                self._audit(run, "chatops", "postmortem.escalated", f"after {count} reminders")
+                t.events.add(ev.PostMortemEscalated(run, tuple(leads), count))
+            return True
 
     def tick(self) -> list[int]:
         """Send every reminder that is due now. Safe to call from anywhere, any number of times."""
-        return [pm.run_id for pm in self.store.pending() if self.remind(pm.run_id)]
+        with self.tx() as t:
+            return [pm.run_id for pm in t.postmortems.pending() if self.remind(pm.run_id)]
 
     def next_times(self) -> dict[int, object]:
-        every = self.config.policies.delta("reminder_every")
-        return {pm.run_id: pm.next_reminder(every) for pm in self.store.pending()}
+        with self.tx() as t:
+            every = self.config.policies.delta("reminder_every")
+            return {pm.run_id: pm.next_reminder(every) for pm in t.postmortems.pending()}
 
     def export(self, run_id: int) -> str:
-        pm = self.get(run_id)
-        run = self.runs.get_run(run_id)
-        plan = self.runs.load_plan(run.task_id)
-        title = f"hotfix of {run.service}: {plan.objective}"
-        return markdown(pm, title, self.timeline(run_id))
+        with self.tx() as t:
+            pm = self.get(run_id)
+            run = t.runs.get(run_id)
+            plan = t.plans.get(run.task_id)
+            title = f"hotfix of {run.service}: {plan.objective}"
+            return markdown(pm, title, self.timeline(run_id))

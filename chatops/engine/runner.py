@@ -17,11 +17,13 @@ from chatops.engine.checks import http_check, output_matches
 from chatops.engine.config import Config
 from chatops.engine.inventory import Host
 from chatops.engine.plan import HostCommand, Plan, PlannedStep
-from chatops.engine.ports import AuditLog, Clock, Executor, HttpGetter, Notifier, RunStore
+from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.engine.result import CommandResult
 from chatops.engine.run import AuditEvent, RunState, RunView, StepRecord, StepState
+from chatops.engine.unit_of_work import Transaction, Transactions
 
 FLUSH_BYTES = 32 * 1024
+FLUSH_SECONDS = 0.5  # output reaches its readers at most this late (and once per chunk)
 FINISHED = (StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED)
 
 
@@ -38,12 +40,10 @@ class Runner:
     def __init__(
         self,
         config: Config,
-        store: RunStore,
-        audit: AuditLog,
+        tx: Transactions,
         clock: Clock,
         executors: Mapping[str, Executor],
         http: HttpGetter,
-        notifier: Notifier,
         owner: str,
         *,
         max_parallel: int = 8,
@@ -52,63 +52,69 @@ class Runner:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
-        self.store = store
-        self.audit = audit
+        self.tx = tx
         self.clock = clock
         self.executors = executors
         self.http = http
-        self.notifier = notifier
         self.owner = owner
         self.max_parallel = max_parallel
         self.heartbeat_every = heartbeat_every
         self.cancel_poll = cancel_poll
         self._cancels: dict[int, threading.Event] = {}
+        self._sinks: dict[int, set[_Sink]] = {}
         self.sleep = sleep
 
     # -- entry points ----------------------------------------------------------------------
     def drain(self) -> list[RunView]:
         """Start queued runs until none can be claimed; return the runs this process ran."""
-        done = []
-        while (run := self.store.claim_next(self.owner, self.clock.now())) is not None:
-            self._audit(run, "run.started", f"owner {self.owner}")
+        done: list[RunView] = []
+        while True:
+            with self.tx() as t:
+                run = t.runs.claim_next(self.owner, self.clock.now())
+                if run is None:
+                    return done
+                self._audit(t, run, "run.started", f"owner {self.owner}")
             done.append(self.execute(run))
-        return done
 
     def continue_run(self, run_id: int) -> RunView | None:
         """Continue a parked run (after a manual step or gate). None if another process has it."""
-        if not self.store.claim_parked(run_id, self.owner, self.clock.now()):
-            return None
-        return self.execute(self.store.get_run(run_id))
+        with self.tx() as t:
+            if not t.runs.claim_parked(run_id, self.owner, self.clock.now()):
+                return None
+            run = t.runs.get(run_id)
+        return self.execute(run)
 
     def recover(self, is_dead: Callable[[RunView], bool]) -> list[RunView]:
         """Mark runs left `running` by a dead process as interrupted, at the step they were on."""
         out = []
-        for run in self.store.list_runs(limit=1000, states=[RunState.RUNNING]):
+        with self.tx() as t:
+            running = t.runs.list(limit=1000, states=[RunState.RUNNING])
+        for run in running:
             if run.owner is None or not is_dead(run):
                 continue
-            now = self.clock.now()
-            for rec in self.store.steps(run.id):
-                if rec.state == StepState.RUNNING:
-                    self.store.finish_step(
-                        rec.id,
-                        StepState.INTERRUPTED,
-                        now,
-                        error="the process running this step died",
-                    )
-            if self.store.transition(
-                run.id, RunState.INTERRUPTED, now, error=f"interrupted at step {run.current_step}"
-            ):
-                run = self.store.get_run(run.id)
-                self._audit(
-                    run, "run.interrupted", f"at step {run.current_step}; owner {run.owner}"
-                )
-                self.notifier.publish(ev.RunInterrupted(run, run.current_step))
-                out.append(run)
+            with self.tx() as t:
+                now = self.clock.now()
+                for rec in t.steps.of_run(run.id):
+                    if rec.state == StepState.RUNNING:
+                        t.steps.finish(
+                            rec.id,
+                            StepState.INTERRUPTED,
+                            now,
+                            error="the process running this step died",
+                        )
+                why = f"interrupted at step {run.current_step}"
+                if t.runs.transition(run.id, RunState.INTERRUPTED, now, error=why):
+                    detail = f"at step {run.current_step}; owner {run.owner}"
+                    run = t.runs.get(run.id)
+                    self._audit(t, run, "run.interrupted", detail)
+                    t.events.add(ev.RunInterrupted(run, run.current_step))
+                    out.append(run)
         return out
 
     # -- execution -------------------------------------------------------------------------
     def execute(self, run: RunView) -> RunView:
-        plan = self.store.load_plan(run.task_id)
+        with self.tx() as t:
+            plan = t.plans.get(run.task_id)
         stop, cancel = threading.Event(), threading.Event()
         self._cancels[run.id] = cancel
         watch = threading.Thread(target=self._watch, args=(run.id, stop, cancel), daemon=True)
@@ -119,25 +125,31 @@ class Runner:
             stop.set()
             watch.join(timeout=5)
             self._cancels.pop(run.id, None)
+            self._sinks.pop(run.id, None)
             for executor in {id(e): e for e in self.executors.values()}.values():
                 executor.close_session(self._session(run))  # ended, or parked for a person
 
     def _watch(self, run_id: int, stop: threading.Event, cancel: threading.Event) -> None:
-        """Beat the heartbeat, and turn a cancel request into a signal to the executors."""
+        """Beat the heartbeat, turn a cancel request into a signal to the executors, and pass
+        on output that has waited long enough."""
         last_beat = time.monotonic()
-        while not stop.wait(self.cancel_poll):
+        while not stop.wait(min(self.cancel_poll, FLUSH_SECONDS)):
             try:
-                if not cancel.is_set() and self.store.get_run(run_id).cancel_requested:
-                    cancel.set()
-                if time.monotonic() - last_beat >= self.heartbeat_every:
-                    self.store.heartbeat(self.owner, self.clock.now())
-                    last_beat = time.monotonic()
+                for sink in list(self._sinks.get(run_id, ())):
+                    sink.flush(older_than=FLUSH_SECONDS)
+                with self.tx() as t:
+                    if not cancel.is_set() and t.runs.get(run_id).cancel_requested:
+                        cancel.set()
+                    if time.monotonic() - last_beat >= self.heartbeat_every:
+                        t.runs.heartbeat(self.owner, self.clock.now())
+                        last_beat = time.monotonic()
             except Exception:  # noqa: S112 - the store may be briefly unavailable; try again
                 continue
 
     def _execute(self, run: RunView, plan: Plan) -> RunView:
-        self.notifier.publish(ev.RunStarted(run))
-        records = self.store.steps(run.id)
+        with self.tx() as t:
+            records = t.steps.of_run(run.id)
+            t.events.add(ev.RunStarted(run))
         started: list[PlannedStep] = [s for s in plan.steps if _summary(records, s.id) is not None]
         failure = ""
         try:
@@ -145,9 +157,10 @@ class Runner:
                 summary = _summary(records, step.id)
                 if summary is not None and summary.state in FINISHED:
                     continue
-                if self.store.get_run(run.id).cancel_requested:
-                    raise _Cancelled()
-                self.store.set_current_step(run.id, step.id, self.clock.now())
+                with self.tx() as t:
+                    if t.runs.get(run.id).cancel_requested:
+                        raise _Cancelled()
+                    t.runs.set_current_step(run.id, step.id, self.clock.now())
                 if step not in started:
                     started.append(step)
                 ok = self._step(run, plan, step, summary)
@@ -157,39 +170,52 @@ class Runner:
                     failure = f"step {step.id} failed"
                     break
         except _Paused as p:
-            self.store.park(run.id, self.owner, self.clock.now(), p.step_id)
-            run = self.store.get_run(run.id)
-            self.notifier.publish(ev.RunWaiting(run, p.step_id))
+            with self.tx() as t:
+                t.runs.park(run.id, self.owner, self.clock.now(), p.step_id)
+                run = t.runs.get(run.id)
+                t.events.add(ev.RunWaiting(run, p.step_id))
             return run
         except _Cancelled:
-            self.store.transition(run.id, RunState.CANCELLED, self.clock.now(), error="cancelled")
-            run = self.store.get_run(run.id)
-            self._audit(run, "run.cancelled", f"stopped at step {run.current_step}")
-            self.notifier.publish(ev.RunFinished(run, run.state))
-            return run
+            return self._end(run, RunState.CANCELLED, "run.cancelled", "cancelled", stopped=True)
         if not failure:
-            self.store.transition(run.id, RunState.SUCCEEDED, self.clock.now(), keep_owner=True)
-            run = self.store.get_run(run.id)
-            self._audit(run, "run.succeeded")
-        else:
-            run = self._fail(run, plan, started, failure)
-        self.notifier.publish(ev.RunFinished(run, run.state))
+            return self._end(run, RunState.SUCCEEDED, "run.succeeded", None)
+        return self._fail(run, plan, started, failure)
+
+    def _end(
+        self,
+        run: RunView,
+        state: RunState,
+        action: str,
+        error: str | None,
+        stopped: bool = False,
+        detail: str | None = None,
+    ) -> RunView:
+        """The run's last transition, its audit row and RunFinished, in one transaction."""
+        with self.tx() as t:
+            keep = state == RunState.SUCCEEDED
+            t.runs.transition(run.id, state, self.clock.now(), error=error, keep_owner=keep)
+            run = t.runs.get(run.id)
+            if stopped:
+                detail = f"stopped at step {run.current_step}"
+            self._audit(t, run, action, detail if detail is not None else (error or ""))
+            t.events.add(ev.RunFinished(run, run.state))
         return run
 
     def _fail(self, run: RunView, plan: Plan, started: list[PlannedStep], failure: str) -> RunView:
-        self._audit(run, "run.step_failed", failure)
+        with self.tx() as t:
+            self._audit(t, run, "run.step_failed", failure)
         rollbacks = [s for s in reversed(started) if s.rollback]
         # The plan's own rollback (e.g. restart on the previous revision) runs once something
         # was undone, or when it is the only rollback the plan declares.
         declared = any(s.rollback for s in plan.steps)
         plan_level = plan.rollback if (rollbacks or not declared) else []
         if not rollbacks and not plan_level:
-            self.store.transition(run.id, RunState.FAILED, self.clock.now(), error=failure)
-            run = self.store.get_run(run.id)
             why = "nothing had changed to roll back" if declared else "no rollback declared"
-            self._audit(run, "run.failed", f"{failure}; {why}")
-            return run
-        self.notifier.publish(ev.RollbackStarted(run, failure))
+            return self._end(
+                run, RunState.FAILED, "run.failed", failure, detail=f"{failure}; {why}"
+            )
+        with self.tx() as t:
+            t.events.add(ev.RollbackStarted(run, failure))
         ok = True
         for step in rollbacks:
             rb = step.model_copy(
@@ -205,10 +231,7 @@ class Runner:
             ok = self._step(run, plan, step, None, phase="rollback") and ok
         state = RunState.ROLLED_BACK if ok else RunState.FAILED
         detail = failure + ("; rolled back" if ok else "; rollback failed too")
-        self.store.transition(run.id, state, self.clock.now(), error=detail)
-        run = self.store.get_run(run.id)
-        self._audit(run, f"run.{state.value}", detail)
-        return run
+        return self._end(run, state, f"run.{state.value}", detail)
 
     def _step(
         self,
@@ -220,36 +243,37 @@ class Runner:
     ) -> bool:
         if step.kind in ("manual", "gate"):
             if summary is None:
-                self.store.start_step(
-                    run.id, phase, step.id, "", self.clock.now(), StepState.WAITING
-                )
-                self._audit(run, "step.waiting", step.id)
+                with self.tx() as t:
+                    t.steps.start(run.id, phase, step.id, "", self.clock.now(), StepState.WAITING)
+                    self._audit(t, run, "step.waiting", step.id)
             raise _Paused(step.id)
         return self._machine(run, step, phase)
 
     def _machine(self, run: RunView, step: PlannedStep, phase: str) -> bool:
-        now = self.clock.now()
-        summary_id = self.store.start_step(run.id, phase, step.id, "", now)
-        self.notifier.publish(ev.StepStarted(run, step.id, phase))
+        with self.tx() as t:
+            summary_id = t.steps.start(run.id, phase, step.id, "", self.clock.now())
+            t.events.add(ev.StepStarted(run, step.id, phase))
         if step.http is not None:
             results = [self._http(run, step, phase)]
         else:
             results = self._on_hosts(run, step, phase)
         ok = all(r.ok for r in results) and bool(results)
         exit_codes = [r.exit_code for r in results if r.exit_code is not None]
-        self.store.finish_step(
-            summary_id,
-            StepState.SUCCEEDED if ok else StepState.FAILED,
-            self.clock.now(),
-            exit_code=max(exit_codes) if exit_codes else None,
-            error="; ".join(f"{r.host}: {r.error or r.outcome}" for r in results if not r.ok),
-        )
-        self.notifier.publish(ev.StepFinished(run, step.id, phase, ok, tuple(results)))
+        with self.tx() as t:
+            t.steps.finish(
+                summary_id,
+                StepState.SUCCEEDED if ok else StepState.FAILED,
+                self.clock.now(),
+                exit_code=max(exit_codes) if exit_codes else None,
+                error="; ".join(f"{r.host}: {r.error or r.outcome}" for r in results if not r.ok),
+            )
+            t.events.add(ev.StepFinished(run, step.id, phase, ok, tuple(results)))
         return ok
 
     def _http(self, run: RunView, step: PlannedStep, phase: str) -> CommandResult:
         assert step.http is not None
-        rec = self.store.start_step(run.id, phase, step.id, "bot", self.clock.now())
+        with self.tx() as t:
+            rec = t.steps.start(run.id, phase, step.id, "bot", self.clock.now())
         result = http_check(step.http, self.http, self.sleep)
         self._finish(rec, result)
         return result
@@ -274,12 +298,10 @@ class Runner:
     def _one(
         self, run: RunView, step: PlannedStep, phase: str, host: Host, hc: HostCommand
     ) -> CommandResult:
-        rec = self.store.start_step(run.id, phase, step.id, host.name, self.clock.now())
-        sink = _Sink(
-            self.store,
-            rec,
-            lambda chunk: self.notifier.publish(ev.StepOutput(run, step.id, host.name, chunk)),
-        )
+        with self.tx() as t:
+            rec = t.steps.start(run.id, phase, step.id, host.name, self.clock.now())
+        sink = _Sink(self.tx, rec, lambda chunk: ev.StepOutput(run, step.id, host.name, chunk))
+        self._sinks.setdefault(run.id, set()).add(sink)
         executor = self.executors[host.transport]
         try:
             result = executor.run(
@@ -293,27 +315,29 @@ class Runner:
         except Exception as e:  # an executor bug must not leave the run hanging
             result = CommandResult(host.name, hc.command, "error", None, "", 0.0, error=repr(e))
         sink.flush()
+        self._sinks.get(run.id, set()).discard(sink)
         if step.kind == "check":
             result = output_matches(result, step.expect)
         self._finish(rec, result)
         return result
 
     def _finish(self, rec: int, r: CommandResult) -> None:
-        self.store.finish_step(
-            rec,
-            StepState.SUCCEEDED if r.ok else StepState.FAILED,
-            self.clock.now(),
-            exit_code=r.exit_code,
-            tail=r.tail_lines(40),
-            error=r.error,
-        )
+        with self.tx() as t:
+            t.steps.finish(
+                rec,
+                StepState.SUCCEEDED if r.ok else StepState.FAILED,
+                self.clock.now(),
+                exit_code=r.exit_code,
+                tail=r.tail_lines(40),
+                error=r.error,
+            )
 
     def _session(self, run: RunView) -> str:
         """A run's connections, while this process executes it."""
         return f"run-{run.id}@{self.owner}"
 
-    def _audit(self, run: RunView, action: str, detail: str = "") -> None:
-        self.audit.append(
+    def _audit(self, t: Transaction, run: RunView, action: str, detail: str = "") -> None:
+        t.audit.append(
             AuditEvent(
                 self.clock.now(), "chatops", action, run.id, run.task_id, run.plan_hash, detail
             )
@@ -321,31 +345,38 @@ class Runner:
 
 
 class _Sink:
-    """Buffers streamed output and writes it to the store in bounded chunks."""
+    """Buffers streamed output; writes it, and the event that tells of it, in one transaction
+    per chunk of at most FLUSH_BYTES or FLUSH_SECONDS: not a row per line."""
 
-    def __init__(self, store: RunStore, rec: int, forward: Callable[[str], None]) -> None:
-        self._store = store
+    def __init__(self, tx: Transactions, rec: int, event: Callable[[str], ev.StepOutput]) -> None:
+        self._tx = tx
         self._rec = rec
-        self._forward = forward
+        self._event = event
         self._buf: list[str] = []
         self._size = 0
+        self._since = 0.0
         self._lock = threading.Lock()
 
     def __call__(self, chunk: str) -> None:
         with self._lock:
+            if not self._buf:
+                self._since = time.monotonic()
             self._buf.append(chunk)
             self._size += len(chunk)
-            if self._size >= FLUSH_BYTES:
+            if self._size >= FLUSH_BYTES or time.monotonic() - self._since >= FLUSH_SECONDS:
                 self._flush_locked()
-        self._forward(chunk)
 
-    def flush(self) -> None:
+    def flush(self, older_than: float = 0.0) -> None:
         with self._lock:
-            self._flush_locked()
+            if self._buf and time.monotonic() - self._since >= older_than:
+                self._flush_locked()
 
     def _flush_locked(self) -> None:
         if self._buf:
-            self._store.append_output(self._rec, "".join(self._buf))
+            text = "".join(self._buf)
+            with self._tx() as t:
+                t.steps.append_output(self._rec, text)
+                t.events.add(self._event(text))
             self._buf, self._size = [], 0
 
 

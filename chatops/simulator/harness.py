@@ -328,7 +328,7 @@ class ChatHarness(SlackSim):
             w = self.services.wired
             lock = leader_lock(database_url, w.engine)
             self.scheduler = ReminderScheduler(w.postmortems, w.engine, w.clock, lock, retry=0.5)
-            w.relay.targets.append(self.scheduler)
+            w.listen(self.scheduler)
             self.scheduler.start()
         self.port = _free_port()
         server_config = uvicorn.Config(
@@ -361,8 +361,7 @@ class ChatHarness(SlackSim):
         self.server.should_exit = True
         self._thread.join(timeout=10)
         self.services.workers.shutdown()
-        for d in self.services.deliveries:
-            d.stop()
+        self.services.wired.close()
         if self._own_standin and not keep_standin:
             self.standin.stop()
 

@@ -11,9 +11,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from chatops.bootstrap import Relay, wire
+from chatops.bootstrap import wire
 from chatops.config_files import load_config
-from chatops.delivery import Background
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.errors import ChatopsError, ConfigError
 from chatops.metrics import CountingRateLimitHandler, StepMetrics, watch_runs
@@ -71,28 +70,25 @@ def build(
     config = load_config(settings.config) if settings.config.exists() else None
     groups = sorted({g for m in (config.roles.values() if config else []) for g in m.groups})
     directory = SlackDirectory(client, groups)
-    relay = Relay()
     wired = wire(
         settings,
         config=config,
         clock=clock,
-        notifier=relay,
+        notifier=extra_notifier,
         executors=executors,
         http=http,
         groups_of=directory.groups_of,
     )
     client.redactor = wired.redactor
     records = SqlSlackRecords(wired.engine)
-    notifier = SlackNotifier(client, wired.store, records, wired.clock, throttle)
+    notifier = SlackNotifier(client, wired.queries, records, wired.clock, throttle)
     home = HomePublisher(client, wired, records, throttle)
-    # Slack is slow at times: its consumers take events on threads of their own
-    deliveries = [Background(notifier, "slack-thread"), Background(home, "app-home")]
-    relay.targets.extend(deliveries)
-    if extra_notifier is not None:
-        relay.targets.append(extra_notifier)
-    relay.targets.append(StepMetrics())
-    watch_runs(wired.store.count_by_state)
-    services = SlackServices(wired, client, records, notifier, Workers(), home, deliveries)
+    # Slack is slow at times: its consumers follow the stored events on threads of their own
+    wired.follow(notifier, "slack-thread")
+    wired.follow(home, "app-home")
+    wired.listen(StepMetrics())
+    watch_runs(wired.queries.count_by_state)
+    services = SlackServices(wired, client, records, notifier, Workers(), home)
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from chatops.bootstrap import Wired
 from chatops.engine import events as ev
-from chatops.engine.overview import Overview, overview
+from chatops.engine.overview import Overview
 from chatops.slack import blocks as bk
 from chatops.slack.records import SlackRecords
 from chatops.slack.throttle import Throttle
@@ -97,7 +97,7 @@ class HomePublisher:
 
     def view(self, user: str) -> dict[str, Any]:
         w = self.wired
-        o = overview(user, w.config, w.store, w.postmortems.store, w.roles, w.clock.now())
+        o = w.queries.overview(user)
         return home_view(o)
 
     def publish_home(self, user: str) -> None:

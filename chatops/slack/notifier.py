@@ -12,7 +12,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatops.engine import events as ev
-from chatops.engine.ports import Clock, RunStore
+from chatops.engine.ports import Clock, Stored
+from chatops.engine.queries import Queries
 from chatops.engine.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
@@ -31,7 +32,7 @@ class SlackNotifier(PostMortemNotices):
     def __init__(
         self,
         client: WebClient,
-        store: RunStore,
+        store: Queries,
         records: SlackRecords,
         clock: Clock,
         throttle: Throttle | None = None,
@@ -44,6 +45,7 @@ class SlackNotifier(PostMortemNotices):
         self._live: dict[int, str] = {}
         self._step_ts: dict[tuple[int, str, str], str] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
         self._handlers: dict[type[ev.Event], Callable[[Any, RunMessages], None]] = {
             ev.RunApproved: self.on_approved,
             ev.PlanRevised: self.on_revised,
@@ -67,13 +69,38 @@ class SlackNotifier(PostMortemNotices):
         }
 
     # -- plumbing --------------------------------------------------------------------------
-    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+    def deliver(self, stored: Stored) -> None:
+        """Handle an event from the outbox. Every post it makes is keyed by the event's id:
+        handled again (a retry, or a restart before its position was recorded), an event
+        never posts twice. Slack being unreachable, 5xx or rate-limited raises, so the feed
+        retries later; a refusal by Slack (a channel gone, say) is logged and passed over."""
+        self._local.event = stored.id
+        self._local.posts = 0
+        try:
+            self.publish(stored.event)
+        finally:
+            self._local.event = None
+
+    def _call(self, what: str, fn: Callable[[], Any], once: bool = False) -> Any:
+        event: int | None = getattr(self._local, "event", None)
+        key = None
+        if once and event is not None:
+            self._local.posts += 1
+            key = f"event:{event}:{self._local.posts}"
+            if not self.records.first_delivery(key, self.clock.now()):
+                log.info("slack %s for event %s was done before; not repeated", what, event)
+                return None
         try:
             return fn()
-        except SlackApiError as e:
-            log.warning("slack %s failed: %s", what, e.response.get("error"))
-        except Exception:
-            log.exception("slack %s failed", what)
+        except Exception as e:
+            if key is not None:
+                self.records.forget(key)
+            if event is not None and _transient(e):
+                raise
+            if isinstance(e, SlackApiError):
+                log.warning("slack %s failed: %s", what, e.response.get("error"))
+            else:
+                log.exception("slack %s failed", what)
         return None
 
     def reply(
@@ -95,6 +122,7 @@ class SlackNotifier(PostMortemNotices):
                 unfurl_links=False,
                 unfurl_media=False,
             ),
+            once=True,
         )
         return str(resp["ts"]) if resp is not None else None
 
@@ -155,6 +183,7 @@ class SlackNotifier(PostMortemNotices):
                 text=f"Run #{run.id}: {run.state.value}",
                 blocks=bk.status_blocks(run, plan, self.store.steps(run.id)),
             ),
+            once=True,
         )
         if resp is not None:
             self.records.set_status(run.id, resp["ts"])
@@ -305,6 +334,7 @@ class SlackNotifier(PostMortemNotices):
                 lambda: self.client.chat_update(
                     channel=m.channel, ts=ts, text=text, blocks=[bk.section(text)]
                 ),
+                once=True,  # the same slot as the reply above: handled again, neither repeats
             )
         for host in long_hosts:
             self._upload(run, m, step_id, host, phase)
@@ -328,6 +358,7 @@ class SlackNotifier(PostMortemNotices):
                 filename=f"run-{run.id}-{step_id}-{host}.log",
                 title=f"Run #{run.id} {step_id} on {host}: full output",
             ),
+            once=True,
         )
 
     def on_waiting(self, e: ev.RunWaiting, m: RunMessages) -> None:
@@ -360,6 +391,7 @@ class SlackNotifier(PostMortemNotices):
                 lambda u=user: self.client.chat_postMessage(  # type: ignore[misc]
                     channel=u, text=text, blocks=blocks
                 ),
+                once=True,
             )
 
     def on_finished(self, e: ev.RunFinished, m: RunMessages) -> None:
@@ -372,3 +404,11 @@ class SlackNotifier(PostMortemNotices):
         self.retire_prompts(run.id, f"_No longer waiting: {text.splitlines()[0]}_")
         self.reply(m, text, [bk.section(text)], broadcast=True)
         self.refresh_plan(run, text.splitlines()[0])
+
+
+def _transient(e: Exception) -> bool:
+    """Slack unreachable, failing or rate-limiting: worth trying the event again later."""
+    if isinstance(e, SlackApiError):
+        status = getattr(e.response, "status_code", 200)
+        return status == 429 or status >= 500 or e.response.get("error") == "ratelimited"
+    return isinstance(e, OSError | TimeoutError)

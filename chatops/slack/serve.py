@@ -81,7 +81,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
         sweep_every=settings.sweep_every,
         retry=settings.scheduler_retry,
     )
-    w.relay.targets.append(reminders)
+    w.listen(reminders)
     reminders.start()
     try:
         if http:
@@ -110,6 +110,5 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
         reminders.stop()
         sweeper.stop()
         services.workers.shutdown()
-        for d in services.deliveries:
-            d.stop()  # what the runs said reaches Slack before the process ends
+        w.close()  # what the runs said reaches Slack before the process ends
     return 0

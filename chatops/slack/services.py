@@ -10,7 +10,6 @@ from typing import Any
 from slack_sdk import WebClient
 
 from chatops.bootstrap import Wired
-from chatops.delivery import Background
 from chatops.engine.changes import ChangeService, Requested
 from chatops.engine.run import RunState
 from chatops.slack import blocks as bk
@@ -33,12 +32,11 @@ class SlackServices:
     notifier: SlackNotifier
     workers: Workers
     home: HomePublisher
-    deliveries: list[Background]
 
     @property
     def busy(self) -> bool:
         """Work in flight: a listener's task, or events not yet told to Slack."""
-        return self.workers.busy or any(d.pending for d in self.deliveries)
+        return self.workers.busy or self.wired.delivering
 
     @property
     def changes(self) -> ChangeService:
@@ -107,8 +105,8 @@ class SlackServices:
         self.workers.run(go)
 
     def after_approval(self, run_id: int) -> None:
-        if self.wired.store.get_run(run_id).state == RunState.QUEUED:
-            pos = self.wired.store.queue_position(run_id)
+        if self.wired.queries.get_run(run_id).state == RunState.QUEUED:
+            pos = self.wired.queries.queue_position(run_id)
             if pos > 1:
                 m = self.records.get(run_id)
                 if m is not None:

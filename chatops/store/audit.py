@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from chatops import metrics
 from chatops.engine.run import AuditEvent
@@ -14,24 +14,23 @@ from chatops.store.models import AuditRow
 log = logging.getLogger("chatops.audit")
 
 
-class SqlAuditLog:
-    def __init__(self, engine: Engine) -> None:
-        self.session = sessionmaker(engine, expire_on_commit=False)
+class SqlAudit:
+    def __init__(self, session: Session) -> None:
+        self.s = session
 
     def append(self, event: AuditEvent) -> int:
-        with self.session.begin() as s:
-            row = AuditRow(
-                at=event.at,
-                actor=event.actor,
-                action=event.action,
-                run_id=event.run_id,
-                task_id=event.task_id,
-                plan_hash=event.plan_hash,
-                detail=event.detail,
-            )
-            s.add(row)
-            s.flush()
-            event_id = row.id
+        row = AuditRow(
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            run_id=event.run_id,
+            task_id=event.task_id,
+            plan_hash=event.plan_hash,
+            detail=event.detail,
+        )
+        self.s.add(row)
+        self.s.flush()
+        event_id = row.id
         metrics.audited(event.action)
         log.info(
             "%s %s run=%s %s",
@@ -44,14 +43,12 @@ class SqlAuditLog:
         return event_id
 
     def for_run(self, run_id: int) -> list[AuditEvent]:
-        with self.session() as s:
-            q = select(AuditRow).where(AuditRow.run_id == run_id).order_by(AuditRow.id)
-            return [_event(r) for r in s.scalars(q)]
+        q = select(AuditRow).where(AuditRow.run_id == run_id).order_by(AuditRow.id)
+        return [_event(r) for r in self.s.scalars(q)]
 
     def recent(self, limit: int = 100) -> list[AuditEvent]:
-        with self.session() as s:
-            q = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
-            return [_event(r) for r in s.scalars(q)]
+        q = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+        return [_event(r) for r in self.s.scalars(q)]
 
 
 def _event(r: AuditRow) -> AuditEvent:

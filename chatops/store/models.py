@@ -182,3 +182,27 @@ class HomeUserRow(Base):
 
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EventRow(Base):
+    """The outbox: every domain event, written in the transaction of the change it tells
+    about. Ids are handed out in commit order (see store/outbox.py)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class ConsumerRow(Base):
+    """How far each consumer of the outbox has got, and which process holds it now."""
+
+    __tablename__ = "event_consumers"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session
 
 from chatops.engine.postmortem import PostMortem
 from chatops.store.models import PostMortemRow
@@ -31,13 +31,13 @@ def _pm(r: PostMortemRow) -> PostMortem:
 
 
 class SqlPostMortems:
-    def __init__(self, engine: Engine) -> None:
-        self.session = sessionmaker(engine, expire_on_commit=False)
+    def __init__(self, session: Session) -> None:
+        self.s = session
 
     def open(self, pm: PostMortem) -> bool:
         try:
-            with self.session.begin() as s:
-                s.add(
+            with self.s.begin_nested():  # a second opening fails alone
+                self.s.add(
                     PostMortemRow(
                         run_id=pm.run_id,
                         service=pm.service,
@@ -53,30 +53,26 @@ class SqlPostMortems:
             return False
 
     def get(self, run_id: int) -> PostMortem | None:
-        with self.session() as s:
-            row = s.get(PostMortemRow, run_id)
-            return _pm(row) if row else None
+        row = self.s.get(PostMortemRow, run_id)
+        return _pm(row) if row else None
 
     def pending(self) -> list[PostMortem]:
-        with self.session() as s:
-            q = select(PostMortemRow).where(PostMortemRow.done_at.is_(None))
-            return [_pm(r) for r in s.scalars(q.order_by(PostMortemRow.run_id))]
+        q = select(PostMortemRow).where(PostMortemRow.done_at.is_(None))
+        return [_pm(r) for r in self.s.scalars(q.order_by(PostMortemRow.run_id))]
 
     def all(self, service: str | None = None) -> list[PostMortem]:
-        with self.session() as s:
-            q = select(PostMortemRow).order_by(PostMortemRow.run_id)
-            if service is not None:
-                q = q.where(PostMortemRow.service == service)
-            return [_pm(r) for r in s.scalars(q)]
+        q = select(PostMortemRow).order_by(PostMortemRow.run_id)
+        if service is not None:
+            q = q.where(PostMortemRow.service == service)
+        return [_pm(r) for r in self.s.scalars(q)]
 
     def _cas(self, run_id: int, *conditions: ColumnElement[bool], **values: object) -> bool:
-        with self.session.begin() as s:
-            res = s.execute(
-                update(PostMortemRow)
-                .where(PostMortemRow.run_id == run_id, PostMortemRow.done_at.is_(None), *conditions)
-                .values(**values)
-            )
-            return bool(res.rowcount)  # type: ignore[attr-defined]
+        res = self.s.execute(
+            update(PostMortemRow)
+            .where(PostMortemRow.run_id == run_id, PostMortemRow.done_at.is_(None), *conditions)
+            .values(**values)
+        )
+        return bool(res.rowcount)  # type: ignore[attr-defined]
 
     def claim_reminder(self, run_id: int, sent_before: int, now: datetime) -> bool:
         return self._cas(

@@ -1,0 +1,86 @@
+"""What adapters read about runs (the Slack views, the CLI, the App Home): each call one
+short read, no repositories to hold."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chatops.engine.config import Config
+from chatops.engine.overview import Overview, overview
+from chatops.engine.plan import Plan
+from chatops.engine.ports import Clock
+from chatops.engine.postmortem import PostMortem
+from chatops.engine.roles import Roles
+from chatops.engine.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
+from chatops.engine.unit_of_work import Transactions
+
+
+class Queries:
+    def __init__(self, tx: Transactions, config: Config, roles: Roles, clock: Clock) -> None:
+        self.tx = tx
+        self.config = config
+        self.roles = roles
+        self.clock = clock
+
+    def get_run(self, run_id: int) -> RunView:
+        with self.tx() as t:
+            return t.runs.get(run_id)
+
+    def load_plan(self, task_id: str) -> Plan:
+        with self.tx() as t:
+            return t.plans.get(task_id)
+
+    def run_and_plan(self, run_id: int) -> tuple[RunView, Plan]:
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            return run, t.plans.get(run.task_id)
+
+    def list_runs(self, limit: int = 50, states: Sequence[RunState] = ()) -> list[RunView]:
+        with self.tx() as t:
+            return t.runs.list(limit, states)
+
+    def count_by_state(self) -> dict[str, int]:
+        with self.tx() as t:
+            return t.runs.count_by_state()
+
+    def queue_position(self, run_id: int) -> int:
+        with self.tx() as t:
+            return t.runs.queue_position(run_id)
+
+    def steps(self, run_id: int) -> list[StepRecord]:
+        with self.tx() as t:
+            return t.steps.of_run(run_id)
+
+    def output(self, step_run_id: int) -> str:
+        with self.tx() as t:
+            return t.steps.output(step_run_id)
+
+    def approvals(self, run_id: int, step_id: str | None = None) -> list[ApprovalRecord]:
+        with self.tx() as t:
+            return t.approvals.of_run(run_id, step_id)
+
+    def audit_for_run(self, run_id: int) -> list[AuditEvent]:
+        with self.tx() as t:
+            return t.audit.for_run(run_id)
+
+    def recent_audit(self, limit: int = 100) -> list[AuditEvent]:
+        with self.tx() as t:
+            return t.audit.recent(limit)
+
+    def postmortem(self, run_id: int) -> PostMortem | None:
+        with self.tx() as t:
+            return t.postmortems.get(run_id)
+
+    def overview(self, user: str) -> Overview:
+        """What concerns one person now (the App Home), read in one transaction."""
+        with self.tx() as t:
+            return overview(
+                user,
+                self.config,
+                t.runs,
+                t.plans,
+                t.approvals,
+                t.postmortems,
+                self.roles,
+                self.clock.now(),
+            )

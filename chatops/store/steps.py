@@ -1,0 +1,96 @@
+"""Step records (one per step and host) and their output, stored in bounded chunks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from chatops.engine.run import StepRecord, StepState
+from chatops.store.models import StepOutputRow, StepRunRow
+
+
+def _step(r: StepRunRow) -> StepRecord:
+    return StepRecord(
+        id=r.id,
+        run_id=r.run_id,
+        phase=r.phase,
+        step_id=r.step_id,
+        host=r.host,
+        state=StepState(r.state),
+        exit_code=r.exit_code,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        tail=r.tail or "",
+        error=r.error or "",
+        actor=r.actor,
+    )
+
+
+class SqlSteps:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def start(
+        self,
+        run_id: int,
+        phase: str,
+        step_id: str,
+        host: str,
+        now: datetime,
+        state: StepState = StepState.RUNNING,
+    ) -> int:
+        s = self.s
+        row = StepRunRow(
+            run_id=run_id,
+            phase=phase,
+            step_id=step_id,
+            host=host,
+            state=state.value,
+            started_at=now,
+            tail="",
+            error="",
+        )
+        s.add(row)
+        s.flush()
+        return row.id
+
+    def finish(
+        self,
+        step_run_id: int,
+        state: StepState,
+        now: datetime,
+        *,
+        exit_code: int | None = None,
+        tail: str = "",
+        error: str = "",
+        actor: str | None = None,
+    ) -> None:
+        s = self.s
+        s.execute(
+            update(StepRunRow)
+            .where(StepRunRow.id == step_run_id)
+            .values(
+                state=state.value,
+                finished_at=now,
+                exit_code=exit_code,
+                tail=tail,
+                error=error,
+                actor=actor,
+            )
+        )
+
+    def append_output(self, step_run_id: int, chunk: str) -> None:
+        s = self.s
+        s.add(StepOutputRow(step_run_id=step_run_id, data=chunk))
+
+    def output(self, step_run_id: int) -> str:
+        s = self.s
+        q = select(StepOutputRow.data).where(StepOutputRow.step_run_id == step_run_id)
+        return "".join(s.scalars(q.order_by(StepOutputRow.id)))
+
+    def of_run(self, run_id: int) -> list[StepRecord]:
+        s = self.s
+        q = select(StepRunRow).where(StepRunRow.run_id == run_id).order_by(StepRunRow.id)
+        return [_step(r) for r in s.scalars(q)]

@@ -1,0 +1,49 @@
+"""The SQL unit of work: the repositories over one session, in one transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from chatops.engine.events import Event
+from chatops.engine.ports import Clock
+from chatops.engine.unit_of_work import Transaction, Transactions
+from chatops.store.approvals import SqlApprovals
+from chatops.store.audit import SqlAudit
+from chatops.store.outbox import SqlOutbox
+from chatops.store.plans import SqlPlans
+from chatops.store.postmortems import SqlPostMortems
+from chatops.store.runs import SqlRuns
+from chatops.store.steps import SqlSteps
+
+
+class SqlTransaction(Transaction):
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        session.begin()
+        self.plans = SqlPlans(session)
+        self.runs = SqlRuns(session)
+        self.steps = SqlSteps(session)
+        self.approvals = SqlApprovals(session)
+        self.audit = SqlAudit(session)
+        self.postmortems = SqlPostMortems(session)
+        self.outbox = SqlOutbox(session, clock.now())
+        self.events = self.outbox
+
+    def commit(self) -> list[Event]:
+        try:
+            self.session.commit()
+        finally:
+            self.session.close()
+        return self.outbox.added
+
+    def rollback(self) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+
+def sql_transactions(engine: Engine, clock: Clock) -> Transactions:
+    make = sessionmaker(engine, expire_on_commit=False, autobegin=False)
+    return Transactions(lambda: SqlTransaction(make(), clock))
