@@ -10,17 +10,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from chatops import logs
 from chatops.clock import SystemClock
-from chatops.config_files import load_config_or_empty, load_runbooks, secret_values
+from chatops.config_files import load_config, load_config_or_empty, load_runbooks, secret_values
 from chatops.delivery import Feed
 from chatops.engine.changes import ChangeService
 from chatops.engine.config import Config
 from chatops.engine.oncall import OnCall
+from chatops.engine.operations import Operations, Start, at_once
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.engine.postmortem_service import PostMortems
 from chatops.engine.queries import Queries
@@ -28,6 +30,7 @@ from chatops.engine.redact import Redactor
 from chatops.engine.roles import GroupLookup, Roles, no_groups
 from chatops.engine.runbook import Runbook
 from chatops.engine.runner import Runner
+from chatops.engine.services import Services
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import ConfigError
 from chatops.executors.local import LocalExecutor
@@ -38,6 +41,10 @@ from chatops.settings import Settings
 from chatops.store.db import is_current, make_engine, upgrade
 from chatops.store.outbox import SqlEventLog
 from chatops.store.transaction import sql_transactions
+from chatops.sweeper import Sweeper
+
+if TYPE_CHECKING:
+    from chatops.scheduler import ReminderScheduler
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +67,23 @@ class Wired:
     owner: str
     postmortems: PostMortems
     oncall: OnCall
+    ops: Operations
     feeds: list[Feed]
+
+    @property
+    def services(self) -> Services:
+        """The engine's services, as front ends are given them."""
+        return Services(
+            self.config,
+            self.runbooks,
+            self.clock,
+            self.roles,
+            self.changes,
+            self.ops,
+            self.queries,
+            self.postmortems,
+            self.oncall,
+        )
 
     def listen(self, listener: Notifier) -> None:
         """Tell `listener` every event this process commits, right after the commit."""
@@ -115,6 +138,7 @@ def wire(
     owner: str | None = None,
     groups_of: GroupLookup | None = None,
     follow_postmortems: bool = True,
+    start: Start = at_once,
 ) -> Wired:
     config = config or load_config_or_empty(settings.config)
     runbooks = runbooks or load_runbooks(settings.commands)
@@ -132,6 +156,7 @@ def wire(
     oncall = OnCall(config, tx, clock, roles, executors, getter)
     changes = ChangeService(config, runbooks, tx, clock, roles)
     runner = Runner(config, tx, clock, executors, getter, owner)
+    ops = Operations(changes, runner, start)
     wired = Wired(
         settings,
         config,
@@ -149,6 +174,7 @@ def wire(
         owner,
         postmortems,
         oncall,
+        ops,
         [],
     )
     if notifier is not None:
@@ -156,3 +182,119 @@ def wire(
     if follow_postmortems:
         wired.follow(postmortems, "postmortems")
     return wired
+
+
+@dataclass
+class Bot:
+    """The Slack bot as `serve` and the chat harness run it: the app, its services, the
+    sweep, the reminder scheduler, and what it reports as its health."""
+
+    wired: Wired
+    app: Any
+    services: Any  # chatops.slack.services.SlackServices (imported lazily: bolt is heavy)
+    sweeper: Sweeper
+    scheduler: ReminderScheduler | None
+
+    def health(self) -> dict[str, object]:
+        """Ready when the database answers; says whether this replica leads the scheduler."""
+        try:
+            with self.wired.engine.connect() as c:
+                c.execute(text("SELECT 1"))
+            db = "ok"
+        except Exception as e:
+            db = f"error: {type(e).__name__}"
+        s = self.scheduler
+        role = "off" if s is None else ("leader" if s.is_leader else "follower")
+        return {"status": "ok" if db == "ok" else "degraded", "database": db, "scheduler": role}
+
+    def start(self, *, sweep: bool = True) -> Bot:
+        """Recover runs of dead processes, start what is queued, then sweep periodically."""
+        for run_id in self.wired.recover():
+            log.warning("run %s was left running by a dead process: now interrupted", run_id)
+        self.wired.ops.kick()
+        if sweep:
+            self.sweeper.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop sweeping and reminding, finish the tasks in hand, tell Slack what the runs
+        said, and hand the feeds to whichever process comes next."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        self.sweeper.stop()
+        self.services.workers.shutdown()
+        self.wired.close()
+
+
+def build_bot(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    executors: Mapping[str, Executor] | None = None,
+    http: HttpGetter | None = None,
+    listener: Notifier | None = None,
+    throttle_every: float = 1.0,
+    scheduler: bool = True,
+    scheduler_retry: float | None = None,
+) -> Bot:
+    """Everything the Slack bot is made of, wired once."""
+    from chatops.leader import leader_lock
+    from chatops.metrics import StepMetrics, watch_runs
+    from chatops.scheduler import ReminderScheduler
+    from chatops.slack.app import create_app, web_client
+    from chatops.slack.directory import SlackDirectory
+    from chatops.slack.home import HomePublisher
+    from chatops.slack.notifier import SlackNotifier
+    from chatops.slack.services import SlackServices
+    from chatops.slack.throttle import Throttle
+    from chatops.slack.workers import Workers
+    from chatops.store.slack import SqlSlackRecords
+
+    if not settings.slack_bot_token:
+        raise ConfigError("environment", ["SLACK_BOT_TOKEN is not set"])
+    client = web_client(settings)
+    config = load_config(settings.config) if settings.config.exists() else None
+    groups = sorted({g for m in (config.roles.values() if config else []) for g in m.groups})
+    directory = SlackDirectory(client, groups)
+    workers = Workers()
+    wired = wire(
+        settings,
+        config=config,
+        clock=clock,
+        notifier=listener,
+        executors=executors,
+        http=http,
+        groups_of=directory.groups_of,
+        start=workers.run,
+    )
+    client.redactor = wired.redactor
+    records = SqlSlackRecords(wired.engine)
+    throttle = Throttle(throttle_every)
+    notifier = SlackNotifier(client, wired.queries, records, wired.clock, throttle)
+    home = HomePublisher(client, wired.queries, wired.clock, records, throttle)
+    # Slack is slow at times: its consumers follow the stored events on threads of their own
+    wired.follow(notifier, "slack-thread")
+    wired.follow(home, "app-home")
+    wired.listen(StepMetrics())
+    watch_runs(wired.queries.count_by_state)
+
+    def delivering() -> bool:
+        return wired.delivering or throttle.pending
+
+    services = SlackServices(wired.services, client, records, notifier, workers, home, delivering)
+    app = create_app(services, settings.slack_signing_secret)
+    sweeper = Sweeper(wired.services, wired.recover, interval=settings.sweep_every)
+    reminders = None
+    if scheduler:
+        reminders = ReminderScheduler(
+            wired.postmortems,
+            wired.engine,
+            wired.clock,
+            leader_lock(settings.database_url, wired.engine),
+            sweep_every=settings.sweep_every,
+            retry=scheduler_retry if scheduler_retry is not None else settings.scheduler_retry,
+        )
+        wired.listen(reminders)
+    return Bot(wired, app, services, sweeper, reminders)

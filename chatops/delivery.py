@@ -60,10 +60,12 @@ class Feed:
         self._handling = False
         self._thread: threading.Thread | None = None
         self._sleep = sleep
+        self._renew_at = 0.0
 
     # -- control ---------------------------------------------------------------------------
     def start(self) -> Feed:
         if self._thread is None:
+            self._stop.clear()
             try:
                 self.position = self._lease()
             except Exception:
@@ -124,14 +126,18 @@ class Feed:
 
     def _lease(self) -> int | None:
         now = datetime.now(UTC)
-        return self.events.lease(self.name, self.holder, now, now + timedelta(seconds=self.lease))
+        got = self.events.lease(self.name, self.holder, now, now + timedelta(seconds=self.lease))
+        self._renew_at = time.monotonic() + self.lease / 3 if got is not None else 0.0
+        return got
 
     def _round(self) -> bool:
-        position = self._lease()
-        if position is None:
-            self.position = None  # another process holds this consumer
-            return False
-        self.position = position
+        if self.position is None or time.monotonic() >= self._renew_at:
+            position = self._lease()  # renewed a third of the way, not on every round
+            if position is None:
+                self.position = None  # another process holds this consumer
+                return False
+            self.position = position
+        position = self.position
         stored = self.events.after(position, self.batch)
         if not stored:
             return False
@@ -143,6 +149,7 @@ class Feed:
                 self._handle(item)
                 if not self.events.advance(self.name, self.holder, last):
                     log.warning("the %s feed lost its lease; another process goes on", self.name)
+                    self.position = None
                     return False
                 self.position = last
         finally:

@@ -75,12 +75,47 @@ def test_the_slack_thread_handles_every_event_about_a_run_by_its_type() -> None:
     assert handled == kinds - not_for_the_thread
 
 
-def test_slack_listeners_and_notices_talk_to_ports_not_to_the_store() -> None:
-    """Only the Slack adapter's wiring (app.py) may name the SQL store; the rest of slack/
-    goes through the engine's services and its own SlackRecords port."""
+def modules_named(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return found
+
+
+def test_the_slack_adapter_imports_neither_bootstrap_nor_the_store() -> None:
+    """slack/ talks to the engine's services and its own SlackRecords port; bootstrap alone
+    wires it to the SQL store."""
     for f in sorted((ROOT / "chatops" / "slack").rglob("*.py")):
-        if f.name == "app.py":
-            continue
-        for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                assert not node.module.startswith("chatops.store"), (f, node.module)
+        for module in modules_named(f):
+            assert not module.startswith(("chatops.store", "chatops.bootstrap")), (f, module)
+
+
+def test_only_bootstrap_builds_the_pieces() -> None:
+    """serve, the console, the CLI and the chat harness get everything from bootstrap: none
+    of them constructs a store, a runner, a feed, the Slack app or its services itself."""
+    builders = {
+        "sql_transactions",
+        "SqlEventLog",
+        "SqlSlackRecords",
+        "Runner",
+        "ChangeService",
+        "Feed",
+        "create_app",
+        "SlackServices",
+        "SlackNotifier",
+        "ReminderScheduler",
+        "Sweeper",
+    }
+    fronts = [ROOT / "chatops" / "serve.py", *(ROOT / "chatops" / "cli").glob("*.py")]
+    fronts += [*(ROOT / "chatops" / "console").glob("*.py")]
+    fronts += [*(ROOT / "chatops" / "simulator").glob("*.py")]
+    for f in fronts:
+        called = {
+            n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
+            for n in ast.walk(ast.parse(f.read_text()))
+            if isinstance(n, ast.Call)
+        }
+        assert not called & builders, (f, called & builders)

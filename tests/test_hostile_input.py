@@ -189,7 +189,7 @@ def test_a_tampered_button_gets_a_private_refusal_and_an_audit_line(
     slack.settle()
     said = slack.ephemerals(user)[before:]
     assert len(said) == 1 and "not one this version of chatops reads" in said[0]
-    [event] = slack.services.wired.queries.recent_audit(1)
+    [event] = slack.wired.queries.recent_audit(1)
     assert event.actor == user and event.action == f"denied.{action_id.removeprefix('chatops.')}"
     healthy(slack, canary, seen)
 

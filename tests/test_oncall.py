@@ -87,7 +87,7 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
     for _ in ("identify", "fix", "quick-test"):
         slack.click("chatops.done", user="U_ONCALL")
         slack.settle()
-    run = slack.services.wired.queries.get_run(1)
+    run = slack.wired.queries.get_run(1)
     assert run.state == RunState.SUCCEEDED, run.error
     assert app.head() == app.revs["v2"]
     thread = slack.thread(plan)
@@ -95,15 +95,15 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
     assert "A post-mortem is open" in texts(thread)
     assert "<@U_ONCALL>" in texts(thread) and "<@U_ARCH>" in texts(thread)  # the owners
     assert slack.standin.channel("U_ONCALL") and slack.standin.channel("U_ARCH")  # DMs
-    pm = slack.services.wired.postmortems.get(1)
+    pm = slack.wired.postmortems.get(1)
     assert pm.due_at == NOW + timedelta(days=2)  # Monday -> Wednesday: two business days
 
     def reminders() -> list[str]:
         return [m.all_text() for m in slack.thread(plan) if "Reminder" in m.all_text()]
 
     clock.advance(timedelta(days=2, minutes=1))
-    assert slack.services.wired.postmortems.tick() == [1]
-    assert slack.services.wired.postmortems.tick() == []  # due once, sent once
+    assert slack.wired.postmortems.tick() == [1]
+    assert slack.wired.postmortems.tick() == []  # due once, sent once
     slack.settle()
     assert len(reminders()) == 1 and "Reminder 1" in reminders()[0]
     assert slack.scheduler is not None and "pm-1" in slack.scheduler.jobs()
@@ -112,7 +112,7 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
     slack = start(scheduler=True, standin=slack.standin)
     assert slack.scheduler is not None and slack.scheduler.is_leader
     assert "pm-1" in slack.scheduler.jobs()  # rebuilt from the post-mortem's row
-    assert slack.services.wired.postmortems.tick() == []  # nothing due yet: none sent twice
+    assert slack.wired.postmortems.tick() == []  # nothing due yet: none sent twice
     clock.advance(timedelta(days=1))
     slack.scheduler.sweep()
     slack.settle()
@@ -149,12 +149,12 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
     assert "Post-mortem written" in texts(slack.thread(plan))
 
     clock.advance(timedelta(days=3))
-    assert slack.services.wired.postmortems.tick() == []
+    assert slack.wired.postmortems.tick() == []
     slack.scheduler.sweep()
     assert "pm-1" not in slack.scheduler.jobs()
     slack.settle()
     assert len(reminders()) == 3
-    audit = [e.action for e in slack.services.wired.queries.audit_for_run(1)]
+    audit = [e.action for e in slack.wired.queries.audit_for_run(1)]
     assert audit.count("postmortem.reminded") == 3 and audit.count("postmortem.escalated") == 1
 
     out = subprocess.run(
@@ -197,9 +197,9 @@ def test_snooze_moves_the_next_reminder(start: Factory, clock: ManualClock) -> N
     slack.settle()
     assert any("only the post-mortem's owners" in t for t in slack.ephemerals("U_CODER"))
     assert any("snoozed until" in t for t in slack.ephemerals("U_ONCALL"))
-    assert slack.services.wired.postmortems.tick() == []
+    assert slack.wired.postmortems.tick() == []
     clock.advance(timedelta(days=1))
-    assert slack.services.wired.postmortems.tick() == [1]
+    assert slack.wired.postmortems.tick() == [1]
 
 
 def test_logs_from_a_file_and_from_a_command(start: Factory, sshd: Sshd, app: App) -> None:
@@ -305,7 +305,7 @@ def test_unauthorised_logs_is_refused_and_audited(start: Factory) -> None:
     assert any(
         "only coder, lead, oncall may read logs" in t for t in slack.ephemerals("U_STRANGER")
     )
-    [event] = slack.services.wired.queries.recent_audit(1)
+    [event] = slack.wired.queries.recent_audit(1)
     assert event.action == "denied.logs" and event.actor == "U_STRANGER"
     assert not [m for m in slack.standin.channel(slack.channel) if "Logs of" in m.all_text()]
 
@@ -348,5 +348,5 @@ def test_diagnosis_offers_the_fix_paths_and_escalation(start: Factory) -> None:
     assert "<@U_ARCH>: <@U_ONCALL> escalates this to the Architect" in said
     assert "the problem recurs systematically" in said and "third time this week" in said
     assert any("escalates" in m.all_text() for m in slack.standin.channel("U_ARCH"))
-    audit = slack.services.wired.queries.audit_for_run(1)
+    audit = slack.wired.queries.audit_for_run(1)
     assert any(e.action == "run.escalated" and "recurs" in e.detail for e in audit)

@@ -95,7 +95,7 @@ def test_request_approve_run_over_ssh(slack: ChatHarness, app: App) -> None:
     slack.settle()
     assert any("only lead may approve" in t for t in slack.ephemerals("U_ONCALL"))
     assert any("four-eyes" in t for t in slack.ephemerals("U_CODER"))
-    assert slack.services.wired.queries.get_run(1).state == RunState.AWAITING_APPROVAL
+    assert slack.wired.queries.get_run(1).state == RunState.AWAITING_APPROVAL
 
     slack.click("chatops.approve", user="U_LEAD")
     slack.settle()
@@ -104,7 +104,7 @@ def test_request_approve_run_over_ssh(slack: ChatHarness, app: App) -> None:
     slack.click("chatops.done", user="U_CODER")  # the manual "tests pass, pushed" step
     slack.settle()
 
-    run = slack.services.wired.queries.get_run(1)
+    run = slack.wired.queries.get_run(1)
     assert run.state == RunState.SUCCEEDED, run.error
     assert app.head() == app.revs["v2"] and app.state() == "running v2"
     thread = slack.thread(plan)
@@ -122,7 +122,7 @@ def test_request_approve_run_over_ssh(slack: ChatHarness, app: App) -> None:
     assert status_msg.edits >= 2 and "succeeded" in status_msg.all_text()
     for m in thread:
         valid_blocks(m.blocks)
-    audit = [e.action for e in slack.services.wired.queries.audit_for_run(1)]
+    audit = [e.action for e in slack.wired.queries.audit_for_run(1)]
     assert audit.count("denied.approve") == 2 and "run.succeeded" in audit
 
 
@@ -150,12 +150,12 @@ def test_an_approval_of_an_edited_plan_is_void(slack_with: Factory, app: App) ->
     assert any("different version of the plan" in t for t in slack.ephemerals("U_LEAD2"))
     slack.click("chatops.approve", user="U_LEAD2", message=revised)
     slack.settle()
-    run = slack.services.wired.queries.get_run(1)
+    run = slack.wired.queries.get_run(1)
     assert run.state == RunState.AWAITING_APPROVAL  # U_LEAD's approval was for the old plan
     slack.click("chatops.approve", user="U_LEAD", message=revised)
     slack.settle()
-    assert slack.services.wired.queries.get_run(1).state != RunState.AWAITING_APPROVAL
-    audit = [e.action for e in slack.services.wired.queries.audit_for_run(1)]
+    assert slack.wired.queries.get_run(1).state != RunState.AWAITING_APPROVAL
+    audit = [e.action for e in slack.wired.queries.audit_for_run(1)]
     assert "plan.revised" in audit and "denied.approve" in audit
 
 
@@ -171,7 +171,7 @@ def test_forged_or_stale_requests_get_401_and_change_nothing(slack: ChatHarness)
     assert status == 401
     slack.settle()
     assert slack.standin.calls[before:] == []
-    assert slack.services.wired.queries.list_runs() == []
+    assert slack.wired.queries.list_runs() == []
 
 
 def test_healthz(slack: ChatHarness) -> None:
@@ -199,9 +199,9 @@ def test_retried_deliveries_and_concurrent_clicks_start_one_run(slack: ChatHarne
         )
     assert statuses == [200] * 10
     slack.settle()
-    runs = slack.services.wired.queries.list_runs()
+    runs = slack.wired.queries.list_runs()
     assert len(runs) == 1 and runs[0].state == RunState.RUNNING  # parked at its manual step
-    audit = [e.action for e in slack.services.wired.queries.audit_for_run(runs[0].id)]
+    audit = [e.action for e in slack.wired.queries.audit_for_run(runs[0].id)]
     assert audit.count("plan.approved") == 1 and audit.count("run.started") == 1
     status_msgs = [m for m in slack.thread(plan) if m.all_text().startswith("Run #1")]
     assert len(status_msgs) == 1
@@ -325,21 +325,23 @@ def test_configured_secrets_never_reach_slack(
     assert "echo installing with [REDACTED]" in plan.all_text()
     sent = json.dumps([c.args for c in slack.standin.calls])
     assert secret not in sent and "[REDACTED]" in sent
-    assert slack.services.wired.queries.get_run(1).state == RunState.SUCCEEDED
+    assert slack.wired.queries.get_run(1).state == RunState.SUCCEEDED
 
 
 def test_events_handled_again_after_a_crash_never_post_twice(slack: ChatHarness) -> None:
     """A process that died after posting, before recording how far it got: the next one
     handles those events again, and Slack sees no second message."""
     deploy_v2(slack)
-    w = slack.services.wired
+    w = slack.wired
     assert w.queries.get_run(1).state == RunState.SUCCEEDED
     posts = len(slack.standin.calls_to("chat.postMessage"))
     uploads = len(slack.standin.calls_to("files.completeUploadExternal"))
+    for feed in w.feeds:
+        feed.stop()
     with w.engine.begin() as c:  # as if nothing had been recorded as delivered
         c.exec_driver_sql("UPDATE event_consumers SET position = 0")
-    for feed in w.feeds:
-        feed.wake()
+    for feed in w.feeds:  # the next process takes over
+        feed.start()
     slack.settle()
     assert all(f.position == w.events.head() for f in w.feeds)  # everything handled again
     again = slack.standin.calls_to("chat.postMessage")[posts:]

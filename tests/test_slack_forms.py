@@ -165,7 +165,7 @@ def test_reject_asks_for_a_reason(slack: ChatHarness) -> None:
     slack.settle()
     [plan] = slack.plans()
     assert "Rejected by <@U_LEAD>: not during the sale" in plan.all_text() and not plan.buttons()
-    assert slack.services.wired.queries.get_run(1).state == RunState.REJECTED
+    assert slack.wired.queries.get_run(1).state == RunState.REJECTED
 
 
 def test_expiry_updates_the_buttons_and_tells_the_thread(
@@ -182,7 +182,7 @@ def test_expiry_updates_the_buttons_and_tells_the_thread(
     slack.click(
         "chatops.approve", user="U_LEAD", value=None, message=plan
     ) if plan.buttons() else None
-    assert slack.services.wired.queries.get_run(1).state == RunState.EXPIRED
+    assert slack.wired.queries.get_run(1).state == RunState.EXPIRED
 
 
 def test_cancel_a_run_waiting_on_a_person_ends_it_at_once(slack: ChatHarness) -> None:
@@ -190,13 +190,13 @@ def test_cancel_a_run_waiting_on_a_person_ends_it_at_once(slack: ChatHarness) ->
     slack.settle()
     slack.click("chatops.approve", user="U_LEAD")
     slack.settle()
-    assert slack.services.wired.queries.get_run(1).state == RunState.RUNNING  # at a person's step
+    assert slack.wired.queries.get_run(1).state == RunState.RUNNING  # at a person's step
     slack.click("chatops.cancel", user="U_ONCALL")
     slack.settle()
     assert any("only the requester or a lead" in t for t in slack.ephemerals("U_ONCALL"))
     slack.click("chatops.cancel", user="U_CODER")
     slack.settle()
-    run = slack.services.wired.queries.get_run(1)
+    run = slack.wired.queries.get_run(1)
     assert run.state == RunState.CANCELLED and "cancelled by U_CODER" in run.error
     [plan] = slack.plans()
     thread = slack.thread(plan)
@@ -205,9 +205,9 @@ def test_cancel_a_run_waiting_on_a_person_ends_it_at_once(slack: ChatHarness) ->
     assert not plan.buttons() and "cancelled" in plan.all_text()
     status = next(m for m in thread if m.text.startswith("Run #1"))
     assert "cancelled" in status.text
-    actions = [e.action for e in slack.services.wired.queries.audit_for_run(1)]
+    actions = [e.action for e in slack.wired.queries.audit_for_run(1)]
     assert "run.cancelled" in actions and "denied.cancel" in actions
-    steps = slack.services.wired.queries.steps(1)
+    steps = slack.wired.queries.steps(1)
     assert [s.state.value for s in steps if s.step_id == "prepare"] == ["cancelled"]
 
 
@@ -291,8 +291,8 @@ def test_a_dead_replicas_run_is_marked_interrupted_by_the_sweep(
     slack.settle()
     slack.click("chatops.approve", user="U_LEAD")
     slack.settle()
-    store = slack.services.wired.queries
-    runs = Each(slack.services.wired.tx, "runs")
+    store = slack.wired.queries
+    runs = Each(slack.wired.tx, "runs")
     assert runs.claim_parked(1, "other-host:4242:dead", clock.now())  # another replica took it
     slack.sweeper.sweep()
     assert store.get_run(1).state == RunState.RUNNING  # its heartbeat is fresh: alive

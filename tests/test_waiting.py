@@ -61,7 +61,7 @@ def visible(slack: ChatHarness, action_id: str) -> Message:
 
 
 def state(slack: ChatHarness) -> RunState:
-    return slack.services.wired.queries.get_run(1).state
+    return slack.wired.queries.get_run(1).state
 
 
 def awaiting_approval(slack: ChatHarness) -> None:
@@ -84,7 +84,7 @@ def at_gate(slack: ChatHarness) -> None:
 
 def interrupted(slack: ChatHarness) -> None:
     """A run whose process died mid-step (claimed by an owner that never beats again)."""
-    w = slack.services.wired
+    w = slack.wired
     slack.command("/change", "debug web", user="U_ONCALL")
     slack.settle()
     run = w.queries.get_run(1)
@@ -300,7 +300,7 @@ def test_escalation_keeps_the_controls_and_the_architect_answers(slack: ChatHarn
     assert service["element"]["initial_option"]["value"] == "web"
     said = " ".join(m.all_text() for m in slack.thread(plan))
     assert "<@U_ARCH> takes this over" in said
-    actions = [e.action for e in slack.services.wired.queries.audit_for_run(1)]
+    actions = [e.action for e in slack.wired.queries.audit_for_run(1)]
     assert "run.escalation_taken" in actions and "denied.escalation.take_over" in actions
 
 
@@ -319,8 +319,6 @@ def test_closing_an_escalation_needs_a_reason(slack: ChatHarness) -> None:
     slack.settle()
     assert state(slack) == RunState.SUCCEEDED
     [event] = [
-        e
-        for e in slack.services.wired.queries.audit_for_run(1)
-        if e.action == "run.escalation_closed"
+        e for e in slack.wired.queries.audit_for_run(1) if e.action == "run.escalation_closed"
     ]
     assert event.actor == "U_ARCH" and "a known batch job" in event.detail

@@ -164,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     pos = w.queries.queue_position(run.id)
     if pos > 1:
         print(f"run #{run.id}: queued at position {pos} for {run.queue_key}")
-    w.runner.drain()
+    w.ops.kick()
     return _follow(w, run.id, args)
 
 
@@ -179,10 +179,10 @@ def _follow(w: Wired, run_id: int, args: argparse.Namespace) -> int:
             break
         step = w.queries.load_plan(run.task_id).step(waiting[-1].step_id)
         if step.kind == "manual" and args.manual_done:
-            w.changes.mark_done(run.id, step.id, args.as_user)
             print(f"run #{run.id}: {step.id} marked done by {args.as_user}")
+            w.ops.mark_done(run.id, step.id, args.as_user)  # the run goes on, here
         elif step.kind == "gate" and args.approve_as:
-            passed = any(w.changes.approve_gate(run.id, step.id, u) for u in args.approve_as)
+            passed = any(w.ops.approve_gate(run.id, step.id, u) for u in args.approve_as)
             if not passed:
                 break
         else:
@@ -192,30 +192,27 @@ def _follow(w: Wired, run_id: int, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 0
-        w.runner.continue_run(run.id)
     run = w.queries.get_run(run_id)
     return 0 if run.state == RunState.SUCCEEDED else EXIT_FAILED
 
 
 def cmd_done(args: argparse.Namespace) -> int:
     w = _wire(args)
-    w.changes.mark_done(args.run_id, args.step, args.as_user)
+    w.ops.mark_done(args.run_id, args.step, args.as_user)  # and goes on with the run
     args.manual_done, args.approve_as = False, []
-    w.runner.continue_run(args.run_id)
     return _follow(w, args.run_id, args)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     w = _wire(args)
-    w.changes.resume(args.run_id, args.as_user)
-    w.runner.drain()
+    w.ops.resume(args.run_id, args.as_user)  # and starts it
     args.manual_done, args.approve_as = False, []
     return _follow(w, args.run_id, args)
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     w = _wire(args)
-    run = w.changes.cancel(args.run_id, args.as_user)
+    run = w.ops.cancel(args.run_id, args.as_user)
     print(
         f"run #{run.id}: {run.state.value}"
         + (" (cancel requested)" if run.cancel_requested else "")
@@ -246,7 +243,7 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from chatops.slack.serve import serve
+    from chatops.serve import serve
 
     return serve(_settings(args), http=args.http, host=args.host, port=args.port)
 

@@ -113,13 +113,13 @@ class Console:
         return True
 
     def _roles(self, user: str) -> str:
-        return ", ".join(sorted(self.slack.services.wired.roles.of(user))) or "no role"
+        return ", ".join(sorted(self.slack.services.engine.roles.of(user))) or "no role"
 
     def become(self, who: str) -> None:
         if who in self.users:
             self.user = who
         elif who in ROLES:
-            holders = [u for u in self.users if who in self.slack.services.wired.roles.of(u)]
+            holders = [u for u in self.users if who in self.slack.services.engine.roles.of(u)]
             if not holders:
                 self.say(f"nobody has the {who} role")
                 return

@@ -322,7 +322,8 @@ class ChangeService(Handoffs):
                     self._audit(
                         "chatops", "run.queued", run, f"approved by {', '.join(status.approvers)}"
                     )
-                    t.events.add(ev.RunApproved(run, tuple(status.approvers)))
+                    position = t.runs.queue_position(run.id)
+                    t.events.add(ev.RunApproved(run, tuple(status.approvers), position))
             return ApprovalStatus(
                 t.runs.get(run.id), status.approvers, status.needed, status.missing
             )

@@ -34,6 +34,7 @@ class PlanRevised(Event):
 @dataclass(frozen=True)
 class RunApproved(Event):
     approvers: tuple[str, ...]
+    position: int = 1  # in the queue of its service and environment; 1 starts next
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,11 @@ from typing import Any
 
 import uvicorn
 
+from chatops.bootstrap import build_bot
 from chatops.engine.ports import Clock, Executor, HttpGetter
-from chatops.leader import leader_lock
-from chatops.scheduler import ReminderScheduler
 from chatops.settings import Settings
 from chatops.simulator.standin import Message, SlackStandIn
-from chatops.slack.app import build
 from chatops.slack.http import asgi
-from chatops.slack.serve import Sweeper, health
-from chatops.slack.throttle import Throttle
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - a test value
 BOT_TOKEN = "xoxb-000000000000-000000000000-testtesttesttesttesttest"  # noqa: S105
@@ -318,21 +314,24 @@ class ChatHarness(SlackSim):
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=self.standin.api_url,
         )
-        self.throttle = Throttle(throttle)
-        self.app, self.services = build(
-            self.settings, clock=clock, executors=executors, http=http, throttle=self.throttle
+        self.bot = build_bot(
+            self.settings,
+            clock=clock,
+            executors=executors,
+            http=http,
+            throttle_every=throttle,
+            scheduler=scheduler,
+            scheduler_retry=0.5,
         )
-        self.sweeper = Sweeper(self.services)
-        self.scheduler: ReminderScheduler | None = None
-        if scheduler:
-            w = self.services.wired
-            lock = leader_lock(database_url, w.engine)
-            self.scheduler = ReminderScheduler(w.postmortems, w.engine, w.clock, lock, retry=0.5)
-            w.listen(self.scheduler)
+        self.app, self.services, self.wired = self.bot.app, self.bot.services, self.bot.wired
+        self.sweeper = self.bot.sweeper
+        self.throttle = self.services.notifier.throttle
+        self.scheduler = self.bot.scheduler
+        if self.scheduler is not None:
             self.scheduler.start()
         self.port = _free_port()
         server_config = uvicorn.Config(
-            asgi(self.app, lambda: health(self.services, self.scheduler), SIGNING_SECRET),
+            asgi(self.app, self.bot.health, SIGNING_SECRET),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -356,12 +355,9 @@ class ChatHarness(SlackSim):
     def stop(self, keep_standin: bool = False) -> None:
         """Stop the app (and the stand-in it started, unless kept for a restart)."""
         self.settle(timeout=30, strict=False)
-        if self.scheduler is not None:
-            self.scheduler.stop()
         self.server.should_exit = True
         self._thread.join(timeout=10)
-        self.services.workers.shutdown()
-        self.services.wired.close()
+        self.bot.stop()
         if self._own_standin and not keep_standin:
             self.standin.stop()
 
@@ -374,7 +370,7 @@ class ChatHarness(SlackSim):
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while time.monotonic() < deadline:
-            busy = self.services.busy or self.throttle.pending
+            busy = self.services.busy
             if busy:
                 quiet_since = None
             elif quiet_since is None:

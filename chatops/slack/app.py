@@ -1,4 +1,4 @@
-"""The bolt app factory and the wiring of chatops to Slack."""
+"""The bolt app and the Web API client (bootstrap wires them to the engine)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,10 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from chatops.bootstrap import wire
-from chatops.config_files import load_config
-from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
-from chatops.errors import ChatopsError, ConfigError
-from chatops.metrics import CountingRateLimitHandler, StepMetrics, watch_runs
+from chatops.errors import ChatopsError
+from chatops.metrics import CountingRateLimitHandler
 from chatops.settings import Settings
 from chatops.slack.client import SafeWebClient
-from chatops.slack.directory import SlackDirectory
-from chatops.slack.home import HomePublisher
 from chatops.slack.listeners import (
     actions,
     commands,
@@ -29,11 +24,8 @@ from chatops.slack.listeners import (
     postmortems,
     views,
 )
-from chatops.slack.notifier import SlackNotifier
 from chatops.slack.services import SlackServices
-from chatops.slack.throttle import Throttle
-from chatops.slack.workers import Workers, explain
-from chatops.store.slack import SqlSlackRecords
+from chatops.slack.workers import explain
 
 log = logging.getLogger(__name__)
 
@@ -55,43 +47,12 @@ def web_client(settings: Settings) -> SafeWebClient:
     )
 
 
-def build(
-    settings: Settings,
-    *,
-    clock: Clock | None = None,
-    executors: dict[str, Executor] | None = None,
-    http: HttpGetter | None = None,
-    extra_notifier: Notifier | None = None,
-    throttle: Throttle | None = None,
-) -> tuple[App, SlackServices]:
-    if not settings.slack_bot_token:
-        raise ConfigError("environment", ["SLACK_BOT_TOKEN is not set"])
-    client = web_client(settings)
-    config = load_config(settings.config) if settings.config.exists() else None
-    groups = sorted({g for m in (config.roles.values() if config else []) for g in m.groups})
-    directory = SlackDirectory(client, groups)
-    wired = wire(
-        settings,
-        config=config,
-        clock=clock,
-        notifier=extra_notifier,
-        executors=executors,
-        http=http,
-        groups_of=directory.groups_of,
-    )
-    client.redactor = wired.redactor
-    records = SqlSlackRecords(wired.engine)
-    notifier = SlackNotifier(client, wired.queries, records, wired.clock, throttle)
-    home = HomePublisher(client, wired, records, throttle)
-    # Slack is slow at times: its consumers follow the stored events on threads of their own
-    wired.follow(notifier, "slack-thread")
-    wired.follow(home, "app-home")
-    wired.listen(StepMetrics())
-    watch_runs(wired.queries.count_by_state)
-    services = SlackServices(wired, client, records, notifier, Workers(), home)
+def create_app(services: SlackServices, signing_secret: str | None) -> App:
+    """The bolt app: every request signature-checked, every listener registered."""
+    client = services.client
     app = App(
         client=client,
-        signing_secret=settings.slack_signing_secret,
+        signing_secret=signing_secret,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
         request_verification_enabled=True,
@@ -125,4 +86,4 @@ def build(
                 log.exception("could not tell %s about an error", user)
         return BoltResponse(status=400, body="") if unreadable or refused else None
 
-    return app, services
+    return app

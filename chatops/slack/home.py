@@ -7,9 +7,10 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from chatops.bootstrap import Wired
 from chatops.engine import events as ev
 from chatops.engine.overview import Overview
+from chatops.engine.ports import Clock
+from chatops.engine.queries import Queries
 from chatops.slack import blocks as bk
 from chatops.slack.records import SlackRecords
 from chatops.slack.throttle import Throttle
@@ -86,19 +87,19 @@ class HomePublisher:
     def __init__(
         self,
         client: WebClient,
-        wired: Wired,
+        queries: Queries,
+        clock: Clock,
         records: SlackRecords,
         throttle: Throttle | None = None,
     ) -> None:
         self.client = client
-        self.wired = wired
+        self.queries = queries
+        self.clock = clock
         self.records = records
         self.throttle = throttle or Throttle(1.0)
 
     def view(self, user: str) -> dict[str, Any]:
-        w = self.wired
-        o = w.queries.overview(user)
-        return home_view(o)
+        return home_view(self.queries.overview(user))
 
     def publish_home(self, user: str) -> None:
         try:
@@ -107,7 +108,7 @@ class HomePublisher:
             log.exception("could not publish the App Home of %s", user)
 
     def opened(self, user: str) -> None:
-        self.records.home_opened(user, self.wired.clock.now())
+        self.records.home_opened(user, self.clock.now())
         self.publish_home(user)
 
     def publish(self, event: ev.Event) -> None:

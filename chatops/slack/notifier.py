@@ -205,6 +205,12 @@ class SlackNotifier(PostMortemNotices):
         self.refresh_plan(
             run, f":white_check_mark: Approved by {who} at {bk.when(self.clock.now())}"
         )
+        if e.position > 1:
+            self.reply(
+                m,
+                f":hourglass: Queued at position {e.position}: another run "
+                "on this service and environment goes first.",
+            )
         self.post_status(run)
 
     def on_revised(self, e: ev.PlanRevised, m: RunMessages) -> None:

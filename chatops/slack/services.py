@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
 
-from chatops.bootstrap import Wired
 from chatops.engine.changes import ChangeService, Requested
-from chatops.engine.run import RunState
+from chatops.engine.operations import Operations
+from chatops.engine.services import Services
 from chatops.slack import blocks as bk
 from chatops.slack.home import HomePublisher
 from chatops.slack.notifier import SlackNotifier
@@ -26,21 +27,26 @@ RUN_HASH = re.compile(r"(\d{1,12}):([0-9a-f]{64})")
 
 @dataclass
 class SlackServices:
-    wired: Wired
+    engine: Services
     client: WebClient
     records: SlackRecords
     notifier: SlackNotifier
     workers: Workers
     home: HomePublisher
+    delivering: Callable[[], bool] = lambda: False
 
     @property
     def busy(self) -> bool:
         """Work in flight: a listener's task, or events not yet told to Slack."""
-        return self.workers.busy or self.wired.delivering
+        return self.workers.busy or self.delivering()
 
     @property
     def changes(self) -> ChangeService:
-        return self.wired.changes
+        return self.engine.changes
+
+    @property
+    def ops(self) -> Operations:
+        return self.engine.ops
 
     def ephemeral(self, channel: str, user: str) -> Tell:
         def tell(text: str) -> None:
@@ -71,7 +77,7 @@ class SlackServices:
         return found
 
     def first(self, key: str) -> bool:
-        return self.records.first_delivery(key, self.wired.clock.now())
+        return self.records.first_delivery(key, self.engine.clock.now())
 
     def post_plan(self, req: Requested, channel: str) -> str:
         """Post the plan message in the channel and remember where it is."""
@@ -92,27 +98,3 @@ class SlackServices:
                 text=f":no_entry: This plan breaks the process and cannot be approved:\n{reasons}",
             )
         return ts
-
-    def kick(self) -> None:
-        """Start whatever queued runs this process can claim, on the run pool."""
-        self.workers.run(self.wired.runner.drain)
-
-    def continue_run(self, run_id: int) -> None:
-        def go() -> None:
-            self.wired.runner.continue_run(run_id)
-            self.wired.runner.drain()
-
-        self.workers.run(go)
-
-    def after_approval(self, run_id: int) -> None:
-        if self.wired.queries.get_run(run_id).state == RunState.QUEUED:
-            pos = self.wired.queries.queue_position(run_id)
-            if pos > 1:
-                m = self.records.get(run_id)
-                if m is not None:
-                    self.notifier.reply(
-                        m,
-                        f":hourglass: Queued at position {pos}: another run "
-                        "on this service and environment goes first.",
-                    )
-            self.kick()

@@ -59,10 +59,8 @@ def register(app: App, s: SlackServices) -> None:
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
             run_id, plan_hash = int(v[1]), v[2]
-            status = s.changes.approve(run_id, user, plan_hash)
-            if status.complete:
-                s.after_approval(run_id)
-            else:
+            status = s.ops.approve(run_id, user, plan_hash)
+            if not status.complete:
                 s.notifier.refresh_plan(status.run)
                 s.ephemeral(channel, user)(
                     ":ballot_box_with_check: Your approval is recorded; still needed: "
@@ -97,11 +95,10 @@ def register(app: App, s: SlackServices) -> None:
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
             run_id, step_id = int(v[1]), v[2]
-            s.changes.mark_done(run_id, step_id, user)
+            s.ops.mark_done(run_id, step_id, user)
             s.notifier.answered(
                 channel, ts, f":white_check_mark: `{step_id}` marked done by <@{user}>"
             )
-            s.continue_run(run_id)
 
         handle(body, RUN_STEP, work)
 
@@ -111,11 +108,10 @@ def register(app: App, s: SlackServices) -> None:
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
             run_id, step_id = int(v[1]), v[2]
-            if s.changes.approve_gate(run_id, step_id, user):
+            if s.ops.approve_gate(run_id, step_id, user):
                 s.notifier.answered(
                     channel, ts, f":white_check_mark: `{step_id}` approved by <@{user}>"
                 )
-                s.continue_run(run_id)
             else:
                 s.ephemeral(channel, user)(
                     ":ballot_box_with_check: Recorded; the gate needs more approvals."
@@ -128,7 +124,7 @@ def register(app: App, s: SlackServices) -> None:
         ack()
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
-            run = s.changes.cancel(int(v[0]), user)
+            run = s.ops.cancel(int(v[0]), user)
             if run.cancel_requested and not run.state.is_terminal:
                 m = s.records.get(run.id)
                 if m is not None:
@@ -145,13 +141,12 @@ def register(app: App, s: SlackServices) -> None:
         ack()
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
-            run = s.changes.resume(int(v[0]), user)
+            run = s.ops.resume(int(v[0]), user)
             s.notifier.answered(
                 channel,
                 ts,
                 f":arrow_forward: Resumed by <@{user}> from step `{run.current_step}`.",
             )
-            s.kick()
 
         handle(body, RUN, work)
 
@@ -162,8 +157,7 @@ def register(app: App, s: SlackServices) -> None:
         trigger = body.get("trigger_id", "")
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
-            run = s.changes.answer_escalation(int(v[0]), user, "take_over")
-            s.continue_run(run.id)
+            run = s.ops.answer_escalation(int(v[0]), user, "take_over")
             preset = {"service": run.service or "", "environment": run.environment or ""}
             view = modals.change_modal(
                 s.changes.runbooks, s.changes.config, {"channel": channel}, None, preset

@@ -93,11 +93,8 @@ def register(app: App, s: SlackServices) -> None:
         meta = modals.metadata(view)
         reason = modals.values(view).get("reason", "")
         try:
-            run = s.changes.answer_escalation(
-                modals.run_of(meta), body["user"]["id"], "close", reason
-            )
+            s.ops.answer_escalation(modals.run_of(meta), body["user"]["id"], "close", reason)
         except ChatopsError as e:
             ack(response_action="errors", errors={"reason": str(e)[:300]})
             return
         ack()
-        s.continue_run(run.id)

@@ -122,7 +122,7 @@ def status_blocks(st: ServiceStatus) -> list[bk.Block]:
 def post_logs(s: SlackServices, text: str, user: str, channel: str) -> None:
     """`/logs SERVICE ...`: the lines, per host, in the channel (long ones as files)."""
     q = parse_logs(text, s.changes.config.policies.logs_max_lines)
-    res = s.wired.oncall.logs(q, user)
+    res = s.engine.oncall.logs(q, user)
     head, blocks, files = logs_message(res)
     resp = s.client.chat_postMessage(channel=channel, text=f"{head} (for <@{user}>)", blocks=blocks)
     for host, content in files.items():
@@ -140,7 +140,7 @@ def post_status(s: SlackServices, text: str, user: str, channel: str) -> None:
     words = text.split()
     if not words:
         raise ParameterError("usage: `/status SERVICE [environment]`")
-    st = s.wired.oncall.status(words[0], user, words[1] if len(words) > 1 else None)
+    st = s.engine.oncall.status(words[0], user, words[1] if len(words) > 1 else None)
     s.client.chat_postEphemeral(
         channel=channel, user=user, text=f"Status of {st.service}", blocks=status_blocks(st)
     )

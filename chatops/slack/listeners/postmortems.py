@@ -14,7 +14,7 @@ from chatops.slack.services import SlackServices
 
 
 def register(app: App, s: SlackServices) -> None:
-    pms = s.wired.postmortems
+    pms = s.engine.postmortems
 
     def _where(body: dict[str, Any]) -> tuple[str, str]:
         user = body["user"]["id"]

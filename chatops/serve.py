@@ -1,0 +1,45 @@
+"""`chatops serve`: the bot, in Socket Mode or behind HTTP. bootstrap builds it; this runs it."""
+
+from __future__ import annotations
+
+import logging
+
+from chatops.errors import ConfigError
+from chatops.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
+    from chatops import logs
+    from chatops.bootstrap import build_bot
+
+    bot = build_bot(settings)
+    logs.configure(settings.log_format, settings.log_level, bot.wired.redactor, default="INFO")
+    bot.start()
+    try:
+        if http:
+            if not settings.slack_signing_secret:
+                raise ConfigError("environment", ["SLACK_SIGNING_SECRET is required in HTTP mode"])
+            import uvicorn
+
+            from chatops.slack.http import asgi
+
+            log.info("serving Slack over HTTP on %s:%s", host, port)
+            uvicorn.run(
+                asgi(bot.app, bot.health, settings.slack_signing_secret),
+                host=host,
+                port=port,
+                log_level="warning",
+                proxy_headers=True,
+            )
+        elif settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            log.info("connecting to Slack in Socket Mode")
+            SocketModeHandler(bot.app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+        else:
+            raise ConfigError("environment", ["set SLACK_APP_TOKEN (Socket Mode) or use --http"])
+    finally:
+        bot.stop()  # what the runs said reaches Slack before the process ends
+    return 0

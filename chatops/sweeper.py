@@ -1,0 +1,44 @@
+"""The periodic sweep: runs of dead processes marked interrupted, stale requests expired,
+queued runs nobody started started."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from chatops.engine.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Sweeper:
+    def __init__(
+        self, engine: Services, recover: Callable[[], list[int]], interval: float = 30.0
+    ) -> None:
+        self.engine = engine
+        self.recover = recover
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="chatops-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def sweep(self) -> None:
+        for run_id in self.recover():
+            log.warning("run %s was left running by a dead process: now interrupted", run_id)
+        self.engine.changes.expire_due()
+        self.engine.ops.kick()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("sweep failed")
