@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chatops.config_files import load_runbooks  # noqa: E402
-from chatops.engine.config import Config  # noqa: E402
-from chatops.engine.planner import build_plan  # noqa: E402
-from chatops.engine.run import RunState  # noqa: E402
+from chatops.engine.planning.config import Config  # noqa: E402
+from chatops.engine.planning.planner import build_plan  # noqa: E402
+from chatops.engine.runs.run import RunState  # noqa: E402
 from chatops.store.db import make_engine, upgrade  # noqa: E402
 from chatops.store.runs import SqlRunStore  # noqa: E402
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 import paramiko  # noqa: E402
 from fabric import Config, Connection, ThreadingGroup  # noqa: E402
 
-from chatops.engine.inventory import Host  # noqa: E402
+from chatops.engine.planning.inventory import Host  # noqa: E402
 from chatops.executors.ssh import SshExecutor  # noqa: E402
 from tests.servers import SSHD, _keygen, free_port  # noqa: E402
 

@@ -16,27 +16,27 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from chatops import logs
-from chatops.clock import SystemClock
+from chatops.adapters.clock import SystemClock
+from chatops.adapters.http_get import UrllibGetter
+from chatops.adapters.liveness import OwnerLiveness, new_owner
 from chatops.config_files import load_config, load_config_or_empty, load_runbooks, secret_values
 from chatops.delivery import Feed
-from chatops.engine.changes import ChangeService
-from chatops.engine.config import Config
-from chatops.engine.oncall import OnCall
-from chatops.engine.operations import Operations, Start, at_once
+from chatops.engine.approvals.changes import ChangeService
+from chatops.engine.approvals.roles import GroupLookup, Roles, no_groups
+from chatops.engine.incidents.oncall import OnCall
+from chatops.engine.incidents.postmortem_service import PostMortems
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
-from chatops.engine.postmortem_service import PostMortems
-from chatops.engine.queries import Queries
 from chatops.engine.redact import Redactor
-from chatops.engine.roles import GroupLookup, Roles, no_groups
-from chatops.engine.runbook import Runbook
-from chatops.engine.runner import Runner
+from chatops.engine.runs.operations import Operations, Start, at_once
+from chatops.engine.runs.queries import Queries
+from chatops.engine.runs.runner import Runner
 from chatops.engine.services import Services
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import ConfigError
 from chatops.executors.local import LocalExecutor
 from chatops.executors.ssh import SshExecutor
-from chatops.http_get import UrllibGetter
-from chatops.liveness import OwnerLiveness, new_owner
 from chatops.settings import Settings
 from chatops.store.db import is_current, make_engine, upgrade
 from chatops.store.outbox import SqlEventLog
@@ -240,7 +240,7 @@ def build_bot(
     scheduler_retry: float | None = None,
 ) -> Bot:
     """Everything the Slack bot is made of, wired once."""
-    from chatops.leader import leader_lock
+    from chatops.adapters.leader import leader_lock
     from chatops.metrics import StepMetrics, watch_runs
     from chatops.scheduler import ReminderScheduler
     from chatops.slack.app import create_app, web_client

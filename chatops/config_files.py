@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from chatops.engine.config import Config
-from chatops.engine.runbook import BUILTIN_NAMES, Runbook
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.runbook import BUILTIN_NAMES, Runbook
 from chatops.errors import ConfigError
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it

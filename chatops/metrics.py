@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from chatops.engine.events import Event, StepFinished
-from chatops.engine.run import RunState
+from chatops.engine.runs.run import RunState
 
 REGISTRY = CollectorRegistry()
 STEP_SECONDS = Histogram(

@@ -18,10 +18,10 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
+from chatops.adapters.leader import LeaderLock
 from chatops.engine.events import POSTMORTEM_EVENTS, Event
+from chatops.engine.incidents.postmortem_service import PostMortems
 from chatops.engine.ports import Clock
-from chatops.engine.postmortem_service import PostMortems
-from chatops.leader import LeaderLock
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "chatops_scheduler_jobs"

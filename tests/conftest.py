@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from chatops.config_files import load_runbooks
-from chatops.engine.config import Config
-from chatops.engine.runbook import Runbook
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.runbook import Runbook
 from chatops.store.db import upgrade
 from tests.servers import SSHD, Sshd, pg_bindir, run_postgres, run_sshd
 

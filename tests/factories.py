@@ -8,20 +8,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chatops.clock import ManualClock
-from chatops.engine.changes import ChangeService
-from chatops.engine.config import Config
+from chatops.adapters.clock import ManualClock
+from chatops.engine.approvals.changes import ChangeService
+from chatops.engine.approvals.roles import Roles
 from chatops.engine.events import Recorder
-from chatops.engine.inventory import Host
-from chatops.engine.plan import Plan
-from chatops.engine.planner import build_plan
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.inventory import Host
+from chatops.engine.planning.plan import Plan
+from chatops.engine.planning.planner import build_plan
+from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import OutputCallback
-from chatops.engine.queries import Queries
-from chatops.engine.result import CommandResult
-from chatops.engine.roles import Roles
-from chatops.engine.run import AuditEvent
-from chatops.engine.runbook import Runbook
-from chatops.engine.runner import Runner
+from chatops.engine.runs.queries import Queries
+from chatops.engine.runs.result import CommandResult
+from chatops.engine.runs.run import AuditEvent
+from chatops.engine.runs.runner import Runner
 from chatops.engine.unit_of_work import Transactions
 from chatops.store.db import make_engine
 from chatops.store.transaction import sql_transactions

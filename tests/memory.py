@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from chatops.engine.events import Event
-from chatops.engine.plan import Plan
+from chatops.engine.incidents.postmortem import PostMortem
+from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Clock, Stored
-from chatops.engine.postmortem import PostMortem
-from chatops.engine.run import (
+from chatops.engine.runs.run import (
     ApprovalRecord,
     AuditEvent,
     RunState,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from chatops.leader import FileLock, PgAdvisoryLock, leader_lock
+from chatops.adapters.leader import FileLock, PgAdvisoryLock, leader_lock
 from chatops.store.db import make_engine
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from chatops.clock import ManualClock
-from chatops.engine.run import RunState
+from chatops.adapters.clock import ManualClock
+from chatops.engine.runs.run import RunState
 from chatops.simulator.harness import ChatHarness
 from tests.apps import App, health_server, make_app, service_config
 from tests.conftest import ROOT

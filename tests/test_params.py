@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatops.engine.config import Config
-from chatops.engine.params import GIT_REF_RE, parse_assignments
-from chatops.engine.planner import build_plan
-from chatops.engine.runbook import Runbook
-from chatops.engine.templates import placeholders, render
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.params import GIT_REF_RE, parse_assignments
+from chatops.engine.planning.planner import build_plan
+from chatops.engine.planning.runbook import Runbook
+from chatops.engine.planning.templates import placeholders, render
 from chatops.errors import ParameterError
 from tests.factories import NOW
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from chatops.engine.config import Config
-from chatops.engine.runbook import Runbook
-from chatops.engine.taskformat import export_task, import_task
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.runbook import Runbook
+from chatops.engine.planning.taskformat import export_task, import_task
 from chatops.errors import TaskFormatError
 from tests.factories import NOW, plan_for
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chatops.engine.config import Config
-from chatops.engine.plan import Plan, PlannedStep
-from chatops.engine.policy import evaluate
-from chatops.engine.runbook import Approval, Runbook
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.plan import Plan, PlannedStep
+from chatops.engine.planning.policy import evaluate
+from chatops.engine.planning.runbook import Approval, Runbook
 from tests.factories import plan_for
 
 MIG = {"service": "eckwms-global", "script": "scripts/add-status.js"}

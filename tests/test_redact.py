@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from chatops.engine.inventory import Host
+from chatops.engine.planning.inventory import Host
 from chatops.engine.redact import MASK, Redactor, StreamRedactor
 from chatops.executors.local import LocalExecutor
 

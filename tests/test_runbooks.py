@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from chatops.config_files import load_config, load_runbook, load_runbooks
-from chatops.engine.config import Config
-from chatops.engine.planner import build_plan
-from chatops.engine.policy import evaluate
-from chatops.engine.runbook import Runbook
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.planner import build_plan
+from chatops.engine.planning.policy import evaluate
+from chatops.engine.planning.runbook import Runbook
 from chatops.errors import ConfigError
 
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)

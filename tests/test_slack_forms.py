@@ -12,8 +12,8 @@ import yaml
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from chatops.clock import ManualClock
-from chatops.engine.run import RunState
+from chatops.adapters.clock import ManualClock
+from chatops.engine.runs.run import RunState
 from chatops.simulator.harness import ChatHarness
 from tests.apps import App, make_app, service_config
 from tests.conftest import ROOT

@@ -7,15 +7,15 @@ import io
 
 from chatops.cli.terminal import TerminalNotifier
 from chatops.console.render import WIDTH, blocks_text
-from chatops.engine.checks import output_matches
-from chatops.engine.config import Config
 from chatops.engine.events import StepFinished
-from chatops.engine.oncall import HostState, ServiceStatus
-from chatops.engine.planner import build_plan
-from chatops.engine.policy import evaluate
-from chatops.engine.result import CommandResult
-from chatops.engine.run import RunState, RunView
-from chatops.engine.runbook import Runbook
+from chatops.engine.incidents.oncall import HostState, ServiceStatus
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.planner import build_plan
+from chatops.engine.planning.policy import evaluate
+from chatops.engine.planning.runbook import Runbook
+from chatops.engine.runs.checks import output_matches
+from chatops.engine.runs.result import CommandResult
+from chatops.engine.runs.run import RunState, RunView
 from chatops.slack import blocks as bk
 from tests.factories import NOW, plan_for
 

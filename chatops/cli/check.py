@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from chatops.config_files import load_config_or_empty, load_runbooks, secret_values
-from chatops.engine.actions import unsupported
-from chatops.engine.inventory import Host
+from chatops.engine.planning.actions import unsupported
+from chatops.engine.planning.inventory import Host
 from chatops.engine.redact import Redactor
-from chatops.engine.result import CommandResult
+from chatops.engine.runs.result import CommandResult
 
 LABEL = {
     "ok": "ok",

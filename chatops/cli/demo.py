@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,9 +45,8 @@ def stop(config: Path = CONFIG) -> int:
     return 0
 
 
-def run_demo(base: Path) -> int:
-    from chatops.cli.main import main as cli_main
-
+def run_demo(base: Path, cli_main: Callable[[list[str]], int]) -> int:
+    """Run the walkthrough through `cli_main` (the CLI's entry point, handed in by it)."""
     if not CONFIG.exists():
         init(base)
     elif not is_demo_config(CONFIG):

@@ -14,12 +14,12 @@ from chatops.bootstrap import Wired, wire
 from chatops.cli import render
 from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE  # noqa: F401
 from chatops.cli.terminal import TerminalNotifier
-from chatops.engine.params import parse_assignments, service_first
-from chatops.engine.plan import Plan
-from chatops.engine.planner import build_plan
-from chatops.engine.policy import evaluate
-from chatops.engine.run import RunState, StepState
-from chatops.engine.taskformat import export_task, import_task
+from chatops.engine.planning.params import parse_assignments, service_first
+from chatops.engine.planning.plan import Plan
+from chatops.engine.planning.planner import build_plan
+from chatops.engine.planning.policy import evaluate
+from chatops.engine.planning.taskformat import export_task, import_task
+from chatops.engine.runs.run import RunState, StepState
 from chatops.errors import (
     ParameterError,
     PolicyRefused,
@@ -258,12 +258,12 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from chatops.cli.demo import run_demo, stop
 
-    return stop() if args.stop else run_demo(Path(args.dir))
+    return stop() if args.stop else run_demo(Path(args.dir), args.cli_main)
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
     """/logs from the terminal: for when Slack itself is down."""
-    from chatops.engine.logquery import parse_logs
+    from chatops.engine.incidents.logquery import parse_logs
 
     w = _wire(args)
     q = parse_logs(" ".join(shlex.quote(a) for a in args.words), w.config.policies.logs_max_lines)

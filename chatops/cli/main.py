@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE
-from chatops.engine.run import RunState
+from chatops.engine.runs.run import RunState
 from chatops.errors import (
     ChatopsError,
     ConfigError,
@@ -32,6 +32,7 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
             from chatops.cli import reading as module
         else:
             from chatops.cli import handlers as module  # type: ignore[no-redef]
+        args.cli_main = main  # the demo runs CLI commands: handed in, not imported back
         return int(getattr(module, name)(args))
 
     return call

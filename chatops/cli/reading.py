@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatops.engine.run import RunState
+from chatops.engine.runs.run import RunState
 
 if TYPE_CHECKING:
     from chatops.store.reader import Reader
@@ -40,8 +40,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from chatops.cli import render
-    from chatops.engine.plan import Plan
-    from chatops.engine.policy import evaluate
+    from chatops.engine.planning.plan import Plan
+    from chatops.engine.planning.policy import evaluate
 
     reader = _reader(args)
     run = reader.get_run(args.run_id)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from chatops.engine.run import AuditEvent, RunView, StepRecord
+from chatops.engine.runs.run import AuditEvent, RunView, StepRecord
 
 if TYPE_CHECKING:
-    from chatops.engine.plan import Plan
-    from chatops.engine.policy import Verdict
+    from chatops.engine.planning.plan import Plan
+    from chatops.engine.planning.policy import Verdict
 
 KIND_MARK = {"manual": "person", "ssh": "ssh", "check": "check", "gate": "gate"}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from chatops.config_files import load_config
 from chatops.console.session import Console
 from chatops.demo.environment import build_demo, runbook_dir
-from chatops.engine.config import ROLES
+from chatops.engine.planning.config import ROLES
 from chatops.settings import Settings
 from chatops.simulator.harness import ChatHarness
 

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from chatops.console.render import WIDTH, Button, blocks_text, mrkdwn, view_text
-from chatops.engine.config import ROLES
+from chatops.engine.planning.config import ROLES
 from chatops.simulator.harness import ChatHarness
 from chatops.simulator.standin import Message
 

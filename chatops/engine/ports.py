@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Protocol
 
 from chatops.engine.events import Event
-from chatops.engine.inventory import Host
-from chatops.engine.plan import Plan
-from chatops.engine.postmortem import PostMortem
-from chatops.engine.result import CommandResult
-from chatops.engine.run import (
+from chatops.engine.incidents.postmortem import PostMortem
+from chatops.engine.planning.inventory import Host
+from chatops.engine.planning.plan import Plan
+from chatops.engine.runs.result import CommandResult
+from chatops.engine.runs.run import (
     ApprovalRecord,
     AuditEvent,
     RunState,

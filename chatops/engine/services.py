@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatops.engine.changes import ChangeService
-from chatops.engine.config import Config
-from chatops.engine.oncall import OnCall
-from chatops.engine.operations import Operations
+from chatops.engine.approvals.changes import ChangeService
+from chatops.engine.approvals.roles import Roles
+from chatops.engine.incidents.oncall import OnCall
+from chatops.engine.incidents.postmortem_service import PostMortems
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock
-from chatops.engine.postmortem_service import PostMortems
-from chatops.engine.queries import Queries
-from chatops.engine.roles import Roles
-from chatops.engine.runbook import Runbook
+from chatops.engine.runs.operations import Operations
+from chatops.engine.runs.queries import Queries
 
 
 @dataclass

@@ -16,10 +16,10 @@ import time
 import paramiko
 from fabric import Config, Connection
 
-from chatops.engine.inventory import Host
+from chatops.engine.planning.inventory import Host
 from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
-from chatops.engine.result import CommandResult, Outcome
+from chatops.engine.runs.result import CommandResult, Outcome
 from chatops.executors.capture import Capture
 from chatops.executors.wrapper import KILL_GRACE, PidMarker, result, wrap
 

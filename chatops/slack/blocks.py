@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from chatops.engine.plan import Plan, PlannedStep
-from chatops.engine.policy import Verdict
-from chatops.engine.run import RunState, RunView, StepRecord, StepState
+from chatops.engine.planning.plan import Plan, PlannedStep
+from chatops.engine.planning.policy import Verdict
+from chatops.engine.runs.run import RunState, RunView, StepRecord, StepState
 
 Block = dict[str, Any]
 MAX_BLOCKS = 50

@@ -8,9 +8,9 @@ from typing import Any
 from slack_sdk import WebClient
 
 from chatops.engine import events as ev
-from chatops.engine.overview import Overview
 from chatops.engine.ports import Clock
-from chatops.engine.queries import Queries
+from chatops.engine.runs.overview import Overview
+from chatops.engine.runs.queries import Queries
 from chatops.slack import blocks as bk
 from chatops.slack.records import SlackRecords
 from chatops.slack.throttle import Throttle

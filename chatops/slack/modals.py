@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chatops.engine.config import Config
-from chatops.engine.runbook import Runbook
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.runbook import Runbook
 from chatops.errors import ParameterError
 from chatops.slack.blocks import Block, cut
 
@@ -249,7 +249,7 @@ POSTMORTEM = "chatops.postmortem"
 
 
 def postmortem_modal(run_id: int, timeline: str, answers: dict[str, str]) -> dict[str, Any]:
-    from chatops.engine.postmortem import QUESTIONS
+    from chatops.engine.incidents.postmortem import QUESTIONS
 
     blocks: list[Block] = [
         {
@@ -293,7 +293,7 @@ ESCALATE = "chatops.escalate_reason"
 
 
 def escalate_modal(run_id: int, channel: str) -> dict[str, Any]:
-    from chatops.engine.changes import ESCALATION_REASONS
+    from chatops.engine.approvals.changes import ESCALATION_REASONS
 
     options = [_option(k, v[:1].upper() + v[1:]) for k, v in ESCALATION_REASONS.items()]
     return {

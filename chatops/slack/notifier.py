@@ -13,8 +13,8 @@ from slack_sdk.errors import SlackApiError
 
 from chatops.engine import events as ev
 from chatops.engine.ports import Clock, Stored
-from chatops.engine.queries import Queries
-from chatops.engine.run import RunView
+from chatops.engine.runs.queries import Queries
+from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
 from chatops.slack import prompt_blocks as pb
@@ -130,7 +130,7 @@ class SlackNotifier(PostMortemNotices):
         m = self.records.get(run.id)
         if m is None:
             return
-        from chatops.engine.policy import evaluate
+        from chatops.engine.planning.policy import evaluate
 
         plan = self.store.load_plan(run.task_id)
         approvers = [a.user for a in self.store.approvals(run.id) if a.plan_hash == plan.sha256]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chatops.engine import events as ev
-from chatops.engine.postmortem import QUESTIONS, PostMortem
-from chatops.engine.run import RunView
+from chatops.engine.incidents.postmortem import QUESTIONS, PostMortem
+from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
 from chatops.slack.records import RunMessages

@@ -7,8 +7,8 @@ import shlex
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from chatops.engine.params import parse_assignments, service_first
-from chatops.engine.runbook import Runbook
+from chatops.engine.planning.params import parse_assignments, service_first
+from chatops.engine.planning.runbook import Runbook
 from chatops.errors import ParameterError
 
 MENTION = re.compile(r"^\s*<@[A-Z0-9]+>\s*")

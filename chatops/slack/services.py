@@ -10,8 +10,8 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from chatops.engine.changes import ChangeService, Requested
-from chatops.engine.operations import Operations
+from chatops.engine.approvals.changes import ChangeService, Requested
+from chatops.engine.runs.operations import Operations
 from chatops.engine.services import Services
 from chatops.slack import blocks as bk
 from chatops.slack.home import HomePublisher

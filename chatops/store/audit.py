@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chatops import metrics
-from chatops.engine.run import AuditEvent
+from chatops.engine.runs.run import AuditEvent
 from chatops.store.models import AuditRow
 
 log = logging.getLogger("chatops.audit")

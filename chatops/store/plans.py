@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from chatops.engine.plan import Plan
+from chatops.engine.planning.plan import Plan
 from chatops.errors import NotFound
 from chatops.store.models import PlanRow
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from chatops.engine.run import AuditEvent, RunState, RunView, StepRecord, StepState
+from chatops.engine.runs.run import AuditEvent, RunState, RunView, StepRecord, StepState
 from chatops.errors import ConfigError, NotFound
 
 #: The schema this code reads: the newest Alembic revision (a test keeps them equal).

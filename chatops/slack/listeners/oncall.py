@@ -8,9 +8,9 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from chatops.engine.logquery import parse_logs
-from chatops.engine.oncall import LogResult, ServiceStatus
-from chatops.engine.params import unknown_service
+from chatops.engine.incidents.logquery import parse_logs
+from chatops.engine.incidents.oncall import LogResult, ServiceStatus
+from chatops.engine.planning.params import unknown_service
 from chatops.errors import ParameterError
 from chatops.slack import blocks as bk
 from chatops.slack.services import SlackServices

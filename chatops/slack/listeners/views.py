@@ -48,7 +48,7 @@ def register(app: App, s: SlackServices) -> None:
 
     @app.view(modals.IMPORT)
     def import_(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        from chatops.engine.params import parse_assignments
+        from chatops.engine.planning.params import parse_assignments
 
         user = body["user"]["id"]
         meta = modals.metadata(view)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chatops.engine.config import ROLES, Config
+from chatops.engine.planning.config import ROLES, Config
 
 GroupLookup = Callable[[str], frozenset[str]]
 

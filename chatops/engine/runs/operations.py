@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chatops.engine.changes import ApprovalStatus, ChangeService
-from chatops.engine.run import RunState, RunView
-from chatops.engine.runner import Runner
+from chatops.engine.approvals.changes import ApprovalStatus, ChangeService
+from chatops.engine.runs.run import RunState, RunView
+from chatops.engine.runs.runner import Runner
 
 Start = Callable[[Callable[[], object]], object]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chatops.engine.config import Config
-from chatops.engine.overview import Overview, overview
-from chatops.engine.plan import Plan
+from chatops.engine.approvals.roles import Roles
+from chatops.engine.incidents.postmortem import PostMortem
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Clock
-from chatops.engine.postmortem import PostMortem
-from chatops.engine.roles import Roles
-from chatops.engine.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
+from chatops.engine.runs.overview import Overview, overview
+from chatops.engine.runs.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
 from chatops.engine.unit_of_work import Transactions
 
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chatops.engine.plan import Plan, PlannedStep
+from chatops.engine.planning.plan import Plan, PlannedStep
 
 #: Processes the Architect must approve (seed, "Delegation": features, DB structure, APIs).
 ARCHITECT_KINDS = frozenset({"feature", "migration", "endpoint", "refactor"})

@@ -14,9 +14,9 @@ from pydantic import (
     model_validator,
 )
 
-from chatops.engine.config import Role
-from chatops.engine.params import Parameter
-from chatops.engine.templates import placeholders
+from chatops.engine.planning.config import Role
+from chatops.engine.planning.params import Parameter
+from chatops.engine.planning.templates import placeholders
 
 ProcessKind = Literal["feature", "migration", "deploy", "debug", "endpoint", "refactor", "hotfix"]
 Purpose = Literal[

@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from chatops.engine.actions import action_command
-from chatops.engine.config import Config
-from chatops.engine.inventory import Service
-from chatops.engine.params import validate_params
-from chatops.engine.plan import HostCommand, HttpCheck, Plan, PlannedStep
-from chatops.engine.runbook import Command, Runbook, Step
-from chatops.engine.templates import quote, render
+from chatops.engine.planning.actions import action_command
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.inventory import Service
+from chatops.engine.planning.params import validate_params
+from chatops.engine.planning.plan import HostCommand, HttpCheck, Plan, PlannedStep
+from chatops.engine.planning.runbook import Command, Runbook, Step
+from chatops.engine.planning.templates import quote, render
 from chatops.errors import ConfigError, ParameterError
 
 

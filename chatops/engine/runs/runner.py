@@ -13,13 +13,13 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from chatops.engine import events as ev
-from chatops.engine.checks import http_check, output_matches
-from chatops.engine.config import Config
-from chatops.engine.inventory import Host
-from chatops.engine.plan import HostCommand, Plan, PlannedStep
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.inventory import Host
+from chatops.engine.planning.plan import HostCommand, Plan, PlannedStep
 from chatops.engine.ports import Clock, Executor, HttpGetter
-from chatops.engine.result import CommandResult
-from chatops.engine.run import AuditEvent, RunState, RunView, StepRecord, StepState
+from chatops.engine.runs.checks import http_check, output_matches
+from chatops.engine.runs.result import CommandResult
+from chatops.engine.runs.run import AuditEvent, RunState, RunView, StepRecord, StepState
 from chatops.engine.unit_of_work import Transaction, Transactions
 
 FLUSH_BYTES = 32 * 1024

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chatops.engine.config import Config
-from chatops.engine.plan import Plan
+from chatops.engine.approvals.roles import Roles
+from chatops.engine.incidents.postmortem import PostMortem
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Approvals, Plans, PostMortemStore, Runs
-from chatops.engine.postmortem import PostMortem
-from chatops.engine.roles import Roles
-from chatops.engine.run import RunState, RunView
+from chatops.engine.runs.run import RunState, RunView
 
 ACTIVE = (RunState.RUNNING, RunState.QUEUED, RunState.APPROVED)
 

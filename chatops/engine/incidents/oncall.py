@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from chatops.engine.checks import judge
-from chatops.engine.config import Config
-from chatops.engine.inventory import (
+from chatops.engine.approvals.roles import Roles
+from chatops.engine.incidents.logquery import LogQuery, log_command
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.inventory import (
     ComposeManager,
     CustomManager,
     Host,
@@ -19,13 +20,12 @@ from chatops.engine.inventory import (
     Service,
     SystemdManager,
 )
-from chatops.engine.logquery import LogQuery, log_command
-from chatops.engine.plan import HttpCheck
+from chatops.engine.planning.plan import HttpCheck
+from chatops.engine.planning.templates import quote, render
 from chatops.engine.ports import Clock, Executor, HttpGetter
-from chatops.engine.result import CommandResult
-from chatops.engine.roles import Roles
-from chatops.engine.run import AuditEvent, RunState, RunView
-from chatops.engine.templates import quote, render
+from chatops.engine.runs.checks import judge
+from chatops.engine.runs.result import CommandResult
+from chatops.engine.runs.run import AuditEvent, RunState, RunView
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import ParameterError, PermissionDenied
 

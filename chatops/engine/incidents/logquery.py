@@ -11,8 +11,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Literal
 
-from chatops.engine.inventory import CommandLogs, FileLogs, JournaldLogs, Service
-from chatops.engine.templates import quote, render
+from chatops.engine.planning.inventory import CommandLogs, FileLogs, JournaldLogs, Service
+from chatops.engine.planning.templates import quote, render
 from chatops.errors import ParameterError
 
 SINCE_RE = re.compile(r"^([1-9][0-9]{0,3})([smhd])$")

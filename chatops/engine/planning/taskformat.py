@@ -13,10 +13,10 @@ import re
 from datetime import datetime
 from typing import Any
 
-from chatops.engine.config import Config
-from chatops.engine.plan import Plan, PlannedStep
-from chatops.engine.planner import build_plan
-from chatops.engine.runbook import Runbook
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.plan import Plan, PlannedStep
+from chatops.engine.planning.planner import build_plan
+from chatops.engine.planning.runbook import Runbook
 from chatops.errors import TaskFormatError
 
 COMMAND_TO_RUNBOOK = {

@@ -9,22 +9,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chatops.engine import events as ev
-from chatops.engine.config import Config
-from chatops.engine.handoffs import Handoffs
-from chatops.engine.plan import Plan
-from chatops.engine.planner import build_plan
-from chatops.engine.policy import Verdict, evaluate
+from chatops.engine.approvals.handoffs import Handoffs
+from chatops.engine.approvals.roles import Roles
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.plan import Plan
+from chatops.engine.planning.planner import build_plan
+from chatops.engine.planning.policy import Verdict, evaluate
+from chatops.engine.planning.runbook import Runbook
+from chatops.engine.planning.taskformat import import_task
 from chatops.engine.ports import Clock
-from chatops.engine.roles import Roles
-from chatops.engine.run import (
+from chatops.engine.runs.run import (
     TERMINAL,
     ApprovalRecord,
     AuditEvent,
     RunState,
     RunView,
 )
-from chatops.engine.runbook import Runbook
-from chatops.engine.taskformat import import_task
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import NotFound, ParameterError, PermissionDenied, PolicyRefused, StateError
 

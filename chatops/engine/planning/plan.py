@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from chatops.engine.inventory import HealthCheck
-from chatops.engine.runbook import Approval, ProcessKind
+from chatops.engine.planning.inventory import HealthCheck
+from chatops.engine.planning.runbook import Approval, ProcessKind
 
 
 class Frozen(BaseModel):

@@ -7,9 +7,9 @@ import re
 import time
 from collections.abc import Callable
 
-from chatops.engine.plan import HttpCheck
+from chatops.engine.planning.plan import HttpCheck
 from chatops.engine.ports import HttpGetter
-from chatops.engine.result import CommandResult
+from chatops.engine.runs.result import CommandResult
 
 
 def http_check(

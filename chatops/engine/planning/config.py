@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chatops.engine.durations import parse_duration
-from chatops.engine.inventory import Service
+from chatops.engine.planning.durations import parse_duration
+from chatops.engine.planning.inventory import Service
 
 ROLES = ("requester", "architect", "lead", "oncall", "coder")
 Role = Literal["requester", "architect", "lead", "oncall", "coder"]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from chatops.engine import events as ev
-from chatops.engine.config import Config
-from chatops.engine.plan import Plan
+from chatops.engine.approvals.roles import Roles
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Clock
-from chatops.engine.roles import Roles
-from chatops.engine.run import ApprovalRecord, RunState, RunView, StepState
+from chatops.engine.runs.run import ApprovalRecord, RunState, RunView, StepState
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import PermissionDenied, StateError
 

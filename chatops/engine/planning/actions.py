@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from chatops.engine.inventory import (
+from chatops.engine.planning.inventory import (
     CommandLogs,
     ComposeManager,
     CustomManager,
@@ -14,8 +14,8 @@ from chatops.engine.inventory import (
     Service,
     SystemdManager,
 )
-from chatops.engine.runbook import Step
-from chatops.engine.templates import quote, render
+from chatops.engine.planning.runbook import Step
+from chatops.engine.planning.templates import quote, render
 from chatops.errors import ConfigError
 
 LOG_LINES = 200

@@ -1,0 +1,1 @@
+"""Small adapters of the process: the clock, HTTP GET, leader election, liveness of owners."""

@@ -1,0 +1,1 @@
+"""Incidents: on-call reads (logs, status) and post-mortems that follow every hotfix."""

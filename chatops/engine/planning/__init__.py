@@ -1,0 +1,1 @@
+"""Planning: runbooks, the inventory and parameters make a plan; policies judge it."""

@@ -1,0 +1,1 @@
+"""Runs: the state machine, the runner that executes claimed runs, what follows decisions."""
