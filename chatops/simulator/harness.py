@@ -330,8 +330,9 @@ class ChatHarness(SlackSim):
         if self.scheduler is not None:
             self.scheduler.start()
         self.port = _free_port()
+        self._api = asgi(self.app, self.bot.health, SIGNING_SECRET)
         server_config = uvicorn.Config(
-            asgi(self.app, self.bot.health, SIGNING_SECRET),
+            self._api,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -370,7 +371,7 @@ class ChatHarness(SlackSim):
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while time.monotonic() < deadline:
-            busy = self.services.busy
+            busy = self.services.busy or self._api.state.early.pending
             if busy:
                 quiet_since = None
             elif quiet_since is None:

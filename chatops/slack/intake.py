@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -127,14 +128,31 @@ def check_shape(data: Mapping[str, Any]) -> None:
     raise Refused(400, f"unknown request type {str(kind)[:40]!r}")
 
 
-def screen(signature: Signature, body: bytes, headers: Mapping[str, str]) -> tuple[int, str] | None:
-    """None if the request may go to bolt, else (status, reason); one log line if refused.
+@dataclass(frozen=True)
+class Screened:
+    """What the HTTP layer knows of a request before bolt sees it."""
+
+    refused: tuple[int, str] | None = None
+    ack_now: bool = False  # its listener's ack carries nothing: answer 200 at once
+
+
+def screen(signature: Signature, body: bytes, headers: Mapping[str, str]) -> Screened:
+    """Refused (status, reason) with one log line, or the request may go to bolt.
     `headers` must look names up without regard to case (as Starlette's do)."""
     try:
         if not signature.valid(body, headers):
             raise Refused(401, "invalid or missing signature")
-        check_shape(parse(body, headers.get("content-type", "")))
+        data = parse(body, headers.get("content-type", ""))
+        check_shape(data)
     except Refused as r:
         log.warning("refused a request to /slack/events: %s (%d)", r.reason, r.status)
-        return r.status, r.reason
-    return None
+        return Screened(refused=(r.status, r.reason))
+    return Screened(ack_now=acked_empty(data))
+
+
+def acked_empty(data: Mapping[str, Any]) -> bool:
+    """Slash commands, button clicks and events: every listener of chatops acks them with
+    nothing, so the HTTP layer answers 200 as soon as the signature and the shape hold, and
+    bolt handles them after. Forms (view_submission) and url_verification answer with content
+    and wait for bolt."""
+    return "command" in data or data.get("type") in ("block_actions", "event_callback")
