@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from chatops.simulator.standin import SlackStandIn  # noqa: E402
 
-SECRET = "bench-signing-secret-0123456789abcdef"  # noqa: S105 - a bench value
-TOKEN = "xoxb-000000000000-000000000000-benchbenchbenchbenchbench"  # noqa: S105
+SECRET = "bench-signing-secret-0123456789abcdef"
+TOKEN = "xoxb-000000000000-000000000000-benchbenchbenchbenchbench"
 CONFIG = """\
 services:
   web:
@@ -177,7 +177,9 @@ def main() -> None:
             env=env,
             cwd=tmp,
         ),
-        subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_bolt.py"), str(bare)], env=env),
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "bare_bolt.py"), str(bare)], env=env
+        ),
     ]
     try:
         wait_port(ours)

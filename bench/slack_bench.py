@@ -58,7 +58,7 @@ def one(base: Path, latency: float) -> tuple[float, int, float]:
         slack.standin.latency["chat.update"] = latency
         slack.command("/change", "printer web", user="U_CODER")
         slack.settle()
-        store = slack.services.wired.store
+        store = slack.wired.queries
         before = len(slack.standin.calls)
         started = time.perf_counter()
         slack.click("chatops.approve", user="U_LEAD")

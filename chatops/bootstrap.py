@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
@@ -205,7 +206,15 @@ class Bot:
             db = f"error: {type(e).__name__}"
         s = self.scheduler
         role = "off" if s is None else ("leader" if s.is_leader else "follower")
-        return {"status": "ok" if db == "ok" else "degraded", "database": db, "scheduler": role}
+        state: dict[str, object] = {
+            "status": "ok" if db == "ok" else "degraded",
+            "database": db,
+            "scheduler": role,
+        }
+        if db == "ok":  # events each consumer has yet to handle (Slack down shows here)
+            head = self.wired.events.head()
+            state["behind"] = {n: head - p for n, p in self.wired.events.positions().items()}
+        return state
 
     def start(self, *, sweep: bool = True) -> Bot:
         """Recover runs of dead processes, start what is queued, then sweep periodically."""
@@ -258,7 +267,7 @@ def build_bot(
     config = load_config(settings.config) if settings.config.exists() else None
     groups = sorted({g for m in (config.roles.values() if config else []) for g in m.groups})
     directory = SlackDirectory(client, groups)
-    workers = Workers()
+    workers = Workers(tasks=3)
     wired = wire(
         settings,
         config=config,
@@ -285,7 +294,12 @@ def build_bot(
 
     services = SlackServices(wired.services, client, records, notifier, workers, home, delivering)
     app = create_app(services, settings.slack_signing_secret)
-    sweeper = Sweeper(wired.services, wired.recover, interval=settings.sweep_every)
+
+    def prune() -> int:
+        keep = timedelta(days=settings.event_retention_days)
+        return wired.events.prune(before=wired.clock.now() - keep)  # the clock events bear
+
+    sweeper = Sweeper(wired.services, wired.recover, settings.sweep_every, prune)
     reminders = None
     if scheduler:
         reminders = ReminderScheduler(

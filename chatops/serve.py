@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from chatops.errors import ConfigError
 from chatops.settings import Settings
@@ -14,6 +15,9 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     from chatops import logs
     from chatops.bootstrap import build_bot
 
+    # Runs, plans and Slack calls work on threads; the event loop that acks Slack must get
+    # the GIL back quickly among them (the default switch interval is 5 ms).
+    sys.setswitchinterval(0.001)
     bot = build_bot(settings)
     logs.configure(settings.log_format, settings.log_level, bot.wired.redactor, default="INFO")
     bot.start()

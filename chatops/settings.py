@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     slack_api_url: str | None = None
     scheduler_retry: float = 15.0  # seconds between a follower's tries to lead the scheduler
     sweep_every: float = 60.0  # seconds between sweeps (expiries, queued runs, reminders)
+    event_retention_days: float = 14.0  # delivered events older than this are forgotten
     slack_bot_token: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CHATOPS_SLACK_BOT_TOKEN")
     )

@@ -1,5 +1,5 @@
 """The periodic sweep: runs of dead processes marked interrupted, stale requests expired,
-queued runs nobody started started."""
+queued runs nobody started started, old events every consumer has handled forgotten."""
 
 from __future__ import annotations
 
@@ -14,11 +14,16 @@ log = logging.getLogger(__name__)
 
 class Sweeper:
     def __init__(
-        self, engine: Services, recover: Callable[[], list[int]], interval: float = 30.0
+        self,
+        engine: Services,
+        recover: Callable[[], list[int]],
+        interval: float = 30.0,
+        prune: Callable[[], int] | None = None,
     ) -> None:
         self.engine = engine
         self.recover = recover
         self.interval = interval
+        self.prune = prune
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="chatops-sweeper", daemon=True)
 
@@ -35,6 +40,10 @@ class Sweeper:
             log.warning("run %s was left running by a dead process: now interrupted", run_id)
         self.engine.changes.expire_due()
         self.engine.ops.kick()
+        if self.prune is not None:
+            gone = self.prune()
+            if gone:
+                log.info("forgot %d delivered events older than the retention", gone)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

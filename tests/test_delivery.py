@@ -236,3 +236,30 @@ def test_throttled_calls_never_overlap_and_keep_their_interval_from_the_last_end
     assert 2 <= len(spans) < 20  # coalesced, and the last submit still ran
     for (_s1, e1), (s2, _e2) in itertools.pairwise(spans):
         assert s2 >= e1 + 0.1 - 0.005  # after the previous call ended, plus the interval
+
+
+def test_a_prune_forgets_only_handled_events_and_ids_never_go_back(
+    db_url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    tx = sql(db_url)
+    log = SqlEventLog(make_engine(db_url))
+    plan = plan_for(runbooks, config)
+    now = datetime.now(UTC)
+    with tx() as t:
+        t.plans.add(plan)
+        run = t.runs.create(plan, RunState.AWAITING_APPROVAL, NOW)
+    assert log.lease("slack-thread", "a", now, now + timedelta(seconds=30)) == 0
+    for i in range(4):
+        with tx() as t:
+            t.events.add(ev.StepOutput(run, "pull", "h1", f"{i}\n"))
+    first = log.after(0)
+    assert log.advance("slack-thread", "a", first[2].id)  # the last one not yet handled
+    assert log.prune(before=NOW + timedelta(days=1)) == 3
+    assert [s.id for s in log.after(0)] == [first[3].id]
+    assert log.prune(before=NOW + timedelta(days=1)) == 0  # kept until handled
+    assert log.advance("slack-thread", "a", first[3].id)
+    assert log.prune(before=NOW + timedelta(days=1)) == 1
+    with tx() as t:  # an empty table: the next id still follows the last one handed out
+        t.events.add(ev.RunExpired(run))
+    [new] = log.after(first[3].id)
+    assert new.id > first[3].id

@@ -164,3 +164,10 @@ def test_broken_task_json_gets_a_clear_error(
     with pytest.raises(TaskFormatError) as e:
         import_task(task, runbooks, config, requester="U", now=NOW)
     assert message in str(e.value)
+
+
+def test_task_ids_made_in_the_same_second_do_not_collide() -> None:
+    from chatops.engine.planning.planner import new_task_id
+
+    ids = {new_task_id("deploy", NOW) for _ in range(5000)}
+    assert len(ids) == 5000

@@ -177,7 +177,12 @@ def test_forged_or_stale_requests_get_401_and_change_nothing(slack: ChatHarness)
 def test_healthz(slack: ChatHarness) -> None:
     status, body = slack.get("/healthz")
     assert status == 200
-    assert json.loads(body) == {"status": "ok", "database": "ok", "scheduler": "off"}
+    assert json.loads(body) == {
+        "status": "ok",
+        "database": "ok",
+        "scheduler": "off",
+        "behind": {"slack-thread": 0, "app-home": 0, "postmortems": 0},
+    }
 
 
 def test_retried_deliveries_and_concurrent_clicks_start_one_run(slack: ChatHarness) -> None:

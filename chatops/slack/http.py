@@ -70,7 +70,7 @@ def asgi(app: App, health: Health, signing_secret: str) -> Starlette:
 class Early:
     """Requests answered before bolt handled them, handled on threads of their own."""
 
-    def __init__(self, app: App, workers: int = 4) -> None:
+    def __init__(self, app: App, workers: int = 2) -> None:
         self.app = app
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chatops-early")
         self._lock = threading.Lock()

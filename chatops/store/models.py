@@ -189,6 +189,7 @@ class EventRow(Base):
     about. Ids are handed out in commit order (see store/outbox.py)."""
 
     __tablename__ = "events"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused after a prune
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

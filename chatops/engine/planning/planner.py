@@ -16,7 +16,9 @@ from chatops.errors import ConfigError, ParameterError
 
 
 def new_task_id(runbook: str, now: datetime) -> str:
-    return f"{runbook}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    """Unique among requests made in the same second: 32 random bits (16 collided about
+    once in 300 bursts of 20 requests, and the second plan was refused)."""
+    return f"{runbook}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
 
 
 def build_plan(

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.Column("kind", sa.String(40), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
+        sqlite_autoincrement=True,  # ids never reused after a prune: positions stay true
     )
     op.create_index("ix_events_at", "events", ["at"])
     op.create_index("ix_events_run_id", "events", ["run_id"])
