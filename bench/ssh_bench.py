@@ -141,6 +141,27 @@ def chatops_step(
     return elapsed, time.process_time() - cpu
 
 
+def one_host(host: Host) -> tuple[float, float, float]:
+    """On one idle host, in turn: a run's first command, a later one, and the server's own
+    cost of an exec session (paramiko, `true`, on the kept connection)."""
+    firsts, nexts, floors = [], [], []
+    for n in range(9):
+        ex = SshExecutor()
+        for times in (firsts, nexts):
+            t = time.perf_counter()
+            r = ex.run(host, COMMAND, timeout=30, on_output=lambda _c: None, session=f"solo-{n}")
+            times.append(time.perf_counter() - t)
+            assert r.ok, r
+        conn = ex._pooled(f"solo-{n}", host).conn
+        t = time.perf_counter()
+        chan = conn.create_session()
+        chan.exec_command("true")
+        assert chan.recv_exit_status() == 0
+        floors.append(time.perf_counter() - t)
+        ex.close_session(f"solo-{n}")
+    return statistics.median(firsts), statistics.median(nexts), statistics.median(floors)
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         work = Path(tmp)
@@ -159,19 +180,22 @@ def main() -> int:
             )
             for i, (a, p) in enumerate(hosts)
         ]
-        fabric, first, second, alone, cpu = [], [], [], [], []
+        solo_first, solo_next, floor = one_host(inventory[0])
+        fabric, first, second, alone, cpu, cpu2 = [], [], [], [], [], []
         for n in range(ROUNDS):
             fabric.append(fabric_step(work, hosts))
             ex = SshExecutor()
             t1, c1 = chatops_step(ex, inventory, f"run-{n}")
-            t2, _c2 = chatops_step(ex, inventory, f"run-{n}")
+            t2, c2 = chatops_step(ex, inventory, f"run-{n}")
             assert ex.opened == HOSTS, ex.opened  # the second step opened nothing
             ex.close_session(f"run-{n}")
             alone.append(chatops_step(ex, inventory, None)[0])  # a connection per command
             first.append(t1)
             second.append(t2)
             cpu.append(c1 / HOSTS)
+            cpu2.append(c2 / HOSTS)
     f, a, b, d, c = (statistics.median(x) for x in (fabric, first, second, alone, cpu))
+    c2 = statistics.median(cpu2)
     print(
         f"{platform.node()} · {os.cpu_count()} cores · {datetime.now(UTC):%Y-%m-%d} · "
         f"{HOSTS} hosts on {len(range(0, HOSTS, PER_SSHD))} sshd · medians of {ROUNDS}"
@@ -182,6 +206,19 @@ def main() -> int:
     print(f"a step without a session         {d * 1000:7.0f} ms  (a connection per command)")
     print(f"connecting, per step (1st - 2nd) {(a - b) * 1000:7.0f} ms")
     print(f"controller CPU per host, step 1  {c:.4f} s")
+    print(f"controller CPU per host, step 2  {c2:.4f} s")
+    print("one host, idle, commands in turn (medians of 9):")
+    print(f"  first command of a run          {solo_first * 1000:7.1f} ms  (connects)")
+    print(
+        f"  a later command                 {solo_next * 1000:7.1f} ms  "
+        f"{solo_next / solo_first:.2f}x of the first"
+    )
+    print(f"  the server's own exec (`true`)  {floor * 1000:7.1f} ms  on a kept connection")
+    print(
+        f"  ours, server exec taken out     {(solo_next - floor) * 1000:7.1f} ms vs "
+        f"{(solo_first - floor) * 1000:.1f} ms: "
+        f"{(solo_next - floor) / (solo_first - floor):.2f}x"
+    )
     return 0
 
 
