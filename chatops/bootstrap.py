@@ -90,10 +90,10 @@ class Wired:
         """Tell `listener` every event this process commits, right after the commit."""
         self.tx.listeners.append(listener)
 
-    def follow(self, consumer: Notifier, name: str) -> Feed:
+    def follow(self, consumer: Notifier, name: str, lanes: int = 1) -> Feed:
         """A consumer that follows the stored events from its own position, on a thread of
-        its own, held by one process at a time."""
-        feed = Feed(self.events, consumer, name, self.owner)
+        its own (or `lanes` threads, a run's events in one), held by one process at a time."""
+        feed = Feed(self.events, consumer, name, self.owner, lanes=lanes)
         self.tx.on_commit(feed.wake)
         self.feeds.append(feed.start())
         return feed
@@ -165,7 +165,7 @@ def wire(
         engine,
         tx,
         Queries(tx, config, roles, clock),
-        SqlEventLog(engine),
+        SqlEventLog(engine, make_engine(settings.database_url, reads_only=True)),
         clock,
         roles,
         redactor,
@@ -284,7 +284,7 @@ def build_bot(
     notifier = SlackNotifier(client, wired.queries, records, wired.clock, throttle)
     home = HomePublisher(client, wired.queries, wired.clock, records, throttle)
     # Slack is slow at times: its consumers follow the stored events on threads of their own
-    wired.follow(notifier, "slack-thread")
+    wired.follow(notifier, "slack-thread", lanes=2)
     wired.follow(home, "app-home")
     wired.listen(StepMetrics())
     watch_runs(wired.queries.count_by_state)

@@ -12,6 +12,8 @@ consumer reaches an SSH read loop, an ack or a step's result.
   seconds, so messages catch up when Slack recovers; then the event is logged and skipped.
 - **Coalescing.** Output events queued behind a slow consumer for the same run, step and host
   are joined into one: after an outage the status message jumps to the latest state.
+- **Lanes.** A consumer may take several runs at once (`lanes`): each run's events stay in
+  order in one lane; the position moves once the whole batch is handled.
 - **At most once.** A consumer that must not repeat itself (Slack posts) implements
   `deliver(stored)` and keys its side effects by the event's id (`Stored.id`).
 """
@@ -22,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -43,6 +46,7 @@ class Feed:
         lease: float = 30.0,
         give_up_after: float = 600.0,
         batch: int = 500,
+        lanes: int = 1,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.events = events
@@ -53,6 +57,8 @@ class Feed:
         self.lease = lease
         self.give_up_after = give_up_after
         self.batch = batch
+        self.lanes = lanes
+        self._pool: ThreadPoolExecutor | None = None
         self.position: int | None = None
         self.failures = 0
         self._wake = threading.Event()
@@ -87,6 +93,9 @@ class Feed:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         try:
             self.events.release(self.name, self.holder)
         except Exception:
@@ -143,17 +152,42 @@ class Feed:
             return False
         self._handling = True
         try:
-            for item, last in coalesce(stored):
+            items = coalesce(stored)
+            if self.lanes > 1:
+                self._in_lanes(items)
+                return self._advance(items[-1][1])
+            for item, last in items:
                 if self._stop.is_set():
                     return True
                 self._handle(item)
-                if not self.events.advance(self.name, self.holder, last):
-                    log.warning("the %s feed lost its lease; another process goes on", self.name)
-                    self.position = None
+                if not self._advance(last):
                     return False
-                self.position = last
         finally:
             self._handling = False
+        return True
+
+    def _in_lanes(self, items: list[tuple[Stored, int]]) -> None:
+        """Runs are independent: each run's events go to one lane, in order, and the lanes
+        work at once (twenty plans are posted side by side, not one after another)."""
+        lanes: dict[int, list[Stored]] = {}
+        for item, _last in items:
+            lanes.setdefault(item.event.run.id % self.lanes, []).append(item)
+
+        def work(lane: list[Stored]) -> None:
+            for item in lane:
+                if not self._stop.is_set():
+                    self._handle(item)
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix=f"chatops-{self.name}")
+        list(self._pool.map(work, lanes.values()))
+
+    def _advance(self, last: int) -> bool:
+        if not self.events.advance(self.name, self.holder, last):
+            log.warning("the %s feed lost its lease; another process goes on", self.name)
+            self.position = None
+            return False
+        self.position = last
         return True
 
     def _handle(self, item: Stored) -> None:
@@ -167,8 +201,10 @@ class Feed:
                 else:
                     self.consumer.publish(item.event)
                 return
-            except Exception:
-                self.failures += 1
+            except Exception as e:
+                quiet = getattr(e, "quiet", False)  # an expected wait, not a failure
+                if not quiet:
+                    self.failures += 1
                 waited = time.monotonic() - started
                 kind = type(item.event).__name__
                 if waited >= self.give_up_after or self._stop.is_set():
@@ -181,7 +217,8 @@ class Feed:
                         waited,
                     )
                     return
-                log.warning(
+                log.log(
+                    logging.DEBUG if quiet else logging.WARNING,
                     "%s could not handle %s #%s of run %s; retrying in %.1fs",
                     self.name,
                     kind,

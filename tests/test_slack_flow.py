@@ -265,9 +265,9 @@ def test_status_updates_at_most_once_a_second(slack_with: Factory, tmp_path: Pat
 def test_an_unexpected_error_gets_an_id_that_is_in_the_logs(
     slack: ChatHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    slack.standin.fail("chat.postMessage", status=500, times=10)
+    slack.standin.fail("views.open", status=500, times=10)
     with caplog.at_level("ERROR"):
-        slack.command("/change", "deploy service=web", user="U_CODER")
+        slack.command("/change", "", user="U_CODER")  # opens the form: Slack fails it
         slack.settle()
     [said] = slack.ephemerals("U_CODER")
     assert "error id" in said
@@ -354,3 +354,19 @@ def test_events_handled_again_after_a_crash_never_post_twice(slack: ChatHarness)
     assert len(slack.standin.calls_to("files.completeUploadExternal")) == uploads
     [plan] = slack.plans()
     assert [m.all_text() for m in slack.thread(plan)].count(slack.thread(plan)[-1].all_text()) == 1
+
+
+def test_a_plan_is_posted_once_slack_answers_again(slack: ChatHarness) -> None:
+    """Slack failing (5xx, more than the client's own retries): the request's task cannot
+    post the plan at once, the event stream posts it, once, when Slack answers again (after
+    its own first try fails too); nobody sees an error."""
+    slack.standin.fail("chat.postMessage", status=500, times=6)  # 3 tries each, twice
+    slack.command("/change", "deploy service=web", user="U_CODER")
+    slack.settle()
+    [plan] = slack.plans()
+    assert "Deploy ready code" in plan.all_text()
+    assert slack.ephemerals("U_CODER") == []
+    failed = [c for c in slack.standin.calls_to("chat.postMessage") if c.status != 200]
+    assert len(failed) == 6
+    thread = next(f for f in slack.wired.feeds if f.name == "slack-thread")
+    assert thread.failures >= 1  # the feed tried again later; the request never saw it

@@ -24,6 +24,7 @@ class Event:
 @dataclass(frozen=True)
 class RunRequested(Event):
     refusals: tuple[str, ...] = ()
+    origin: str = ""  # where it was asked, for the front end that answers ("slack:C123")
 
 
 @dataclass(frozen=True)

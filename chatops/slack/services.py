@@ -13,7 +13,6 @@ from slack_sdk import WebClient
 from chatops.engine.approvals.changes import ChangeService, Requested
 from chatops.engine.runs.operations import Operations
 from chatops.engine.services import Services
-from chatops.slack import blocks as bk
 from chatops.slack.home import HomePublisher
 from chatops.slack.notifier import SlackNotifier
 from chatops.slack.records import SlackRecords
@@ -79,22 +78,14 @@ class SlackServices:
     def first(self, key: str) -> bool:
         return self.records.first_delivery(key, self.engine.clock.now())
 
-    def post_plan(self, req: Requested, channel: str) -> str:
-        """Post the plan message in the channel and remember where it is."""
-        blocks = bk.plan_blocks(req.plan, req.verdict, req.run)
-        resp = self.client.chat_postMessage(
-            channel=channel,
-            text=bk.plan_fallback(req.plan, req.run),
-            blocks=blocks,
-            unfurl_links=False,
-        )
-        ts = str(resp["ts"])
-        self.records.save(req.run.id, channel, ts)
-        if not req.verdict.ok:
-            reasons = "\n".join(f"• {r}" for r in req.verdict.reasons)
-            self.client.chat_postMessage(
-                channel=channel,
-                thread_ts=ts,
-                text=f":no_entry: This plan breaks the process and cannot be approved:\n{reasons}",
+    def post_plan(self, req: Requested, channel: str) -> None:
+        """Post the plan at once, from the request's own task; if Slack fails now, the event
+        stream posts it when Slack answers again (once: the post is claimed either way)."""
+        try:
+            self.notifier.post_plan(req.run, req.plan, req.verdict, channel)
+        except Exception:
+            log.warning(
+                "could not post the plan of run %s now; the event stream will",
+                req.run.id,
+                exc_info=True,
             )
-        return ts

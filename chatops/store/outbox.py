@@ -46,17 +46,18 @@ class SqlOutbox:
 class SqlEventLog:
     """What the outbox's consumers read, and where each of them stands."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
         self.session = sessionmaker(engine, expire_on_commit=False)
+        self.reading = sessionmaker(reader or engine, expire_on_commit=False)
 
     def after(self, position: int, limit: int = 500) -> list[Stored]:
-        with self.session() as s:
+        with self.reading() as s:
             q = select(EventRow.id, EventRow.body).where(EventRow.id > position)
             rows = s.execute(q.order_by(EventRow.id).limit(limit)).all()
         return [Stored(i, event_codec.decode(body)) for i, body in rows]
 
     def head(self) -> int:
-        with self.session() as s:
+        with self.reading() as s:
             return int(s.scalar(select(func.max(EventRow.id))) or 0)
 
     def lease(self, consumer: str, holder: str, now: datetime, until: datetime) -> int | None:
@@ -109,7 +110,7 @@ class SqlEventLog:
             )
 
     def positions(self) -> dict[str, int]:
-        with self.session() as s:
+        with self.reading() as s:
             return {n: int(p) for n, p in s.execute(select(ConsumerRow.name, ConsumerRow.position))}
 
     def prune(self, before: datetime) -> int:

@@ -121,7 +121,10 @@ class ChangeService(Handoffs):
         requester: str,
         text: str = "",
         answers: dict[str, str] | None = None,
+        origin: str = "",
     ) -> Requested:
+        """`origin` says where the request came from, for the front end that answers it
+        (`slack:<channel>`: the plan is posted there); the engine only passes it on."""
         rb = self.runbook(process)
         self._check_requester(rb, requester)
         plan = build_plan(
@@ -133,7 +136,7 @@ class ChangeService(Handoffs):
             request=text,
             answers=answers,
         )
-        return self._submit(plan, requester)
+        return self._submit(plan, requester, origin=origin)
 
     def import_request(
         self,
@@ -142,6 +145,7 @@ class ChangeService(Handoffs):
         requester: str,
         process: str | None = None,
         params: dict[str, str] | None = None,
+        origin: str = "",
     ) -> Requested:
         if process is not None:
             self._check_requester(self.runbook(process), requester)
@@ -155,7 +159,7 @@ class ChangeService(Handoffs):
             params=params,
         )
         self._check_requester(self.runbook(plan.runbook), requester)
-        return self._submit(plan, requester, imported=True)
+        return self._submit(plan, requester, imported=True, origin=origin)
 
     def _check_requester(self, rb: Runbook, requester: str) -> None:
         if not self.roles.may_request(requester, list(rb.requesters)):
@@ -165,7 +169,9 @@ class ChangeService(Handoffs):
                 f"{rb.name}: only {', '.join(rb.requesters)} may request this process",
             )
 
-    def _submit(self, plan: Plan, requester: str, imported: bool = False) -> Requested:
+    def _submit(
+        self, plan: Plan, requester: str, imported: bool = False, origin: str = ""
+    ) -> Requested:
         with self.tx() as t:
             verdict = evaluate(plan)
             t.plans.add(plan)
@@ -176,7 +182,7 @@ class ChangeService(Handoffs):
             else:
                 run = t.runs.create(plan, RunState.REJECTED, now, "; ".join(verdict.reasons))
                 self._audit(requester, "plan.refused", run, "; ".join(verdict.reasons))
-            t.events.add(ev.RunRequested(run, tuple(verdict.reasons)))
+            t.events.add(ev.RunRequested(run, tuple(verdict.reasons), origin))
             return Requested(plan, verdict, run)
 
     def revise(

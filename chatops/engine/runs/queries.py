@@ -3,6 +3,7 @@ short read, no repositories to hold."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from chatops.engine.approvals.roles import Roles
@@ -14,6 +15,8 @@ from chatops.engine.runs.overview import Overview, overview
 from chatops.engine.runs.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
 from chatops.engine.unit_of_work import Transactions
 
+PLANS_KEPT = 256
+
 
 class Queries:
     def __init__(self, tx: Transactions, config: Config, roles: Roles, clock: Clock) -> None:
@@ -21,14 +24,27 @@ class Queries:
         self.config = config
         self.roles = roles
         self.clock = clock
+        self._plans: dict[str, Plan] = {}
+        self._lock = threading.Lock()
 
     def get_run(self, run_id: int) -> RunView:
         with self.tx() as t:
             return t.runs.get(run_id)
 
     def load_plan(self, task_id: str) -> Plan:
+        """Plans never change once stored (a task id with other content is refused), so the
+        last ones read are kept: a run's status updates do not parse its plan each time."""
+        with self._lock:
+            plan = self._plans.get(task_id)
+        if plan is not None:
+            return plan
         with self.tx() as t:
-            return t.plans.get(task_id)
+            plan = t.plans.get(task_id)
+        with self._lock:
+            self._plans[task_id] = plan
+            while len(self._plans) > PLANS_KEPT:
+                self._plans.pop(next(iter(self._plans)))
+        return plan
 
     def run_and_plan(self, run_id: int) -> tuple[RunView, Plan]:
         with self.tx() as t:

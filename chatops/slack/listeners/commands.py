@@ -45,7 +45,12 @@ def request_from_text(
     else:
         try:
             made = s.changes.request(
-                req.process, req.params, requester=user, text=req.text, answers=req.answers
+                req.process,
+                req.params,
+                requester=user,
+                text=req.text,
+                answers=req.answers,
+                origin=f"slack:{channel}",  # the plan is posted there, from the event stream
             )
         except ParameterError as e:  # say what is wrong, then how to write it
             raise ParameterError(f"{e}\n{usage(runbooks, only=req.process)}") from None

@@ -55,6 +55,7 @@ def register(app: App, s: SlackServices) -> None:
                 preset,
                 requester=user,
                 text=f"configuration fix after the diagnosis in run #{run_id}",
+                origin=f"slack:{channel}",
             )
             s.post_plan(made, channel)
 

@@ -37,7 +37,9 @@ def start_hotfix(s: SlackServices, text: str, user: str, channel: str) -> None:
     if svc is None:
         raise unknown_service(service, s.changes.config.services)
     params.setdefault("ref", svc.git.branch)
-    made = s.changes.request("hotfix", params, requester=user, text=summary)
+    made = s.changes.request(
+        "hotfix", params, requester=user, text=summary, origin=f"slack:{channel}"
+    )
     s.post_plan(made, channel)
 
 

@@ -34,7 +34,12 @@ def register(app: App, s: SlackServices) -> None:
         answers = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("answer:") and v}
         try:
             made = s.changes.request(
-                process, params, requester=user, text=vals.get("request", ""), answers=answers
+                process,
+                params,
+                requester=user,
+                text=vals.get("request", ""),
+                answers=answers,
+                origin=f"slack:{meta['channel']}",
             )
         except ChatopsError as e:
             ack(
@@ -61,7 +66,11 @@ def register(app: App, s: SlackServices) -> None:
         try:
             params = parse_assignments(vals.get("params", "").split())
             made = s.changes.import_request(
-                data, requester=user, process=vals.get("process") or None, params=params or None
+                data,
+                requester=user,
+                process=vals.get("process") or None,
+                params=params or None,
+                origin=f"slack:{meta['channel']}",
             )
         except (TaskFormatError, PermissionDenied) as e:
             ack(response_action="errors", errors={"task": str(e)[:300]})
