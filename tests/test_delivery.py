@@ -16,7 +16,8 @@ from chatops.engine import events as ev
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Stored
-from chatops.engine.runs.run import AuditEvent, RunState
+from chatops.engine.runs.run import AuditEvent, RunState, RunView
+from chatops.engine.unit_of_work import Transactions
 from chatops.store.db import make_engine
 from chatops.store.outbox import SqlEventLog
 from tests.factories import NOW, Each, Rig, plan_for, rig, sql
@@ -169,9 +170,10 @@ def test_events_commit_with_their_change_or_not_at_all(
     assert rejected.run.state == RunState.REJECTED and rejected.run.created_at == NOW
 
 
-def test_a_restart_delivers_what_was_not_delivered_and_one_process_holds_a_consumer(
+def outbox_with_a_run(
     db_url: str, config: Config, runbooks: dict[str, Runbook]
-) -> None:
+) -> tuple[Transactions, SqlEventLog, RunView, datetime]:
+    """A store with one run, and the Slack thread's consumer leased by process "a"."""
     tx = sql(db_url)
     log = SqlEventLog(make_engine(db_url))
     plan = plan_for(runbooks, config)
@@ -180,6 +182,13 @@ def test_a_restart_delivers_what_was_not_delivered_and_one_process_holds_a_consu
         t.plans.add(plan)
         run = t.runs.create(plan, RunState.AWAITING_APPROVAL, NOW)
     assert log.lease("slack-thread", "a", now, now + timedelta(seconds=30)) == 0
+    return tx, log, run, now
+
+
+def test_a_restart_delivers_what_was_not_delivered_and_one_process_holds_a_consumer(
+    db_url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    tx, log, run, now = outbox_with_a_run(db_url, config, runbooks)
     assert log.lease("slack-thread", "b", now, now + timedelta(seconds=30)) is None  # a has it
     for i in range(3):
         with tx() as t:
@@ -241,14 +250,7 @@ def test_throttled_calls_never_overlap_and_keep_their_interval_from_the_last_end
 def test_a_prune_forgets_only_handled_events_and_ids_never_go_back(
     db_url: str, config: Config, runbooks: dict[str, Runbook]
 ) -> None:
-    tx = sql(db_url)
-    log = SqlEventLog(make_engine(db_url))
-    plan = plan_for(runbooks, config)
-    now = datetime.now(UTC)
-    with tx() as t:
-        t.plans.add(plan)
-        run = t.runs.create(plan, RunState.AWAITING_APPROVAL, NOW)
-    assert log.lease("slack-thread", "a", now, now + timedelta(seconds=30)) == 0
+    tx, log, run, _now = outbox_with_a_run(db_url, config, runbooks)
     for i in range(4):
         with tx() as t:
             t.events.add(ev.StepOutput(run, "pull", "h1", f"{i}\n"))
