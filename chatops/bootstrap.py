@@ -22,6 +22,7 @@ from chatops.adapters.http_get import UrllibGetter
 from chatops.adapters.liveness import OwnerLiveness, new_owner
 from chatops.config_files import load_config, load_config_or_empty, load_runbooks, secret_values
 from chatops.delivery import Feed
+from chatops.engine.agents.service import AgentService
 from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.roles import GroupLookup, Roles, no_groups
 from chatops.engine.incidents.oncall import OnCall
@@ -69,6 +70,7 @@ class Wired:
     postmortems: PostMortems
     oncall: OnCall
     ops: Operations
+    agents: AgentService
     feeds: list[Feed]
 
     @property
@@ -176,6 +178,7 @@ def wire(
         postmortems,
         oncall,
         ops,
+        AgentService(tx, clock, config, runbooks),
         [],
     )
     if notifier is not None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from chatops.engine.agents.identity import Agent
 from chatops.engine.events import Event
 from chatops.engine.incidents.postmortem import PostMortem
 from chatops.engine.planning.plan import Plan
@@ -41,6 +42,7 @@ class State:
     postmortems: dict[int, PostMortem] = field(default_factory=dict)
     events: list[Stored] = field(default_factory=list)
     positions: dict[str, int] = field(default_factory=dict)
+    agents: dict[str, tuple[Agent, str]] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, kind: str) -> int:
@@ -342,6 +344,35 @@ class MemoryPostMortems:
         return self._cas(run_id, True, done_at=now, author=author, answers=dict(answers))
 
 
+class MemoryAgents:
+    def __init__(self, st: State) -> None:
+        self.st = st
+
+    def add(self, agent: Agent, token_hash: str) -> bool:
+        taken = any(h == token_hash for _, h in self.st.agents.values())
+        if agent.name in self.st.agents or taken:
+            return False
+        self.st.agents[agent.name] = (agent, token_hash)
+        return True
+
+    def get(self, name: str) -> Agent | None:
+        found = self.st.agents.get(name)
+        return found[0] if found else None
+
+    def all(self) -> list[Agent]:
+        return [a for _, (a, _h) in sorted(self.st.agents.items())]
+
+    def by_token_hash(self, token_hash: str) -> Agent | None:
+        return next((a for a, h in self.st.agents.values() if h == token_hash), None)
+
+    def revoke(self, name: str, now: datetime) -> bool:
+        found = self.st.agents.get(name)
+        if found is None or found[0].revoked_at is not None:
+            return False
+        self.st.agents[name] = (replace(found[0], revoked_at=now), found[1])
+        return True
+
+
 class MemoryOutbox:
     def __init__(self, st: State) -> None:
         self.st = st
@@ -357,7 +388,16 @@ class MemoryTransaction(Transaction):
         self.db = db
         db.lock.acquire()
         self.st = copy.copy(db.state)
-        for name in ("plans", "runs", "queue_keys", "steps", "postmortems", "positions", "ids"):
+        for name in (
+            "plans",
+            "runs",
+            "queue_keys",
+            "steps",
+            "postmortems",
+            "positions",
+            "ids",
+            "agents",
+        ):
             setattr(self.st, name, dict(getattr(db.state, name)))
         self.st.output = {k: list(v) for k, v in db.state.output.items()}
         for name in ("approvals", "audit", "events"):
@@ -370,6 +410,7 @@ class MemoryTransaction(Transaction):
         self.postmortems = MemoryPostMortems(self.st)
         self.outbox = MemoryOutbox(self.st)
         self.events = self.outbox
+        self.agents = MemoryAgents(self.st)
 
     def commit(self) -> list[Event]:
         self.db.state = self.st

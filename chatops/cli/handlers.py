@@ -19,9 +19,10 @@ from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.policy import evaluate
 from chatops.engine.planning.taskformat import export_task, import_task
-from chatops.engine.runs.run import RunState, StepState
+from chatops.engine.runs.run import AuditEvent, RunState, StepState
 from chatops.errors import (
     ParameterError,
+    PermissionDenied,
     PolicyRefused,
     TaskFormatError,
 )
@@ -306,4 +307,59 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  in progress: #{r.id} {r.runbook} ({r.state.value})")
     for run_id in st.open_postmortems:
         print(f"  open post-mortem: run #{run_id}")
+    return 0
+
+
+def _lead(w: Wired, user: str, action: str) -> None:
+    """Agents act on production: only a lead gives or takes their tokens."""
+    if "lead" not in w.roles.of(user):
+        with w.tx() as t:
+            t.audit.append(AuditEvent(w.clock.now(), user, f"denied.{action}", detail="not a lead"))
+        raise PermissionDenied("only a lead may add or revoke agents")
+
+
+def cmd_agent_add(args: argparse.Namespace) -> int:
+    from chatops.engine.planning.durations import parse_duration
+
+    w = _wire(args)
+    _lead(w, args.as_user, "agent_add")
+    try:
+        expires = parse_duration(args.expires) if args.expires else None
+    except ValueError as e:
+        raise ParameterError(str(e)) from None
+    agent, token = w.agents.add(
+        args.name,
+        args.role,
+        by=args.as_user,
+        services=[x for x in args.services.split(",") if x],
+        processes=[x for x in args.processes.split(",") if x],
+        expires=expires,
+    )
+    print(f"agent {agent.name} ({agent.role}) added. Its token, shown this once:")
+    print(token)
+    print("Give it to the agent as CHATOPS_AGENT_TOKEN; chatops keeps only its hash.")
+    return 0
+
+
+def cmd_agent_list(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    now = w.clock.now()
+    agents = w.agents.list()
+    if not agents:
+        print("no agents; add one with: chatops agent add NAME --role architect --as LEAD")
+    for a in agents:
+        expires = a.expires_at.strftime("%Y-%m-%d %H:%M") if a.expires_at else "never"
+        print(
+            f"{a.name:<24} {a.role:<10} {a.state(now):<8} expires {expires:<16} "
+            f"services {','.join(a.services) or 'all'}; "
+            f"processes {','.join(a.processes) or 'all its role may'}"
+        )
+    return 0
+
+
+def cmd_agent_revoke(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    _lead(w, args.as_user, "agent_revoke")
+    agent = w.agents.revoke(args.name, by=args.as_user)
+    print(f"agent {agent.name} revoked: its token no longer works")
     return 0

@@ -178,6 +178,23 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--stop", action="store_true", help="stop the demo app and leave")
     s.set_defaults(func=_lazy("cmd_demo"))
 
+    s = sub.add_parser("agent", parents=[common], help="AI agents: add, list, revoke")
+    asub = s.add_subparsers(dest="agent_cmd", required=True)
+    a = asub.add_parser("add", parents=[common], help="a new agent; prints its token once")
+    a.add_argument("name", help="e.g. architect-agent")
+    a.add_argument("--role", required=True, choices=["architect", "coder"])
+    a.add_argument("--services", default="", help="comma-separated (default: all)")
+    a.add_argument("--processes", default="", help="comma-separated (default: all its role may)")
+    a.add_argument("--expires", help="a duration like 30d or 12h (default: never)")
+    a.add_argument("--as", dest="as_user", required=True, help="who adds it (a lead)")
+    a.set_defaults(func=_lazy("cmd_agent_add"))
+    a = asub.add_parser("list", parents=[common], help="every agent, its scope and state")
+    a.set_defaults(func=_lazy("cmd_agent_list"))
+    a = asub.add_parser("revoke", parents=[common], help="stop an agent's token at once")
+    a.add_argument("name")
+    a.add_argument("--as", dest="as_user", required=True, help="who revokes it (a lead)")
+    a.set_defaults(func=_lazy("cmd_agent_revoke"))
+
     s = sub.add_parser(
         "recover", parents=[common], help="mark runs of dead processes interrupted (serve does it)"
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from chatops.engine.agents.identity import Agent
 from chatops.engine.events import Event
 from chatops.engine.incidents.postmortem import PostMortem
 from chatops.engine.planning.inventory import Host
@@ -184,6 +185,22 @@ class PostMortemStore(Protocol):
     def complete(
         self, run_id: int, author: str, answers: dict[str, str], now: datetime
     ) -> bool: ...
+
+
+class Agents(Protocol):
+    def add(self, agent: Agent, token_hash: str) -> bool:
+        """False if an agent of that name exists."""
+        ...
+
+    def get(self, name: str) -> Agent | None: ...
+
+    def all(self) -> list[Agent]: ...
+
+    def by_token_hash(self, token_hash: str) -> Agent | None: ...
+
+    def revoke(self, name: str, now: datetime) -> bool:
+        """False if it was revoked already (or does not exist)."""
+        ...
 
 
 class Outbox(Protocol):

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 MASK = "[REDACTED]"
 TOKEN_PATTERNS = [
     r"\bxox[abposre]-[A-Za-z0-9-]{10,}",  # Slack tokens
+    r"\bchatops-agent-[A-Za-z0-9_-]{20,}",  # chatops agent tokens
     r"\bxapp-[0-9]-[A-Za-z0-9-]{10,}",  # Slack app-level tokens
     r"\bgh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
     r"\bgithub_pat_[A-Za-z0-9_]{30,}",

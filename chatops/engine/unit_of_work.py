@@ -17,6 +17,7 @@ from types import TracebackType
 
 from chatops.engine.events import Event
 from chatops.engine.ports import (
+    Agents,
     Approvals,
     Audit,
     Notifier,
@@ -44,6 +45,7 @@ class Transaction:
     audit: Audit
     postmortems: PostMortemStore
     events: Outbox
+    agents: Agents
 
     def commit(self) -> list[Event]:
         """Commit; return the events written in this transaction."""

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chatops.engine.events import Event
 from chatops.engine.ports import Clock
 from chatops.engine.unit_of_work import Transaction, Transactions
+from chatops.store.agents import SqlAgents
 from chatops.store.approvals import SqlApprovals
 from chatops.store.audit import SqlAudit
 from chatops.store.outbox import SqlOutbox
@@ -29,6 +30,7 @@ class SqlTransaction(Transaction):
         self.postmortems = SqlPostMortems(session)
         self.outbox = SqlOutbox(session, clock.now())
         self.events = self.outbox
+        self.agents = SqlAgents(session)
 
     def commit(self) -> list[Event]:
         try:

@@ -1,0 +1,102 @@
+"""Adding, listing, revoking and authenticating agents; every step audited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from chatops.engine.agents.identity import NAME, ROLES, Agent, new_token, token_hash
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.runbook import Runbook
+from chatops.engine.ports import Clock
+from chatops.engine.runs.run import AuditEvent
+from chatops.engine.unit_of_work import Transactions
+from chatops.errors import NotFound, ParameterError, PermissionDenied
+
+
+class AgentService:
+    def __init__(
+        self, tx: Transactions, clock: Clock, config: Config, runbooks: dict[str, Runbook]
+    ) -> None:
+        self.tx = tx
+        self.clock = clock
+        self.config = config
+        self.runbooks = runbooks
+
+    def _audit(self, actor: str, action: str, detail: str) -> None:
+        with self.tx() as t:
+            t.audit.append(AuditEvent(self.clock.now(), actor, action, detail=detail))
+
+    def add(
+        self,
+        name: str,
+        role: str,
+        *,
+        by: str,
+        services: Sequence[str] = (),
+        processes: Sequence[str] = (),
+        expires: timedelta | None = None,
+    ) -> tuple[Agent, str]:
+        """A new agent and its token (shown once; only its hash is kept)."""
+        if not NAME.fullmatch(name):
+            raise ParameterError(
+                f"agent name {name!r}: lowercase letters, digits and '-', 2-40, a letter first"
+            )
+        if role not in ROLES:
+            raise ParameterError(f"role {role!r}: one of {', '.join(ROLES)}")
+        unknown = [s for s in services if s not in self.config.services]
+        if unknown:
+            raise ParameterError(f"unknown service(s): {', '.join(unknown)}")
+        unknown = [p for p in processes if p not in self.runbooks]
+        if unknown:
+            raise ParameterError(f"unknown process(es): {', '.join(unknown)}")
+        now = self.clock.now()
+        agent = Agent(
+            name,
+            role,
+            tuple(services),
+            tuple(processes),
+            by,
+            now,
+            now + expires if expires is not None else None,
+        )
+        token = new_token()
+        with self.tx() as t:
+            if not t.agents.add(agent, token_hash(token)):
+                raise ParameterError(f"an agent named {name!r} exists already")
+            scope = (
+                f"role {role}; services {', '.join(services) or 'all'}; "
+                f"processes {', '.join(processes) or 'all its role allows'}; "
+                f"expires {agent.expires_at.isoformat() if agent.expires_at else 'never'}"
+            )
+            t.audit.append(AuditEvent(now, by, "agent.added", detail=f"{name}: {scope}"))
+        return agent, token
+
+    def list(self) -> list[Agent]:
+        with self.tx() as t:
+            return t.agents.all()
+
+    def revoke(self, name: str, *, by: str) -> Agent:
+        with self.tx() as t:
+            if t.agents.get(name) is None:
+                raise NotFound(f"no agent named {name!r}")
+            if not t.agents.revoke(name, self.clock.now()):
+                raise ParameterError(f"agent {name!r} is revoked already")
+            t.audit.append(AuditEvent(self.clock.now(), by, "agent.revoked", detail=name))
+            agent = t.agents.get(name)
+            assert agent is not None
+            return agent
+
+    def authenticate(self, token: str, on_behalf_of: str | None = None) -> Agent:
+        """The agent a bearer token names, if it is active. Refusals are audited (without the
+        token) and say why only as much as is safe: unknown, revoked or expired."""
+        with self.tx() as t:
+            agent = t.agents.by_token_hash(token_hash(token)) if token else None
+        if agent is None:
+            self._audit("unknown-agent", "denied.agent", "a token no agent holds")
+            raise PermissionDenied("unknown agent token")
+        state = agent.state(self.clock.now())
+        if state != "active":
+            self._audit(f"agent:{agent.name}", "denied.agent", f"token {state}")
+            raise PermissionDenied(f"agent {agent.name}'s token is {state}")
+        return agent

@@ -1,0 +1,125 @@
+"""Agent identities: a token shown once and stored hashed; revocable; expiring; every
+refusal audited. On the in-memory store, on SQLite and PostgreSQL, and through the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from chatops.adapters.clock import ManualClock
+from chatops.engine.agents.identity import Agent
+from chatops.engine.agents.service import AgentService
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.runbook import Runbook
+from chatops.engine.redact import Redactor
+from chatops.errors import NotFound, ParameterError, PermissionDenied
+from tests.factories import NOW, Each, sql
+from tests.memory import MemoryDatabase
+from tests.test_cli import app, chatops, env
+
+__all__ = ["app", "env"]
+
+
+@pytest.fixture
+def agents(config: Config, runbooks: dict[str, Runbook]) -> tuple[AgentService, ManualClock]:
+    clock = ManualClock(NOW)
+    return AgentService(MemoryDatabase().transactions(clock), clock, config, runbooks), clock
+
+
+def test_a_token_works_until_it_is_revoked(agents: tuple[AgentService, ManualClock]) -> None:
+    service, _clock = agents
+    agent, token = service.add("architect-agent", "architect", by="U_LEAD")
+    assert token.startswith("chatops-agent-") and len(token) > 50
+    assert service.authenticate(token) == agent
+    service.revoke("architect-agent", by="U_LEAD")
+    with pytest.raises(PermissionDenied, match="revoked"):
+        service.authenticate(token)
+    with pytest.raises(ParameterError, match="revoked already"):
+        service.revoke("architect-agent", by="U_LEAD")
+    with pytest.raises(NotFound):
+        service.revoke("nobody", by="U_LEAD")
+
+
+def test_wrong_missing_and_expired_tokens_are_refused_and_audited(
+    agents: tuple[AgentService, ManualClock],
+) -> None:
+    service, clock = agents
+    _agent, token = service.add("coder-agent", "coder", by="U_LEAD", expires=timedelta(days=30))
+    for bad in ("", "chatops-agent-not-a-token", token[:-1]):
+        with pytest.raises(PermissionDenied, match="unknown agent token"):
+            service.authenticate(bad)
+    clock.advance(timedelta(days=30))
+    with pytest.raises(PermissionDenied, match="expired"):
+        service.authenticate(token)
+    with service.tx() as t:
+        denied = [e for e in t.audit.recent() if e.action == "denied.agent"]
+        added = [e for e in t.audit.recent() if e.action == "agent.added"]
+    assert len(denied) == 4 and all(token not in e.detail for e in denied)
+    assert denied[0].actor == "agent:coder-agent" and "expired" in denied[0].detail
+    assert added[0].actor == "U_LEAD" and "role coder" in added[0].detail
+
+
+def test_names_roles_and_scope_are_checked(agents: tuple[AgentService, ManualClock]) -> None:
+    service, _clock = agents
+    for name, role, kw, why in (
+        ("Bad Name", "coder", {}, "agent name"),
+        ("ok-agent", "lead", {}, "role 'lead'"),
+        ("ok-agent", "coder", {"services": ["nope"]}, "unknown service"),
+        ("ok-agent", "coder", {"processes": ["nope"]}, "unknown process"),
+    ):
+        with pytest.raises(ParameterError, match=why):
+            service.add(name, role, by="U_LEAD", **kw)  # type: ignore[arg-type]
+    service.add("ok-agent", "coder", by="U_LEAD", services=["eckwms-global"])
+    with pytest.raises(ParameterError, match="exists already"):
+        service.add("ok-agent", "architect", by="U_LEAD")
+    [listed] = service.list()
+    assert listed.services == ("eckwms-global",) and listed.state(NOW) == "active"
+
+
+def test_agent_tokens_are_redacted_like_other_tokens() -> None:
+    from chatops.engine.agents.identity import new_token
+
+    token = new_token()
+    said = Redactor([])(f"curl -H 'Authorization: Bearer {token}'")
+    assert token not in said and "[REDACTED]" in said
+
+
+def test_the_sql_store_keeps_only_the_hash(db_url: str) -> None:
+    agents = Each(sql(db_url), "agents")
+    agent = Agent("a-agent", "architect", ("web",), (), "U_LEAD", NOW)
+    assert agents.add(agent, hashlib.sha256(b"secret").hexdigest())
+    assert not agents.add(agent, hashlib.sha256(b"other").hexdigest())  # name taken
+    assert agents.by_token_hash(hashlib.sha256(b"secret").hexdigest()) == agent
+    assert agents.by_token_hash(hashlib.sha256(b"other").hexdigest()) is None
+    assert agents.revoke("a-agent", NOW + timedelta(hours=1))
+    assert not agents.revoke("a-agent", NOW + timedelta(hours=2))
+    assert agents.get("a-agent").revoked_at == NOW + timedelta(hours=1)
+
+
+def test_the_cli_adds_lists_and_revokes_agents(env: dict[str, str], tmp_path: Path) -> None:
+    refused = chatops(env, "agent", "add", "coder-agent", "--role", "coder", "--as", "U_CODER")
+    assert refused.returncode == 3 and "only a lead" in refused.stderr
+    added = chatops(
+        env, "agent", "add", "coder-agent", "--role", "coder", "--expires", "30d", "--as", "U_LEAD"
+    )
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.splitlines()[1]
+    assert token.startswith("chatops-agent-")
+    listed = chatops(env, "agent", "list")
+    assert "coder-agent" in listed.stdout and "active" in listed.stdout
+    assert token not in listed.stdout
+    db = sqlite3.connect(tmp_path / "c.db")
+    [(stored,)] = db.execute("SELECT token_hash FROM agents").fetchall()
+    assert stored == hashlib.sha256(token.encode()).hexdigest()
+    dump = "\n".join(db.iterdump())
+    assert token not in dump and token.removeprefix("chatops-agent-") not in dump
+    actions = [a for (a,) in db.execute("SELECT action FROM audit_events")]
+    assert actions == ["denied.agent_add", "agent.added"]
+    db.close()
+    revoked = chatops(env, "agent", "revoke", "coder-agent", "--as", "U_LEAD")
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    assert "revoked" in chatops(env, "agent", "list").stdout
