@@ -123,3 +123,52 @@ def test_the_cli_adds_lists_and_revokes_agents(env: dict[str, str], tmp_path: Pa
     revoked = chatops(env, "agent", "revoke", "coder-agent", "--as", "U_LEAD")
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
     assert "revoked" in chatops(env, "agent", "list").stdout
+
+
+def agent(role: str, **kw: tuple[str, ...]) -> Agent:
+    return Agent(f"{role}-agent", role, kw.get("services", ()), kw.get("processes", ()), "U", NOW)
+
+
+def test_the_coder_agent_proposes_alone_only_what_needs_no_architect(
+    runbooks: dict[str, Runbook],
+) -> None:
+    from chatops.engine.agents.rules import proposal_refusal
+
+    coder, architect = agent("coder"), agent("architect")
+    for process in ("deploy", "debug", "config-fix"):
+        assert proposal_refusal(coder, runbooks[process], "eckwms-global") is None, process
+    assert "must NOT change the database schema" in str(
+        proposal_refusal(coder, runbooks["migration"], "eckwms-global")
+    )
+    assert "must NOT add new features" in str(
+        proposal_refusal(coder, runbooks["feature"], "eckwms-global")
+    )
+    assert "must NOT change the API" in str(
+        proposal_refusal(coder, runbooks["endpoint"], "eckwms-global")
+    )
+    assert proposal_refusal(coder, runbooks["refactor"], "eckwms-global") is not None
+    for process in runbooks:
+        assert proposal_refusal(architect, runbooks[process], "eckwms-global") is None, process
+
+
+def test_an_agents_scope_narrows_what_it_may_propose(runbooks: dict[str, Runbook]) -> None:
+    from chatops.engine.agents.rules import proposal_refusal
+
+    narrow = agent("architect", services=("web",), processes=("deploy",))
+    assert proposal_refusal(narrow, runbooks["deploy"], "web") is None
+    assert "only on web" in str(proposal_refusal(narrow, runbooks["deploy"], "eckwms-global"))
+    assert "only deploy" in str(proposal_refusal(narrow, runbooks["migration"], "web"))
+
+
+def test_an_agent_never_approves_a_plan_or_a_gate(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    from tests.factories import rig
+
+    r = rig(MemoryDatabase(), config, runbooks)
+    req = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_CODER")
+    with pytest.raises(PermissionDenied, match="an agent never approves"):
+        r.changes.approve(req.run.id, "agent:architect-agent", req.plan.sha256)
+    status = r.changes.approval_status(r.store.get_run(req.run.id), req.plan)
+    assert status.approvers == () and not status.complete  # nothing counted
+    assert "denied.approve" in r.audit_actions(req.run.id)

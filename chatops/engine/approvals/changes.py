@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chatops.engine import events as ev
+from chatops.engine.agents.rules import approval_refusal
 from chatops.engine.approvals.handoffs import Handoffs
 from chatops.engine.approvals.roles import Roles
 from chatops.engine.planning.config import Config
@@ -298,6 +299,9 @@ class ChangeService(Handoffs):
                     "earlier approvals are void: review the current plan",
                     run,
                 )
+            refused = approval_refusal(user)
+            if refused is not None:
+                raise self._deny(user, "approve", refused, run)
             own = user == run.requester and plan.runbook not in self.config.policies.self_approve
             if self.config.policies.four_eyes and own:
                 raise self._deny(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chatops.engine import events as ev
+from chatops.engine.agents.rules import approval_refusal
 from chatops.engine.approvals.roles import Roles
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
@@ -59,6 +60,9 @@ class Handoffs:
             step = plan.step(step_id)
             if step.kind != "gate":
                 raise StateError(f"step {step_id} is not a gate")
+            refused = approval_refusal(user)
+            if refused is not None:
+                raise self._deny(user, "gate", refused, run)
             if self.config.policies.four_eyes and user == run.requester:
                 raise self._deny(
                     user, "gate", "four-eyes: you cannot pass a gate of your own request", run
