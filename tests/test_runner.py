@@ -213,6 +213,8 @@ def test_gate_waits_for_its_role_in_the_middle_of_a_run(
 
     with pytest.raises(PermissionDenied, match="gate confirm needs architect"):
         r.changes.approve_gate(req.run.id, "confirm", "U_LEAD")
+    with pytest.raises(PermissionDenied, match="an agent never approves"):
+        r.changes.approve_gate(req.run.id, "confirm", "agent:architect-agent")
     assert r.changes.approve_gate(req.run.id, "confirm", "U_ARCH")
     final = r.runner.continue_run(req.run.id)
     assert final is not None and final.state == RunState.SUCCEEDED
