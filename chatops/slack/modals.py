@@ -293,7 +293,7 @@ ESCALATE = "chatops.escalate_reason"
 
 
 def escalate_modal(run_id: int, channel: str) -> dict[str, Any]:
-    from chatops.engine.approvals.changes import ESCALATION_REASONS
+    from chatops.engine.approvals.handoffs import ESCALATION_REASONS
 
     options = [_option(k, v[:1].upper() + v[1:]) for k, v in ESCALATION_REASONS.items()]
     return {

@@ -12,14 +12,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatops.engine import events as ev
-from chatops.engine.planning.plan import Plan
-from chatops.engine.planning.policy import Verdict
 from chatops.engine.ports import Clock, Stored
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
 from chatops.slack import prompt_blocks as pb
+from chatops.slack.escalation_notices import EscalationNotices
+from chatops.slack.plan_notices import PlanNotices, transient
 from chatops.slack.postmortem_notices import PostMortemNotices
 from chatops.slack.records import RunMessages, SlackRecords
 from chatops.slack.throttle import Throttle
@@ -30,7 +30,7 @@ INLINE_CHARS = 2500
 LIVE_CHARS = 1500
 
 
-class SlackNotifier(PostMortemNotices):
+class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices):
     def __init__(
         self,
         client: WebClient,
@@ -97,7 +97,7 @@ class SlackNotifier(PostMortemNotices):
         except Exception as e:
             if key is not None:
                 self.records.forget(key)
-            if event is not None and _transient(e):
+            if event is not None and transient(e):
                 raise
             if isinstance(e, SlackApiError):
                 log.warning("slack %s failed: %s", what, e.response.get("error"))
@@ -203,52 +203,6 @@ class SlackNotifier(PostMortemNotices):
             return  # not a Slack run (CLI)
         handler(event, m)
 
-    def on_requested(self, e: ev.RunRequested) -> None:
-        """The plan message, from the event stream: posted here if the request's own task
-        did not post it at once (Slack was failing then, or the process died)."""
-        if not e.origin.startswith("slack:") or self.records.get(e.run.id) is not None:
-            return  # not asked in Slack, or posted at once (the usual case): nothing to do
-        from chatops.engine.planning.policy import evaluate
-
-        plan = self.store.load_plan(e.run.task_id)
-        try:
-            posted = self.post_plan(e.run, plan, evaluate(plan), e.origin.removeprefix("slack:"))
-        except SlackApiError as err:
-            if _transient(err):
-                raise  # Slack is down or busy: the feed tries again later
-            log.warning("slack refused the plan of run %s: %s", e.run.id, err.response.get("error"))
-            return
-        if not posted:
-            raise PlanPending(f"the plan of run {e.run.id} is being posted elsewhere")
-
-    def post_plan(self, run: RunView, plan: Plan, verdict: Verdict, channel: str) -> bool:
-        """Post the plan message once, whoever asks first (the request's task, at once; the
-        event stream, as the fallback). True when it is posted or was; False while another
-        thread holds the claim; raises what Slack raised (the claim is let go)."""
-        if self.records.get(run.id) is not None:
-            return True
-        key = f"plan:{run.id}"
-        if not self.records.first_delivery(key, self.clock.now()):
-            return self.records.get(run.id) is not None
-        try:
-            resp = self.client.chat_postMessage(
-                channel=channel,
-                text=bk.plan_fallback(plan, run),
-                blocks=bk.plan_blocks(plan, verdict, run),
-                unfurl_links=False,
-            )
-        except Exception:
-            self.records.forget(key)
-            raise
-        self.records.save(run.id, channel, str(resp["ts"]))
-        m = self.records.get(run.id)
-        if not verdict.ok and m is not None:
-            reasons = "\n".join(f"• {r}" for r in verdict.reasons)
-            self.reply(
-                m, f":no_entry: This plan breaks the process and cannot be approved:\n{reasons}"
-            )
-        return True
-
     def on_approved(self, e: ev.RunApproved, m: RunMessages) -> None:
         run = e.run
         approvers = e.approvers
@@ -273,31 +227,6 @@ class SlackNotifier(PostMortemNotices):
             f":pencil2: <@{run.requester}> changed the plan (was `{old}`). "
             "Approvals given to the earlier version no longer count.",
         )
-
-    def on_escalated(self, e: ev.RunEscalated, m: RunMessages) -> None:
-        run = e.run
-        users = e.architects
-        groups = e.groups
-        who = (
-            " ".join([*(f"<@{u}>" for u in users), *(f"<!subteam^{g}>" for g in groups)])
-            or "Architect"
-        )
-        details = bk.escape(e.details)
-        text = f":sos: {who}: <@{e.by}> escalates this to the Architect: *{e.reason}*." + (
-            f"\n>{details}" if details else ""
-        )
-        self.prompt(run, m, text, pb.escalation_blocks(text, run))
-        self._dm([str(u) for u in users], text + f"\n(run #{run.id}, {run.service})")
-
-    def on_escalation_answered(self, e: ev.EscalationAnswered, m: RunMessages) -> None:
-        run = e.run
-        by = e.by
-        if e.how == "take_over":
-            text = f":hammer_and_wrench: <@{by}> takes this over: a fix plan follows."
-        else:
-            text = f":white_check_mark: <@{by}> closes this: {bk.escape(e.reason)}"
-        self.retire_prompts(run.id, text)
-        self.reply(m, text)
 
     def prompt(self, run: RunView, m: RunMessages, text: str, blocks: list[bk.Block]) -> str | None:
         """Post a message with buttons for people, and remember it until the run ends."""
@@ -461,19 +390,3 @@ class SlackNotifier(PostMortemNotices):
         self.retire_prompts(run.id, f"_No longer waiting: {text.splitlines()[0]}_")
         self.reply(m, text, [bk.section(text)], broadcast=True)
         self.refresh_plan(run, text.splitlines()[0])
-
-
-def _transient(e: Exception) -> bool:
-    """Slack unreachable, failing or rate-limiting: worth trying the event again later."""
-    if isinstance(e, PlanPending):
-        return True
-    if isinstance(e, SlackApiError):
-        status = getattr(e.response, "status_code", 200)
-        return status == 429 or status >= 500 or e.response.get("error") == "ratelimited"
-    return isinstance(e, OSError | TimeoutError)
-
-
-class PlanPending(Exception):
-    """Another thread claimed the plan's post and has not recorded it yet: try again."""
-
-    quiet = True  # an expected wait, not a failure: the feed retries without a traceback

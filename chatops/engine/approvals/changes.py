@@ -49,15 +49,6 @@ class ApprovalStatus:
         return not self.missing
 
 
-#: Process 4: when to escalate to the Architect.
-ESCALATION_REASONS = {
-    "architecture": "the problem needs an architecture change",
-    "unclear": "it is unclear how to fix it",
-    "recurring": "the problem recurs systematically",
-    "decision": "a decision about the approach is needed",
-}
-
-
 class ChangeService(Handoffs):
     def __init__(
         self,
@@ -234,35 +225,6 @@ class ChangeService(Handoffs):
             )
             t.events.add(ev.PlanRevised(run, old.sha256))
             return Requested(plan, verdict, run)
-
-    def escalate(self, run_id: int, user: str, reason: str, details: str = "") -> RunView:
-        """Process 4: hand a production problem to the Architect, with the seed's reason."""
-        with self.tx() as t:
-            run = t.runs.get(run_id)
-            if reason not in ESCALATION_REASONS:
-                raise StateError(f"pick a reason: {', '.join(ESCALATION_REASONS)}")
-            if (
-                not self.roles.of(user) & {"oncall", "coder", "lead", "architect"}
-                and user != run.requester
-            ):
-                raise self._deny(
-                    user, "escalate", "only on-call, coders and leads may escalate", run
-                )
-            self._audit(
-                user, "run.escalated", run, f"{ESCALATION_REASONS[reason]}; {details}".strip("; ")
-            )
-            architects = self.config.roles.get("architect")
-            t.events.add(
-                ev.RunEscalated(
-                    run,
-                    user,
-                    ESCALATION_REASONS[reason],
-                    details,
-                    tuple(self.roles.members("architect")),
-                    tuple(architects.groups) if architects else (),
-                )
-            )
-            return run
 
     # -- approvals -------------------------------------------------------------------------
     def required_approvals(self, plan: Plan) -> int:

@@ -12,6 +12,14 @@ from chatops.engine.runs.run import ApprovalRecord, RunState, RunView, StepState
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import PermissionDenied, StateError
 
+#: Process 4: when to escalate to the Architect.
+ESCALATION_REASONS = {
+    "architecture": "the problem needs an architecture change",
+    "unclear": "it is unclear how to fix it",
+    "recurring": "the problem recurs systematically",
+    "decision": "a decision about the approach is needed",
+}
+
 
 class Handoffs:
     """Mixed into ChangeService, which provides these attributes and helpers."""
@@ -104,6 +112,35 @@ class Handoffs:
             self._audit(user, "run.cancelled", run, f"waiting at step {run.current_step}")
             t.events.add(ev.RunFinished(run, run.state, by=user))
             return True
+
+    def escalate(self, run_id: int, user: str, reason: str, details: str = "") -> RunView:
+        """Process 4: hand a production problem to the Architect, with the seed's reason."""
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            if reason not in ESCALATION_REASONS:
+                raise StateError(f"pick a reason: {', '.join(ESCALATION_REASONS)}")
+            if (
+                not self.roles.of(user) & {"oncall", "coder", "lead", "architect"}
+                and user != run.requester
+            ):
+                raise self._deny(
+                    user, "escalate", "only on-call, coders and leads may escalate", run
+                )
+            self._audit(
+                user, "run.escalated", run, f"{ESCALATION_REASONS[reason]}; {details}".strip("; ")
+            )
+            architects = self.config.roles.get("architect")
+            t.events.add(
+                ev.RunEscalated(
+                    run,
+                    user,
+                    ESCALATION_REASONS[reason],
+                    details,
+                    tuple(self.roles.members("architect")),
+                    tuple(architects.groups) if architects else (),
+                )
+            )
+            return run
 
     def answer_escalation(self, run_id: int, user: str, how: str, reason: str = "") -> RunView:
         """Process 4, the Architect's answer to an escalation: take the problem over (a fix

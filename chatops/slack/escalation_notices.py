@@ -1,0 +1,58 @@
+"""Process 4 in the thread: an escalation to the Architect (with Take over / Close / Cancel,
+and a direct message to each architect), and the Architect's answer. Mixed into
+SlackNotifier, which provides the plumbing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chatops.engine import events as ev
+from chatops.engine.runs.run import RunView
+from chatops.slack import blocks as bk
+from chatops.slack import prompt_blocks as pb
+from chatops.slack.records import RunMessages
+
+
+class EscalationNotices:
+    def reply(
+        self,
+        m: RunMessages,
+        text: str,
+        blocks: list[bk.Block] | None = None,
+        broadcast: bool = False,
+    ) -> str | None:
+        raise NotImplementedError
+
+    def prompt(self, run: RunView, m: RunMessages, text: str, blocks: list[bk.Block]) -> str | None:
+        raise NotImplementedError
+
+    def retire_prompts(self, run_id: int, text: str) -> None:
+        raise NotImplementedError
+
+    def _dm(self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None) -> None:
+        raise NotImplementedError
+
+    def on_escalated(self, e: ev.RunEscalated, m: RunMessages) -> None:
+        run = e.run
+        users = e.architects
+        groups = e.groups
+        who = (
+            " ".join([*(f"<@{u}>" for u in users), *(f"<!subteam^{g}>" for g in groups)])
+            or "Architect"
+        )
+        details = bk.escape(e.details)
+        text = f":sos: {who}: <@{e.by}> escalates this to the Architect: *{e.reason}*." + (
+            f"\n>{details}" if details else ""
+        )
+        self.prompt(run, m, text, pb.escalation_blocks(text, run))
+        self._dm([str(u) for u in users], text + f"\n(run #{run.id}, {run.service})")
+
+    def on_escalation_answered(self, e: ev.EscalationAnswered, m: RunMessages) -> None:
+        run = e.run
+        by = e.by
+        if e.how == "take_over":
+            text = f":hammer_and_wrench: <@{by}> takes this over: a fix plan follows."
+        else:
+            text = f":white_check_mark: <@{by}> closes this: {bk.escape(e.reason)}"
+        self.retire_prompts(run.id, text)
+        self.reply(m, text)

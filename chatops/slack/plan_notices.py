@@ -1,0 +1,99 @@
+"""The plan message: posted at once by the request's task, or from the event stream when
+that could not (Slack failing, the process gone); claimed, so exactly one of them posts.
+Mixed into SlackNotifier, which provides the plumbing."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from chatops.engine import events as ev
+from chatops.engine.planning.plan import Plan
+from chatops.engine.planning.policy import Verdict
+from chatops.engine.ports import Clock
+from chatops.engine.runs.queries import Queries
+from chatops.engine.runs.run import RunView
+from chatops.slack import blocks as bk
+from chatops.slack.records import RunMessages, SlackRecords
+
+log = logging.getLogger(__name__)
+
+
+class PlanNotices:
+    client: WebClient
+    store: Queries
+    records: SlackRecords
+    clock: Clock
+
+    def reply(
+        self,
+        m: RunMessages,
+        text: str,
+        blocks: list[bk.Block] | None = None,
+        broadcast: bool = False,
+    ) -> str | None:
+        raise NotImplementedError
+
+    def on_requested(self, e: ev.RunRequested) -> None:
+        """The plan message, from the event stream: posted here if the request's own task
+        did not post it at once (Slack was failing then, or the process died)."""
+        if not e.origin.startswith("slack:") or self.records.get(e.run.id) is not None:
+            return  # not asked in Slack, or posted at once (the usual case): nothing to do
+        from chatops.engine.planning.policy import evaluate
+
+        plan = self.store.load_plan(e.run.task_id)
+        try:
+            posted = self.post_plan(e.run, plan, evaluate(plan), e.origin.removeprefix("slack:"))
+        except SlackApiError as err:
+            if transient(err):
+                raise  # Slack is down or busy: the feed tries again later
+            log.warning("slack refused the plan of run %s: %s", e.run.id, err.response.get("error"))
+            return
+        if not posted:
+            raise PlanPending(f"the plan of run {e.run.id} is being posted elsewhere")
+
+    def post_plan(self, run: RunView, plan: Plan, verdict: Verdict, channel: str) -> bool:
+        """Post the plan message once, whoever asks first (the request's task, at once; the
+        event stream, as the fallback). True when it is posted or was; False while another
+        thread holds the claim; raises what Slack raised (the claim is let go)."""
+        if self.records.get(run.id) is not None:
+            return True
+        key = f"plan:{run.id}"
+        if not self.records.first_delivery(key, self.clock.now()):
+            return self.records.get(run.id) is not None
+        try:
+            resp = self.client.chat_postMessage(
+                channel=channel,
+                text=bk.plan_fallback(plan, run),
+                blocks=bk.plan_blocks(plan, verdict, run),
+                unfurl_links=False,
+            )
+        except Exception:
+            self.records.forget(key)
+            raise
+        self.records.save(run.id, channel, str(resp["ts"]))
+        m = self.records.get(run.id)
+        if not verdict.ok and m is not None:
+            reasons = "\n".join(f"• {r}" for r in verdict.reasons)
+            self.reply(
+                m, f":no_entry: This plan breaks the process and cannot be approved:\n{reasons}"
+            )
+        return True
+
+
+def transient(e: Exception) -> bool:
+    """Slack unreachable, failing or rate-limiting: worth trying the event again later."""
+    if isinstance(e, PlanPending):
+        return True
+    if isinstance(e, SlackApiError):
+        status = getattr(e.response, "status_code", 200)
+        return status == 429 or status >= 500 or e.response.get("error") == "ratelimited"
+    return isinstance(e, OSError | TimeoutError)
+
+
+class PlanPending(Exception):
+    """Another thread claimed the plan's post and has not recorded it yet: try again."""
+
+    quiet = True  # an expected wait, not a failure: the feed retries without a traceback
