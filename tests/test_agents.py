@@ -172,3 +172,45 @@ def test_an_agent_never_approves_a_plan_or_a_gate(
     status = r.changes.approval_status(r.store.get_run(req.run.id), req.plan)
     assert status.approvers == () and not status.complete  # nothing counted
     assert "denied.approve" in r.audit_actions(req.run.id)
+
+
+def test_agents_propose_under_the_seeds_rules_and_people_approve(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    from chatops.engine.runs.run import RunState
+    from tests.factories import rig
+
+    r = rig(MemoryDatabase(), config, runbooks)
+    coder, architect = agent("coder"), agent("architect")
+    migration = {"service": "eckwms-global", "script": "scripts/add-status.js"}
+    with pytest.raises(PermissionDenied, match="must NOT change the database schema"):
+        r.changes.propose(coder, "migration", migration, reason="add a column")
+    with r.tx() as t:
+        [denied] = [e for e in t.audit.recent() if e.action == "denied.propose"]
+    assert denied.actor == "agent:coder-agent" and "database schema" in denied.detail
+
+    made = r.changes.propose(
+        architect, "deploy", {"service": "eckwms-global"}, reason="ship v2", on_behalf_of="U_LEAD"
+    )
+    assert made.run.requester == "agent:architect-agent"
+    assert made.plan.on_behalf_of == "U_LEAD" and made.plan.request == "ship v2"
+    with pytest.raises(PermissionDenied, match="four-eyes"):  # the person it acts for
+        r.changes.approve(made.run.id, "U_LEAD", made.plan.sha256)
+    status = r.changes.approve(made.run.id, "U_LEAD2", made.plan.sha256)
+    assert status.complete and status.run.state == RunState.QUEUED
+    assert status.approvers == ("U_LEAD2",)
+
+
+def test_a_plan_without_an_agent_keeps_the_hash_it_had_before_agents(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    import json
+
+    from tests.factories import plan_for
+
+    plan = plan_for(runbooks, config)
+    before = {k: v for k, v in plan.model_dump(mode="json").items() if k != "on_behalf_of"}
+    text = json.dumps(before, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert plan.sha256 == hashlib.sha256(text.encode()).hexdigest()  # stored plans still load
+    acting = plan.model_copy(update={"on_behalf_of": "U2"})
+    assert b'"on_behalf_of":"U2"' in acting.canonical() and acting.sha256 != plan.sha256

@@ -83,6 +83,7 @@ class Plan(Frozen):
     environment: str | None = None
     params: dict[str, str | int | bool] = {}
     requester: str
+    on_behalf_of: str | None = None  # the person an agent (the requester) acts for
     request: str = ""
     questions: dict[str, str] = {}
     answers: dict[str, str] = {}
@@ -96,6 +97,8 @@ class Plan(Frozen):
 
     def canonical(self) -> bytes:
         data = self.model_dump(mode="json")
+        if data.get("on_behalf_of") is None:  # plans stored before agents keep their hash
+            data.pop("on_behalf_of", None)
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
     @property
