@@ -4,34 +4,14 @@ SlackNotifier, which provides the plumbing."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from chatops.engine import events as ev
-from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import prompt_blocks as pb
+from chatops.slack.notices import Notices
 from chatops.slack.records import RunMessages
 
 
-class EscalationNotices:
-    def reply(
-        self,
-        m: RunMessages,
-        text: str,
-        blocks: list[bk.Block] | None = None,
-        broadcast: bool = False,
-    ) -> str | None:
-        raise NotImplementedError
-
-    def prompt(self, run: RunView, m: RunMessages, text: str, blocks: list[bk.Block]) -> str | None:
-        raise NotImplementedError
-
-    def retire_prompts(self, run_id: int, text: str) -> None:
-        raise NotImplementedError
-
-    def _dm(self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None) -> None:
-        raise NotImplementedError
-
+class EscalationNotices(Notices):
     def on_escalated(self, e: ev.RunEscalated, m: RunMessages) -> None:
         run = e.run
         users = e.architects

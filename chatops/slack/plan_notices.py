@@ -16,25 +16,17 @@ from chatops.engine.ports import Clock
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
-from chatops.slack.records import RunMessages, SlackRecords
+from chatops.slack.notices import Notices
+from chatops.slack.records import SlackRecords
 
 log = logging.getLogger(__name__)
 
 
-class PlanNotices:
+class PlanNotices(Notices):
     client: WebClient
     store: Queries
     records: SlackRecords
     clock: Clock
-
-    def reply(
-        self,
-        m: RunMessages,
-        text: str,
-        blocks: list[bk.Block] | None = None,
-        broadcast: bool = False,
-    ) -> str | None:
-        raise NotImplementedError
 
     def on_requested(self, e: ev.RunRequested) -> None:
         """The plan message, from the event stream: posted here if the request's own task

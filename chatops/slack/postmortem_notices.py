@@ -3,29 +3,16 @@ escalated to the leads, written. Mixed into SlackNotifier, which provides the pl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from chatops.engine import events as ev
 from chatops.engine.incidents.postmortem import QUESTIONS, PostMortem
 from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
+from chatops.slack.notices import Notices
 from chatops.slack.records import RunMessages
 
 
-class PostMortemNotices:
-    def reply(
-        self,
-        m: RunMessages,
-        text: str,
-        blocks: list[bk.Block] | None = None,
-        broadcast: bool = False,
-    ) -> str | None:
-        raise NotImplementedError
-
-    def _dm(self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None) -> None:
-        raise NotImplementedError
-
+class PostMortemNotices(Notices):
     def _pm_text(self, run: RunView, head: str, pm: PostMortem) -> str:
         owners = ", ".join(f"<@{u}>" for u in pm.owners)
         return (

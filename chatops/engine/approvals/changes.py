@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chatops.engine import events as ev
-from chatops.engine.agents.identity import Agent
-from chatops.engine.agents.rules import approval_refusal, principal, proposal_refusal
+from chatops.engine.agents.rules import approval_refusal
 from chatops.engine.approvals.handoffs import Handoffs
+from chatops.engine.approvals.proposals import Proposals
 from chatops.engine.approvals.roles import Roles
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
@@ -50,7 +50,7 @@ class ApprovalStatus:
         return not self.missing
 
 
-class ChangeService(Handoffs):
+class ChangeService(Handoffs, Proposals):
     def __init__(
         self,
         config: Config,
@@ -153,30 +153,6 @@ class ChangeService(Handoffs):
         )
         self._check_requester(self.runbook(plan.runbook), requester)
         return self._submit(plan, requester, imported=True, origin=origin)
-
-    def propose(
-        self,
-        agent: Agent,
-        process: str,
-        params: dict[str, str],
-        *,
-        reason: str,
-        on_behalf_of: str | None = None,
-        origin: str = "",
-    ) -> Requested:
-        """An agent proposes a change: the seed's delegation rules decide whether it may
-        (refusals are audited with the seed's reason); people approve it, never an agent, and
-        four-eyes covers the person it acts for."""
-        rb = self.runbook(process)
-        who = principal(agent)
-        refused = proposal_refusal(agent, rb, params.get("service"))
-        if refused is not None:
-            raise self._deny(who, "propose", refused)
-        plan = build_plan(
-            rb, self.config, params, requester=who, now=self.clock.now(), request=reason
-        )
-        plan = plan.model_copy(update={"on_behalf_of": on_behalf_of})
-        return self._submit(plan, who, origin=origin)
 
     def _check_requester(self, rb: Runbook, requester: str) -> None:
         if not self.roles.may_request(requester, list(rb.requesters)):

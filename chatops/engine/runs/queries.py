@@ -7,7 +7,6 @@ import threading
 from collections.abc import Sequence
 
 from chatops.engine.approvals.roles import Roles
-from chatops.engine.incidents.postmortem import PostMortem
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Clock
@@ -46,11 +45,6 @@ class Queries:
                 self._plans.pop(next(iter(self._plans)))
         return plan
 
-    def run_and_plan(self, run_id: int) -> tuple[RunView, Plan]:
-        with self.tx() as t:
-            run = t.runs.get(run_id)
-            return run, t.plans.get(run.task_id)
-
     def list_runs(self, limit: int = 50, states: Sequence[RunState] = ()) -> list[RunView]:
         with self.tx() as t:
             return t.runs.list(limit, states)
@@ -82,10 +76,6 @@ class Queries:
     def recent_audit(self, limit: int = 100) -> list[AuditEvent]:
         with self.tx() as t:
             return t.audit.recent(limit)
-
-    def postmortem(self, run_id: int) -> PostMortem | None:
-        with self.tx() as t:
-            return t.postmortems.get(run_id)
 
     def overview(self, user: str) -> Overview:
         """What concerns one person now (the App Home), read in one transaction."""
