@@ -22,7 +22,9 @@ from chatops.adapters.http_get import UrllibGetter
 from chatops.adapters.liveness import OwnerLiveness, new_owner
 from chatops.config_files import load_config, load_config_or_empty, load_runbooks, secret_values
 from chatops.delivery import Feed
+from chatops.engine.agents.gate import AgentGate
 from chatops.engine.agents.service import AgentService
+from chatops.engine.agents.waiting import Waiters
 from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.roles import GroupLookup, Roles, no_groups
 from chatops.engine.incidents.oncall import OnCall
@@ -71,6 +73,7 @@ class Wired:
     oncall: OnCall
     ops: Operations
     agents: AgentService
+    gate: AgentGate
     feeds: list[Feed]
 
     @property
@@ -160,14 +163,20 @@ def wire(
     changes = ChangeService(config, runbooks, tx, clock, roles)
     runner = Runner(config, tx, clock, executors, getter, owner)
     ops = Operations(changes, runner, start)
+    queries = Queries(tx, config, roles, clock)
+    events = SqlEventLog(engine, make_engine(settings.database_url, reads_only=True))
+    agents = AgentService(tx, clock, config, runbooks)
+    waiters = Waiters()
+    gate = AgentGate(agents, changes, ops, queries, oncall, events, config, clock, waiters)
+    tx.listeners.append(waiters)  # a waiting agent hears this process's decisions at once
     wired = Wired(
         settings,
         config,
         runbooks,
         engine,
         tx,
-        Queries(tx, config, roles, clock),
-        SqlEventLog(engine, make_engine(settings.database_url, reads_only=True)),
+        queries,
+        events,
         clock,
         roles,
         redactor,
@@ -178,7 +187,8 @@ def wire(
         postmortems,
         oncall,
         ops,
-        AgentService(tx, clock, config, runbooks),
+        agents,
+        gate,
         [],
     )
     if notifier is not None:

@@ -5,9 +5,11 @@ ChatopsError
  +-- ParameterError     a request parameter is missing or invalid
  +-- TaskFormatError    imported task JSON is malformed
  +-- PermissionDenied   the user lacks the role for what they tried
+ |    +-- NotAuthenticated  an agent's token is missing, unknown, revoked or expired
  +-- PolicyRefused      a plan breaks the process's rules
  +-- StateError         an action does not fit the run's current state
  +-- NotFound           no such run, plan or runbook
+ +-- RateLimited        an agent asked too often; try again after `retry_after` seconds
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ class PermissionDenied(ChatopsError):
     pass
 
 
+class NotAuthenticated(PermissionDenied):
+    pass
+
+
 class PolicyRefused(ChatopsError):
     def __init__(self, reasons: list[str]) -> None:
         self.reasons = reasons
@@ -49,3 +55,9 @@ class StateError(ChatopsError):
 
 class NotFound(ChatopsError):
     pass
+
+
+class RateLimited(ChatopsError):
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many requests: try again in {retry_after:.0f} s")

@@ -27,11 +27,13 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
                 raise ConfigError("environment", ["SLACK_SIGNING_SECRET is required in HTTP mode"])
             import uvicorn
 
+            from chatops.api.web import agent_endpoints
             from chatops.slack.http import asgi
 
-            log.info("serving Slack over HTTP on %s:%s", host, port)
+            routes, lifespan = agent_endpoints(bot.wired.gate, bot.wired.redactor)
+            log.info("serving Slack, /api/v1 and /mcp over HTTP on %s:%s", host, port)
             uvicorn.run(
-                asgi(bot.app, bot.health, settings.slack_signing_secret),
+                asgi(bot.app, bot.health, settings.slack_signing_secret, routes, lifespan),
                 host=host,
                 port=port,
                 log_level="warning",

@@ -80,6 +80,11 @@ class MemoryDatabase:
         with self.lock:
             return [s for s in self.state.events if s.id > position][:limit]
 
+    def of_run(self, run_id: int, position: int = 0, limit: int = 500) -> list[Stored]:
+        with self.lock:
+            mine = [s for s in self.state.events if s.id > position and s.event.run.id == run_id]
+            return mine[:limit]
+
     def head(self) -> int:
         with self.lock:
             return self.state.events[-1].id if self.state.events else 0

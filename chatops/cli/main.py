@@ -30,6 +30,8 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
     def call(args: argparse.Namespace) -> int:
         if name in READING:
             from chatops.cli import reading as module
+        elif name == "cmd_mcp":
+            from chatops.cli import mcp_stdio as module  # type: ignore[no-redef]
         else:
             from chatops.cli import handlers as module  # type: ignore[no-redef]
         args.cli_main = main  # the demo runs CLI commands: handed in, not imported back
@@ -194,6 +196,13 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("name")
     a.add_argument("--as", dest="as_user", required=True, help="who revokes it (a lead)")
     a.set_defaults(func=_lazy("cmd_agent_revoke"))
+
+    s = sub.add_parser(
+        "mcp",
+        parents=[common],
+        help="the MCP server over stdio for an AI agent (token in $CHATOPS_AGENT_TOKEN)",
+    )
+    s.set_defaults(func=_lazy("cmd_mcp"))
 
     s = sub.add_parser(
         "recover", parents=[common], help="mark runs of dead processes interrupted (serve does it)"

@@ -91,6 +91,16 @@ class RunWaiting(Event):
 
 
 @dataclass(frozen=True)
+class StepDone(Event):
+    """A person's step marked done (by a person, or by the Coder agent with its evidence)."""
+
+    step: str
+    by: str
+    evidence: str = ""
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RollbackStarted(Event):
     reason: str
 

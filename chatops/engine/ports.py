@@ -223,6 +223,10 @@ class EventLog(Protocol):
 
     def after(self, position: int, limit: int = 500) -> list[Stored]: ...
 
+    def of_run(self, run_id: int, position: int = 0, limit: int = 500) -> list[Stored]:
+        """One run's events after `position`, in order (what an agent follows)."""
+        ...
+
     def head(self) -> int: ...
 
     def lease(self, consumer: str, holder: str, now: datetime, until: datetime) -> int | None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import uvicorn
 
+from chatops.api.web import agent_endpoints
 from chatops.bootstrap import build_bot
 from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.settings import Settings
@@ -330,13 +331,14 @@ class ChatHarness(SlackSim):
         if self.scheduler is not None:
             self.scheduler.start()
         self.port = _free_port()
-        self._api = asgi(self.app, self.bot.health, SIGNING_SECRET)
+        routes, lifespan = agent_endpoints(self.wired.gate, self.wired.redactor)
+        self._api = asgi(self.app, self.bot.health, SIGNING_SECRET, routes, lifespan)
         server_config = uvicorn.Config(
             self._api,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
-            lifespan="off",
+            lifespan="on",
         )
         self.server = uvicorn.Server(server_config)
         self._thread = threading.Thread(target=self.server.run, daemon=True)

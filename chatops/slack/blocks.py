@@ -58,6 +58,19 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def mention(user: str) -> str:
+    """A person as Slack shows them; an agent (`agent:<name>`) by its name, with a robot."""
+    if user.startswith("agent:"):
+        return f":robot_face: {escape(user.removeprefix('agent:'))}"
+    return f"<@{user}>"
+
+
+def requested_by(plan: Plan) -> str:
+    if plan.on_behalf_of:
+        return f"{mention(plan.requester)} on behalf of <@{plan.on_behalf_of}>"
+    return mention(plan.requester)
+
+
 def code(text: str) -> str:
     return "```" + escape(text).replace("```", "`\u200b``") + "```"
 
@@ -186,7 +199,7 @@ def plan_blocks(
         },
     ]
     fields = [
-        f"*Requested by*\n<@{plan.requester}>",
+        f"*Requested by*\n{requested_by(plan)}",
         "*Process*\n"
         + (":rotating_light: " if plan.kind == "hotfix" else "")
         + plan.runbook
@@ -203,6 +216,11 @@ def plan_blocks(
     )
     if plan.request:
         blocks.append(section(f"*Request*\n{escape(plan.request)}"))
+    if plan.requester.startswith("agent:") and plan.objective != plan.request:
+        blocks.append(section(f"*Objective*\n{escape(plan.objective)}"))
+    if plan.requester.startswith("agent:") and plan.validation:
+        checks = "\n".join(f"• {escape(v)}" for v in plan.validation[:10])
+        blocks.append(section(f"*Validation*\n{checks}"))
     if plan.questions:
         answers = [
             f"*{escape(q)}*\n{escape(plan.answers.get(k) or '_not answered_')}"
@@ -252,7 +270,7 @@ def plan_blocks(
 def plan_fallback(plan: Plan, run: RunView) -> str:
     where = f"{plan.service}/{plan.environment}" if plan.service else ""
     return cut(
-        f"Plan for {plan.title} {where} by <@{plan.requester}> (run #{run.id}, {run.state.value})",
+        f"Plan for {plan.title} {where} by {requested_by(plan)} (run #{run.id}, {run.state.value})",
         3000,
     )
 

@@ -48,7 +48,7 @@ def home_view(o: Overview) -> dict[str, Any]:
         for run, plan in o.to_approve[:15]:
             lines.append(
                 f"• #{run.id} {bk.escape(plan.title)} on {plan.service}/{plan.environment} "
-                f"by <@{run.requester}>, {bk.when(run.created_at)}"
+                f"by {bk.mention(run.requester)}, {bk.when(run.created_at)}"
             )
         blocks.append(bk.section("\n".join(lines)))
     else:

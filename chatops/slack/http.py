@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App, BoltRequest
@@ -21,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from chatops.metrics import exposition
 from chatops.slack.intake import Signature, screen
@@ -30,7 +31,14 @@ log = logging.getLogger(__name__)
 Health = Callable[[], dict[str, object]]
 
 
-def asgi(app: App, health: Health, signing_secret: str) -> Starlette:
+def asgi(
+    app: App,
+    health: Health,
+    signing_secret: str,
+    routes: Sequence[BaseRoute] = (),
+    lifespan: Any = None,
+) -> Starlette:
+    """`routes` (and the `lifespan` they need) are served beside Slack's: the agents' API."""
     signature = Signature(signing_secret)
 
     early = Early(app)
@@ -61,7 +69,9 @@ def asgi(app: App, health: Health, signing_secret: str) -> Starlette:
             Route("/slack/events", events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-        ]
+            *routes,
+        ],
+        lifespan=lifespan,
     )
     api.state.early = early
     return api

@@ -18,6 +18,7 @@ from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
 from chatops.slack import prompt_blocks as pb
+from chatops.slack.done_notices import DoneNotices
 from chatops.slack.escalation_notices import EscalationNotices
 from chatops.slack.plan_notices import PlanNotices, transient
 from chatops.slack.postmortem_notices import PostMortemNotices
@@ -30,7 +31,7 @@ INLINE_CHARS = 2500
 LIVE_CHARS = 1500
 
 
-class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices):
+class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotices):
     def __init__(
         self,
         client: WebClient,
@@ -61,6 +62,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices):
             ev.StepOutput: self.on_step_output,
             ev.StepFinished: self.on_step_finished,
             ev.RunWaiting: self.on_waiting,
+            ev.StepDone: self.on_step_done,
             ev.RollbackStarted: self.on_rolling_back,
             ev.RunInterrupted: self.on_interrupted,
             ev.PostMortemOpened: self.on_postmortem_opened,
@@ -224,7 +226,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices):
         old = e.old_hash[:10]
         self.reply(
             m,
-            f":pencil2: <@{run.requester}> changed the plan (was `{old}`). "
+            f":pencil2: {bk.mention(run.requester)} changed the plan (was `{old}`). "
             "Approvals given to the earlier version no longer count.",
         )
 
@@ -253,7 +255,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices):
     def on_rejected(self, e: ev.RunRejected, m: RunMessages) -> None:
         run = e.run
         reason = bk.escape(e.reason)
-        line = f":no_entry: Rejected by <@{e.by}>: {reason}"
+        line = f":no_entry: Rejected by {bk.mention(e.by)}: {reason}"
         self.refresh_plan(run, line)
         self.reply(m, line)
 
@@ -267,8 +269,8 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices):
     def on_cancelled(self, e: ev.RunCancelled, m: RunMessages) -> None:
         run = e.run
         self.retire_prompts(run.id, f"_No longer waiting: run #{run.id} was cancelled._")
-        self.refresh_plan(run, f":no_entry_sign: Cancelled by <@{e.by}>")
-        self.reply(m, f":no_entry_sign: Cancelled by <@{e.by}>.")
+        self.refresh_plan(run, f":no_entry_sign: Cancelled by {bk.mention(e.by)}")
+        self.reply(m, f":no_entry_sign: Cancelled by {bk.mention(e.by)}.")
 
     def on_running(self, e: ev.RunStarted, m: RunMessages) -> None:
         run = e.run

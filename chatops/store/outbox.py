@@ -56,6 +56,14 @@ class SqlEventLog:
             rows = s.execute(q.order_by(EventRow.id).limit(limit)).all()
         return [Stored(i, event_codec.decode(body)) for i, body in rows]
 
+    def of_run(self, run_id: int, position: int = 0, limit: int = 500) -> list[Stored]:
+        with self.reading() as s:
+            q = select(EventRow.id, EventRow.body).where(
+                EventRow.run_id == run_id, EventRow.id > position
+            )
+            rows = s.execute(q.order_by(EventRow.id).limit(limit)).all()
+        return [Stored(i, event_codec.decode(body)) for i, body in rows]
+
     def head(self) -> int:
         with self.reading() as s:
             return int(s.scalar(select(func.max(EventRow.id))) or 0)

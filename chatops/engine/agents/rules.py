@@ -53,3 +53,19 @@ def approval_refusal(actor: str) -> str | None:
     if is_agent(actor):
         return "an agent never approves: the runbook's people do"
     return None
+
+
+def done_refusal(agent: Agent, kind: str, role: str | None, service: str | None) -> str | None:
+    """Why this agent may not report this step done; None if it may. Only the Coder agent,
+    only a people's step of role coder, within its scope."""
+    if agent.role != "coder":
+        return f"only the Coder agent reports steps done; {agent.name} is the {agent.role}"
+    if kind == "gate":
+        return "a gate is passed by people, never by an agent"
+    if kind != "manual":
+        return "only a people's step can be marked done; machine steps report themselves"
+    if role != "coder":
+        return f"this step is for the {role or 'requester'} role, not the Coder agent"
+    if agent.services and service is not None and service not in agent.services:
+        return f"{agent.name} may act only on {', '.join(agent.services)}"
+    return None

@@ -11,7 +11,7 @@ from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock
 from chatops.engine.runs.run import AuditEvent
 from chatops.engine.unit_of_work import Transactions
-from chatops.errors import NotFound, ParameterError, PermissionDenied
+from chatops.errors import NotAuthenticated, NotFound, ParameterError
 
 
 class AgentService:
@@ -94,9 +94,9 @@ class AgentService:
             agent = t.agents.by_token_hash(token_hash(token)) if token else None
         if agent is None:
             self._audit("unknown-agent", "denied.agent", "a token no agent holds")
-            raise PermissionDenied("unknown agent token")
+            raise NotAuthenticated("unknown agent token")
         state = agent.state(self.clock.now())
         if state != "active":
             self._audit(f"agent:{agent.name}", "denied.agent", f"token {state}")
-            raise PermissionDenied(f"agent {agent.name}'s token is {state}")
+            raise NotAuthenticated(f"agent {agent.name}'s token is {state}")
         return agent

@@ -370,6 +370,12 @@ class ChangeService(Handoffs, Proposals):
                 return True
             return False
 
+    def check_expiry(self, run_id: int) -> RunView:
+        """The run as it stands, expired first if its approval time ran out."""
+        with self.tx() as t:
+            self._expire_if_due(t.runs.get(run_id))
+            return t.runs.get(run_id)
+
     def expire_due(self) -> list[int]:
         with self.tx() as t:
             expired = []

@@ -59,6 +59,7 @@ class Handoffs:
             rec = self._waiting(run, step_id)
             t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
             self._audit(user, "step.done", run, step_id)
+            t.events.add(ev.StepDone(run, step_id, user))
             return t.runs.get(run.id)
 
     def approve_gate(self, run_id: int, step_id: str, user: str) -> bool:

@@ -1,19 +1,24 @@
-"""Agents' proposals: the seed's delegation rules decide what an agent may ask for; people
-approve. Mixed into ChangeService, which provides these attributes and helpers."""
+"""Agents' part of a change: the seed's delegation rules decide what an agent may ask for
+and which steps it may report done; people approve. Mixed into ChangeService, which provides
+these attributes and helpers."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chatops.engine import events as ev
+from chatops.engine.agents.evidence import Evidence
 from chatops.engine.agents.identity import Agent
-from chatops.engine.agents.rules import principal, proposal_refusal
+from chatops.engine.agents.rules import done_refusal, principal, proposal_refusal
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.runbook import Runbook
+from chatops.engine.planning.taskformat import import_task
 from chatops.engine.ports import Clock
-from chatops.engine.runs.run import RunView
-from chatops.errors import PermissionDenied
+from chatops.engine.runs.run import RunView, StepState
+from chatops.engine.unit_of_work import Transactions
+from chatops.errors import NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from chatops.engine.approvals.changes import Requested
@@ -22,6 +27,8 @@ if TYPE_CHECKING:
 class Proposals:
     config: Config
     clock: Clock
+    tx: Transactions
+    runbooks: dict[str, Runbook]
 
     def runbook(self, name: str) -> Runbook:
         raise NotImplementedError
@@ -31,9 +38,22 @@ class Proposals:
     ) -> PermissionDenied:
         raise NotImplementedError
 
+    def _audit(
+        self,
+        actor: str,
+        action: str,
+        run: RunView | None = None,
+        detail: str = "",
+        plan: Plan | None = None,
+    ) -> None:
+        raise NotImplementedError
+
     def _submit(
         self, plan: Plan, requester: str, imported: bool = False, origin: str = ""
     ) -> Requested:
+        raise NotImplementedError
+
+    def _waiting(self, run: RunView, step_id: str) -> int:
         raise NotImplementedError
 
     def propose(
@@ -51,11 +71,67 @@ class Proposals:
         four-eyes covers the person it acts for."""
         rb = self.runbook(process)
         who = principal(agent)
-        refused = proposal_refusal(agent, rb, params.get("service"))
-        if refused is not None:
-            raise self._deny(who, "propose", refused)
+        self._may_propose(agent, rb, params.get("service"))
         plan = build_plan(
             rb, self.config, params, requester=who, now=self.clock.now(), request=reason
         )
         plan = plan.model_copy(update={"on_behalf_of": on_behalf_of})
         return self._submit(plan, who, origin=origin)
+
+    def propose_task(
+        self,
+        agent: Agent,
+        task: object,
+        *,
+        process: str | None = None,
+        params: dict[str, str] | None = None,
+        on_behalf_of: str | None = None,
+        origin: str = "",
+    ) -> Requested:
+        """An agent proposes the seed's task JSON (short or long form). Its steps name runbook
+        steps or become people's steps of role coder; its text never becomes a command. The
+        agent is the requester, whatever the JSON says."""
+        who = principal(agent)
+        if process is not None:
+            self.runbook(process)
+        plan = import_task(
+            task,
+            self.runbooks,
+            self.config,
+            requester=who,
+            now=self.clock.now(),
+            runbook=process,
+            params=params,
+        )
+        plan = plan.model_copy(
+            update={"requester": who, "on_behalf_of": on_behalf_of, "created_at": plan.created_at}
+        )
+        self._may_propose(agent, self.runbook(plan.runbook), plan.service)
+        return self._submit(plan, who, imported=True, origin=origin)
+
+    def _may_propose(self, agent: Agent, rb: Runbook, service: str | None) -> None:
+        refused = proposal_refusal(agent, rb, service)
+        if refused is not None:
+            raise self._deny(principal(agent), "propose", refused)
+
+    def report_done(self, agent: Agent, run_id: int, step_id: str, evidence: Evidence) -> RunView:
+        """The Coder agent reports a people's step of role coder done, in an approved run
+        that waits on it, with its evidence. Nothing else: not a gate, not a machine step,
+        not another role's step."""
+        who = principal(agent)
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            plan = t.plans.get(run.task_id)
+            try:
+                step = plan.step(step_id)
+            except KeyError:
+                raise NotFound(f"run {run.id} has no step {step_id!r}") from None
+            refused = done_refusal(agent, step.kind, step.role, run.service)
+            if refused is not None:
+                raise self._deny(who, "mark_done", refused, run)
+            rec = self._waiting(run, step_id)
+            t.steps.append_output(rec, f"Evidence from {who}:\n{evidence.render()}\n")
+            t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=who)
+            self._audit(who, "step.done", run, f"{step_id}: {evidence.render()}"[:2000])
+            t.events.add(ev.StepDone(run, step_id, who, evidence.text, evidence.links))
+            return t.runs.get(run.id)

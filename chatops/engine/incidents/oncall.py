@@ -133,9 +133,16 @@ class OnCall:
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(hosts)))) as pool:
             return list(pool.map(one, hosts))
 
-    def logs(self, q: LogQuery, user: str, environment: str | None = None) -> LogResult:
+    def logs(
+        self,
+        q: LogQuery,
+        user: str,
+        environment: str | None = None,
+        held: frozenset[str] | None = None,
+    ) -> LogResult:
+        """`held`: the roles of a reader that is not a Slack user (an agent's own role)."""
         allowed = set(self.config.policies.logs_roles)
-        if not self.roles.of(user) & allowed:
+        if not (self.roles.of(user) if held is None else held) & allowed:
             self._audit(
                 user, "denied.logs", f"{q.service}: only {', '.join(sorted(allowed))} may read logs"
             )

@@ -57,6 +57,24 @@ class Policies(BaseModel):
         return parse_duration(self.stale_run_after)
 
 
+class AgentPolicy(BaseModel):
+    """How agents (the API, the MCP server) are served."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str | None = None  # the Slack channel (id) where agents' plans are posted
+    requests_per_minute: Annotated[int, Field(ge=1, le=6000)] = 60
+    burst: Annotated[int, Field(ge=1, le=1000)] = 20
+    max_wait: Annotated[int, Field(ge=1, le=3600)] = 300  # seconds one wait may last
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,20}", v):
+            raise ValueError(f"channel {v!r} must be a Slack channel id (C0123ABCD)")
+        return v
+
+
 class Secrets(BaseModel):
     """Where secret values live, so they can be redacted. Values never sit in the file."""
 
@@ -72,6 +90,7 @@ class Config(BaseModel):
     services: dict[str, Service] = {}
     roles: dict[Role, RoleMembers] = {}
     policies: Policies = Policies()
+    agents: AgentPolicy = AgentPolicy()
     secrets: Secrets = Secrets()
 
     @field_validator("services")

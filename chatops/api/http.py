@@ -1,0 +1,322 @@
+"""`/api/v1`: the agents' HTTP API, on the serve process beside Slack's endpoint.
+
+Bearer tokens (`chatops agent add`), JSON in and out, every call through the engine's
+`AgentGate` (authenticated, rate-limited, audited). Errors are JSON with a status that says
+what went wrong: 400 unreadable, 401 no valid token, 403 not allowed (with the reason), 404,
+409 not in this state, 422 against the process, 429 with Retry-After. Never a 500 for input.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from chatops.api import views
+from chatops.api.models import Done, Proposal
+from chatops.api.openapi import document
+from chatops.engine.agents.evidence import Evidence
+from chatops.engine.agents.gate import AgentGate, Caller
+from chatops.engine.incidents.logquery import LogQuery, parse_logs
+from chatops.engine.redact import Redactor
+from chatops.engine.runs.run import RunState
+from chatops.errors import (
+    ChatopsError,
+    NotAuthenticated,
+    NotFound,
+    ParameterError,
+    PermissionDenied,
+    PolicyRefused,
+    RateLimited,
+    StateError,
+)
+
+log = logging.getLogger(__name__)
+PREFIX = "/api/v1"
+MAX_BODY = 256 * 1024
+THREADS = 48  # calls (long polls among them) in flight at once, apart from Slack's
+
+
+def status_of(e: ChatopsError) -> int:
+    if isinstance(e, NotAuthenticated):
+        return 401
+    if isinstance(e, PermissionDenied):
+        return 403
+    if isinstance(e, NotFound):
+        return 404
+    if isinstance(e, StateError):
+        return 409
+    if isinstance(e, PolicyRefused):
+        return 422
+    if isinstance(e, RateLimited):
+        return 429
+    return 400  # ParameterError, TaskFormatError, anything else a caller can cause
+
+
+def bearer(headers: Any) -> str:
+    scheme, _, token = str(headers.get("authorization", "")).partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def redact_tree(value: Any, redact: Redactor) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_tree(v, redact) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_tree(v, redact) for v in value]
+    return value
+
+
+class Api:
+    def __init__(self, gate: AgentGate, redactor: Redactor) -> None:
+        self.gate = gate
+        self.redact = redactor
+        self.threads = anyio.CapacityLimiter(THREADS)
+
+    def answer(self, body: Any, status: int = 200) -> JSONResponse:
+        return JSONResponse(redact_tree(body, self.redact), status_code=status)
+
+    def refuse(self, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+        return JSONResponse(
+            {"error": self.redact(message), "status": status}, status_code=status, headers=headers
+        )
+
+    async def call(
+        self,
+        request: Request,
+        op: str,
+        work: Callable[[Caller], Any],
+        *,
+        detail: str = "",
+        status: int = 200,
+        on_behalf_of: str | None = None,
+    ) -> Response:
+        """Authenticate, run `work` on a thread of the API's own, answer JSON."""
+        token = bearer(request.headers)
+        person = on_behalf_of or request.headers.get("x-on-behalf-of") or None
+
+        def run() -> Any:
+            caller = self.gate.enter(token, op, person, detail)
+            return work(caller)
+
+        try:
+            body = await anyio.to_thread.run_sync(run, limiter=self.threads)
+        except NotAuthenticated as e:
+            return self.refuse(401, str(e), {"WWW-Authenticate": 'Bearer realm="chatops"'})
+        except RateLimited as e:
+            return self.refuse(429, str(e), {"Retry-After": str(math.ceil(e.retry_after))})
+        except PolicyRefused as e:
+            return self.refuse(422, str(e))
+        except ChatopsError as e:
+            return self.refuse(status_of(e), str(e))
+        except ValidationError as e:
+            return self.refuse(400, _problems(e))
+        return self.answer(body, status)
+
+    # -- routes ----------------------------------------------------------------------------
+    async def openapi(self, _request: Request) -> Response:
+        return JSONResponse(document())
+
+    async def me(self, request: Request) -> Response:
+        def work(c: Caller) -> Any:
+            a = c.agent
+            return {
+                "name": a.name,
+                "role": a.role,
+                "principal": c.who,
+                "services": list(a.services),
+                "processes": list(a.processes),
+                "expires_at": a.expires_at.isoformat() if a.expires_at else None,
+                "on_behalf_of": c.on_behalf_of,
+            }
+
+        return await self.call(request, "me", work)
+
+    async def runbooks(self, request: Request) -> Response:
+        return await self.call(
+            request,
+            "runbooks",
+            lambda c: {"runbooks": [views.runbook_json(i) for i in self.gate.runbooks(c)]},
+        )
+
+    async def services(self, request: Request) -> Response:
+        return await self.call(request, "services", lambda c: {"services": self.gate.services(c)})
+
+    async def propose(self, request: Request) -> Response:
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            return self.refuse(413, f"the body is larger than {MAX_BODY // 1024} KiB")
+        try:
+            proposal = Proposal.model_validate_json(raw or b"{}")
+        except ValidationError as e:
+            return self.refuse(400, _problems(e))
+
+        def work(c: Caller) -> Any:
+            if proposal.task is not None:
+                req = self.gate.propose_task(
+                    c, proposal.task, proposal.process, proposal.string_params() or None
+                )
+            else:
+                assert proposal.process is not None
+                req = self.gate.propose(
+                    c, proposal.process, proposal.string_params(), proposal.reason or ""
+                )
+            return views.requested_json(req)
+
+        what = proposal.process or str((proposal.task or {}).get("task_id", "a task"))
+        return await self.call(
+            request,
+            "propose",
+            work,
+            detail=what[:80],
+            status=201,
+            on_behalf_of=proposal.on_behalf_of,
+        )
+
+    async def runs(self, request: Request) -> Response:
+        q = request.query_params
+        try:
+            limit = int(q.get("limit", "20"))
+            states = tuple(RunState(s) for s in q.getlist("state"))
+        except ValueError:
+            known = ", ".join(s.value for s in RunState)
+            return self.refuse(400, f"limit is a number; state is one of {known}")
+        mine = q.get("mine", "false").lower() in ("1", "true", "yes")
+        return await self.call(
+            request,
+            "runs",
+            lambda c: {"runs": [views.run_json(r) for r in self.gate.runs(c, limit, states, mine)]},
+        )
+
+    async def run(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        return await self.call(
+            request,
+            "read",
+            lambda c: views.report_json(self.gate.report(c, run_id)),
+            detail=f"run {run_id}",
+        )
+
+    async def decision(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        timeout = _seconds(request.query_params.get("wait", "0"))
+        if timeout is None:
+            return self.refuse(400, "wait is a number of seconds")
+        return await self.call(
+            request,
+            "wait",
+            lambda c: views.decision_json(self.gate.wait(c, run_id, timeout)),
+            detail=f"run {run_id}, up to {timeout:g} s",
+        )
+
+    async def events(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        q = request.query_params
+        timeout = _seconds(q.get("wait", "0"))
+        after = q.get("after", "0")
+        if timeout is None or not after.isdigit():
+            return self.refuse(400, "after is an event position; wait a number of seconds")
+        return await self.call(
+            request,
+            "events",
+            lambda c: views.events_json(
+                self.gate.follow(c, run_id, int(after), timeout), int(after)
+            ),
+            detail=f"run {run_id} after {after}",
+        )
+
+    async def done(self, request: Request) -> Response:
+        run_id, step = request.path_params["run_id"], request.path_params["step"]
+        try:
+            body = Done.model_validate_json((await request.body()) or b"{}")
+        except ValidationError as e:
+            return self.refuse(400, _problems(e))
+
+        def work(c: Caller) -> Any:
+            evidence = Evidence(body.evidence, tuple(body.links))
+            return {"run": views.run_json(self.gate.mark_done(c, run_id, step, evidence))}
+
+        return await self.call(request, "mark_done", work, detail=f"run {run_id} step {step}")
+
+    async def cancel(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        return await self.call(
+            request,
+            "cancel",
+            lambda c: {"run": views.run_json(self.gate.cancel(c, run_id))},
+            detail=f"run {run_id}",
+        )
+
+    async def status(self, request: Request) -> Response:
+        name = request.path_params["service"]
+        env = request.query_params.get("environment")
+        return await self.call(
+            request,
+            "status",
+            lambda c: views.status_json(self.gate.status(c, name, env)),
+            detail=name,
+        )
+
+    async def logs(self, request: Request) -> Response:
+        name = request.path_params["service"]
+        q = request.query_params
+        try:
+            query = log_query(name, dict(q), self.gate.config.policies.logs_max_lines)
+        except ParameterError as e:
+            return self.refuse(400, str(e))
+        return await self.call(
+            request,
+            "logs",
+            lambda c: views.logs_json(self.gate.logs(c, query, q.get("environment"))),
+            detail=name,
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        p = PREFIX
+        return [
+            Route(f"{p}/openapi.json", self.openapi, methods=["GET"]),
+            Route(f"{p}/me", self.me, methods=["GET"]),
+            Route(f"{p}/runbooks", self.runbooks, methods=["GET"]),
+            Route(f"{p}/services", self.services, methods=["GET"]),
+            Route(f"{p}/services/{{service}}/status", self.status, methods=["GET"]),
+            Route(f"{p}/services/{{service}}/logs", self.logs, methods=["GET"]),
+            Route(f"{p}/plans", self.propose, methods=["POST"]),
+            Route(f"{p}/runs", self.runs, methods=["GET"]),
+            Route(f"{p}/runs/{{run_id:int}}", self.run, methods=["GET"]),
+            Route(f"{p}/runs/{{run_id:int}}/decision", self.decision, methods=["GET"]),
+            Route(f"{p}/runs/{{run_id:int}}/events", self.events, methods=["GET"]),
+            Route(f"{p}/runs/{{run_id:int}}/steps/{{step}}/done", self.done, methods=["POST"]),
+            Route(f"{p}/runs/{{run_id:int}}/cancel", self.cancel, methods=["POST"]),
+        ]
+
+
+def log_query(service: str, args: dict[str, str], max_lines: int) -> LogQuery:
+    """The same validation as `/logs` (parse_logs), from query parameters."""
+    words = [service] + [f"{k}={v}" for k, v in args.items() if k != "environment"]
+    return parse_logs(" ".join(shlex.quote(w) for w in words), max_lines)
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def _problems(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors()[:5]:
+        where = ".".join(str(x) for x in err.get("loc", ())) or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "the body could not be read"

@@ -1,0 +1,277 @@
+"""The MCP server: the agents' API as tools and resources, for Claude Code, Gemini CLI and
+any MCP client. `chatops mcp` serves it over stdio (the token from CHATOPS_AGENT_TOKEN);
+the serve process at `/mcp` over streamable HTTP (the token as a bearer header).
+
+Every tool goes through the engine's AgentGate, as the HTTP API does: authenticated on each
+call (a revoked token stops at once), rate-limited, audited, bound by the seed's rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from pydantic import Field, ValidationError
+
+from chatops.api import views
+from chatops.api.http import log_query, redact_tree, status_of
+from chatops.api.models import Proposal
+from chatops.engine.agents.evidence import Evidence
+from chatops.engine.agents.gate import AgentGate, Caller
+from chatops.engine.redact import Redactor
+from chatops.engine.runs.run import RunState
+from chatops.errors import ChatopsError, RateLimited
+
+TokenOf = Callable[[Context], str]
+
+INSTRUCTIONS = """\
+chatops is the gate for production changes. You propose; people approve in Slack; only the
+steps of an approved plan run, on the servers, by chatops - never by you.
+
+What you may do: list runbooks and services; propose a change (a process with parameters
+and a reason, or the Architect -> Coder task JSON); wait for the decision; read a run, its
+events, a service's status and logs; mark done, with evidence, a people's step of role coder
+in an approved run (Coder agent only); cancel a run you proposed.
+
+What you may not do: approve anything (you never count toward a quorum); run commands;
+as the Coder agent, propose a schema migration, a new feature, an API change or a refactor
+without the Architect's plan. A wait that times out means "pending": never treat it as
+approval. Refusals say which rule applied; do not retry them unchanged.
+"""
+
+
+def build_server(gate: AgentGate, redactor: Redactor, token_of: TokenOf) -> MCPServer:
+    server: MCPServer = MCPServer("chatops", instructions=INSTRUCTIONS, version="1")
+
+    def call(
+        ctx: Context,
+        op: str,
+        work: Callable[[Caller], Any],
+        detail: str = "",
+        person: str | None = None,
+    ) -> dict[str, Any]:
+        try:
+            caller = gate.enter(token_of(ctx), op, person, detail)
+            answer: dict[str, Any] = redact_tree(work(caller), redactor)
+            return answer
+        except RateLimited as e:
+            raise ToolError(
+                f"429 rate limited: try again in {math.ceil(e.retry_after)} s"
+            ) from None
+        except ChatopsError as e:
+            raise ToolError(f"{status_of(e)} {redactor(str(e))}") from None
+
+    @server.tool(
+        description="The processes (runbooks) and, for each, whether you may propose it and why "
+        "not. Read this before proposing."
+    )
+    def list_runbooks(ctx: Context) -> dict[str, Any]:
+        return call(
+            ctx,
+            "runbooks",
+            lambda c: {"runbooks": [views.runbook_json(i) for i in gate.runbooks(c)]},
+        )
+
+    @server.tool(description="The services you may act on.")
+    def list_services(ctx: Context) -> dict[str, Any]:
+        return call(ctx, "services", lambda c: {"services": gate.services(c)})
+
+    @server.tool(
+        description="Propose a change: a process (see list_runbooks) with its parameters and a "
+        "reason. People approve it in Slack; nothing runs before. Returns the run id: then "
+        "wait_for_decision. on_behalf_of is the Slack user id of the person you act for."
+    )
+    def propose_change(
+        ctx: Context,
+        process: str,
+        params: dict[str, str | int | bool],
+        reason: Annotated[str, Field(max_length=2000)],
+        on_behalf_of: str | None = None,
+    ) -> dict[str, Any]:
+        p = _proposal(process=process, params=params, reason=reason, on_behalf_of=on_behalf_of)
+        return call(
+            ctx,
+            "propose",
+            lambda c: views.requested_json(gate.propose(c, process, p.string_params(), reason)),
+            process,
+            on_behalf_of,
+        )
+
+    @server.tool(
+        description="Propose the Architect -> Coder task JSON (short: target_agent, task_id, "
+        "objective, steps, validation; or the long form with payload). Steps written "
+        "'[step-id] text' are the runbook's steps; others become people's steps of role coder. "
+        "Task text never becomes a command. People approve it in Slack."
+    )
+    def propose_task(
+        ctx: Context,
+        task: dict[str, Any],
+        process: str | None = None,
+        params: dict[str, str | int | bool] | None = None,
+        on_behalf_of: str | None = None,
+    ) -> dict[str, Any]:
+        p = _proposal(task=task, process=process, params=params or {}, on_behalf_of=on_behalf_of)
+        return call(
+            ctx,
+            "propose",
+            lambda c: views.requested_json(
+                gate.propose_task(c, task, process, p.string_params() or None)
+            ),
+            str(task.get("task_id", "a task"))[:80],
+            on_behalf_of,
+        )
+
+    @server.tool(
+        description="Wait up to timeout_seconds for the people's decision on a run: approved, "
+        "rejected (with the reason), expired, cancelled, or pending. pending means nobody "
+        "decided yet: it is NOT approval; wait again or stop."
+    )
+    def wait_for_decision(ctx: Context, run_id: int, timeout_seconds: float = 60) -> dict[str, Any]:
+        return call(
+            ctx,
+            "wait",
+            lambda c: views.decision_json(gate.wait(c, run_id, max(0.0, timeout_seconds))),
+            f"run {run_id}, up to {timeout_seconds:g} s",
+        )
+
+    @server.tool(
+        description="A run: its state and decision, the plan (steps, commands, approvals), and "
+        "per-host step results with output tails."
+    )
+    def get_run(ctx: Context, run_id: int) -> dict[str, Any]:
+        return call(
+            ctx, "read", lambda c: views.report_json(gate.report(c, run_id)), f"run {run_id}"
+        )
+
+    @server.tool(description="Recent runs you may see, newest first; mine=true for your own.")
+    def list_runs(
+        ctx: Context, limit: int = 20, state: str | None = None, mine: bool = False
+    ) -> dict[str, Any]:
+        try:
+            states = (RunState(state),) if state else ()
+        except ValueError:
+            raise ToolError(f"400 state is one of {', '.join(s.value for s in RunState)}") from None
+        return call(
+            ctx,
+            "runs",
+            lambda c: {"runs": [views.run_json(r) for r in gate.runs(c, limit, states, mine)]},
+        )
+
+    @server.tool(
+        description="A run's events after position `after` (approvals, steps, output, the end), "
+        "waiting up to wait_seconds for the first. Pass next_after back to continue."
+    )
+    def run_events(
+        ctx: Context, run_id: int, after: int = 0, wait_seconds: float = 0
+    ) -> dict[str, Any]:
+        return call(
+            ctx,
+            "events",
+            lambda c: views.events_json(
+                gate.follow(c, run_id, max(0, after), max(0.0, wait_seconds)), after
+            ),
+            f"run {run_id} after {after}",
+        )
+
+    @server.tool(
+        description="Coder agent only: report a people's step of role coder done in an approved "
+        "run that waits on it, with evidence (what was done and how it was checked) and links. "
+        "Gates and other roles' steps are for people."
+    )
+    def mark_step_done(
+        ctx: Context,
+        run_id: int,
+        step_id: str,
+        evidence: Annotated[str, Field(min_length=1, max_length=4000)],
+        links: list[str] | None = None,
+    ) -> dict[str, Any]:
+        def work(c: Caller) -> Any:
+            return {
+                "run": views.run_json(
+                    gate.mark_done(c, run_id, step_id, Evidence(evidence, tuple(links or ())))
+                )
+            }
+
+        return call(ctx, "mark_done", work, f"run {run_id} step {step_id}")
+
+    @server.tool(description="Cancel a run you proposed (before or while it runs).")
+    def cancel_run(ctx: Context, run_id: int) -> dict[str, Any]:
+        return call(
+            ctx,
+            "cancel",
+            lambda c: {"run": views.run_json(gate.cancel(c, run_id))},
+            f"run {run_id}",
+        )
+
+    @server.tool(
+        description="A service's status as /status shows it: per-host state, health check, last "
+        "successful run, active runs, open post-mortems."
+    )
+    def service_status(
+        ctx: Context, service: str, environment: str | None = None
+    ) -> dict[str, Any]:
+        return call(
+            ctx,
+            "status",
+            lambda c: views.status_json(gate.status(c, service, environment)),
+            service,
+        )
+
+    @server.tool(
+        description="Recent log lines of a service (as /logs, same policy). since like 30m/1h/2d; "
+        "grep is a fixed string; stream out, err or all."
+    )
+    def read_logs(
+        ctx: Context,
+        service: str,
+        lines: int = 200,
+        since: str | None = None,
+        grep: str | None = None,
+        host: str | None = None,
+        stream: str = "all",
+        environment: str | None = None,
+    ) -> dict[str, Any]:
+        args = {"lines": str(lines), "stream": stream}
+        args |= {k: v for k, v in (("since", since), ("grep", grep), ("host", host)) if v}
+        try:
+            query = log_query(service, args, gate.config.policies.logs_max_lines)
+        except ChatopsError as e:
+            raise ToolError(f"400 {e}") from None
+        return call(
+            ctx, "logs", lambda c: views.logs_json(gate.logs(c, query, environment)), service
+        )
+
+    @server.resource(
+        "chatops://runbooks",
+        description="Every process, its parameters and steps, and whether you may propose it.",
+        mime_type="application/json",
+    )
+    def runbooks_resource(ctx: Context) -> dict[str, Any]:
+        try:
+            return list_runbooks(ctx)
+        except ToolError as e:
+            raise ResourceError(str(e)) from None
+
+    @server.resource(
+        "chatops://services",
+        description="The services you may act on.",
+        mime_type="application/json",
+    )
+    def services_resource(ctx: Context) -> dict[str, Any]:
+        try:
+            return list_services(ctx)
+        except ToolError as e:
+            raise ResourceError(str(e)) from None
+
+    return server
+
+
+def _proposal(**fields: Any) -> Proposal:
+    try:
+        return Proposal.model_validate(fields)
+    except ValidationError as e:
+        problems = "; ".join(str(err.get("msg")) for err in e.errors()[:5])
+        raise ToolError(f"400 {problems}") from None

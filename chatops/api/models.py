@@ -1,0 +1,66 @@
+"""What agents send: request bodies, validated before anything else reads them. Their JSON
+schemas are the OpenAPI document's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Scalar = str | int | bool
+
+
+class Proposal(BaseModel):
+    """Either the seed's task JSON (`task`, short or long form), or a process with its
+    parameters and a reason. Either way people approve it in Slack; nothing in it runs until
+    they do, and its text never becomes a command."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: dict[str, Any] | None = Field(
+        None,
+        description="The seed's Architect -> Coder task: {target_agent, task_id, objective, "
+        "steps, validation}, or the long form with payload and command_for_agent. A step "
+        "written '[step-id] text' names a runbook step; any other step is a people's step "
+        "of role coder.",
+    )
+    process: str | None = Field(
+        None, description="The runbook to plan (see GET /runbooks); for a task, which one it is."
+    )
+    params: dict[str, Scalar] = Field(
+        default_factory=dict, description="The runbook's parameters, e.g. {'service': 'web'}."
+    )
+    reason: str | None = Field(
+        None, max_length=2000, description="Why this change: shown to the approvers."
+    )
+    on_behalf_of: str | None = Field(
+        None,
+        pattern=r"^[UW][A-Z0-9]{2,20}$",
+        description="The Slack user id of the person the agent acts for (four-eyes covers them).",
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Proposal:
+        if self.task is None and self.process is None:
+            raise ValueError("give a task (the seed's JSON) or a process with params and reason")
+        if self.task is None and not (self.reason or "").strip():
+            raise ValueError("a process proposal needs a reason")
+        return self
+
+    def string_params(self) -> dict[str, str]:
+        return {
+            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.params.items()
+        }
+
+
+class Done(BaseModel):
+    """The evidence that a people's step of role coder is done."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    evidence: str = Field(
+        min_length=1, max_length=4000, description="What was done, and how it was checked."
+    )
+    links: list[str] = Field(
+        default_factory=list, max_length=10, description="http(s) links: a PR, a CI run, a log."
+    )
