@@ -23,7 +23,7 @@ from chatops.engine.agents.evidence import Evidence
 from chatops.engine.agents.gate import AgentGate, Caller
 from chatops.engine.redact import Redactor
 from chatops.engine.runs.run import RunState
-from chatops.errors import ChatopsError, RateLimited
+from chatops.errors import ChatopsError, NotFound, RateLimited
 
 TokenOf = Callable[[Context], str]
 
@@ -246,27 +246,66 @@ def build_server(gate: AgentGate, redactor: Redactor, token_of: TokenOf) -> MCPS
 
     @server.resource(
         "chatops://runbooks",
-        description="Every process, its parameters and steps, and whether you may propose it.",
+        description="The index of processes; read chatops://runbooks/{name} for one in full, "
+        "with whether you may propose it.",
         mime_type="application/json",
     )
-    def runbooks_resource(ctx: Context) -> dict[str, Any]:
-        try:
-            return list_runbooks(ctx)
-        except ToolError as e:
-            raise ResourceError(str(e)) from None
+    def runbook_index() -> dict[str, Any]:
+        rbs = sorted(gate.changes.runbooks.values(), key=lambda rb: rb.name)
+        return {"runbooks": [{"name": rb.name, "kind": rb.kind, "title": rb.title} for rb in rbs]}
+
+    @server.resource(
+        "chatops://runbooks/{name}",
+        description="One process: parameters, steps, approvals, and whether you may propose it.",
+        mime_type="application/json",
+    )
+    def runbook_resource(name: str, ctx: Context) -> dict[str, Any]:
+        def work(c: Caller) -> Any:
+            found = [i for i in gate.runbooks(c) if i.runbook.name == name]
+            if not found:
+                raise NotFound(f"no runbook {name!r}")
+            return views.runbook_json(found[0])
+
+        return _resource(lambda: call(ctx, "runbooks", work, name))
 
     @server.resource(
         "chatops://services",
-        description="The services you may act on.",
+        description="The index of services; chatops://services/{name} for one.",
         mime_type="application/json",
     )
-    def services_resource(ctx: Context) -> dict[str, Any]:
-        try:
-            return list_services(ctx)
-        except ToolError as e:
-            raise ResourceError(str(e)) from None
+    def service_index() -> dict[str, Any]:
+        return {"services": sorted(gate.config.services)}
+
+    @server.resource(
+        "chatops://services/{name}",
+        description="One service: its environments and hosts (read service_status for its state).",
+        mime_type="application/json",
+    )
+    def service_resource(name: str, ctx: Context) -> dict[str, Any]:
+        def work(c: Caller) -> Any:
+            if name not in gate.services(c):
+                raise NotFound(f"no service {name!r} in your scope")
+            svc = gate.config.services[name]
+            return {
+                "name": name,
+                "manager": svc.manager.type,
+                "environments": {
+                    env: [h.name for h in e.hosts] for env, e in svc.environments.items()
+                },
+                "logs": svc.logs is not None,
+                "health_check": svc.health is not None,
+            }
+
+        return _resource(lambda: call(ctx, "services", work, name))
 
     return server
+
+
+def _resource(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return read()
+    except ToolError as e:
+        raise ResourceError(str(e)) from None
 
 
 def _proposal(**fields: Any) -> Proposal:

@@ -35,7 +35,7 @@ class Proposal(BaseModel):
     )
     on_behalf_of: str | None = Field(
         None,
-        pattern=r"^[UW][A-Z0-9]{2,20}$",
+        pattern=r"^[UW][A-Z0-9_]{2,20}$",
         description="The Slack user id of the person the agent acts for (four-eyes covers them).",
     )
 

@@ -30,7 +30,7 @@ from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
 from chatops.errors import ParameterError, PermissionDenied
 
-PERSON = re.compile(r"[UW][A-Z0-9]{2,20}")
+PERSON = re.compile(r"[UW][A-Z0-9_]{2,20}")
 MAX_EVENTS = 200
 
 

@@ -1,0 +1,198 @@
+"""/api/v1 on the serve app: an Architect agent proposes a deploy over HTTP, a lead approves
+with a Slack-signed click, the agent's long-poll returns approved, the Coder agent reports
+its step done with evidence, the run succeeds on the real sshd and the agent reads it.
+Then every way in which a call is refused: 400, 401, 403, 404, 409, 429."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.agent_rig import CHANNEL, DEPLOY, AgentRig, agent_rig, expired_token
+from tests.servers import Sshd
+
+
+@pytest.fixture
+def rig(tmp_path: Path, sshd: Sshd) -> Iterator[AgentRig]:
+    with agent_rig(tmp_path, sshd, {"requests_per_minute": 600, "burst": 100}) as r:
+        r.add("architect-agent", "architect")
+        r.add("coder-agent", "coder")
+        yield r
+
+
+def test_propose_approve_in_slack_wait_report_done_and_read_the_result(rig: AgentRig) -> None:
+    arch, coder = rig.tokens["architect-agent"], rig.tokens["coder-agent"]
+    status, made, _ = rig.api(
+        "POST",
+        "/plans",
+        arch,
+        {"process": "deploy", "params": DEPLOY, "reason": "ship v2", "on_behalf_of": "U_CODER"},
+    )
+    assert status == 201, made
+    run_id = made["run"]["id"]
+    assert made["run"]["state"] == "awaiting_approval" and made["refusals"] == []
+    assert made["plan"]["requester"] == "agent:architect-agent"
+
+    # the agent waits (long-poll) while people look at the plan in Slack
+    waited: dict[str, Any] = {}
+    t = threading.Thread(
+        target=lambda: waited.update(
+            answer=rig.api("GET", f"/runs/{run_id}/decision?wait=60", arch)
+        )
+    )
+    t.start()
+    rig.until(lambda: rig.slack.plans(CHANNEL))
+    [plan_msg] = rig.slack.plans(CHANNEL)
+    shown = str(plan_msg.blocks)
+    assert ":robot_face: architect-agent on behalf of <@U_CODER>" in shown
+    assert "ship v2" in shown
+
+    # four-eyes covers the person the agent acts for; the lead approves
+    rig.slack.click("chatops.approve", user="U_CODER")
+    rig.slack.click("chatops.approve", user="U_LEAD")
+    t.join(timeout=30)
+    status, decision, _ = waited["answer"]
+    assert status == 200 and decision["decision"] == "approved", decision
+    assert decision["approvers"] == ["U_LEAD"]
+
+    # the run stops at the people's step "prepare" (role coder): the Coder agent reports it
+    rig.until(
+        lambda: rig.api("GET", f"/runs/{run_id}", arch)[1]["run"]["current_step"] == "prepare"
+    )
+    status, body, _ = rig.api(
+        "POST",
+        f"/runs/{run_id}/steps/prepare/done",
+        arch,
+        {"evidence": "tagged v2"},
+    )
+    assert status == 403 and "only the Coder agent" in body["error"]
+    status, body, _ = rig.api(
+        "POST",
+        f"/runs/{run_id}/steps/prepare/done",
+        coder,
+        {"evidence": "v2 tagged; CI green", "links": ["https://ci.example/run/42"]},
+    )
+    assert status == 200, body
+
+    # the agent follows the same events as Slack until the run ends, then reads the result
+    after, kinds = 0, []
+    while "RunFinished" not in kinds:
+        status, page, _ = rig.api("GET", f"/runs/{run_id}/events?after={after}&wait=30", arch)
+        assert status == 200
+        kinds += [e["type"] for e in page["events"]]
+        after = page["next_after"]
+    assert kinds.index("RunApproved") < kinds.index("StepDone") < kinds.index("RunFinished")
+    status, report, _ = rig.api("GET", f"/runs/{run_id}", arch)
+    assert report["run"]["state"] == "succeeded", report
+    hosts = {s["step"]: s for s in report["steps"] if s["host"] == "box-1"}
+    assert "installing" in hosts["install"]["output_tail"]
+    assert (rig.app.app_dir / "VERSION").read_text().strip() == "v2"
+
+    rig.slack.settle()
+    thread = " ".join(m.text for m in rig.slack.thread(plan_msg))
+    assert "done by :robot_face: coder-agent" in thread and "CI green" in thread
+    calls = [(a, act, d) for a, act, d in rig.audit() if a.startswith("agent:")]
+    assert ("agent:architect-agent", "agent.propose", "deploy; on behalf of U_CODER") in calls
+    assert any(act == "agent.wait" for _, act, _ in calls)
+    assert ("U_CODER", "denied.approve") in [(a, act) for a, act, _ in rig.audit()]
+
+
+def test_tokens_missing_wrong_revoked_and_expired_get_401(rig: AgentRig) -> None:
+    late = expired_token(rig, "late-agent")
+    revoked = rig.add("old-agent", "architect")
+    rig.slack.wired.agents.revoke("old-agent", by="U_LEAD")
+    for token, why in (
+        (None, "unknown"),
+        ("chatops-agent-forged", "unknown"),
+        (revoked, "revoked"),
+        (late, "expired"),
+    ):
+        status, body, headers = rig.api("GET", "/runs", token)
+        assert status == 401 and why in body["error"], (token, body)
+        assert headers["www-authenticate"].startswith("Bearer")
+    status, body, _ = rig.api("GET", "/runs", rig.tokens["coder-agent"], headers={})
+    assert status == 200 and body == {"runs": []}
+
+
+def test_the_coder_agent_is_refused_a_migration_with_the_seeds_reason(rig: AgentRig) -> None:
+    status, body, _ = rig.api(
+        "POST",
+        "/plans",
+        rig.tokens["coder-agent"],
+        {"process": "migration", "params": {"service": "web"}, "reason": "add a column"},
+    )
+    assert status == 403
+    assert "must NOT change the database schema without the Architect's plan" in body["error"]
+    assert ("agent:coder-agent", "denied.propose") in [(a, b) for a, b, _ in rig.audit()]
+    status, body, _ = rig.api("GET", "/runbooks", rig.tokens["coder-agent"])
+    migration = next(rb for rb in body["runbooks"] if rb["name"] == "migration")
+    assert migration["may_propose"] is False and "schema" in migration["why_not"]
+
+
+def test_unreadable_input_gets_a_clear_4xx(rig: AgentRig) -> None:
+    arch = rig.tokens["architect-agent"]
+    assert rig.api("POST", "/plans", arch, {"process": "deploy"})[0] == 400  # no reason
+    assert rig.api("POST", "/plans", arch, {"nonsense": 1})[0] == 400
+    assert rig.api("POST", "/plans", arch, {"task": {"objective": "x"}})[0] == 400
+    status, body, _ = rig.api("POST", "/plans", arch, {"process": "nope", "reason": "x"})
+    assert status == 404 and "unknown process" in body["error"]
+    assert rig.api("GET", "/runs/999", arch)[0] == 404
+    assert rig.api("GET", "/runs?state=bogus", arch)[0] == 400
+    assert rig.api("GET", "/runs/1/decision?wait=soon", arch)[0] == 400
+    status, body, _ = rig.api(
+        "GET", "/services/web/logs?lines=5;rm%20-rf", rig.tokens["coder-agent"]
+    )
+    assert status == 400 and "lines" in body["error"]
+    status, made, _ = rig.api(
+        "POST", "/plans", arch, {"process": "deploy", "params": DEPLOY, "reason": "x"}
+    )
+    run_id = made["run"]["id"]
+    status, body, _ = rig.api(
+        "POST", f"/runs/{run_id}/steps/prepare/done", rig.tokens["coder-agent"], {"evidence": "x"}
+    )
+    assert status == 409 and "not waiting" in body["error"]  # not approved: nothing waits
+    assert rig.api("POST", f"/runs/{run_id}/cancel", rig.tokens["coder-agent"])[0] == 403
+    status, body, _ = rig.api("POST", f"/runs/{run_id}/cancel", arch)
+    assert status == 200 and body["run"]["state"] == "cancelled"
+
+
+def test_logs_and_status_over_the_api_on_the_real_host(rig: AgentRig) -> None:
+    (rig.app.app_dir / "logs").mkdir(exist_ok=True)
+    (rig.app.app_dir / "logs" / "web-out.log").write_text("boot\nready token=abc123def\n")
+    status, body, _ = rig.api("GET", "/services/web/logs?lines=10", rig.tokens["coder-agent"])
+    assert status == 200, body
+    [host] = body["hosts"]
+    assert "ready" in host["output"] and "abc123def" not in host["output"]  # redacted
+    status, body, _ = rig.api("GET", "/services/web/logs", rig.tokens["architect-agent"])
+    assert status == 403 and "may read logs" in body["error"]
+    status, body, _ = rig.api("GET", "/services/web/status", rig.tokens["architect-agent"])
+    assert status == 200 and body["hosts"][0]["host"] == "box-1"
+
+
+def test_the_openapi_document_describes_every_route(rig: AgentRig) -> None:
+    status, doc, _ = rig.api("GET", "/openapi.json", None)
+    assert status == 200 and doc["openapi"].startswith("3.1")
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    served = {
+        r.path.removeprefix("/api/v1").replace("{run_id:int}", "{run_id}")
+        for r in rig.slack._api.routes
+        if getattr(r, "path", "").startswith("/api/v1")
+    }
+    assert served == set(doc["paths"])
+    proposal = doc["components"]["schemas"]["Proposal"]
+    assert {"task", "process", "params", "reason", "on_behalf_of"} <= set(proposal["properties"])
+
+
+def test_rate_limits_answer_429_with_retry_after(tmp_path: Path, sshd: Sshd) -> None:
+    with agent_rig(tmp_path, sshd, {"requests_per_minute": 2, "burst": 2}) as r:
+        token = r.add("busy-agent", "coder")
+        assert [r.api("GET", "/runs", token)[0] for _ in range(2)] == [200, 200]
+        status, body, headers = r.api("GET", "/runs", token)
+        assert status == 429 and "too many" in body["error"]
+        assert 1 <= int(headers["retry-after"]) <= 60
+        other = r.add("calm-agent", "coder")
+        assert r.api("GET", "/runs", other)[0] == 200
