@@ -1,0 +1,209 @@
+"""The MCP server, driven by the official SDK's own client: over streamable HTTP at /mcp on
+the serve app, and over stdio against `chatops mcp` as a subprocess. An Architect agent
+proposes a deploy, a lead approves with a Slack-signed click, the agent's wait returns
+approved, the Coder agent reports its step done, the run succeeds on the real sshd, and the
+agent reads the result."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from chatops.simulator.harness import ChatHarness
+from tests.agent_rig import CHANNEL, DEPLOY, AgentRig, agent_rig
+from tests.conftest import ROOT
+from tests.servers import Sshd
+
+TOOLS = {
+    "list_runbooks",
+    "list_services",
+    "propose_change",
+    "propose_task",
+    "wait_for_decision",
+    "get_run",
+    "list_runs",
+    "run_events",
+    "mark_step_done",
+    "cancel_run",
+    "service_status",
+    "read_logs",
+}
+
+
+@pytest.fixture
+def rig(tmp_path: Path, sshd: Sshd) -> Iterator[AgentRig]:
+    with agent_rig(tmp_path, sshd, {"requests_per_minute": 600, "burst": 100}) as r:
+        r.add("architect-agent", "architect")
+        r.add("coder-agent", "coder")
+        yield r
+
+
+def over_http(rig: AgentRig, token: str | None) -> Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(120))
+    return Client(streamable_http_client(f"{rig.slack.url}/mcp", http_client=http))
+
+
+def over_stdio(rig: AgentRig, token: str) -> Client:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "CHATOPS_CONFIG": str(rig.config_path),
+        "CHATOPS_COMMANDS": str(ROOT / "commands"),
+        "CHATOPS_DATABASE_URL": rig.database_url,
+        "CHATOPS_AGENT_TOKEN": token,
+    }
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "chatops.cli.main", "mcp"], env=env
+    )
+    return Client(params, read_timeout_seconds=120)
+
+
+async def tool(client: Client, name: str, args: dict[str, Any] | None = None) -> Any:
+    """A tool's JSON answer; an error result raises with its text."""
+    result = await client.call_tool(name, args or {})
+    text = "".join(getattr(c, "text", "") for c in result.content)
+    if result.is_error:
+        raise ToolRefused(text)
+    return result.structured_content if result.structured_content else json.loads(text)
+
+
+class ToolRefused(Exception):
+    pass
+
+
+async def in_thread(fn: Any, *args: Any) -> Any:
+    return await anyio.to_thread.run_sync(fn, *args)
+
+
+async def the_whole_flow(
+    rig: AgentRig, architect: AbstractAsyncContextManager[Client], coder_session: Any
+) -> None:
+    slack: ChatHarness = rig.slack
+    async with architect as arch:
+        listed = await arch.list_tools()
+        assert {t.name for t in listed.tools} >= TOOLS
+        propose = next(t for t in listed.tools if t.name == "propose_change")
+        assert "People approve it in Slack" in (propose.description or "")
+        runbooks = await tool(arch, "list_runbooks")
+        assert any(rb["name"] == "deploy" and rb["may_propose"] for rb in runbooks["runbooks"])
+        made = await tool(
+            arch,
+            "propose_change",
+            {"process": "deploy", "params": DEPLOY, "reason": "ship v2", "on_behalf_of": "U_CODER"},
+        )
+        run_id = made["run"]["id"]
+        pending = await tool(arch, "wait_for_decision", {"run_id": run_id, "timeout_seconds": 0.2})
+        assert pending["decision"] == "pending" and pending["final"] is False
+
+        async with anyio.create_task_group() as tg:
+            answer: dict[str, Any] = {}
+
+            async def wait() -> None:
+                answer.update(
+                    await tool(arch, "wait_for_decision", {"run_id": run_id, "timeout_seconds": 60})
+                )
+
+            tg.start_soon(wait)
+            await in_thread(lambda: rig.until(lambda: slack.plans(CHANNEL)))
+            await in_thread(lambda: slack.click("chatops.approve", user="U_LEAD"))
+        assert answer["decision"] == "approved" and answer["approvers"] == ["U_LEAD"]
+
+        async with coder_session() as coder:
+            await in_thread(
+                lambda: rig.until(
+                    lambda: slack.wired.queries.get_run(run_id).current_step == "prepare"
+                )
+            )
+            done = await tool(
+                coder,
+                "mark_step_done",
+                {"run_id": run_id, "step_id": "prepare", "evidence": "v2 tagged, CI green"},
+            )
+            assert done["run"]["id"] == run_id
+            after, kinds = 0, []
+            while "RunFinished" not in kinds:
+                page = await tool(
+                    coder, "run_events", {"run_id": run_id, "after": after, "wait_seconds": 30}
+                )
+                kinds += [e["type"] for e in page["events"]]
+                after = page["next_after"]
+
+        report = await tool(arch, "get_run", {"run_id": run_id})
+        assert report["run"]["state"] == "succeeded", report
+        assert any("installing" in s["output_tail"] for s in report["steps"])
+        assert (rig.app.app_dir / "VERSION").read_text().strip() == "v2"
+
+
+def test_over_streamable_http(rig: AgentRig) -> None:
+    arch, coder = rig.tokens["architect-agent"], rig.tokens["coder-agent"]
+    anyio.run(the_whole_flow, rig, over_http(rig, arch), lambda: over_http(rig, coder))
+    rig.slack.settle()
+    [plan] = rig.slack.plans(CHANNEL)
+    assert ":robot_face: architect-agent on behalf of <@U_CODER>" in str(plan.blocks)
+
+
+def test_over_stdio_against_chatops_mcp(rig: AgentRig) -> None:
+    arch, coder = rig.tokens["architect-agent"], rig.tokens["coder-agent"]
+    anyio.run(the_whole_flow, rig, over_stdio(rig, arch), lambda: over_stdio(rig, coder))
+    actors = {a for a, act, _ in rig.audit() if act == "agent.propose"}
+    assert actors == {"agent:architect-agent"}
+
+
+async def refusals(rig: AgentRig) -> None:
+    async with over_http(rig, rig.tokens["coder-agent"]) as coder:
+        with pytest.raises(ToolRefused, match="must NOT change the database schema"):
+            await tool(
+                coder,
+                "propose_change",
+                {"process": "migration", "params": {"service": "web"}, "reason": "add a column"},
+            )
+        resource = await coder.read_resource("chatops://runbooks/migration")
+        body = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
+        assert body["may_propose"] is False
+        await in_thread(lambda: rig.slack.wired.agents.revoke("coder-agent", by="U_LEAD"))
+        with pytest.raises(MCPError):  # the door answers 401 now: the session is over
+            await tool(coder, "list_runs")
+    denied = [d for a, act, d in rig.audit() if (a, act) == ("agent:coder-agent", "denied.agent")]
+    assert denied == ["token revoked"]
+
+
+def test_refusals_over_mcp(rig: AgentRig) -> None:
+    anyio.run(refusals, rig)
+
+
+async def no_token(rig: AgentRig) -> None:
+    async with over_http(rig, None) as client:
+        await client.list_tools()
+
+
+def test_mcp_over_http_needs_a_token(rig: AgentRig) -> None:
+    with pytest.raises(ExceptionGroup) as refused:
+        anyio.run(no_token, rig)
+    assert refused.group_contains(MCPError, depth=None)
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    req = urllib.request.Request(
+        f"{rig.slack.url}/mcp",
+        data=json.dumps(hello).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as http:
+        urllib.request.urlopen(req, timeout=10)
+    assert http.value.code == 401 and http.value.headers["WWW-Authenticate"].startswith("Bearer")
+    assert ("unknown-agent", "denied.agent") in [(a, b) for a, b, _ in rig.audit()]
