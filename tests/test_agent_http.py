@@ -133,6 +133,18 @@ def test_the_coder_agent_is_refused_a_migration_with_the_seeds_reason(rig: Agent
     assert migration["may_propose"] is False and "schema" in migration["why_not"]
 
 
+def test_a_call_outside_the_agents_scope_gets_403_with_the_reason(rig: AgentRig) -> None:
+    token = rig.add("debug-agent", "coder", processes=["debug"])
+    status, body, _ = rig.api(
+        "POST", "/plans", token, {"process": "deploy", "params": DEPLOY, "reason": "ship"}
+    )
+    assert status == 403 and body["error"] == "debug-agent may propose only debug"
+    refused = [
+        d for a, act, d in rig.audit() if (a, act) == ("agent:debug-agent", "denied.propose")
+    ]
+    assert refused == ["debug-agent may propose only debug"]
+
+
 def test_unreadable_input_gets_a_clear_4xx(rig: AgentRig) -> None:
     arch = rig.tokens["architect-agent"]
     assert rig.api("POST", "/plans", arch, {"process": "deploy"})[0] == 400  # no reason

@@ -68,9 +68,8 @@ def over_stdio(rig: AgentRig, token: str) -> Client:
         "CHATOPS_DATABASE_URL": rig.database_url,
         "CHATOPS_AGENT_TOKEN": token,
     }
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "chatops.cli.main", "mcp"], env=env
-    )
+    chatops = Path(sys.executable).parent / "chatops"  # the installed entry point
+    params = StdioServerParameters(command=str(chatops), args=["mcp"], env=env)
     return Client(params, read_timeout_seconds=120)
 
 

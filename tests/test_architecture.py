@@ -94,6 +94,22 @@ def test_the_slack_adapter_imports_neither_bootstrap_nor_the_store() -> None:
             assert not module.startswith(("chatops.store", "chatops.bootstrap")), (f, module)
 
 
+def test_the_agents_front_ends_go_through_the_gate_only() -> None:
+    """api/ (the HTTP API, the MCP server) reaches the engine through AgentGate: it imports
+    no store, no bootstrap, no Slack, and none of the services the gate wraps."""
+    wrapped = (
+        "chatops.engine.approvals.changes.ChangeService",
+        "chatops.engine.runs.operations",
+        "chatops.engine.runs.queries",
+        "chatops.engine.agents.service",
+    )
+    for f in sorted((ROOT / "chatops" / "api").rglob("*.py")):
+        for module in modules_named(f):
+            assert not module.startswith(
+                ("chatops.store", "chatops.bootstrap", "chatops.slack", *wrapped)
+            ), (f, module)
+
+
 def test_only_bootstrap_builds_the_pieces() -> None:
     """serve, the console, the CLI and the chat harness get everything from bootstrap: none
     of them constructs a store, a runner, a feed, the Slack app or its services itself."""
@@ -113,6 +129,8 @@ def test_only_bootstrap_builds_the_pieces() -> None:
     fronts = [ROOT / "chatops" / "serve.py", *(ROOT / "chatops" / "cli").glob("*.py")]
     fronts += [*(ROOT / "chatops" / "console").glob("*.py")]
     fronts += [*(ROOT / "chatops" / "simulator").glob("*.py")]
+    fronts += [*(ROOT / "chatops" / "api").glob("*.py")]
+    builders |= {"AgentGate", "AgentService", "Operations", "Queries"}
     for f in fronts:
         called = {
             n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
