@@ -5,7 +5,10 @@ Then every way in which a call is refused: 400, 401, 403, 404, 409, 429."""
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -208,3 +211,53 @@ def test_rate_limits_answer_429_with_retry_after(tmp_path: Path, sshd: Sshd) -> 
         assert 1 <= int(headers["retry-after"]) <= 60
         other = r.add("calm-agent", "coder")
         assert r.api("GET", "/runs", other)[0] == 200
+
+
+HOSTILE: list[tuple[str, str, bytes | None]] = [
+    ("POST", "/plans", b"not json"),
+    ("POST", "/plans", b"[1, 2]"),
+    ("POST", "/plans", b'{"task": "a string"}'),
+    ("POST", "/plans", b'{"task": {"task_id": "../../etc", "objective": "x", "steps": ["a"]}}'),
+    (
+        "POST",
+        "/plans",
+        b'{"process": "deploy", "params": {"service": "web; rm -rf /"}, "reason": "x"}',
+    ),
+    ("POST", "/plans", b'{"process": "deploy", "params": {"ref": "$(reboot)"}, "reason": "x"}'),
+    ("POST", "/plans", b'{"process": "deploy", "params": [], "reason": "x"}'),
+    ("POST", "/plans", b'{"process": "deploy", "reason": "x", "on_behalf_of": "<!channel>"}'),
+    ("POST", "/plans", b"\xff\xfe\x00"),
+    ("GET", "/runs/99999999999999999999999999", None),
+    ("GET", "/runs/1/events?after=99999999999999999999999", None),
+    ("GET", "/runs/1/decision?wait=inf", None),
+    ("GET", "/runs/1/decision?wait=-5", None),
+    ("GET", "/runs?limit=0", None),
+    ("GET", "/runs?limit=abc", None),
+    ("POST", "/runs/1/steps/prepare/done", b'{"evidence": ""}'),
+    ("POST", "/runs/1/steps/prepare/done", b'{"evidence": "x", "links": ["javascript:1"]}'),
+    ("POST", "/runs/1/steps/%2e%2e/done", b'{"evidence": "x"}'),
+    ("GET", "/services/web/logs?grep=%00", None),
+    ("GET", "/services/web/logs?since=1y", None),
+    ("GET", "/services/web/logs?stream=both", None),
+    ("GET", "/services/nope/status", None),
+    ("GET", "/services/web/logs?host=../../x", None),
+]
+
+
+def test_hostile_input_gets_4xx_never_5xx_and_runs_nothing(rig: AgentRig) -> None:
+    token = rig.tokens["coder-agent"]
+    for method, path, raw in HOSTILE:
+        req = urllib.request.Request(
+            f"{rig.slack.url}/api/v1{path}",
+            data=raw,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method=method,
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                status, body = resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            status, body = e.code, e.read()
+        assert 400 <= status < 500, (path, raw, status, body)
+        assert "error" in json.loads(body), (path, body)
+    assert rig.slack.wired.queries.list_runs() == []

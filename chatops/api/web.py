@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -23,7 +24,7 @@ from chatops.api.http import Api, bearer
 from chatops.api.mcp import build_server
 from chatops.engine.agents.gate import AgentGate
 from chatops.engine.redact import Redactor
-from chatops.errors import NotAuthenticated
+from chatops.errors import NotAuthenticated, RateLimited
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
 
@@ -39,22 +40,22 @@ class BearerGuard:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         token = bearer(headers)
         try:
-            await anyio.to_thread.run_sync(self.gate.agents.authenticate, token)
+            await anyio.to_thread.run_sync(self.gate.authenticate, token)
         except NotAuthenticated as e:
-            body = json.dumps({"error": str(e), "status": 401}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"www-authenticate", b'Bearer realm="chatops"'),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await _refuse(send, 401, str(e), (b"www-authenticate", b'Bearer realm="chatops"'))
+            return
+        except RateLimited as e:
+            retry = str(math.ceil(e.retry_after)).encode()
+            await _refuse(send, 429, str(e), (b"retry-after", retry))
             return
         await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, status: int, message: str, header: tuple[bytes, bytes]) -> None:
+    body = json.dumps({"error": message, "status": status}).encode()
+    headers = [(b"content-type", b"application/json"), header]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def agent_endpoints(gate: AgentGate, redactor: Redactor) -> tuple[list[BaseRoute], Lifespan]:

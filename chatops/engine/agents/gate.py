@@ -28,10 +28,12 @@ from chatops.engine.ports import Clock, EventLog, Stored
 from chatops.engine.runs.operations import Operations
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
-from chatops.errors import ParameterError, PermissionDenied
+from chatops.errors import NotAuthenticated, NotFound, ParameterError, PermissionDenied
 
 PERSON = re.compile(r"[UW][A-Z0-9_]{2,20}")
 MAX_EVENTS = 200
+MAX_ID = 2**62
+REFUSED = "-refused-"  # the rate-limit bucket of calls without a valid token
 
 
 @dataclass(frozen=True)
@@ -87,11 +89,21 @@ class AgentGate:
         self.limiter = limiter or RateLimiter(policy.requests_per_minute, policy.burst, clock)
 
     # -- every call ------------------------------------------------------------------------
+    def authenticate(self, token: str) -> Agent:
+        """The active agent this token names. Refusals are audited, up to the rate limit of
+        refusals (shared by every caller without a valid token): past it they are answered
+        429 without an audit row, so a flood of bad tokens cannot flood the trail."""
+        try:
+            return self.agents.authenticate(token, audit=False)
+        except NotAuthenticated:
+            self.limiter.take(REFUSED)
+            return self.agents.authenticate(token)  # raises again, audited this time
+
     def enter(
         self, token: str, op: str, on_behalf_of: str | None = None, detail: str = ""
     ) -> Caller:
         """Authenticate, rate-limit and audit one call."""
-        agent = self.agents.authenticate(token)
+        agent = self.authenticate(token)
         if on_behalf_of is not None and not PERSON.fullmatch(on_behalf_of):
             raise ParameterError("on_behalf_of must be a Slack user id (U0123ABCD)")
         caller = Caller(agent, token, on_behalf_of)
@@ -119,6 +131,8 @@ class AgentGate:
         return f"slack:{channel}" if channel else ""
 
     def _readable(self, caller: Caller, run_id: int) -> RunView:
+        if not 0 < run_id < MAX_ID:
+            raise NotFound(f"no run {run_id}")
         run = self.queries.get_run(run_id)
         scope = caller.agent.services
         if scope and run.service not in scope:
@@ -227,11 +241,13 @@ class AgentGate:
             if decided.final or left <= 0:
                 return decided
             self.waiters.wait(seen, min(POLL, left))
-            self.agents.authenticate(caller.token)
+            self.authenticate(caller.token)
 
     def follow(self, caller: Caller, run_id: int, after: int, timeout: float) -> list[Stored]:
         """The run's events after position `after`, waiting up to `timeout` for the first."""
         self._readable(caller, run_id)
+        if not 0 <= after < MAX_ID:
+            raise ParameterError("after must be an event position (0 or more)")
         deadline = time.monotonic() + self._cap(timeout)
         while True:
             seen = self.waiters.generation
@@ -240,7 +256,7 @@ class AgentGate:
             if found or left <= 0:
                 return found
             self.waiters.wait(seen, min(POLL, left))
-            self.agents.authenticate(caller.token)
+            self.authenticate(caller.token)
 
     def _cap(self, timeout: float) -> float:
         if timeout < 0:

@@ -87,16 +87,19 @@ class AgentService:
             assert agent is not None
             return agent
 
-    def authenticate(self, token: str, on_behalf_of: str | None = None) -> Agent:
+    def authenticate(self, token: str, *, audit: bool = True) -> Agent:
         """The agent a bearer token names, if it is active. Refusals are audited (without the
-        token) and say why only as much as is safe: unknown, revoked or expired."""
+        token; `audit=False` to only look) and say why only as much as is safe: unknown,
+        revoked or expired."""
         with self.tx() as t:
             agent = t.agents.by_token_hash(token_hash(token)) if token else None
         if agent is None:
-            self._audit("unknown-agent", "denied.agent", "a token no agent holds")
+            if audit:
+                self._audit("unknown-agent", "denied.agent", "a token no agent holds")
             raise NotAuthenticated("unknown agent token")
         state = agent.state(self.clock.now())
         if state != "active":
-            self._audit(f"agent:{agent.name}", "denied.agent", f"token {state}")
+            if audit:
+                self._audit(f"agent:{agent.name}", "denied.agent", f"token {state}")
             raise NotAuthenticated(f"agent {agent.name}'s token is {state}")
         return agent
