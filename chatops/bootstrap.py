@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from chatops import logs
 from chatops.adapters.clock import SystemClock
@@ -42,12 +43,15 @@ from chatops.errors import ConfigError
 from chatops.executors.local import LocalExecutor
 from chatops.executors.ssh import SshExecutor
 from chatops.settings import Settings
+from chatops.store.audit import audit_head
+from chatops.store.audit_chain import Anchor
 from chatops.store.db import is_current, make_engine, upgrade
 from chatops.store.outbox import SqlEventLog
 from chatops.store.transaction import sql_transactions
 from chatops.sweeper import Sweeper
 
 if TYPE_CHECKING:
+    from chatops.audit_anchor import AuditAnchor
     from chatops.scheduler import ReminderScheduler
 
 log = logging.getLogger(__name__)
@@ -114,6 +118,11 @@ class Wired:
             feed.drain(drain)
             feed.stop()
         self.feeds.clear()
+
+    def audit_head(self) -> Anchor | None:
+        """The audit chain's head (the last row's id and hash)."""
+        with Session(self.engine) as s:
+            return audit_head(s)
 
     def recover(self) -> list[int]:
         """Mark runs of dead processes interrupted (called at start)."""
@@ -208,6 +217,7 @@ class Bot:
     services: Any  # chatops.slack.services.SlackServices (imported lazily: bolt is heavy)
     sweeper: Sweeper
     scheduler: ReminderScheduler | None
+    anchor: AuditAnchor | None = None
 
     def health(self) -> dict[str, object]:
         """Ready when the database answers; says whether this replica leads the scheduler."""
@@ -263,6 +273,7 @@ def build_bot(
 ) -> Bot:
     """Everything the Slack bot is made of, wired once."""
     from chatops.adapters.leader import leader_lock
+    from chatops.audit_anchor import AuditAnchor
     from chatops.metrics import StepMetrics, watch_runs
     from chatops.scheduler import ReminderScheduler
     from chatops.slack.app import create_app, web_client
@@ -313,6 +324,11 @@ def build_bot(
         return wired.events.prune(before=wired.clock.now() - keep)  # the clock events bear
 
     sweeper = Sweeper(wired.services, wired.recover, settings.sweep_every, prune)
+
+    def post_anchor(channel: str, text: str) -> None:
+        client.chat_postMessage(channel=channel, text=text)
+
+    anchor = AuditAnchor(wired.config.audit, wired.audit_head, wired.clock, post_anchor)
     reminders = None
     if scheduler:
         reminders = ReminderScheduler(
@@ -322,6 +338,7 @@ def build_bot(
             leader_lock(settings.database_url, wired.engine),
             sweep_every=settings.sweep_every,
             retry=scheduler_retry if scheduler_retry is not None else settings.scheduler_retry,
+            also=anchor.tick,  # the leader anchors the audit chain
         )
         wired.listen(reminders)
-    return Bot(wired, app, services, sweeper, reminders)
+    return Bot(wired, app, services, sweeper, reminders, anchor)

@@ -44,7 +44,7 @@ class ReminderScheduler:
         *,
         sweep_every: float = 60.0,
         retry: float = 15.0,
-        also: Callable[[], None] | None = None,
+        also: Callable[[], object] | None = None,
     ) -> None:
         self.postmortems = postmortems
         self.engine = engine

@@ -111,9 +111,17 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("run_id", type=int)
     s.set_defaults(func=_lazy("cmd_show"))
 
-    s = sub.add_parser("audit", parents=[common], help="the audit trail of a run (or the latest)")
-    s.add_argument("run_id", type=int, nargs="?")
+    s = sub.add_parser(
+        "audit",
+        parents=[common],
+        help="the audit trail: a run's (or the latest), `verify` the chain, `export` it",
+    )
+    s.add_argument("target", nargs="?", help="a run id, `verify` or `export` (default: latest)")
     s.add_argument("--limit", type=int, default=50)
+    s.add_argument("--anchors", help="verify: the anchor file (default: audit.anchor_file)")
+    s.add_argument("--since", help="export: from this date or time (ISO 8601)")
+    s.add_argument("--run", type=int, help="export: one run's rows")
+    s.add_argument("--format", choices=["jsonl"], default="jsonl", help="export format")
     s.set_defaults(func=_lazy("cmd_audit"))
 
     for name, func, text in (

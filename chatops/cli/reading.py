@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatops.engine.runs.run import RunState
+from chatops.errors import ParameterError
 
 if TYPE_CHECKING:
     from chatops.store.reader import Reader
@@ -56,8 +57,19 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from chatops.cli import render
 
+    if args.target == "verify":
+        from chatops.cli.audit_chain import verify
+
+        return verify(_reader(args), args.anchors, where(args, "config"))
+    if args.target == "export":
+        from chatops.cli.audit_chain import export
+
+        return export(_reader(args), args.since, args.run)
+    if args.target is not None and not args.target.isdigit():
+        raise ParameterError(f"{args.target!r}: give a run id, `verify` or `export`")
     reader = _reader(args)
-    events = reader.for_run(args.run_id) if args.run_id is not None else reader.recent(args.limit)
+    run_id = int(args.target) if args.target is not None else None
+    events = reader.for_run(run_id) if run_id is not None else reader.recent(args.limit)
     print(render.audit_text(events) if events else "no audit events yet")
     return 0
 

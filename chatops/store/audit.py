@@ -4,22 +4,49 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from chatops import metrics
 from chatops.engine.runs.run import AuditEvent
+from chatops.store.audit_chain import GENESIS, Anchor, canonical, link
 from chatops.store.models import AuditRow
+
+AUDIT_LOCK = 0x41_55_44_54  # "AUDT": one chain, however many replicas write
 
 log = logging.getLogger("chatops.audit")
 
 
 class SqlAudit:
+    """Each row is chained to the one before (store/audit_chain.py). On PostgreSQL a writer
+    takes an advisory lock held to its commit before it reads the previous hash, so two
+    replicas never chain to the same row; SQLite writers are serial already."""
+
     def __init__(self, session: Session) -> None:
         self.s = session
+        self._locked = session.get_bind().dialect.name != "postgresql"
+
+    def _head(self) -> str:
+        if not self._locked:
+            self.s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
+            self._locked = True
+        last = self.s.scalar(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1))
+        return last or GENESIS
 
     def append(self, event: AuditEvent) -> int:
+        prev = self._head()
+        content = canonical(
+            event.at,
+            event.actor,
+            event.action,
+            event.run_id,
+            event.task_id,
+            event.plan_hash,
+            event.detail,
+        )
         row = AuditRow(
+            prev_hash=prev,
+            hash=link(prev, content),
             at=event.at,
             actor=event.actor,
             action=event.action,
@@ -53,3 +80,13 @@ class SqlAudit:
 
 def _event(r: AuditRow) -> AuditEvent:
     return AuditEvent(r.at, r.actor, r.action, r.run_id, r.task_id, r.plan_hash, r.detail, r.id)
+
+
+def audit_head(session: Session) -> Anchor | None:
+    """The chain's head: the last row's id and hash."""
+    row = session.execute(
+        select(AuditRow.id, AuditRow.hash).order_by(AuditRow.id.desc()).limit(1)
+    ).first()
+    if row is None or row[1] is None:
+        return None
+    return Anchor(int(row[0]), str(row[1]))

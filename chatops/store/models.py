@@ -123,6 +123,8 @@ class AuditRow(Base):
     task_id: Mapped[str | None] = mapped_column(String(100))
     plan_hash: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str | None] = mapped_column(String(64))  # see store/audit_chain.py
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeliveryRow(Base):

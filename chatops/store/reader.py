@@ -8,7 +8,7 @@ only (SQLite `mode=ro`, a read-only PostgreSQL transaction): reading changes not
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +17,10 @@ from urllib.parse import unquote, urlsplit
 
 from chatops.engine.runs.run import AuditEvent, RunState, RunView, StepRecord, StepState
 from chatops.errors import ConfigError, NotFound
+from chatops.store.audit_chain import Row
 
 #: The schema this code reads: the newest Alembic revision (a test keeps them equal).
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 RUN_COLUMNS = (
     "id, task_id, plan_hash, runbook, kind, service, environment, state, requester, "
@@ -30,6 +31,8 @@ STEP_COLUMNS = (
     "error, actor"
 )
 AUDIT_COLUMNS = "at, actor, action, run_id, task_id, plan_hash, detail, id"
+CHAIN_COLUMNS = "id, at, actor, action, run_id, task_id, plan_hash, detail, prev_hash, hash"
+BATCH = 5000
 
 
 def _time(v: Any) -> Any:
@@ -163,3 +166,26 @@ class Reader:
     def recent(self, limit: int = 100) -> list[AuditEvent]:
         sql = f"SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY id DESC LIMIT ?"  # noqa: S608
         return [_event(r) for r in self._rows(sql, limit)]
+
+    def chain(self, since: datetime | None = None, run_id: int | None = None) -> Iterator[Row]:
+        """Audit rows with their hashes in id order, in batches (the whole trail by default)."""
+        after = 0
+        while True:
+            where = ["id > ?"]
+            params: list[Any] = [after]
+            if since is not None:
+                where.append("at >= ?")
+                params.append(since.astimezone(UTC).replace(tzinfo=None))
+            if run_id is not None:
+                where.append("run_id = ?")
+                params.append(run_id)
+            sql = (
+                f"SELECT {CHAIN_COLUMNS} FROM audit_events WHERE {' AND '.join(where)} "  # noqa: S608
+                "ORDER BY id LIMIT ?"
+            )
+            rows = self._rows(sql, *params, BATCH)
+            for r in rows:
+                yield Row(r[0], _time(r[1]), r[2], r[3], r[4], r[5], r[6], r[7] or "", r[8], r[9])
+            if len(rows) < BATCH:
+                return
+            after = rows[-1][0]

@@ -75,6 +75,34 @@ class AgentPolicy(BaseModel):
         return v
 
 
+class AuditPolicy(BaseModel):
+    """Where the audit chain's head is anchored outside the database, and how often."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str | None = None  # a Slack channel id for the anchors
+    anchor_file: str | None = None  # a file the anchors are appended to (JSON lines)
+    anchor_every: str = "1h"
+
+    @field_validator("anchor_every")
+    @classmethod
+    def _every(cls, v: str) -> str:
+        if parse_duration(v).total_seconds() < 60:
+            raise ValueError("anchor_every must be at least 1m")
+        return v
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,20}", v):
+            raise ValueError(f"channel {v!r} must be a Slack channel id (C0123ABCD)")
+        return v
+
+    @property
+    def every(self) -> timedelta:
+        return parse_duration(self.anchor_every)
+
+
 class Secrets(BaseModel):
     """Where secret values live, so they can be redacted. Values never sit in the file."""
 
@@ -91,6 +119,7 @@ class Config(BaseModel):
     roles: dict[Role, RoleMembers] = {}
     policies: Policies = Policies()
     agents: AgentPolicy = AgentPolicy()
+    audit: AuditPolicy = AuditPolicy()
     secrets: Secrets = Secrets()
 
     @field_validator("services")
