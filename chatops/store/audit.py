@@ -11,8 +11,11 @@ from chatops import metrics
 from chatops.engine.runs.run import AuditEvent
 from chatops.store.audit_chain import GENESIS, Anchor, canonical, link
 from chatops.store.models import AuditRow
+from chatops.store.outbox import OUTBOX_LOCK
 
-AUDIT_LOCK = 0x41_55_44_54  # "AUDT": one chain, however many replicas write
+# The outbox's lock, not one of its own: a transaction that writes audit rows and events
+# takes one lock, so two transactions can never each hold one and wait for the other.
+AUDIT_LOCK = OUTBOX_LOCK
 
 log = logging.getLogger("chatops.audit")
 
