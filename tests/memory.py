@@ -17,6 +17,7 @@ from tests.memory_repos import (
     MemoryAgents,
     MemoryApprovals,
     MemoryAudit,
+    MemoryFreezes,
     MemoryOutbox,
     MemoryPlans,
     MemoryPostMortems,
@@ -40,6 +41,7 @@ class MemoryTransaction(Transaction):
             "positions",
             "ids",
             "agents",
+            "freezes",
         ):
             setattr(self.st, name, dict(getattr(db.state, name)))
         self.st.output = {k: list(v) for k, v in db.state.output.items()}
@@ -54,6 +56,7 @@ class MemoryTransaction(Transaction):
         self.outbox = MemoryOutbox(self.st)
         self.events = self.outbox
         self.agents = MemoryAgents(self.st)
+        self.freezes = MemoryFreezes(self.st)
 
     def commit(self) -> list[Event]:
         self.db.state = self.st

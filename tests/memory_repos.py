@@ -9,8 +9,9 @@ from datetime import datetime
 from chatops.engine.agents.identity import Agent
 from chatops.engine.events import Event
 from chatops.engine.incidents.postmortem import PostMortem
+from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.plan import Plan
-from chatops.engine.ports import Stored
+from chatops.engine.ports import Held, Stored
 from chatops.engine.runs.run import (
     ApprovalRecord,
     AuditEvent,
@@ -37,6 +38,7 @@ class State:
     positions: dict[str, int] = field(default_factory=dict)
     agents: dict[str, tuple[Agent, str]] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
+    freezes: dict[int, tuple[Freeze, datetime, datetime | None]] = field(default_factory=dict)
 
     def next_id(self, kind: str) -> int:
         self.ids[kind] = self.ids.get(kind, 0) + 1
@@ -146,7 +148,7 @@ class MemoryRuns:
             for r in self.st.runs.values()
         )
 
-    def claim_next(self, owner: str, now: datetime) -> RunView | None:
+    def claim_next(self, owner: str, now: datetime, held: Held | None = None) -> RunView | None:
         queued = sorted(
             (r for r in self.st.runs.values() if r.state == RunState.QUEUED), key=lambda r: r.id
         )
@@ -156,6 +158,8 @@ class MemoryRuns:
             if key in tried:
                 continue
             tried.add(key)
+            if held is not None and held(run.service, run.runbook, run.kind):
+                continue
             if self._busy(key):
                 continue
             self._set(
@@ -374,3 +378,29 @@ class MemoryOutbox:
     def add(self, event: Event) -> None:
         self.st.events.append(Stored(self.st.next_id("event"), event))
         self.added.append(event)
+
+
+class MemoryFreezes:
+    def __init__(self, st: State) -> None:
+        self.st = st
+
+    def add(self, service: str | None, reason: str, by: str, start: datetime, end: datetime) -> int:
+        fid = self.st.next_id("freeze")
+        services = (service,) if service else ()
+        self.st.freezes[fid] = (Freeze(f"ad hoc #{fid}", services, reason, end, by), start, None)
+        return fid
+
+    def _in_force(self, fid: int, now: datetime) -> bool:
+        freeze, start, lifted = self.st.freezes[fid]
+        return lifted is None and start <= now and freeze.until is not None and now < freeze.until
+
+    def lift(self, service: str | None, by: str, now: datetime) -> int:
+        n = 0
+        for fid, (freeze, start, _lifted) in list(self.st.freezes.items()):
+            if self._in_force(fid, now) and (service is None or freeze.services == (service,)):
+                self.st.freezes[fid] = (freeze, start, now)
+                n += 1
+        return n
+
+    def active(self, now: datetime) -> list[Freeze]:
+        return [self.st.freezes[f][0] for f in sorted(self.st.freezes) if self._in_force(f, now)]

@@ -56,6 +56,13 @@ class RunCancelled(Event):
     by: str
 
 
+@dataclass(frozen=True)
+class RunHeld(Event):
+    """Approved and queued, but a change freeze keeps it from starting (it starts after)."""
+
+    reason: str
+
+
 # -- execution -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RunStarted(Event):

@@ -11,6 +11,7 @@ from typing import Protocol
 from chatops.engine.agents.identity import Agent
 from chatops.engine.events import Event
 from chatops.engine.incidents.postmortem import PostMortem
+from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import Plan
 from chatops.engine.runs.result import CommandResult
@@ -24,6 +25,7 @@ from chatops.engine.runs.run import (
 )
 
 OutputCallback = Callable[[str], None]
+Held = Callable[[str | None, str, str], bool]  # (service, runbook, kind): may not start now
 
 
 class Clock(Protocol):
@@ -104,8 +106,9 @@ class Runs(Protocol):
         """Compare-and-set: move the run to `to` if its state allows it. False if it did not."""
         ...
 
-    def claim_next(self, owner: str, now: datetime) -> RunView | None:
-        """Atomically start the oldest queued run whose service+environment is free."""
+    def claim_next(self, owner: str, now: datetime, held: Held | None = None) -> RunView | None:
+        """Atomically start the oldest queued run whose service+environment is free. A run
+        `held` names (a change freeze) is not started, and keeps its queue waiting."""
         ...
 
     def claim_parked(self, run_id: int, owner: str, now: datetime) -> bool: ...
@@ -201,6 +204,20 @@ class Agents(Protocol):
     def revoke(self, name: str, now: datetime) -> bool:
         """False if it was revoked already (or does not exist)."""
         ...
+
+
+class Freezes(Protocol):
+    """Ad hoc change freezes (`/freeze`); the windows in chatops.yml are not stored."""
+
+    def add(self, service: str | None, reason: str, by: str, start: datetime, end: datetime) -> int:
+        """A freeze of `service` (None: every service) from `start` to `end`; its id."""
+        ...
+
+    def lift(self, service: str | None, by: str, now: datetime) -> int:
+        """End the freezes of `service` (None: every one) now; how many were in force."""
+        ...
+
+    def active(self, now: datetime) -> list[Freeze]: ...
 
 
 class Outbox(Protocol):

@@ -20,6 +20,7 @@ from chatops.engine.ports import (
     Agents,
     Approvals,
     Audit,
+    Freezes,
     Notifier,
     Outbox,
     Plans,
@@ -46,6 +47,7 @@ class Transaction:
     postmortems: PostMortemStore
     events: Outbox
     agents: Agents
+    freezes: Freezes
 
     def commit(self) -> list[Event]:
         """Commit; return the events written in this transaction."""

@@ -20,6 +20,7 @@ from chatops.slack import incident_blocks as ib
 from chatops.slack import prompt_blocks as pb
 from chatops.slack.done_notices import DoneNotices
 from chatops.slack.escalation_notices import EscalationNotices
+from chatops.slack.freeze_notices import FreezeNotices
 from chatops.slack.plan_notices import PlanNotices, transient
 from chatops.slack.postmortem_notices import PostMortemNotices
 from chatops.slack.records import RunMessages, SlackRecords
@@ -31,7 +32,7 @@ INLINE_CHARS = 2500
 LIVE_CHARS = 1500
 
 
-class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotices):
+class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotices, FreezeNotices):
     def __init__(
         self,
         client: WebClient,
@@ -63,6 +64,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
             ev.StepFinished: self.on_step_finished,
             ev.RunWaiting: self.on_waiting,
             ev.StepDone: self.on_step_done,
+            ev.RunHeld: self.on_held,
             ev.RollbackStarted: self.on_rolling_back,
             ev.RunInterrupted: self.on_interrupted,
             ev.PostMortemOpened: self.on_postmortem_opened,

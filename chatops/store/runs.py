@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from chatops.engine.planning.plan import Plan
+from chatops.engine.ports import Held
 from chatops.engine.runs.run import RunState, RunView, sources_of
 from chatops.errors import NotFound
 from chatops.store.models import RunRow
@@ -126,7 +127,7 @@ class SqlRuns:
         )
         return bool(res.rowcount)  # type: ignore[attr-defined]
 
-    def claim_next(self, owner: str, now: datetime) -> RunView | None:
+    def claim_next(self, owner: str, now: datetime, held: Held | None = None) -> RunView | None:
         s = self.s
         q = select(RunRow).where(RunRow.state == RunState.QUEUED.value).order_by(RunRow.id)
         if self._pg:
@@ -138,6 +139,8 @@ class SqlRuns:
             if key in tried:
                 continue
             tried.add(key)
+            if held is not None and held(row.service, row.runbook, row.kind):
+                continue
             older = s.scalar(
                 select(func.count())
                 .select_from(RunRow)

@@ -11,6 +11,7 @@ from chatops.engine.unit_of_work import Transaction, Transactions
 from chatops.store.agents import SqlAgents
 from chatops.store.approvals import SqlApprovals
 from chatops.store.audit import SqlAudit
+from chatops.store.freezes import SqlFreezes
 from chatops.store.outbox import SqlOutbox
 from chatops.store.plans import SqlPlans
 from chatops.store.postmortems import SqlPostMortems
@@ -31,6 +32,7 @@ class SqlTransaction(Transaction):
         self.outbox = SqlOutbox(session, clock.now())
         self.events = self.outbox
         self.agents = SqlAgents(session)
+        self.freezes = SqlFreezes(session)
 
     def commit(self) -> list[Event]:
         try:

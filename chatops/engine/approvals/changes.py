@@ -10,6 +10,9 @@ from datetime import datetime
 
 from chatops.engine import events as ev
 from chatops.engine.agents.rules import approval_refusal
+from chatops.engine.approvals.expiry import Expiry
+from chatops.engine.approvals.freezing import in_force
+from chatops.engine.approvals.freezing import refusal as freeze_refusal
 from chatops.engine.approvals.handoffs import Handoffs
 from chatops.engine.approvals.proposals import Proposals
 from chatops.engine.approvals.roles import Roles
@@ -50,7 +53,7 @@ class ApprovalStatus:
         return not self.missing
 
 
-class ChangeService(Handoffs, Proposals):
+class ChangeService(Handoffs, Proposals, Expiry):
     def __init__(
         self,
         config: Config,
@@ -166,6 +169,16 @@ class ChangeService(Handoffs, Proposals):
         self, plan: Plan, requester: str, imported: bool = False, origin: str = ""
     ) -> Requested:
         with self.tx() as t:
+            frozen = freeze_refusal(
+                self.config,
+                in_force(self.config, t.freezes, self.clock),
+                plan.runbook,
+                plan.kind,
+                plan.service,
+            )
+            if frozen is not None:
+                self._audit(requester, "denied.request", detail=frozen, plan=plan)
+                raise PolicyRefused([frozen])
             verdict = evaluate(plan)
             t.plans.add(plan)
             now = self.clock.now()
@@ -353,36 +366,6 @@ class ChangeService(Handoffs, Proposals):
             run = t.runs.get(run.id)
             self._audit(user, "run.resumed", run, f"from step {run.current_step}")
             return run
-
-    # -- time ------------------------------------------------------------------------------
-    def _expire_if_due(self, run: RunView) -> bool:
-        with self.tx() as t:
-            if run.state != RunState.AWAITING_APPROVAL:
-                return False
-            if self.clock.now() - run.created_at < self.config.policies.approval_ttl_delta:
-                return False
-            if t.runs.transition(run.id, RunState.EXPIRED, self.clock.now()):
-                run = t.runs.get(run.id)
-                self._audit(
-                    "chatops", "plan.expired", run, f"ttl {self.config.policies.approval_ttl}"
-                )
-                t.events.add(ev.RunExpired(run))
-                return True
-            return False
-
-    def check_expiry(self, run_id: int) -> RunView:
-        """The run as it stands, expired first if its approval time ran out."""
-        with self.tx() as t:
-            self._expire_if_due(t.runs.get(run_id))
-            return t.runs.get(run_id)
-
-    def expire_due(self) -> list[int]:
-        with self.tx() as t:
-            expired = []
-            for run in t.runs.list(limit=1000, states=[RunState.AWAITING_APPROVAL]):
-                if self._expire_if_due(run):
-                    expired.append(run.id)
-            return expired
 
     def get(self, run_id: int) -> tuple[RunView, Plan]:
         with self.tx() as t:

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatops.engine.planning.durations import parse_duration
+from chatops.engine.planning.freezes import FreezePolicy
 from chatops.engine.planning.inventory import Service
 
 ROLES = ("requester", "architect", "lead", "oncall", "coder")
@@ -120,6 +121,7 @@ class Config(BaseModel):
     policies: Policies = Policies()
     agents: AgentPolicy = AgentPolicy()
     audit: AuditPolicy = AuditPolicy()
+    freezes: FreezePolicy = FreezePolicy()
     secrets: Secrets = Secrets()
 
     @field_validator("services")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from chatops.engine import events as ev
+from chatops.engine.approvals.freezing import holding, in_force, tell_held
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import HostCommand, Plan, PlannedStep
@@ -70,8 +71,12 @@ class Runner:
         done: list[RunView] = []
         while True:
             with self.tx() as t:
-                run = t.runs.claim_next(self.owner, self.clock.now())
+                frozen = in_force(self.config, t.freezes, self.clock)
+                held = holding(self.config, frozen) if frozen else None
+                run = t.runs.claim_next(self.owner, self.clock.now(), held)
                 if run is None:
+                    if frozen:
+                        tell_held(self.config, t, frozen, self.clock.now())
                     return done
                 self._audit(t, run, "run.started", f"owner {self.owner}")
             done.append(self.execute(run))
