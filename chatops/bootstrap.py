@@ -27,6 +27,7 @@ from chatops.engine.agents.gate import AgentGate
 from chatops.engine.agents.service import AgentService
 from chatops.engine.agents.waiting import Waiters
 from chatops.engine.approvals.changes import ChangeService
+from chatops.engine.approvals.freezing import FreezeService
 from chatops.engine.approvals.roles import GroupLookup, Roles, no_groups
 from chatops.engine.incidents.oncall import OnCall
 from chatops.engine.incidents.postmortem_service import PostMortems
@@ -78,6 +79,7 @@ class Wired:
     ops: Operations
     agents: AgentService
     gate: AgentGate
+    freezes: FreezeService
     feeds: list[Feed]
 
     @property
@@ -93,6 +95,7 @@ class Wired:
             self.queries,
             self.postmortems,
             self.oncall,
+            self.freezes,
         )
 
     def listen(self, listener: Notifier) -> None:
@@ -198,6 +201,7 @@ def wire(
         ops,
         agents,
         gate,
+        FreezeService(config, tx, clock, roles),
         [],
     )
     if notifier is not None:

@@ -23,3 +23,7 @@ class ManualClock:
     def advance(self, delta: timedelta) -> None:
         with self._lock:
             self._now += delta
+
+    def set(self, when: datetime) -> None:
+        with self._lock:
+            self._now = when

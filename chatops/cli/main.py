@@ -32,6 +32,8 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
             from chatops.cli import reading as module
         elif name == "cmd_mcp":
             from chatops.cli import mcp_stdio as module  # type: ignore[no-redef]
+        elif name in ("cmd_freeze", "cmd_unfreeze", "cmd_freezes"):
+            from chatops.cli import freezing as module  # type: ignore[no-redef]
         else:
             from chatops.cli import handlers as module  # type: ignore[no-redef]
         args.cli_main = main  # the demo runs CLI commands: handed in, not imported back
@@ -204,6 +206,19 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("name")
     a.add_argument("--as", dest="as_user", required=True, help="who revokes it (a lead)")
     a.set_defaults(func=_lazy("cmd_agent_revoke"))
+
+    s = sub.add_parser("freeze", parents=[common], help="stop changes (only hotfix) for a while")
+    s.add_argument("target", metavar="SERVICE|all")
+    s.add_argument("--for", dest="duration", required=True, help="a duration like 2h or 1d")
+    s.add_argument("--reason", required=True)
+    s.add_argument("--as", dest="as_user", required=True, help="who declares it (a lead)")
+    s.set_defaults(func=_lazy("cmd_freeze"))
+    s = sub.add_parser("unfreeze", parents=[common], help="lift a freeze declared with freeze")
+    s.add_argument("target", metavar="SERVICE|all")
+    s.add_argument("--as", dest="as_user", required=True, help="who lifts it (a lead)")
+    s.set_defaults(func=_lazy("cmd_unfreeze"))
+    s = sub.add_parser("freezes", parents=[common], help="the change freezes in force")
+    s.set_defaults(func=_lazy("cmd_freezes"))
 
     s = sub.add_parser(
         "mcp",

@@ -8,6 +8,8 @@ Slack commands (as in a channel):
   /hotfix SERVICE [ref=BRANCH] what is broken      the on-call fast path
   /logs SERVICE [lines=N] [since=1h] [grep=TEXT] [stream=err]
   /status SERVICE
+  /freeze SERVICE|all DURATION reason              leads: only hotfix may run until then
+  /unfreeze SERVICE|all
   @chatops PROCESS ... | status SERVICE | logs SERVICE ... | help
 
 The console:
@@ -33,7 +35,7 @@ from chatops.engine.planning.config import ROLES
 from chatops.simulator.harness import ChatHarness
 from chatops.simulator.standin import Message
 
-SLASH = ("/change", "/hotfix", "/logs", "/status")
+SLASH = ("/change", "/hotfix", "/logs", "/status", "/freeze", "/unfreeze")
 
 
 class Replaced:

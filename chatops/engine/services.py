@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatops.engine.approvals.changes import ChangeService
+from chatops.engine.approvals.freezing import FreezeService
 from chatops.engine.approvals.roles import Roles
 from chatops.engine.incidents.oncall import OnCall
 from chatops.engine.incidents.postmortem_service import PostMortems
@@ -26,3 +27,4 @@ class Services:
     queries: Queries
     postmortems: PostMortems
     oncall: OnCall
+    freezes: FreezeService

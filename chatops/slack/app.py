@@ -20,6 +20,7 @@ from chatops.slack.listeners import (
     commands,
     debugging,
     events,
+    freezes,
     oncall,
     postmortems,
     views,
@@ -57,7 +58,7 @@ def create_app(services: SlackServices, signing_secret: str | None) -> App:
         raise_error_for_unhandled_request=False,
         request_verification_enabled=True,
     )
-    for module in (commands, actions, views, events, oncall, postmortems, debugging):
+    for module in (commands, actions, views, events, oncall, postmortems, debugging, freezes):
         module.register(app, services)
 
     @app.error

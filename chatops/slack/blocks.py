@@ -190,6 +190,7 @@ def plan_blocks(
     *,
     approvers: Sequence[str] = (),
     status_line: str | None = None,
+    freezes: Sequence[str] = (),
 ) -> list[Block]:
     where = f"{plan.service} / {plan.environment}" if plan.service else ""
     blocks: list[Block] = [
@@ -233,6 +234,8 @@ def plan_blocks(
     if plan.rollback:
         blocks.append(context("On failure: " + "; ".join(escape(s.title) for s in plan.rollback)))
     blocks.append({"type": "divider"})
+    for f in freezes[:3]:
+        blocks.append(context(f":snowflake: {escape(f)} (this process may run)"))
     if verdict.ok:
         blocks.append(section(":white_check_mark: *Policy:* this plan follows the process."))
     else:

@@ -43,6 +43,10 @@ def home_view(o: Overview) -> dict[str, Any]:
         ),
         {"type": "divider"},
     ]
+    if o.freezes:
+        lines = ["*:snowflake: Change freezes in force*"]
+        lines += [f"• {bk.escape(f.describe())}" for f in o.freezes[:10]]
+        blocks.append(bk.section("\n".join(lines)))
     if o.to_approve:
         lines = [f"*Waiting for your approval* ({len(o.to_approve)})"]
         for run, plan in o.to_approve[:15]:

@@ -140,8 +140,9 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
 
         plan = self.store.load_plan(run.task_id)
         approvers = [a.user for a in self.store.approvals(run.id) if a.plan_hash == plan.sha256]
+        frozen = [f.describe() for f in self.store.freezes(plan.service)]
         blocks = bk.plan_blocks(
-            plan, evaluate(plan), run, approvers=approvers, status_line=status_line
+            plan, evaluate(plan), run, approvers=approvers, status_line=status_line, freezes=frozen
         )
         self._call(
             "update plan",

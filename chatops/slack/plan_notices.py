@@ -59,7 +59,12 @@ class PlanNotices(Notices):
             resp = self.client.chat_postMessage(
                 channel=channel,
                 text=bk.plan_fallback(plan, run),
-                blocks=bk.plan_blocks(plan, verdict, run),
+                blocks=bk.plan_blocks(
+                    plan,
+                    verdict,
+                    run,
+                    freezes=[f.describe() for f in self.store.freezes(plan.service)],
+                ),
                 unfurl_links=False,
             )
         except Exception:

@@ -9,9 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from chatops.engine.approvals.freezing import in_force
 from chatops.engine.approvals.roles import Roles
 from chatops.engine.incidents.logquery import LogQuery, log_command
 from chatops.engine.planning.config import Config
+from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.inventory import (
     ComposeManager,
     CustomManager,
@@ -64,6 +66,7 @@ class ServiceStatus:
     last_success: RunView | None
     active: list[RunView] = field(default_factory=list)
     open_postmortems: list[int] = field(default_factory=list)
+    freezes: list[Freeze] = field(default_factory=list)
 
     @property
     def contradiction(self) -> str:
@@ -192,6 +195,7 @@ class OnCall:
         with self.tx() as t:
             recent = t.runs.list(limit=500)
             open_pms = [pm.run_id for pm in t.postmortems.all(name) if not pm.done]
+            frozen = [f for f in in_force(self.config, t.freezes, self.clock) if f.covers(name)]
         runs = [r for r in recent if r.service == name and r.environment == env]
         last = next((r for r in runs if r.state == RunState.SUCCEEDED), None)
         active = [
@@ -200,7 +204,7 @@ class OnCall:
             if r.state in (RunState.RUNNING, RunState.QUEUED, RunState.AWAITING_APPROVAL)
         ]
         self._audit(user, "status.read", f"{name}/{env}")
-        return ServiceStatus(name, env, states, health, last, active, open_pms)
+        return ServiceStatus(name, env, states, health, last, active, open_pms, frozen)
 
 
 def _status_command(svc: Service) -> str:

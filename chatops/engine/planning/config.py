@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chatops.engine.planning.durations import parse_duration
 from chatops.engine.planning.freezes import FreezePolicy
@@ -131,3 +131,13 @@ class Config(BaseModel):
             if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,62}", name):
                 raise ValueError(f"service name {name!r} must be lower-case letters, digits, .-_")
         return v
+
+    @model_validator(mode="after")
+    def _freezes_name_services(self) -> Config:
+        for w in self.freezes.windows:
+            unknown = [s for s in w.services if s not in self.services]
+            if unknown:
+                raise ValueError(
+                    f"freeze {w.name!r} names unknown service(s): {', '.join(unknown)}"
+                )
+        return self

@@ -8,6 +8,7 @@ from datetime import datetime
 from chatops.engine.approvals.roles import Roles
 from chatops.engine.incidents.postmortem import PostMortem
 from chatops.engine.planning.config import Config
+from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Approvals, Plans, PostMortemStore, Runs
 from chatops.engine.runs.run import RunState, RunView
@@ -23,6 +24,7 @@ class Overview:
     active: list[RunView] = field(default_factory=list)
     overdue: list[PostMortem] = field(default_factory=list)
     recent: list[RunView] = field(default_factory=list)
+    freezes: list[Freeze] = field(default_factory=list)
 
 
 def overview(

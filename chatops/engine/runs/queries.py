@@ -6,8 +6,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from chatops.engine.approvals.freezing import in_force
 from chatops.engine.approvals.roles import Roles
 from chatops.engine.planning.config import Config
+from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Clock
 from chatops.engine.runs.overview import Overview, overview
@@ -77,10 +79,16 @@ class Queries:
         with self.tx() as t:
             return t.audit.recent(limit)
 
+    def freezes(self, service: str | None = None) -> list[Freeze]:
+        """The change freezes in force (covering `service`, when given)."""
+        with self.tx() as t:
+            found = in_force(self.config, t.freezes, self.clock)
+        return [f for f in found if service is None or f.covers(service)]
+
     def overview(self, user: str) -> Overview:
         """What concerns one person now (the App Home), read in one transaction."""
         with self.tx() as t:
-            return overview(
+            out = overview(
                 user,
                 self.config,
                 t.runs,
@@ -90,3 +98,5 @@ class Queries:
                 self.roles,
                 self.clock.now(),
             )
+            out.freezes = in_force(self.config, t.freezes, self.clock)
+            return out

@@ -95,6 +95,8 @@ def status_blocks(st: ServiceStatus) -> list[bk.Block]:
             f"• *{h.host}*: {bk.escape(h.state)}" + (f" ({bk.escape(extra)})" if extra else "")
         )
     lines.append(f"*Health:* {bk.escape(st.health)}")
+    for f in st.freezes:
+        lines.append(f":snowflake: {bk.escape(f.describe())}")
     if st.contradiction:
         lines.append(f":warning: {st.contradiction}")
     if st.last_success is not None:
@@ -148,19 +150,24 @@ def post_status(s: SlackServices, text: str, user: str, channel: str) -> None:
     )
 
 
-def register(app: App, s: SlackServices) -> None:
-    def slash(name: str, work: Callable[[SlackServices, str, str, str], None]) -> None:
-        @app.command(name)
-        def handler(ack: Ack, command: dict[str, Any]) -> None:
-            ack()
-            user, channel = command.get("user_id", ""), command.get("channel_id", "")
-            if not s.first(f"command:{command.get('trigger_id')}"):
-                return
-            s.workers.task(
-                lambda: work(s, command.get("text", ""), user, channel),
-                s.ephemeral(channel, user),
-            )
+def slash_command(
+    app: App, s: SlackServices, name: str, work: Callable[[SlackServices, str, str, str], None]
+) -> None:
+    """A command answered on a task: acked at once, refusals shown to the asker only."""
 
-    slash("/hotfix", start_hotfix)
-    slash("/logs", post_logs)
-    slash("/status", post_status)
+    @app.command(name)
+    def handler(ack: Ack, command: dict[str, Any]) -> None:
+        ack()
+        user, channel = command.get("user_id", ""), command.get("channel_id", "")
+        if not s.first(f"command:{command.get('trigger_id')}"):
+            return
+        s.workers.task(
+            lambda: work(s, command.get("text", ""), user, channel),
+            s.ephemeral(channel, user),
+        )
+
+
+def register(app: App, s: SlackServices) -> None:
+    slash_command(app, s, "/hotfix", start_hotfix)
+    slash_command(app, s, "/logs", post_logs)
+    slash_command(app, s, "/status", post_status)
