@@ -86,7 +86,7 @@ def test_during_a_window_only_hotfix_and_the_allowed_processes_are_planned(
 ) -> None:
     r = rig(MemoryDatabase(), frozen_config(), runbooks)
     r.clock.set(at(2026, 10, 23, 18, 0).astimezone(UTC))  # Friday evening
-    with pytest.raises(PolicyRefused, match="change freeze 'weekend'.*only hotfix, debug"):
+    with pytest.raises(PolicyRefused, match=r"change freeze 'weekend'.*only hotfix, debug"):
         r.changes.request("deploy", dict(SERVICE), requester="U_CODER")
     denied = [e for e in r.audit.recent() if e.action == "denied.request"]
     assert denied and "weekend" in denied[0].detail
