@@ -1,0 +1,69 @@
+"""Change freezes through Slack-signed requests: /freeze and /unfreeze for leads only, a
+/change refused privately while frozen, an approved run held with its thread saying why
+and started when the freeze is lifted; /status and the App Home show the freeze."""
+
+from __future__ import annotations
+
+import json
+
+from chatops.engine.runs.run import RunState
+from chatops.simulator.harness import ChatHarness
+from tests.test_slack_flow import app, slack, slack_with
+from tests.test_slack_forms import homes, open_home
+
+__all__ = ["app", "slack", "slack_with"]
+
+
+def said(slack: ChatHarness) -> str:
+    return "\n".join(m.text for m in slack.standin.channel(slack.channel))
+
+
+def test_a_freeze_refuses_plans_holds_approved_runs_and_lifts(slack: ChatHarness) -> None:
+    slack.command("/change", "deploy service=web ref=v2 -- before the freeze", user="U_CODER")
+    slack.settle()
+    [plan] = slack.plans()
+
+    slack.command("/freeze", "web 2h database failover", user="U_CODER")
+    slack.settle()
+    assert any("only a lead" in e for e in slack.ephemerals("U_CODER"))
+    slack.command("/freeze", "web 2h database failover", user="U_LEAD")
+    slack.settle()
+    assert ":snowflake: <@U_LEAD> declared a change freeze 'ad hoc #1' on web" in said(slack)
+
+    slack.command("/change", "deploy service=web ref=v3 -- during it", user="U_CODER")
+    slack.settle()
+    assert any("change freeze" in e and "only hotfix" in e for e in slack.ephemerals("U_CODER"))
+    assert len(slack.plans()) == 1  # nothing was planned
+
+    slack.click("chatops.approve", user="U_LEAD", message=plan)
+    slack.settle()
+    run = slack.wired.queries.list_runs()[-1]
+    assert run.state == RunState.QUEUED
+    thread = " ".join(m.text for m in slack.thread(plan))
+    assert "Approved, but held: change freeze 'ad hoc #1'" in thread
+
+    slack.command("/status", "web", user="U_ONCALL")
+    slack.settle()
+    status = [json.dumps(e) for e in slack.standin.ephemeral if e["user"] == "U_ONCALL"]
+    assert any(":snowflake: change freeze" in e for e in status), status
+    open_home(slack, "U_LEAD")
+    assert "Change freezes in force" in json.dumps(homes(slack, "U_LEAD")[-1])
+
+    slack.command("/unfreeze", "web", user="U_LEAD")
+    slack.settle()
+    assert "lifted 1 freeze(s) on web" in said(slack)
+    started = slack.wired.queries.get_run(run.id)
+    assert started.state == RunState.RUNNING and started.current_step == "prepare"
+    actions = [e.action for e in slack.wired.queries.recent_audit(200)]
+    assert {"denied.freeze", "freeze.added", "denied.request", "run.held", "freeze.lifted"} <= set(
+        actions
+    )
+
+
+def test_a_hotfix_may_run_during_a_freeze(slack: ChatHarness) -> None:
+    slack.command("/freeze", "all 1h release night", user="U_LEAD")
+    slack.settle()
+    slack.command("/hotfix", "web label printing is down", user="U_ONCALL")
+    slack.settle()
+    [plan] = slack.plans()
+    assert "(this process may run)" in plan.all_text()
