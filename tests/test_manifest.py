@@ -40,7 +40,7 @@ def test_the_schema_check_catches_mistakes(manifest: dict[str, Any]) -> None:
 
 def test_commands_events_and_scopes(manifest: dict[str, Any]) -> None:
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert commands == {"/change", "/hotfix", "/logs", "/status"}
+    assert commands == {"/change", "/hotfix", "/logs", "/status", "/freeze", "/unfreeze"}
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
         "app_mention",
         "app_home_opened",

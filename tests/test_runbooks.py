@@ -201,3 +201,18 @@ def test_directory_reports_every_broken_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         load_runbooks(tmp_path)
     assert "a.yml" in str(e.value) and "b.yml" in str(e.value)
+
+
+def test_the_configuration_reference_is_a_valid_config() -> None:
+    """docs/configuration.md's example file is read as chatops reads chatops.yml."""
+    import re
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    block = re.search(r"## The file\n\n```yaml\n(.*?)```", text, re.S)
+    assert block is not None
+    config = Config.model_validate(yaml.safe_load(block.group(1)))
+    assert config.freezes.windows and config.agents.channel and config.audit.anchor_file
