@@ -67,3 +67,4 @@ def test_a_hotfix_may_run_during_a_freeze(slack: ChatHarness) -> None:
     slack.settle()
     [plan] = slack.plans()
     assert "(this process may run)" in plan.all_text()
+    assert "the hotfix runbook" in plan.all_text()  # which approval rule applied

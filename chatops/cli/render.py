@@ -31,6 +31,8 @@ def plan_text(plan: Plan, verdict: Verdict, run: RunView | None = None) -> str:
     approval = f"{plan.approval.quorum} of {', '.join(plan.approval.roles)}"
     if plan.approval.architect:
         approval += " (the architect role must be among them)"
+    if plan.approval_rule:
+        approval += f" ({plan.approval_rule})"
     lines.append(f"  approval: {approval}")
     lines.append("")
     for i, s in enumerate(plan.steps, 1):

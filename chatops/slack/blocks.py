@@ -208,7 +208,8 @@ def plan_blocks(
         f"*Service*\n{plan.service or '-'}",
         f"*Environment*\n{plan.environment or '-'}",
         f"*Approval*\n{plan.approval.quorum} of {', '.join(plan.approval.roles)}"
-        + (" (architect required)" if plan.approval.architect else ""),
+        + (" (architect required)" if plan.approval.architect else "")
+        + (f"\n_{escape(plan.approval_rule)}_" if plan.approval_rule else ""),
         "*Parameters*\n"
         + (escape(", ".join(f"{k}={v}" for k, v in sorted(plan.params.items()))) or "-"),
     ]

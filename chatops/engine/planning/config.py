@@ -36,6 +36,7 @@ class Policies(BaseModel):
     escalate_after: Annotated[int, Field(ge=1, le=50)] = 3
     logs_roles: list[Role] = ["oncall", "coder", "lead"]
     logs_max_lines: Annotated[int, Field(ge=10, le=100000)] = 2000
+    blast_radius: dict[str, Annotated[int, Field(ge=1, le=10000)]] = {}  # environment: hosts
     stale_run_after: str = "2m"
 
     @field_validator(
@@ -104,6 +105,37 @@ class AuditPolicy(BaseModel):
         return parse_duration(self.anchor_every)
 
 
+class ApprovalRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    environments: list[str] = []  # empty: every environment
+    processes: list[str] = []  # empty: every process
+    roles: Annotated[list[Role], Field(min_length=1)]
+    quorum: Annotated[int, Field(ge=1, le=10)] = 1
+    architect: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip() or len(v) > 40:
+            raise ValueError("a rule needs a name (at most 40 characters)")
+        return v
+
+    @model_validator(mode="after")
+    def _architect(self) -> ApprovalRule:
+        if self.architect and "architect" not in self.roles:
+            raise ValueError(f"rule {self.name!r} requires the architect: list it in roles")
+        return self
+
+    def applies(self, process: str, environment: str | None) -> bool:
+        env_ok = not self.environments or environment in self.environments
+        return env_ok and (not self.processes or process in self.processes)
+
+    def strictness(self) -> tuple[int, bool, int]:
+        return (self.quorum, self.architect, -len(self.roles))
+
+
 class Secrets(BaseModel):
     """Where secret values live, so they can be redacted. Values never sit in the file."""
 
@@ -119,6 +151,7 @@ class Config(BaseModel):
     services: dict[str, Service] = {}
     roles: dict[Role, RoleMembers] = {}
     policies: Policies = Policies()
+    approval_rules: list[ApprovalRule] = []
     agents: AgentPolicy = AgentPolicy()
     audit: AuditPolicy = AuditPolicy()
     freezes: FreezePolicy = FreezePolicy()

@@ -91,14 +91,16 @@ class Plan(Frozen):
     rollback: list[PlannedStep] = []
     validation: list[str] = []
     approval: Approval
+    approval_rule: str | None = None  # why this approval: the rule that applied, the radius
     created_at: str
     context: str = ""
     expected_outcome: str = ""
 
     def canonical(self) -> bytes:
         data = self.model_dump(mode="json")
-        if data.get("on_behalf_of") is None:  # plans stored before agents keep their hash
-            data.pop("on_behalf_of", None)
+        for added in ("on_behalf_of", "approval_rule"):  # plans stored before keep their hash
+            if data.get(added) is None:
+                data.pop(added, None)
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
     @property

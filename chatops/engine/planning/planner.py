@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime
 
 from chatops.engine.planning.actions import action_command
+from chatops.engine.planning.approval_rules import approval_for
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Service
 from chatops.engine.planning.params import validate_params
@@ -73,6 +74,8 @@ def build_plan(
     steps = [p for s in runbook.steps if (p := plan_step(s)) is not None]
     rollback = [p for s in runbook.rollback if (p := plan_step(s)) is not None]
     objective = request.strip() or f"{runbook.title}: {service_name or ''} {env_name or ''}".strip()
+    hosts = {c.host for s in [*steps, *rollback] for c in s.commands}
+    approval, why = approval_for(runbook, config, env_name, len(hosts))
     return Plan(
         task_id=task_id,
         runbook=runbook.name,
@@ -90,7 +93,8 @@ def build_plan(
         steps=steps,
         rollback=rollback,
         validation=list(runbook.validation),
-        approval=runbook.approval,
+        approval=approval,
+        approval_rule=why,
         created_at=now.isoformat(timespec="seconds"),
     )
 
