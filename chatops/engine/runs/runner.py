@@ -21,10 +21,9 @@ from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.engine.runs.checks import http_check, output_matches
 from chatops.engine.runs.result import CommandResult
 from chatops.engine.runs.run import AuditEvent, RunState, RunView, StepRecord, StepState
+from chatops.engine.runs.sink import FLUSH_SECONDS, Sink
 from chatops.engine.unit_of_work import Transaction, Transactions
 
-FLUSH_BYTES = 32 * 1024
-FLUSH_SECONDS = 0.5  # output reaches its readers at most this late (and once per chunk)
 FINISHED = (StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED)
 
 
@@ -62,7 +61,7 @@ class Runner:
         self.heartbeat_every = heartbeat_every
         self.cancel_poll = cancel_poll
         self._cancels: dict[int, threading.Event] = {}
-        self._sinks: dict[int, set[_Sink]] = {}
+        self._sinks: dict[int, set[Sink]] = {}
         self.sleep = sleep
 
     # -- entry points ----------------------------------------------------------------------
@@ -305,7 +304,7 @@ class Runner:
     ) -> CommandResult:
         with self.tx() as t:
             rec = t.steps.start(run.id, phase, step.id, host.name, self.clock.now())
-        sink = _Sink(self.tx, rec, lambda chunk: ev.StepOutput(run, step.id, host.name, chunk))
+        sink = Sink(self.tx, rec, lambda chunk: ev.StepOutput(run, step.id, host.name, chunk))
         self._sinks.setdefault(run.id, set()).add(sink)
         executor = self.executors[host.transport]
         try:
@@ -347,42 +346,6 @@ class Runner:
                 self.clock.now(), "chatops", action, run.id, run.task_id, run.plan_hash, detail
             )
         )
-
-
-class _Sink:
-    """Buffers streamed output; writes it, and the event that tells of it, in one transaction
-    per chunk of at most FLUSH_BYTES or FLUSH_SECONDS: not a row per line."""
-
-    def __init__(self, tx: Transactions, rec: int, event: Callable[[str], ev.StepOutput]) -> None:
-        self._tx = tx
-        self._rec = rec
-        self._event = event
-        self._buf: list[str] = []
-        self._size = 0
-        self._since = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self, chunk: str) -> None:
-        with self._lock:
-            if not self._buf:
-                self._since = time.monotonic()
-            self._buf.append(chunk)
-            self._size += len(chunk)
-            if self._size >= FLUSH_BYTES or time.monotonic() - self._since >= FLUSH_SECONDS:
-                self._flush_locked()
-
-    def flush(self, older_than: float = 0.0) -> None:
-        with self._lock:
-            if self._buf and time.monotonic() - self._since >= older_than:
-                self._flush_locked()
-
-    def _flush_locked(self) -> None:
-        if self._buf:
-            text = "".join(self._buf)
-            with self._tx() as t:
-                t.steps.append_output(self._rec, text)
-                t.events.add(self._event(text))
-            self._buf, self._size = [], 0
 
 
 def _summary(records: list[StepRecord], step_id: str) -> StepRecord | None:
