@@ -99,7 +99,7 @@ def test_forms_are_filled_field_by_field(tmp_path: Path) -> None:
         and "ref (optional, Enter to skip) [main]" in out.stdout
     )
     assert "ship it from the form" in out.stdout and "ref=v2" in out.stdout
-    assert "! pick a number from 1 to 9" in out.stdout
+    assert "! pick a number from 1 to 10" in out.stdout  # ten processes
     assert out.stdout.count("Process: [1] config-fix") == 2  # once per form, never twice
     assert "Process: deploy" in out.stdout
     assert "/cancel leaves it" in out.stdout and "form closed, nothing submitted" in out.stdout

@@ -24,11 +24,12 @@ PARAMS = {
 
 
 def test_the_seven_seed_processes_are_runbooks(runbooks: dict[str, Runbook]) -> None:
-    assert set(runbooks) == SEVEN | {"config-fix", "data-fix"}  # and Process 4's fix paths
+    # and Process 4's fix paths, and Process 3 batch by batch
+    assert set(runbooks) == SEVEN | {"config-fix", "data-fix", "rolling-deploy"}
     assert {rb.kind for rb in runbooks.values()} == SEVEN
 
 
-@pytest.mark.parametrize("name", sorted(SEVEN | {"config-fix", "data-fix"}))
+@pytest.mark.parametrize("name", sorted(SEVEN | {"config-fix", "data-fix", "rolling-deploy"}))
 def test_each_runbook_renders_a_plan_the_policies_accept(
     name: str, runbooks: dict[str, Runbook], config: Config
 ) -> None:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from chatops.engine.planning.plan import Plan
     from chatops.engine.planning.policy import Verdict
 
-KIND_MARK = {"manual": "person", "ssh": "ssh", "check": "check", "gate": "gate"}
+KIND_MARK = {"manual": "person", "ssh": "ssh", "check": "check", "gate": "gate", "pause": "pause"}
 
 
 def plan_text(plan: Plan, verdict: Verdict, run: RunView | None = None) -> str:

@@ -149,7 +149,13 @@ def _commands(step: PlannedStep) -> str:
     return "\n".join(lines)
 
 
-KIND_LABEL = {"manual": "person", "ssh": "ssh", "check": "check", "gate": "approval"}
+KIND_LABEL = {
+    "manual": "person",
+    "ssh": "ssh",
+    "check": "check",
+    "gate": "approval",
+    "pause": "pause",
+}
 
 
 def step_text(i: int, step: PlannedStep) -> str:

@@ -51,7 +51,7 @@ class HttpCheck(Frozen):
 class PlannedStep(Frozen):
     id: str
     title: str
-    kind: Literal["manual", "ssh", "check", "gate"]
+    kind: Literal["manual", "ssh", "check", "gate", "pause"]
     purpose: str = "other"
     description: str = ""
     role: str | None = None
@@ -61,11 +61,13 @@ class PlannedStep(Frozen):
     http: HttpCheck | None = None
     expect: str | None = None
     timeout: int = 300
-    hosts: Literal["serial", "parallel"] = "serial"
+    hosts: Literal["serial", "parallel", "rolling"] = "serial"
     on_failure: Literal["stop", "continue"] = "stop"
     rollback: list[HostCommand] = []
     action: str | None = None
     source: Literal["runbook", "imported"] = "runbook"
+    batch: str | None = None  # a rolling deploy's batch ("2/4") this step belongs to
+    max_failures: int | None = None  # on a batch's last step: failed hosts tolerated so far
 
     @property
     def is_machine(self) -> bool:
@@ -101,6 +103,10 @@ class Plan(Frozen):
         for added in ("on_behalf_of", "approval_rule"):  # plans stored before keep their hash
             if data.get(added) is None:
                 data.pop(added, None)
+        for step in [*data["steps"], *data["rollback"]]:
+            for added in ("batch", "max_failures"):
+                if step.get(added) is None:
+                    step.pop(added, None)
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
     @property

@@ -11,6 +11,7 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Service
 from chatops.engine.planning.params import validate_params
 from chatops.engine.planning.plan import HostCommand, HttpCheck, Plan, PlannedStep
+from chatops.engine.planning.rolling import expand
 from chatops.engine.planning.runbook import Command, Runbook, Step
 from chatops.engine.planning.templates import quote, render
 from chatops.errors import ConfigError, ParameterError
@@ -71,7 +72,7 @@ def build_plan(
                 return None
             raise
 
-    steps = [p for s in runbook.steps if (p := plan_step(s)) is not None]
+    steps = expand([p for s in runbook.steps if (p := plan_step(s)) is not None], runbook.rolling)
     rollback = [p for s in runbook.rollback if (p := plan_step(s)) is not None]
     objective = request.strip() or f"{runbook.title}: {service_name or ''} {env_name or ''}".strip()
     hosts = {c.host for s in [*steps, *rollback] for c in s.commands}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal
 
@@ -110,7 +111,7 @@ class Step(Strict):
     quorum: Annotated[int, Field(ge=1, le=5)] = 1
     # machine step behaviour
     timeout: Annotated[int, Field(ge=1, le=86400)] = 300
-    hosts: Literal["serial", "parallel"] = "serial"
+    hosts: Literal["serial", "parallel", "rolling"] = "serial"
     on_failure: Literal["stop", "continue"] = "stop"
     when: str | None = None
     optional: bool = False
@@ -178,6 +179,35 @@ class Approval(Strict):
     architect: bool = False
 
 
+PERCENT = re.compile(r"^([1-9][0-9]?|100)%$")
+
+
+class Rolling(Strict):
+    """How the steps marked `hosts: rolling` go over the hosts: batch by batch."""
+
+    batch: int | str = 1  # hosts a batch, or a share of them: "25%"
+    canary: bool = False  # one host alone first
+    between: Literal["gate", "pause", "none"] = "gate"  # what happens between two batches
+    pause: Annotated[int, Field(ge=1, le=3600)] = 30  # seconds, when between is pause
+    gate_roles: list[Role] = ["lead"]
+    max_failures: int | str = 0  # failed hosts tolerated before it stops and rolls back
+
+    @field_validator("batch", "max_failures")
+    @classmethod
+    def _count(cls, v: int | str, info: ValidationInfo) -> int | str:
+        floor = 1 if info.field_name == "batch" else 0
+        if isinstance(v, int) and v >= floor:
+            return v
+        if isinstance(v, str) and PERCENT.fullmatch(v):
+            return v
+        raise ValueError(f"{info.field_name}: a number (at least {floor}) or a share like '25%'")
+
+    def count(self, value: int | str, hosts: int, floor: int) -> int:
+        if isinstance(value, int):
+            return value
+        return max(floor, math.ceil(hosts * int(value[:-1]) / 100))
+
+
 class Runbook(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
     kind: ProcessKind
@@ -191,6 +221,7 @@ class Runbook(Strict):
     steps: Annotated[list[Step], Field(min_length=1)]
     rollback: list[Step] = []
     validation: list[str] = []
+    rolling: Rolling = Rolling()
 
     @field_validator("parameters")
     @classmethod

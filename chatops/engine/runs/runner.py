@@ -18,6 +18,7 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import HostCommand, Plan, PlannedStep
 from chatops.engine.ports import Clock, Executor, HttpGetter
+from chatops.engine.runs.batches import only_touched, over_threshold, remaining
 from chatops.engine.runs.checks import http_check, output_matches
 from chatops.engine.runs.result import CommandResult
 from chatops.engine.runs.run import AuditEvent, RunState, RunView, StepRecord, StepState
@@ -173,6 +174,11 @@ class Runner:
                 if not ok and step.on_failure == "stop":
                     failure = f"step {step.id} failed"
                     break
+                with self.tx() as t:
+                    too_many = over_threshold(step, t.steps.of_run(run.id))
+                if too_many:
+                    failure = too_many
+                    break
         except _Paused as p:
             with self.tx() as t:
                 t.runs.park(run.id, self.owner, self.clock.now(), p.step_id)
@@ -212,7 +218,7 @@ class Runner:
         # The plan's own rollback (e.g. restart on the previous revision) runs once something
         # was undone, or when it is the only rollback the plan declares.
         declared = any(s.rollback for s in plan.steps)
-        plan_level = plan.rollback if (rollbacks or not declared) else []
+        plan_level = only_touched(plan.rollback, started) if (rollbacks or not declared) else []
         if not rollbacks and not plan_level:
             why = "nothing had changed to roll back" if declared else "no rollback declared"
             return self._end(
@@ -245,6 +251,8 @@ class Runner:
         summary: StepRecord | None,
         phase: str = "main",
     ) -> bool:
+        if step.kind == "pause":
+            return self._pause(run, step, phase)
         if step.kind in ("manual", "gate"):
             if summary is None:
                 with self.tx() as t:
@@ -282,8 +290,25 @@ class Runner:
         self._finish(rec, result)
         return result
 
+    def _pause(self, run: RunView, step: PlannedStep, phase: str) -> bool:
+        """Between two batches of a rolling deploy: watch; a cancel ends the wait at once."""
+        with self.tx() as t:
+            rec = t.steps.start(run.id, phase, step.id, "", self.clock.now())
+            t.events.add(ev.StepStarted(run, step.id, phase))
+        if self.sleep is time.sleep:
+            self._cancels.get(run.id, threading.Event()).wait(step.timeout)
+        else:
+            self.sleep(step.timeout)
+        with self.tx() as t:
+            t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now())
+            t.events.add(ev.StepFinished(run, step.id, phase, True, ()))
+        return True
+
     def _on_hosts(self, run: RunView, step: PlannedStep, phase: str) -> list[CommandResult]:
         hosts = _hosts(self.config, run)
+        if step.batch is not None:
+            with self.tx() as t:
+                step = step.model_copy(update={"commands": remaining(step, t.steps.of_run(run.id))})
         if step.hosts == "serial":
             results = []
             for hc in step.commands:
