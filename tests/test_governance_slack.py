@@ -1,13 +1,16 @@
-"""Change freezes through Slack-signed requests: /freeze and /unfreeze for leads only, a
-/change refused privately while frozen, an approved run held with its thread saying why
-and started when the freeze is lifted; /status and the App Home show the freeze."""
+"""Governance through Slack-signed requests. Change freezes: /freeze and /unfreeze for
+leads only, a /change refused privately while frozen, an approved run held with its thread
+saying why and started when the freeze is lifted; /status and the App Home show the freeze.
+A rolling deploy on the real sshd, batch by batch behind a lead's gate."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from chatops.engine.runs.run import RunState
 from chatops.simulator.harness import ChatHarness
+from tests.servers import Sshd
 from tests.test_slack_flow import app, slack, slack_with
 from tests.test_slack_forms import homes, open_home
 
@@ -68,3 +71,35 @@ def test_a_hotfix_may_run_during_a_freeze(slack: ChatHarness) -> None:
     [plan] = slack.plans()
     assert "(this process may run)" in plan.all_text()
     assert "the hotfix runbook" in plan.all_text()  # which approval rule applied
+
+
+def test_a_rolling_deploy_over_slack_on_the_real_sshd(slack_with: Any, sshd: Sshd) -> None:
+    """Two hosts (one sshd, two names), a canary first, a lead's gate between batches: the
+    thread shows each batch, and the second starts only after the click."""
+    slack = slack_with(
+        service={
+            "environments": {"production": {"hosts": [sshd.host("box-1"), sshd.host("box-2")]}}
+        }
+    )
+    slack.command("/change", "rolling-deploy service=web ref=v2", user="U_CODER")
+    slack.settle()
+    [plan] = slack.plans()
+    text = plan.all_text()
+    assert "[batch 1/2 (canary): box-1]" in text and "[batch 2/2: box-2]" in text
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")
+    slack.settle()
+    run = slack.wired.queries.list_runs()[-1]
+    waiting = slack.wired.queries.get_run(run.id)
+    assert waiting.current_step == "batch-1-done" and waiting.state == RunState.RUNNING
+    hosts = {s.host for s in slack.wired.queries.steps(run.id) if s.host not in ("", "bot")}
+    assert hosts == {"box-1"}  # the canary alone so far
+    slack.click("chatops.gate", user="U_LEAD")
+    slack.settle()
+    done = slack.wired.queries.get_run(run.id)
+    assert done.state == RunState.SUCCEEDED, done.error
+    reached = {s.host for s in slack.wired.queries.steps(run.id) if s.host not in ("", "bot")}
+    assert reached == {"box-1", "box-2"}
+    thread = " ".join(m.all_text() for m in slack.thread(plan))
+    assert "Batch 1/2 (box-1) is done and healthy" in thread
