@@ -63,7 +63,15 @@ def test_a_rule_never_waives_the_architect(runbooks: dict[str, Runbook]) -> None
 
 
 def test_the_rules_are_enforced_when_people_approve(runbooks: dict[str, Runbook]) -> None:
-    r = rig(MemoryDatabase(), config(), runbooks)
+    enforced(MemoryDatabase(), runbooks)
+
+
+def test_the_rules_hold_on_sqlite_and_postgresql(runbooks: dict[str, Runbook], db_url: str) -> None:
+    enforced(db_url, runbooks)
+
+
+def enforced(db: str | MemoryDatabase, runbooks: dict[str, Runbook]) -> None:
+    r = rig(db, config(), runbooks)
     staging = r.changes.request(
         "deploy", {"service": "eckwms-global", "environment": "staging"}, requester="U_LEAD"
     )

@@ -53,8 +53,14 @@ def test_batches_a_canary_then_a_number_or_a_share() -> None:
             Rolling(**bad)
 
 
-def start(runbooks: dict[str, Runbook], executor: FakeExecutor | None = None, **settings: Any):  # type: ignore[no-untyped-def]
-    r = rig(MemoryDatabase(), five_hosts(), rolling(runbooks, **settings), executor=executor)
+def start(  # type: ignore[no-untyped-def]
+    runbooks: dict[str, Runbook],
+    executor: FakeExecutor | None = None,
+    db: str | MemoryDatabase | None = None,
+    **settings: Any,
+):
+    config, books = five_hosts(), rolling(runbooks, **settings)
+    r = rig(db or MemoryDatabase(), config, books, executor=executor)
     made = r.changes.request("rolling-deploy", {"service": "eckwms-global"}, requester="U_CODER")
     assert made.verdict.ok, made.verdict.reasons
     r.changes.approve(made.run.id, "U_LEAD", made.plan.sha256)
@@ -96,9 +102,11 @@ def test_a_gate_between_batches_waits_for_a_lead(runbooks: dict[str, Runbook]) -
     assert hosts_of(r.executor, "git fetch") == HOSTS
 
 
-def test_a_failure_stops_and_rolls_back_only_the_hosts_done(runbooks: dict[str, Runbook]) -> None:
+def test_a_failure_stops_and_rolls_back_only_the_hosts_done(
+    runbooks: dict[str, Runbook], db_url: str
+) -> None:
     failing = FailsOn("git fetch", "prod-3")
-    r, made = start(runbooks, failing, batch=2, between="pause", pause=5)
+    r, made = start(runbooks, failing, db_url, batch=2, between="pause", pause=5)
     r.runner.continue_run(made.run.id)
     run_view = r.store.get_run(made.run.id)
     assert run_view.state == RunState.ROLLED_BACK, run_view.error
