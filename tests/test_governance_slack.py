@@ -6,6 +6,7 @@ A rolling deploy on the real sshd, batch by batch behind a lead's gate."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from chatops.engine.runs.run import RunState
@@ -103,3 +104,17 @@ def test_a_rolling_deploy_over_slack_on_the_real_sshd(slack_with: Any, sshd: Ssh
     assert reached == {"box-1", "box-2"}
     thread = " ".join(m.all_text() for m in slack.thread(plan))
     assert "Batch 1/2 (box-1) is done and healthy" in thread
+
+
+def test_the_serve_process_anchors_the_audit_chain(slack_with: Any, tmp_path: Path) -> None:
+    anchors = tmp_path / "anchors.jsonl"
+    slack = slack_with(audit={"channel": "C0AUDIT", "anchor_file": str(anchors)})
+    slack.command("/change", "deploy service=web ref=v2 -- audited", user="U_CODER")
+    slack.settle()
+    assert slack.bot.anchor is not None
+    anchor = slack.bot.anchor.tick()  # what the scheduler's leader does every sweep
+    assert anchor is not None and anchor.id == slack.wired.audit_head().id  # type: ignore[union-attr]
+    [line] = anchors.read_text().splitlines()
+    assert json.loads(line)["hash"] == anchor.hash
+    posted = [m.text for m in slack.standin.channel("C0AUDIT")]
+    assert any(anchor.hash in t and "Audit anchor" in t for t in posted)
