@@ -4,28 +4,11 @@ attributes and helpers."""
 from __future__ import annotations
 
 from chatops.engine import events as ev
-from chatops.engine.planning.config import Config
-from chatops.engine.planning.plan import Plan
-from chatops.engine.ports import Clock
+from chatops.engine.approvals.parts import ChangeParts
 from chatops.engine.runs.run import RunState, RunView
-from chatops.engine.unit_of_work import Transactions
 
 
-class Expiry:
-    config: Config
-    tx: Transactions
-    clock: Clock
-
-    def _audit(
-        self,
-        actor: str,
-        action: str,
-        run: RunView | None = None,
-        detail: str = "",
-        plan: Plan | None = None,
-    ) -> None:
-        raise NotImplementedError
-
+class Expiry(ChangeParts):
     def _expire_if_due(self, run: RunView) -> bool:
         with self.tx() as t:
             if run.state != RunState.AWAITING_APPROVAL:

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from chatops.engine import events as ev
 from chatops.engine.agents.rules import approval_refusal
-from chatops.engine.approvals.roles import Roles
-from chatops.engine.planning.config import Config
-from chatops.engine.planning.plan import Plan
-from chatops.engine.ports import Clock
+from chatops.engine.approvals.parts import ChangeParts
 from chatops.engine.runs.run import ApprovalRecord, RunState, RunView, StepState
-from chatops.engine.unit_of_work import Transactions
-from chatops.errors import PermissionDenied, StateError
+from chatops.errors import StateError
 
 #: Process 4: when to escalate to the Architect.
 ESCALATION_REASONS = {
@@ -21,28 +17,8 @@ ESCALATION_REASONS = {
 }
 
 
-class Handoffs:
+class Handoffs(ChangeParts):
     """Mixed into ChangeService, which provides these attributes and helpers."""
-
-    config: Config
-    tx: Transactions
-    clock: Clock
-    roles: Roles
-
-    def _audit(
-        self,
-        actor: str,
-        action: str,
-        run: RunView | None = None,
-        detail: str = "",
-        plan: Plan | None = None,
-    ) -> None:
-        raise NotImplementedError
-
-    def _deny(
-        self, actor: str, action: str, reason: str, run: RunView | None = None
-    ) -> PermissionDenied:
-        raise NotImplementedError
 
     def mark_done(self, run_id: int, step_id: str, user: str) -> RunView:
         with self.tx() as t:

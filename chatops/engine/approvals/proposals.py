@@ -10,42 +10,20 @@ from chatops.engine import events as ev
 from chatops.engine.agents.evidence import Evidence
 from chatops.engine.agents.identity import Agent
 from chatops.engine.agents.rules import done_refusal, principal, proposal_refusal
-from chatops.engine.planning.config import Config
+from chatops.engine.approvals.parts import ChangeParts
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.planning.taskformat import import_task
-from chatops.engine.ports import Clock
 from chatops.engine.runs.run import RunView, StepState
-from chatops.engine.unit_of_work import Transactions
-from chatops.errors import NotFound, PermissionDenied
+from chatops.errors import NotFound
 
 if TYPE_CHECKING:
     from chatops.engine.approvals.changes import Requested
 
 
-class Proposals:
-    config: Config
-    clock: Clock
-    tx: Transactions
-    runbooks: dict[str, Runbook]
-
+class Proposals(ChangeParts):
     def runbook(self, name: str) -> Runbook:
-        raise NotImplementedError
-
-    def _deny(
-        self, actor: str, action: str, reason: str, run: RunView | None = None
-    ) -> PermissionDenied:
-        raise NotImplementedError
-
-    def _audit(
-        self,
-        actor: str,
-        action: str,
-        run: RunView | None = None,
-        detail: str = "",
-        plan: Plan | None = None,
-    ) -> None:
         raise NotImplementedError
 
     def _submit(

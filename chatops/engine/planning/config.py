@@ -59,6 +59,12 @@ class Policies(BaseModel):
         return parse_duration(self.stale_run_after)
 
 
+def channel_id(v: str | None) -> str | None:
+    if v is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,20}", v):
+        raise ValueError(f"channel {v!r} must be a Slack channel id (C0123ABCD)")
+    return v
+
+
 class AgentPolicy(BaseModel):
     """How agents (the API, the MCP server) are served."""
 
@@ -72,9 +78,7 @@ class AgentPolicy(BaseModel):
     @field_validator("channel")
     @classmethod
     def _channel(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,20}", v):
-            raise ValueError(f"channel {v!r} must be a Slack channel id (C0123ABCD)")
-        return v
+        return channel_id(v)
 
 
 class AuditPolicy(BaseModel):
@@ -96,9 +100,7 @@ class AuditPolicy(BaseModel):
     @field_validator("channel")
     @classmethod
     def _channel(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,20}", v):
-            raise ValueError(f"channel {v!r} must be a Slack channel id (C0123ABCD)")
-        return v
+        return channel_id(v)
 
     @property
     def every(self) -> timedelta:
