@@ -4,9 +4,11 @@ hosts already done, a failed host sitting out the rest of its batch."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from chatops.engine.planning.config import Config
@@ -16,9 +18,13 @@ from chatops.engine.planning.rolling import batches
 from chatops.engine.planning.runbook import Rolling, Runbook
 from chatops.engine.runs.result import CommandResult
 from chatops.engine.runs.run import RunState
+from tests.apps import App, health_server
 from tests.conftest import eck_config
 from tests.factories import FakeExecutor, rig
 from tests.memory import MemoryDatabase
+from tests.test_cli import app, chatops, env
+
+__all__ = ["app", "env"]
 
 HOSTS = [f"prod-{i}" for i in range(1, 6)]
 
@@ -146,3 +152,25 @@ def test_the_plan_shows_every_batch(runbooks: dict[str, Runbook]) -> None:
     first: PlannedStep = plan.step("pull@1")
     assert [c.host for c in first.commands] == ["prod-1"] and "canary" in first.title
     assert [c.host for c in first.rollback] == ["prod-1"]
+
+
+def test_a_rolling_deploy_from_the_terminal(env: dict[str, str], app: App) -> None:
+    """Two local hosts, a canary first. A canary that fails its health check is rolled back
+    alone (the other host is never touched); healthy, --approve-as passes the gate between
+    batches and both are deployed."""
+    path = Path(env["CHATOPS_CONFIG"])
+    cfg = yaml.safe_load(path.read_text())
+    hosts = [{"name": n, "transport": "local"} for n in ("local-1", "local-2")]
+    cfg["services"]["web"]["environments"]["production"]["hosts"] = hosts
+    path.write_text(yaml.safe_dump(cfg))
+    args = ("run", "rolling-deploy", "web", "ref=v2", "--as", "U_CODER")
+    sick = chatops(env, *args, "--approve-as", "U_LEAD", "--manual-done")
+    assert sick.returncode == 1 and "rolled_back (step health@1 failed" in sick.stdout
+    assert "local-2: exit" not in sick.stdout  # the canary failed: no second batch ran
+    with health_server(app) as url:
+        cfg["services"]["web"]["health"]["url"] = url
+        path.write_text(yaml.safe_dump(cfg))
+        out = chatops(env, *args, "--approve-as", "U_LEAD", "--manual-done")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.index("local-1: exit 0") < out.stdout.index("local-2: exit 0")
+    assert "succeeded" in out.stdout
