@@ -1,6 +1,8 @@
 # chatops: a slim image that runs as a non-root user.
 #   docker build -t chatops .
 #   docker run --env-file chatops.env -v /etc/chatops:/etc/chatops:ro chatops
+# With the app-level token (xapp-...) in chatops.env it runs Socket Mode (no inbound port
+# needed but the health check's); without it, HTTP mode (the signing secret required).
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -24,4 +26,5 @@ WORKDIR /home/chatops
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD curl -fsS http://127.0.0.1:3000/healthz || exit 1
-CMD ["sh", "-c", "chatops db upgrade && exec chatops serve --http --host 0.0.0.0 --port 3000"]
+# Socket Mode when the app-level token is set, HTTP mode otherwise; /healthz on 3000 either way
+CMD ["sh", "-c", "chatops db upgrade && exec chatops serve --mode auto --host 0.0.0.0 --port 3000"]

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     scheduler_retry: float = 15.0  # seconds between a follower's tries to lead the scheduler
     sweep_every: float = 60.0  # seconds between sweeps (expiries, queued runs, reminders)
     event_retention_days: float = 14.0  # delivered events older than this are forgotten
+    socket_grace: float = 60.0  # seconds Socket Mode may be down before /healthz says 503
+    socket_ping: float = 10.0  # seconds between Socket Mode pings (a dead socket is seen then)
     slack_bot_token: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CHATOPS_SLACK_BOT_TOKEN")
     )

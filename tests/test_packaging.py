@@ -16,7 +16,7 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck() -> None:
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users and users[-1] not in ("root", "0")
     assert re.search(r"^HEALTHCHECK .*\n?.*/healthz", text, re.MULTILINE)
-    assert "chatops db upgrade && exec chatops serve --http" in text
+    assert "chatops db upgrade && exec chatops serve --mode auto" in text  # socket or http
     assert "SLACK_" not in text  # no secrets baked in
 
 
@@ -26,13 +26,14 @@ def test_compose_has_postgres_and_no_secrets() -> None:
     env = doc["services"]["chatops"]["environment"]
     assert env["CHATOPS_DATABASE_URL"].startswith("postgresql://")
     assert all(str(v).startswith("${") or "${" in str(v) for k, v in env.items() if "SLACK" in k)
+    assert {"SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"} <= set(env)  # either mode, by the env
     assert doc["services"]["chatops"]["depends_on"]["db"]["condition"] == "service_healthy"
 
 
 def test_systemd_unit_upgrades_before_it_serves() -> None:
     text = (ROOT / "deploy" / "chatops.service").read_text()
     assert "ExecStartPre=/opt/chatops/bin/chatops db upgrade" in text
-    assert "ExecStart=/opt/chatops/bin/chatops serve" in text
+    assert "ExecStart=/opt/chatops/bin/chatops serve --mode auto" in text
     assert "User=chatops" in text and "EnvironmentFile=" in text
 
 

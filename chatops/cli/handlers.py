@@ -246,7 +246,11 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from chatops.serve import serve
 
-    return serve(_settings(args), http=args.http, host=args.host, port=args.port)
+    settings = _settings(args)
+    mode = args.mode or ("http" if args.http else "socket")
+    if mode == "auto":
+        mode = "socket" if settings.slack_app_token else "http"
+    return serve(settings, http=mode == "http", host=args.host, port=args.port)
 
 
 def cmd_console(args: argparse.Namespace) -> int:

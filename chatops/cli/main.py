@@ -160,6 +160,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--http", action="store_true", help="serve HTTP (POST /slack/events, GET /healthz)"
     )
+    s.add_argument(
+        "--mode",
+        choices=["socket", "http", "auto"],
+        help="socket (the default), http (as --http), or auto: socket when SLACK_APP_TOKEN is "
+        "set, http otherwise (the container's default)",
+    )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     s.set_defaults(func=_lazy("cmd_serve"))

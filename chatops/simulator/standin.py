@@ -76,6 +76,7 @@ class SlackStandIn:
         self.files: dict[str, dict[str, Any]] = {}
         self._faults: dict[str, list[tuple[int, int]]] = {}
         self.latency: dict[str, float] = {}  # method -> seconds each call takes (a slow Slack)
+        self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self._seq = itertools.count(1)
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -215,6 +216,11 @@ class SlackStandIn:
             "user_id": self.bot_user,
             "bot_id": "B0TEST",
         }
+
+    def m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_url is None:
+            return {"ok": False, "error": "socket_mode_not_enabled"}
+        return {"ok": True, "url": self.socket_url}
 
     def m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("channel"):

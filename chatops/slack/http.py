@@ -56,6 +56,21 @@ def asgi(
         bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
+    api = Starlette(
+        routes=[
+            Route("/slack/events", events, methods=["POST"]),
+            *health_routes(health),
+            *routes,
+        ],
+        lifespan=lifespan,
+    )
+    api.state.early = early
+    return api
+
+
+def health_routes(health: Health) -> list[BaseRoute]:
+    """GET /healthz (200 while ok, 503 with the reason otherwise) and GET /metrics."""
+
     async def healthz(_request: Request) -> Response:
         state = await run_in_threadpool(health)
         return JSONResponse(state, status_code=200 if state.get("status") == "ok" else 503)
@@ -64,17 +79,15 @@ def asgi(
         body = await run_in_threadpool(exposition)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    api = Starlette(
-        routes=[
-            Route("/slack/events", events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
-            *routes,
-        ],
-        lifespan=lifespan,
-    )
-    api.state.early = early
-    return api
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+
+
+def ops_asgi(health: Health) -> Starlette:
+    """Socket Mode's port: /healthz and /metrics, and nothing else (no Slack endpoint)."""
+    return Starlette(routes=health_routes(health))
 
 
 class Early:

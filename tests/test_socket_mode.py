@@ -1,0 +1,193 @@
+"""`chatops serve` in Socket Mode, as a process, against local stand-ins for Slack's Web API
+and its Socket Mode WebSocket: a /change and an Approve arrive as envelopes and are acked
+within 3 s; a refresh (disconnect, closed socket) is followed by a reconnect and the next
+envelope is acked; with the WebSocket gone /healthz turns 503 after the grace period and
+back to 200 when it returns. The port serves /healthz and /metrics, nothing else."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chatops.simulator.harness import BOT_TOKEN, SlackSim
+from chatops.simulator.standin import SlackStandIn
+from tests.socket_standin import SocketStandIn, free_port
+from tests.test_cli import app, env
+
+__all__ = ["app", "env"]
+
+APP_TOKEN = "xapp-1-A0TEST-0000000000-" + "0" * 32
+GRACE = 2
+
+
+class SocketSim(SlackSim):
+    """Talks to the app as Slack does in Socket Mode: envelopes over the WebSocket."""
+
+    def __init__(self, web: SlackStandIn, socket: SocketStandIn, channel: str = "C0CHANGES"):
+        self._begin(web, channel)
+        self.socket = socket
+        self.last: str | None = None
+
+    def _form(self, data: dict[str, str], **_kw: Any) -> tuple[int, str]:
+        if "payload" in data:
+            self.last = self.socket.envelope("interactive", json.loads(data["payload"]))
+        else:
+            self.last = self.socket.envelope("slash_commands", dict(data))
+        return 200, ""
+
+    def acked(self) -> float:
+        assert self.last is not None
+        return self.socket.acked_within(self.last, 3.0)
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError as e:
+        return 0, str(e)
+
+
+def until(check: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise TimeoutError(what)
+
+
+@pytest.fixture
+def served(env: dict[str, str]) -> Iterator[tuple[SocketSim, int]]:
+    web = SlackStandIn().start()
+    socket = SocketStandIn().start()
+    web.socket_url = socket.url
+    port = free_port()
+    e = {
+        **env,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "CHATOPS_SLACK_API_URL": web.api_url,
+        "CHATOPS_SOCKET_GRACE": str(GRACE),
+        "CHATOPS_SOCKET_PING": "1",
+    }
+    e.pop("SLACK_SIGNING_SECRET", None)
+    log = Path(env["CHATOPS_CONFIG"]).parent / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chatops", "serve", "--mode", "auto", "--port", str(port)],
+            env=e,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        until(lambda: get(port, "/healthz")[0] == 200, 30, "serve did not become healthy")
+        yield SocketSim(web, socket), port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        socket.stop()
+        web.stop()
+        if os.environ.get("CHATOPS_SHOW_SERVE_LOG"):
+            print(log.read_text())
+
+
+def test_envelopes_are_acked_and_a_refresh_reconnects(served: tuple[SocketSim, int]) -> None:
+    slack, port = served
+    status, body = get(port, "/healthz")
+    assert status == 200 and json.loads(body)["slack"] == "connected"
+    assert get(port, "/slack/events")[0] == 404  # nothing but health and metrics here
+
+    slack.command("/change", "deploy service=web ref=v2 -- over the socket", user="U_CODER")
+    assert slack.acked() < 3.0
+    until(lambda: slack.plans(), 20, "the plan was not posted")
+    slack.click("chatops.approve", user="U_LEAD")
+    assert slack.acked() < 3.0
+    until(
+        lambda: any("Approved by" in m.all_text() for m in slack.standin.messages),
+        20,
+        "the approval did not reach the plan",
+    )
+
+    slack.socket.refresh()
+    until(lambda: slack.socket.connections >= 2, 20, "the app did not reconnect")
+    until(lambda: json.loads(get(port, "/healthz")[1]).get("slack") == "connected", 10, "up")
+    slack.command("/status", "web", user="U_ONCALL")
+    assert slack.acked() < 3.0
+    metrics = get(port, "/metrics")[1]
+    assert "chatops_socket_reconnects_total 1.0" in metrics
+    assert "chatops_socket_connected 1.0" in metrics
+    assert "chatops_socket_seconds_since_envelope" in metrics
+
+
+def test_healthz_tells_when_the_socket_is_gone_and_when_it_is_back(
+    served: tuple[SocketSim, int],
+) -> None:
+    slack, port = served
+    slack.socket.stop()
+    gone = until(lambda: (s := get(port, "/healthz"))[0] == 503 and s, 20, "still 200")
+    state = json.loads(gone[1])
+    assert state["status"] == "degraded" and "down for" in state["reason"]
+    assert "chatops_socket_connected 0.0" in get(port, "/metrics")[1]
+    slack.socket.start()  # Slack is back, on the same address
+    until(lambda: get(port, "/healthz")[0] == 200, 30, "not healthy again")
+    slack.command("/status", "web", user="U_ONCALL")
+    assert slack.acked() < 3.0
+
+
+class FakeSocket:
+    """The SDK client's surface SocketHealth reads."""
+
+    def __init__(self) -> None:
+        self.on_message_listeners: list[Any] = []
+        self.up = False
+        self.session = "s1"
+
+    def is_connected(self) -> bool:
+        return self.up
+
+    def session_id(self) -> str | None:
+        return self.session if self.up else None
+
+
+def test_socket_health_grace_reconnects_and_envelopes() -> None:
+    from chatops.socket_health import SocketHealth
+
+    now = [100.0]
+    client = FakeSocket()
+    health = SocketHealth(client, grace=60, now=lambda: now[0])
+    ok, state = health.report()
+    assert ok and state["slack"] == "disconnected for 0 s"  # starting: within the grace
+    now[0] += 61
+    ok, state = health.report()
+    assert not ok and "down for 61 s" in str(state["reason"])
+    client.up = True
+    ok, state = health.report()
+    assert ok and state["slack"] == "connected" and state["reconnects"] == 0
+    client.up, client.session = False, "s2"
+    health.look()
+    now[0] += 30
+    assert health.report()[0]  # down 30 s: still within the grace
+    client.up = True
+    for listener in client.on_message_listeners:
+        listener('{"envelope_id": "e1", "type": "slash_commands"}')
+        listener('{"type": "hello"}')
+    now[0] += 2.5
+    ok, state = health.report()
+    assert ok and state["reconnects"] == 1 and state["seconds_since_envelope"] == 2.5
