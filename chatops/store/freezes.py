@@ -31,20 +31,21 @@ class SqlFreezes:
         return int(res.rowcount)  # type: ignore[attr-defined]
 
     def active(self, now: datetime) -> list[Freeze]:
+        """Read on every request and every claim: columns, not ORM objects."""
         q = (
-            select(FreezeRow)
+            select(
+                FreezeRow.id,
+                FreezeRow.service,
+                FreezeRow.reason,
+                FreezeRow.ends_at,
+                FreezeRow.created_by,
+            )
             .where(
                 FreezeRow.lifted_at.is_(None), FreezeRow.starts_at <= now, FreezeRow.ends_at > now
             )
             .order_by(FreezeRow.id)
         )
         return [
-            Freeze(
-                f"ad hoc #{r.id}",
-                (r.service,) if r.service else (),
-                r.reason,
-                r.ends_at,
-                r.created_by,
-            )
-            for r in self.s.scalars(q)
+            Freeze(f"ad hoc #{i}", (service,) if service else (), reason, until, by)
+            for i, service, reason, until, by in self.s.execute(q)
         ]
