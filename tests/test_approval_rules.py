@@ -4,6 +4,7 @@ Enforced when people approve, shown on the plan (Slack and the terminal)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,3 +113,32 @@ def test_the_terminal_shows_the_rule(runbooks: dict[str, Runbook]) -> None:
     plan = plan_for(runbooks, config(), "migration", **MIGRATION)
     text = render.plan_text(plan, evaluate(plan), None)
     assert "approval: 2 of lead, architect" in text and "rule 'production migration'" in text
+
+
+def test_check_warns_of_rules_and_freezes_naming_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    cfg = {
+        "approval_rules": [
+            {"name": "typo", "processes": ["deplyo"], "environments": ["prod"], "roles": ["lead"]}
+        ],
+        "freezes": {"allow": ["hotfx"]},
+    }
+    path = tmp_path / "chatops.yml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = subprocess.run(
+        [sys.executable, "-m", "chatops", "check", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "freezes.allow names unknown process(es): hotfx" in out.stdout
+    assert "approval rule 'typo' names unknown process(es): deplyo" in out.stdout
+    assert "approval rule 'typo' names unknown environment(s): prod" in out.stdout

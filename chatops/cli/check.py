@@ -37,6 +37,20 @@ def check(config_path: Path, commands: Path, connect: bool) -> int:
         print(
             f"warning: no members configured for role(s) {', '.join(missing)}: nobody can approve"
         )
+    for where, names in (
+        ("freezes.allow", config.freezes.allow),
+        *((f"approval rule {r.name!r}", r.processes) for r in config.approval_rules),
+    ):
+        unknown = sorted(set(names) - set(runbooks))
+        if unknown:
+            print(f"warning: {where} names unknown process(es): {', '.join(unknown)}")
+    envs = {e for svc in config.services.values() for e in svc.environments}
+    for rule in config.approval_rules:
+        if set(rule.environments) - envs:
+            odd = ", ".join(sorted(set(rule.environments) - envs))
+            print(f"warning: approval rule {rule.name!r} names unknown environment(s): {odd}")
+    if config.agents.channel is None:
+        print("note: agents.channel is not set: agents' plans would not be posted in Slack")
     for rb in runbooks.values():
         for name, svc in config.services.items():
             gaps = unsupported(svc, [*rb.steps, *rb.rollback])
