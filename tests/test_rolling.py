@@ -15,7 +15,7 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import PlannedStep
 from chatops.engine.planning.rolling import batches
-from chatops.engine.planning.runbook import Rolling, Runbook
+from chatops.engine.planning.runbook import Rolling, Runbook, Step
 from chatops.engine.runs.result import CommandResult
 from chatops.engine.runs.run import RunState
 from tests.apps import App, health_server
@@ -54,6 +54,8 @@ def test_batches_a_canary_then_a_number_or_a_share() -> None:
         ["prod-4", "prod-5"],
     ]
     assert batches(["only"], Rolling(canary=True)) == [["only"]]
+    with pytest.raises(ValidationError, match="cannot be rolling"):
+        Step(id="ok", title="ok", kind="manual", role="coder", hosts="rolling")
     for bad in ({"batch": 0}, {"batch": "0%"}, {"batch": "half"}, {"max_failures": -1}):
         with pytest.raises(ValidationError):
             Rolling(**bad)

@@ -130,6 +130,8 @@ class Step(Strict):
             raise ValueError("a check step is either 'http' or a command, not both")
         if self.kind in ("manual", "gate") and (has_cmd or self.http):
             raise ValueError(f"a {self.kind} step runs no command")
+        if self.kind in ("manual", "gate") and self.hosts == "rolling":
+            raise ValueError(f"a {self.kind} step is not run on hosts: it cannot be rolling")
         if self.kind == "gate" and not self.roles:
             raise ValueError("a gate step needs 'roles' who may approve it")
         if self.kind != "gate" and self.roles:
