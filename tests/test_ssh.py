@@ -286,3 +286,24 @@ def test_a_run_uses_one_session_and_closes_it(tmp_path: Path, sshd: Sshd, app: A
     assert len(machine_steps) >= 4
     assert ssh.opened == 2  # one connection per host for all its steps
     assert ssh._pool == {}  # closed when the run ended
+
+
+def test_a_cancel_before_the_group_id_arrived_still_learns_it() -> None:
+    """On a busy link the cancel can come before the `chatops-pid` line was read: the
+    executor waits for it, so the remote group can be killed (a CI run once left it alive)."""
+    from chatops.executors.ssh import _await_pid
+    from chatops.executors.wrapper import PidMarker
+
+    class SlowChannel:
+        def __init__(self) -> None:
+            self.answers: list[bytes | None] = [None, None, b"chatops-pid:4242\nhello\n"]
+
+        def recv(self, _n: int) -> bytes:
+            got = self.answers.pop(0)
+            if got is None:
+                raise TimeoutError
+            return got
+
+    marker = PidMarker()
+    out = _await_pid(SlowChannel(), marker)  # type: ignore[arg-type]
+    assert marker.pid == 4242 and out == b"hello\n"

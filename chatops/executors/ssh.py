@@ -248,6 +248,10 @@ class SshExecutor:
             if time.monotonic() >= deadline:
                 outcome = "timeout"
                 break
+        if outcome != "ok" and marker.pid is None:
+            # stopped before the group id arrived (a busy link): wait for it, or nothing
+            # could be killed and the remote command would run on until its own timeout
+            cap.feed(_await_pid(chan, marker))
         cap.feed(marker.flush())
         pid = marker.pid
         code: int | None = None
@@ -273,6 +277,22 @@ class SshExecutor:
             chan.close()
         except Exception:  # noqa: S110 - best effort; the remote `timeout` still fires
             pass
+
+
+def _await_pid(chan: paramiko.Channel, marker: PidMarker, within: float = 5.0) -> bytes:
+    """Read until the `chatops-pid:N` line has come (or `within` seconds): the output read
+    on the way, with the line taken out."""
+    out = b""
+    deadline = time.monotonic() + within
+    while marker.pid is None and time.monotonic() < deadline:
+        try:
+            data = chan.recv(65536)
+        except TimeoutError:
+            continue
+        if not data:
+            break
+        out += marker.feed(data)
+    return out
 
 
 def _no_delay(transport: paramiko.Transport) -> None:
