@@ -7,6 +7,7 @@ back to 200 when it returns. The port serves /healthz and /metrics, nothing else
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -60,6 +61,11 @@ def get(port: int, path: str) -> tuple[int, str]:
         return 0, str(e)
 
 
+def connected(port: int) -> bool:
+    status, body = get(port, "/healthz")
+    return status == 200 and json.loads(body).get("slack") == "connected"
+
+
 def until(check: Any, timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -94,7 +100,7 @@ def served(env: dict[str, str]) -> Iterator[tuple[SocketSim, int]]:
             stderr=subprocess.STDOUT,
         )
     try:
-        until(lambda: get(port, "/healthz")[0] == 200, 30, "serve did not become healthy")
+        until(lambda: connected(port), 30, "serve did not connect")
         yield SocketSim(web, socket), port
     finally:
         proc.terminate()
@@ -127,11 +133,13 @@ def test_envelopes_are_acked_and_a_refresh_reconnects(served: tuple[SocketSim, i
 
     slack.socket.refresh()
     until(lambda: slack.socket.connections >= 2, 20, "the app did not reconnect")
-    until(lambda: json.loads(get(port, "/healthz")[1]).get("slack") == "connected", 10, "up")
+    until(lambda: connected(port), 10, "not connected after the refresh")
     slack.command("/status", "web", user="U_ONCALL")
     assert slack.acked() < 3.0
     metrics = get(port, "/metrics")[1]
-    assert "chatops_socket_reconnects_total 1.0" in metrics
+    # one reconnect, or two when the closed socket was seen before the disconnect message
+    reconnects = re.search(r"^chatops_socket_reconnects_total (\S+)$", metrics, re.M)
+    assert reconnects is not None and float(reconnects.group(1)) >= 1
     assert "chatops_socket_connected 1.0" in metrics
     assert "chatops_socket_seconds_since_envelope" in metrics
 
@@ -146,7 +154,7 @@ def test_healthz_tells_when_the_socket_is_gone_and_when_it_is_back(
     assert state["status"] == "degraded" and "down for" in state["reason"]
     assert "chatops_socket_connected 0.0" in get(port, "/metrics")[1]
     slack.socket.start()  # Slack is back, on the same address
-    until(lambda: get(port, "/healthz")[0] == 200, 30, "not healthy again")
+    until(lambda: connected(port), 30, "not connected again")
     slack.command("/status", "web", user="U_ONCALL")
     assert slack.acked() < 3.0
 
