@@ -7,8 +7,8 @@ back to 200 when it returns. The port serves /healthz and /metrics, nothing else
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import time
