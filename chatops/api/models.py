@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chatops.engine.planning.params import as_text
+
 Scalar = str | int | bool
 
 
@@ -48,9 +50,7 @@ class Proposal(BaseModel):
         return self
 
     def string_params(self) -> dict[str, str]:
-        return {
-            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.params.items()
-        }
+        return as_text(self.params)
 
 
 class Done(BaseModel):

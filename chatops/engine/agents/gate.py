@@ -134,16 +134,16 @@ class AgentGate:
         if not 0 < run_id < MAX_ID:
             raise NotFound(f"no run {run_id}")
         run = self.queries.get_run(run_id)
-        scope = caller.agent.services
-        if scope and run.service not in scope:
-            self._audit(caller, "denied.read", f"run {run.id} is outside its scope", run)
-            raise PermissionDenied(f"{caller.agent.name} may act only on {', '.join(scope)}")
+        self._in_scope(caller, run.service, "read", run)
         return run
 
-    def _in_scope(self, caller: Caller, service: str, action: str) -> None:
+    def _in_scope(
+        self, caller: Caller, service: str | None, action: str, run: RunView | None = None
+    ) -> None:
         scope = caller.agent.services
         if scope and service not in scope:
-            self._audit(caller, f"denied.{action}", f"{service} is outside its scope")
+            what = f"run {run.id}" if run else str(service)
+            self._audit(caller, f"denied.{action}", f"{what} is outside its scope", run)
             raise PermissionDenied(f"{caller.agent.name} may act only on {', '.join(scope)}")
 
     # -- proposing -------------------------------------------------------------------------
@@ -180,20 +180,22 @@ class AgentGate:
     # -- reading ---------------------------------------------------------------------------
     def decision(self, caller: Caller, run_id: int) -> Decision:
         self._readable(caller, run_id)
+        return self._decision(run_id)
+
+    def _decision(self, run_id: int) -> Decision:
+        """The decision as the store has it now (the caller may read the run)."""
         run = self.changes.check_expiry(run_id)
         plan = self.queries.load_plan(run.task_id)
         status = self.changes.approval_status(run, plan)
         return decision_of(run, status.approvers, status.missing)
 
     def report(self, caller: Caller, run_id: int) -> RunReport:
-        run = self._readable(caller, run_id)
+        self._readable(caller, run_id)
+        decided = self._decision(run_id)
+        run = decided.run
         plan = self.queries.load_plan(run.task_id)
         return RunReport(
-            run,
-            plan,
-            self.queries.steps(run.id),
-            self.queries.approvals(run.id),
-            self.decision(caller, run_id),
+            run, plan, self.queries.steps(run.id), self.queries.approvals(run.id), decided
         )
 
     def runs(
@@ -233,10 +235,11 @@ class AgentGate:
         """Until the plan is decided or `timeout` (capped by the config) passes. A revoked or
         expired token ends the wait with a refusal; the answer is never approved unless the
         run is."""
+        self._readable(caller, run_id)  # once: its service does not change while we wait
         deadline = time.monotonic() + self._cap(timeout)
         while True:
             seen = self.waiters.generation
-            decided = self.decision(caller, run_id)
+            decided = self._decision(run_id)
             left = deadline - time.monotonic()
             if decided.final or left <= 0:
                 return decided

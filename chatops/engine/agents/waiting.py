@@ -69,12 +69,6 @@ class Waiters:
             self._generation += 1
             self._cond.notify_all()
 
-    def wake(self) -> None:
-        """Wake every waiter now (a token revoked in this process, say)."""
-        with self._cond:
-            self._generation += 1
-            self._cond.notify_all()
-
     @property
     def generation(self) -> int:
         with self._cond:

@@ -17,6 +17,7 @@ from chatops.engine.approvals.handoffs import Handoffs
 from chatops.engine.approvals.proposals import Proposals
 from chatops.engine.approvals.roles import Roles
 from chatops.engine.planning.config import Config
+from chatops.engine.planning.params import as_text
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.policy import Verdict, evaluate
@@ -209,9 +210,7 @@ class ChangeService(Handoffs, Proposals, Expiry):
                 raise StateError(
                     f"run {run.id} is {run.state.value}: its plan can no longer change"
                 )
-            merged = {
-                k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in old.params.items()
-            }
+            merged = as_text(old.params)
             merged.update(params)
             version = 2
             base = old.task_id.split("~")[0]

@@ -20,9 +20,13 @@ from chatops.errors import ParameterError, PermissionDenied
 MAX_FREEZE = 14 * 86400  # seconds: a freeze longer than two weeks belongs in chatops.yml
 
 
-def in_force(config: Config, stored: Freezes, clock: Clock) -> list[Freeze]:
+def in_force(
+    config: Config, stored: Freezes, clock: Clock, service: str | None = None
+) -> list[Freeze]:
+    """The freezes in force now (those covering `service`, when given)."""
     now = clock.now()
-    return [*config.freezes.active(now), *stored.active(now)]
+    found = [*config.freezes.active(now), *stored.active(now)]
+    return [f for f in found if service is None or f.covers(service)]
 
 
 def refusal(
@@ -71,8 +75,7 @@ class FreezeService:
 
     def active(self, service: str | None = None) -> list[Freeze]:
         with self.tx() as t:
-            found = in_force(self.config, t.freezes, self.clock)
-        return [f for f in found if service is None or f.covers(service)]
+            return in_force(self.config, t.freezes, self.clock, service)
 
     def _target(self, target: str) -> str | None:
         if target == "all":

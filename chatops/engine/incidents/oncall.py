@@ -195,7 +195,7 @@ class OnCall:
         with self.tx() as t:
             recent = t.runs.list(limit=500)
             open_pms = [pm.run_id for pm in t.postmortems.all(name) if not pm.done]
-            frozen = [f for f in in_force(self.config, t.freezes, self.clock) if f.covers(name)]
+            frozen = in_force(self.config, t.freezes, self.clock, name)
         runs = [r for r in recent if r.service == name and r.environment == env]
         last = next((r for r in runs if r.state == RunState.SUCCEEDED), None)
         active = [

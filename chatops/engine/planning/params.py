@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -166,6 +166,11 @@ def _environment(
             f"service {service} has no environment {raw!r}; it has: {', '.join(sorted(envs))}"
         )
     return raw
+
+
+def as_text(params: Mapping[str, object]) -> dict[str, str]:
+    """Parameter values as a request gives them: text, booleans as true/false."""
+    return {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
 
 
 def parse_assignments(words: list[str]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from chatops.engine.planning.config import Config
+from chatops.engine.planning.params import as_text
 from chatops.engine.planning.plan import Plan, PlannedStep
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.runbook import Runbook
@@ -131,10 +132,7 @@ def import_task(
     rb = runbooks[name]
     given = dict(params or {})
     if not given and isinstance(ext.get("params"), dict):
-        given = {
-            str(k): str(v).lower() if isinstance(v, bool) else str(v)
-            for k, v in ext["params"].items()
-        }
+        given = as_text(ext["params"])
     answers = ext.get("answers") if isinstance(ext.get("answers"), dict) else {}
     assert isinstance(answers, dict)
     created = ext.get("created_at")

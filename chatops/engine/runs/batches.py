@@ -27,7 +27,7 @@ def remaining(step: PlannedStep, records: list[StepRecord]) -> list[HostCommand]
 
 def over_threshold(step: PlannedStep, records: list[StepRecord]) -> str | None:
     """At a batch's end: why the rolling deploy stops (too many failed hosts), or None."""
-    if step.max_failures is None:
+    if step.max_failures is None:  # not a batch's last step
         return None
     failed = sorted(
         {

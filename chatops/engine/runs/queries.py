@@ -82,8 +82,7 @@ class Queries:
     def freezes(self, service: str | None = None) -> list[Freeze]:
         """The change freezes in force (covering `service`, when given)."""
         with self.tx() as t:
-            found = in_force(self.config, t.freezes, self.clock)
-        return [f for f in found if service is None or f.covers(service)]
+            return in_force(self.config, t.freezes, self.clock, service)
 
     def overview(self, user: str) -> Overview:
         """What concerns one person now (the App Home), read in one transaction."""
