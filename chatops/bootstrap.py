@@ -128,9 +128,10 @@ class Wired:
             return audit_head(s)
 
     def recover(self) -> list[int]:
-        """Mark runs of dead processes interrupted (called at start)."""
+        """Mark runs of dead processes (or dead workers of this one) interrupted."""
         stale = self.config.policies.stale_run_delta
-        check = OwnerLiveness(self.owner, self.clock.now(), stale)
+        active = self.runner.active()  # read first: a run that ends meanwhile is not running
+        check = OwnerLiveness(self.owner, self.clock.now(), stale, active)
         return [r.id for r in self.runner.recover(check)]
 
 
@@ -173,7 +174,8 @@ def wire(
     getter = http or UrllibGetter()
     oncall = OnCall(config, tx, clock, roles, executors, getter)
     changes = ChangeService(config, runbooks, tx, clock, roles)
-    runner = Runner(config, tx, clock, executors, getter, owner)
+    patience = config.policies.delta("store_outage_limit").total_seconds()
+    runner = Runner(config, tx, clock, executors, getter, owner, store_patience=patience)
     ops = Operations(changes, runner, start)
     queries = Queries(tx, config, roles, clock)
     events = SqlEventLog(engine, make_engine(settings.database_url, reads_only=True))

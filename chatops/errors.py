@@ -10,6 +10,10 @@ ChatopsError
  +-- StateError         an action does not fit the run's current state
  +-- NotFound           no such run, plan or runbook
  +-- RateLimited        an agent asked too often; try again after `retry_after` seconds
+
+StoreUnavailable        the database cannot be read or written just now (down, restarting,
+                        disk full): transient, so writers retry; not a ChatopsError, so the
+                        transaction it interrupted is rolled back, never half-committed
 """
 
 from __future__ import annotations
@@ -61,3 +65,7 @@ class RateLimited(ChatopsError):
     def __init__(self, retry_after: float) -> None:
         self.retry_after = retry_after
         super().__init__(f"too many requests: try again in {retry_after:.0f} s")
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached or written (a transient fault, not a decision)."""

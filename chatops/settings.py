@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     log_level: str | None = None  # default: WARNING for commands, INFO for the bot
     slack_api_url: str | None = None
     scheduler_retry: float = 15.0  # seconds between a follower's tries to lead the scheduler
-    sweep_every: float = 60.0  # seconds between sweeps (expiries, queued runs, reminders)
+    sweep_every: float = 15.0  # seconds between sweeps (stranded runs, expiries, queued runs)
     event_retention_days: float = 14.0  # delivered events older than this are forgotten
     socket_grace: float = 60.0  # seconds Socket Mode may be down before /healthz says 503
     socket_ping: float = 10.0  # seconds between Socket Mode pings (a dead socket is seen then)

@@ -144,6 +144,7 @@ def rig(
     http: FakeHttp | None = None,
     owner: str = "test-owner",
     sleep: Callable[[float], None] = lambda _s: None,
+    store_patience: float = 120.0,
 ) -> Rig:
     """The engine's services over an in-memory store (a MemoryDatabase, which two rigs may
     share) or over SQL (a database URL)."""
@@ -159,7 +160,10 @@ def rig(
     roles = Roles(config)
     store = Queries(tx, config, roles, clock)
     changes = ChangeService(config, runbooks, tx, clock, roles)
-    runner = Runner(config, tx, clock, {"ssh": ex, "local": ex}, h, owner, sleep=sleep)
+    executors = {"ssh": ex, "local": ex}
+    runner = Runner(
+        config, tx, clock, executors, h, owner, sleep=sleep, store_patience=store_patience
+    )
     return Rig(changes, runner, store, AuditReader(store), clock, ex, h, events, tx)
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from chatops.engine.events import Event
 from chatops.engine.ports import Clock, Stored
 from chatops.engine.unit_of_work import Transaction, Transactions
+from chatops.errors import StoreUnavailable
 from tests.memory_repos import (
     MemoryAgents,
     MemoryApprovals,
@@ -30,6 +32,8 @@ from tests.memory_repos import (
 class MemoryTransaction(Transaction):
     def __init__(self, db: MemoryDatabase) -> None:
         self.db = db
+        if db.down:
+            raise StoreUnavailable("the in-memory store is down (a test's outage)")
         db.lock.acquire()
         self.st = copy.copy(db.state)
         for name in (
@@ -59,8 +63,15 @@ class MemoryTransaction(Transaction):
         self.freezes = MemoryFreezes(self.st)
 
     def commit(self) -> list[Event]:
-        self.db.state = self.st
-        self.db.lock.release()
+        try:
+            if self.db.down:
+                raise StoreUnavailable("the in-memory store went down before the commit")
+            if self.db.refuse is not None and self.db.refuse(self):
+                raise RuntimeError("a test's store refused this commit (not transient)")
+            self.db.state = self.st
+            self.db.commits += 1
+        finally:
+            self.db.lock.release()
         return self.outbox.added
 
     def rollback(self) -> None:
@@ -73,6 +84,9 @@ class MemoryDatabase:
     def __init__(self) -> None:
         self.state = State()
         self.lock = threading.Lock()
+        self.down = False  # a test's outage: every transaction fails as if the DB were gone
+        self.refuse: Callable[[MemoryTransaction], bool] | None = None  # a non-transient fault
+        self.commits = 0
         self.holders: dict[str, tuple[str, datetime]] = {}
 
     def transactions(self, clock: Clock) -> Transactions:

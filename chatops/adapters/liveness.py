@@ -24,19 +24,37 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+#: A run this process owns but no worker of it executes is dead once it was claimed this
+#: long ago (the moment between a claim's commit and its worker starting is not death).
+ORPHAN_GRACE = timedelta(seconds=5)
+
+
 class OwnerLiveness:
     """A run's owner is dead if it was on this host and its pid is gone, or if its
-    heartbeat is older than `stale` (for owners on other hosts)."""
+    heartbeat is older than `stale` (for owners on other hosts). A run this process owns is
+    dead when none of its workers executes it (`active`): the worker stopped or died."""
 
-    def __init__(self, me: str, now: datetime, stale: timedelta) -> None:
+    def __init__(
+        self,
+        me: str,
+        now: datetime,
+        stale: timedelta,
+        active: frozenset[int] = frozenset(),
+        grace: timedelta = ORPHAN_GRACE,
+    ) -> None:
         self.me = me
         self.now = now
         self.stale = stale
+        self.active = active
+        self.grace = grace
         self.host = socket.gethostname()
 
     def __call__(self, run: RunView) -> bool:
-        if run.owner is None or run.owner == self.me:
+        if run.owner is None:
             return False
+        if run.owner == self.me:
+            since = run.heartbeat_at or run.updated_at
+            return run.id not in self.active and self.now - since > self.grace
         host, _, rest = run.owner.partition(":")
         pid_text = rest.partition(":")[0]
         if host == self.host and pid_text.isdigit() and not pid_alive(int(pid_text)):

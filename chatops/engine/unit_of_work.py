@@ -5,7 +5,9 @@ outer one (a helper that audits joins the decision it is part of). Leaving the o
 block commits; an unexpected error rolls back. A refusal or an impossible request (any
 `ChatopsError`) is a decision on record: what was written before it, its audit row, stays.
 After a commit, the events written in it are announced: the outbox's workers wake, and live
-listeners (a terminal following a run) see them at once.
+listeners (a terminal following a run) see them at once. The store says which of its errors
+are transient (`is_transient`: the database down, restarting, its disk full), so a writer
+that must outlast an outage (the runner) retries those and nothing else.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from chatops.engine.ports import (
     Runs,
     Steps,
 )
-from chatops.errors import ChatopsError
+from chatops.errors import ChatopsError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,13 @@ class Transaction:
 
 
 class Transactions:
-    def __init__(self, begin: Callable[[], Transaction]) -> None:
+    def __init__(
+        self,
+        begin: Callable[[], Transaction],
+        transient: Callable[[BaseException], bool] | None = None,
+    ) -> None:
         self._begin = begin
+        self._transient = transient
         self._local = threading.local()
         self._on_commit: list[Callable[[], None]] = []
         self.listeners: list[Notifier] = []
@@ -70,6 +77,12 @@ class Transactions:
     def on_commit(self, wake: Callable[[], None]) -> None:
         """Call `wake` after every commit that wrote events (the outbox's workers)."""
         self._on_commit.append(wake)
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Is this error the store being unavailable (worth retrying), not a decision or bug?"""
+        if isinstance(exc, StoreUnavailable):
+            return True
+        return self._transient is not None and self._transient(exc)
 
     @property
     def active(self) -> Transaction | None:
@@ -117,4 +130,7 @@ class _Block:
             events = self._tx.commit()
             self._owner._committed(events)
         else:
-            self._tx.rollback()
+            try:
+                self._tx.rollback()
+            except Exception:  # the connection may be gone with the database: nothing to undo
+                log.debug("rollback failed", exc_info=True)

@@ -368,8 +368,9 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
 
     def on_interrupted(self, e: ev.RunInterrupted, m: RunMessages) -> None:
         run = e.run
+        why = run.error.partition(": ")[2] or "the process running it died"
         text = (
-            f":warning: The process running this run died at step `{e.step}`. "
+            f":warning: Run #{run.id} was interrupted at step `{e.step}`: {bk.escape(why)}. "
             "Nothing will re-run until a lead resumes it."
         )
         self.prompt(run, m, text, ib.interrupted_blocks(text, run))

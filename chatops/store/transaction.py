@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatops.engine.events import Event
@@ -48,6 +49,20 @@ class SqlTransaction(Transaction):
             self.session.close()
 
 
+def is_transient(exc: BaseException) -> bool:
+    """The database is unavailable (refused, restarting, disk full, locked), not a bug: an
+    OperationalError or a dropped connection, which a later attempt may get past."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc,
+        sa_exc.OperationalError
+        | sa_exc.InterfaceError
+        | sa_exc.DisconnectionError
+        | sa_exc.TimeoutError,
+    )
+
+
 def sql_transactions(engine: Engine, clock: Clock) -> Transactions:
     make = sessionmaker(engine, expire_on_commit=False, autobegin=False)
-    return Transactions(lambda: SqlTransaction(make(), clock))
+    return Transactions(lambda: SqlTransaction(make(), clock), is_transient)

@@ -38,9 +38,15 @@ class Policies(BaseModel):
     logs_max_lines: Annotated[int, Field(ge=10, le=100000)] = 2000
     blast_radius: dict[str, Annotated[int, Field(ge=1, le=10000)]] = {}  # environment: hosts
     stale_run_after: str = "2m"
+    store_outage_limit: str = "2m"  # a run waits out a database outage this long, then stops
 
     @field_validator(
-        "approval_ttl", "postmortem_due", "stale_run_after", "reminder_every", "snooze"
+        "approval_ttl",
+        "postmortem_due",
+        "stale_run_after",
+        "store_outage_limit",
+        "reminder_every",
+        "snooze",
     )
     @classmethod
     def _duration(cls, v: str) -> str:

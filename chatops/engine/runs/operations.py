@@ -69,6 +69,11 @@ class Operations:
 
     def cancel(self, run_id: int, user: str) -> RunView:
         run = self.changes.cancel(run_id, user)
+        if run.state == RunState.RUNNING and self.runner.orphaned(run):
+            # this process owns it but no worker runs it (it stopped): end it now, not at
+            # the next sweep
+            ended = self.runner.recover(lambda r: r.id == run.id)
+            run = ended[0] if ended else run
         if run.state.is_terminal:
             self.kick()  # its service is free for the next queued run
         return run

@@ -7,6 +7,7 @@ continue it by claiming it again.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -20,12 +21,18 @@ from chatops.engine.planning.plan import HostCommand, Plan, PlannedStep
 from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.engine.runs.batches import only_touched, over_threshold, remaining
 from chatops.engine.runs.checks import http_check, output_matches
+from chatops.engine.runs.durable import Durable, StoreLost
 from chatops.engine.runs.result import CommandResult
 from chatops.engine.runs.run import AuditEvent, RunState, RunView, StepRecord, StepState
 from chatops.engine.runs.sink import FLUSH_SECONDS, Sink
+from chatops.engine.runs.stranded import end_stranded
 from chatops.engine.unit_of_work import Transaction, Transactions
 
 FINISHED = (StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED)
+STORE_PATIENCE = 120.0  # seconds a run waits out one database outage before it is interrupted
+SALVAGE_PATIENCE = 24 * 3600.0  # how long an interrupted run's last words wait for the store
+
+log = logging.getLogger(__name__)
 
 
 class _Paused(Exception):
@@ -51,6 +58,7 @@ class Runner:
         heartbeat_every: float = 10.0,
         cancel_poll: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        store_patience: float = STORE_PATIENCE,
     ) -> None:
         self.config = config
         self.tx = tx
@@ -63,7 +71,21 @@ class Runner:
         self.cancel_poll = cancel_poll
         self._cancels: dict[int, threading.Event] = {}
         self._sinks: dict[int, set[Sink]] = {}
+        self._active: set[int] = set()  # runs a worker of this process is executing
+        self._why: dict[int, str] = {}  # why a run's worker stopped, for the recovery to say
         self.sleep = sleep
+        self.durable = Durable(tx, store_patience)
+
+    def active(self) -> frozenset[int]:
+        """The runs a live worker of this process is executing right now."""
+        return frozenset(self._active)
+
+    def orphaned(self, run: RunView, grace: float = 5.0) -> bool:
+        """Owned by this process, claimed over `grace` seconds ago, and no worker runs it."""
+        if run.owner != self.owner or run.id in self._active:
+            return False
+        since = run.heartbeat_at or run.updated_at
+        return (self.clock.now() - since).total_seconds() > grace
 
     # -- entry points ----------------------------------------------------------------------
     def drain(self) -> list[RunView]:
@@ -97,24 +119,32 @@ class Runner:
         for run in running:
             if run.owner is None or not is_dead(run):
                 continue
-            with self.tx() as t:
-                now = self.clock.now()
-                for rec in t.steps.of_run(run.id):
-                    if rec.state == StepState.RUNNING:
-                        t.steps.finish(
-                            rec.id,
-                            StepState.INTERRUPTED,
-                            now,
-                            error="the process running this step died",
-                        )
-                why = f"interrupted at step {run.current_step}"
-                if t.runs.transition(run.id, RunState.INTERRUPTED, now, error=why):
-                    detail = f"at step {run.current_step}; owner {run.owner}"
-                    run = t.runs.get(run.id)
-                    self._audit(t, run, "run.interrupted", detail)
-                    t.events.add(ev.RunInterrupted(run, run.current_step))
-                    out.append(run)
+            cause = self._why.pop(run.id, "the process running it died")
+            ended = self._interrupt(run, cause, patience=0.0)
+            if ended is not None:
+                out.append(ended)
         return out
+
+    def _interrupt(self, run: RunView, cause: str, patience: float) -> RunView | None:
+        """End a run whose worker stopped: `interrupted` at the step it was on (resumable),
+        or `cancelled` if a cancel was asked for meanwhile. Its running steps are marked
+        interrupted with the cause. None if the run had moved on (another process did it)."""
+        for sink in list(self._sinks.pop(run.id, ())):
+            try:
+                sink.flush(durable=True)
+            except Exception:  # what could not be stored is said to be lost in the cause
+                log.warning("run %s: output could not be stored", run.id, exc_info=True)
+        out: list[RunView] = []
+
+        def write(t: Transaction) -> None:
+            out[:] = [r for r in [end_stranded(t, run.id, cause, self.clock.now())] if r]
+
+        if patience <= 0:
+            with self.tx() as t:
+                write(t)
+        else:
+            self.durable.write(f"interrupting run {run.id}", write, patience)
+        return out[0] if out else None
 
     # -- execution -------------------------------------------------------------------------
     def execute(self, run: RunView) -> RunView:
@@ -122,15 +152,26 @@ class Runner:
             plan = t.plans.get(run.task_id)
         stop, cancel = threading.Event(), threading.Event()
         self._cancels[run.id] = cancel
+        self._active.add(run.id)
         watch = threading.Thread(target=self._watch, args=(run.id, stop, cancel), daemon=True)
         watch.start()
         try:
             return self._execute(run, plan)
+        except Exception as e:  # the store stayed away, or a bug: never leave it `running`
+            cause = str(e) if isinstance(e, StoreLost) else f"its worker failed: {e!r}"
+            log.error("run %s stopped: %s", run.id, cause, exc_info=not isinstance(e, StoreLost))
+            self._why[run.id] = cause
+            self._active.discard(run.id)  # from now on the sweep may end it too
+            ended = self._interrupt(run, cause, SALVAGE_PATIENCE)
+            self._why.pop(run.id, None)
+            return ended or run
         finally:
+            self._active.discard(run.id)
             stop.set()
             watch.join(timeout=5)
             self._cancels.pop(run.id, None)
-            self._sinks.pop(run.id, None)
+            for sink in self._sinks.pop(run.id, ()):
+                sink.close()
             for executor in {id(e): e for e in self.executors.values()}.values():
                 executor.close_session(self._session(run))  # ended, or parked for a person
 
@@ -152,9 +193,10 @@ class Runner:
                 continue
 
     def _execute(self, run: RunView, plan: Plan) -> RunView:
-        with self.tx() as t:
-            records = t.steps.of_run(run.id)
-            t.events.add(ev.RunStarted(run))
+        for attempt in self.durable.attempts("starting the run"):
+            with attempt as t:
+                records = t.steps.of_run(run.id)
+                t.events.add(ev.RunStarted(run))
         started: list[PlannedStep] = [s for s in plan.steps if _summary(records, s.id) is not None]
         failure = ""
         try:
@@ -162,10 +204,11 @@ class Runner:
                 summary = _summary(records, step.id)
                 if summary is not None and summary.state in FINISHED:
                     continue
-                with self.tx() as t:
-                    if t.runs.get(run.id).cancel_requested:
-                        raise _Cancelled()
-                    t.runs.set_current_step(run.id, step.id, self.clock.now())
+                for attempt in self.durable.attempts(f"starting step {step.id}"):
+                    with attempt as t:
+                        if t.runs.get(run.id).cancel_requested:
+                            raise _Cancelled()
+                        t.runs.set_current_step(run.id, step.id, self.clock.now())
                 if step not in started:
                     started.append(step)
                 ok = self._step(run, plan, step, summary)
@@ -176,16 +219,19 @@ class Runner:
                     break
                 too_many = None
                 if step.max_failures is not None:  # a rolling batch's end: count failed hosts
-                    with self.tx() as t:
-                        too_many = over_threshold(step, t.steps.of_run(run.id))
+                    what = f"counting the failed hosts after step {step.id}"
+                    for attempt in self.durable.attempts(what):
+                        with attempt as t:
+                            too_many = over_threshold(step, t.steps.of_run(run.id))
                 if too_many:
                     failure = too_many
                     break
         except _Paused as p:
-            with self.tx() as t:
-                t.runs.park(run.id, self.owner, self.clock.now(), p.step_id)
-                run = t.runs.get(run.id)
-                t.events.add(ev.RunWaiting(run, p.step_id))
+            for attempt in self.durable.attempts(f"parking the run at step {p.step_id}"):
+                with attempt as t:
+                    t.runs.park(run.id, self.owner, self.clock.now(), p.step_id)
+                    run = t.runs.get(run.id)
+                    t.events.add(ev.RunWaiting(run, p.step_id))
             return run
         except _Cancelled:
             return self._end(run, RunState.CANCELLED, "run.cancelled", "cancelled", stopped=True)
@@ -203,19 +249,21 @@ class Runner:
         detail: str | None = None,
     ) -> RunView:
         """The run's last transition, its audit row and RunFinished, in one transaction."""
-        with self.tx() as t:
-            keep = state == RunState.SUCCEEDED
-            t.runs.transition(run.id, state, self.clock.now(), error=error, keep_owner=keep)
-            run = t.runs.get(run.id)
-            if stopped:
-                detail = f"stopped at step {run.current_step}"
-            self._audit(t, run, action, detail if detail is not None else (error or ""))
-            t.events.add(ev.RunFinished(run, run.state))
+        for attempt in self.durable.attempts(f"recording the end of the run ({state.value})"):
+            with attempt as t:
+                keep = state == RunState.SUCCEEDED
+                t.runs.transition(run.id, state, self.clock.now(), error=error, keep_owner=keep)
+                run = t.runs.get(run.id)
+                if stopped:
+                    detail = f"stopped at step {run.current_step}"
+                self._audit(t, run, action, detail if detail is not None else (error or ""))
+                t.events.add(ev.RunFinished(run, run.state))
         return run
 
     def _fail(self, run: RunView, plan: Plan, started: list[PlannedStep], failure: str) -> RunView:
-        with self.tx() as t:
-            self._audit(t, run, "run.step_failed", failure)
+        for attempt in self.durable.attempts("recording the failure"):
+            with attempt as t:
+                self._audit(t, run, "run.step_failed", failure)
         rollbacks = [s for s in reversed(started) if s.rollback]
         # The plan's own rollback (e.g. restart on the previous revision) runs once something
         # was undone, or when it is the only rollback the plan declares.
@@ -226,8 +274,9 @@ class Runner:
             return self._end(
                 run, RunState.FAILED, "run.failed", failure, detail=f"{failure}; {why}"
             )
-        with self.tx() as t:
-            t.events.add(ev.RollbackStarted(run, failure))
+        for attempt in self.durable.attempts("starting the rollback"):
+            with attempt as t:
+                t.events.add(ev.RollbackStarted(run, failure))
         ok = True
         for step in rollbacks:
             rb = step.model_copy(
@@ -257,60 +306,70 @@ class Runner:
             return self._pause(run, step, phase)
         if step.kind in ("manual", "gate"):
             if summary is None:
-                with self.tx() as t:
-                    t.steps.start(run.id, phase, step.id, "", self.clock.now(), StepState.WAITING)
-                    self._audit(t, run, "step.waiting", step.id)
+                for attempt in self.durable.attempts(f"starting step {step.id}"):
+                    with attempt as t:
+                        now = self.clock.now()
+                        t.steps.start(run.id, phase, step.id, "", now, StepState.WAITING)
+                        self._audit(t, run, "step.waiting", step.id)
             raise _Paused(step.id)
         return self._machine(run, step, phase)
 
     def _machine(self, run: RunView, step: PlannedStep, phase: str) -> bool:
-        with self.tx() as t:
-            summary_id = t.steps.start(run.id, phase, step.id, "", self.clock.now())
-            t.events.add(ev.StepStarted(run, step.id, phase))
+        for attempt in self.durable.attempts(f"starting step {step.id}"):
+            with attempt as t:
+                summary_id = t.steps.start(run.id, phase, step.id, "", self.clock.now())
+                t.events.add(ev.StepStarted(run, step.id, phase))
         if step.http is not None:
             results = [self._http(run, step, phase)]
         else:
             results = self._on_hosts(run, step, phase)
         ok = all(r.ok for r in results) and bool(results)
         exit_codes = [r.exit_code for r in results if r.exit_code is not None]
-        with self.tx() as t:
-            t.steps.finish(
-                summary_id,
-                StepState.SUCCEEDED if ok else StepState.FAILED,
-                self.clock.now(),
-                exit_code=max(exit_codes) if exit_codes else None,
-                error="; ".join(f"{r.host}: {r.error or r.outcome}" for r in results if not r.ok),
-            )
-            t.events.add(ev.StepFinished(run, step.id, phase, ok, tuple(results)))
+        error = "; ".join(f"{r.host}: {r.error or r.outcome}" for r in results if not r.ok)
+        for attempt in self.durable.attempts(f"recording the end of step {step.id}"):
+            with attempt as t:
+                t.steps.finish(
+                    summary_id,
+                    StepState.SUCCEEDED if ok else StepState.FAILED,
+                    self.clock.now(),
+                    exit_code=max(exit_codes) if exit_codes else None,
+                    error=error,
+                )
+                t.events.add(ev.StepFinished(run, step.id, phase, ok, tuple(results)))
         return ok
 
     def _http(self, run: RunView, step: PlannedStep, phase: str) -> CommandResult:
         assert step.http is not None
-        with self.tx() as t:
-            rec = t.steps.start(run.id, phase, step.id, "bot", self.clock.now())
+        for attempt in self.durable.attempts(f"starting step {step.id}"):
+            with attempt as t:
+                rec = t.steps.start(run.id, phase, step.id, "bot", self.clock.now())
         result = http_check(step.http, self.http, self.sleep)
         self._finish(rec, result)
         return result
 
     def _pause(self, run: RunView, step: PlannedStep, phase: str) -> bool:
         """Between two batches of a rolling deploy: watch; a cancel ends the wait at once."""
-        with self.tx() as t:
-            rec = t.steps.start(run.id, phase, step.id, "", self.clock.now())
-            t.events.add(ev.StepStarted(run, step.id, phase))
+        for attempt in self.durable.attempts(f"starting step {step.id}"):
+            with attempt as t:
+                rec = t.steps.start(run.id, phase, step.id, "", self.clock.now())
+                t.events.add(ev.StepStarted(run, step.id, phase))
         if self.sleep is time.sleep:
             self._cancels.get(run.id, threading.Event()).wait(step.timeout)
         else:
             self.sleep(step.timeout)
-        with self.tx() as t:
-            t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now())
-            t.events.add(ev.StepFinished(run, step.id, phase, True, ()))
+        for attempt in self.durable.attempts(f"recording the end of step {step.id}"):
+            with attempt as t:
+                t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now())
+                t.events.add(ev.StepFinished(run, step.id, phase, True, ()))
         return True
 
     def _on_hosts(self, run: RunView, step: PlannedStep, phase: str) -> list[CommandResult]:
         hosts = _hosts(self.config, run)
         if step.batch is not None:
-            with self.tx() as t:
-                step = step.model_copy(update={"commands": remaining(step, t.steps.of_run(run.id))})
+            for attempt in self.durable.attempts(f"planning step {step.id}"):
+                with attempt as t:
+                    todo = remaining(step, t.steps.of_run(run.id))
+            step = step.model_copy(update={"commands": todo})
         if step.hosts == "serial":
             results = []
             for hc in step.commands:
@@ -329,9 +388,10 @@ class Runner:
     def _one(
         self, run: RunView, step: PlannedStep, phase: str, host: Host, hc: HostCommand
     ) -> CommandResult:
-        with self.tx() as t:
-            rec = t.steps.start(run.id, phase, step.id, host.name, self.clock.now())
-        sink = Sink(self.tx, rec, lambda chunk: ev.StepOutput(run, step.id, host.name, chunk))
+        for attempt in self.durable.attempts(f"starting step {step.id} on {host.name}"):
+            with attempt as t:
+                rec = t.steps.start(run.id, phase, step.id, host.name, self.clock.now())
+        sink = Sink(self.durable, rec, lambda chunk: ev.StepOutput(run, step.id, host.name, chunk))
         self._sinks.setdefault(run.id, set()).add(sink)
         executor = self.executors[host.transport]
         try:
@@ -345,23 +405,25 @@ class Runner:
             )
         except Exception as e:  # an executor bug must not leave the run hanging
             result = CommandResult(host.name, hc.command, "error", None, "", 0.0, error=repr(e))
-        sink.flush()
+        sink.flush(durable=True)  # waits out an outage; StoreLost past the patience
         self._sinks.get(run.id, set()).discard(sink)
+        sink.close()
         if step.kind == "check":
             result = output_matches(result, step.expect)
         self._finish(rec, result)
         return result
 
     def _finish(self, rec: int, r: CommandResult) -> None:
-        with self.tx() as t:
-            t.steps.finish(
-                rec,
-                StepState.SUCCEEDED if r.ok else StepState.FAILED,
-                self.clock.now(),
-                exit_code=r.exit_code,
-                tail=r.tail_lines(40),
-                error=r.error,
-            )
+        for attempt in self.durable.attempts("recording a step's end"):
+            with attempt as t:
+                t.steps.finish(
+                    rec,
+                    StepState.SUCCEEDED if r.ok else StepState.FAILED,
+                    self.clock.now(),
+                    exit_code=r.exit_code,
+                    tail=r.tail_lines(40),
+                    error=r.error,
+                )
 
     def _session(self, run: RunView) -> str:
         """A run's connections, while this process executes it."""

@@ -1,0 +1,141 @@
+"""Writes that outlast a store outage: retried with backoff while the store is unavailable.
+
+A run's records must survive a database restart or a full disk: the remote command goes on
+meanwhile, and its end must still be written truthfully. Only errors the store calls
+transient are retried (`Transactions.is_transient`); anything else is a bug and raised at
+once. Past `patience` seconds of one outage the writer gives up with `StoreLost`, which the
+runner turns into an interrupted run (said once the store is back).
+
+    for attempt in durable.attempts("recording the end of step restart"):
+        with attempt as t:
+            t.steps.finish(...)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from types import TracebackType
+
+from chatops.engine.unit_of_work import Transaction, Transactions, _Block
+from chatops.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+FIRST_DELAY = 0.2
+MAX_DELAY = 5.0
+
+
+class StoreLost(Exception):
+    """The store stayed unavailable longer than the writer's patience."""
+
+    def __init__(self, what: str, seconds: float, cause: BaseException | None) -> None:
+        self.what = what
+        self.seconds = seconds
+        self.cause = cause
+        why = f": {_short(cause)}" if cause is not None else ""
+        super().__init__(f"the database was unavailable for {seconds:.0f} s while {what}{why}")
+
+
+class Attempt:
+    """One try of a write: a transaction that swallows a transient failure and remembers it."""
+
+    def __init__(self, tx: Transactions) -> None:
+        self._tx = tx
+        self._block: _Block | None = None
+        self.ok = False
+        self.error: BaseException | None = None
+
+    def __enter__(self) -> Transaction:
+        block = self._tx()
+        try:
+            t = block.__enter__()
+        except Exception as e:
+            if not self._tx.is_transient(e):
+                raise
+            return _Unavailable(e)  # the body fails at its first use, and is retried
+        self._block = block
+        return t
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if self._block is None:  # no transaction was begun
+            self.error = exc
+            return exc is not None and self._tx.is_transient(exc)
+        try:
+            self._block.__exit__(exc_type, exc, tb)
+        except Exception as e:  # the commit itself failed
+            if not self._tx.is_transient(e):
+                raise
+            self.error = e
+            return True
+        if exc is not None:
+            if not self._tx.is_transient(exc):
+                return False
+            self.error = exc
+            return True
+        self.ok = True
+        return False
+
+
+class _Unavailable(Transaction):
+    """Stands for a transaction that could not be begun: every repository raises."""
+
+    def __init__(self, cause: BaseException) -> None:
+        self._cause = cause
+
+    def __getattr__(self, name: str) -> object:
+        raise StoreUnavailable(str(self._cause)) from self._cause
+
+
+class Durable:
+    """Hands out attempts until one commits, sleeping with backoff between them."""
+
+    def __init__(
+        self,
+        tx: Transactions,
+        patience: float,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.tx = tx
+        self.patience = patience
+        self.sleep = sleep
+        self.monotonic = monotonic
+
+    def attempts(self, what: str, patience: float | None = None) -> Iterator[Attempt]:
+        limit = self.patience if patience is None else patience
+        began: float | None = None
+        delay = FIRST_DELAY
+        while True:
+            attempt = Attempt(self.tx)
+            yield attempt
+            if attempt.ok or self.tx.active is not None:
+                return  # done, or joined an outer transaction (whose owner retries)
+            if attempt.error is None:
+                return  # the block was left without entering it
+            now = self.monotonic()
+            if began is None:
+                began = now
+                log.warning("the store is unavailable while %s: %s", what, _short(attempt.error))
+            if now - began >= limit:
+                raise StoreLost(what, now - began, attempt.error)
+            self.sleep(min(delay, max(0.0, began + limit - now)))
+            delay = min(delay * 2, MAX_DELAY)
+
+    def write(
+        self, what: str, fn: Callable[[Transaction], None], patience: float | None = None
+    ) -> None:
+        for attempt in self.attempts(what, patience):
+            with attempt as t:
+                fn(t)
+
+
+def _short(exc: BaseException | None) -> str:
+    text = str(exc or "").strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]

@@ -1,0 +1,231 @@
+"""The runner under a store outage (an in-memory store that goes down on cue): output is
+buffered and stored once the store is back, the run ends truthfully; past the patience it
+ends interrupted, resumable; a worker that fails leaves its run interrupted, not running."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+
+from chatops.adapters.liveness import OwnerLiveness
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.inventory import Host
+from chatops.engine.planning.runbook import Runbook
+from chatops.engine.ports import OutputCallback
+from chatops.engine.runs.durable import Durable, StoreLost
+from chatops.engine.runs.result import CommandResult
+from chatops.engine.runs.run import RunState, RunView, StepState
+from chatops.engine.runs.spool import OutputBuffer
+from chatops.errors import NotFound
+from tests.factories import FakeExecutor, Rig, rig
+from tests.memory import MemoryDatabase
+
+STALE = timedelta(minutes=2)
+
+
+@dataclass
+class OutageExecutor(FakeExecutor):
+    """Takes the store down while `restart` runs, prints through the outage, and brings the
+    store back after `outage` seconds (never, if None)."""
+
+    db: MemoryDatabase = field(default_factory=MemoryDatabase)
+    outage: float | None = 1.0
+    lines: int = 50
+    ran: list[str] = field(default_factory=list)
+
+    def run(
+        self,
+        host: Host,
+        command: str,
+        *,
+        timeout: float,
+        on_output: OutputCallback,
+        cancel: threading.Event | None = None,
+        session: str | None = None,
+    ) -> CommandResult:
+        if "pm2 restart" not in command:
+            return super().run(host, command, timeout=timeout, on_output=on_output)
+        self.ran.append(command)
+        self.db.down = True
+        if self.outage is not None:
+            threading.Timer(self.outage, lambda: setattr(self.db, "down", False)).start()
+        for i in range(self.lines):
+            on_output(f"restart line {i}\n")
+            time.sleep(0.01)
+        return CommandResult(host.name, command, "ok", 0, "done\n", 0.5)
+
+
+def approved(r: Rig) -> RunView:
+    req = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_CODER")
+    r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
+    [parked] = r.runner.drain()
+    r.changes.mark_done(parked.id, "prepare", "U_CODER")
+    return parked
+
+
+def restart_output(r: Rig, run_id: int) -> str:
+    with r.tx() as t:
+        [rec] = [s for s in t.steps.of_run(run_id) if s.step_id == "restart" and s.host]
+        return t.steps.output(rec.id)
+
+
+def test_a_short_outage_mid_step_is_waited_out(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = MemoryDatabase()
+    ex = OutageExecutor(db=db, outage=1.0)
+    r = rig(db, config, runbooks, executor=ex)
+    run = approved(r)
+    done = r.runner.continue_run(run.id)
+    assert done is not None and done.state == RunState.SUCCEEDED, done.error
+    assert len(ex.ran) == 1  # the command ran once
+    out = restart_output(r, run.id)
+    assert out == "".join(f"restart line {i}\n" for i in range(50))  # nothing lost, in order
+    summaries = {s.step_id: s.state for s in r.store.steps(run.id) if s.host == ""}
+    assert (
+        summaries["restart"] == StepState.SUCCEEDED and summaries["health"] == StepState.SUCCEEDED
+    )
+    assert "RunFinished" in r.events.names()
+
+
+def test_an_outage_past_the_patience_interrupts_the_run_once_the_store_is_back(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = MemoryDatabase()
+    ex = OutageExecutor(db=db, outage=None)
+    r = rig(db, config, runbooks, executor=ex, store_patience=0.6)
+    run = approved(r)
+    threading.Timer(1.5, lambda: setattr(db, "down", False)).start()  # after the patience
+    ended = r.runner.continue_run(run.id)
+    assert ended is not None and ended.state == RunState.INTERRUPTED
+    assert "the database was unavailable" in ended.error and "step restart" in ended.error
+    assert ended.current_step == "restart"
+    stored = r.store.get_run(run.id)
+    assert stored.state == RunState.INTERRUPTED and stored.owner is None
+    assert "run.interrupted" in r.audit_actions(run.id)
+    assert "RunInterrupted" in r.events.names()
+    assert restart_output(r, run.id).count("restart line") == 50  # salvaged, then said
+    assert r.runner.active() == frozenset()
+
+    ex.outage = 0.2  # this time the store is back before the patience runs out
+    r.changes.resume(run.id, "U_LEAD")  # resumable: a lead queues it again
+    [again] = r.runner.drain()
+    assert again.state == RunState.SUCCEEDED, again.error
+
+
+def test_a_worker_that_fails_leaves_its_run_interrupted_at_once(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = MemoryDatabase()
+    r = rig(db, config, runbooks)
+    run = approved(r)
+    calls = {"n": 0}
+
+    def refuse(t: object) -> bool:  # the third commit of the continued run fails for good
+        calls["n"] += 1
+        return calls["n"] == 3
+
+    db.refuse = refuse
+    ended = r.runner.continue_run(run.id)
+    db.refuse = None
+    assert ended is not None and ended.state == RunState.INTERRUPTED
+    assert "its worker failed" in ended.error and "refused this commit" in ended.error
+    assert r.store.get_run(run.id).state == RunState.INTERRUPTED
+
+
+def test_a_cancel_asked_while_the_store_was_away_ends_the_run_cancelled(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = MemoryDatabase()
+    ex = OutageExecutor(db=db, outage=None)
+    r = rig(db, config, runbooks, executor=ex, store_patience=0.3)
+    run = approved(r)
+
+    def back_with_a_cancel() -> None:
+        db.down = False
+        r.changes.cancel(run.id, "U_LEAD")
+
+    threading.Timer(1.0, back_with_a_cancel).start()
+    ended = r.runner.continue_run(run.id)
+    assert ended is not None and ended.state == RunState.CANCELLED
+    assert "run.cancelled" in r.audit_actions(run.id)
+
+
+def test_this_process_sees_its_own_dead_workers(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = MemoryDatabase()
+    r = rig(db, config, runbooks)
+    run = approved(r)
+    with r.tx() as t:  # claimed by this process, but no worker executes it
+        assert t.runs.claim_parked(run.id, r.runner.owner, r.clock.now())
+    stored = r.store.get_run(run.id)
+    alive = OwnerLiveness(r.runner.owner, r.clock.now(), STALE, frozenset({run.id}))
+    assert not alive(stored)  # a worker runs it
+    fresh = OwnerLiveness(r.runner.owner, r.clock.now(), STALE, frozenset())
+    assert not fresh(stored)  # just claimed: its worker may be starting
+    r.clock.advance(timedelta(seconds=6))
+    later = OwnerLiveness(r.runner.owner, r.clock.now(), STALE, frozenset())
+    assert later(stored)
+    [ended] = r.runner.recover(later)
+    assert ended.state == RunState.INTERRUPTED and "died" in ended.error
+
+
+def test_a_cancel_of_an_orphaned_run_ends_it_now(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    from chatops.engine.runs.operations import Operations
+
+    db = MemoryDatabase()
+    r = rig(db, config, runbooks)
+    run = approved(r)
+    with r.tx() as t:
+        assert t.runs.claim_parked(run.id, r.runner.owner, r.clock.now())
+    r.clock.advance(timedelta(seconds=6))
+    ops = Operations(r.changes, r.runner)
+    ended = ops.cancel(run.id, "U_LEAD")
+    assert ended.state == RunState.CANCELLED
+    assert r.store.get_run(run.id).state == RunState.CANCELLED
+
+
+def test_durable_writes_raise_other_errors_at_once() -> None:
+    db = MemoryDatabase()
+    tx = db.transactions(None)  # type: ignore[arg-type]
+    durable = Durable(tx, patience=5.0)
+    started = time.monotonic()
+    with pytest.raises(NotFound):
+        for attempt in durable.attempts("reading a run"):
+            with attempt as t:
+                t.runs.get(99)
+    assert time.monotonic() - started < 1.0
+    db.down = True
+    with pytest.raises(StoreLost, match="unavailable for 0 s while reading"):
+        for attempt in Durable(tx, patience=0.3).attempts("reading"):
+            with attempt as t:
+                t.runs.list(limit=1)
+
+
+def test_the_output_buffer_spools_to_disk_in_order() -> None:
+    buf = OutputBuffer(memory_limit=1000)
+    parts = [f"{i:04d}·ünïcødé→✓\n" for i in range(3000)]
+    for p in parts:
+        buf.add(p)
+    assert buf.spooled > 0
+    more = [f"later {i}→\n" for i in range(500)]
+    got = []
+    while True:
+        chunk = buf.take(777)  # cuts that fall inside multi-byte characters
+        if not chunk:
+            break
+        got.append(chunk)
+        if more and len(got) % 3 == 0:  # output goes on arriving while it is taken
+            for _ in range(50):
+                buf.add(more.pop(0))
+    assert not more
+    assert "".join(got) == "".join(parts) + "".join(f"later {i}→\n" for i in range(500))
+    assert len(buf) == 0
+    buf.close()
