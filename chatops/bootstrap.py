@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,7 @@ from chatops.store.audit import audit_head
 from chatops.store.audit_chain import Anchor
 from chatops.store.db import is_current, make_engine, upgrade
 from chatops.store.outbox import SqlEventLog
+from chatops.store.probe import WriteProbe
 from chatops.store.transaction import sql_transactions
 from chatops.sweeper import Sweeper
 
@@ -224,15 +225,14 @@ class Bot:
     sweeper: Sweeper
     scheduler: ReminderScheduler | None
     anchor: AuditAnchor | None = None
+    probe: WriteProbe | None = None
 
     def health(self) -> dict[str, object]:
-        """Ready when the database answers; says whether this replica leads the scheduler."""
-        try:
-            with self.wired.engine.connect() as c:
-                c.execute(text("SELECT 1"))
-            db = "ok"
-        except Exception as e:
-            db = f"error: {type(e).__name__}"
+        """Ready when the database takes a write (a full disk answers SELECT 1 and refuses
+        every record a run must write); says whether this replica leads the scheduler."""
+        if self.probe is None:
+            self.probe = WriteProbe(self.wired.engine, self.wired.owner)
+        db = self.probe(self.wired.clock.now())
         s = self.scheduler
         role = "off" if s is None else ("leader" if s.is_leader else "follower")
         state: dict[str, object] = {
@@ -240,9 +240,14 @@ class Bot:
             "database": db,
             "scheduler": role,
         }
-        if db == "ok":  # events each consumer has yet to handle (Slack down shows here)
+        if db != "ok":
+            state["reason"] = f"the database cannot be written ({db.removeprefix('error: ')})"
+            return state
+        try:  # events each consumer has yet to handle (Slack down shows here)
             head = self.wired.events.head()
             state["behind"] = {n: head - p for n, p in self.wired.events.positions().items()}
+        except Exception as e:  # the database went away since the probe
+            state["behind"] = f"unknown: {type(e).__name__}"
         return state
 
     def start(self, *, sweep: bool = True) -> Bot:

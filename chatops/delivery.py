@@ -123,11 +123,20 @@ class Feed:
 
     # -- the loop --------------------------------------------------------------------------
     def _loop(self) -> None:
+        failing_since: float | None = None  # one line when the outbox goes away, one back
         while not self._stop.is_set():
             try:
                 moved = self._round()
-            except Exception:
-                log.exception("the %s feed could not read the outbox", self.name)
+                if failing_since is not None:
+                    away = time.monotonic() - failing_since
+                    log.warning("the %s feed reads the outbox again (%.0f s)", self.name, away)
+                    failing_since = None
+            except Exception as e:
+                if failing_since is None:
+                    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                    log.warning("the %s feed cannot read the outbox: %s", self.name, first)
+                    log.debug("the outbox failed", exc_info=True)
+                    failing_since = time.monotonic()
                 moved = False
             if not moved:
                 self._wake.wait(self.poll)

@@ -131,9 +131,39 @@ def pg_bindir() -> Path | None:
     return Path(exe).parent if exe else None
 
 
+@dataclass
+class Postgres:
+    """A throwaway cluster that a test may stop and start again (a database outage)."""
+
+    bindir: Path
+    data: Path
+    work: Path
+    port: int
+    prefix: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/chatops"
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), *args],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -k {self.work / 'sock'} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._ctl("-o", opts, "-l", str(self.work / "pg.log"), "-w", "start")
+        wait_port(self.port)
+
+    def stop(self, mode: str = "fast") -> None:
+        self._ctl("-m", mode, "-w", "stop")
+
+
 @contextmanager
-def run_postgres() -> Iterator[str]:
-    """A throwaway cluster in a temp dir; as root it runs as the postgres user. Yields a URL."""
+def postgres_cluster() -> Iterator[Postgres]:
+    """A throwaway cluster in a temp dir; as root it runs as the postgres user."""
     bindir = pg_bindir()
     assert bindir is not None
     root = os.geteuid() == 0
@@ -144,7 +174,6 @@ def run_postgres() -> Iterator[str]:
         shutil.chown(work, "postgres", "postgres")
         shutil.chown(sock, "postgres", "postgres")
     prefix = ["runuser", "-u", "postgres", "--"] if root else []
-    port = free_port()
     subprocess.run(
         [
             *prefix,
@@ -161,25 +190,9 @@ def run_postgres() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [
-            *prefix,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            opts,
-            "-l",
-            str(work / "pg.log"),
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    pg = Postgres(bindir, data, work, free_port(), prefix)
+    pg.start()
     try:
-        wait_port(port)
         subprocess.run(
             [
                 *prefix,
@@ -187,7 +200,7 @@ def run_postgres() -> Iterator[str]:
                 "-h",
                 "127.0.0.1",
                 "-p",
-                str(port),
+                str(pg.port),
                 "-U",
                 "postgres",
                 "chatops",
@@ -195,10 +208,17 @@ def run_postgres() -> Iterator[str]:
             check=True,
             capture_output=True,
         )
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/chatops"
+        yield pg
     finally:
         subprocess.run(
             [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
             capture_output=True,
         )
         shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def run_postgres() -> Iterator[str]:
+    """A throwaway cluster's URL (see postgres_cluster)."""
+    with postgres_cluster() as pg:
+        yield pg.url
