@@ -106,7 +106,12 @@ class Wired:
     def follow(self, consumer: Notifier, name: str, lanes: int = 1) -> Feed:
         """A consumer that follows the stored events from its own position, on a thread of
         its own (or `lanes` threads, a run's events in one), held by one process at a time."""
-        feed = Feed(self.events, consumer, name, self.owner, lanes=lanes)
+        slack_transient = getattr(consumer, "transient", None)
+
+        def keep_trying(e: BaseException) -> bool:  # outages are waited out, never skipped
+            return self.tx.is_transient(e) or bool(slack_transient and slack_transient(e))
+
+        feed = Feed(self.events, consumer, name, self.owner, lanes=lanes, keep_trying=keep_trying)
         self.tx.on_commit(feed.wake)
         self.feeds.append(feed.start())
         return feed
@@ -243,6 +248,9 @@ class Bot:
         if db != "ok":
             state["reason"] = f"the database cannot be written ({db.removeprefix('error: ')})"
             return state
+        stalled = {f.name: round(f.stalled_for, 1) for f in self.wired.feeds if f.stalled_for}
+        if stalled:  # a feed retrying an event (Slack down, the store away): for how long
+            state["stalled"] = stalled
         try:  # events each consumer has yet to handle (Slack down shows here)
             head = self.wired.events.head()
             state["behind"] = {n: head - p for n, p in self.wired.events.positions().items()}
@@ -322,7 +330,7 @@ def build_bot(
     wired.follow(notifier, "slack-thread", lanes=2)
     wired.follow(home, "app-home")
     wired.listen(StepMetrics())
-    watch_runs(wired.queries.count_by_state)
+    watch_runs(wired.queries.count_by_state, lambda: list(wired.feeds))
 
     def delivering() -> bool:
         return wired.delivering or throttle.pending

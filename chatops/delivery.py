@@ -8,10 +8,14 @@ consumer reaches an SSH read loop, an ack or a step's result.
 - **Positions.** Each consumer's position is stored: a restart delivers what was not
   delivered. One process holds a consumer at a time (a lease it renews); if it dies, another
   takes over when the lease runs out.
-- **Failures.** A consumer that raises is retried with backoff, for up to `give_up_after`
-  seconds, so messages catch up when Slack recovers; then the event is logged and skipped.
+- **Failures.** A consumer that raises is retried with backoff (up to a minute between
+  tries). A transient failure (Slack down, 5xx, 429; the store away: `keep_trying`) is
+  retried until it passes, however long: an event is never skipped for an outage, and the
+  stall shows in /healthz and /metrics. Any other error is retried for `give_up_after`
+  seconds, then logged and skipped, so one bad event cannot stop the stream for good.
 - **Coalescing.** Output events queued behind a slow consumer for the same run, step and host
-  are joined into one: after an outage the status message jumps to the latest state.
+  are joined into one (its last 64 KiB): after an outage the status message jumps to the
+  latest state.
 - **Lanes.** A consumer may take several runs at once (`lanes`): each run's events stay in
   order in one lane; the position moves once the whole batch is handled.
 - **At most once.** A consumer that must not repeat itself (Slack posts) implements
@@ -33,6 +37,11 @@ from chatops.engine.ports import EventLog, Notifier, Stored
 
 log = logging.getLogger(__name__)
 
+MAX_RETRY_DELAY = 60.0
+#: Output events joined behind a slow consumer keep their last characters only: a reader that
+#: wants all of a step's output reads it from the store, not from the event stream.
+COALESCED_CHARS = 64 * 1024
+
 
 class Feed:
     def __init__(
@@ -48,6 +57,7 @@ class Feed:
         batch: int = 500,
         lanes: int = 1,
         sleep: Callable[[float], None] | None = None,
+        keep_trying: Callable[[BaseException], bool] | None = None,
     ) -> None:
         self.events = events
         self.consumer = consumer
@@ -67,6 +77,8 @@ class Feed:
         self._thread: threading.Thread | None = None
         self._sleep = sleep
         self._renew_at = 0.0
+        self.keep_trying = keep_trying or (lambda _e: False)
+        self._stalls: dict[int, float] = {}  # event id -> since when it keeps failing
 
     # -- control ---------------------------------------------------------------------------
     def start(self) -> Feed:
@@ -161,18 +173,22 @@ class Feed:
             return False
         self._handling = True
         try:
-            items = coalesce(stored)
-            if self.lanes > 1:
-                self._in_lanes(items)
-                return self._advance(items[-1][1])
-            for item, last in items:
-                if self._stop.is_set():
-                    return True
-                self._handle(item)
-                if not self._advance(last):
-                    return False
+            return self._deliver(coalesce(stored))
+        except _Stopped:
+            return False  # stopped mid-retry: the next holder starts from the position
         finally:
             self._handling = False
+
+    def _deliver(self, items: list[tuple[Stored, int]]) -> bool:
+        if self.lanes > 1:
+            self._in_lanes(items)
+            return self._advance(items[-1][1])
+        for item, last in items:
+            if self._stop.is_set():
+                return True
+            self._handle(item)
+            if not self._advance(last):
+                return False
         return True
 
     def _in_lanes(self, items: list[tuple[Stored, int]]) -> None:
@@ -199,9 +215,21 @@ class Feed:
         self.position = last
         return True
 
+    @property
+    def stalled_for(self) -> float:
+        """Seconds the oldest event still failing has been retried (0 when none is)."""
+        stalls = list(self._stalls.values())
+        return time.monotonic() - min(stalls) if stalls else 0.0
+
     def _handle(self, item: Stored) -> None:
         started = time.monotonic()
         delay = 0.5
+        try:
+            self._handle_until_done(item, started, delay)
+        finally:
+            self._stalls.pop(item.id, None)
+
+    def _handle_until_done(self, item: Stored, started: float, delay: float) -> None:
         while True:
             try:
                 deliver = getattr(self.consumer, "deliver", None)
@@ -216,7 +244,11 @@ class Feed:
                     self.failures += 1
                 waited = time.monotonic() - started
                 kind = type(item.event).__name__
-                if waited >= self.give_up_after or self._stop.is_set():
+                if not quiet:
+                    self._stalls.setdefault(item.id, started)
+                if self._stop.is_set():
+                    raise _Stopped() from e  # not handled: the position stays where it is
+                if waited >= self.give_up_after and not self.keep_trying(e):
                     log.exception(
                         "%s gave up on %s #%s of run %s after %.0fs",
                         self.name,
@@ -241,7 +273,11 @@ class Feed:
                 else:
                     self._stop.wait(delay)
                 self._lease()  # still ours while we wait
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
+
+
+class _Stopped(Exception):
+    """The feed was stopped while an event still failed: it was not handled."""
 
 
 def coalesce(stored: list[Stored]) -> list[tuple[Stored, int]]:
@@ -258,7 +294,7 @@ def coalesce(stored: list[Stored]) -> list[tuple[Stored, int]]:
                 e.step,
                 e.host,
             ):
-                joined = replace(p, chunk=p.chunk + e.chunk)
+                joined = replace(p, chunk=(p.chunk + e.chunk)[-COALESCED_CHARS:])
                 out[-1] = (Stored(item.id, joined), item.id)
                 continue
         out.append((item, item.id))

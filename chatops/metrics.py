@@ -5,6 +5,8 @@
 - chatops_slack_api_calls_total{method,ok}   Web API calls; chatops_slack_rate_limited_total
 - chatops_approvals_total, chatops_refusals_total{action}, chatops_reminders_sent_total
 - chatops_audit_events_total{action}         every audited event
+- chatops_feed_stalled_seconds{feed}         how long a feed has retried an event (Slack
+                                             down, the store away); 0 when it is not stuck
 """
 
 from __future__ import annotations
@@ -65,6 +67,23 @@ class RunsByState(Collector):
         yield g
 
 
+class FeedStalls(Collector):
+    """How long each of this process's feeds has been retrying its oldest failing event."""
+
+    def __init__(self) -> None:
+        self.feeds: Any = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        g = GaugeMetricFamily(
+            "chatops_feed_stalled_seconds",
+            "Seconds a feed has retried an event it could not deliver",
+            labels=["feed"],
+        )
+        for feed in self.feeds() if self.feeds is not None else []:
+            g.add_metric([feed.name], feed.stalled_for)
+        yield g
+
+
 class StepMetrics:
     """A Notifier that times machine steps."""
 
@@ -102,6 +121,13 @@ RUNS = RunsByState()
 REGISTRY.register(RUNS)
 
 
-def watch_runs(count: Any) -> None:
-    """Read run counts from this store (the one the serving process uses)."""
+def watch_runs(count: Any, feeds: Any = None) -> None:
+    """Read run counts from this store (the one the serving process uses), and the stalls of
+    this process's feeds."""
     RUNS.count = count
+    if feeds is not None:
+        STALLS.feeds = feeds
+
+
+STALLS = FeedStalls()
+REGISTRY.register(STALLS)

@@ -370,3 +370,32 @@ def test_a_plan_is_posted_once_slack_answers_again(slack: ChatHarness) -> None:
     assert len(failed) == 6
     thread = next(f for f in slack.wired.feeds if f.name == "slack-thread")
     assert thread.failures >= 1  # the feed tried again later; the request never saw it
+
+
+def test_hostile_output_is_posted_and_uploaded_as_a_terminal_shows_it(
+    slack_with: Factory, sshd: Sshd
+) -> None:
+    """A 3 MB line with no newline, invalid UTF-8, NULs, colours and a \\r progress bar."""
+    sshd.tool(
+        "noisy",
+        "printf 'start\\000ed \\033[31mred\\033[0m \\377\\376 bytes\\n'\n"
+        "printf '10%%\\r50%%\\r100%% done\\n'\n"
+        "head -c 3000000 /dev/zero | tr '\\000' x\n"
+        "printf 'END-OF-LONG-LINE'\n",
+    )
+    slack = slack_with(service={"install": "noisy"})
+    deploy_v2(slack)
+    [plan] = slack.plans()
+    thread = slack.thread(plan)
+    install = next(m for m in thread if "`install` finished" in m.all_text())
+    inline = install.all_text()
+    assert "END-OF-LONG-LINE" in inline  # the end of the long line, not its start
+    assert "\x00" not in inline and "\x1b" not in inline
+    [upload] = [m for m in thread if m.files]
+    content = slack.standin.files[upload.files[0]["id"]]["content"].decode()
+    assert "\x00" not in content and "\x1b" not in content and "\r" not in content
+    lines = content.split("\n")
+    assert lines[0] == "started red \ufffd\ufffd bytes"
+    assert lines[1] == "100% done"  # the progress bar's last state
+    assert lines[2] == "x" * 3_000_000 + "END-OF-LONG-LINE"
+    assert slack.wired.queries.get_run(1).state == RunState.SUCCEEDED

@@ -163,6 +163,10 @@ class Steps(Protocol):
 
     def output(self, step_run_id: int) -> str: ...
 
+    def output_page(self, step_run_id: int, after: int, limit: int) -> list[tuple[int, str]]:
+        """Stored chunks after position `after` (a chunk's key), oldest first."""
+        ...
+
     def of_run(self, run_id: int) -> list[StepRecord]: ...
 
 

@@ -1,4 +1,5 @@
-"""Output capture shared by the executors: decode, redact, forward, keep a bounded tail."""
+"""Output capture shared by the executors: decode (invalid UTF-8 replaced), drop NUL, redact,
+forward, keep a bounded tail."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ class Capture:
         self.total = 0
 
     def feed(self, data: bytes) -> None:
-        self._emit(self._redact.feed(self._decoder.decode(data)))
+        # NUL never reaches the store (PostgreSQL's text cannot hold it) nor a reader
+        self._emit(self._redact.feed(self._decoder.decode(data).replace("\x00", "")))
 
     def close(self) -> None:
         self._emit(self._redact.feed(self._decoder.decode(b"", final=True)) + self._redact.flush())

@@ -53,6 +53,11 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def cut_head(text: str, limit: int) -> str:
+    """The end of `text` (output: its last lines and the end of a long line matter)."""
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
+
+
 def escape(text: str) -> str:
     """Slack mrkdwn: only &, < and > need escaping."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -304,7 +309,7 @@ def status_blocks(
     blocks.extend(_packed(lines, 20))
     if live and run.state == RunState.RUNNING:
         blocks.append(
-            section(f"*{escape(run.current_step or '')}* (live)\n{code(cut(live, 1500))}")
+            section(f"*{escape(run.current_step or '')}* (live)\n{code(cut_head(live, 1500))}")
         )
     if run.error and run.state != RunState.RUNNING:
         blocks.append(context(escape(run.error)))

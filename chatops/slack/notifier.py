@@ -4,6 +4,7 @@ step, long output as a file, and a summary broadcast to the channel at the end."
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from chatops.engine import events as ev
 from chatops.engine.ports import Clock, Stored
+from chatops.engine.runs.printable import Printable, printable
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
@@ -86,6 +88,11 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
             self.publish(stored.event)
         finally:
             self._local.event = None
+
+    @staticmethod
+    def transient(e: BaseException) -> bool:
+        """Slack down, failing or rate-limiting: the feed waits it out, never skips it."""
+        return isinstance(e, Exception) and transient(e)
 
     def _call(self, what: str, fn: Callable[[], Any], once: bool = False) -> Any:
         event: int | None = getattr(self._local, "event", None)
@@ -163,7 +170,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
             run = self.store.get_run(run_id)
             plan = self.store.load_plan(run.task_id)
             with self._lock:
-                live = self._live.get(run_id, "")
+                live = _shown(self._live.get(run_id, ""))
             blocks = bk.status_blocks(run, plan, self.store.steps(run_id), live)
             self._call(
                 "update status",
@@ -309,14 +316,14 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
             result = f"{code} in {r.duration:.1f}s" + (
                 f" ({r.error})" if r.error and not r.ok else ""
             )
-            tail = r.tail.rstrip()
+            tail = printable(r.tail).rstrip()
             if tail.count("\n") >= INLINE_LINES or len(tail) > INLINE_CHARS or r.truncated:
                 long_hosts.append(r.host)
                 tail = "\n".join(tail.splitlines()[-8:])
-            lines.append((r.host, result, bk.cut(tail, 800)))
+            lines.append((r.host, result, bk.cut_head(tail, 800)))
         text = bk.step_finished_text(step_id, e.ok, lines, phase)
-        with self._lock:
-            ts = self._step_ts.pop((run.id, step_id, phase), None)
+        with self._lock:  # kept until the update succeeds: a retry updates the same message
+            ts = self._step_ts.get((run.id, step_id, phase))
         if ts is None:
             self.reply(m, text, [bk.section(text)])
         else:  # the step's "started" reply becomes its result
@@ -327,6 +334,8 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
                 ),
                 once=True,  # the same slot as the reply above: handled again, neither repeats
             )
+            with self._lock:
+                self._step_ts.pop((run.id, step_id, phase), None)
         for host in long_hosts:
             self._upload(run, m, step_id, host, phase)
         self.refresh_status(run.id)
@@ -339,18 +348,23 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         ]
         if not recs:
             return
-        content = self.store.output(recs[-1].id)
-        self._call(
-            "upload",
-            lambda: self.client.files_upload_v2(
-                channel=m.channel,
-                thread_ts=m.plan_ts,
-                content=content,
-                filename=f"run-{run.id}-{step_id}-{host}.log",
-                title=f"Run #{run.id} {step_id} on {host}: full output",
-            ),
-            once=True,
-        )
+        with tempfile.NamedTemporaryFile("w+", prefix="chatops-upload-", suffix=".log") as f:
+            shown = Printable()  # what a terminal showed, streamed: memory stays bounded
+            for chunk in self.store.output_chunks(recs[-1].id):
+                f.write(shown.feed(chunk))
+            f.write(shown.flush())
+            f.flush()
+            self._call(
+                "upload",
+                lambda: self.client.files_upload_v2(
+                    channel=m.channel,
+                    thread_ts=m.plan_ts,
+                    file=f.name,
+                    filename=f"run-{run.id}-{step_id}-{host}.log",
+                    title=f"Run #{run.id} {step_id} on {host}: full output",
+                ),
+                once=True,
+            )
 
     def on_waiting(self, e: ev.RunWaiting, m: RunMessages) -> None:
         run = e.run
@@ -396,3 +410,10 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         self.retire_prompts(run.id, f"_No longer waiting: {text.splitlines()[0]}_")
         self.reply(m, text, [bk.section(text)], broadcast=True)
         self.refresh_plan(run, text.splitlines()[0])
+
+
+def _shown(live: str) -> str:
+    """The live tail as a terminal shows it, from its first whole line once it was cut."""
+    if len(live) >= LIVE_CHARS and "\n" in live:
+        live = live[live.index("\n") + 1 :]
+    return printable(live)

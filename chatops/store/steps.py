@@ -90,6 +90,15 @@ class SqlSteps:
         q = select(StepOutputRow.data).where(StepOutputRow.step_run_id == step_run_id)
         return "".join(s.scalars(q.order_by(StepOutputRow.id)))
 
+    def output_page(self, step_run_id: int, after: int, limit: int) -> list[tuple[int, str]]:
+        q = (
+            select(StepOutputRow.id, StepOutputRow.data)
+            .where(StepOutputRow.step_run_id == step_run_id, StepOutputRow.id > after)
+            .order_by(StepOutputRow.id)
+            .limit(limit)
+        )
+        return [(row_id, data) for row_id, data in self.s.execute(q)]
+
     def of_run(self, run_id: int) -> list[StepRecord]:
         s = self.s
         q = select(StepRunRow).where(StepRunRow.run_id == run_id).order_by(StepRunRow.id)

@@ -4,7 +4,7 @@ short read, no repositories to hold."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from chatops.engine.approvals.freezing import in_force
 from chatops.engine.approvals.roles import Roles
@@ -66,6 +66,18 @@ class Queries:
     def output(self, step_run_id: int) -> str:
         with self.tx() as t:
             return t.steps.output(step_run_id)
+
+    def output_chunks(self, step_run_id: int, page: int = 32) -> Iterator[str]:
+        """A step's stored output, a page of chunks per transaction: memory stays bounded."""
+        after = 0
+        while True:
+            with self.tx() as t:
+                rows = t.steps.output_page(step_run_id, after, page)
+            if not rows:
+                return
+            for _key, chunk in rows:
+                yield chunk
+            after = rows[-1][0]
 
     def approvals(self, run_id: int, step_id: str | None = None) -> list[ApprovalRecord]:
         with self.tx() as t:
