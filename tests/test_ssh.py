@@ -117,8 +117,33 @@ def test_wrong_key_is_an_auth_failure(tmp_path: Path, sshd: Sshd) -> None:
 def test_closed_port_is_unreachable(sshd: Sshd) -> None:
     from tests.servers import free_port
 
-    r = SshExecutor().probe(host(sshd, port=free_port(), connect_timeout=2))
+    port = free_port()
+    r = SshExecutor().probe(host(sshd, port=port, connect_timeout=2))
     assert r.outcome == "unreachable"
+    assert r.error == f"box-1 (127.0.0.1:{port}): connection refused"
+
+
+def test_a_port_that_never_says_ssh_is_named_as_such(sshd: Sshd) -> None:
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)  # takes the connection (the kernel does), never sends a banner
+    port = silent.getsockname()[1]
+    try:
+        started = time.monotonic()
+        r = SshExecutor().run(
+            host(sshd, port=port, connect_timeout=1),
+            "true",
+            timeout=5,
+            on_output=lambda _c: None,
+            session="s",
+        )
+        assert time.monotonic() - started < 10
+    finally:
+        silent.close()
+    assert r.outcome == "unreachable"
+    assert r.error == f"box-1 (127.0.0.1:{port}): no SSH banner within 1 s"
 
 
 def _alive(marker: str) -> list[str]:

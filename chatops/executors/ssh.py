@@ -9,6 +9,7 @@ group id is reported first, so a timeout or cancel kills all of it, not just the
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import threading
@@ -25,17 +26,42 @@ from chatops.executors.capture import Capture
 from chatops.executors.wrapper import KILL_GRACE, PidMarker, result, wrap
 
 
-def _classify(exc: BaseException) -> tuple[Outcome, str]:
+class NoBanner(paramiko.SSHException):
+    """The port took the connection and never said it is an SSH server."""
+
+
+def _where(host: Host) -> str:
+    return f"{host.name} ({host.address}:{host.port})"
+
+
+def _unreachable(host: Host, exc: BaseException) -> str:
+    """What happened, in words an on-call engineer can act on."""
+    if isinstance(exc, NoBanner):
+        return f"{_where(host)}: no SSH banner within {host.connect_timeout:g} s"
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+        codes = {getattr(e, "errno", None) for e in exc.errors.values()}
+        if codes <= {errno.ECONNREFUSED}:
+            return f"{_where(host)}: connection refused"
+        first = next(iter(exc.errors.values()))
+        return f"{_where(host)}: {getattr(first, 'strerror', None) or first}"
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return f"{_where(host)}: no answer within {host.connect_timeout:g} s"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{_where(host)}: {exc.strerror}"
+    if isinstance(exc, EOFError):
+        return f"{_where(host)}: the connection was closed"
+    return f"{_where(host)}: {exc}"
+
+
+def _classify(exc: BaseException, host: Host) -> tuple[Outcome, str]:
     if isinstance(exc, paramiko.BadHostKeyException):
         return "host_key_mismatch", "host key mismatch: the server's key differs from known_hosts"
     if isinstance(exc, paramiko.AuthenticationException):
         return "auth_failed", f"authentication failed: {exc}"
     if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
         return "host_key_unknown", "host key unknown: add it to the configured known_hosts"
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return "unreachable", "connection timed out"
     if isinstance(exc, OSError | paramiko.SSHException | EOFError):
-        return "unreachable", f"unreachable: {exc}"
+        return "unreachable", _unreachable(host, exc)
     return "error", repr(exc)
 
 
@@ -127,7 +153,15 @@ class SshExecutor:
         known = os.path.expanduser(host.known_hosts or self.default_known_hosts)
         if os.path.exists(known):
             client.load_host_keys(known)
-        conn.open()
+        try:
+            conn.open()
+        except paramiko.SSHException as e:
+            opened = client.get_transport()
+            if opened is not None and not opened.remote_version:  # nothing said SSH
+                conn.close()
+                raise NoBanner(str(e)) from e
+            conn.close()
+            raise
         transport = client.get_transport()
         if transport is not None:
             transport.set_keepalive(KEEPALIVE)
@@ -169,7 +203,7 @@ class SshExecutor:
             conn.close()
 
     def _refused(self, host: Host, command: str, e: BaseException, started: float) -> CommandResult:
-        outcome, msg = _classify(e)
+        outcome, msg = _classify(e, host)
         return CommandResult(host.name, command, outcome, None, "", time.monotonic() - started, msg)
 
     def _run_pooled(
