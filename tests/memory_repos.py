@@ -195,6 +195,9 @@ class MemoryRuns:
     def request_cancel(self, run_id: int) -> None:
         self._set(run_id, cancel_requested=True)
 
+    def request_rollback(self, run_id: int) -> None:
+        self._set(run_id, rollback_requested=True)
+
     def queue_position(self, run_id: int) -> int:
         run = self.st.runs.get(run_id)
         if run is None or run.state != RunState.QUEUED:

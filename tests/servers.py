@@ -44,6 +44,26 @@ class Sshd:
     known_hosts: Path
     host_pub: str
     workdir: Path
+    proc: subprocess.Popen[bytes] | None = None
+    config: Path | None = None
+
+    def kill_sessions(self) -> None:
+        """Kill the sshd children serving connections (the listener stays)."""
+        assert self.proc is not None
+        subprocess.run(["pkill", "-KILL", "-P", str(self.proc.pid)], check=False)
+
+    def stop(self) -> None:
+        """The listener and every session gone: the host is unreachable."""
+        assert self.proc is not None
+        self.kill_sessions()
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def start(self) -> None:
+        """The listener back on the same port, with the same keys."""
+        assert self.config is not None
+        self.proc = _start_sshd(self.config)
+        wait_port(self.port)
 
     @property
     def bin(self) -> Path:
@@ -106,21 +126,27 @@ def run_sshd() -> Iterator[Sshd]:
     os.chmod(work / "bin", 0o755)
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    proc = subprocess.Popen(
+    server = Sshd(port, user, work / "client_key", work / "known_hosts", "", work, None, cfg)
+    server.proc = _start_sshd(cfg)
+    try:
+        wait_port(port)
+        host_pub = (work / "host_key.pub").read_text().split()
+        server.known_hosts.write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
+        server.host_pub = f"{host_pub[0]} {host_pub[1]}"
+        yield server
+    finally:
+        if server.proc is not None and server.proc.poll() is None:
+            server.proc.terminate()
+            server.proc.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _start_sshd(cfg: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [SSHD, "-D", "-e", "-f", str(cfg)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        wait_port(port)
-        host_pub = (work / "host_key.pub").read_text().split()
-        known = work / "known_hosts"
-        known.write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
-        yield Sshd(port, user, work / "client_key", known, f"{host_pub[0]} {host_pub[1]}", work)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def pg_bindir() -> Path | None:

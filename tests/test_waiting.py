@@ -203,6 +203,15 @@ CASES: list[tuple[str, Setup, RunState, str, str, dict[str, str] | None, set[Run
         {RunState.RUNNING, RunState.SUCCEEDED},
     ),
     (
+        "interrupted/roll-back",
+        interrupted,
+        RunState.INTERRUPTED,
+        "chatops.rollback",
+        "U_LEAD",
+        None,
+        {RunState.ROLLED_BACK, RunState.FAILED},
+    ),
+    (
         "interrupted/cancel",
         interrupted,
         RunState.INTERRUPTED,

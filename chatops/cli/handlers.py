@@ -211,6 +211,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _follow(w, args.run_id, args)
 
 
+def cmd_rollback(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    w.ops.roll_back(args.run_id, args.as_user)  # and starts the rollback
+    args.manual_done, args.approve_as = False, []
+    return _follow(w, args.run_id, args)
+
+
 def cmd_cancel(args: argparse.Namespace) -> int:
     w = _wire(args)
     run = w.ops.cancel(args.run_id, args.as_user)

@@ -128,6 +128,7 @@ def parser() -> argparse.ArgumentParser:
 
     for name, func, text in (
         ("resume", "cmd_resume", "queue an interrupted run again (lead)"),
+        ("rollback", "cmd_rollback", "roll an interrupted run back instead (lead)"),
         ("cancel", "cmd_cancel", "cancel a run (requester or lead)"),
     ):
         s = sub.add_parser(name, parents=[common], help=text)

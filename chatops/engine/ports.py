@@ -121,6 +121,10 @@ class Runs(Protocol):
 
     def request_cancel(self, run_id: int) -> None: ...
 
+    def request_rollback(self, run_id: int) -> None:
+        """A lead asked for an interrupted run to be rolled back, not resumed."""
+        ...
+
     def queue_position(self, run_id: int) -> int: ...
 
 

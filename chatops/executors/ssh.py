@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import socket
 import threading
@@ -23,7 +24,7 @@ from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
 from chatops.engine.runs.result import CommandResult, Outcome
 from chatops.executors.capture import Capture
-from chatops.executors.wrapper import KILL_GRACE, PidMarker, result, wrap
+from chatops.executors.ssh_job import JobRun, Link
 
 
 class NoBanner(paramiko.SSHException):
@@ -175,10 +176,11 @@ class SshExecutor:
             conn = self.connect(host)
         except Exception as e:
             return self._refused(host, "connect", e, started)
+        link = Link(conn, lambda: self.connect(host))
         try:
-            return self._exec(conn, host, "true", 15, lambda _c: None, None, started)
+            return self._exec(link, host, "true", 15, lambda _c: None, None, started)
         finally:
-            conn.close()
+            link.conn.close()
 
     def run(
         self,
@@ -197,10 +199,11 @@ class SshExecutor:
             conn = self.connect(host)
         except Exception as e:
             return self._refused(host, command, e, started)
+        link = Link(conn, lambda: self.connect(host))
         try:
-            return self._exec(conn, host, command, timeout, on_output, cancel, started)
+            return self._exec(link, host, command, timeout, on_output, cancel, started)
         finally:
-            conn.close()
+            link.conn.close()
 
     def _refused(self, host: Host, command: str, e: BaseException, started: float) -> CommandResult:
         outcome, msg = _classify(e, host)
@@ -233,13 +236,19 @@ class SshExecutor:
                     if attempt == 2:
                         return self._refused(host, command, e, started)
                     continue
+                link = Link(entry.conn, functools.partial(self._reopen, entry, host))
                 try:
                     return self._exec(
-                        entry.conn, host, command, timeout, on_output, cancel, started, chan
+                        link, host, command, timeout, on_output, cancel, started, chan
                     )
                 finally:
                     entry.used = time.monotonic()
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _reopen(self, entry: _Pooled, host: Host) -> Connection:
+        """A new connection in place of a session's dropped one (its lock is held)."""
+        entry.conn = self.connect(host)
+        return entry.conn
 
     def _drop(self, session: str, host: Host, entry: _Pooled) -> None:
         with self._pool_lock:
@@ -249,7 +258,7 @@ class SshExecutor:
 
     def _exec(
         self,
-        conn: Connection,
+        link: Link,
         host: Host,
         command: str,
         timeout: float,
@@ -259,74 +268,10 @@ class SshExecutor:
         chan: paramiko.Channel | None = None,
     ) -> CommandResult:
         cap = Capture(self.redactor, on_output)
-        chan = chan or conn.create_session()
-        chan.set_combine_stderr(True)
-        chan.settimeout(0.2)
-        chan.exec_command(wrap(command, timeout))
-        marker = PidMarker()
-        outcome: Outcome = "ok"
-        deadline = started + timeout + KILL_GRACE + 10
-        while True:
-            try:
-                data = chan.recv(65536)
-            except TimeoutError:
-                data = None
-            if data:
-                cap.feed(marker.feed(data))
-                continue
-            if data == b"":
-                break  # end of output
-            if cancel is not None and cancel.is_set():
-                outcome = "cancelled"
-                break
-            if time.monotonic() >= deadline:
-                outcome = "timeout"
-                break
-        if outcome != "ok" and marker.pid is None:
-            # stopped before the group id arrived (a busy link): wait for it, or nothing
-            # could be killed and the remote command would run on until its own timeout
-            cap.feed(_await_pid(chan, marker))
-        cap.feed(marker.flush())
-        pid = marker.pid
-        code: int | None = None
-        if outcome == "ok" and chan.status_event.wait(KILL_GRACE + 10):
-            code = chan.recv_exit_status()
-        elif outcome == "ok":
-            outcome = "timeout"
-        if outcome != "ok":
-            self._kill(conn, pid)
-            chan.close()
-        cap.close()
-        return result(host.name, command, outcome, code, cap, started, timeout, where="remote ")
-
-    def _kill(self, conn: Connection, pid: int | None) -> None:
-        if pid is None or pid <= 1:
-            return
-        kill = f"kill -TERM -- -{pid} 2>/dev/null; sleep 2; kill -KILL -- -{pid} 2>/dev/null; true"
-        try:
-            chan = conn.create_session()
-            chan.settimeout(10)
-            chan.exec_command(kill)
-            chan.recv_exit_status()
-            chan.close()
-        except Exception:  # noqa: S110 - best effort; the remote `timeout` still fires
-            pass
-
-
-def _await_pid(chan: paramiko.Channel, marker: PidMarker, within: float = 5.0) -> bytes:
-    """Read until the `chatops-pid:N` line has come (or `within` seconds): the output read
-    on the way, with the line taken out."""
-    out = b""
-    deadline = time.monotonic() + within
-    while marker.pid is None and time.monotonic() < deadline:
-        try:
-            data = chan.recv(65536)
-        except TimeoutError:
-            continue
-        if not data:
-            break
-        out += marker.feed(data)
-    return out
+        job = JobRun(
+            link, host, command, timeout, cap, cancel, started, reconnect_for=host.reconnect_for
+        )
+        return job.run(chan)
 
 
 def _no_delay(transport: paramiko.Transport) -> None:

@@ -325,12 +325,17 @@ def status_blocks(
 
 
 def step_finished_text(
-    step_id: str, ok: bool, lines: Sequence[tuple[str, str, str]], phase: str
+    step_id: str,
+    ok: bool,
+    lines: Sequence[tuple[str, str, str]],
+    phase: str,
+    unknown: bool = False,
 ) -> str:
-    """lines: (host, outcome/exit, tail)."""
-    emoji = ":white_check_mark:" if ok else ":x:"
+    """lines: (host, outcome/exit, tail). `unknown`: a host's connection was lost mid-command."""
+    emoji = ":white_check_mark:" if ok else ":grey_question:" if unknown else ":x:"
     label = f"rollback `{step_id}`" if phase == "rollback" else f"`{step_id}`"
-    out = [f"{emoji} {label} {'finished' if ok else 'failed'}"]
+    said = "finished" if ok else "outcome unknown" if unknown else "failed"
+    out = [f"{emoji} {label} {said}"]
     for host, result, tail in lines:
         out.append(f"*{escape(host)}*: {escape(result)}")
         if tail:
@@ -385,3 +390,4 @@ A_ESCALATE = "chatops.escalate"
 
 
 A_RESUME = "chatops.resume"
+A_ROLLBACK = "chatops.rollback"

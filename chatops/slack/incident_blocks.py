@@ -14,6 +14,7 @@ from chatops.slack.blocks import (
     A_PM_SNOOZE,
     A_PM_WRITE,
     A_RESUME,
+    A_ROLLBACK,
     STATE_EMOJI,
     Block,
     button,
@@ -75,6 +76,12 @@ def interrupted_blocks(text: str, run: RunView) -> list[Block]:
         f"Step `{run.current_step}` will run again from its start. Check its hosts first.",
         "Resume",
     )
+    back = confirm(
+        "Roll this run back?",
+        "The rollbacks of the steps that started run in reverse order, then the plan's own "
+        "rollback. Check that the step's command is no longer running first.",
+        "Roll back",
+    )
     return [
         section(text),
         {
@@ -82,6 +89,7 @@ def interrupted_blocks(text: str, run: RunView) -> list[Block]:
             "block_id": f"resume:{run.id}",
             "elements": [
                 button("Resume (lead)", A_RESUME, str(run.id), "primary", again),
+                button("Roll back (lead)", A_ROLLBACK, str(run.id), "danger", back),
                 cancel_button(run),
             ],
         },

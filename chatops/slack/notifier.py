@@ -321,7 +321,8 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
                 long_hosts.append(r.host)
                 tail = "\n".join(tail.splitlines()[-8:])
             lines.append((r.host, result, bk.cut_head(tail, 800)))
-        text = bk.step_finished_text(step_id, e.ok, lines, phase)
+        unknown = any(r.outcome == "unknown" for r in results)
+        text = bk.step_finished_text(step_id, e.ok, lines, phase, unknown)
         with self._lock:  # kept until the update succeeds: a retry updates the same message
             ts = self._step_ts.get((run.id, step_id, phase))
         if ts is None:

@@ -68,6 +68,7 @@ class RunRow(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str] = mapped_column(Text, default="")
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    rollback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Set to queue_key while running, NULL otherwise: the unique index makes
     #: "one run at a time per service+environment" a database fact.
     active_key: Mapped[str | None] = mapped_column(String(140), unique=True)

@@ -34,6 +34,7 @@ def _view(r: RunRow) -> RunView:
         error=r.error or "",
         cancel_requested=bool(r.cancel_requested),
         heartbeat_at=r.heartbeat_at,
+        rollback_requested=bool(r.rollback_requested),
     )
 
 
@@ -58,6 +59,7 @@ class SqlRuns:
             updated_at=now,
             error=error,
             cancel_requested=False,
+            rollback_requested=False,
         )
         s.add(row)
         s.flush()
@@ -214,6 +216,10 @@ class SqlRuns:
     def request_cancel(self, run_id: int) -> None:
         s = self.s
         s.execute(update(RunRow).where(RunRow.id == run_id).values(cancel_requested=True))
+
+    def request_rollback(self, run_id: int) -> None:
+        s = self.s
+        s.execute(update(RunRow).where(RunRow.id == run_id).values(rollback_requested=True))
 
     def queue_position(self, run_id: int) -> int:
         """1 for the next to start on its service+environment; 0 if it is not queued."""

@@ -366,6 +366,22 @@ class ChangeService(Handoffs, Proposals, Expiry):
             self._audit(user, "run.resumed", run, f"from step {run.current_step}")
             return run
 
+    def roll_back(self, run_id: int, user: str) -> RunView:
+        """Queue an interrupted run to be rolled back instead of resumed (after an unknown
+        outcome, a lead who checked the host chooses). Only a lead may."""
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            if "lead" not in self.roles.of(user):
+                why = "only a lead may roll back an interrupted run"
+                raise self._deny(user, "rollback", why, run)
+            if run.state != RunState.INTERRUPTED:
+                raise StateError(f"run {run.id} is {run.state.value}, not interrupted")
+            t.runs.request_rollback(run.id)
+            t.runs.transition(run.id, RunState.QUEUED, self.clock.now())
+            run = t.runs.get(run.id)
+            self._audit(user, "run.rollback_requested", run, f"from step {run.current_step}")
+            return run
+
     def get(self, run_id: int) -> tuple[RunView, Plan]:
         with self.tx() as t:
             run = t.runs.get(run_id)

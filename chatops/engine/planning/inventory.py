@@ -26,6 +26,9 @@ class Host(Strict):
     known_hosts: str | None = None
     transport: Literal["ssh", "local"] = "ssh"
     connect_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
+    #: after a connection drops mid-command, how long to try reaching the host again before
+    #: the command's outcome is called unknown
+    reconnect_for: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
     @field_validator("address")
     @classmethod

@@ -67,6 +67,11 @@ class Operations:
         self.kick()
         return run
 
+    def roll_back(self, run_id: int, user: str) -> RunView:
+        run = self.changes.roll_back(run_id, user)
+        self.kick()
+        return run
+
     def cancel(self, run_id: int, user: str) -> RunView:
         run = self.changes.cancel(run_id, user)
         if run.state == RunState.RUNNING and self.runner.orphaned(run):

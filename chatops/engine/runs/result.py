@@ -14,6 +14,7 @@ Outcome = Literal[
     "host_key_unknown",
     "host_key_mismatch",
     "cancelled",
+    "unknown",  # the connection was lost mid-command and the host could not say how it ended
     "error",
 ]
 

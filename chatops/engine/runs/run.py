@@ -78,6 +78,7 @@ class RunView:
     error: str = ""
     cancel_requested: bool = False
     heartbeat_at: datetime | None = None
+    rollback_requested: bool = False
 
     @property
     def queue_key(self) -> str:

@@ -44,6 +44,11 @@ class _Cancelled(Exception):
     pass
 
 
+class OutcomeUnknown(Exception):
+    """A step's command may or may not have run to its end (its host's connection was lost):
+    neither a success to go on from nor a failure to roll back. A lead decides."""
+
+
 class Runner:
     def __init__(
         self,
@@ -158,8 +163,9 @@ class Runner:
         try:
             return self._execute(run, plan)
         except Exception as e:  # the store stayed away, or a bug: never leave it `running`
-            cause = str(e) if isinstance(e, StoreLost) else f"its worker failed: {e!r}"
-            log.error("run %s stopped: %s", run.id, cause, exc_info=not isinstance(e, StoreLost))
+            known = isinstance(e, StoreLost | OutcomeUnknown)
+            cause = str(e) if known else f"its worker failed: {e!r}"
+            log.error("run %s stopped: %s", run.id, cause, exc_info=not known)
             self._why[run.id] = cause
             self._active.discard(run.id)  # from now on the sweep may end it too
             ended = self._interrupt(run, cause, SALVAGE_PATIENCE)
@@ -198,6 +204,9 @@ class Runner:
                 records = t.steps.of_run(run.id)
                 t.events.add(ev.RunStarted(run))
         started: list[PlannedStep] = [s for s in plan.steps if _summary(records, s.id) is not None]
+        if run.rollback_requested:  # a lead chose to roll back an interrupted run
+            why = f"a lead chose to roll back at step {run.current_step}"
+            return self._fail(run, plan, started, why)
         failure = ""
         try:
             for step in plan.steps:
@@ -323,6 +332,7 @@ class Runner:
             results = [self._http(run, step, phase)]
         else:
             results = self._on_hosts(run, step, phase)
+        unknown = [r for r in results if r.outcome == "unknown"]
         ok = all(r.ok for r in results) and bool(results)
         exit_codes = [r.exit_code for r in results if r.exit_code is not None]
         error = "; ".join(f"{r.host}: {r.error or r.outcome}" for r in results if not r.ok)
@@ -330,12 +340,18 @@ class Runner:
             with attempt as t:
                 t.steps.finish(
                     summary_id,
-                    StepState.SUCCEEDED if ok else StepState.FAILED,
+                    _state(ok, bool(unknown)),
                     self.clock.now(),
                     exit_code=max(exit_codes) if exit_codes else None,
                     error=error,
                 )
                 t.events.add(ev.StepFinished(run, step.id, phase, ok, tuple(results)))
+        if unknown:
+            hosts = ", ".join(r.host for r in unknown)
+            raise OutcomeUnknown(
+                f"connection to {hosts} lost during `{step.id}`; the command may have "
+                "finished; check the host, then resume or roll back"
+            )
         return ok
 
     def _http(self, run: RunView, step: PlannedStep, phase: str) -> CommandResult:
@@ -418,7 +434,7 @@ class Runner:
             with attempt as t:
                 t.steps.finish(
                     rec,
-                    StepState.SUCCEEDED if r.ok else StepState.FAILED,
+                    _state(r.ok, r.outcome == "unknown"),
                     self.clock.now(),
                     exit_code=r.exit_code,
                     tail=r.tail_lines(40),
@@ -435,6 +451,12 @@ class Runner:
                 self.clock.now(), "chatops", action, run.id, run.task_id, run.plan_hash, detail
             )
         )
+
+
+def _state(ok: bool, unknown: bool) -> StepState:
+    if unknown:
+        return StepState.INTERRUPTED  # neither done nor failed: a lead looks and decides
+    return StepState.SUCCEEDED if ok else StepState.FAILED
 
 
 def _summary(records: list[StepRecord], step_id: str) -> StepRecord | None:

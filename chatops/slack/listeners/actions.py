@@ -150,6 +150,21 @@ def register(app: App, s: SlackServices) -> None:
 
         handle(body, RUN, work)
 
+    @app.action(bk.A_ROLLBACK)
+    def roll_back(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+
+        def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
+            run = s.ops.roll_back(int(v[0]), user)
+            s.notifier.answered(
+                channel,
+                ts,
+                f":leftwards_arrow_with_hook: <@{user}> rolls the run back from step "
+                f"`{run.current_step}`.",
+            )
+
+        handle(body, RUN, work)
+
     @app.action(bk.A_TAKE_OVER)
     def take_over(ack: Ack, body: dict[str, Any]) -> None:
         """The Architect takes an escalated problem over: the diagnosis ends, a fix form opens."""

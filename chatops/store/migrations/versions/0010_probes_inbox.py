@@ -1,4 +1,5 @@
-"""Health probes (a real write per replica) and the inbox of acknowledged Slack requests.
+"""Health probes (a real write per replica), the inbox of acknowledged Slack requests, and
+a lead's request to roll an interrupted run back.
 
 Revision ID: 0010
 Revises: 0009
@@ -36,8 +37,14 @@ def upgrade() -> None:
         sa.Column("handled_at", UTCDateTime(), nullable=True),
     )
     op.create_index("ix_inbox_handled_at", "inbox", ["handled_at"])
+    with op.batch_alter_table("runs") as batch:
+        batch.add_column(
+            sa.Column("rollback_requested", sa.Boolean(), nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("runs") as batch:
+        batch.drop_column("rollback_requested")
     op.drop_table("inbox")
     op.drop_table("health_probes")
