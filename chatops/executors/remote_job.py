@@ -48,7 +48,7 @@ def start(job: str, command: str, timeout: float) -> str:
         f"nohup setsid /bin/sh -c {shlex.quote(supervisor)} chatops-job {shlex.quote(command)}"
         ' "$d" >/dev/null 2>&1 </dev/null & '
         # the command's group id (timeout leads it), as soon as the supervisor wrote it
-        'i=0; while [ ! -s "$d/pid" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; '
+        'i=0; while [ ! -s "$d/pid" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; '
         'echo "chatops-pid:$(cat "$d/pid" 2>/dev/null || echo 0)"; ' + _follow(0)
     )
     return f"/bin/sh -c {shlex.quote(script)}"
@@ -69,7 +69,7 @@ def _follow(offset: int) -> str:
     """Stream `out` from byte offset+1 until the supervisor has ended, then exit with the
     command's status (and forget the job), or LOST if it wrote none."""
     return (
-        f'tail -c +{int(offset) + 1} -s 0.1 -f --pid="$(cat "$d/sup")" "$d/out" 2>/dev/null; '
+        f'tail -c +{int(offset) + 1} -s 0.02 -f --pid="$(cat "$d/sup")" "$d/out" 2>/dev/null; '
         f'if [ -s "$d/exit" ]; then c=$(cat "$d/exit"); rm -rf "$d"; exit "$c"; fi; exit {LOST}'
     )
 
