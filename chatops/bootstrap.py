@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from chatops import logs
 from chatops.adapters.clock import SystemClock
 from chatops.adapters.http_get import UrllibGetter
-from chatops.adapters.liveness import OwnerLiveness, new_owner
+from chatops.adapters.liveness import OwnerLiveness, new_owner, owner_gone
 from chatops.config_files import load_config, load_config_or_empty, load_runbooks, secret_values
 from chatops.delivery import Feed
 from chatops.engine.agents.gate import AgentGate
@@ -231,6 +231,7 @@ class Bot:
     scheduler: ReminderScheduler | None
     anchor: AuditAnchor | None = None
     probe: WriteProbe | None = None
+    inbox: Any = None  # chatops.slack.inbox.Inbox: Slack requests acked, not yet handled
 
     def health(self) -> dict[str, object]:
         """Ready when the database takes a write (a full disk answers SELECT 1 and refuses
@@ -262,6 +263,7 @@ class Bot:
         """Recover runs of dead processes, start what is queued, then sweep periodically."""
         for run_id in self.wired.recover():
             log.warning("run %s was left running by a dead process: now interrupted", run_id)
+        self.sweeper.replay_inbox()  # requests a dead process acked and never handled
         self.wired.ops.kick()
         if sweep:
             self.sweeper.start()
@@ -298,10 +300,12 @@ def build_bot(
     from chatops.slack.app import create_app, web_client
     from chatops.slack.directory import SlackDirectory
     from chatops.slack.home import HomePublisher
+    from chatops.slack.inbox import Inbox, bolt_request
     from chatops.slack.notifier import SlackNotifier
     from chatops.slack.services import SlackServices
     from chatops.slack.throttle import Throttle
     from chatops.slack.workers import Workers
+    from chatops.store.inbox import SqlInbox
     from chatops.store.slack import SqlSlackRecords
 
     if not settings.slack_bot_token:
@@ -335,14 +339,28 @@ def build_bot(
     def delivering() -> bool:
         return wired.delivering or throttle.pending
 
+    stale = wired.config.policies.stale_run_delta
+    inbox = Inbox(
+        SqlInbox(wired.engine),
+        wired.owner,
+        wired.clock.now,
+        settings.slack_signing_secret or "",
+        lambda holder, since: owner_gone(holder, since, wired.clock.now(), stale),
+    )
+    workers.completion = inbox.completion
     services = SlackServices(wired.services, client, records, notifier, workers, home, delivering)
     app = create_app(services, settings.slack_signing_secret)
+
+    def replay() -> list[int]:
+        if not settings.slack_signing_secret:
+            return []  # Socket Mode: Slack's envelopes are acked by the SDK, not stored here
+        return inbox.replay(lambda body, headers: app.dispatch(bolt_request(body, headers)))
 
     def prune() -> int:
         keep = timedelta(days=settings.event_retention_days)
         return wired.events.prune(before=wired.clock.now() - keep)  # the clock events bear
 
-    sweeper = Sweeper(wired.services, wired.recover, settings.sweep_every, prune)
+    sweeper = Sweeper(wired.services, wired.recover, settings.sweep_every, prune, replay)
 
     def post_anchor(channel: str, text: str) -> None:
         client.chat_postMessage(channel=channel, text=text)
@@ -360,4 +378,4 @@ def build_bot(
             also=anchor.tick,  # the leader anchors the audit chain
         )
         wired.listen(reminders)
-    return Bot(wired, app, services, sweeper, reminders, anchor)
+    return Bot(wired, app, services, sweeper, reminders, anchor, inbox=inbox)

@@ -37,7 +37,14 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
             routes, lifespan = agent_endpoints(bot.wired.gate, bot.wired.redactor)
             log.info("serving Slack, /api/v1 and /mcp over HTTP on %s:%s", host, port)
             uvicorn.run(
-                asgi(bot.app, bot.health, settings.slack_signing_secret, routes, lifespan),
+                asgi(
+                    bot.app,
+                    bot.health,
+                    settings.slack_signing_secret,
+                    routes,
+                    lifespan,
+                    inbox=bot.inbox,
+                ),
                 host=host,
                 port=port,
                 log_level="warning",

@@ -19,11 +19,13 @@ class Sweeper:
         recover: Callable[[], list[int]],
         interval: float = 30.0,
         prune: Callable[[], int] | None = None,
+        replay: Callable[[], list[int]] | None = None,
     ) -> None:
         self.engine = engine
         self.recover = recover
         self.interval = interval
         self.prune = prune
+        self.replay = replay
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="chatops-sweeper", daemon=True)
 
@@ -35,9 +37,20 @@ class Sweeper:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
+    def replay_inbox(self) -> None:
+        """Handle the Slack requests a dead process acknowledged and never handled."""
+        if self.replay is None:
+            return
+        try:
+            for inbox_id in self.replay():
+                log.warning("request %s, acked by a process that died, handled again", inbox_id)
+        except Exception:
+            log.exception("could not read the inbox")
+
     def sweep(self) -> None:
         for run_id in self.recover():
             log.warning("run %s was left running by a dead process: now interrupted", run_id)
+        self.replay_inbox()
         self.engine.changes.expire_due()
         self.engine.ops.kick()
         if self.prune is not None:

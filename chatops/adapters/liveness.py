@@ -29,6 +29,18 @@ def pid_alive(pid: int) -> bool:
 ORPHAN_GRACE = timedelta(seconds=5)
 
 
+def owner_gone(owner: str | None, since: datetime, now: datetime, stale: timedelta) -> bool:
+    """An owner ('host:pid:token') that is gone: its pid is dead on this host, or (another
+    host's) nothing was heard of it since `since` for longer than `stale`."""
+    if owner is None:
+        return True
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host == socket.gethostname() and pid_text.isdigit():
+        return not pid_alive(int(pid_text))
+    return now - since > stale
+
+
 class OwnerLiveness:
     """A run's owner is dead if it was on this host and its pid is gone, or if its
     heartbeat is older than `stale` (for owners on other hosts). A run this process owns is

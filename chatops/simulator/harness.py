@@ -332,7 +332,9 @@ class ChatHarness(SlackSim):
             self.scheduler.start()
         self.port = _free_port()
         routes, lifespan = agent_endpoints(self.wired.gate, self.wired.redactor)
-        self._api = asgi(self.app, self.bot.health, SIGNING_SECRET, routes, lifespan)
+        self._api = asgi(
+            self.app, self.bot.health, SIGNING_SECRET, routes, lifespan, inbox=self.bot.inbox
+        )
         server_config = uvicorn.Config(
             self._api,
             host="127.0.0.1",

@@ -49,12 +49,17 @@ def web_client(settings: Settings) -> SafeWebClient:
 
 
 def create_app(services: SlackServices, signing_secret: str | None) -> App:
-    """The bolt app: every request signature-checked, every listener registered."""
+    """The bolt app: every request signature-checked, every listener registered.
+
+    Listeners run on the thread that dispatches the request (`process_before_response`):
+    in HTTP mode the 200 was sent before bolt ran (`slack/http.py`), and every listener only
+    acks and hands its work to the app's workers, so nothing waits on it; and so the
+    request's work is known to be started when dispatch returns (the inbox counts on it)."""
     client = services.client
     app = App(
         client=client,
         signing_secret=signing_secret,
-        process_before_response=False,
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
         request_verification_enabled=True,
     )

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from chatops.metrics import exposition
+from chatops.slack.inbox import Inbox
 from chatops.slack.intake import Signature, screen
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,13 @@ def asgi(
     signing_secret: str,
     routes: Sequence[BaseRoute] = (),
     lifespan: Any = None,
+    inbox: Inbox | None = None,
 ) -> Starlette:
-    """`routes` (and the `lifespan` they need) are served beside Slack's: the agents' API."""
+    """`routes` (and the `lifespan` they need) are served beside Slack's: the agents' API.
+    With an `inbox`, a request acked early is stored before its 200 (one small insert)."""
     signature = Signature(signing_secret)
 
-    early = Early(app)
+    early = Early(app, inbox=inbox)
 
     async def events(request: Request) -> Response:
         body = await request.body()
@@ -51,7 +54,21 @@ def asgi(
             return JSONResponse({"ok": False, "error": reason}, status_code=status)
         bolt_request = to_bolt_request(request, body)
         if screened.ack_now:  # the ack carries nothing: answer before bolt runs
-            early.submit(bolt_request)
+            inbox_id = None
+            if inbox is not None and screened.key is not None:
+                try:
+                    inbox_id = await run_in_threadpool(
+                        inbox.accept, screened.key, request.headers.get("content-type", ""), body
+                    )
+                except Exception as e:  # not stored: no 200, so Slack (or the user) tries again
+                    log.error("could not store a Slack request before acking it: %s", e)
+                    return JSONResponse(
+                        {"ok": False, "error": "the bot cannot store requests right now"},
+                        status_code=503,
+                    )
+                if inbox_id is None:  # sent before (an event's retry): stored and handled once
+                    return Response(status_code=200)
+            early.submit(bolt_request, inbox_id)
             return Response(status_code=200)
         bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
@@ -93,16 +110,21 @@ def ops_asgi(health: Health) -> Starlette:
 class Early:
     """Requests answered before bolt handled them, handled on threads of their own."""
 
-    def __init__(self, app: App, workers: int = 2) -> None:
+    def __init__(self, app: App, workers: int = 2, inbox: Inbox | None = None) -> None:
         self.app = app
+        self.inbox = inbox
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chatops-early")
         self._lock = threading.Lock()
         self._pending = 0
 
-    def submit(self, request: BoltRequest) -> None:
+    def submit(self, request: BoltRequest, inbox_id: int | None = None) -> None:
         with self._lock:
             self._pending += 1
-        self._pool.submit(self._dispatch, request)
+        if inbox_id is not None and self.inbox is not None:
+            done = self.inbox.completion
+            self._pool.submit(done.run, inbox_id, lambda: self._dispatch(request))
+        else:
+            self._pool.submit(self._dispatch, request)
 
     @property
     def pending(self) -> bool:

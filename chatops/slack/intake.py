@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from chatops.slack.inbox import key_of
+
 log = logging.getLogger(__name__)
 
 INTERACTIVE = {
@@ -134,6 +136,7 @@ class Screened:
 
     refused: tuple[int, str] | None = None
     ack_now: bool = False  # its listener's ack carries nothing: answer 200 at once
+    key: str | None = None  # Slack's id for it (a trigger or event id): the inbox's key
 
 
 def screen(signature: Signature, body: bytes, headers: Mapping[str, str]) -> Screened:
@@ -147,7 +150,7 @@ def screen(signature: Signature, body: bytes, headers: Mapping[str, str]) -> Scr
     except Refused as r:
         log.warning("refused a request to /slack/events: %s (%d)", r.reason, r.status)
         return Screened(refused=(r.status, r.reason))
-    return Screened(ack_now=acked_empty(data))
+    return Screened(ack_now=acked_empty(data), key=key_of(data))
 
 
 def acked_empty(data: Mapping[str, Any]) -> bool:

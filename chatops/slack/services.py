@@ -76,7 +76,11 @@ class SlackServices:
         return found
 
     def first(self, key: str) -> bool:
-        return self.records.first_delivery(key, self.engine.clock.now())
+        """The first time this click or command is seen. A request handed over again after
+        its process died goes on even if it was seen: its first try may have died after."""
+        first = self.records.first_delivery(key, self.engine.clock.now())
+        done = self.workers.completion
+        return first or (done is not None and done.replaying)
 
     def post_plan(self, req: Requested, channel: str) -> None:
         """Post the plan at once, from the request's own task; if Slack fails now, the event

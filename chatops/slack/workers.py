@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from chatops.errors import ChatopsError
+from chatops.slack.inbox import Completion
 
 log = logging.getLogger(__name__)
 Tell = Callable[[str], None]
@@ -33,23 +34,34 @@ def explain(error: BaseException) -> str:
 
 
 class Workers:
-    def __init__(self, tasks: int = 8, runs: int = 8) -> None:
+    def __init__(self, tasks: int = 8, runs: int = 8, completion: Completion | None = None) -> None:
+        self.completion = completion  # a stored request's work: its tasks count toward it
         self.tasks = ThreadPoolExecutor(max_workers=tasks, thread_name_prefix="chatops-task")
         self.runs = ThreadPoolExecutor(max_workers=runs, thread_name_prefix="chatops-run")
         self._pending = 0
         self._lock = threading.Lock()
 
     def task(self, fn: Callable[[], object], tell: Tell) -> Future[None]:
-        return self._submit(self.tasks, fn, tell)
+        return self._submit(self.tasks, fn, tell, part_of_request=True)
 
     def run(self, fn: Callable[[], object]) -> Future[None]:
+        """A run: not part of the request that started it (a run survives its process as a
+        stored state, and is recovered as one)."""
         return self._submit(self.runs, fn, lambda _m: None)
 
     def _submit(
-        self, pool: ThreadPoolExecutor, fn: Callable[[], object], tell: Tell
+        self,
+        pool: ThreadPoolExecutor,
+        fn: Callable[[], object],
+        tell: Tell,
+        part_of_request: bool = False,
     ) -> Future[None]:
         with self._lock:
             self._pending += 1
+        track = part_of_request and self.completion is not None
+        part = self.completion.spawn() if track and self.completion is not None else None
+        if part is not None:  # this task is part of the request being handled now
+            fn = part(fn)
         future = pool.submit(self._guard, fn, tell)
         future.add_done_callback(self._done)
         return future

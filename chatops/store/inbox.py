@@ -1,0 +1,108 @@
+"""The inbox: Slack requests acknowledged with 200, stored before the 200 and kept until
+they have been handled.
+
+Slack never resends a command or a click it got 200 for, so a process that dies between
+the ack and the work would lose it: the lead's Approve "did nothing". The fast ack path
+inserts one small row (the raw body, keyed by Slack's own id for it) and answers; the row is
+marked handled once the work it started is done. Rows a dead process left are handed to the
+next one (`claim_stranded`) and dispatched again; a row Slack sends twice (an event's
+retry) is stored once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from chatops.store.models import InboxRow
+
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Received:
+    id: int
+    key: str
+    content_type: str
+    body: bytes
+    received_at: datetime
+    holder: str | None
+    attempts: int
+
+
+class SqlInbox:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(
+        self, key: str, content_type: str, body: bytes, holder: str, now: datetime
+    ) -> int | None:
+        """Store a request; its id, or None if one with this key is stored already."""
+        with Session(self.engine) as s:
+            row = InboxRow(
+                key=key[:255],
+                content_type=content_type[:100],
+                body=body,
+                received_at=now,
+                holder=holder,
+                attempts=1,
+            )
+            s.add(row)
+            try:
+                s.commit()
+            except IntegrityError:
+                return None
+            return int(row.id)
+
+    def handled(self, inbox_id: int, now: datetime) -> None:
+        with Session(self.engine) as s:
+            s.execute(update(InboxRow).where(InboxRow.id == inbox_id).values(handled_at=now))
+            s.commit()
+
+    def unhandled(self, limit: int = 100) -> list[Received]:
+        with Session(self.engine) as s:
+            q = (
+                select(InboxRow)
+                .where(InboxRow.handled_at.is_(None))
+                .order_by(InboxRow.id)
+                .limit(limit)
+            )
+            return [_received(r) for r in s.scalars(q)]
+
+    def claim(self, item: Received, holder: str) -> bool:
+        """Take over a stranded request (compare-and-set on its holder and attempts)."""
+        with Session(self.engine) as s:
+            done = s.execute(
+                update(InboxRow)
+                .where(
+                    InboxRow.id == item.id,
+                    InboxRow.handled_at.is_(None),
+                    InboxRow.attempts == item.attempts,
+                )
+                .values(holder=holder, attempts=item.attempts + 1)
+            )
+            s.commit()
+            return bool(getattr(done, "rowcount", 0))
+
+    def prune(self, before: datetime) -> int:
+        """Forget handled requests received before `before`."""
+        with Session(self.engine) as s:
+            gone = s.execute(
+                delete(InboxRow).where(
+                    InboxRow.handled_at.is_not(None), InboxRow.received_at < before
+                )
+            )
+            s.commit()
+            return int(getattr(gone, "rowcount", 0) or 0)
+
+
+def _received(r: InboxRow) -> Received:
+    return Received(r.id, r.key, r.content_type, r.body, r.received_at, r.holder, r.attempts)
+
+
+def too_old(item: Received, now: datetime, limit: timedelta) -> bool:
+    return now - item.received_at > limit

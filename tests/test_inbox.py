@@ -1,0 +1,241 @@
+"""A request Slack saw acknowledged is never lost: `chatops serve --http` is killed -9 right
+after its 200 for a `/change` and for an Approve, before it could handle them (the table
+the handler needs is locked by the test), and the next serve handles them, once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+
+from chatops.simulator.harness import BOT_TOKEN, SIGNING_SECRET, RemoteSlack
+from chatops.simulator.standin import SlackStandIn
+from chatops.slack.inbox import Completion, Inbox, key_of
+from chatops.store.db import upgrade
+from tests.apps import make_app, service_config
+from tests.conftest import ROOT
+from tests.factories import Each, sql
+from tests.servers import free_port, wait_port
+
+
+def wait_for(check: Callable[[], object], timeout: float = 60.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Serve:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Serve:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "chatops", "serve", "--http", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.env["TEST_LOG"], "ab"),  # noqa: SIM115
+        )
+        wait_port(self.port, timeout=60)
+        return self
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture
+def world(tmp_path: Path, postgres_url: str) -> Iterator[tuple[dict[str, str], SlackStandIn, str]]:
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text('DROP DATABASE IF EXISTS "inbox"'))
+        c.execute(text('CREATE DATABASE "inbox"'))
+    url = postgres_url.rsplit("/", 1)[0] + "/inbox"
+    upgrade(url)
+    app = make_app(tmp_path / "app")
+    cfg = service_config(
+        app, "http://127.0.0.1:9/health", [{"name": "local", "transport": "local"}]
+    )
+    path = tmp_path / "chatops.yml"
+    path.write_text(yaml.safe_dump(cfg))
+    standin = SlackStandIn().start()
+    env = dict(
+        os.environ,
+        CHATOPS_CONFIG=str(path),
+        CHATOPS_COMMANDS=str(ROOT / "commands"),
+        CHATOPS_DATABASE_URL=url,
+        CHATOPS_SLACK_API_URL=standin.api_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        CHATOPS_SWEEP_EVERY="1",
+        TEST_LOG=str(tmp_path / "serve.log"),
+    )
+    env.pop("SLACK_APP_TOKEN", None)
+    try:
+        yield env, standin, url
+    finally:
+        standin.stop()
+        admin.dispose()
+
+
+def locked(url: str, table: str) -> Any:
+    """A transaction holding `table` locked: the handler that needs it waits."""
+    engine = create_engine(url)
+    conn = engine.connect()
+    conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+    return conn
+
+
+def test_a_command_and_a_click_acked_then_killed_are_handled_by_the_next_process(
+    world: tuple[dict[str, str], SlackStandIn, str],
+) -> None:
+    env, standin, url = world
+    first = Serve(env).start()
+    slack = RemoteSlack(f"http://127.0.0.1:{first.port}", standin)
+
+    hold = locked(url, "plans")  # the /change handler stores a plan: it waits here
+    status, _ = slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+    assert status == 200  # Slack saw it acknowledged
+    time.sleep(0.5)
+    first.kill()
+    hold.rollback()
+    hold.close()
+    assert slack.plans() == []  # nothing was said: the work had not happened
+    [stored] = Each(sql(url), "runs").list() or [None]
+    assert stored is None
+
+    second = Serve(env).start()
+    slack = RemoteSlack(f"http://127.0.0.1:{second.port}", standin)
+    try:
+        [plan] = wait_for(lambda: slack.plans(), what="the plan, posted by the next process")
+        assert "Deploy ready code: web / production" in plan.all_text()
+
+        hold = locked(url, "approvals")
+        payload = slack.click_payload("chatops.approve", "U_LEAD", plan)
+        status, _ = slack.send(payload)
+        assert status == 200
+        time.sleep(0.5)
+        second.kill()
+        hold.rollback()
+        hold.close()
+        [run] = Each(sql(url), "runs").list()
+        assert run.state.value == "awaiting_approval"
+
+        third = Serve(env).start()
+        try:
+            wait_for(
+                lambda: Each(sql(url), "runs").list()[0].state.value != "awaiting_approval",
+                what="the approval, recorded by the next process",
+            )
+            [run] = Each(sql(url), "runs").list()
+            actions = [e.action for e in Each(sql(url), "audit").for_run(run.id)]
+            assert actions.count("plan.approved") == 1 and actions.count("plan.requested") == 1
+            assert len(RemoteSlack(f"http://127.0.0.1:{third.port}", standin).plans()) == 1
+            engine = create_engine(url)
+            with engine.connect() as c:
+                left = c.execute(text("SELECT count(*) FROM inbox WHERE handled_at IS NULL"))
+                assert left.scalar() == 0
+            engine.dispose()
+        finally:
+            third.stop()
+    finally:
+        second.stop()
+
+
+def test_an_event_sent_twice_is_stored_once() -> None:
+    stored: dict[str, int] = {}
+
+    class Store:
+        def add(self, key: str, content_type: str, body: bytes, holder: str, now: datetime):  # type: ignore[no-untyped-def]
+            if key in stored:
+                return None
+            stored[key] = len(stored) + 1
+            return stored[key]
+
+    inbox = Inbox(Store(), "me", lambda: datetime.now(UTC), "s", lambda _h, _s: False)  # type: ignore[arg-type]
+    key = key_of({"type": "event_callback", "event_id": "Ev1", "event": {"type": "app_mention"}})
+    assert key == "event:Ev1"
+    assert inbox.accept(key, "application/json", b"{}") == 1
+    assert inbox.accept(key, "application/json", b"{}") is None
+
+
+def test_a_request_is_handled_when_its_last_task_ends() -> None:
+    marked: list[int] = []
+    done = Completion(marked.append)
+    later: list[Callable[[], object]] = []
+
+    def dispatch() -> None:  # a listener hands two tasks to the workers, one starts a third
+        for _ in range(2):
+            part = done.spawn()
+            assert part is not None
+            later.append(part(lambda: None))
+        part = done.spawn()
+        assert part is not None
+
+        def nested() -> None:
+            inner = done.spawn()
+            assert inner is not None
+            later.append(inner(lambda: None))
+
+        later.append(part(nested))
+
+    done.run(7, dispatch)
+    assert marked == []  # its tasks have not run
+    while later:
+        later.pop(0)()
+        if later:
+            assert marked == []
+    assert marked == [7]
+    assert done.spawn() is None  # outside any request nothing is counted
+
+
+def test_old_or_retried_requests_are_not_replayed_for_ever() -> None:
+    now = datetime.now(UTC)
+
+    class Row:
+        def __init__(self, i: int, age: timedelta, attempts: int) -> None:
+            self.id, self.key, self.content_type, self.body = i, f"k{i}", "application/json", b"{}"
+            self.received_at, self.holder, self.attempts = now - age, "gone:1:x", attempts
+
+    rows = [Row(1, timedelta(minutes=1), 1), Row(2, timedelta(hours=2), 1), Row(3, timedelta(0), 3)]
+    handled: list[int] = []
+
+    class Store:
+        def unhandled(self, limit: int = 100) -> list[Row]:
+            return [r for r in rows if r.id not in handled]
+
+        def claim(self, item: Row, holder: str) -> bool:
+            item.attempts += 1
+            return True
+
+        def handled(self, inbox_id: int, when: datetime) -> None:
+            handled.append(inbox_id)
+
+    dispatched: list[bytes] = []
+    inbox = Inbox(Store(), "me", lambda: now, "secret", lambda _h, _s: True)  # type: ignore[arg-type]
+    assert inbox.replay(lambda body, headers: dispatched.append(body)) == [1]
+    assert dispatched == [b"{}"] and sorted(handled) == [1, 2, 3]
