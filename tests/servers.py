@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -53,11 +55,17 @@ class Sshd:
         subprocess.run(["pkill", "-KILL", "-P", str(self.proc.pid)], check=False)
 
     def stop(self) -> None:
-        """The listener and every session gone: the host is unreachable."""
+        """The listener and every session gone: the host is unreachable (the listener goes
+        first, so nothing can connect again between the two)."""
         assert self.proc is not None
-        self.kill_sessions()
+        found = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True
+        ).stdout.split()
         self.proc.kill()
         self.proc.wait(timeout=10)
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
 
     def start(self) -> None:
         """The listener back on the same port, with the same keys."""

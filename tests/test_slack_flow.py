@@ -399,3 +399,107 @@ def test_hostile_output_is_posted_and_uploaded_as_a_terminal_shows_it(
     assert lines[1] == "100% done"  # the progress bar's last state
     assert lines[2] == "x" * 3_000_000 + "END-OF-LONG-LINE"
     assert slack.wired.queries.get_run(1).state == RunState.SUCCEEDED
+
+
+def slow_restart(sshd: Sshd) -> dict[str, Any]:
+    """A restart that waits for the test's word (a file), so a fault can come mid-step."""
+    sshd.tool(
+        "slowrestart",
+        "for i in $(seq 1 600); do [ -f .chatops/go ] && break; sleep 0.1; done\n"
+        "echo running $(cat VERSION) > .chatops/state\n",
+    )
+    return {
+        "manager": {
+            "type": "custom",
+            "status": "cat .chatops/state",
+            "start": "echo running > .chatops/state",
+            "stop": "echo stopped > .chatops/state",
+            "restart": "slowrestart",
+        }
+    }
+
+
+def healthz(slack: ChatHarness) -> dict[str, Any]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(slack.url + "/healthz", timeout=10) as r:
+            return dict(json.loads(r.read()))
+    except urllib.error.HTTPError as e:
+        return dict(json.loads(e.read()))
+
+
+def wait_until(check: Callable[[], object], timeout: float = 60.0) -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def one_each(slack: ChatHarness) -> str:
+    """The thread's text, after checking that nothing in it was said twice."""
+    [plan] = slack.plans()
+    thread = slack.thread(plan)
+    texts = [m.all_text() for m in thread]
+    for step in ("snapshot", "pull", "install", "restart", "logs", "health"):
+        finished = [t for t in texts if f"`{step}` finished" in t]
+        assert len(finished) == 1, (step, texts)
+        assert not [t for t in texts if f"`{step}` started" in t], texts  # updated in place
+    assert sum("Run #1 succeeded" in t for t in texts) == 1
+    return "\n".join(texts)
+
+
+def test_slack_unreachable_mid_run_the_thread_catches_up_in_place_once(
+    slack_with: Factory, sshd: Sshd, app: App
+) -> None:
+    slack = slack_with(service=slow_restart(sshd))
+    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")
+    [plan] = slack.plans()
+    wait_until(lambda: any("`restart` started" in m.all_text() for m in slack.thread(plan)))
+    slack.standin.stop()  # connections refused: longer than the client's own retries
+    (app.app_dir / ".chatops").mkdir(exist_ok=True)
+    (app.app_dir / ".chatops" / "go").touch()
+    run = wait_until(lambda: (r := slack.wired.queries.get_run(1)).state.is_terminal and r)
+    assert run.state == RunState.SUCCEEDED
+    stalled = wait_until(lambda: healthz(slack).get("stalled"))
+    assert stalled.get("slack-thread", 0) > 0  # the lag is shown while Slack is away
+    import time
+
+    time.sleep(8)
+    slack.standin.start()  # back on the same port
+    slack.settle(timeout=120)
+    one_each(slack)
+    assert "stalled" not in healthz(slack)
+
+
+def test_slack_answering_500_for_a_while_loses_and_doubles_nothing(
+    slack_with: Factory, sshd: Sshd, app: App
+) -> None:
+    slack = slack_with(service=slow_restart(sshd))
+    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")
+    [plan] = slack.plans()
+    wait_until(lambda: any("`restart` started" in m.all_text() for m in slack.thread(plan)))
+    for method in ("chat.update", "chat.postMessage"):
+        slack.standin.fail(method, status=500, times=12)  # past the client's 2 retries, often
+    (app.app_dir / ".chatops").mkdir(exist_ok=True)
+    (app.app_dir / ".chatops" / "go").touch()
+    wait_until(lambda: slack.wired.queries.get_run(1).state.is_terminal)
+    slack.settle(timeout=180)
+    assert slack.wired.queries.get_run(1).state == RunState.SUCCEEDED
+    one_each(slack)
+    failed = [c for c in slack.standin.calls if c.status == 500]
+    assert len(failed) == 24  # every fault was met, and the thread is still true

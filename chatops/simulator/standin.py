@@ -80,9 +80,12 @@ class SlackStandIn:
         self._seq = itertools.count(1)
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
+        self._port = 0
 
     # -- control ---------------------------------------------------------------------------
-    def start(self) -> SlackStandIn:
+    def start(self, port: int | None = None) -> SlackStandIn:
+        """Listen (again, on the port it had, after `stop`: an outage that ends), keeping
+        every message and call recorded so far."""
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -95,19 +98,24 @@ class SlackStandIn:
             def log_message(self, *_a: object) -> None:
                 return None
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if port is None:
+            port = self._port
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._port = int(self._server.server_address[1])
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
+        """Stop listening: connections are refused until `start` again."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        assert self._port, "the stand-in was never started"
+        return f"http://127.0.0.1:{self._port}"
 
     @property
     def api_url(self) -> str:

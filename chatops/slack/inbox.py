@@ -42,18 +42,20 @@ def key_of(data: Mapping[str, Any]) -> str | None:
     """Slack's own id for a request that is acked before it is handled."""
     if "command" in data:
         trigger = data.get("trigger_id")
-        return f"command:{trigger}" if trigger else None
+        user = data.get("user_id", "")
+        return f"command:{trigger}:{user}:{data.get('command')}" if trigger else None
     kind = data.get("type")
     if kind == "event_callback":
         event_id = data.get("event_id")
         return f"event:{event_id}" if event_id else None
     if kind == "block_actions":
-        trigger = data.get("trigger_id")
-        if trigger:
-            return f"click:{trigger}"
         action = (data.get("actions") or [{}])[0]
         user = (data.get("user") or {}).get("id", "")
-        return f"click:{user}:{action.get('action_ts', '')}:{action.get('action_id', '')}"
+        value = hashlib.sha256(str(action.get("value", "")).encode()).hexdigest()[:16]
+        return (
+            f"click:{data.get('trigger_id', '')}:{user}:{action.get('action_id', '')}:"
+            f"{action.get('action_ts', '')}:{value}"
+        )
     return None
 
 
