@@ -50,6 +50,7 @@ class FakeExecutor:
     lock: threading.Lock = field(default_factory=threading.Lock)
     sessions: list[str | None] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+    settled: dict[str, int | None] = field(default_factory=dict)  # job -> exit (None: unknown)
 
     def close_session(self, session: str) -> None:
         self.closed.append(session)
@@ -63,6 +64,7 @@ class FakeExecutor:
         on_output: OutputCallback,
         cancel: threading.Event | None = None,
         session: str | None = None,
+        job: str | None = None,
     ) -> CommandResult:
         with self.lock:
             self.calls.append((host.name, command))
@@ -85,6 +87,17 @@ class FakeExecutor:
 
     def probe(self, host: Host) -> CommandResult:
         return CommandResult(host.name, "true", "ok", 0, "", 0.0)
+
+    def settle(self, host: Host, job: str, timeout: float) -> CommandResult | None:
+        with self.lock:
+            self.calls.append((host.name, f"settle {job}"))
+        if job not in self.settled:
+            return None
+        code = self.settled[job]
+        if code is None:
+            return CommandResult(host.name, job, "unknown", None, "", 0.0, "still away", job=job)
+        outcome = "ok" if code == 0 else "failed"
+        return CommandResult(host.name, job, outcome, code, "", 0.0)
 
 
 @dataclass

@@ -46,6 +46,7 @@ class OutageExecutor(FakeExecutor):
         on_output: OutputCallback,
         cancel: threading.Event | None = None,
         session: str | None = None,
+        job: str | None = None,
     ) -> CommandResult:
         if "pm2 restart" not in command:
             return super().run(host, command, timeout=timeout, on_output=on_output)
@@ -229,3 +230,72 @@ def test_the_output_buffer_spools_to_disk_in_order() -> None:
     assert "".join(got) == "".join(parts) + "".join(f"later {i}→\n" for i in range(500))
     assert len(buf) == 0
     buf.close()
+
+
+@dataclass
+class LosesRestart(FakeExecutor):
+    """The connection to the host is lost during the first `restart`: its outcome is unknown."""
+
+    lost: bool = False
+
+    def run(self, host: Host, command: str, **kw: object) -> CommandResult:
+        if "pm2 restart" in command and not self.lost:
+            self.lost = True
+            with self.lock:
+                self.calls.append((host.name, command))
+            return CommandResult(host.name, command, "unknown", None, "", 1.0, "connection lost")
+        return super().run(host, command, **kw)  # type: ignore[arg-type]
+
+
+def unknown_restart(config: Config, runbooks: dict[str, Runbook]) -> tuple[Rig, RunView]:
+    r = rig(MemoryDatabase(), config, runbooks, executor=LosesRestart())
+    run = approved(r)
+    ended = r.runner.continue_run(run.id)
+    assert ended is not None and ended.state == RunState.INTERRUPTED
+    assert "lost during `restart`" in ended.error
+    assert not [s for s in r.store.steps(run.id) if s.phase == "rollback"]  # not a failure
+    return r, run
+
+
+def restart_job(r: Rig, run_id: int) -> str:
+    from chatops.engine.runs.result import job_name
+
+    [rec] = [s for s in r.store.steps(run_id) if s.step_id == "restart" and s.host]
+    assert rec.state == StepState.INTERRUPTED
+    return job_name(run_id, rec.id)
+
+
+def test_a_resumed_unknown_step_that_had_succeeded_is_not_run_again(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    r, run = unknown_restart(config, runbooks)
+    r.executor.settled[restart_job(r, run.id)] = 0  # the host says: it ended with exit 0
+    r.changes.resume(run.id, "U_LEAD")
+    [done] = r.runner.drain()
+    assert done.state == RunState.SUCCEEDED, done.error
+    restarts = [c for _h, c in r.executor.calls if "pm2 restart" in c]
+    assert len(restarts) == 1  # learned, not run again
+    assert "step.settled" in r.audit_actions(run.id)
+
+
+def test_a_resumed_unknown_step_that_had_failed_rolls_back(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    r, run = unknown_restart(config, runbooks)
+    r.executor.settled[restart_job(r, run.id)] = 1
+    r.changes.resume(run.id, "U_LEAD")
+    [done] = r.runner.drain()
+    assert done.state == RunState.ROLLED_BACK, done.error
+    assert "learned after its connection came back" in done.error
+
+
+def test_a_host_that_still_cannot_say_keeps_the_run_interrupted_and_starts_nothing(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    r, run = unknown_restart(config, runbooks)
+    r.executor.settled[restart_job(r, run.id)] = None  # still unreachable
+    calls = len(r.executor.calls)
+    r.changes.roll_back(run.id, "U_LEAD")
+    [again] = r.runner.drain()
+    assert again.state == RunState.INTERRUPTED and "still cannot say" in again.error
+    assert [c for _h, c in r.executor.calls[calls:]] == [f"settle {restart_job(r, run.id)}"]

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.sshd
 # The restart step: records its start and end on the host, and takes a while.
 RESTART = (
     "mkdir -p .chatops && echo begin-$(cat VERSION) >> .chatops/restarts && "
-    "for i in $(seq 1 30); do echo tick $i; sleep 0.1; done && "
+    "for i in $(seq 1 TICKS); do echo tick $i; sleep 0.1; done && "
     "echo end-$(cat VERSION) >> .chatops/restarts && echo running $(cat VERSION) > .chatops/state"
 )
 
@@ -103,7 +103,7 @@ def app(tmp_path: Path) -> App:
     return make_app(tmp_path / "app")
 
 
-Start = Callable[[dict[str, Any]], ChatHarness]
+Start = Callable[..., ChatHarness]
 
 
 @pytest.fixture
@@ -111,13 +111,13 @@ def harness(tmp_path: Path, app: App, own_sshd: Sshd) -> Iterator[Start]:
     started: list[ChatHarness] = []
     with health_server(app) as health:
 
-        def start(host_over: dict[str, Any]) -> ChatHarness:
+        def start(host_over: dict[str, Any], ticks: int = 30) -> ChatHarness:
             manager = {
                 "type": "custom",
                 "status": "cat .chatops/state",
                 "start": "echo running > .chatops/state",
                 "stop": "echo stopped > .chatops/state",
-                "restart": RESTART,
+                "restart": RESTART.replace("TICKS", str(ticks)),
             }
             hosts = [own_sshd.host("box-1", **host_over)]
             cfg = service_config(app, health, hosts, manager=manager)
@@ -208,3 +208,30 @@ def test_an_unknown_outcome_interrupts_the_run_and_a_lead_rolls_back_after_it_en
     assert app.head() == app.revs["v1"]
     actions = [e.action for e in slack.wired.queries.audit_for_run(1)]
     assert "run.rollback_requested" in actions and "denied.rollback" in actions
+    assert "step.settled" in actions  # how `restart` had ended was learned first
+
+
+def test_a_resume_waits_for_the_command_still_running_and_never_runs_it_again(
+    harness: Start, app: App, own_sshd: Sshd
+) -> None:
+    slack = harness({"reconnect_for": 1, "connect_timeout": 1}, ticks=80)
+    into_restart(slack, app)
+    own_sshd.stop()
+    wait_for(
+        lambda: slack.wired.queries.get_run(1).state == RunState.INTERRUPTED,
+        what="the unknown outcome",
+    )
+    slack.settle()
+    own_sshd.start()
+    assert restarts(app) == ["begin-v2"]  # still running on the host
+    slack.click("chatops.resume", user="U_LEAD")
+    slack.settle(timeout=60)
+    run = wait_for(
+        lambda: (r := slack.wired.queries.get_run(1)).state.is_terminal and r, what="the end"
+    )
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert restarts(app) == ["begin-v2", "end-v2"]  # waited for, not run again on top of it
+    restart = [s for s in slack.wired.queries.steps(1) if s.step_id == "restart" and s.host]
+    assert [s.state.value for s in restart] == ["succeeded"]
+    text = thread_text(slack)
+    assert "`restart` finished" in text and "Run #1 succeeded" in text

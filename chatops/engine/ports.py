@@ -47,11 +47,19 @@ class Executor(Protocol):
         on_output: OutputCallback,
         cancel: threading.Event | None = None,
         session: str | None = None,
+        job: str | None = None,
     ) -> CommandResult: ...
 
     def close_session(self, session: str) -> None: ...
 
     def probe(self, host: Host) -> CommandResult: ...
+
+    def settle(self, host: Host, job: str, timeout: float) -> CommandResult | None:
+        """What became of the command run as `job` (a `run(..., job=)` whose outcome was
+        never learned): waits for it to end if it still runs (up to `timeout`) and returns
+        how it really ended; `unknown` if the host cannot say now; None if there is nothing
+        to learn (no such job on the host: it never started, or its end was reported)."""
+        ...
 
 
 class HttpGetter(Protocol):

@@ -51,6 +51,10 @@ class LocalExecutor:
     def close_session(self, session: str) -> None:
         return None
 
+    def settle(self, host: Host, job: str, timeout: float) -> CommandResult | None:
+        """Local commands keep no record of themselves: nothing to learn."""
+        return None
+
     def run(
         self,
         host: Host,
@@ -60,6 +64,7 @@ class LocalExecutor:
         on_output: OutputCallback,
         cancel: threading.Event | None = None,
         session: str | None = None,  # nothing to keep open on this machine
+        job: str | None = None,  # local commands are not jobs
     ) -> CommandResult:
         started = time.monotonic()
         cap = Capture(self.redactor, on_output)

@@ -191,17 +191,49 @@ class SshExecutor:
         on_output: OutputCallback,
         cancel: threading.Event | None = None,
         session: str | None = None,
+        job: str | None = None,
     ) -> CommandResult:
         started = time.monotonic()
         if session is not None:
-            return self._run_pooled(host, command, timeout, on_output, cancel, session, started)
+            return self._run_pooled(
+                host, command, timeout, on_output, cancel, session, started, job
+            )
         try:
             conn = self.connect(host)
         except Exception as e:
             return self._refused(host, command, e, started)
         link = Link(conn, lambda: self.connect(host))
         try:
-            return self._exec(link, host, command, timeout, on_output, cancel, started)
+            return self._exec(link, host, command, timeout, on_output, cancel, started, job=job)
+        finally:
+            link.conn.close()
+
+    def settle(self, host: Host, job: str, timeout: float) -> CommandResult | None:
+        """Follow a job whose connection was lost to its end, on a connection of its own;
+        its output was stored as it came, so what is read again here is not passed on."""
+        started = time.monotonic()
+        try:
+            conn = self.connect(host)
+        except Exception as e:
+            _outcome, msg = _classify(e, host)
+            error = f"cannot reach {host.name} to learn how job {job} ended: {msg}"
+            return CommandResult(host.name, job, "unknown", None, "", 0.0, error, job=job)
+        link = Link(conn, lambda: self.connect(host))
+        cap = Capture(self.redactor, lambda _c: None)
+        follow = JobRun(
+            link,
+            host,
+            job,
+            timeout,
+            cap,
+            None,
+            started,
+            reconnect_for=host.reconnect_for,
+            job=job,
+        )
+        try:
+            result = follow.run(attach=True)
+            return None if follow.gone else result
         finally:
             link.conn.close()
 
@@ -218,6 +250,7 @@ class SshExecutor:
         cancel: threading.Event | None,
         session: str,
         started: float,
+        job: str | None = None,
     ) -> CommandResult:
         for attempt in (1, 2):
             try:
@@ -239,7 +272,7 @@ class SshExecutor:
                 link = Link(entry.conn, functools.partial(self._reopen, entry, host))
                 try:
                     return self._exec(
-                        link, host, command, timeout, on_output, cancel, started, chan
+                        link, host, command, timeout, on_output, cancel, started, chan, job
                     )
                 finally:
                     entry.used = time.monotonic()
@@ -266,12 +299,21 @@ class SshExecutor:
         cancel: threading.Event | None,
         started: float,
         chan: paramiko.Channel | None = None,
+        job: str | None = None,
     ) -> CommandResult:
         cap = Capture(self.redactor, on_output)
-        job = JobRun(
-            link, host, command, timeout, cap, cancel, started, reconnect_for=host.reconnect_for
+        follow = JobRun(
+            link,
+            host,
+            command,
+            timeout,
+            cap,
+            cancel,
+            started,
+            reconnect_for=host.reconnect_for,
+            job=job,
         )
-        return job.run(chan)
+        return follow.run(chan)
 
 
 def _no_delay(transport: paramiko.Transport) -> None:

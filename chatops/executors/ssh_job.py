@@ -104,6 +104,7 @@ class JobRun:
         *,
         reconnect_for: float = RECONNECT_FOR,
         sleep: Callable[[float], None] = time.sleep,
+        job: str | None = None,
     ) -> None:
         self.link = link
         self.host = host
@@ -114,14 +115,21 @@ class JobRun:
         self.started = started
         self.reconnect_for = reconnect_for
         self.sleep = sleep
-        self.job = remote_job.new_id()
+        self.job = job or remote_job.new_id()
         self.pid: int | None = None
         self.received = 0
         self.reconnects = 0
+        self.gone = False  # the host has no record of the job (never started, or reported)
 
-    def run(self, chan: paramiko.Channel | None = None) -> CommandResult:
+    def run(self, chan: paramiko.Channel | None = None, attach: bool = False) -> CommandResult:
+        """Start the job and follow it (or, `attach`, follow one started before)."""
         deadline = self.started + self.timeout + KILL_GRACE + 10
-        ch = self._open(remote_job.start(self.job, self.command, self.timeout), chan)
+        line = (
+            remote_job.attach(self.job, 0)
+            if attach
+            else remote_job.start(self.job, self.command, self.timeout)
+        )
+        ch = self._open(line, chan)
         how = self._follow(ch, deadline)
         while how == "lost":
             if not self._reconnect():
@@ -139,6 +147,7 @@ class JobRun:
             if code == remote_job.LOST:
                 code = self._status()
                 if code is None:
+                    self.gone = True
                     return self._unknown("its record on the host is gone (was it rebooted?)")
         else:
             outcome = "cancelled" if how == "cancelled" else "timeout"
@@ -241,6 +250,7 @@ class JobRun:
             time.monotonic() - self.started,
             error,
             self.cap.truncated,
+            job=self.job,
         )
 
 

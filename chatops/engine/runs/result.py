@@ -29,6 +29,7 @@ class CommandResult:
     duration: float
     error: str = ""
     truncated: bool = False
+    job: str = ""  # the remote job's id, for an outcome that is unknown (see Executor.settle)
 
     @property
     def ok(self) -> bool:
@@ -51,3 +52,9 @@ class CommandResult:
             if self.command.startswith("GET ")
             else f"exit {self.exit_code}"
         )
+
+
+def job_name(run_id: int, record: int) -> str:
+    """The remote job a host's step runs as: known before it starts, so a process that dies
+    mid-command leaves a name the next one can ask the host about."""
+    return f"chatops-run{run_id}-step{record}"

@@ -22,8 +22,9 @@ from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.engine.runs.batches import only_touched, over_threshold, remaining
 from chatops.engine.runs.checks import http_check, output_matches
 from chatops.engine.runs.durable import Durable, StoreLost
-from chatops.engine.runs.result import CommandResult
+from chatops.engine.runs.result import CommandResult, job_name
 from chatops.engine.runs.run import AuditEvent, RunState, RunView, StepRecord, StepState
+from chatops.engine.runs.settling import Settler, StillUnknown
 from chatops.engine.runs.sink import FLUSH_SECONDS, Sink
 from chatops.engine.runs.stranded import end_stranded
 from chatops.engine.unit_of_work import Transaction, Transactions
@@ -80,6 +81,7 @@ class Runner:
         self._why: dict[int, str] = {}  # why a run's worker stopped, for the recovery to say
         self.sleep = sleep
         self.durable = Durable(tx, store_patience)
+        self.settler = Settler(self.durable, clock, executors)
 
     def active(self) -> frozenset[int]:
         """The runs a live worker of this process is executing right now."""
@@ -204,6 +206,17 @@ class Runner:
                 records = t.steps.of_run(run.id)
                 t.events.add(ev.RunStarted(run))
         started: list[PlannedStep] = [s for s in plan.steps if _summary(records, s.id) is not None]
+        try:  # commands whose outcome was unknown: how did they end? (waits if they still run)
+            settled_failed = self.settler.settle(run, plan, records, _hosts(self.config, run))
+        except StillUnknown as e:
+            raise OutcomeUnknown(str(e)) from e
+        if settled_failed or run.rollback_requested or _unsettled(records):
+            for attempt in self.durable.attempts("reading the settled steps"):
+                with attempt as t:
+                    records = t.steps.of_run(run.id)
+        if settled_failed and not run.rollback_requested:
+            why = f"step {settled_failed[0]} failed (learned after its connection came back)"
+            return self._fail(run, plan, started, why)
         if run.rollback_requested:  # a lead chose to roll back an interrupted run
             why = f"a lead chose to roll back at step {run.current_step}"
             return self._fail(run, plan, started, why)
@@ -418,6 +431,7 @@ class Runner:
                 on_output=sink,
                 cancel=self._cancels.get(run.id),
                 session=self._session(run),
+                job=job_name(run.id, rec),
             )
         except Exception as e:  # an executor bug must not leave the run hanging
             result = CommandResult(host.name, hc.command, "error", None, "", 0.0, error=repr(e))
@@ -451,6 +465,10 @@ class Runner:
                 self.clock.now(), "chatops", action, run.id, run.task_id, run.plan_hash, detail
             )
         )
+
+
+def _unsettled(records: list[StepRecord]) -> bool:
+    return any(r.state == StepState.INTERRUPTED for r in records)
 
 
 def _state(ok: bool, unknown: bool) -> StepState:
