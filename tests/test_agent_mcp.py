@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -136,7 +137,9 @@ async def the_whole_flow(
             )
             assert done["run"]["id"] == run_id
             after, kinds = 0, []
+            deadline = time.monotonic() + 120
             while "RunFinished" not in kinds:
+                assert time.monotonic() < deadline, kinds
                 page = await tool(
                     coder, "run_events", {"run_id": run_id, "after": after, "wait_seconds": 30}
                 )

@@ -262,7 +262,7 @@ def restart_job(r: Rig, run_id: int) -> str:
 
     [rec] = [s for s in r.store.steps(run_id) if s.step_id == "restart" and s.host]
     assert rec.state == StepState.INTERRUPTED
-    return job_name(run_id, rec.id)
+    return job_name(r.store.get_run(run_id).task_id, run_id, rec.id)
 
 
 def test_a_resumed_unknown_step_that_had_succeeded_is_not_run_again(

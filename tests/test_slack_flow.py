@@ -480,6 +480,7 @@ def test_slack_unreachable_mid_run_the_thread_catches_up_in_place_once(
     slack.settle(timeout=120)
     one_each(slack)
     assert "stalled" not in healthz(slack)
+    assert app.state() == "running v2"  # the host's own record
 
 
 def test_slack_answering_500_for_a_while_loses_and_doubles_nothing(

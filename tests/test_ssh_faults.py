@@ -149,6 +149,28 @@ def into_restart(slack: ChatHarness, app: App) -> None:
     wait_for(lambda: restarts(app) == ["begin-v2"], what="the restart to begin")
 
 
+def audit_intact(slack: ChatHarness) -> None:
+    """`chatops audit verify`, as on-call would run it, on the harness's database."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(
+        os.environ,
+        CHATOPS_CONFIG=str(slack.settings.config),
+        CHATOPS_COMMANDS=str(ROOT / "commands"),
+        CHATOPS_DATABASE_URL=slack.settings.database_url,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "chatops", "audit", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "intact" in done.stdout, done.stderr
+
+
 def thread_text(slack: ChatHarness) -> str:
     [plan] = slack.plans()
     return "\n".join(m.all_text() for m in slack.thread(plan))
@@ -172,7 +194,9 @@ def test_a_killed_session_and_listener_back_the_deploy_still_succeeds_once(
     assert not [s for s in steps if s.phase == "rollback"]
     text = thread_text(slack)
     assert "`restart` finished" in text and "Run #1 succeeded" in text
+    audit_intact(slack)
     assert "failed" not in text
+    audit_intact(slack)
 
 
 def test_an_unknown_outcome_interrupts_the_run_and_a_lead_rolls_back_after_it_ended(
@@ -209,6 +233,7 @@ def test_an_unknown_outcome_interrupts_the_run_and_a_lead_rolls_back_after_it_en
     actions = [e.action for e in slack.wired.queries.audit_for_run(1)]
     assert "run.rollback_requested" in actions and "denied.rollback" in actions
     assert "step.settled" in actions  # how `restart` had ended was learned first
+    audit_intact(slack)
 
 
 def test_a_resume_waits_for_the_command_still_running_and_never_runs_it_again(

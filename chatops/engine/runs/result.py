@@ -54,7 +54,9 @@ class CommandResult:
         )
 
 
-def job_name(run_id: int, record: int) -> str:
+def job_name(task_id: str, run_id: int, record: int) -> str:
     """The remote job a host's step runs as: known before it starts, so a process that dies
-    mid-command leaves a name the next one can ask the host about."""
-    return f"chatops-run{run_id}-step{record}"
+    mid-command leaves a name the next one can ask the host about. The plan's task id makes
+    it unique across installations (and databases) that reach the same host and user."""
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in task_id)[:48]
+    return f"{safe}-r{run_id}-s{record}"

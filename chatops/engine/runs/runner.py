@@ -431,7 +431,7 @@ class Runner:
                 on_output=sink,
                 cancel=self._cancels.get(run.id),
                 session=self._session(run),
-                job=job_name(run.id, rec),
+                job=job_name(run.task_id, run.id, rec),
             )
         except Exception as e:  # an executor bug must not leave the run hanging
             result = CommandResult(host.name, hc.command, "error", None, "", 0.0, error=repr(e))

@@ -79,7 +79,7 @@ class Settler:
     def _one(
         self, run: RunView, rec: StepRecord, host: Host, timeout: float
     ) -> CommandResult | None:
-        job = job_name(run.id, rec.id)
+        job = job_name(run.task_id, run.id, rec.id)
         result = self.executors[host.transport].settle(host, job, timeout + SETTLE_GRACE)
         if result is None:
             return None
