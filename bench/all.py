@@ -22,6 +22,7 @@ BENCHES = {
     "ack": "acks of 20 concurrent /change against a bare bolt AsyncApp; request -> plan posted",
     "slack": "a step printing 100k lines with an instant and a slow Slack",
     "ssh": "one step on 50 loopback hosts against Fabric's ThreadingGroup",
+    "output": "serve's peak memory for a 20 MB line against 100 KB of output",
 }
 
 
