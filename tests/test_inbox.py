@@ -25,17 +25,8 @@ from chatops.store.db import upgrade
 from tests.apps import make_app, service_config
 from tests.conftest import ROOT
 from tests.factories import Each, sql
+from tests.faults import wait_for
 from tests.servers import free_port, wait_port
-
-
-def wait_for(check: Callable[[], object], timeout: float = 60.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Serve:

@@ -16,6 +16,7 @@ from chatops.engine.runs.run import RunState
 from chatops.simulator.harness import ChatHarness
 from tests.apps import App, health_server, make_app, service_config
 from tests.conftest import ROOT
+from tests.faults import healthz, manager, wait_for
 from tests.servers import Sshd
 
 
@@ -408,38 +409,18 @@ def slow_restart(sshd: Sshd) -> dict[str, Any]:
         "for i in $(seq 1 600); do [ -f .chatops/go ] && break; sleep 0.1; done\n"
         "echo running $(cat VERSION) > .chatops/state\n",
     )
-    return {
-        "manager": {
-            "type": "custom",
-            "status": "cat .chatops/state",
-            "start": "echo running > .chatops/state",
-            "stop": "echo stopped > .chatops/state",
-            "restart": "slowrestart",
-        }
-    }
+    return {"manager": manager("slowrestart")}
 
 
-def healthz(slack: ChatHarness) -> dict[str, Any]:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(slack.url + "/healthz", timeout=10) as r:
-            return dict(json.loads(r.read()))
-    except urllib.error.HTTPError as e:
-        return dict(json.loads(e.read()))
-
-
-def wait_until(check: Callable[[], object], timeout: float = 60.0) -> Any:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+def into_restart(slack: ChatHarness) -> None:
+    """Asked, approved, the manual step done: the run is inside `restart`, which waits."""
+    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")
+    [plan] = slack.plans()
+    wait_for(lambda: any("`restart` started" in m.all_text() for m in slack.thread(plan)))
 
 
 def one_each(slack: ChatHarness) -> str:
@@ -459,19 +440,13 @@ def test_slack_unreachable_mid_run_the_thread_catches_up_in_place_once(
     slack_with: Factory, sshd: Sshd, app: App
 ) -> None:
     slack = slack_with(service=slow_restart(sshd))
-    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
-    slack.settle()
-    slack.click("chatops.approve", user="U_LEAD")
-    slack.settle()
-    slack.click("chatops.done", user="U_CODER")
-    [plan] = slack.plans()
-    wait_until(lambda: any("`restart` started" in m.all_text() for m in slack.thread(plan)))
+    into_restart(slack)
     slack.standin.stop()  # connections refused: longer than the client's own retries
     (app.app_dir / ".chatops").mkdir(exist_ok=True)
     (app.app_dir / ".chatops" / "go").touch()
-    run = wait_until(lambda: (r := slack.wired.queries.get_run(1)).state.is_terminal and r)
+    run = wait_for(lambda: (r := slack.wired.queries.get_run(1)).state.is_terminal and r)
     assert run.state == RunState.SUCCEEDED
-    stalled = wait_until(lambda: healthz(slack).get("stalled"))
+    stalled = wait_for(lambda: healthz(slack.url)[1].get("stalled"))
     assert stalled.get("slack-thread", 0) > 0  # the lag is shown while Slack is away
     import time
 
@@ -479,7 +454,7 @@ def test_slack_unreachable_mid_run_the_thread_catches_up_in_place_once(
     slack.standin.start()  # back on the same port
     slack.settle(timeout=120)
     one_each(slack)
-    assert "stalled" not in healthz(slack)
+    assert "stalled" not in healthz(slack.url)[1]
     assert app.state() == "running v2"  # the host's own record
 
 
@@ -487,18 +462,12 @@ def test_slack_answering_500_for_a_while_loses_and_doubles_nothing(
     slack_with: Factory, sshd: Sshd, app: App
 ) -> None:
     slack = slack_with(service=slow_restart(sshd))
-    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
-    slack.settle()
-    slack.click("chatops.approve", user="U_LEAD")
-    slack.settle()
-    slack.click("chatops.done", user="U_CODER")
-    [plan] = slack.plans()
-    wait_until(lambda: any("`restart` started" in m.all_text() for m in slack.thread(plan)))
+    into_restart(slack)
     for method in ("chat.update", "chat.postMessage"):
         slack.standin.fail(method, status=500, times=12)  # past the client's 2 retries, often
     (app.app_dir / ".chatops").mkdir(exist_ok=True)
     (app.app_dir / ".chatops" / "go").touch()
-    wait_until(lambda: slack.wired.queries.get_run(1).state.is_terminal)
+    wait_for(lambda: slack.wired.queries.get_run(1).state.is_terminal)
     slack.settle(timeout=180)
     assert slack.wired.queries.get_run(1).state == RunState.SUCCEEDED
     one_each(slack)

@@ -22,6 +22,7 @@ from chatops.executors.ssh import SshExecutor
 from chatops.simulator.harness import ChatHarness
 from tests.apps import App, health_server, make_app, service_config
 from tests.conftest import ROOT, need
+from tests.faults import audit_verify, manager, wait_for
 from tests.servers import SSHD, Sshd, run_sshd
 
 pytestmark = pytest.mark.sshd
@@ -32,16 +33,6 @@ RESTART = (
     "for i in $(seq 1 TICKS); do echo tick $i; sleep 0.1; done && "
     "echo end-$(cat VERSION) >> .chatops/restarts && echo running $(cat VERSION) > .chatops/state"
 )
-
-
-def wait_for(check: Callable[[], object], timeout: float = 60.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -112,15 +103,9 @@ def harness(tmp_path: Path, app: App, own_sshd: Sshd) -> Iterator[Start]:
     with health_server(app) as health:
 
         def start(host_over: dict[str, Any], ticks: int = 30) -> ChatHarness:
-            manager = {
-                "type": "custom",
-                "status": "cat .chatops/state",
-                "start": "echo running > .chatops/state",
-                "stop": "echo stopped > .chatops/state",
-                "restart": RESTART.replace("TICKS", str(ticks)),
-            }
             hosts = [own_sshd.host("box-1", **host_over)]
-            cfg = service_config(app, health, hosts, manager=manager)
+            restart = manager(RESTART.replace("TICKS", str(ticks)))
+            cfg = service_config(app, health, hosts, manager=restart)
             path = tmp_path / "chatops.yml"
             path.write_text(yaml.safe_dump(cfg))
             db = f"sqlite:///{tmp_path / 'c.db'}"
@@ -149,28 +134,6 @@ def into_restart(slack: ChatHarness, app: App) -> None:
     wait_for(lambda: restarts(app) == ["begin-v2"], what="the restart to begin")
 
 
-def audit_intact(slack: ChatHarness) -> None:
-    """`chatops audit verify`, as on-call would run it, on the harness's database."""
-    import os
-    import subprocess
-    import sys
-
-    env = dict(
-        os.environ,
-        CHATOPS_CONFIG=str(slack.settings.config),
-        CHATOPS_COMMANDS=str(ROOT / "commands"),
-        CHATOPS_DATABASE_URL=slack.settings.database_url,
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "chatops", "audit", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0 and "intact" in done.stdout, done.stderr
-
-
 def thread_text(slack: ChatHarness) -> str:
     [plan] = slack.plans()
     return "\n".join(m.all_text() for m in slack.thread(plan))
@@ -194,9 +157,9 @@ def test_a_killed_session_and_listener_back_the_deploy_still_succeeds_once(
     assert not [s for s in steps if s.phase == "rollback"]
     text = thread_text(slack)
     assert "`restart` finished" in text and "Run #1 succeeded" in text
-    audit_intact(slack)
+    audit_verify(slack.settings.config, slack.settings.database_url)
     assert "failed" not in text
-    audit_intact(slack)
+    audit_verify(slack.settings.config, slack.settings.database_url)
 
 
 def test_an_unknown_outcome_interrupts_the_run_and_a_lead_rolls_back_after_it_ended(
@@ -233,7 +196,7 @@ def test_an_unknown_outcome_interrupts_the_run_and_a_lead_rolls_back_after_it_en
     actions = [e.action for e in slack.wired.queries.audit_for_run(1)]
     assert "run.rollback_requested" in actions and "denied.rollback" in actions
     assert "step.settled" in actions  # how `restart` had ended was learned first
-    audit_intact(slack)
+    audit_verify(slack.settings.config, slack.settings.database_url)
 
 
 def test_a_resume_waits_for_the_command_still_running_and_never_runs_it_again(

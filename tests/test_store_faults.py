@@ -5,13 +5,9 @@ record must show the command ran once, the thread must tell it, and the audit ch
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +20,7 @@ from chatops.simulator.harness import ChatHarness
 from chatops.store.db import upgrade
 from tests.apps import App, health_server, make_app, service_config
 from tests.conftest import ROOT, need
+from tests.faults import audit_verify, healthz, manager, wait_for
 from tests.servers import Postgres, Sshd, pg_bindir, postgres_cluster
 
 # The restart step: says it began, waits for the test's word (a file), says it ended.
@@ -34,43 +31,9 @@ RESTART = (
 )
 
 
-def wait_for(check: Callable[[], object], timeout: float = 60.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what or check}")
-
-
-def healthz(slack: ChatHarness) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(slack.url + "/healthz", timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-
 def restarts(app: App) -> list[str]:
     p = app.app_dir / ".chatops" / "restarts"
     return p.read_text().split() if p.exists() else []
-
-
-def audit_verify(config: Path, url: str) -> subprocess.CompletedProcess[str]:
-    env = dict(
-        os.environ,
-        CHATOPS_CONFIG=str(config),
-        CHATOPS_COMMANDS=str(ROOT / "commands"),
-        CHATOPS_DATABASE_URL=url,
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "chatops", "audit", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.fixture
@@ -87,14 +50,7 @@ def harness(tmp_path: Path, app: App, sshd: Sshd) -> Iterator[Start]:
     with health_server(app) as health:
 
         def start(url: str, policies: dict[str, Any]) -> ChatHarness:
-            manager = {
-                "type": "custom",
-                "status": "cat .chatops/state",
-                "start": "echo running > .chatops/state",
-                "stop": "echo stopped > .chatops/state",
-                "restart": RESTART,
-            }
-            service = {"manager": manager}
+            service = {"manager": manager(RESTART)}
             cfg = service_config(app, health, [sshd.host("box-1")], **service)
             cfg["policies"] = policies
             path = tmp_path / "chatops.yml"
@@ -143,14 +99,14 @@ def test_postgres_stopped_mid_step_the_run_finishes_truthfully(
     until_restart(slack, app)
     pg.stop("fast")
     try:
-        _code, state = wait_for(lambda: (s := healthz(slack))[0] == 503 and s, what="a 503")
+        _code, state = wait_for(lambda: (s := healthz(slack.url))[0] == 503 and s, what="a 503")
         assert "cannot be written" in state["reason"], state
         (app.app_dir / ".chatops" / "go").touch()  # the command ends while the store is down
         wait_for(lambda: restarts(app) == ["begin", "end"], what="the command to end")
         time.sleep(3)  # the outage goes on past the command's end
     finally:
         pg.start()
-    wait_for(lambda: healthz(slack)[0] == 200, what="/healthz 200 again")
+    wait_for(lambda: healthz(slack.url)[0] == 200, what="/healthz 200 again")
     run = wait_for(
         lambda: (r := slack.wired.queries.get_run(1)).state.is_terminal and r, what="the end"
     )
@@ -162,8 +118,7 @@ def test_postgres_stopped_mid_step_the_run_finishes_truthfully(
     assert "Run #1 succeeded" in text and "`restart` finished" in text
     restart = next(s for s in slack.wired.queries.steps(1) if s.step_id == "restart" and s.host)
     assert "tick 1" in slack.wired.queries.output(restart.id)
-    verdict = audit_verify(tmp_path / "chatops.yml", pg.url)
-    assert verdict.returncode == 0 and "intact" in verdict.stdout, verdict.stderr
+    audit_verify(tmp_path / "chatops.yml", pg.url)
 
 
 def test_an_outage_past_the_limit_interrupts_the_run_and_the_thread_says_so(
@@ -192,8 +147,7 @@ def test_an_outage_past_the_limit_interrupts_the_run_and_the_thread_says_so(
     slack.settle()
     assert slack.wired.queries.get_run(1).state == RunState.SUCCEEDED
     assert restarts(app) == ["begin", "end", "begin", "end"]  # resumed: restart ran again
-    verdict = audit_verify(tmp_path / "chatops.yml", pg.url)
-    assert verdict.returncode == 0, verdict.stderr
+    audit_verify(tmp_path / "chatops.yml", pg.url)
 
 
 @pytest.fixture
@@ -225,7 +179,7 @@ def test_the_sqlite_disk_fills_mid_step_and_has_room_again(
     until_restart(slack, app)
     filler = fill(small_disk)
     try:
-        _code, state = wait_for(lambda: (s := healthz(slack))[0] == 503 and s, what="a 503")
+        _code, state = wait_for(lambda: (s := healthz(slack.url))[0] == 503 and s, what="a 503")
         assert "full" in state["reason"], state
         (app.app_dir / ".chatops" / "go").touch()
         wait_for(lambda: restarts(app) == ["begin", "end"], what="the command to end")
@@ -233,7 +187,7 @@ def test_the_sqlite_disk_fills_mid_step_and_has_room_again(
         assert slack.wired.queries.get_run(1).state == RunState.RUNNING  # waiting, not lost
     finally:
         filler.unlink()
-    wait_for(lambda: healthz(slack)[0] == 200, what="/healthz 200 again")
+    wait_for(lambda: healthz(slack.url)[0] == 200, what="/healthz 200 again")
     run = wait_for(
         lambda: (r := slack.wired.queries.get_run(1)).state.is_terminal and r, what="the end"
     )
@@ -241,5 +195,4 @@ def test_the_sqlite_disk_fills_mid_step_and_has_room_again(
     assert run.state == RunState.SUCCEEDED, run.error
     assert restarts(app) == ["begin", "end"]
     assert "Run #1 succeeded" in thread_text(slack)
-    verdict = audit_verify(tmp_path / "chatops.yml", url)
-    assert verdict.returncode == 0, verdict.stderr
+    audit_verify(tmp_path / "chatops.yml", url)
