@@ -42,7 +42,8 @@ def start(job: str, command: str, timeout: float) -> str:
         ' echo $? >"$2/exit.tmp" && mv "$2/exit.tmp" "$2/exit"'
     )
     script = (
-        f'd="{d}"; mkdir -p "$d" || exit {LOST}; '
+        # `out` exists before the supervisor starts, so the follower never finds it missing
+        f'd="{d}"; mkdir -p "$d" && : >"$d/out" || exit {LOST}; '
         # jobs nobody came back for, after a week
         f'find "{JOBS}" -mindepth 1 -maxdepth 1 -mtime +7 -exec rm -rf {{}} + 2>/dev/null; '
         f"nohup setsid /bin/sh -c {shlex.quote(supervisor)} chatops-job {shlex.quote(command)}"

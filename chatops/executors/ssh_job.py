@@ -131,25 +131,35 @@ class JobRun:
         )
         ch = self._open(line, chan)
         how = self._follow(ch, deadline)
-        while how == "lost":
-            if not self._reconnect():
-                return self._unknown("the connection was lost and the host did not answer again")
-            try:
-                ch = self._open(remote_job.attach(self.job, self.received))
-            except Exception:
+        code: int | None = None
+        early = 0  # times the follower ended while the job still ran
+        while True:
+            while how == "lost":
+                if not self._reconnect():
+                    why = "the connection was lost and the host did not answer again"
+                    return self._unknown(why)
+                try:
+                    ch = self._open(remote_job.attach(self.job, self.received))
+                except Exception as e:  # the new link broke at once: reconnect again
+                    log.warning("%s: could not attach to job %s: %s", self.host.name, self.job, e)
+                    continue
+                how = self._follow(ch, deadline)
+            if how != "done":
+                break
+            code = ch.chan.recv_exit_status()
+            if code != remote_job.LOST:
+                break
+            state, code = self._status()  # LOST is also a command's own 255: ask
+            if state == "exit":
+                break
+            if state == "running" and early < 3:  # the follower stopped early: follow again
+                early += 1
                 how = "lost"
                 continue
-            how = self._follow(ch, deadline)
+            self.gone = True
+            return self._unknown("its record on the host is gone (was it rebooted?)")
         outcome: Outcome = "ok"
-        code: int | None = None
-        if how == "done":
-            code = ch.chan.recv_exit_status()
-            if code == remote_job.LOST:
-                code = self._status()
-                if code is None:
-                    self.gone = True
-                    return self._unknown("its record on the host is gone (was it rebooted?)")
-        else:
+        if how != "done":
             outcome = "cancelled" if how == "cancelled" else "timeout"
             self._kill()
         ch.chan.close()
@@ -205,7 +215,8 @@ class JobRun:
             self.sleep(delay)
             delay = min(delay * 2, 8.0)
 
-    def _status(self) -> int | None:
+    def _status(self) -> tuple[str, int | None]:
+        """("exit", N), ("running", None), or ("lost", None) (no record, or no answer)."""
         try:
             chan = self.link.conn.create_session()
             chan.settimeout(10)
@@ -213,10 +224,10 @@ class JobRun:
             said = chan.makefile("r").read().decode().strip()
             chan.close()
         except Exception:
-            return None
-        if said.startswith("exit "):
-            return int(said.split()[1])
-        return None
+            return "lost", None
+        if said.startswith("exit ") and said.split()[1].lstrip("-").isdigit():
+            return "exit", int(said.split()[1])
+        return ("running", None) if said == "running" else ("lost", None)
 
     def _kill(self) -> None:
         pid = self.pid
