@@ -25,7 +25,7 @@ from chatops.store.db import upgrade
 from tests.apps import make_app, service_config
 from tests.conftest import ROOT
 from tests.factories import Each, sql
-from tests.faults import wait_for
+from tests.faults import audit_verify, wait_for
 from tests.servers import free_port, wait_port
 
 
@@ -146,6 +146,7 @@ def test_a_command_and_a_click_acked_then_killed_are_handled_by_the_next_process
             actions = [e.action for e in Each(sql(url), "audit").for_run(run.id)]
             assert actions.count("plan.approved") == 1 and actions.count("plan.requested") == 1
             assert len(RemoteSlack(f"http://127.0.0.1:{third.port}", standin).plans()) == 1
+            audit_verify(Path(env["CHATOPS_CONFIG"]), url)
             engine = create_engine(url)
             with engine.connect() as c:
                 left = c.execute(text("SELECT count(*) FROM inbox WHERE handled_at IS NULL"))

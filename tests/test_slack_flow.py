@@ -16,7 +16,7 @@ from chatops.engine.runs.run import RunState
 from chatops.simulator.harness import ChatHarness
 from tests.apps import App, health_server, make_app, service_config
 from tests.conftest import ROOT
-from tests.faults import healthz, manager, wait_for
+from tests.faults import audit_verify, healthz, manager, wait_for
 from tests.servers import Sshd
 
 
@@ -456,6 +456,7 @@ def test_slack_unreachable_mid_run_the_thread_catches_up_in_place_once(
     one_each(slack)
     assert "stalled" not in healthz(slack.url)[1]
     assert app.state() == "running v2"  # the host's own record
+    audit_verify(slack.settings.config, slack.settings.database_url)
 
 
 def test_slack_answering_500_for_a_while_loses_and_doubles_nothing(
@@ -473,3 +474,5 @@ def test_slack_answering_500_for_a_while_loses_and_doubles_nothing(
     one_each(slack)
     failed = [c for c in slack.standin.calls if c.status == 500]
     assert len(failed) == 24  # every fault was met, and the thread is still true
+    assert app.state() == "running v2"
+    audit_verify(slack.settings.config, slack.settings.database_url)
