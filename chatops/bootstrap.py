@@ -352,8 +352,6 @@ def build_bot(
     app = create_app(services, settings.slack_signing_secret)
 
     def replay() -> list[int]:
-        if not settings.slack_signing_secret:
-            return []  # Socket Mode: Slack's envelopes are acked by the SDK, not stored here
         return inbox.replay(lambda body, headers: app.dispatch(bolt_request(body, headers)))
 
     def prune() -> int:

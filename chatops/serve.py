@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chatops.errors import ConfigError
 from chatops.settings import Settings
@@ -71,16 +71,17 @@ def socket_mode(bot: Bot, settings: Settings, host: str, port: int) -> None:
     from chatops.socket_health import SocketHealth, combined
 
     assert settings.slack_app_token
-    handler = SocketModeHandler(
+    handler = durable_handler(SocketModeHandler)(
         bot.app, settings.slack_app_token, ping_interval=settings.socket_ping
     )
+    handler.inbox = bot.inbox
     socket = SocketHealth(handler.client, grace=settings.socket_grace).start()
     stopping = threading.Event()
 
     def connect() -> None:
         while not stopping.is_set():
             try:
-                handler.connect()  # type: ignore[no-untyped-call]
+                handler.connect()
                 log.info("connected to Slack in Socket Mode")
                 return
             except Exception as e:  # Slack unreachable at start: /healthz says so
@@ -98,5 +99,36 @@ def socket_mode(bot: Bot, settings: Settings, host: str, port: int) -> None:
         )
     finally:
         stopping.set()
-        handler.close()  # type: ignore[no-untyped-call]
+        handler.close()
         socket.stop()
+
+
+def durable_handler(base: Any) -> Any:
+    """bolt's Socket Mode handler, storing an envelope that is acked with nothing before it
+    is handled (the inbox, as HTTP mode's fast ack does): the ack goes back after dispatch,
+    so a process killed after the ack has left the request for the next one."""
+    import json
+
+    from chatops.slack.inbox import SOCKET_MODE, key_of
+    from chatops.slack.intake import acked_empty
+
+    class Durable(base):  # type: ignore[misc]
+        inbox: Any = None
+
+        def handle(self, client: Any, req: Any) -> None:
+            payload = req.payload if isinstance(req.payload, dict) else None
+            key = key_of(payload) if payload is not None and acked_empty(payload) else None
+            if self.inbox is None or key is None:
+                super().handle(client, req)
+                return
+            try:
+                inbox_id = self.inbox.accept(key, SOCKET_MODE, json.dumps(payload).encode())
+            except Exception as e:  # not stored: no ack, so Slack (or the user) tries again
+                log.error("could not store a Socket Mode envelope before acking it: %s", e)
+                return
+            if inbox_id is None:  # sent before: stored and handled once
+                super().handle(client, req)  # bolt's dedupe drops it; Slack gets its ack
+                return
+            self.inbox.completion.run(inbox_id, lambda: super(Durable, self).handle(client, req))
+
+    return Durable

@@ -199,3 +199,71 @@ def test_socket_health_grace_reconnects_and_envelopes() -> None:
     now[0] += 2.5
     ok, state = health.report()
     assert ok and state["reconnects"] == 1 and state["seconds_since_envelope"] == 2.5
+
+
+def test_an_envelope_acked_then_killed_is_handled_by_the_next_process(
+    env: dict[str, str], postgres_url: str
+) -> None:
+    """Killed -9 after the ack of a /change, before it was handled (the table its handler
+    needs is locked): the next serve, over the socket too, posts the plan, once."""
+    import signal
+
+    from sqlalchemy import create_engine, text
+
+    from chatops.store.db import upgrade
+
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text('DROP DATABASE IF EXISTS "socketinbox"'))
+        c.execute(text('CREATE DATABASE "socketinbox"'))
+    admin.dispose()
+    url = postgres_url.rsplit("/", 1)[0] + "/socketinbox"
+    upgrade(url)
+    web = SlackStandIn().start()
+    socket = SocketStandIn().start()
+    web.socket_url = socket.url
+    e = {
+        **env,
+        "CHATOPS_DATABASE_URL": url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "CHATOPS_SLACK_API_URL": web.api_url,
+        "CHATOPS_SOCKET_PING": "1",
+    }
+    e.pop("SLACK_SIGNING_SECRET", None)
+
+    def serve() -> tuple[subprocess.Popen[bytes], int]:
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chatops", "serve", "--mode", "socket", "--port", str(port)],
+            env=e,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        until(lambda: connected(port), 30, "serve did not connect")
+        return proc, port
+
+    first, _ = serve()
+    second = None
+    try:
+        slack = SocketSim(web, socket)
+        hold = create_engine(url).connect()
+        hold.execute(text("LOCK TABLE plans IN ACCESS EXCLUSIVE MODE"))
+        slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+        assert slack.acked() < 3.0  # Slack saw it acknowledged
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        hold.rollback()
+        hold.close()
+        assert slack.plans() == []
+        second, _ = serve()
+        until(lambda: slack.plans(), 30, "the next process did not post the plan")
+        time.sleep(1)
+        assert len(slack.plans()) == 1
+    finally:
+        for p in (first, second):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                p.wait(15)
+        socket.stop()
+        web.stop()

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 REPLAY_WITHIN = timedelta(hours=1)  # older requests are not handled again: people moved on
+SOCKET_MODE = "application/x-slack-socket-mode"  # a Socket Mode envelope's payload, as JSON
 
 
 class InboxStore(Protocol):
@@ -186,7 +187,12 @@ class Inbox:
                 self.store.handled(item.id, self.now())
                 continue
             log.warning("handling request %s again: the process that acked it died", item.id)
-            headers = resign(self.secret, item.body, item.content_type)
+            if item.content_type == SOCKET_MODE:
+                headers = {"content-type": SOCKET_MODE}  # no signature: it came over the socket
+            elif self.secret:
+                headers = resign(self.secret, item.body, item.content_type)
+            else:
+                continue  # an HTTP request, and no secret here to hand it to bolt with
             again = functools.partial(dispatch, item.body, headers)
             self.completion.run(item.id, again, replaying=True)
             done.append(item.id)
@@ -194,7 +200,11 @@ class Inbox:
 
 
 def bolt_request(body: bytes, headers: dict[str, str]) -> Any:
-    """A stored request as bolt reads it."""
+    """A stored request as bolt reads it (a Socket Mode payload as one from the socket)."""
+    import json
+
     from slack_bolt import BoltRequest
 
+    if headers.get("content-type") == SOCKET_MODE:
+        return BoltRequest(mode="socket_mode", body=json.loads(body))
     return BoltRequest(body=body.decode("utf-8"), headers={k: [v] for k, v in headers.items()})
