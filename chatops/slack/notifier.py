@@ -4,7 +4,6 @@ step, long output as a file, and a summary broadcast to the channel at the end."
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,7 +13,6 @@ from slack_sdk.errors import SlackApiError
 
 from chatops.engine import events as ev
 from chatops.engine.ports import Clock, Stored
-from chatops.engine.runs.printable import Printable, printable
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
@@ -23,15 +21,13 @@ from chatops.slack import prompt_blocks as pb
 from chatops.slack.done_notices import DoneNotices
 from chatops.slack.escalation_notices import EscalationNotices
 from chatops.slack.freeze_notices import FreezeNotices
+from chatops.slack.output_text import LIVE_CHARS, live_text, result_lines, shown_file
 from chatops.slack.plan_notices import PlanNotices, transient
 from chatops.slack.postmortem_notices import PostMortemNotices
 from chatops.slack.records import RunMessages, SlackRecords
 from chatops.slack.throttle import Throttle
 
 log = logging.getLogger(__name__)
-INLINE_LINES = 15
-INLINE_CHARS = 2500
-LIVE_CHARS = 1500
 
 
 class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotices, FreezeNotices):
@@ -170,7 +166,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
             run = self.store.get_run(run_id)
             plan = self.store.load_plan(run.task_id)
             with self._lock:
-                live = _shown(self._live.get(run_id, ""))
+                live = live_text(self._live.get(run_id, ""))
             blocks = bk.status_blocks(run, plan, self.store.steps(run_id), live)
             self._call(
                 "update status",
@@ -310,17 +306,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         run = e.run
         results = e.results
         step_id, phase = e.step, str(e.phase or "main")
-        lines, long_hosts = [], []
-        for r in results:
-            code = r.code
-            result = f"{code} in {r.duration:.1f}s" + (
-                f" ({r.error})" if r.error and not r.ok else ""
-            )
-            tail = printable(r.tail).rstrip()
-            if tail.count("\n") >= INLINE_LINES or len(tail) > INLINE_CHARS or r.truncated:
-                long_hosts.append(r.host)
-                tail = "\n".join(tail.splitlines()[-8:])
-            lines.append((r.host, result, bk.cut_head(tail, 800)))
+        lines, long_hosts = result_lines(results)
         unknown = any(r.outcome == "unknown" for r in results)
         text = bk.step_finished_text(step_id, e.ok, lines, phase, unknown)
         with self._lock:  # kept until the update succeeds: a retry updates the same message
@@ -349,18 +335,13 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         ]
         if not recs:
             return
-        with tempfile.NamedTemporaryFile("w+", prefix="chatops-upload-", suffix=".log") as f:
-            shown = Printable()  # what a terminal showed, streamed: memory stays bounded
-            for chunk in self.store.output_chunks(recs[-1].id):
-                f.write(shown.feed(chunk))
-            f.write(shown.flush())
-            f.flush()
+        with shown_file(self.store.output_chunks(recs[-1].id)) as path:
             self._call(
                 "upload",
                 lambda: self.client.files_upload_v2(
                     channel=m.channel,
                     thread_ts=m.plan_ts,
-                    file=f.name,
+                    file=path,
                     filename=f"run-{run.id}-{step_id}-{host}.log",
                     title=f"Run #{run.id} {step_id} on {host}: full output",
                 ),
@@ -411,10 +392,3 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         self.retire_prompts(run.id, f"_No longer waiting: {text.splitlines()[0]}_")
         self.reply(m, text, [bk.section(text)], broadcast=True)
         self.refresh_plan(run, text.splitlines()[0])
-
-
-def _shown(live: str) -> str:
-    """The live tail as a terminal shows it, from its first whole line once it was cut."""
-    if len(live) >= LIVE_CHARS and "\n" in live:
-        live = live[live.index("\n") + 1 :]
-    return printable(live)

@@ -11,21 +11,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 from chatops.engine import events as ev
 from chatops.engine.approvals.freezing import holding, in_force, tell_held
 from chatops.engine.planning.config import Config
-from chatops.engine.planning.inventory import Host
-from chatops.engine.planning.plan import HostCommand, Plan, PlannedStep
+from chatops.engine.planning.plan import Plan, PlannedStep
 from chatops.engine.ports import Clock, Executor, HttpGetter
-from chatops.engine.runs.batches import only_touched, over_threshold, remaining
-from chatops.engine.runs.checks import http_check, output_matches
+from chatops.engine.runs.batches import only_touched, over_threshold
 from chatops.engine.runs.durable import Durable, StoreLost
-from chatops.engine.runs.result import CommandResult, job_name
+from chatops.engine.runs.host_steps import HostSteps, hosts_of, step_state
 from chatops.engine.runs.run import AuditEvent, RunState, RunView, StepRecord, StepState
-from chatops.engine.runs.settling import Settler, StillUnknown
-from chatops.engine.runs.sink import FLUSH_SECONDS, Sink
+from chatops.engine.runs.settling import OutcomeUnknown, Settler
+from chatops.engine.runs.sink import FLUSH_SECONDS
 from chatops.engine.runs.stranded import end_stranded
 from chatops.engine.unit_of_work import Transaction, Transactions
 
@@ -43,11 +40,6 @@ class _Paused(Exception):
 
 class _Cancelled(Exception):
     pass
-
-
-class OutcomeUnknown(Exception):
-    """A step's command may or may not have run to its end (its host's connection was lost):
-    neither a success to go on from nor a failure to roll back. A lead decides."""
 
 
 class Runner:
@@ -76,12 +68,14 @@ class Runner:
         self.heartbeat_every = heartbeat_every
         self.cancel_poll = cancel_poll
         self._cancels: dict[int, threading.Event] = {}
-        self._sinks: dict[int, set[Sink]] = {}
         self._active: set[int] = set()  # runs a worker of this process is executing
         self._why: dict[int, str] = {}  # why a run's worker stopped, for the recovery to say
         self.sleep = sleep
         self.durable = Durable(tx, store_patience)
         self.settler = Settler(self.durable, clock, executors)
+        self.hosts = HostSteps(
+            config, self.durable, clock, executors, http, owner, self._cancels, max_parallel, sleep
+        )
 
     def active(self) -> frozenset[int]:
         """The runs a live worker of this process is executing right now."""
@@ -136,7 +130,7 @@ class Runner:
         """End a run whose worker stopped: `interrupted` at the step it was on (resumable),
         or `cancelled` if a cancel was asked for meanwhile. Its running steps are marked
         interrupted with the cause. None if the run had moved on (another process did it)."""
-        for sink in list(self._sinks.pop(run.id, ())):
+        for sink in list(self.hosts.sinks.pop(run.id, ())):
             try:
                 sink.flush(durable=True)
             except Exception:  # what could not be stored is said to be lost in the cause
@@ -178,10 +172,7 @@ class Runner:
             stop.set()
             watch.join(timeout=5)
             self._cancels.pop(run.id, None)
-            for sink in self._sinks.pop(run.id, ()):
-                sink.close()
-            for executor in {id(e): e for e in self.executors.values()}.values():
-                executor.close_session(self._session(run))  # ended, or parked for a person
+            self.hosts.close(run)  # ended, or parked for a person
 
     def _watch(self, run_id: int, stop: threading.Event, cancel: threading.Event) -> None:
         """Beat the heartbeat, turn a cancel request into a signal to the executors, and pass
@@ -189,7 +180,7 @@ class Runner:
         last_beat = time.monotonic()
         while not stop.wait(min(self.cancel_poll, FLUSH_SECONDS)):
             try:
-                for sink in list(self._sinks.get(run_id, ())):
+                for sink in list(self.hosts.sinks.get(run_id, ())):
                     sink.flush(older_than=FLUSH_SECONDS)
                 with self.tx() as t:
                     if not cancel.is_set() and t.runs.get(run_id).cancel_requested:
@@ -206,14 +197,10 @@ class Runner:
                 records = t.steps.of_run(run.id)
                 t.events.add(ev.RunStarted(run))
         started: list[PlannedStep] = [s for s in plan.steps if _summary(records, s.id) is not None]
-        try:  # commands whose outcome was unknown: how did they end? (waits if they still run)
-            settled_failed = self.settler.settle(run, plan, records, _hosts(self.config, run))
-        except StillUnknown as e:
-            raise OutcomeUnknown(str(e)) from e
-        if settled_failed or run.rollback_requested or _unsettled(records):
-            for attempt in self.durable.attempts("reading the settled steps"):
-                with attempt as t:
-                    records = t.steps.of_run(run.id)
+        # commands whose outcome was unknown: how did they end? (waits if they still run)
+        records, settled_failed = self.settler.settle(
+            run, plan, records, hosts_of(self.config, run)
+        )
         if settled_failed and not run.rollback_requested:
             why = f"step {settled_failed[0]} failed (learned after its connection came back)"
             return self._fail(run, plan, started, why)
@@ -342,9 +329,9 @@ class Runner:
                 summary_id = t.steps.start(run.id, phase, step.id, "", self.clock.now())
                 t.events.add(ev.StepStarted(run, step.id, phase))
         if step.http is not None:
-            results = [self._http(run, step, phase)]
+            results = [self.hosts.http_step(run, step, phase)]
         else:
-            results = self._on_hosts(run, step, phase)
+            results = self.hosts.on_hosts(run, step, phase)
         unknown = [r for r in results if r.outcome == "unknown"]
         ok = all(r.ok for r in results) and bool(results)
         exit_codes = [r.exit_code for r in results if r.exit_code is not None]
@@ -353,7 +340,7 @@ class Runner:
             with attempt as t:
                 t.steps.finish(
                     summary_id,
-                    _state(ok, bool(unknown)),
+                    step_state(ok, bool(unknown)),
                     self.clock.now(),
                     exit_code=max(exit_codes) if exit_codes else None,
                     error=error,
@@ -366,15 +353,6 @@ class Runner:
                 "finished; check the host, then resume or roll back"
             )
         return ok
-
-    def _http(self, run: RunView, step: PlannedStep, phase: str) -> CommandResult:
-        assert step.http is not None
-        for attempt in self.durable.attempts(f"starting step {step.id}"):
-            with attempt as t:
-                rec = t.steps.start(run.id, phase, step.id, "bot", self.clock.now())
-        result = http_check(step.http, self.http, self.sleep)
-        self._finish(rec, result)
-        return result
 
     def _pause(self, run: RunView, step: PlannedStep, phase: str) -> bool:
         """Between two batches of a rolling deploy: watch; a cancel ends the wait at once."""
@@ -392,73 +370,6 @@ class Runner:
                 t.events.add(ev.StepFinished(run, step.id, phase, True, ()))
         return True
 
-    def _on_hosts(self, run: RunView, step: PlannedStep, phase: str) -> list[CommandResult]:
-        hosts = _hosts(self.config, run)
-        if step.batch is not None:
-            for attempt in self.durable.attempts(f"planning step {step.id}"):
-                with attempt as t:
-                    todo = remaining(step, t.steps.of_run(run.id))
-            step = step.model_copy(update={"commands": todo})
-        if step.hosts == "serial":
-            results = []
-            for hc in step.commands:
-                r = self._one(run, step, phase, hosts[hc.host], hc)
-                results.append(r)
-                if r.failed and step.on_failure == "stop":
-                    break
-            return results
-        workers = max(1, min(self.max_parallel, len(step.commands)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chatops-host") as pool:
-            futures = [
-                pool.submit(self._one, run, step, phase, hosts[hc.host], hc) for hc in step.commands
-            ]
-            return [f.result() for f in futures]
-
-    def _one(
-        self, run: RunView, step: PlannedStep, phase: str, host: Host, hc: HostCommand
-    ) -> CommandResult:
-        for attempt in self.durable.attempts(f"starting step {step.id} on {host.name}"):
-            with attempt as t:
-                rec = t.steps.start(run.id, phase, step.id, host.name, self.clock.now())
-        sink = Sink(self.durable, rec, lambda chunk: ev.StepOutput(run, step.id, host.name, chunk))
-        self._sinks.setdefault(run.id, set()).add(sink)
-        executor = self.executors[host.transport]
-        try:
-            result = executor.run(
-                host,
-                hc.command,
-                timeout=step.timeout,
-                on_output=sink,
-                cancel=self._cancels.get(run.id),
-                session=self._session(run),
-                job=job_name(run.task_id, run.id, rec),
-            )
-        except Exception as e:  # an executor bug must not leave the run hanging
-            result = CommandResult(host.name, hc.command, "error", None, "", 0.0, error=repr(e))
-        sink.flush(durable=True)  # waits out an outage; StoreLost past the patience
-        self._sinks.get(run.id, set()).discard(sink)
-        sink.close()
-        if step.kind == "check":
-            result = output_matches(result, step.expect)
-        self._finish(rec, result)
-        return result
-
-    def _finish(self, rec: int, r: CommandResult) -> None:
-        for attempt in self.durable.attempts("recording a step's end"):
-            with attempt as t:
-                t.steps.finish(
-                    rec,
-                    _state(r.ok, r.outcome == "unknown"),
-                    self.clock.now(),
-                    exit_code=r.exit_code,
-                    tail=r.tail_lines(40),
-                    error=r.error,
-                )
-
-    def _session(self, run: RunView) -> str:
-        """A run's connections, while this process executes it."""
-        return f"run-{run.id}@{self.owner}"
-
     def _audit(self, t: Transaction, run: RunView, action: str, detail: str = "") -> None:
         t.audit.append(
             AuditEvent(
@@ -467,23 +378,6 @@ class Runner:
         )
 
 
-def _unsettled(records: list[StepRecord]) -> bool:
-    return any(r.state == StepState.INTERRUPTED for r in records)
-
-
-def _state(ok: bool, unknown: bool) -> StepState:
-    if unknown:
-        return StepState.INTERRUPTED  # neither done nor failed: a lead looks and decides
-    return StepState.SUCCEEDED if ok else StepState.FAILED
-
-
 def _summary(records: list[StepRecord], step_id: str) -> StepRecord | None:
     found = [r for r in records if r.step_id == step_id and r.host == "" and r.phase == "main"]
     return found[-1] if found else None
-
-
-def _hosts(config: Config, run: RunView) -> dict[str, Host]:
-    if run.service is None or run.environment is None:
-        return {}
-    env = config.services[run.service].environments[run.environment]
-    return {h.name: h for h in env.hosts}

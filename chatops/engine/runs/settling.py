@@ -22,8 +22,10 @@ from chatops.engine.runs.run import AuditEvent, RunView, StepRecord, StepState
 SETTLE_GRACE = 30.0  # beyond the step's own timeout, how long a settle may wait for its end
 
 
-class StillUnknown(Exception):
-    """A host still cannot say how its command ended."""
+class OutcomeUnknown(Exception):
+    """A step's command may or may not have run to its end (its host's connection was lost,
+    and the host cannot say yet): neither a success to go on from nor a failure to roll
+    back. The run is interrupted; a lead decides."""
 
 
 class Settler:
@@ -34,10 +36,12 @@ class Settler:
 
     def settle(
         self, run: RunView, plan: Plan, records: list[StepRecord], hosts: Mapping[str, Host]
-    ) -> list[str]:
-        """Settle every unknown outcome of the run's main steps; the steps that turn out to
-        have failed. Raises StillUnknown when a host cannot say."""
-        failed = []
+    ) -> tuple[list[StepRecord], list[str]]:
+        """Settle every unknown outcome of the run's main steps: the run's records (read
+        again if any changed) and the steps that turn out to have failed. Raises
+        OutcomeUnknown when a host cannot say."""
+        failed: list[str] = []
+        changed = False
         for summary in records:
             if summary.host or summary.phase != "main" or summary.state != StepState.INTERRUPTED:
                 continue
@@ -55,6 +59,7 @@ class Settler:
             results = [res for _r, res in learned if res is not None]
             if not results:
                 continue  # nothing to learn: the step runs again when resumed
+            changed = True
             known = {r.id for r, res in learned if res is not None}
             unknown_left = any(res is None for _r, res in learned)
             ok = (
@@ -74,7 +79,11 @@ class Settler:
                     t.events.add(ev.StepFinished(run, step.id, "main", ok, tuple(results)))
             if not ok:
                 failed.append(step.id)
-        return failed
+        if changed:
+            for attempt in self.durable.attempts("reading the settled steps"):
+                with attempt as t:
+                    records = t.steps.of_run(run.id)
+        return records, failed
 
     def _one(
         self, run: RunView, rec: StepRecord, host: Host, timeout: float
@@ -84,7 +93,7 @@ class Settler:
         if result is None:
             return None
         if result.outcome == "unknown":
-            raise StillUnknown(
+            raise OutcomeUnknown(
                 f"{host.name} still cannot say how `{rec.step_id}` ended ({result.error}); "
                 "nothing goes on while it may still run"
             )

@@ -1,0 +1,143 @@
+"""A machine step on its hosts: serially or in parallel (bounded), each host's command run
+as a job named for its record, its output streamed into a Sink, its end recorded; an HTTP
+check from the bot. What every write goes through is the runner's `Durable`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from chatops.engine import events as ev
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.inventory import Host
+from chatops.engine.planning.plan import HostCommand, PlannedStep
+from chatops.engine.ports import Clock, Executor, HttpGetter
+from chatops.engine.runs.batches import remaining
+from chatops.engine.runs.checks import http_check, output_matches
+from chatops.engine.runs.durable import Durable
+from chatops.engine.runs.result import CommandResult, job_name
+from chatops.engine.runs.run import RunView, StepState
+from chatops.engine.runs.sink import Sink
+
+
+class HostSteps:
+    def __init__(
+        self,
+        config: Config,
+        durable: Durable,
+        clock: Clock,
+        executors: Mapping[str, Executor],
+        http: HttpGetter,
+        owner: str,
+        cancels: dict[int, threading.Event],
+        max_parallel: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.durable = durable
+        self.clock = clock
+        self.executors = executors
+        self.http = http
+        self.owner = owner
+        self.cancels = cancels  # the runner's: a cancel reaches every host's command
+        self.max_parallel = max_parallel
+        self.sleep = sleep
+        self.sinks: dict[int, set[Sink]] = {}  # a run's output not stored yet, per host
+
+    def close(self, run: RunView) -> None:
+        """The run ended or parked: its sinks and its connections go."""
+        for sink in self.sinks.pop(run.id, ()):
+            sink.close()
+        for executor in {id(e): e for e in self.executors.values()}.values():
+            executor.close_session(self.session(run))
+
+    def http_step(self, run: RunView, step: PlannedStep, phase: str) -> CommandResult:
+        assert step.http is not None
+        for attempt in self.durable.attempts(f"starting step {step.id}"):
+            with attempt as t:
+                rec = t.steps.start(run.id, phase, step.id, "bot", self.clock.now())
+        result = http_check(step.http, self.http, self.sleep)
+        self._finish(rec, result)
+        return result
+
+    def on_hosts(self, run: RunView, step: PlannedStep, phase: str) -> list[CommandResult]:
+        hosts = hosts_of(self.config, run)
+        if step.batch is not None:
+            for attempt in self.durable.attempts(f"planning step {step.id}"):
+                with attempt as t:
+                    todo = remaining(step, t.steps.of_run(run.id))
+            step = step.model_copy(update={"commands": todo})
+        if step.hosts == "serial":
+            results = []
+            for hc in step.commands:
+                r = self._one(run, step, phase, hosts[hc.host], hc)
+                results.append(r)
+                if r.failed and step.on_failure == "stop":
+                    break
+            return results
+        workers = max(1, min(self.max_parallel, len(step.commands)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chatops-host") as pool:
+            futures = [
+                pool.submit(self._one, run, step, phase, hosts[hc.host], hc) for hc in step.commands
+            ]
+            return [f.result() for f in futures]
+
+    def _one(
+        self, run: RunView, step: PlannedStep, phase: str, host: Host, hc: HostCommand
+    ) -> CommandResult:
+        for attempt in self.durable.attempts(f"starting step {step.id} on {host.name}"):
+            with attempt as t:
+                rec = t.steps.start(run.id, phase, step.id, host.name, self.clock.now())
+        sink = Sink(self.durable, rec, lambda chunk: ev.StepOutput(run, step.id, host.name, chunk))
+        self.sinks.setdefault(run.id, set()).add(sink)
+        executor = self.executors[host.transport]
+        try:
+            result = executor.run(
+                host,
+                hc.command,
+                timeout=step.timeout,
+                on_output=sink,
+                cancel=self.cancels.get(run.id),
+                session=self.session(run),
+                job=job_name(run.task_id, run.id, rec),
+            )
+        except Exception as e:  # an executor bug must not leave the run hanging
+            result = CommandResult(host.name, hc.command, "error", None, "", 0.0, error=repr(e))
+        sink.flush(durable=True)  # waits out an outage; StoreLost past the patience
+        self.sinks.get(run.id, set()).discard(sink)
+        sink.close()
+        if step.kind == "check":
+            result = output_matches(result, step.expect)
+        self._finish(rec, result)
+        return result
+
+    def _finish(self, rec: int, r: CommandResult) -> None:
+        for attempt in self.durable.attempts("recording a step's end"):
+            with attempt as t:
+                t.steps.finish(
+                    rec,
+                    step_state(r.ok, r.outcome == "unknown"),
+                    self.clock.now(),
+                    exit_code=r.exit_code,
+                    tail=r.tail_lines(40),
+                    error=r.error,
+                )
+
+    def session(self, run: RunView) -> str:
+        """A run's connections, while this process executes it."""
+        return f"run-{run.id}@{self.owner}"
+
+
+def step_state(ok: bool, unknown: bool) -> StepState:
+    if unknown:
+        return StepState.INTERRUPTED  # neither done nor failed: a lead looks and decides
+    return StepState.SUCCEEDED if ok else StepState.FAILED
+
+
+def hosts_of(config: Config, run: RunView) -> dict[str, Host]:
+    if run.service is None or run.environment is None:
+        return {}
+    env = config.services[run.service].environments[run.environment]
+    return {h.name: h for h in env.hosts}
