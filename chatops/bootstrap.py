@@ -290,6 +290,8 @@ class Bot:
         if self.scheduler is not None:
             self.scheduler.stop()
         self.sweeper.stop()
+        if self.inbox is not None:
+            self.inbox.close()  # what was accepted is written before the store closes
         self.services.workers.shutdown()
         self.wired.close()
 

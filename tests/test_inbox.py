@@ -162,11 +162,15 @@ def test_an_event_sent_twice_is_stored_once() -> None:
     stored: dict[str, int] = {}
 
     class Store:
-        def add(self, key: str, content_type: str, body: bytes, holder: str, now: datetime):  # type: ignore[no-untyped-def]
-            if key in stored:
-                return None
-            stored[key] = len(stored) + 1
-            return stored[key]
+        def add_many(self, items, holder: str, now: datetime):  # type: ignore[no-untyped-def]
+            out = []
+            for key, _type, _body in items:
+                if key in stored:
+                    out.append(None)
+                    continue
+                stored[key] = len(stored) + 1
+                out.append(stored[key])
+            return out
 
     inbox = Inbox(Store(), "me", lambda: datetime.now(UTC), "s", lambda _h, _s: False)  # type: ignore[arg-type]
     key = key_of({"type": "event_callback", "event_id": "Ev1", "event": {"type": "app_mention"}})
@@ -231,3 +235,21 @@ def test_old_or_retried_requests_are_not_replayed_for_ever() -> None:
     inbox = Inbox(Store(), "me", lambda: now, "secret", lambda _h, _s: True)  # type: ignore[arg-type]
     assert inbox.replay(lambda body, headers: dispatched.append(body)) == [1]
     assert dispatched == [b"{}"] and sorted(handled) == [1, 2, 3]
+
+
+def test_a_batch_of_requests_is_stored_in_order_and_a_repeat_once(db_url: str) -> None:
+    from chatops.store.db import make_engine
+    from chatops.store.inbox import SqlInbox
+
+    engine = make_engine(db_url)
+    store = SqlInbox(engine)
+    now = datetime.now(UTC)
+    first = store.add_many([(f"k{i}", "application/json", b"{}") for i in range(30)], "me", now)
+    assert first == sorted(first) and len(set(first)) == 30  # one id each, in order
+    again = store.add_many(
+        [("new", "text/plain", b"x"), ("k3", "text/plain", b""), ("new", "", b"")], "me", now
+    )
+    assert again[0] is not None and again[1:] == [None, None]
+    stored = {r.key: r.id for r in store.unhandled(limit=100)}
+    assert stored["k3"] == first[3] and stored["new"] == again[0] and len(stored) == 31
+    engine.dispose()

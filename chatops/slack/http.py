@@ -9,6 +9,7 @@ handled after: a burst of 20 `/change` is acked as fast as by a bare bolt AsyncA
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -57,9 +58,10 @@ def asgi(
             inbox_id = None
             if inbox is not None and screened.key is not None:
                 try:
-                    inbox_id = await run_in_threadpool(
-                        inbox.accept, screened.key, request.headers.get("content-type", ""), body
+                    stored = inbox.accept_soon(
+                        screened.key, request.headers.get("content-type", ""), body
                     )
+                    inbox_id = await asyncio.wrap_future(stored)
                 except Exception as e:  # not stored: no 200, so Slack (or the user) tries again
                     log.error("could not store a Slack request before acking it: %s", e)
                     return JSONResponse(

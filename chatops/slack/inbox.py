@@ -17,9 +17,12 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from chatops.store.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +31,9 @@ SOCKET_MODE = "application/x-slack-socket-mode"  # a Socket Mode envelope's payl
 
 
 class InboxStore(Protocol):
-    def add(
-        self, key: str, content_type: str, body: bytes, holder: str, now: datetime
-    ) -> int | None: ...
+    def add_many(
+        self, items: Sequence[tuple[str, str, bytes]], holder: str, now: datetime
+    ) -> Sequence[int | None]: ...
 
     def handled(self, inbox_id: int, now: datetime) -> None: ...
 
@@ -162,11 +165,21 @@ class Inbox:
         self.is_dead = is_dead
         self.max_attempts = max_attempts
         self.completion = Completion(lambda inbox_id: store.handled(inbox_id, now()))
+        self._writer: GroupCommit[tuple[str, str, bytes], int | None] = GroupCommit(
+            lambda items: store.add_many(items, holder, now()), "chatops-inbox"
+        )
+
+    def accept_soon(self, key: str, content_type: str, body: bytes) -> Future[int | None]:
+        """Store the request before it is acknowledged, with whatever else arrived meanwhile
+        (one transaction): its id, or None if Slack sent it before (an event's retry). The
+        future fails if the store cannot take it: then no 200."""
+        return self._writer.submit((key, content_type, body))
 
     def accept(self, key: str, content_type: str, body: bytes) -> int | None:
-        """Store the request before it is acknowledged: its id, or None if Slack sent it
-        before (an event's retry). Raises if the store cannot take it: then no 200."""
-        return self.store.add(key, content_type, body, self.holder, self.now())
+        return self.accept_soon(key, content_type, body).result()
+
+    def close(self) -> None:
+        self._writer.close()
 
     def replay(self, dispatch: Callable[[bytes, dict[str, str]], object]) -> list[int]:
         """Dispatch again the requests that dead processes acknowledged and did not handle."""

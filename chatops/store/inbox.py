@@ -11,16 +11,18 @@ retry) is stored once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from chatops.store.models import InboxRow
 
 MAX_ATTEMPTS = 3
+Incoming = tuple[str, str, bytes]  # key, content type, body
 
 
 @dataclass(frozen=True)
@@ -42,21 +44,27 @@ class SqlInbox:
         self, key: str, content_type: str, body: bytes, holder: str, now: datetime
     ) -> int | None:
         """Store a request; its id, or None if one with this key is stored already."""
-        with Session(self.engine) as s:
-            row = InboxRow(
-                key=key[:255],
-                content_type=content_type[:100],
-                body=body,
-                received_at=now,
-                holder=holder,
-                attempts=1,
-            )
-            s.add(row)
+        return self.add_many([(key, content_type, body)], holder, now)[0]
+
+    def add_many(self, items: Sequence[Incoming], holder: str, now: datetime) -> list[int | None]:
+        """Store requests in one transaction; for each its id, or None if one with its key
+        is stored already (then the batch is written again one by one: that is rare).
+        A Core insert: this is the ack's path, and the ORM costs eight times the CPU."""
+        rows = [_row(item, holder, now) for item in items]
+        add = insert(InboxRow).returning(InboxRow.id, sort_by_parameter_order=True)
+        try:
+            with self.engine.begin() as c:
+                return [int(i) for i in c.execute(add, rows).scalars()]
+        except IntegrityError:
+            pass
+        out: list[int | None] = []
+        for row in rows:
             try:
-                s.commit()
+                with self.engine.begin() as c:
+                    out.append(int(c.execute(add, [row]).scalar_one()))
             except IntegrityError:
-                return None
-            return int(row.id)
+                out.append(None)
+        return out
 
     def handled(self, inbox_id: int, now: datetime) -> None:
         with Session(self.engine) as s:
@@ -98,6 +106,18 @@ class SqlInbox:
             )
             s.commit()
             return int(getattr(gone, "rowcount", 0) or 0)
+
+
+def _row(item: Incoming, holder: str, now: datetime) -> dict[str, object]:
+    key, content_type, body = item
+    return {
+        "key": key[:255],
+        "content_type": content_type[:100],
+        "body": body,
+        "received_at": now,
+        "holder": holder,
+        "attempts": 1,
+    }
 
 
 def _received(r: InboxRow) -> Received:
