@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -162,15 +163,17 @@ def test_an_event_sent_twice_is_stored_once() -> None:
     stored: dict[str, int] = {}
 
     class Store:
-        def add_many(self, items, holder: str, now: datetime):  # type: ignore[no-untyped-def]
-            out = []
-            for key, _type, _body in items:
-                if key in stored:
-                    out.append(None)
-                    continue
+        def add_soon(self, key, content_type, body, holder, now):  # type: ignore[no-untyped-def]
+            done: Future[int | None] = Future()
+            if key in stored:
+                done.set_result(None)
+            else:
                 stored[key] = len(stored) + 1
-                out.append(stored[key])
-            return out
+                done.set_result(stored[key])
+            return done
+
+        def close(self) -> None:
+            pass
 
     inbox = Inbox(Store(), "me", lambda: datetime.now(UTC), "s", lambda _h, _s: False)  # type: ignore[arg-type]
     key = key_of({"type": "event_callback", "event_id": "Ev1", "event": {"type": "app_mention"}})

@@ -17,12 +17,10 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-
-from chatops.store.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +29,11 @@ SOCKET_MODE = "application/x-slack-socket-mode"  # a Socket Mode envelope's payl
 
 
 class InboxStore(Protocol):
-    def add_many(
-        self, items: Sequence[tuple[str, str, bytes]], holder: str, now: datetime
-    ) -> Sequence[int | None]: ...
+    def add_soon(
+        self, key: str, content_type: str, body: bytes, holder: str, now: Callable[[], datetime]
+    ) -> Future[int | None]: ...
+
+    def close(self) -> None: ...
 
     def handled(self, inbox_id: int, now: datetime) -> None: ...
 
@@ -165,21 +165,18 @@ class Inbox:
         self.is_dead = is_dead
         self.max_attempts = max_attempts
         self.completion = Completion(lambda inbox_id: store.handled(inbox_id, now()))
-        self._writer: GroupCommit[tuple[str, str, bytes], int | None] = GroupCommit(
-            lambda items: store.add_many(items, holder, now()), "chatops-inbox"
-        )
 
     def accept_soon(self, key: str, content_type: str, body: bytes) -> Future[int | None]:
         """Store the request before it is acknowledged, with whatever else arrived meanwhile
         (one transaction): its id, or None if Slack sent it before (an event's retry). The
         future fails if the store cannot take it: then no 200."""
-        return self._writer.submit((key, content_type, body))
+        return self.store.add_soon(key, content_type, body, self.holder, self.now)
 
     def accept(self, key: str, content_type: str, body: bytes) -> int | None:
         return self.accept_soon(key, content_type, body).result()
 
     def close(self) -> None:
-        self._writer.close()
+        self.store.close()
 
     def replay(self, dispatch: Callable[[bytes, dict[str, str]], object]) -> list[int]:
         """Dispatch again the requests that dead processes acknowledged and did not handle."""
