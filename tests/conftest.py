@@ -27,6 +27,20 @@ def need(what: str, install: str) -> None:
     pytest.skip(f"{what} not available: {install}")
 
 
+@pytest.fixture(autouse=True)
+def slack_takes_every_message() -> Iterator[None]:
+    """Every test: nothing the bot sent to a Web API stand-in was refused as Slack would
+    refuse it (broken Block Kit, past a documented limit; `chatops/simulator/blockkit.py`).
+    A test about refusals empties `REFUSED` itself."""
+    from chatops.simulator import standin
+
+    standin.REFUSED.clear()
+    yield
+    refused = [(r.method, r.error, r.problems[:3]) for r in standin.REFUSED]
+    standin.REFUSED.clear()
+    assert not refused, f"Slack would have refused: {refused[:5]}"
+
+
 @pytest.fixture(scope="session")
 def runbooks() -> dict[str, Runbook]:
     return load_runbooks(ROOT / "commands")

@@ -3,6 +3,11 @@
 Point a WebClient at `standin.api_url` (CHATOPS_SLACK_API_URL). It keeps channels, threads,
 ephemeral messages, views and uploaded files, answers like Slack for the methods chatops
 uses, and on demand answers 429 with Retry-After, or 500, so retries can be tested.
+
+It checks what Slack checks: every message's blocks and every view (`blockkit.py`), refused
+as Slack refuses them (`invalid_blocks`, `msg_blocks_too_long`; kept in `refusals`); with
+`limits` (`ratelimits.Limits()`) it enforces Slack's rate limits, answering 429 with
+`Retry-After` past them. `sends` counts updates that changed nothing (`identical`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from chatops.simulator.blockkit import refusal
+from chatops.simulator.ratelimits import Limits
 
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 
@@ -65,9 +73,30 @@ class Message:
         return out
 
 
+#: Every refusal of every stand-in in this process, oldest first: the tests' conftest fails a
+#: test during which Slack would have refused something the bot sent.
+REFUSED: list[Refusal] = []
+
+
+@dataclass
+class Refusal:
+    method: str
+    error: str
+    problems: list[str]
+    args: dict[str, Any]
+
+
 class SlackStandIn:
-    def __init__(self, bot_user: str = "UBOT", groups: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        bot_user: str = "UBOT",
+        groups: dict[str, list[str]] | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         self.bot_user = bot_user
+        self.limits = limits
+        self.refusals: list[Refusal] = []
+        self.identical = 0  # chat.update calls that changed nothing
         self.groups = groups or {}
         self.calls: list[Call] = []
         self.messages: list[Message] = []
@@ -165,6 +194,10 @@ class SlackStandIn:
         with self._lock:
             faults = self._faults.get(method)
             fault = faults.pop(0) if faults else None
+        if fault is None and self.limits is not None:
+            wait = self.limits.check(method, args)
+            if wait is not None:
+                fault = (429, wait)
         if fault is not None:
             status, retry_after = fault
             with self._lock:
@@ -175,10 +208,18 @@ class SlackStandIn:
                 req, status, json.dumps({"ok": False, "error": error}).encode(), headers=headers
             )
             return
+        refused = refusal(method, args)
         with self._lock:
             self.calls.append(Call(method, args, 200))
-            handler = getattr(self, "m_" + method.replace(".", "_"), None)
-            result = handler(args) if handler else {"ok": False, "error": "unknown_method"}
+            if refused is not None:
+                error, problems = refused
+                self.refusals.append(Refusal(method, error, problems, args))
+                REFUSED.append(self.refusals[-1])
+                said = [f"[ERROR] {p}" for p in problems]
+                result = {"ok": False, "error": error, "response_metadata": {"messages": said}}
+            else:
+                handler = getattr(self, "m_" + method.replace(".", "_"), None)
+                result = handler(args) if handler else {"ok": False, "error": "unknown_method"}
         self._send(req, 200, json.dumps(result).encode())
 
     @staticmethod
@@ -252,6 +293,10 @@ class SlackStandIn:
     def m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         for m in self.messages:
             if m.channel == args.get("channel") and m.ts == args.get("ts"):
+                if str(args.get("text") or m.text) == m.text and (
+                    "blocks" not in args or list(args.get("blocks") or []) == m.blocks
+                ):
+                    self.identical += 1
                 m.text = str(args.get("text") or m.text)
                 if "blocks" in args:
                     m.blocks = list(args.get("blocks") or [])
