@@ -262,7 +262,8 @@ class Bot:
         if db != "ok":
             state["reason"] = f"the database cannot be written ({db.removeprefix('error: ')})"
             return state
-        stalled = {f.name: round(f.stalled_for, 1) for f in self.wired.feeds if f.stalled_for}
+        stallable = [*self.wired.feeds, self.services.notifier.desk]
+        stalled = {f.name: round(f.stalled_for, 1) for f in stallable if f.stalled_for}
         if stalled:  # a feed retrying an event (Slack down, the store away): for how long
             state["stalled"] = stalled
         try:  # events each consumer has yet to handle (Slack down shows here)
@@ -294,6 +295,7 @@ class Bot:
             self.inbox.close()  # what was accepted is written before the store closes
         self.services.workers.shutdown()
         self.wired.close()
+        self.services.notifier.desk.stop()  # the updates the feeds left, sent before we go
 
 
 def build_bot(
@@ -313,6 +315,7 @@ def build_bot(
     from chatops.metrics import StepMetrics, watch_runs
     from chatops.scheduler import ReminderScheduler
     from chatops.slack.app import create_app, web_client
+    from chatops.slack.budget import SLACK_TIERS, SlackBudget, parse_rates
     from chatops.slack.directory import SlackDirectory
     from chatops.slack.home import HomePublisher
     from chatops.slack.inbox import Inbox, bolt_request
@@ -325,7 +328,9 @@ def build_bot(
 
     if not settings.slack_bot_token:
         raise ConfigError("environment", ["SLACK_BOT_TOKEN is not set"])
-    client = web_client(settings)
+    client = web_client(
+        settings, SlackBudget({**SLACK_TIERS, **parse_rates(settings.slack_limits)})
+    )
     config = load_config(settings.config) if settings.config.exists() else None
     groups = sorted({g for m in (config.roles.values() if config else []) for g in m.groups})
     directory = SlackDirectory(client, groups)
@@ -343,16 +348,19 @@ def build_bot(
     client.redactor = wired.redactor
     records = SqlSlackRecords(wired.engine)
     throttle = Throttle(throttle_every)
-    notifier = SlackNotifier(client, wired.queries, records, wired.clock, throttle)
+    notifier = SlackNotifier(
+        client, wired.queries, records, wired.clock, progress_every=throttle_every
+    )
     home = HomePublisher(client, wired.queries, wired.clock, records, throttle)
-    # Slack is slow at times: its consumers follow the stored events on threads of their own
-    wired.follow(notifier, "slack-thread", lanes=2)
+    # Slack is slow at times: its consumers follow the stored events on threads of their own;
+    # a lane may wait for a final state to reach Slack, so there are enough for ten live runs
+    wired.follow(notifier, "slack-thread", lanes=6)
     wired.follow(home, "app-home")
     wired.listen(StepMetrics())
-    watch_runs(wired.queries.count_by_state, lambda: list(wired.feeds))
+    watch_runs(wired.queries.count_by_state, lambda: [*wired.feeds, notifier.desk])
 
     def delivering() -> bool:
-        return wired.delivering or throttle.pending
+        return wired.delivering or throttle.pending or notifier.desk.pending
 
     stale = wired.config.policies.stale_run_delta
     inbox = Inbox(

@@ -18,7 +18,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from chatops.engine.events import Event, StepFinished
 from chatops.engine.runs.run import RunState
@@ -92,14 +91,6 @@ class StepMetrics:
             return
         for r in event.results:
             STEP_SECONDS.labels(event.run.runbook, event.step, r.outcome).observe(r.duration)
-
-
-class CountingRateLimitHandler(RateLimitErrorRetryHandler):
-    def _can_retry(self, **kwargs: Any) -> bool:
-        retry = bool(super()._can_retry(**kwargs))
-        if retry:
-            SLACK_429.inc()
-        return retry
 
 
 class CountingWebClient(WebClient):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: str | None = None  # default: WARNING for commands, INFO for the bot
     slack_api_url: str | None = None
+    # the Slack budget: Slack's tiers unless changed here, e.g. "chat.update=40/min+15"
+    # (chat.postMessage per channel); see docs/configuration.md
+    slack_limits: str = ""
     scheduler_retry: float = 15.0  # seconds between a follower's tries to lead the scheduler
     sweep_every: float = 15.0  # seconds between sweeps (stranded runs, expiries, queued runs)
     event_retention_days: float = 14.0  # delivered events older than this are forgotten
@@ -33,6 +36,14 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "CHATOPS_SLACK_SIGNING_SECRET"),
     )
+
+    @field_validator("slack_limits")
+    @classmethod
+    def _limits(cls, value: str) -> str:
+        from chatops.slack.budget import parse_rates
+
+        parse_rates(value)  # a typo is an error at start, not a limit silently ignored
+        return value
 
     def secret_values(self) -> list[str]:
         return [

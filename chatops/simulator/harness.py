@@ -326,7 +326,7 @@ class ChatHarness(SlackSim):
         )
         self.app, self.services, self.wired = self.bot.app, self.bot.services, self.bot.wired
         self.sweeper = self.bot.sweeper
-        self.throttle = self.services.notifier.throttle
+        self.desk = self.services.notifier.desk
         self.scheduler = self.bot.scheduler
         if self.scheduler is not None:
             self.scheduler.start()

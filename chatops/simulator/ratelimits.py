@@ -3,7 +3,8 @@
 Slack limits each method per workspace in tiers (Tier 2 about 20 calls a minute, Tier 3
 about 50, Tier 4 about 100, short bursts tolerated), and `chat.postMessage` about one
 message a second per channel. A call past its limit is answered 429 with `Retry-After`
-(whole seconds) and `{"ok": false, "error": "ratelimited"}`; it does not count.
+(whole seconds) and `{"ok": false, "error": "ratelimited"}`; it does not count. The tiers
+are the ones the bot's own budget keeps to (`chatops/slack/budget.py`).
 """
 
 from __future__ import annotations
@@ -12,36 +13,11 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from chatops.slack.budget import POST, POST_PER_CHANNEL, SLACK_TIERS, Rate
 
-@dataclass(frozen=True)
-class Rate:
-    per_minute: float
-    burst: int
-
-
-TIER_2 = Rate(20, 5)
-TIER_3 = Rate(50, 20)
-TIER_4 = Rate(100, 30)
-POST_PER_CHANNEL = Rate(60, 4)
-
-SLACK: dict[str, Rate] = {
-    "chat.update": TIER_3,
-    "chat.delete": TIER_3,
-    "reactions.add": TIER_3,
-    "conversations.open": TIER_3,
-    "chat.postEphemeral": TIER_4,
-    "views.open": TIER_4,
-    "views.update": TIER_4,
-    "views.push": TIER_4,
-    "views.publish": TIER_4,
-    "files.getUploadURLExternal": TIER_4,
-    "files.completeUploadExternal": TIER_4,
-    "users.info": TIER_4,
-    "usergroups.users.list": TIER_2,
-}
+SLACK = {m: r for m, r in SLACK_TIERS.items() if m != POST}
 
 
 class Bucket:

@@ -12,8 +12,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from chatops.errors import ChatopsError
-from chatops.metrics import CountingRateLimitHandler
 from chatops.settings import Settings
+from chatops.slack.budget import SlackBudget
 from chatops.slack.client import SafeWebClient
 from chatops.slack.listeners import (
     actions,
@@ -31,9 +31,9 @@ from chatops.slack.workers import explain
 log = logging.getLogger(__name__)
 
 
-def web_client(settings: Settings) -> SafeWebClient:
-    """Slack's Web API client: redacts what it sends; 429s are retried after their
-    Retry-After, 5xx a few times."""
+def web_client(settings: Settings, budget: SlackBudget | None = None) -> SafeWebClient:
+    """Slack's Web API client: redacts what it sends, keeps to the workspace's budget (a 429
+    pauses its method for every caller, `slack/client.py`); 5xx are retried a few times."""
     kwargs: dict[str, Any] = {}
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
@@ -41,9 +41,9 @@ def web_client(settings: Settings) -> SafeWebClient:
         token=settings.slack_bot_token,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
-            CountingRateLimitHandler(max_retry_count=5),
             ServerErrorRetryHandler(max_retry_count=2),
         ],
+        budget=budget,
         **kwargs,
     )
 

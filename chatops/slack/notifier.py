@@ -18,6 +18,8 @@ from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
 from chatops.slack import prompt_blocks as pb
+from chatops.slack.budget import POST, Priority, SlackBudget
+from chatops.slack.desk import MessageDesk, Render
 from chatops.slack.done_notices import DoneNotices
 from chatops.slack.escalation_notices import EscalationNotices
 from chatops.slack.freeze_notices import FreezeNotices
@@ -25,9 +27,33 @@ from chatops.slack.output_text import LIVE_CHARS, live_text, result_lines, shown
 from chatops.slack.plan_notices import PlanNotices, transient
 from chatops.slack.postmortem_notices import PostMortemNotices
 from chatops.slack.records import RunMessages, SlackRecords
-from chatops.slack.throttle import Throttle
 
 log = logging.getLogger(__name__)
+
+
+#: How much each event's Slack calls matter (`budget.Priority`): what a person must act on,
+#: then final states, then progress. Events not named here are final states.
+PRIORITY: dict[type[ev.Event], Priority] = {
+    ev.PlanRevised: Priority.ACT,
+    ev.RunEscalated: Priority.ACT,
+    ev.EscalationAnswered: Priority.ACT,
+    ev.RunWaiting: Priority.ACT,
+    ev.RunHeld: Priority.ACT,
+    ev.PostMortemOpened: Priority.ACT,
+    ev.PostMortemReminded: Priority.ACT,
+    ev.PostMortemEscalated: Priority.ACT,
+    ev.StepStarted: Priority.PROGRESS,
+    ev.StepOutput: Priority.PROGRESS,
+}
+SHOWN_WITHIN = 60.0  # a final state not in Slack by then: the feed tries the event again
+PROGRESS_POST_WAIT = 2.0  # a progress reply that cannot go by then is skipped
+
+
+class NotYetShown(Exception):
+    """A final state is still waiting for its turn at Slack: the feed handles it again."""
+
+    quiet = True
+    transient = True
 
 
 class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotices, FreezeNotices):
@@ -37,13 +63,23 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         store: Queries,
         records: SlackRecords,
         clock: Clock,
-        throttle: Throttle | None = None,
+        desk: MessageDesk | None = None,
+        progress_every: float = 1.0,
     ) -> None:
         self.client = client
         self.store = store
         self.records = records
         self.clock = clock
-        self.throttle = throttle or Throttle(1.0)
+        self.budget: SlackBudget = getattr(client, "budget", None) or SlackBudget()
+        self.desk = desk or MessageDesk(
+            lambda channel, ts, text, blocks: self.client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=blocks
+            ),
+            self.budget,
+            prepay=lambda: getattr(self.client, "prepaid", lambda: None)(),
+            transient=transient,
+            progress_every=progress_every,
+        )
         self._live: dict[int, str] = {}
         self._step_ts: dict[tuple[int, str, str], str] = {}
         self._lock = threading.Lock()
@@ -81,9 +117,23 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         self._local.event = stored.id
         self._local.posts = 0
         try:
-            self.publish(stored.event)
+            with self.budget.at(PRIORITY.get(type(stored.event), Priority.FINAL)):
+                self.publish(stored.event)
         finally:
             self._local.event = None
+
+    def show(self, channel: str, ts: str, render: Render, priority: Priority, wait: bool) -> None:
+        """Keep a message current through the desk; with `wait`, hold on until Slack has it
+        (in the feed: raise so the event is handled again if it takes too long)."""
+        ticket = self.desk.put(channel, ts, render, priority)
+        if not wait:
+            return
+        in_feed = getattr(self._local, "event", None) is not None
+        if self.desk.wait(ticket, SHOWN_WITHIN if in_feed else 5.0):
+            return
+        if in_feed:
+            raise NotYetShown(f"the update of {ts} is still waiting for Slack")
+        log.info("the update of %s is still waiting for Slack; it will be sent", ts)
 
     @staticmethod
     def transient(e: BaseException) -> bool:
@@ -141,44 +191,40 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
             return
         from chatops.engine.planning.policy import evaluate
 
-        plan = self.store.load_plan(run.task_id)
-        approvers = [a.user for a in self.store.approvals(run.id) if a.plan_hash == plan.sha256]
-        frozen = [f.describe() for f in self.store.freezes(plan.service)]
-        blocks = bk.plan_blocks(
-            plan, evaluate(plan), run, approvers=approvers, status_line=status_line, freezes=frozen
-        )
-        self._call(
-            "update plan",
-            lambda: self.client.chat_update(
-                channel=m.channel, ts=m.plan_ts, text=bk.plan_fallback(plan, run), blocks=blocks
-            ),
-        )
+        def render() -> tuple[str, list[bk.Block]]:
+            plan = self.store.load_plan(run.task_id)
+            approvers = [a.user for a in self.store.approvals(run.id) if a.plan_hash == plan.sha256]
+            frozen = [f.describe() for f in self.store.freezes(plan.service)]
+            blocks = bk.plan_blocks(
+                plan,
+                evaluate(plan),
+                run,
+                approvers=approvers,
+                status_line=status_line,
+                freezes=frozen,
+            )
+            return bk.plan_fallback(plan, run), blocks
 
-    def refresh_status(self, run_id: int) -> None:
-        """Update the status message: at once if it was not updated in the last interval,
-        else once the interval is over, with whatever is current then."""
+        self.show(m.channel, m.plan_ts, render, Priority.FINAL, wait=True)
+
+    def refresh_status(
+        self, run_id: int, priority: Priority = Priority.PROGRESS, wait: bool = False
+    ) -> None:
+        """Update the status message with what is current when the update goes (progress at
+        most once an interval; a final state first, and waited for)."""
         m = self.records.get(run_id)
         if m is None or m.status_ts is None:
             return
-        status_ts = m.status_ts
 
-        def update() -> None:
+        def render() -> tuple[str, list[bk.Block]]:
             run = self.store.get_run(run_id)
             plan = self.store.load_plan(run.task_id)
             with self._lock:
                 live = live_text(self._live.get(run_id, ""))
             blocks = bk.status_blocks(run, plan, self.store.steps(run_id), live)
-            self._call(
-                "update status",
-                lambda: self.client.chat_update(
-                    channel=m.channel,
-                    ts=status_ts,
-                    text=f"Run #{run.id}: {run.state.value}",
-                    blocks=blocks,
-                ),
-            )
+            return f"Run #{run.id}: {run.state.value}", blocks
 
-        self.throttle.submit(f"status:{run_id}", update)
+        self.show(m.channel, m.status_ts, render, priority, wait)
 
     def post_status(self, run: RunView) -> None:
         m = self.records.get(run.id)
@@ -246,12 +292,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
     def answered(self, channel: str, ts: str, text: str) -> None:
         """A prompt's buttons were answered: the message says how, and is forgotten."""
         self.records.drop_prompt(ts)
-        self._call(
-            "update prompt",
-            lambda: self.client.chat_update(
-                channel=channel, ts=ts, text=text, blocks=[bk.section(text)]
-            ),
-        )
+        self.show(channel, ts, lambda: (text, [bk.section(text)]), Priority.ACT, wait=True)
 
     def retire_prompts(self, run_id: int, text: str) -> None:
         """Replace the buttons of every prompt of a run that still shows them."""
@@ -289,7 +330,11 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
             self._live[run.id] = ""
         step_id, phase = e.step, str(e.phase or "main")
         label = f"rollback `{step_id}`" if phase == "rollback" else f"`{step_id}`"
-        ts = self.reply(m, f":arrow_forward: {label} started")
+        ts = None
+        # progress: posted only if the channel has room now; else the result is a reply
+        if self.budget.acquire(POST, m.channel, Priority.PROGRESS, timeout=PROGRESS_POST_WAIT):
+            getattr(self.client, "prepaid", lambda: None)()
+            ts = self.reply(m, f":arrow_forward: {label} started")
         if ts is not None:
             with self._lock:
                 self._step_ts[(run.id, step_id, phase)] = ts
@@ -314,18 +359,14 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         if ts is None:
             self.reply(m, text, [bk.section(text)])
         else:  # the step's "started" reply becomes its result
-            self._call(
-                "update step",
-                lambda: self.client.chat_update(
-                    channel=m.channel, ts=ts, text=text, blocks=[bk.section(text)]
-                ),
-                once=True,  # the same slot as the reply above: handled again, neither repeats
-            )
+            # the reply above's slot is spent: handled again, this event posts nothing
+            self._call("update step", lambda: None, once=True)
+            self.show(m.channel, ts, lambda: (text, [bk.section(text)]), Priority.FINAL, True)
             with self._lock:
                 self._step_ts.pop((run.id, step_id, phase), None)
         for host in long_hosts:
             self._upload(run, m, step_id, host, phase)
-        self.refresh_status(run.id)
+        self.refresh_status(run.id)  # progress: the run goes on
 
     def _upload(self, run: RunView, m: RunMessages, step_id: str, host: str, phase: str) -> None:
         recs = [
@@ -356,7 +397,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
             blocks = ib.diagnosis_blocks(run, plan, self.store.steps(run.id))
             self.reply(m, f"Diagnosis of {plan.service}", blocks)
         self.prompt(run, m, f"Waiting: {step.title}", pb.waiting_blocks(run, step))
-        self.refresh_status(run.id)
+        self.refresh_status(run.id, Priority.ACT)
 
     def on_rolling_back(self, e: ev.RollbackStarted, m: RunMessages) -> None:
         reason = bk.escape(e.reason)
@@ -370,7 +411,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
             "Nothing will re-run until a lead resumes it."
         )
         self.prompt(run, m, text, ib.interrupted_blocks(text, run))
-        self.refresh_status(run.id)
+        self.refresh_status(run.id, Priority.FINAL, wait=True)
 
     def _dm(self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None) -> None:
         for user in users:
@@ -386,7 +427,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         run = e.run
         with self._lock:
             self._live.pop(run.id, None)
-        self.refresh_status(run.id)
+        self.refresh_status(run.id, Priority.FINAL, wait=True)
         plan = self.store.load_plan(run.task_id)
         text = bk.summary_text(run, plan, self.store.steps(run.id))
         self.retire_prompts(run.id, f"_No longer waiting: {text.splitlines()[0]}_")

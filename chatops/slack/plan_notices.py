@@ -82,8 +82,8 @@ class PlanNotices(Notices):
 
 def transient(e: Exception) -> bool:
     """Slack unreachable, failing or rate-limiting: worth trying the event again later."""
-    if isinstance(e, PlanPending):
-        return True
+    if isinstance(e, PlanPending) or getattr(e, "transient", False) is True:
+        return True  # OverBudget too: Slack's limit, waited out
     if isinstance(e, SlackApiError):
         status = getattr(e.response, "status_code", 200)
         return status == 429 or status >= 500 or e.response.get("error") == "ratelimited"
