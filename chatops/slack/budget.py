@@ -18,6 +18,7 @@ run's end still reaches Slack within seconds.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -103,7 +104,9 @@ class _Bucket:
 
     def floor(self, priority: int) -> float:
         """Tokens a caller of this priority must leave in the bucket."""
-        return self.rate.burst * PROGRESS_RESERVE if priority >= Priority.PROGRESS else 0.0
+        if priority < Priority.PROGRESS:
+            return 0.0
+        return float(math.floor(self.rate.burst * PROGRESS_RESERVE))  # a burst of 1 keeps 0
 
     def wait_for(self, priority: int, now: float) -> float:
         """Seconds until a token is there for this priority (0: now)."""

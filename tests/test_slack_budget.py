@@ -1,0 +1,189 @@
+"""The Slack budget and the message desk, on a fake clock and a fake Slack of our own."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from chatops.slack.budget import Priority, Rate, SlackBudget, parse_rates
+from chatops.slack.desk import MessageDesk
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_burst_then_the_rate_and_a_pause_for_everyone() -> None:
+    clock = Clock()
+    budget = SlackBudget({"chat.update": Rate(60, 3)}, clock=clock)
+    assert all(budget.acquire("chat.update", timeout=0) for _ in range(3))
+    assert not budget.acquire("chat.update", timeout=0)  # the burst is spent
+    clock.now += 1.0
+    assert budget.acquire("chat.update", timeout=0)  # one a second
+    clock.now += 5.0
+    budget.pause("chat.update", 3.0)  # Slack said 429, Retry-After: 3
+    assert not budget.acquire("chat.update", timeout=0)
+    clock.now += 2.9
+    assert not budget.acquire("chat.update", timeout=0)
+    clock.now += 1.2  # past the pause: the bucket fills from its end
+    assert budget.acquire("chat.update", timeout=0)
+    assert budget.acquire("users.info", timeout=0)  # another method: its own bucket
+
+
+def test_posts_are_limited_per_channel() -> None:
+    budget = SlackBudget({"chat.postMessage": Rate(60, 2)}, clock=Clock())
+    assert budget.acquire("chat.postMessage", "C1", timeout=0)
+    assert budget.acquire("chat.postMessage", "C1", timeout=0)
+    assert not budget.acquire("chat.postMessage", "C1", timeout=0)
+    assert budget.acquire("chat.postMessage", "C2", timeout=0)
+
+
+def test_progress_never_spends_the_last_quarter() -> None:
+    budget = SlackBudget({"chat.update": Rate(60, 8)}, clock=Clock())
+    progress = 0
+    while budget.acquire("chat.update", priority=Priority.PROGRESS, timeout=0):
+        progress += 1
+    assert progress == 6  # 8 - 2 kept back
+    assert budget.acquire("chat.update", priority=Priority.FINAL, timeout=0)
+    assert budget.acquire("chat.update", priority=Priority.FINAL, timeout=0)
+    assert not budget.acquire("chat.update", priority=Priority.FINAL, timeout=0)
+
+
+def test_the_better_waiter_gets_the_next_token() -> None:
+    """A progress waiter is there first; a final state comes later and goes first."""
+    budget = SlackBudget({"chat.update": Rate(600, 1)})  # one token every 0.1 s
+    assert budget.acquire("chat.update", timeout=0)
+    order: list[str] = []
+    progress_waiting = threading.Event()
+
+    def wait(name: str, priority: Priority) -> None:
+        if priority is Priority.PROGRESS:
+            progress_waiting.set()
+        assert budget.acquire("chat.update", priority=priority, timeout=10)
+        order.append(name)
+
+    slow = threading.Thread(target=wait, args=("progress", Priority.PROGRESS))
+    slow.start()
+    assert progress_waiting.wait(5)
+    final = threading.Thread(target=wait, args=("final", Priority.FINAL))
+    final.start()
+    slow.join(10)
+    final.join(10)
+    assert order == ["final", "progress"]
+
+
+def test_limits_are_read_from_one_line_and_a_typo_is_an_error() -> None:
+    rates = parse_rates("chat.update=40/min+15, chat.postMessage=1/s+4")
+    assert rates == {"chat.update": Rate(40, 15), "chat.postMessage": Rate(60, 4)}
+    assert parse_rates("") == {}
+    for bad in ("chat.update=40", "chat.update=40/hour+2", "=1/s+1", "chat.update=0/s+1"):
+        with pytest.raises(ValueError):
+            parse_rates(bad)
+
+
+class FakeSlack:
+    """chat.update as our port sees it: records calls; can fail the next ones."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.fail_next = 0
+        self.refuse = False
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self.stamps: list[float] = []
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        self.stamps.append(time.monotonic())
+        self.entered.set()
+        assert self.gate.wait(10)
+        if self.refuse:
+            raise SlackApiError(
+                "refused",
+                SlackResponse(
+                    client=None,
+                    http_verb="POST",
+                    api_url="",
+                    req_args={},
+                    data={"ok": False, "error": "message_not_found"},
+                    headers={},
+                    status_code=200,
+                ),
+            )
+        if self.fail_next:
+            self.fail_next -= 1
+            raise OSError("connection refused")
+        self.calls.append((ts, text))
+
+
+def desk_for(slack: FakeSlack, **kw: Any) -> MessageDesk:
+    budget = SlackBudget({"chat.update": Rate(6000, 100)})
+    return MessageDesk(slack.update, budget, transient=lambda e: False, senders=1, **kw)
+
+
+def test_the_same_render_is_never_sent_twice_and_pending_updates_are_one_call() -> None:
+    slack = FakeSlack()
+    desk = desk_for(slack, progress_every=0.0)
+    ticket = desk.put("C1", "1.1", lambda: ("v1", []), Priority.FINAL)
+    assert desk.wait(ticket, 5)
+    ticket = desk.put("C1", "1.1", lambda: ("v1", []), Priority.FINAL)  # nothing changed
+    assert desk.wait(ticket, 5)
+    slack.gate.clear()  # Slack is slow: three updates queue behind one in flight
+    slack.entered.clear()
+    desk.put("C1", "1.1", lambda: ("v2", []), Priority.PROGRESS)
+    assert slack.entered.wait(5)  # v2 is in flight
+    for text in ("v3", "v4"):
+        ticket = desk.put("C1", "1.1", lambda t=text: (t, []), Priority.PROGRESS)  # type: ignore[misc]
+    ticket = desk.put("C1", "1.1", lambda: ("v5", []), Priority.FINAL)
+    slack.gate.set()
+    assert desk.wait(ticket, 5)
+    desk.stop()
+    assert slack.calls == [("1.1", "v1"), ("1.1", "v2"), ("1.1", "v5")]
+    assert desk.skipped == 1
+
+
+def test_a_failed_update_goes_again_with_the_state_of_that_moment() -> None:
+    slack = FakeSlack()
+    slack.fail_next = 2
+    desk = desk_for(slack)
+    state = {"text": "running"}
+    ticket = desk.put("C1", "2.2", lambda: (state["text"], []), Priority.FINAL)
+    state["text"] = "succeeded"  # the run ended while Slack was failing
+    assert desk.wait(ticket, 10)
+    desk.stop()
+    assert slack.calls == [("2.2", "succeeded")]
+    assert desk.stalled_for == 0
+
+
+def test_a_refused_update_is_let_go_and_its_waiter_released() -> None:
+    slack = FakeSlack()
+    slack.refuse = True
+    desk = desk_for(slack)
+    assert desk.wait(desk.put("C1", "3.3", lambda: ("x", []), Priority.FINAL), 5)
+    desk.stop()
+    assert slack.calls == [] and not desk.pending
+
+
+def test_progress_of_one_message_is_paced_and_a_final_state_is_not() -> None:
+    slack = FakeSlack()
+    desk = desk_for(slack, progress_every=0.3)
+    for i in range(20):
+        desk.put("C1", "4.4", lambda i=i: (f"p{i}", []), Priority.PROGRESS)  # type: ignore[misc]
+        time.sleep(0.03)
+    final = desk.put("C1", "4.4", lambda: ("done", []), Priority.FINAL)
+    assert desk.wait(final, 5)
+    desk.stop()
+    progress = slack.stamps[:-1]
+    assert 2 <= len(progress) <= 4  # 0.6 s of progress at most every 0.3 s
+    assert all(b - a >= 0.29 for a, b in itertools.pairwise(progress))
+    assert slack.calls[-1] == ("4.4", "done")
