@@ -29,13 +29,15 @@ def test_a_burst_then_the_rate_and_a_pause_for_everyone() -> None:
     assert all(budget.acquire("chat.update", timeout=0) for _ in range(3))
     assert not budget.acquire("chat.update", timeout=0)  # the burst is spent
     clock.now += 1.0
-    assert budget.acquire("chat.update", timeout=0)  # one a second
+    assert not budget.acquire("chat.update", timeout=0)  # our pace: a little under Slack's
+    clock.now += 0.12
+    assert budget.acquire("chat.update", timeout=0)  # one every 1/0.9 s
     clock.now += 5.0
     budget.pause("chat.update", 3.0)  # Slack said 429, Retry-After: 3
     assert not budget.acquire("chat.update", timeout=0)
     clock.now += 2.9
     assert not budget.acquire("chat.update", timeout=0)
-    clock.now += 1.2  # past the pause: the bucket fills from its end
+    clock.now += 1.3  # past the pause: the bucket fills from its end
     assert budget.acquire("chat.update", timeout=0)
     assert budget.acquire("users.info", timeout=0)  # another method: its own bucket
 
@@ -48,15 +50,16 @@ def test_posts_are_limited_per_channel() -> None:
     assert budget.acquire("chat.postMessage", "C2", timeout=0)
 
 
-def test_progress_never_spends_the_last_quarter() -> None:
+def test_progress_never_spends_the_last_half() -> None:
     budget = SlackBudget({"chat.update": Rate(60, 8)}, clock=Clock())
     progress = 0
     while budget.acquire("chat.update", priority=Priority.PROGRESS, timeout=0):
         progress += 1
-    assert progress == 6  # 8 - 2 kept back
-    assert budget.acquire("chat.update", priority=Priority.FINAL, timeout=0)
-    assert budget.acquire("chat.update", priority=Priority.FINAL, timeout=0)
-    assert not budget.acquire("chat.update", priority=Priority.FINAL, timeout=0)
+    assert progress == 4  # 8 - 4 kept back
+    finals = 0
+    while budget.acquire("chat.update", priority=Priority.FINAL, timeout=0):
+        finals += 1
+    assert finals == 4  # what progress left, final states may spend
 
 
 def test_the_better_waiter_gets_the_next_token() -> None:

@@ -6,6 +6,7 @@ Limits kept here: 50 blocks per message, 3000 characters per section text, 150 p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from chatops.engine.runs.run import RunState, RunView, StepRecord, StepState
 Block = dict[str, Any]
 MAX_BLOCKS = 50
 SECTION_MAX = 3000
+PLAN_TEXT_MAX = 10_000  # the plan message's text in all; Slack refuses ~12k
 CMD_MAX = 400
 HOSTS_SHOWN = 3
 
@@ -58,9 +60,41 @@ def cut_head(text: str, limit: int) -> str:
     return text if len(text) <= limit else "…" + text[-(limit - 1) :]
 
 
-def escape(text: str) -> str:
-    """Slack mrkdwn: only &, < and > need escaping."""
+def escape_markup(text: str) -> str:
+    """&, < and >: no mention (`<!channel>`, `<@U...>`), no link (`<https://x|Approve>`) can
+    be made of them. Enough inside a code span or block, where nothing else renders."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MARKERS = str.maketrans({"*": "\u2217", "~": "\u223c", "`": "\u02cb"})
+_UNDERSCORE_EDGE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def escape(text: str) -> str:
+    """Text a person or an agent typed, shown in mrkdwn: it cannot mention, link or format.
+    &, < and > are escaped; *, ~ and ` become look-alikes (a typed "*Approved by*" is not
+    the bot's bold); an underscore at a word's edge too (snake_case is left as it is)."""
+    inert = escape_markup(text).translate(_MARKERS)
+    return _UNDERSCORE_EDGE.sub("\uff3f", inert)
+
+
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+
+
+def escape_message(text: str) -> str:
+    """A message of ours (an error, a refusal) quoting what someone typed as Python quotes
+    it ('...', as `!r` does): nothing in it can mention or link, and the quoted parts cannot
+    format either; our own `code` and *bold* stay."""
+    out, at = [], 0
+    for m in _QUOTED.finditer(text):
+        out += [escape_markup(text[at : m.start()]), escape(m.group(0))]
+        at = m.end()
+    return "".join([*out, escape_markup(text[at:])])
+
+
+def code_span(text: str) -> str:
+    """An inline code span of text typed by someone (nothing in it renders)."""
+    return "`" + escape_markup(text).replace("`", "\u02cb") + "`"
 
 
 def mention(user: str) -> str:
@@ -77,7 +111,7 @@ def requested_by(plan: Plan) -> str:
 
 
 def code(text: str) -> str:
-    return "```" + escape(text).replace("```", "`\u200b``") + "```"
+    return "```" + escape_markup(text).replace("```", "`\u200b``") + "```"
 
 
 def section(text: str) -> Block:
@@ -203,6 +237,35 @@ def plan_blocks(
     status_line: str | None = None,
     freezes: Sequence[str] = (),
 ) -> list[Block]:
+    """The plan message (the steps that fit in it; `plan_parts` also gives the rest)."""
+    return plan_parts(
+        plan, verdict, run, approvers=approvers, status_line=status_line, freezes=freezes
+    )[0]
+
+
+def text_size(node: Any) -> int:
+    """The characters of text in blocks, as Slack counts them against a message's total."""
+    if isinstance(node, dict):
+        return sum(
+            len(v) if k == "text" and isinstance(v, str) else text_size(v) for k, v in node.items()
+        )
+    if isinstance(node, list):
+        return sum(text_size(x) for x in node)
+    return 0
+
+
+def plan_parts(
+    plan: Plan,
+    verdict: Verdict,
+    run: RunView,
+    *,
+    approvers: Sequence[str] = (),
+    status_line: str | None = None,
+    freezes: Sequence[str] = (),
+) -> tuple[list[Block], list[list[Block]]]:
+    """The plan message, and the thread replies that carry the steps it has no room for: a
+    message whose blocks hold more than about 12,000 characters is refused by Slack
+    (`msg_blocks_too_long`), so the message keeps to `PLAN_TEXT_MAX` and its buttons."""
     where = f"{plan.service} / {plan.environment}" if plan.service else ""
     blocks: list[Block] = [
         {
@@ -236,13 +299,13 @@ def plan_blocks(
         blocks.append(section(f"*Validation*\n{checks}"))
     if plan.questions:
         answers = [
-            f"*{escape(q)}*\n{escape(plan.answers.get(k) or '_not answered_')}"
+            f"*{escape(q)}*\n"
+            + (escape(plan.answers[k]) if plan.answers.get(k) else "_not answered_")
             for k, q in plan.questions.items()
         ]
         blocks.extend(_packed(answers, 3))
     blocks.append({"type": "divider"})
-    steps = [step_text(i, s) for i, s in enumerate(plan.steps, 1)]
-    blocks.extend(_packed(steps, MAX_BLOCKS - len(blocks) - 6))
+    head, blocks = blocks, []
     if plan.rollback:
         blocks.append(context("On failure: " + "; ".join(escape(s.title) for s in plan.rollback)))
     blocks.append({"type": "divider"})
@@ -279,7 +342,31 @@ def plan_blocks(
     elif status_line:
         blocks.append(section(status_line))
     blocks.append(context(f"plan `{plan.task_id}` · sha256 `{plan.short_hash}` · run #{run.id}"))
-    return blocks
+    steps = [step_text(i, s) for i, s in enumerate(plan.steps, 1)]
+    room = PLAN_TEXT_MAX - text_size(head) - text_size(blocks) - 200
+    shown = 0
+    used = 0
+    while shown < len(steps) and used + len(cut(steps[shown], SECTION_MAX)) + 1 <= room:
+        used += len(cut(steps[shown], SECTION_MAX)) + 1
+        shown += 1
+    middle = _packed(steps[:shown], MAX_BLOCKS - len(head) - len(blocks) - 1)
+    rest = steps[shown:]
+    if rest:
+        middle.append(
+            context(
+                f":scroll: Steps {shown + 1}-{len(steps)} are in the thread: the whole plan "
+                "is too long for one Slack message. The buttons approve all of it."
+            )
+        )
+    replies: list[list[str]] = []
+    size = 0
+    for t in rest:  # each reply within the same total
+        if not replies or size + len(t) + 1 > PLAN_TEXT_MAX - 500:
+            replies.append([])
+            size = 0
+        replies[-1].append(t)
+        size += len(cut(t, SECTION_MAX)) + 1
+    return head + middle + blocks, [_packed(chunk, MAX_BLOCKS) for chunk in replies]
 
 
 def plan_fallback(plan: Plan, run: RunView) -> str:

@@ -9,10 +9,10 @@ for every caller (`pause`), not one thread.
 
 Callers say how much their call matters (`Priority`, set per thread with `at`): a person
 waiting on a view or a private answer first, then what a person must act on (a plan's
-buttons, a prompt, a gate, an escalation), then final states (a run's end, its summary, a
-step's result), and progress last. A waiter takes a token only when no better waiter wants
-one, and progress may never spend a bucket's last quarter: when ten runs print at once, a
-run's end still reaches Slack within seconds.
+buttons, a prompt, a gate, an escalation), then final states (a run's end, its summary, the
+plan's outcome), then a step's result, and progress last. A waiter takes a token only when
+no better waiter wants one, and progress may never spend a bucket's last half: when ten
+runs print at once, a run's end still reaches Slack within seconds.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from enum import IntEnum
 class Priority(IntEnum):
     NOW = 0  # a person is waiting on this call (a view to open, a private answer)
     ACT = 1  # something a person must act on (buttons, a prompt, a gate, an escalation)
-    FINAL = 2  # a final state (a run's end, its summary, a step's result, the plan's outcome)
-    PROGRESS = 3  # progress: the first to be coalesced or skipped
+    FINAL = 2  # a run's final state (its end, its summary, the plan's outcome)
+    STEP = 3  # a step's result: final too, but a run's end goes first
+    PROGRESS = 4  # progress: the first to be coalesced or skipped
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,10 @@ SLACK_TIERS: dict[str, Rate] = {
     "usergroups.users.list": TIER_2,
 }
 
-PROGRESS_RESERVE = 0.25  # of a bucket's burst, kept from progress for what matters more
+#: Our pace is a little under Slack's: a call's token is taken here and counted there a few
+#: milliseconds later, and a late one makes the next look early to Slack.
+PACE = 0.9
+PROGRESS_RESERVE = 0.5  # of a bucket's burst, kept from progress for what matters more
 
 
 def parse_rates(text: str) -> dict[str, Rate]:
@@ -98,7 +102,7 @@ class _Bucket:
     def refill(self, now: float) -> None:
         if now <= self.at:  # paused: the bucket fills again from the pause's end
             return
-        per_second = self.rate.per_minute / 60.0
+        per_second = self.rate.per_minute * PACE / 60.0
         self.tokens = min(float(self.rate.burst), self.tokens + (now - self.at) * per_second)
         self.at = now
 
@@ -113,7 +117,7 @@ class _Bucket:
         if now < self.paused_until:
             return self.paused_until - now
         need = 1.0 + self.floor(priority) - self.tokens
-        return 0.0 if need <= 0 else need / (self.rate.per_minute / 60.0)
+        return 0.0 if need <= 0 else need / (self.rate.per_minute * PACE / 60.0)
 
 
 class SlackBudget:
@@ -225,6 +229,12 @@ class SlackBudget:
             bucket.tokens = min(bucket.tokens, 0.0)
             bucket.at = max(bucket.at, bucket.paused_until)
             self._cond.notify_all()
+
+    def contended(self, method: str, channel: str | None = None) -> bool:
+        """Others are waiting for this method's (this channel's) tokens right now."""
+        with self._cond:
+            bucket = self._bucket(method, channel)
+            return bucket is not None and bool(bucket.waiters)
 
     def poke(self) -> None:
         """Priorities changed (a better message is waiting): waiters look again."""

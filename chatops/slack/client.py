@@ -5,8 +5,10 @@ counted for /metrics."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -18,7 +20,7 @@ from chatops.slack.budget import Priority, SlackBudget
 #: How long a call waits for its turn, by priority. A person waiting (a view's trigger_id
 #: lives 3 s) is not kept longer; the rest raise `OverBudget`, which the thread's feed
 #: retries as it retries Slack being down: never skipped.
-PATIENCE = {Priority.NOW: 3.0, Priority.ACT: 30.0, Priority.FINAL: 30.0, Priority.PROGRESS: 30.0}
+PATIENCE = {p: 3.0 if p is Priority.NOW else 30.0 for p in Priority}
 
 
 class OverBudget(Exception):
@@ -83,9 +85,15 @@ class SafeWebClient(CountingWebClient):
         self.budget = budget or SlackBudget()
         self._local = threading.local()
 
-    def prepaid(self) -> None:
-        """The next call on this thread has its token already (the message desk took it)."""
+    @contextlib.contextmanager
+    def paid(self) -> Iterator[None]:
+        """The first call on this thread inside the block has its token already (taken by
+        whoever decided the call may go now)."""
         self._local.prepaid = True
+        try:
+            yield
+        finally:
+            self._local.prepaid = False
 
     def api_call(self, api_method: str, **kwargs: Any) -> Any:
         channel = None

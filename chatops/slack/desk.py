@@ -18,12 +18,14 @@ run in the workspace), and most updates are progress nobody needs twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +71,7 @@ class MessageDesk:
         update: Callable[[str, str, str, list[dict[str, Any]]], object],
         budget: SlackBudget,
         *,
-        prepay: Callable[[], None] = lambda: None,
+        paid: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
         transient: Callable[[Exception], bool] = lambda e: False,
         senders: int = 3,
         progress_every: float = 1.0,
@@ -77,7 +79,7 @@ class MessageDesk:
     ) -> None:
         self._update = update  # (channel, ts, text, blocks): chat.update
         self.budget = budget
-        self._prepay = prepay
+        self._paid = paid
         self._transient = transient
         self.progress_every = progress_every
         self.clock = clock
@@ -241,8 +243,7 @@ class MessageDesk:
             return
         text, blocks = rendered
         try:
-            with self.budget.at(priority):
-                self._prepay()
+            with self.budget.at(priority), self._paid():
                 self._update(entry.channel, entry.ts, text, blocks)
         except Exception as e:
             if isinstance(e, SlackApiError) and not self._transient(e):

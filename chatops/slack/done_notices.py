@@ -16,7 +16,7 @@ class DoneNotices(Notices):
             return  # a person clicked Done: their click updated the prompt already
         who = bk.mention(e.by)
         self.retire_prompts(e.run.id, f"_Done by {who}: see its evidence in the thread._")
-        lines = [f":white_check_mark: `{bk.escape(e.step)}` done by {who}. Evidence:"]
+        lines = [f":white_check_mark: {bk.code_span(e.step)} done by {who}. Evidence:"]
         lines += [f"> {bk.escape(line)}" for line in e.evidence.strip().splitlines()[:30]]
         lines += [f"• <{link}>" for link in e.links]
         self.reply(m, bk.cut("\n".join(lines), 3000))

@@ -3,6 +3,7 @@ step, long output as a file, and a summary broadcast to the channel at the end."
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -44,6 +45,8 @@ PRIORITY: dict[type[ev.Event], Priority] = {
     ev.PostMortemEscalated: Priority.ACT,
     ev.StepStarted: Priority.PROGRESS,
     ev.StepOutput: Priority.PROGRESS,
+    ev.StepFinished: Priority.STEP,
+    ev.StepDone: Priority.STEP,
 }
 SHOWN_WITHIN = 60.0  # a final state not in Slack by then: the feed tries the event again
 PROGRESS_POST_WAIT = 2.0  # a progress reply that cannot go by then is skipped
@@ -76,7 +79,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
                 channel=channel, ts=ts, text=text, blocks=blocks
             ),
             self.budget,
-            prepay=lambda: getattr(self.client, "prepaid", lambda: None)(),
+            paid=lambda: getattr(self.client, "paid", contextlib.nullcontext)(),
             transient=transient,
             progress_every=progress_every,
         )
@@ -331,14 +334,29 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         step_id, phase = e.step, str(e.phase or "main")
         label = f"rollback `{step_id}`" if phase == "rollback" else f"`{step_id}`"
         ts = None
-        # progress: posted only if the channel has room now; else the result is a reply
-        if self.budget.acquire(POST, m.channel, Priority.PROGRESS, timeout=PROGRESS_POST_WAIT):
-            getattr(self.client, "prepaid", lambda: None)()
-            ts = self.reply(m, f":arrow_forward: {label} started")
+        # progress: posted only if the channel has room now (else the result is a reply), and
+        # not at all once the run is over (its status message and summary tell the steps)
+        if not self._over(run.id) and self.budget.acquire(
+            POST, m.channel, Priority.PROGRESS, timeout=PROGRESS_POST_WAIT
+        ):
+            with getattr(self.client, "paid", contextlib.nullcontext)():
+                ts = self.reply(m, f":arrow_forward: {label} started")
         if ts is not None:
             with self._lock:
                 self._step_ts[(run.id, step_id, phase)] = ts
         self.refresh_status(run.id)
+
+    def _room(self, channel: str) -> bool:
+        """A post in this channel may go soon: there is a token now (given back: the post
+        takes it), or nobody else is waiting for one (this post waits its second)."""
+        if not self.budget.acquire(POST, channel, Priority.STEP, timeout=0):
+            return not self.budget.contended(POST, channel)
+        self.budget.refund(POST, channel)
+        return True
+
+    def _over(self, run_id: int) -> bool:
+        """The run has ended (the events being handled may be behind it)."""
+        return self.store.get_run(run_id).state.is_terminal
 
     def on_step_output(self, e: ev.StepOutput, m: RunMessages) -> None:
         run = e.run
@@ -356,12 +374,17 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         text = bk.step_finished_text(step_id, e.ok, lines, phase, unknown)
         with self._lock:  # kept until the update succeeds: a retry updates the same message
             ts = self._step_ts.get((run.id, step_id, phase))
-        if ts is None:
+        if ts is None and e.ok and self._over(run.id) and not self._room(m.channel):
+            # the run ended before Slack heard of this step and other runs wait for the
+            # channel (ten runs in one channel share a post a second): its status message
+            # and summary tell it; the slot is spent
+            self._call("step result told by the summary", lambda: None, once=True)
+        elif ts is None:
             self.reply(m, text, [bk.section(text)])
         else:  # the step's "started" reply becomes its result
             # the reply above's slot is spent: handled again, this event posts nothing
             self._call("update step", lambda: None, once=True)
-            self.show(m.channel, ts, lambda: (text, [bk.section(text)]), Priority.FINAL, True)
+            self.show(m.channel, ts, lambda: (text, [bk.section(text)]), Priority.STEP, True)
             with self._lock:
                 self._step_ts.pop((run.id, step_id, phase), None)
         for host in long_hosts:

@@ -55,16 +55,14 @@ class PlanNotices(Notices):
         key = f"plan:{run.id}"
         if not self.records.first_delivery(key, self.clock.now()):
             return self.records.get(run.id) is not None
+        blocks, rest = bk.plan_parts(
+            plan, verdict, run, freezes=[f.describe() for f in self.store.freezes(plan.service)]
+        )
         try:
             resp = self.client.chat_postMessage(
                 channel=channel,
                 text=bk.plan_fallback(plan, run),
-                blocks=bk.plan_blocks(
-                    plan,
-                    verdict,
-                    run,
-                    freezes=[f.describe() for f in self.store.freezes(plan.service)],
-                ),
+                blocks=blocks,
                 unfurl_links=False,
             )
         except Exception:
@@ -72,8 +70,13 @@ class PlanNotices(Notices):
             raise
         self.records.save(run.id, channel, str(resp["ts"]))
         m = self.records.get(run.id)
+        for i, more in enumerate(rest, 1):  # the steps the message had no room for
+            if m is not None:
+                self.reply(
+                    m, f"Plan of run #{run.id}, the rest of its steps ({i}/{len(rest)})", more
+                )
         if not verdict.ok and m is not None:
-            reasons = "\n".join(f"• {r}" for r in verdict.reasons)
+            reasons = "\n".join(f"• {bk.escape(r)}" for r in verdict.reasons)
             self.reply(
                 m, f":no_entry: This plan breaks the process and cannot be approved:\n{reasons}"
             )

@@ -15,6 +15,7 @@ from chatops.engine.runs.operations import Operations
 from chatops.engine.services import Services
 from chatops.slack.home import HomePublisher
 from chatops.slack.notifier import SlackNotifier
+from chatops.slack.plan_notices import transient
 from chatops.slack.records import SlackRecords
 from chatops.slack.workers import Tell, Workers
 
@@ -87,9 +88,10 @@ class SlackServices:
         stream posts it when Slack answers again (once: the post is claimed either way)."""
         try:
             self.notifier.post_plan(req.run, req.plan, req.verdict, channel)
-        except Exception:
+        except Exception as e:
             log.warning(
-                "could not post the plan of run %s now; the event stream will",
+                "could not post the plan of run %s now (%s); the event stream will",
                 req.run.id,
-                exc_info=True,
+                e,
+                exc_info=not transient(e),  # Slack down or its limit: expected, no traceback
             )

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from chatops.errors import ChatopsError
+from chatops.slack.blocks import escape_message
 from chatops.slack.inbox import Completion
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,8 @@ Tell = Callable[[str], None]
 
 def explain(error: BaseException) -> str:
     """The message a user sees for an error; unexpected ones get an id logged with them."""
-    if isinstance(error, ChatopsError):
-        return f":warning: {error}"
+    if isinstance(error, ChatopsError):  # it may quote what someone typed: shown inert
+        return f":warning: {escape_message(str(error))}"
     error_id = uuid.uuid4().hex[:8]
     log.error("unexpected error %s", error_id, exc_info=error, extra={"error_id": error_id})
     return (

@@ -36,7 +36,7 @@ class Freeze:
     def describe(self) -> str:
         scope = ", ".join(self.services) if self.services else "all services"
         until = f" until {self.until:%a %d %b %H:%M %Z}" if self.until else ""
-        why = f": {self.reason}" if self.reason else ""
+        why = f": {self.reason!r}" if self.reason else ""  # quoted: someone typed it
         return f"change freeze '{self.name}' on {scope}{until}{why}"
 
 

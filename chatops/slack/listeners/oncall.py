@@ -48,7 +48,7 @@ def logs_message(res: LogResult) -> tuple[str, list[bk.Block], dict[str, str]]:
     q = res.query
     head = f":page_facing_up: *Logs of {q.service}*: last {q.lines} lines"
     head += f", since {q.since}" if q.since else ""
-    head += f", matching `{bk.escape(q.grep)}`" if q.grep else ""
+    head += f", matching {bk.code_span(q.grep)}" if q.grep else ""
     head += f", {q.stream}" if q.stream != "all" else ""
     blocks: list[bk.Block] = [bk.section(head)]
     files: dict[str, str] = {}
