@@ -23,6 +23,7 @@ BENCHES = {
     "slack": "a step printing 100k lines with an instant and a slow Slack",
     "ssh": "one step on 50 loopback hosts against Fabric's ThreadingGroup",
     "output": "serve's peak memory for a 20 MB line against 100 KB of output",
+    "incident": "ten runs in one channel against Slack's rate limits, and without them",
 }
 
 
