@@ -304,6 +304,7 @@ class ChatHarness(SlackSim):
         throttle: float = 1.0,
         scheduler: bool = False,
         standin: SlackStandIn | None = None,
+        slack_limits: str = "",
     ) -> None:
         self._own_standin = standin is None
         self._begin(standin or SlackStandIn(groups=groups).start(), channel)
@@ -314,6 +315,7 @@ class ChatHarness(SlackSim):
             slack_bot_token=BOT_TOKEN,
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=self.standin.api_url,
+            slack_limits=slack_limits,
         )
         self.bot = build_bot(
             self.settings,
