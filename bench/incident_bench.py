@@ -36,27 +36,20 @@ from chatops.engine.runs.run import RunState  # noqa: E402
 from chatops.simulator.harness import ChatHarness  # noqa: E402
 from chatops.simulator.ratelimits import Limits  # noqa: E402
 from chatops.simulator.standin import SlackStandIn  # noqa: E402
-from tests.apps import make_app, service_config  # noqa: E402
+from tests.apps import make_app, service_config, service_runbook  # noqa: E402
 
 
 def printer(lines: int) -> str:
     every = max(lines // 30, 1)  # about 15 s of output, in bursts
     loop = f"for i in $(seq 1 {lines}); do echo line $i of the incident; "
     loop += f"[ $((i % {every})) -eq 0 ] && sleep 0.5; done; true"
-    return f"""\
-kind: debug
-title: Print a lot
-description: three steps, the second prints {lines} lines
-requesters: [coder]
-approval: {{roles: [lead], quorum: 1}}
-parameters:
-  service: {{type: service}}
-  environment: {{type: environment, default: production}}
-steps:
-  - {{id: prepare, kind: ssh, title: Prepare, run: 'echo ready', timeout: 60}}
-  - {{id: print, kind: ssh, title: Print, run: '{loop}', timeout: 300}}
-  - {{id: verify, kind: ssh, title: Verify, run: 'echo verified', timeout: 60}}
-"""
+    return service_runbook(
+        "Print a lot",
+        f"three steps, the second prints {lines} lines",
+        "  - {id: prepare, kind: ssh, title: Prepare, run: 'echo ready', timeout: 60}\n"
+        f"  - {{id: print, kind: ssh, title: Print, run: '{loop}', timeout: 300}}\n"
+        "  - {id: verify, kind: ssh, title: Verify, run: 'echo verified', timeout: 60}",
+    )
 
 
 @dataclass

@@ -26,21 +26,14 @@ sys.path.insert(0, str(ROOT))
 
 from chatops.engine.runs.run import RunState  # noqa: E402
 from chatops.simulator.harness import ChatHarness  # noqa: E402
-from tests.apps import make_app, service_config  # noqa: E402
+from tests.apps import make_app, service_config, service_runbook  # noqa: E402
 
 LINES = int(os.environ.get("BENCH_LINES", "100000"))
-PRINTER = f"""\
-kind: debug
-title: Print a lot
-description: one step that prints {LINES} lines
-requesters: [coder]
-approval: {{roles: [lead], quorum: 1}}
-parameters:
-  service: {{type: service}}
-  environment: {{type: environment, default: production}}
-steps:
-  - {{id: print, kind: ssh, title: Print, run: 'seq 1 {LINES}', timeout: 300}}
-"""
+PRINTER = service_runbook(
+    "Print a lot",
+    f"one step that prints {LINES} lines",
+    f"  - {{id: print, kind: ssh, title: Print, run: 'seq 1 {LINES}', timeout: 300}}",
+)
 
 
 def one(base: Path, latency: float) -> tuple[float, int, float]:

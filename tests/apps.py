@@ -111,3 +111,20 @@ def service_config(
             "architect": {"users": ["U_ARCH"]},
         },
     }
+
+
+def service_runbook(title: str, description: str, steps: str) -> str:
+    """A runbook of machine steps on one service, asked by a coder, approved by one lead
+    (`steps`: its YAML list, each line indented two spaces)."""
+    return f"""\
+kind: debug
+title: {title}
+description: {description}
+requesters: [coder]
+approval: {{roles: [lead], quorum: 1}}
+parameters:
+  service: {{type: service}}
+  environment: {{type: environment, default: production}}
+steps:
+{steps}
+"""

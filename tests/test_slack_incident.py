@@ -15,25 +15,18 @@ import yaml
 from chatops.simulator.harness import ChatHarness
 from chatops.simulator.ratelimits import Limits, Rate
 from chatops.simulator.standin import SlackStandIn
-from tests.apps import make_app, service_config
+from tests.apps import make_app, service_config, service_runbook
 from tests.conftest import ROOT
 
 RUNS = 5
-RUNBOOK = """\
-kind: debug
-title: Print a lot
-description: three steps, the second prints for two seconds
-requesters: [coder]
-approval: {roles: [lead], quorum: 1}
-parameters:
-  service: {type: service}
-  environment: {type: environment, default: production}
-steps:
-  - {id: prepare, kind: ssh, title: Prepare, run: 'echo ready', timeout: 60}
-  - {id: print, kind: ssh, title: Print, timeout: 60,
-     run: 'for i in $(seq 1 20); do seq 1 30; sleep 0.1; done'}
-  - {id: verify, kind: ssh, title: Verify, run: 'echo verified', timeout: 60}
-"""
+RUNBOOK = service_runbook(
+    "Print a lot",
+    "three steps, the second prints for two seconds",
+    "  - {id: prepare, kind: ssh, title: Prepare, run: 'echo ready', timeout: 60}\n"
+    "  - {id: print, kind: ssh, title: Print, timeout: 60,\n"
+    "     run: 'for i in $(seq 1 20); do seq 1 30; sleep 0.1; done'}\n"
+    "  - {id: verify, kind: ssh, title: Verify, run: 'echo verified', timeout: 60}",
+)
 # Slack's shape, quicker: the test takes seconds, not minutes
 LIMITS = "chat.update=120/min+10, chat.postMessage=2/s+4"
 STANDIN = Limits({"chat.update": Rate(120, 10)}, post_per_channel=Rate(120, 4))

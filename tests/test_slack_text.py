@@ -14,7 +14,7 @@ import yaml
 from chatops.simulator.blockkit import BLOCKS_TEXT_TOTAL, texts
 from chatops.simulator.harness import ChatHarness
 from chatops.slack.blocks import escape, escape_message
-from tests.apps import make_app, service_config
+from tests.apps import make_app, service_config, service_runbook
 from tests.conftest import ROOT
 from tests.test_slack_flow import app, slack, slack_with
 
@@ -68,18 +68,7 @@ def long_runbook(steps: int) -> str:
         f"run: 'echo {'x' * 380} step-{i}', timeout: 60}}"
         for i in range(1, steps + 1)
     )
-    return f"""\
-kind: debug
-title: A long runbook
-description: {steps} steps with long commands
-requesters: [coder]
-approval: {{roles: [lead], quorum: 1}}
-parameters:
-  service: {{type: service}}
-  environment: {{type: environment, default: production}}
-steps:
-{body}
-"""
+    return service_runbook("A long runbook", f"{steps} steps with long commands", body)
 
 
 def test_a_sixty_step_plan_is_posted_whole_within_slacks_total(tmp_path: Path) -> None:

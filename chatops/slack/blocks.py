@@ -228,19 +228,9 @@ def _packed(texts: Sequence[str], budget: int) -> list[Block]:
     return blocks
 
 
-def plan_blocks(
-    plan: Plan,
-    verdict: Verdict,
-    run: RunView,
-    *,
-    approvers: Sequence[str] = (),
-    status_line: str | None = None,
-    freezes: Sequence[str] = (),
-) -> list[Block]:
+def plan_blocks(plan: Plan, verdict: Verdict, run: RunView, **shown: Any) -> list[Block]:
     """The plan message (the steps that fit in it; `plan_parts` also gives the rest)."""
-    return plan_parts(
-        plan, verdict, run, approvers=approvers, status_line=status_line, freezes=freezes
-    )[0]
+    return plan_parts(plan, verdict, run, **shown)[0]
 
 
 def text_size(node: Any) -> int:
