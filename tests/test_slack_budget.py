@@ -190,3 +190,17 @@ def test_progress_of_one_message_is_paced_and_a_final_state_is_not() -> None:
     assert 2 <= len(progress) <= 4  # 0.6 s of progress at most every 0.3 s
     assert all(b - a >= 0.29 for a, b in itertools.pairwise(progress))
     assert slack.calls[-1] == ("4.4", "done")
+
+
+def test_messages_shown_and_untouched_for_an_hour_are_forgotten() -> None:
+    slack = FakeSlack()
+    clock = Clock()
+    budget = SlackBudget({"chat.update": Rate(6000, 100)})
+    desk = MessageDesk(slack.update, budget, senders=1, clock=clock, progress_every=0.0)
+    first = desk.put("C1", "old", lambda: ("done", []), Priority.FINAL)
+    assert desk.wait(first, 5)
+    clock.now += 3601
+    for i in range(499):  # the 500th put prunes
+        assert desk.wait(desk.put("C1", f"new{i}", lambda: ("x", []), Priority.FINAL), 5)
+    desk.stop()
+    assert ("C1", "old") not in desk._entries and ("C1", "new0") in desk._entries

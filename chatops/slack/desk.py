@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 Rendered = tuple[str, list[dict[str, Any]]]  # text, blocks
 Render = Callable[[], Rendered | None]  # None: nothing to show (the run is gone)
 METHOD = "chat.update"
+FORGET_AFTER = 3600.0  # a message shown and untouched this long is forgotten (memory stays flat)
+PRUNE_EVERY = 500  # puts
 MAX_BACKOFF = 10.0  # between tries of one message; any success (Slack is back) ends them all
 
 
@@ -56,6 +58,7 @@ class _Entry:
     busy: bool = False
     failures: int = 0
     failing_since: float | None = None
+    touched: float = 0.0
     done: threading.Condition = field(default_factory=threading.Condition)
 
 
@@ -88,6 +91,7 @@ class MessageDesk:
         self._stop = threading.Event()
         self.sent = 0
         self.skipped = 0  # renders identical to what Slack had: not sent
+        self._puts = 0
         self._threads = [
             threading.Thread(target=self._loop, name=f"chatops-desk-{i}", daemon=True)
             for i in range(senders)
@@ -116,7 +120,11 @@ class MessageDesk:
                     entry.not_before = min(entry.not_before, now)  # no progress pacing
             if priority >= Priority.PROGRESS:
                 entry.not_before = max(entry.not_before, entry.last_sent + self.progress_every)
+            entry.touched = now
             version = entry.version
+            self._puts += 1
+            if self._puts % PRUNE_EVERY == 0:
+                self._prune(now)
             self._cond.notify_all()
         self.budget.poke()
         return (f"{channel}:{ts}", version)
@@ -151,6 +159,12 @@ class MessageDesk:
     def pending(self) -> bool:
         with self._cond:
             return any(e.sent_version < e.version or e.busy for e in self._entries.values())
+
+    def _prune(self, now: float) -> None:
+        """Forget messages shown and untouched for an hour (their runs are long over)."""
+        for key, e in list(self._entries.items()):
+            if e.sent_version >= e.version and not e.busy and now - e.touched > FORGET_AFTER:
+                del self._entries[key]
 
     def forget(self, channel: str, ts: str) -> None:
         """A message no longer kept current (its run ended long ago)."""
