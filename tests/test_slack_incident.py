@@ -87,8 +87,8 @@ def test_five_runs_in_one_channel_all_end_in_slack_within_the_limits(tmp_path: P
         assert len(limited) <= 2, limited  # the bot keeps to the limits rather than meets them
         assert standin.identical == 0  # no update that changed nothing
         texts = [
-            json.dumps([c.args.get("text"), c.args.get("blocks")])
+            json.dumps([c.args.get("thread_ts"), c.args.get("text"), c.args.get("blocks")])
             for c in standin.calls_to("chat.postMessage")
             if c.status == 200
         ]
-        assert len(texts) == len(set(texts))  # no post twice
+        assert len(texts) == len(set(texts))  # no post twice in a thread
