@@ -41,7 +41,8 @@ def test_a_full_request_approve_run_in_the_console(tmp_path: Path) -> None:
     assert "DEPLOY READY CODE: DEMO / PRODUCTION" in text
     assert "[1] Approve  [2] Reject" in text
     assert "You are now bob (lead)" in text
-    assert "Approve this plan? [y/N]" in text
+    assert "Approve run #1? [y/N]" in text
+    assert "Run #1, Deploy ready code on demo / production" in text  # the confirmation names it
     assert "Approved by @bob" in text
     assert re.search(r"\[\d+\] Mark done", text)
     assert "✔ `pull` finished" in text and "✔ Run #1 succeeded" in text
@@ -85,6 +86,20 @@ def test_the_console_works_with_a_real_config(tmp_path: Path) -> None:
     assert "You are now U_LEAD (lead)" in out.stdout
     assert "DEPLOY READY CODE: WEB / PRODUCTION" in out.stdout
     assert "Health: unreachable" in out.stdout
+
+
+def test_after_a_form_the_numbers_mean_the_buttons_shown_last(tmp_path: Path) -> None:
+    """Plan X by command, plan Y by the form (which grows once it knows the process): bob's
+    `1` is plan Y's Approve, the one on screen, and its confirmation names run #2."""
+    script = (
+        "/change deploy demo ref=v2 -- plan X\n/change\n4\n1\n\nmain\n\nplan Y via the form\n"
+        "/as bob\n1\ny\n"
+    )
+    out = console(script, "--dir", str(tmp_path / "d"))
+    assert out.returncode == 0, out.stderr
+    assert "Approve run #2? [y/N]" in out.stdout
+    assert "Run #2, Deploy ready code on demo / production" in out.stdout
+    assert "Run #2: running" in out.stdout and "Run #1: running" not in out.stdout
 
 
 def test_forms_are_filled_field_by_field(tmp_path: Path) -> None:

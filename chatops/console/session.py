@@ -144,6 +144,9 @@ class Console:
             return
         if found.confirm:
             title = found.confirm.get("title", {}).get("text", "Sure?")
+            detail = found.confirm.get("text", {}).get("text", "")
+            if detail:
+                self.say(mrkdwn(detail))  # what exactly the button does, named
             answer = self.read(f"{title} [y/N] ")
             if (answer or "").strip().lower() not in ("y", "yes"):
                 self.say("not pressed")
@@ -156,14 +159,13 @@ class Console:
         self.show()
 
     def fill(self, view: dict[str, Any]) -> None:
-        """Fill a form (modal) field by field, then submit it. /cancel leaves it."""
-        outside = self.buttons
-        self.buttons = []
-        for line in view_text(view, self.buttons):
+        """Fill a form (modal) field by field, then submit it. /cancel leaves it. The
+        buttons on screen are never touched here: after the form, numbers mean the buttons
+        shown last (a form that grew was filled and submitted by the nested call)."""
+        for line in view_text(view, []):
             self.say(line)
         self.say("(a form: answer each field in turn; /cancel leaves it without submitting)")
         values = self._answers(view)
-        self.buttons = outside
         if isinstance(values, Replaced):
             return
         if values is None:

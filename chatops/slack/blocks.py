@@ -308,11 +308,16 @@ def plan_parts(
         blocks.append(section(f":no_entry: *Refused by policy:*\n{reasons}"))
     if run.state == RunState.AWAITING_APPROVAL and verdict.ok:
         value = f"{run.id}:{plan.sha256}"
+        params = ", ".join(f"{k}={v}" for k, v in sorted(plan.params.items()))
         confirm = {
-            "title": {"type": "plain_text", "text": "Approve this plan?"},
+            "title": {"type": "plain_text", "text": cut(f"Approve run #{run.id}?", 100)},
             "text": {
                 "type": "mrkdwn",
-                "text": cut(f"{plan.title} on *{where}* will run on the servers.", 300),
+                "text": cut(
+                    f"Run #{run.id}, {escape(plan.title)} on *{where}* ({escape(params)}), "
+                    f"plan `{plan.short_hash}`, will run on the servers.",
+                    300,
+                ),
             },
             "confirm": {"type": "plain_text", "text": "Approve"},
             "deny": {"type": "plain_text", "text": "Not yet"},
