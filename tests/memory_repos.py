@@ -21,7 +21,7 @@ from chatops.engine.runs.run import (
     StepState,
     sources_of,
 )
-from chatops.errors import NotFound
+from chatops.errors import NotFound, StateError
 
 
 @dataclass
@@ -52,7 +52,7 @@ class MemoryPlans:
     def add(self, plan: Plan) -> None:
         old = self.st.plans.get(plan.task_id)
         if old is not None and old.sha256 != plan.sha256:
-            raise ValueError(f"plan {plan.task_id} exists with other content")
+            raise StateError(f"plan {plan.task_id} exists with other content")
         self.st.plans[plan.task_id] = plan
 
     def get(self, task_id: str) -> Plan:
@@ -64,6 +64,14 @@ class MemoryPlans:
 class MemoryRuns:
     def __init__(self, st: State) -> None:
         self.st = st
+
+    def for_task(self, task_id: str) -> RunView | None:
+        mine = [
+            r
+            for r in self.st.runs.values()
+            if r.task_id == task_id or r.task_id.startswith(task_id + "~")
+        ]
+        return max(mine, key=lambda r: r.id) if mine else None
 
     def create(self, plan: Plan, state: RunState, now: datetime, error: str = "") -> RunView:
         run = RunView(

@@ -27,6 +27,7 @@ from chatops.errors import (
     ParameterError,
     PermissionDenied,
     RateLimited,
+    StateError,
 )
 from tests.conftest import eck_config
 from tests.factories import Rig, rig
@@ -240,3 +241,41 @@ def test_rate_limits_per_agent_say_when_to_come_back(runbooks: dict[str, Runbook
     a.caller("architect-agent")  # another agent has its own allowance
     a.r.clock.advance(timedelta(seconds=10))
     a.caller("coder-agent")
+
+
+def a_task(objective: str = "Ship the status column") -> dict[str, object]:
+    return {
+        "target_agent": "production_server",
+        "task_id": "T-7",
+        "objective": objective,
+        "steps": ["Write the migration", "[snapshot] back up"],
+        "validation": ["the column exists"],
+        "chatops": {"runbook": "deploy", "params": SERVICE},
+    }
+
+
+def test_a_task_sent_again_is_the_same_plan_and_run_and_a_revision_supersedes_it(
+    agents: Agents,
+) -> None:
+    arch = agents.caller("architect-agent")
+    first = agents.gate.propose_task(arch, a_task())
+    again = agents.gate.propose_task(arch, a_task())  # a retry after a timeout
+    assert (again.run.id, again.plan.sha256) == (first.run.id, first.plan.sha256)
+    assert len(agents.r.store.list_runs()) == 1
+
+    revised = agents.gate.propose_task(arch, a_task("Ship the status column, indexed"))
+    assert revised.run.id == first.run.id and revised.plan.task_id == "T-7~2"
+    assert revised.plan.sha256 != first.plan.sha256
+    assert revised.run.state.value == "awaiting_approval"
+    assert any(a == "plan.revised" for _w, a, _d in agents.actions())
+    assert "PlanRevised" in agents.r.events.names()  # the old buttons are replaced
+    third = agents.gate.propose_task(arch, a_task("Ship the status column, indexed"))
+    assert third.plan.task_id == "T-7~2" and len(agents.r.store.list_runs()) == 1
+
+
+def test_a_task_whose_run_ended_is_not_rewritten(agents: Agents) -> None:
+    arch = agents.caller("architect-agent")
+    first = agents.gate.propose_task(arch, a_task())
+    agents.r.changes.cancel(first.run.id, "U_LEAD")
+    with pytest.raises(StateError, match="under a new task_id"):
+        agents.gate.propose_task(arch, a_task("something else entirely"))

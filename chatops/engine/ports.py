@@ -93,6 +93,10 @@ class Runs(Protocol):
 
     def get(self, run_id: int) -> RunView: ...
 
+    def for_task(self, task_id: str) -> RunView | None:
+        """The newest run of this task (its revisions `task_id~N` included)."""
+        ...
+
     def replace_plan(self, run_id: int, plan: Plan, now: datetime) -> bool:
         """Point a run not yet started at a revised plan; it awaits approval again."""
         ...

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from chatops.engine.planning.plan import Plan
-from chatops.errors import NotFound
+from chatops.errors import NotFound, StateError
 from chatops.store.models import PlanRow
 
 
@@ -20,7 +20,7 @@ class SqlPlans:
         existing = s.get(PlanRow, plan.task_id)
         if existing is not None:
             if existing.sha256 != plan.sha256:
-                raise ValueError(f"plan {plan.task_id} exists with other content")
+                raise StateError(f"plan {plan.task_id} exists with other content")
             return
         s.add(
             PlanRow(

@@ -72,6 +72,17 @@ class SqlRuns:
             raise NotFound(f"no run {run_id}")
         return _view(row)
 
+    def for_task(self, task_id: str) -> RunView | None:
+        """The newest run of this task (its revisions `task_id~N` included)."""
+        q = (
+            select(RunRow)
+            .where((RunRow.task_id == task_id) | RunRow.task_id.startswith(task_id + "~"))
+            .order_by(RunRow.id.desc())
+            .limit(1)
+        )
+        row = self.s.scalars(q).first()
+        return None if row is None else _view(row)
+
     def replace_plan(self, run_id: int, plan: Plan, now: datetime) -> bool:
         waiting = [s.value for s in sources_of(RunState.AWAITING_APPROVAL)]
         s = self.s

@@ -15,7 +15,7 @@ from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.planning.taskformat import import_task
-from chatops.engine.runs.run import RunView, StepState
+from chatops.engine.runs.run import RunState, RunView, StepState
 from chatops.errors import NotFound
 
 if TYPE_CHECKING:
@@ -85,7 +85,54 @@ class Proposals(ChangeParts):
             update={"requester": who, "on_behalf_of": on_behalf_of, "created_at": plan.created_at}
         )
         self._may_propose(agent, self.runbook(plan.runbook), plan.service)
-        return self._submit(plan, who, imported=True, origin=origin)
+        return self._submit_task(plan, who, origin)
+
+    def _submit_task(self, plan: Plan, who: str, origin: str) -> Requested:
+        """A task's `task_id` is the agent's idempotency key. Sent again as it was (a retry
+        after a timeout): the plan and run it made, nothing new. Sent revised (the
+        Architect's answer to a rejection or a question) while its run has not started: a
+        new version of the plan on the same run (`task_id~N`), its earlier approvals void,
+        audited, the old buttons replaced. Once its run has started or ended, a revision is
+        refused: a new task needs a new task_id."""
+        from chatops.engine.approvals.changes import Requested
+        from chatops.engine.planning.policy import evaluate
+        from chatops.errors import PolicyRefused, StateError
+
+        base = plan.task_id.split("~")[0]
+        with self.tx() as t:
+            run = t.runs.for_task(base)
+            existing = None if run is None else t.plans.get(run.task_id)
+        if run is None or existing is None:
+            return self._submit(plan, who, imported=True, origin=origin)
+        same = plan.model_copy(
+            update={"task_id": existing.task_id, "created_at": existing.created_at}
+        )
+        if same.sha256 == existing.sha256:
+            return Requested(existing, evaluate(existing), run)
+        pending = (RunState.AWAITING_APPROVAL, RunState.APPROVED, RunState.QUEUED)
+        never_ran = (RunState.REJECTED, RunState.EXPIRED)
+        if run.requester != who or run.state not in (*pending, *never_ran):
+            raise StateError(
+                f"task {base!r} is run #{run.id} ({run.state.value}): propose a change to it "
+                "under a new task_id"
+            )
+        version = int(existing.task_id.rsplit("~", 1)[1]) + 1 if "~" in existing.task_id else 2
+        revised = plan.model_copy(update={"task_id": f"{base}~{version}"})
+        if run.state in never_ran:  # rejected or expired: the revision is a new request
+            return self._submit(revised, who, imported=True, origin=origin)
+        verdict = evaluate(revised)
+        if not verdict.ok:
+            raise PolicyRefused(list(verdict.reasons))
+        with self.tx() as t:
+            t.plans.add(revised)
+            if not t.runs.replace_plan(run.id, revised, self.clock.now()):
+                raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
+            run = t.runs.get(run.id)
+            self._audit(
+                who, "plan.revised", run, f"from {existing.short_hash}: earlier approvals are void"
+            )
+            t.events.add(ev.PlanRevised(run, existing.sha256))
+        return Requested(revised, verdict, run)
 
     def _may_propose(self, agent: Agent, rb: Runbook, service: str | None) -> None:
         refused = proposal_refusal(agent, rb, service)
