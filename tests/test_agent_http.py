@@ -261,3 +261,32 @@ def test_hostile_input_gets_4xx_never_5xx_and_runs_nothing(rig: AgentRig) -> Non
         assert 400 <= status < 500, (path, raw, status, body)
         assert "error" in json.loads(body), (path, body)
     assert rig.slack.wired.queries.list_runs() == []
+
+
+def test_a_task_proposed_again_is_idempotent_and_a_revision_supersedes_it(rig: AgentRig) -> None:
+    """An Architect retries after a timeout, then revises its task: one run, one plan
+    message; the revision replaces its content, never a 500."""
+    arch = rig.tokens["architect-agent"]
+    task = {
+        "target_agent": "production_server",
+        "task_id": "ship-v2",
+        "objective": "Ship v2 of web",
+        "steps": ["[pull] Pull the changes", "[restart] Restart the service"],
+        "validation": ["the health check answers"],
+    }
+    body = {"task": task, "process": "deploy", "params": DEPLOY, "on_behalf_of": "U_CODER"}
+    status, first, _ = rig.api("POST", "/plans", arch, body)
+    assert status == 201, first
+    status, again, _ = rig.api("POST", "/plans", arch, body)
+    assert status == 201 and again["run"]["id"] == first["run"]["id"], again
+    assert again["plan"]["sha256"] == first["plan"]["sha256"]
+    revised = {**body, "task": {**task, "objective": "Ship v2 of web, after the review"}}
+    status, third, _ = rig.api("POST", "/plans", arch, revised)
+    assert status == 201, third
+    assert third["run"]["id"] == first["run"]["id"]
+    assert third["plan"]["sha256"] != first["plan"]["sha256"]
+    rig.until(lambda: rig.slack.plans(CHANNEL))
+    rig.slack.settle()
+    [plan_msg] = rig.slack.plans(CHANNEL)
+    assert "after the review" in plan_msg.all_text()  # the message shows the revision
+    assert len(rig.slack.wired.queries.list_runs()) == 1
