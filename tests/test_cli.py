@@ -333,3 +333,17 @@ def test_logs_and_status_from_the_terminal(env: dict[str, str], app: App) -> Non
     assert status.returncode == 0, status.stderr
     assert "web / production" in status.stdout and "local: " in status.stdout
     assert "health: unreachable" in status.stdout
+
+
+def test_a_refused_break_glass_leaves_no_stray_run(env: dict[str, str]) -> None:
+    """`run --approve-as` someone who may not approve (the requester, not a lead): the run
+    it made is cancelled, audited, and says so; without approvers it says how to end it."""
+    for approver in ("U_CODER", "U_ONCALL"):  # four-eyes; not a lead
+        out = chatops(env, "run", "deploy", "web", "--as", "U_CODER", "--approve-as", approver)
+        assert out.returncode != 0 and "cancelled, its approval was refused" in out.stderr
+    runs = chatops(env, "runs")
+    assert "awaiting_approval" not in runs.stdout and runs.stdout.count("cancelled") == 2
+    audit = chatops(env, "audit", "1")
+    assert "run.cancelled" in audit.stdout and "denied.approve" in audit.stdout
+    out = chatops(env, "run", "deploy", "web", "--as", "U_CODER")
+    assert out.returncode == 3 and "chatops cancel 3 --as U_CODER" in out.stderr

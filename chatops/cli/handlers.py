@@ -21,6 +21,7 @@ from chatops.engine.planning.policy import evaluate
 from chatops.engine.planning.taskformat import export_task, import_task
 from chatops.engine.runs.run import AuditEvent, RunState, StepState
 from chatops.errors import (
+    ChatopsError,
     ParameterError,
     PermissionDenied,
     PolicyRefused,
@@ -153,14 +154,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not req.verdict.ok:
         raise PolicyRefused(list(req.verdict.reasons))
     for approver in args.approve_as:
-        status = w.changes.approve(req.run.id, approver, req.plan.sha256)
+        try:
+            status = w.changes.approve(req.run.id, approver, req.plan.sha256)
+        except ChatopsError:
+            # a refused approval ends what this command made: no stray plan waits for
+            # somebody to approve it later without knowing (the cancel is audited)
+            w.ops.cancel(req.run.id, args.as_user)
+            print(f"run #{req.run.id}: cancelled, its approval was refused", file=sys.stderr)
+            raise
         print(
             f"run #{req.run.id}: approved by {approver}"
             + ("" if status.complete else f"; still needs {'; '.join(status.missing)}")
         )
     run = w.queries.get_run(req.run.id)
     if run.state != RunState.QUEUED:
-        print(f"run #{run.id} is {run.state.value}: not enough approvals to start", file=sys.stderr)
+        print(
+            f"run #{run.id} is {run.state.value}: not enough approvals to start; it waits for "
+            f"them (in Slack, or `--approve-as`), or end it: `chatops cancel {run.id} "
+            f"--as {args.as_user}`",
+            file=sys.stderr,
+        )
         return EXIT_REFUSED
     pos = w.queries.queue_position(run.id)
     if pos > 1:
