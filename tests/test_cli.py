@@ -347,3 +347,21 @@ def test_a_refused_break_glass_leaves_no_stray_run(env: dict[str, str]) -> None:
     assert "run.cancelled" in audit.stdout and "denied.approve" in audit.stdout
     out = chatops(env, "run", "deploy", "web", "--as", "U_CODER")
     assert out.returncode == 3 and "chatops cancel 3 --as U_CODER" in out.stderr
+
+
+def test_plan_gives_the_verdict_run_would_give(env: dict[str, str]) -> None:
+    """`chatops plan` never says ok where `chatops run` refuses: a requester without the
+    role, a freeze in force."""
+    ok = chatops(env, "plan", "deploy", "web", "--as", "U_CODER")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    nobody = chatops(env, "plan", "deploy", "web", "--as", "mallory")
+    assert nobody.returncode == 3 and "(mallory may not)" in nobody.stdout
+    run = chatops(env, "run", "deploy", "web", "--as", "mallory")
+    assert run.returncode != 0  # the same answer from run
+    frozen = chatops(
+        env, "freeze", "web", "--for", "1h", "--reason", "db failover", "--as", "U_LEAD"
+    )
+    assert frozen.returncode == 0, frozen.stderr
+    held = chatops(env, "plan", "deploy", "web", "--as", "U_CODER")
+    assert held.returncode == 3 and "change freeze" in held.stdout, held.stdout
+    assert chatops(env, "run", "deploy", "web", "--as", "U_CODER").returncode != 0

@@ -17,7 +17,6 @@ from chatops.cli.terminal import TerminalNotifier
 from chatops.engine.planning.params import parse_assignments, service_first
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
-from chatops.engine.planning.policy import evaluate
 from chatops.engine.planning.taskformat import export_task, import_task
 from chatops.engine.runs.run import AuditEvent, RunState, StepState
 from chatops.errors import (
@@ -124,7 +123,9 @@ def _plan_from_args(w: Wired, args: argparse.Namespace, requester: str) -> Plan:
 def cmd_plan(args: argparse.Namespace) -> int:
     w = _wire(args)
     plan = _plan_from_args(w, args, args.as_user)
-    verdict = evaluate(plan)
+    # the verdict `run` would give: policy, a freeze in force, the requester's role (when
+    # someone is named with --as)
+    verdict = w.changes.preview(plan, None if args.as_user == "cli" else args.as_user)
     if args.json:
         print(json.dumps(export_task(plan, long=args.long), indent=2, ensure_ascii=False))
     else:

@@ -158,6 +158,30 @@ class ChangeService(Handoffs, Proposals, Expiry):
         self._check_requester(self.runbook(plan.runbook), requester)
         return self._submit(plan, requester, imported=True, origin=origin)
 
+    def preview(self, plan: Plan, requester: str | None = None) -> Verdict:
+        """The verdict a request of this plan would get now, without requesting it: the
+        policy, and what `_submit` and `_check_requester` refuse (a freeze in force; a
+        requester without the role, when one is named). `chatops plan` must never say ok
+        where `chatops run` refuses."""
+        reasons = list(evaluate(plan).reasons)
+        rb = self.runbook(plan.runbook)
+        if requester is not None and not self.roles.may_request(requester, list(rb.requesters)):
+            reasons.append(
+                f"{rb.name}: only {', '.join(rb.requesters)} may request this process "
+                f"({requester} may not)"
+            )
+        with self.tx() as t:
+            frozen = freeze_refusal(
+                self.config,
+                in_force(self.config, t.freezes, self.clock),
+                plan.runbook,
+                plan.kind,
+                plan.service,
+            )
+        if frozen is not None:
+            reasons.append(frozen)
+        return Verdict(tuple(reasons))
+
     def _check_requester(self, rb: Runbook, requester: str) -> None:
         if not self.roles.may_request(requester, list(rb.requesters)):
             raise self._deny(
