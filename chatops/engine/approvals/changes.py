@@ -31,7 +31,7 @@ from chatops.engine.runs.run import (
     RunState,
     RunView,
 )
-from chatops.engine.unit_of_work import Transactions
+from chatops.engine.unit_of_work import Transaction, Transactions
 from chatops.errors import NotFound, ParameterError, PermissionDenied, PolicyRefused, StateError
 
 
@@ -171,16 +171,20 @@ class ChangeService(Handoffs, Proposals, Expiry):
                 f"({requester} may not)"
             )
         with self.tx() as t:
-            frozen = freeze_refusal(
-                self.config,
-                in_force(self.config, t.freezes, self.clock),
-                plan.runbook,
-                plan.kind,
-                plan.service,
-            )
+            frozen = self._frozen(t, plan)
         if frozen is not None:
             reasons.append(frozen)
         return Verdict(tuple(reasons))
+
+    def _frozen(self, t: Transaction, plan: Plan) -> str | None:
+        """Why a freeze in force refuses this plan, or None."""
+        return freeze_refusal(
+            self.config,
+            in_force(self.config, t.freezes, self.clock),
+            plan.runbook,
+            plan.kind,
+            plan.service,
+        )
 
     def _check_requester(self, rb: Runbook, requester: str) -> None:
         if not self.roles.may_request(requester, list(rb.requesters)):
@@ -194,13 +198,7 @@ class ChangeService(Handoffs, Proposals, Expiry):
         self, plan: Plan, requester: str, imported: bool = False, origin: str = ""
     ) -> Requested:
         with self.tx() as t:
-            frozen = freeze_refusal(
-                self.config,
-                in_force(self.config, t.freezes, self.clock),
-                plan.runbook,
-                plan.kind,
-                plan.service,
-            )
+            frozen = self._frozen(t, plan)
             if frozen is not None:
                 self._audit(requester, "denied.request", detail=frozen, plan=plan)
                 raise PolicyRefused([frozen])
@@ -250,18 +248,23 @@ class ChangeService(Handoffs, Proposals, Expiry):
                 answers={**old.answers, **(answers or {})},
                 task_id=f"{base}~{version}",
             )
-            verdict = evaluate(plan)
-            if not verdict.ok:
-                raise PolicyRefused(list(verdict.reasons))
-            t.plans.add(plan)
-            if not t.runs.replace_plan(run.id, plan, self.clock.now()):
-                raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
-            run = t.runs.get(run.id)
-            self._audit(
-                user, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void"
-            )
-            t.events.add(ev.PlanRevised(run, old.sha256))
-            return Requested(plan, verdict, run)
+            return self._put_revision(t, run, old, plan, user)
+
+    def _put_revision(
+        self, t: Transaction, run: RunView, old: Plan, plan: Plan, who: str
+    ) -> Requested:
+        """Point a run not yet started at a new version of its plan: earlier approvals are
+        void (they name the old hash), the revision is audited, the plan message redrawn."""
+        verdict = evaluate(plan)
+        if not verdict.ok:
+            raise PolicyRefused(list(verdict.reasons))
+        t.plans.add(plan)
+        if not t.runs.replace_plan(run.id, plan, self.clock.now()):
+            raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
+        run = t.runs.get(run.id)
+        self._audit(who, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void")
+        t.events.add(ev.PlanRevised(run, old.sha256))
+        return Requested(plan, verdict, run)
 
     # -- approvals -------------------------------------------------------------------------
     def required_approvals(self, plan: Plan) -> int:

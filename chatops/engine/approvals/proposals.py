@@ -20,6 +20,7 @@ from chatops.errors import NotFound
 
 if TYPE_CHECKING:
     from chatops.engine.approvals.changes import Requested
+    from chatops.engine.unit_of_work import Transaction
 
 
 class Proposals(ChangeParts):
@@ -32,6 +33,11 @@ class Proposals(ChangeParts):
         raise NotImplementedError
 
     def _waiting(self, run: RunView, step_id: str) -> int:
+        raise NotImplementedError
+
+    def _put_revision(
+        self, t: Transaction, run: RunView, old: Plan, plan: Plan, who: str
+    ) -> Requested:
         raise NotImplementedError
 
     def propose(
@@ -96,7 +102,7 @@ class Proposals(ChangeParts):
         refused: a new task needs a new task_id."""
         from chatops.engine.approvals.changes import Requested
         from chatops.engine.planning.policy import evaluate
-        from chatops.errors import PolicyRefused, StateError
+        from chatops.errors import StateError
 
         base = plan.task_id.split("~")[0]
         with self.tx() as t:
@@ -120,19 +126,8 @@ class Proposals(ChangeParts):
         revised = plan.model_copy(update={"task_id": f"{base}~{version}"})
         if run.state in never_ran:  # rejected or expired: the revision is a new request
             return self._submit(revised, who, imported=True, origin=origin)
-        verdict = evaluate(revised)
-        if not verdict.ok:
-            raise PolicyRefused(list(verdict.reasons))
         with self.tx() as t:
-            t.plans.add(revised)
-            if not t.runs.replace_plan(run.id, revised, self.clock.now()):
-                raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
-            run = t.runs.get(run.id)
-            self._audit(
-                who, "plan.revised", run, f"from {existing.short_hash}: earlier approvals are void"
-            )
-            t.events.add(ev.PlanRevised(run, existing.sha256))
-        return Requested(revised, verdict, run)
+            return self._put_revision(t, run, existing, revised, who)
 
     def _may_propose(self, agent: Agent, rb: Runbook, service: str | None) -> None:
         refused = proposal_refusal(agent, rb, service)
