@@ -22,6 +22,7 @@ import pytest
 
 from chatops.simulator.harness import BOT_TOKEN, SlackSim
 from chatops.simulator.standin import SlackStandIn
+from tests.faults import wait_for
 from tests.socket_standin import SocketStandIn, free_port
 from tests.test_cli import app, env
 
@@ -66,16 +67,6 @@ def connected(port: int) -> bool:
     return status == 200 and json.loads(body).get("slack") == "connected"
 
 
-def until(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise TimeoutError(what)
-
-
 @pytest.fixture
 def served(env: dict[str, str]) -> Iterator[tuple[SocketSim, int]]:
     web = SlackStandIn().start()
@@ -100,7 +91,7 @@ def served(env: dict[str, str]) -> Iterator[tuple[SocketSim, int]]:
             stderr=subprocess.STDOUT,
         )
     try:
-        until(lambda: connected(port), 30, "serve did not connect")
+        wait_for(lambda: connected(port), 30, "serve did not connect")
         yield SocketSim(web, socket), port
     finally:
         proc.terminate()
@@ -122,18 +113,18 @@ def test_envelopes_are_acked_and_a_refresh_reconnects(served: tuple[SocketSim, i
 
     slack.command("/change", "deploy service=web ref=v2 -- over the socket", user="U_CODER")
     assert slack.acked() < 3.0
-    until(lambda: slack.plans(), 20, "the plan was not posted")
+    wait_for(lambda: slack.plans(), 20, "the plan was not posted")
     slack.click("chatops.approve", user="U_LEAD")
     assert slack.acked() < 3.0
-    until(
+    wait_for(
         lambda: any("Approved by" in m.all_text() for m in slack.standin.messages),
         20,
         "the approval did not reach the plan",
     )
 
     slack.socket.refresh()
-    until(lambda: slack.socket.connections >= 2, 20, "the app did not reconnect")
-    until(lambda: connected(port), 10, "not connected after the refresh")
+    wait_for(lambda: slack.socket.connections >= 2, 20, "the app did not reconnect")
+    wait_for(lambda: connected(port), 10, "not connected after the refresh")
     slack.command("/status", "web", user="U_ONCALL")
     assert slack.acked() < 3.0
 
@@ -145,7 +136,7 @@ def test_envelopes_are_acked_and_a_refresh_reconnects(served: tuple[SocketSim, i
 
     # one reconnect, or two when the closed socket was seen before the disconnect message; the
     # counter moves when the new session's id is seen (a scrape may come just before that)
-    until(lambda: reconnects() >= 1, 10, "the reconnect was not counted")
+    wait_for(lambda: reconnects() >= 1, 10, "the reconnect was not counted")
     metrics = get(port, "/metrics")[1]
     assert "chatops_socket_connected 1.0" in metrics
     assert "chatops_socket_seconds_since_envelope" in metrics
@@ -156,12 +147,12 @@ def test_healthz_tells_when_the_socket_is_gone_and_when_it_is_back(
 ) -> None:
     slack, port = served
     slack.socket.stop()
-    gone = until(lambda: (s := get(port, "/healthz"))[0] == 503 and s, 20, "still 200")
+    gone = wait_for(lambda: (s := get(port, "/healthz"))[0] == 503 and s, 20, "still 200")
     state = json.loads(gone[1])
     assert state["status"] == "degraded" and "down for" in state["reason"]
     assert "chatops_socket_connected 0.0" in get(port, "/metrics")[1]
     slack.socket.start()  # Slack is back, on the same address
-    until(lambda: connected(port), 30, "not connected again")
+    wait_for(lambda: connected(port), 30, "not connected again")
     slack.command("/status", "web", user="U_ONCALL")
     assert slack.acked() < 3.0
 
@@ -247,7 +238,7 @@ def test_an_envelope_acked_then_killed_is_handled_by_the_next_process(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        until(lambda: connected(port), 30, "serve did not connect")
+        wait_for(lambda: connected(port), 30, "serve did not connect")
         return proc, port
 
     first, _ = serve()
@@ -264,7 +255,7 @@ def test_an_envelope_acked_then_killed_is_handled_by_the_next_process(
         hold.close()
         assert slack.plans() == []
         second, _ = serve()
-        until(lambda: slack.plans(), 30, "the next process did not post the plan")
+        wait_for(lambda: slack.plans(), 30, "the next process did not post the plan")
         time.sleep(1)
         assert len(slack.plans()) == 1
     finally:
