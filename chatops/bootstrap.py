@@ -47,7 +47,6 @@ from chatops.settings import Settings
 from chatops.store.audit import audit_head
 from chatops.store.audit_chain import Anchor
 from chatops.store.db import is_current, make_engine, upgrade
-from chatops.store.models import InboxRow
 from chatops.store.outbox import SqlEventLog
 from chatops.store.probe import WriteProbe
 from chatops.store.transaction import sql_transactions
@@ -140,18 +139,6 @@ class Wired:
         active = self.runner.active()  # read first: a run that ends meanwhile is not running
         check = OwnerLiveness(self.owner, self.clock.now(), stale, active)
         return [r.id for r in self.runner.recover(check)]
-
-
-def inbox_engine(url: str, engine: Engine) -> Engine:
-    """Where the fast ack stores requests. On SQLite a file of its own beside the database
-    (`<name>.inbox`): SQLite has one writer at a time, and the ack must not queue behind the
-    plans being written (a burst of twenty /change waited seconds for it)."""
-    u = make_url(url)
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
-        return engine
-    own = make_engine(str(u.set(database=u.database + ".inbox")))
-    InboxRow.__table__.create(own, checkfirst=True)  # type: ignore[attr-defined]
-    return own
 
 
 def ensure_schema(url: str, engine: Engine) -> None:
@@ -323,7 +310,7 @@ def build_bot(
     from chatops.slack.services import SlackServices
     from chatops.slack.throttle import Throttle
     from chatops.slack.workers import Workers
-    from chatops.store.inbox import SqlInbox
+    from chatops.store.inbox import SqlInbox, inbox_engine
     from chatops.store.slack import SqlSlackRecords
 
     if not settings.slack_bot_token:

@@ -17,6 +17,7 @@ from chatops.engine.runs.checks import output_matches
 from chatops.engine.runs.result import CommandResult
 from chatops.engine.runs.run import RunState, RunView
 from chatops.slack import blocks as bk
+from chatops.slack import plan_message
 from tests.factories import NOW, plan_for
 
 
@@ -48,7 +49,7 @@ def test_a_hotfix_says_hotfix_once_and_its_request_answers_what_is_broken(
         request="label printing is down",
     )
     assert plan.answers["problem"] == "label printing is down"
-    blocks = bk.plan_blocks(plan, evaluate(plan), run_of("hotfix"))
+    blocks = plan_message.plan_blocks(plan, evaluate(plan), run_of("hotfix"))
     fields = [f["text"] for b in blocks for f in b.get("fields", [])]
     [process] = [f for f in fields if f.startswith("*Process*")]
     assert process == "*Process*\n:rotating_light: hotfix"
@@ -60,14 +61,14 @@ def test_rollback_lines_sit_with_their_commands(
     runbooks: dict[str, Runbook], config: Config
 ) -> None:
     plan = plan_for(runbooks, config, service="eckwms-global", ref="v1.2")
-    lines = blocks_text(bk.plan_blocks(plan, evaluate(plan), run_of()), "", [])
+    lines = blocks_text(plan_message.plan_blocks(plan, evaluate(plan), run_of()), "", [])
     rollback = [line for line in lines if "rollback:" in line]
     assert rollback and all(line.startswith("    ") for line in rollback)
 
 
 def test_long_fields_wrap_within_their_column(runbooks: dict[str, Runbook], config: Config) -> None:
     plan = plan_for(runbooks, config, service="eckwms-global", ref="v1.2")
-    lines = blocks_text(bk.plan_blocks(plan, evaluate(plan), run_of()), "", [])
+    lines = blocks_text(plan_message.plan_blocks(plan, evaluate(plan), run_of()), "", [])
     fields = lines[2:8]
     assert all(len(line) <= WIDTH for line in fields), fields
     assert any(line.startswith("Parameters:") or "Parameters:" in line for line in fields)

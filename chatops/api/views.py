@@ -9,7 +9,7 @@ from typing import Any
 from chatops.engine import event_codec
 from chatops.engine.agents.gate import RunbookInfo, RunReport
 from chatops.engine.agents.waiting import Decision
-from chatops.engine.approvals.changes import Requested
+from chatops.engine.approvals.parts import Requested
 from chatops.engine.incidents.oncall import LogResult, ServiceStatus
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Stored

@@ -39,9 +39,6 @@ class Rate:
     per_minute: float
     burst: int
 
-    def __str__(self) -> str:
-        return f"{self.per_minute:g}/min+{self.burst}"
-
 
 TIER_2 = Rate(20, 5)
 TIER_3 = Rate(50, 20)
@@ -132,7 +129,6 @@ class SlackBudget:
         self._cond = threading.Condition()
         self._ids = iter(range(1, 1 << 62))
         self._local = threading.local()
-        self.waited = 0.0  # seconds callers spent waiting for tokens, in all (for /metrics)
 
     # -- the caller's priority ---------------------------------------------------------------
     @contextlib.contextmanager
@@ -180,8 +176,7 @@ class SlackBudget:
             rank = priority
         else:
             rank = lambda: priority  # noqa: E731
-        started = self.clock()
-        deadline = None if timeout is None else started + timeout
+        deadline = None if timeout is None else self.clock() + timeout
         me = next(self._ids)
         with self._cond:
             bucket = self._bucket(method, channel)
@@ -197,7 +192,6 @@ class SlackBudget:
                     first = min(bucket.waiters.items(), key=lambda w: (w[1], w[0]))[0] == me
                     if wait == 0 and first:
                         bucket.tokens -= 1
-                        self.waited += now - started
                         return True
                     if deadline is not None and now >= deadline:
                         return False
@@ -209,13 +203,15 @@ class SlackBudget:
                 bucket.waiters.pop(me, None)
                 self._cond.notify_all()
 
-    def refund(self, method: str, channel: str | None = None) -> None:
-        """A token taken and not spent (the call turned out not to be needed)."""
+    def room(self, method: str, channel: str | None, priority: Priority) -> bool:
+        """A call of this priority could take a token now, or nobody else waits for one (it
+        would wait its turn alone). Nothing is taken."""
         with self._cond:
             bucket = self._bucket(method, channel)
-            if bucket is not None:
-                bucket.tokens = min(float(bucket.rate.burst), bucket.tokens + 1)
-                self._cond.notify_all()
+            if bucket is None:
+                return True
+            bucket.refill(self.clock())
+            return bucket.wait_for(priority, self.clock()) == 0 or not bucket.waiters
 
     def pause(self, method: str, seconds: float, channel: str | None = None) -> None:
         """Slack said 429: nobody calls this method (in this channel, for posts) for
@@ -230,16 +226,7 @@ class SlackBudget:
             bucket.at = max(bucket.at, bucket.paused_until)
             self._cond.notify_all()
 
-    def contended(self, method: str, channel: str | None = None) -> bool:
-        """Others are waiting for this method's (this channel's) tokens right now."""
-        with self._cond:
-            bucket = self._bucket(method, channel)
-            return bucket is not None and bool(bucket.waiters)
-
     def poke(self) -> None:
         """Priorities changed (a better message is waiting): waiters look again."""
         with self._cond:
             self._cond.notify_all()
-
-    def describe(self) -> dict[str, str]:
-        return {method: str(rate) for method, rate in sorted(self.rates.items())}

@@ -166,13 +166,6 @@ class MessageDesk:
             if e.sent_version >= e.version and not e.busy and now - e.touched > FORGET_AFTER:
                 del self._entries[key]
 
-    def forget(self, channel: str, ts: str) -> None:
-        """A message no longer kept current (its run ended long ago)."""
-        with self._cond:
-            entry = self._entries.get((channel, ts))
-            if entry is not None and entry.sent_version >= entry.version and not entry.busy:
-                del self._entries[(channel, ts)]
-
     def stop(self, drain: float = 10.0) -> None:
         deadline = self.clock() + drain
         while self.pending and self.clock() < deadline:

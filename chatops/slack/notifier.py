@@ -18,16 +18,18 @@ from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
+from chatops.slack import plan_message
 from chatops.slack import prompt_blocks as pb
-from chatops.slack.budget import POST, Priority, SlackBudget
+from chatops.slack.budget import Priority, SlackBudget
 from chatops.slack.desk import MessageDesk, Render
 from chatops.slack.done_notices import DoneNotices
 from chatops.slack.escalation_notices import EscalationNotices
 from chatops.slack.freeze_notices import FreezeNotices
-from chatops.slack.output_text import LIVE_CHARS, live_text, result_lines, shown_file
+from chatops.slack.output_text import live_text
 from chatops.slack.plan_notices import PlanNotices, transient
 from chatops.slack.postmortem_notices import PostMortemNotices
 from chatops.slack.records import RunMessages, SlackRecords
+from chatops.slack.step_notices import StepNotices
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,6 @@ PRIORITY: dict[type[ev.Event], Priority] = {
     ev.StepDone: Priority.STEP,
 }
 SHOWN_WITHIN = 60.0  # a final state not in Slack by then: the feed tries the event again
-PROGRESS_POST_WAIT = 2.0  # a progress reply that cannot go by then is skipped
 
 
 class NotYetShown(Exception):
@@ -59,7 +60,9 @@ class NotYetShown(Exception):
     transient = True
 
 
-class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotices, FreezeNotices):
+class SlackNotifier(
+    StepNotices, PostMortemNotices, PlanNotices, EscalationNotices, DoneNotices, FreezeNotices
+):
     def __init__(
         self,
         client: WebClient,
@@ -198,7 +201,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
             plan = self.store.load_plan(run.task_id)
             approvers = [a.user for a in self.store.approvals(run.id) if a.plan_hash == plan.sha256]
             frozen = [f.describe() for f in self.store.freezes(plan.service)]
-            blocks = bk.plan_blocks(
+            blocks = plan_message.plan_blocks(
                 plan,
                 evaluate(plan),
                 run,
@@ -206,7 +209,7 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
                 status_line=status_line,
                 freezes=frozen,
             )
-            return bk.plan_fallback(plan, run), blocks
+            return plan_message.plan_fallback(plan, run), blocks
 
         self.show(m.channel, m.plan_ts, render, Priority.FINAL, wait=True)
 
@@ -326,91 +329,6 @@ class SlackNotifier(PostMortemNotices, PlanNotices, EscalationNotices, DoneNotic
         run = e.run
         self.post_status(run)
         self.refresh_status(run.id)
-
-    def on_step_started(self, e: ev.StepStarted, m: RunMessages) -> None:
-        run = e.run
-        with self._lock:
-            self._live[run.id] = ""
-        step_id, phase = e.step, str(e.phase or "main")
-        label = f"rollback `{step_id}`" if phase == "rollback" else f"`{step_id}`"
-        ts = None
-        # progress: posted only if the channel has room now (else the result is a reply), and
-        # not at all once the run is over (its status message and summary tell the steps)
-        if not self._over(run.id) and self.budget.acquire(
-            POST, m.channel, Priority.PROGRESS, timeout=PROGRESS_POST_WAIT
-        ):
-            with getattr(self.client, "paid", contextlib.nullcontext)():
-                ts = self.reply(m, f":arrow_forward: {label} started")
-        if ts is not None:
-            with self._lock:
-                self._step_ts[(run.id, step_id, phase)] = ts
-        self.refresh_status(run.id)
-
-    def _room(self, channel: str) -> bool:
-        """A post in this channel may go soon: there is a token now (given back: the post
-        takes it), or nobody else is waiting for one (this post waits its second)."""
-        if not self.budget.acquire(POST, channel, Priority.STEP, timeout=0):
-            return not self.budget.contended(POST, channel)
-        self.budget.refund(POST, channel)
-        return True
-
-    def _over(self, run_id: int) -> bool:
-        """The run has ended (the events being handled may be behind it)."""
-        return self.store.get_run(run_id).state.is_terminal
-
-    def on_step_output(self, e: ev.StepOutput, m: RunMessages) -> None:
-        run = e.run
-        chunk = e.chunk
-        with self._lock:
-            self._live[run.id] = (self._live.get(run.id, "") + chunk)[-LIVE_CHARS:]
-        self.refresh_status(run.id)
-
-    def on_step_finished(self, e: ev.StepFinished, m: RunMessages) -> None:
-        run = e.run
-        results = e.results
-        step_id, phase = e.step, str(e.phase or "main")
-        lines, long_hosts = result_lines(results)
-        unknown = any(r.outcome == "unknown" for r in results)
-        text = bk.step_finished_text(step_id, e.ok, lines, phase, unknown)
-        with self._lock:  # kept until the update succeeds: a retry updates the same message
-            ts = self._step_ts.get((run.id, step_id, phase))
-        if ts is None and e.ok and self._over(run.id) and not self._room(m.channel):
-            # the run ended before Slack heard of this step and other runs wait for the
-            # channel (ten runs in one channel share a post a second): its status message
-            # and summary tell it; the slot is spent
-            self._call("step result told by the summary", lambda: None, once=True)
-        elif ts is None:
-            self.reply(m, text, [bk.section(text)])
-        else:  # the step's "started" reply becomes its result
-            # the reply above's slot is spent: handled again, this event posts nothing
-            self._call("update step", lambda: None, once=True)
-            self.show(m.channel, ts, lambda: (text, [bk.section(text)]), Priority.STEP, True)
-            with self._lock:
-                self._step_ts.pop((run.id, step_id, phase), None)
-        for host in long_hosts:
-            self._upload(run, m, step_id, host, phase)
-        self.refresh_status(run.id)  # progress: the run goes on
-
-    def _upload(self, run: RunView, m: RunMessages, step_id: str, host: str, phase: str) -> None:
-        recs = [
-            r
-            for r in self.store.steps(run.id)
-            if r.step_id == step_id and r.host == host and r.phase == phase
-        ]
-        if not recs:
-            return
-        with shown_file(self.store.output_chunks(recs[-1].id)) as path:
-            self._call(
-                "upload",
-                lambda: self.client.files_upload_v2(
-                    channel=m.channel,
-                    thread_ts=m.plan_ts,
-                    file=path,
-                    filename=f"run-{run.id}-{step_id}-{host}.log",
-                    title=f"Run #{run.id} {step_id} on {host}: full output",
-                ),
-                once=True,
-            )
 
     def on_waiting(self, e: ev.RunWaiting, m: RunMessages) -> None:
         run = e.run

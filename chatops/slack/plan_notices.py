@@ -16,6 +16,7 @@ from chatops.engine.ports import Clock
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
+from chatops.slack import plan_message
 from chatops.slack.notices import Notices
 from chatops.slack.records import SlackRecords
 
@@ -55,13 +56,13 @@ class PlanNotices(Notices):
         key = f"plan:{run.id}"
         if not self.records.first_delivery(key, self.clock.now()):
             return self.records.get(run.id) is not None
-        blocks, rest = bk.plan_parts(
+        blocks, rest = plan_message.plan_parts(
             plan, verdict, run, freezes=[f.describe() for f in self.store.freezes(plan.service)]
         )
         try:
             resp = self.client.chat_postMessage(
                 channel=channel,
-                text=bk.plan_fallback(plan, run),
+                text=plan_message.plan_fallback(plan, run),
                 blocks=blocks,
                 unfurl_links=False,
             )

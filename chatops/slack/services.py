@@ -10,7 +10,8 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from chatops.engine.approvals.changes import ChangeService, Requested
+from chatops.engine.approvals.changes import ChangeService
+from chatops.engine.approvals.parts import Requested
 from chatops.engine.runs.operations import Operations
 from chatops.engine.services import Services
 from chatops.slack.home import HomePublisher

@@ -17,10 +17,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, make_url, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from chatops.store.db import make_engine
 from chatops.store.group_commit import GroupCommit
 from chatops.store.models import InboxRow
 
@@ -152,3 +153,15 @@ def _received(r: InboxRow) -> Received:
 
 def too_old(item: Received, now: datetime, limit: timedelta) -> bool:
     return now - item.received_at > limit
+
+
+def inbox_engine(url: str, engine: Engine) -> Engine:
+    """Where the fast ack stores requests. On SQLite a file of its own beside the database
+    (`<name>.inbox`): SQLite has one writer at a time, and the ack must not queue behind the
+    plans being written (a burst of twenty /change waited seconds for it)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return engine
+    own = make_engine(str(u.set(database=u.database + ".inbox")))
+    InboxRow.__table__.create(own, checkfirst=True)  # type: ignore[attr-defined]
+    return own

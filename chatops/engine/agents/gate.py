@@ -18,7 +18,8 @@ from chatops.engine.agents.ratelimit import RateLimiter
 from chatops.engine.agents.rules import principal, proposal_refusal
 from chatops.engine.agents.service import AgentService
 from chatops.engine.agents.waiting import POLL, Decision, Waiters, decision_of
-from chatops.engine.approvals.changes import ChangeService, Requested
+from chatops.engine.approvals.changes import ChangeService
+from chatops.engine.approvals.parts import Requested
 from chatops.engine.incidents.logquery import LogQuery
 from chatops.engine.incidents.oncall import LogResult, OnCall, ServiceStatus
 from chatops.engine.planning.config import Config

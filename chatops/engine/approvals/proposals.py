@@ -10,7 +10,7 @@ from chatops.engine import events as ev
 from chatops.engine.agents.evidence import Evidence
 from chatops.engine.agents.identity import Agent
 from chatops.engine.agents.rules import done_refusal, principal, proposal_refusal
-from chatops.engine.approvals.parts import ChangeParts
+from chatops.engine.approvals.parts import ChangeParts, Requested
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.runbook import Runbook
@@ -19,7 +19,6 @@ from chatops.engine.runs.run import RunState, RunView, StepState
 from chatops.errors import NotFound
 
 if TYPE_CHECKING:
-    from chatops.engine.approvals.changes import Requested
     from chatops.engine.unit_of_work import Transaction
 
 
@@ -100,7 +99,6 @@ class Proposals(ChangeParts):
         new version of the plan on the same run (`task_id~N`), its earlier approvals void,
         audited, the old buttons replaced. Once its run has started or ended, a revision is
         refused: a new task needs a new task_id."""
-        from chatops.engine.approvals.changes import Requested
         from chatops.engine.planning.policy import evaluate
         from chatops.errors import StateError
 

@@ -1,0 +1,75 @@
+"""A plan changed before its run starts: a new version of it on the same run (`task_id~N`),
+whose hash voids every approval given to the old one. Mixed into ChangeService."""
+
+from __future__ import annotations
+
+from chatops.engine import events as ev
+from chatops.engine.approvals.parts import ChangeParts, Requested
+from chatops.engine.planning.params import as_text
+from chatops.engine.planning.plan import Plan
+from chatops.engine.planning.planner import build_plan
+from chatops.engine.planning.policy import evaluate
+from chatops.engine.planning.runbook import Runbook
+from chatops.engine.runs.run import RunState, RunView
+from chatops.engine.unit_of_work import Transaction
+from chatops.errors import PolicyRefused, StateError
+
+
+class Revisions(ChangeParts):
+    def runbook(self, name: str) -> Runbook:
+        raise NotImplementedError
+
+    def get(self, run_id: int) -> tuple[RunView, Plan]:
+        raise NotImplementedError
+
+    def revise(
+        self,
+        run_id: int,
+        user: str,
+        params: dict[str, str],
+        text: str | None = None,
+        answers: dict[str, str] | None = None,
+    ) -> Requested:
+        """The requester changes a plan that has not started: a new version, whose hash voids
+        every approval given to the old one. It awaits approval again."""
+        with self.tx() as t:
+            run, old = self.get(run_id)
+            if user != run.requester:
+                raise self._deny(user, "revise", "only the requester may change a plan", run)
+            if run.state not in (RunState.AWAITING_APPROVAL, RunState.APPROVED, RunState.QUEUED):
+                raise StateError(
+                    f"run {run.id} is {run.state.value}: its plan can no longer change"
+                )
+            merged = as_text(old.params)
+            merged.update(params)
+            version = 2
+            base = old.task_id.split("~")[0]
+            if "~" in old.task_id:
+                version = int(old.task_id.rsplit("~", 1)[1]) + 1
+            plan = build_plan(
+                self.runbook(old.runbook),
+                self.config,
+                merged,
+                requester=user,
+                now=self.clock.now(),
+                request=old.request if text is None else text,
+                answers={**old.answers, **(answers or {})},
+                task_id=f"{base}~{version}",
+            )
+            return self._put_revision(t, run, old, plan, user)
+
+    def _put_revision(
+        self, t: Transaction, run: RunView, old: Plan, plan: Plan, who: str
+    ) -> Requested:
+        """Point a run not yet started at a new version of its plan: earlier approvals are
+        void (they name the old hash), the revision is audited, the plan message redrawn."""
+        verdict = evaluate(plan)
+        if not verdict.ok:
+            raise PolicyRefused(list(verdict.reasons))
+        t.plans.add(plan)
+        if not t.runs.replace_plan(run.id, plan, self.clock.now()):
+            raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
+        run = t.runs.get(run.id)
+        self._audit(who, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void")
+        t.events.add(ev.PlanRevised(run, old.sha256))
+        return Requested(plan, verdict, run)
