@@ -198,3 +198,17 @@ class Each:
 
 def sql(url: str) -> Transactions:
     return sql_transactions(make_engine(url), ManualClock(NOW))
+
+
+def answers_for(process: str) -> dict[str, str]:
+    """An answer to each planning question of a shipped runbook: for tests about something
+    else (an unanswered required question blocks approval; tests/test_questions.py)."""
+    from chatops.config_files import load_runbooks
+    from tests.conftest import ROOT
+
+    return {q.id: f"the {q.id}" for q in load_runbooks(ROOT / "commands")[process].questions}
+
+
+def answer_flags(process: str) -> list[str]:
+    """The same answers as the CLI's `--answer ID=TEXT` flags."""
+    return [f for k, v in answers_for(process).items() for f in ("--answer", f"{k}={v}")]

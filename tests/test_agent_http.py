@@ -290,3 +290,37 @@ def test_a_task_proposed_again_is_idempotent_and_a_revision_supersedes_it(rig: A
     [plan_msg] = rig.slack.plans(CHANNEL)
     assert "after the review" in plan_msg.all_text()  # the message shows the revision
     assert len(rig.slack.wired.queries.list_runs()) == 1
+
+
+def test_an_agent_answers_the_planning_questions_when_it_proposes(rig: AgentRig) -> None:
+    """A plan nobody may approve is not posted for an agent: a proposal that leaves a
+    required planning question out is refused with 400 naming them; GET /runbooks lists them."""
+    arch = rig.tokens["architect-agent"]
+    status, body, _ = rig.api("GET", "/runbooks", arch)
+    feature = next(rb for rb in body["runbooks"] if rb["name"] == "feature")
+    asked = {q["id"]: q["required"] for q in feature["questions"]}
+    assert asked == {
+        "requirements": True,
+        "endpoints": True,
+        "data_models": True,
+        "schema": False,
+        "plan_steps": True,
+    }
+    proposal = {
+        "process": "feature",
+        "params": {"service": "web"},
+        "reason": "label printing",
+        "answers": {"requirements": "print labels"},
+    }
+    status, body, _ = rig.api("POST", "/plans", arch, proposal)
+    assert status == 400 and body["status"] == 400, body
+    assert "endpoints: Which API endpoints" in body["error"], body
+    assert "requirements" not in body["error"] and "schema" not in body["error"]
+    assert rig.slack.wired.queries.list_runs() == []
+    answers = {q: f"the {q}" for q, required in asked.items() if required}
+    status, made, _ = rig.api("POST", "/plans", arch, {**proposal, "answers": answers})
+    assert status == 201, made
+    assert made["plan"]["answers"] == answers
+    rig.until(lambda: rig.slack.plans(CHANNEL))
+    [plan_msg] = rig.slack.plans(CHANNEL)
+    assert "chatops.approve" in [b["action_id"] for b in plan_msg.buttons()]

@@ -175,6 +175,14 @@ async def refusals(rig: AgentRig) -> None:
                 "propose_change",
                 {"process": "migration", "params": {"service": "web"}, "reason": "add a column"},
             )
+    async with over_http(rig, rig.tokens["architect-agent"]) as arch:
+        with pytest.raises(ToolRefused, match="answer the planning questions of feature"):
+            await tool(
+                arch,
+                "propose_change",
+                {"process": "feature", "params": {"service": "web"}, "reason": "labels"},
+            )
+    async with over_http(rig, rig.tokens["coder-agent"]) as coder:
         resource = await coder.read_resource("chatops://runbooks/migration")
         body = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
         assert body["may_propose"] is False

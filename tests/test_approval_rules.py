@@ -14,7 +14,7 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.errors import PermissionDenied
 from tests.conftest import eck_config
-from tests.factories import plan_for, rig
+from tests.factories import answers_for, plan_for, rig
 from tests.memory import MemoryDatabase
 
 RULES: list[dict[str, Any]] = [
@@ -81,7 +81,9 @@ def enforced(db: str | MemoryDatabase, runbooks: dict[str, Runbook]) -> None:
     prod = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_LEAD")
     with pytest.raises(PermissionDenied, match="only lead may approve"):
         r.changes.approve(prod.run.id, "U_CODER", prod.plan.sha256)
-    mig = r.changes.request("migration", dict(MIGRATION), requester="U_ARCH")
+    mig = r.changes.request(
+        "migration", dict(MIGRATION), requester="U_ARCH", answers=answers_for("migration")
+    )
     first = r.changes.approve(mig.run.id, "U_LEAD", mig.plan.sha256)
     assert not first.complete and first.needed == 2
     second = r.changes.approve(mig.run.id, "U_LEAD2", mig.plan.sha256)

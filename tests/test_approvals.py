@@ -11,10 +11,11 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.runs.run import RunState
 from chatops.errors import PermissionDenied, StateError
-from tests.factories import Rig, rig
+from tests.factories import Rig, answers_for, rig
 from tests.memory import MemoryDatabase
 
 MIG = {"service": "eckwms-global", "script": "scripts/add-status.js"}
+ANSWERED = answers_for("migration")
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_unknown_requester_is_refused_and_audited(r: Rig) -> None:
 
 
 def test_quorum_and_architect_rule(r: Rig) -> None:
-    req = r.changes.request("migration", MIG, requester="U_CODER")
+    req = r.changes.request("migration", MIG, requester="U_CODER", answers=ANSWERED)
     s1 = r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
     assert not s1.complete and s1.run.state == RunState.AWAITING_APPROVAL
     s2 = r.changes.approve(req.run.id, "U_LEAD2", req.plan.sha256)
@@ -62,7 +63,7 @@ def test_quorum_and_architect_rule(r: Rig) -> None:
 
 
 def test_double_click_counts_once(r: Rig) -> None:
-    req = r.changes.request("migration", MIG, requester="U_CODER")
+    req = r.changes.request("migration", MIG, requester="U_CODER", answers=ANSWERED)
     r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
     status = r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
     assert status.approvers == ("U_LEAD",) and not status.complete

@@ -14,6 +14,7 @@ import pytest
 from chatops.cli.main import main as cli
 from chatops.demo.environment import Demo, build_demo
 from tests.conftest import ROOT
+from tests.factories import answer_flags
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,16 @@ def test_every_process_runs_end_to_end_on_the_demo(
     requester = {"hotfix": "dave", "debug": "dave", "config-fix": "dave"}.get(process, "alice")
     approve = [a for who in approvers for a in ("--approve-as", who)]
     code = chatops(
-        demo, "run", process, "demo", *params, "--as", requester, *approve, "--manual-done"
+        demo,
+        "run",
+        process,
+        "demo",
+        *params,
+        "--as",
+        requester,
+        *approve,
+        "--manual-done",
+        *answer_flags(process),
     )
     assert code == 0
     status, body = health(demo)
@@ -87,6 +97,7 @@ def test_a_migration_backs_up_migrates_and_verifies(demo: Demo) -> None:
             "--approve-as",
             "bob",
             "--manual-done",
+            *answer_flags("migration"),
         )
         == 0
     )
@@ -153,6 +164,7 @@ def test_a_failed_data_fix_restores_the_backup(demo: Demo) -> None:
         "--approve-as",
         "bob",
         "--manual-done",
+        *answer_flags("data-fix"),
     )
     assert code != 0  # the script deleted every order and failed: the backup was restored
     assert orders() == before

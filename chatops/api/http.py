@@ -164,12 +164,20 @@ class Api:
         def work(c: Caller) -> Any:
             if proposal.task is not None:
                 req = self.gate.propose_task(
-                    c, proposal.task, proposal.process, proposal.string_params() or None
+                    c,
+                    proposal.task,
+                    proposal.process,
+                    proposal.string_params() or None,
+                    proposal.answers,
                 )
             else:
                 assert proposal.process is not None
                 req = self.gate.propose(
-                    c, proposal.process, proposal.string_params(), proposal.reason or ""
+                    c,
+                    proposal.process,
+                    proposal.string_params(),
+                    proposal.reason or "",
+                    proposal.answers,
                 )
             return views.requested_json(req)
 

@@ -81,8 +81,10 @@ def build_server(gate: AgentGate, redactor: Redactor, token_of: TokenOf) -> MCPS
 
     @server.tool(
         description="Propose a change: a process (see list_runbooks) with its parameters and a "
-        "reason. People approve it in Slack; nothing runs before. Returns the run id: then "
-        "wait_for_decision. on_behalf_of is the Slack user id of the person you act for."
+        "reason, and answers to its planning questions by id (list_runbooks names them; a "
+        "required one left out is refused). People approve it in Slack; nothing runs before. "
+        "Returns the run id: then wait_for_decision. on_behalf_of is the Slack user id of the "
+        "person you act for."
     )
     def propose_change(
         ctx: Context,
@@ -90,12 +92,21 @@ def build_server(gate: AgentGate, redactor: Redactor, token_of: TokenOf) -> MCPS
         params: dict[str, str | int | bool],
         reason: Annotated[str, Field(max_length=2000)],
         on_behalf_of: str | None = None,
+        answers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        p = _proposal(process=process, params=params, reason=reason, on_behalf_of=on_behalf_of)
+        p = _proposal(
+            process=process,
+            params=params,
+            reason=reason,
+            on_behalf_of=on_behalf_of,
+            answers=answers or {},
+        )
         return call(
             ctx,
             "propose",
-            lambda c: views.requested_json(gate.propose(c, process, p.string_params(), reason)),
+            lambda c: views.requested_json(
+                gate.propose(c, process, p.string_params(), reason, p.answers)
+            ),
             process,
             on_behalf_of,
         )
@@ -104,7 +115,10 @@ def build_server(gate: AgentGate, redactor: Redactor, token_of: TokenOf) -> MCPS
         description="Propose the Architect -> Coder task JSON (short: target_agent, task_id, "
         "objective, steps, validation; or the long form with payload). Steps written "
         "'[step-id] text' are the runbook's steps; others become people's steps of role coder. "
-        "Task text never becomes a command. People approve it in Slack."
+        "Task text never becomes a command. answers: the runbook's planning questions by id "
+        "(a required one left out is refused). The task_id is your idempotency key: the same "
+        "task again returns the same plan; a revised one replaces it before it runs. People "
+        "approve it in Slack."
     )
     def propose_task(
         ctx: Context,
@@ -112,13 +126,20 @@ def build_server(gate: AgentGate, redactor: Redactor, token_of: TokenOf) -> MCPS
         process: str | None = None,
         params: dict[str, str | int | bool] | None = None,
         on_behalf_of: str | None = None,
+        answers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        p = _proposal(task=task, process=process, params=params or {}, on_behalf_of=on_behalf_of)
+        p = _proposal(
+            task=task,
+            process=process,
+            params=params or {},
+            on_behalf_of=on_behalf_of,
+            answers=answers or {},
+        )
         return call(
             ctx,
             "propose",
             lambda c: views.requested_json(
-                gate.propose_task(c, task, process, p.string_params() or None)
+                gate.propose_task(c, task, process, p.string_params() or None, p.answers)
             ),
             str(task.get("task_id", "a task"))[:80],
             on_behalf_of,

@@ -3,7 +3,7 @@ schemas are the OpenAPI document's."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,6 +34,11 @@ class Proposal(BaseModel):
     )
     reason: str | None = Field(
         None, max_length=2000, description="Why this change: shown to the approvers."
+    )
+    answers: dict[str, Annotated[str, Field(max_length=3000)]] = Field(
+        default_factory=dict,
+        description="Answers to the runbook's planning questions by id (GET /runbooks lists "
+        "them); a proposal that leaves a required one unanswered is refused with 400.",
     )
     on_behalf_of: str | None = Field(
         None,

@@ -61,6 +61,7 @@ def plan_json(plan: Plan) -> Json:
         "requester": plan.requester,
         "on_behalf_of": plan.on_behalf_of,
         "validation": list(plan.validation),
+        "answers": dict(plan.answers),
         "approval": plan.approval.model_dump(),
         "steps": [
             {
@@ -139,6 +140,7 @@ def runbook_json(info: RunbookInfo) -> Json:
             }
             for name, p in rb.parameters.items()
         },
+        "questions": [{"id": q.id, "ask": q.ask, "required": q.required} for q in rb.questions],
         "steps": [{"id": s.id, "title": s.title, "kind": s.kind} for s in rb.steps],
     }
 

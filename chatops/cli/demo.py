@@ -69,7 +69,9 @@ def run_demo(base: Path, cli_main: Callable[[list[str]], int]) -> int:
     step(
         "a migration: back up, migrate, verify (carol, the architect, and bob approve)",
         f"run migration demo ref=v2 script=scripts/add-labels.py {approved} --approve-as carol"
-        " --answer tables=orders --answer 'columns=orders.label (new, text)'",
+        " --answer tables=orders --answer 'columns=orders.label (new, text)'"
+        " --answer 'indexes=none' --answer 'data_effect=existing rows get an empty label'"
+        " --answer 'backup=yes: a copy of the database file, restored in seconds'",
     )
     task = Path(base) / "refactor-task.json"
     task.write_text(

@@ -171,8 +171,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if run.state != RunState.QUEUED:
         print(
             f"run #{run.id} is {run.state.value}: not enough approvals to start; it waits for "
-            f"them (in Slack, or `--approve-as`), or end it: `chatops cancel {run.id} "
-            f"--as {args.as_user}`",
+            f"them (in Slack, or `chatops approve {run.id} --as USER`), or end it: "
+            f"`chatops cancel {run.id} --as {args.as_user}`",
             file=sys.stderr,
         )
         return EXIT_REFUSED

@@ -32,6 +32,8 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
             from chatops.cli import reading as module
         elif name == "cmd_mcp":
             from chatops.cli import mcp_stdio as module  # type: ignore[no-redef]
+        elif name in ("cmd_edit", "cmd_approve", "cmd_reject"):
+            from chatops.cli import deciding as module  # type: ignore[no-redef]
         elif name in ("cmd_freeze", "cmd_unfreeze", "cmd_freezes"):
             from chatops.cli import freezing as module  # type: ignore[no-redef]
         else:
@@ -97,6 +99,40 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--stream", action="store_true", help="print command output as it arrives")
     s.set_defaults(func=_lazy("cmd_run"))
+
+    s = sub.add_parser(
+        "edit",
+        parents=[common],
+        help="change a plan not yet started, or answer its planning questions (requester)",
+    )
+    s.add_argument("run_id", type=int, metavar="RUN", help="the run whose plan changes")
+    s.add_argument(
+        "params", nargs="*", metavar="KEY=VALUE", help="parameters, or answers by question id"
+    )
+    s.add_argument("--answer", action="append", default=[], metavar="ID=TEXT")
+    s.add_argument("--text", help="the request in new words")
+    s.add_argument("--as", dest="as_user", required=True, help="who edits (the requester)")
+    s.set_defaults(func=_lazy("cmd_edit"))
+
+    s = sub.add_parser(
+        "approve", parents=[common], help="approve the plan a run awaits (like its button)"
+    )
+    s.add_argument("run_id", type=int, metavar="RUN", help="the run to approve")
+    s.add_argument("--as", dest="as_user", required=True, help="who approves (a lead)")
+    s.add_argument(
+        "--plan", metavar="HASH", help="the plan hash you read (refused if it changed since)"
+    )
+    s.add_argument(
+        "--manual-done", action="store_true", help="mark manual steps done as --as (audited)"
+    )
+    s.add_argument("--stream", action="store_true", help="print command output as it arrives")
+    s.set_defaults(func=_lazy("cmd_approve"))
+
+    s = sub.add_parser("reject", parents=[common], help="reject the plan a run awaits")
+    s.add_argument("run_id", type=int, metavar="RUN", help="the run to reject")
+    s.add_argument("--reason", required=True, help="why (it goes to the audit trail)")
+    s.add_argument("--as", dest="as_user", required=True, help="an approver or the requester")
+    s.set_defaults(func=_lazy("cmd_reject"))
 
     s = sub.add_parser("done", parents=[common], help="mark a manual step done and continue")
     s.add_argument("run_id", type=int)

@@ -26,8 +26,13 @@ def plan_text(plan: Plan, verdict: Verdict, run: RunView | None = None) -> str:
         )
     if plan.request:
         lines.append(f"  request: {plan.request}")
-    for qid, ask in plan.questions.items():
-        lines.append(f"  {ask}: {plan.answers.get(qid) or '(not answered)'}")
+    for qid, ask in plan.asked():
+        shown = plan.answers.get(qid) or (
+            "(NOT ANSWERED: required before approval)"
+            if qid in plan.unanswered()
+            else "(not answered)"
+        )
+        lines.append(f"  {ask} [{qid}]: {shown}")
     approval = f"{plan.approval.quorum} of {', '.join(plan.approval.roles)}"
     if plan.approval.architect:
         approval += " (the architect role must be among them)"
@@ -55,6 +60,17 @@ def plan_text(plan: Plan, verdict: Verdict, run: RunView | None = None) -> str:
     else:
         lines.append("  policy: REFUSED")
         lines.extend(f"    - {r}" for r in verdict.reasons)
+    if plan.unanswered():
+        flags = " ".join(f"--answer {q}=..." for q in plan.unanswered())
+        lines.append(
+            f"  not ready for approval: answer {', '.join(plan.unanswered())} first ({flags}"
+            + (
+                f"; or chatops edit {run.id} {plan.unanswered()[0]}=... --as {run.requester}"
+                if run
+                else ""
+            )
+            + ")"
+        )
     if run is not None:
         lines.append(f"  run #{run.id}: {run.state.value}")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ HOSTS_SHOWN = 3
 
 A_APPROVE = "chatops.approve"
 A_REJECT = "chatops.reject"
+A_ANSWER = "chatops.answer"
 A_DONE = "chatops.done"
 A_GATE = "chatops.gate"
 A_CANCEL = "chatops.cancel"

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from chatops.engine.planning.config import Config
+from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.errors import ParameterError
 from chatops.slack.blocks import Block, cut
@@ -188,6 +189,49 @@ def import_modal(runbooks: dict[str, Runbook], meta: dict[str, str]) -> dict[str
                 "(or the long form with payload)",
             ),
         ],
+    }
+
+
+ANSWERS = "chatops.answers"
+
+
+def answers_modal(run_id: int, channel: str, plan: Plan) -> dict[str, Any]:
+    """The requester answers a plan's planning questions (the unanswered required ones must
+    be filled; the others show what was said, to change it)."""
+    open_ = set(plan.unanswered())
+    blocks: list[Block] = [
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": cut(
+                        f"Run #{run_id}, {plan.title}. Saving makes a new version of the plan; "
+                        "approvals start over.",
+                        2000,
+                    ),
+                }
+            ],
+        }
+    ]
+    for q, ask in plan.asked():
+        blocks.append(
+            _input(
+                f"answer:{q}",
+                ask,
+                multiline=True,
+                initial=plan.answers.get(q) or None,
+                optional=q not in open_,
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": ANSWERS,
+        "title": _text("Planning questions", 24),
+        "submit": _text("Save answers", 24),
+        "close": _text("Cancel", 24),
+        "private_metadata": json.dumps({"run_id": str(run_id), "channel": channel}),
+        "blocks": blocks[:100],
     }
 
 

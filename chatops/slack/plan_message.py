@@ -10,6 +10,7 @@ from chatops.engine.planning.plan import Plan, PlannedStep
 from chatops.engine.planning.policy import Verdict
 from chatops.engine.runs.run import RunState, RunView
 from chatops.slack.blocks import (
+    A_ANSWER,
     A_APPROVE,
     A_REJECT,
     CMD_MAX,
@@ -63,6 +64,27 @@ def step_text(i: int, step: PlannedStep) -> str:
     if step.rollback:
         cmds += f"\n↩ rollback: {cut(step.rollback[0].command, 200)}"
     return head + (f"\n{code(cmds.strip())}" if cmds.strip() else "")
+
+
+def _unanswered(plan: Plan, run: RunView) -> list[Block]:
+    """No Approve until the required planning questions are answered: the way to answer."""
+    asks = "\n".join(f"• {escape(plan.questions.get(q, q))}" for q in plan.unanswered())
+    example = " ".join(f"{q}=…" for q in plan.unanswered()[:3])
+    return [
+        section(
+            ":question: *Not ready for approval:* the requester answers these planning "
+            f"questions first (each answer makes a new version of the plan):\n{asks}"
+        ),
+        {
+            "type": "actions",
+            "block_id": f"answer:{run.id}",
+            "elements": [
+                button("Answer the questions", A_ANSWER, str(run.id), "primary"),
+                button("Reject", A_REJECT, f"{run.id}:{plan.sha256}", "danger"),
+            ],
+        },
+        context(f"or type `/change edit {run.id} {example}`"),
+    ]
 
 
 def plan_blocks(plan: Plan, verdict: Verdict, run: RunView, **shown: Any) -> list[Block]:
@@ -128,7 +150,7 @@ def plan_parts(
         answers = [
             f"*{escape(q)}*\n"
             + (escape(plan.answers[k]) if plan.answers.get(k) else "_not answered_")
-            for k, q in plan.questions.items()
+            for k, q in plan.asked()
         ]
         blocks.extend(packed(answers, 3))
     blocks.append({"type": "divider"})
@@ -143,7 +165,9 @@ def plan_parts(
     else:
         reasons = "\n".join(f"• {escape(r)}" for r in verdict.reasons)
         blocks.append(section(f":no_entry: *Refused by policy:*\n{reasons}"))
-    if run.state == RunState.AWAITING_APPROVAL and verdict.ok:
+    if run.state == RunState.AWAITING_APPROVAL and verdict.ok and plan.unanswered():
+        blocks.extend(_unanswered(plan, run))
+    elif run.state == RunState.AWAITING_APPROVAL and verdict.ok:
         value = f"{run.id}:{plan.sha256}"
         params = ", ".join(f"{k}={v}" for k, v in sorted(plan.params.items()))
         confirm = {

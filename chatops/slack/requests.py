@@ -94,7 +94,8 @@ def usage(runbooks: dict[str, Runbook], only: str | None = None) -> str:
         return "\n".join(lines)
     lines += [
         "`/change` alone opens a form; `/change import` takes a task in JSON;",
-        "`/change edit RUN key=value -- text` changes your plan (approvals start over).",
+        "`/change edit RUN key=value -- text` changes your plan or answers its questions "
+        "(approvals start over).",
         'Planning questions can be answered inline: `tables="orders, order_lines"`.',
         "On call: `/hotfix SERVICE what is broken`, `/logs SERVICE since=1h grep=TEXT`, "
         "`/status SERVICE`.",

@@ -149,7 +149,12 @@ class AgentGate:
 
     # -- proposing -------------------------------------------------------------------------
     def propose(
-        self, caller: Caller, process: str, params: dict[str, str], reason: str
+        self,
+        caller: Caller,
+        process: str,
+        params: dict[str, str],
+        reason: str,
+        answers: dict[str, str] | None = None,
     ) -> Requested:
         if not reason.strip():
             raise ParameterError("say why: a reason is required")
@@ -160,6 +165,7 @@ class AgentGate:
             reason=reason.strip()[:2000],
             on_behalf_of=caller.on_behalf_of,
             origin=self._origin(),
+            answers=answers,
         )
 
     def propose_task(
@@ -168,6 +174,7 @@ class AgentGate:
         task: object,
         process: str | None = None,
         params: dict[str, str] | None = None,
+        answers: dict[str, str] | None = None,
     ) -> Requested:
         return self.changes.propose_task(
             caller.agent,
@@ -176,6 +183,7 @@ class AgentGate:
             params=params,
             on_behalf_of=caller.on_behalf_of,
             origin=self._origin(),
+            answers=answers,
         )
 
     # -- reading ---------------------------------------------------------------------------

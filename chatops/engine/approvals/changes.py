@@ -48,6 +48,16 @@ class ApprovalStatus:
         return not self.missing
 
 
+def unanswered_refusal(plan: Plan, run: RunView) -> str:
+    """Why a plan with open planning questions cannot be approved, and who answers them."""
+    asks = "; ".join(f"{q} ({plan.questions.get(q, q)})" for q in plan.unanswered())
+    return (
+        f"run {run.id} cannot be approved yet: its planning questions are not answered: "
+        f"{asks}. The requester ({run.requester}) answers them, which makes a new version "
+        "of the plan to approve"
+    )
+
+
 class ChangeService(Handoffs, Revisions, Proposals, Expiry):
     def __init__(
         self,
@@ -218,6 +228,8 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
             users = tuple(dict.fromkeys(a.user for a in valid))
             needed = self.required_approvals(plan)
             missing: list[str] = []
+            if plan.unanswered():
+                missing.append("answers to " + ", ".join(plan.unanswered()))
             if len(users) < needed:
                 missing.append(
                     f"{needed - len(users)} more approval(s) from {', '.join(plan.approval.roles)}"
@@ -243,6 +255,8 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
                     "earlier approvals are void: review the current plan",
                     run,
                 )
+            if plan.unanswered():
+                raise self._deny(user, "approve", unanswered_refusal(plan, run), run)
             refused = approval_refusal(user)
             if refused is not None:
                 raise self._deny(user, "approve", refused, run)

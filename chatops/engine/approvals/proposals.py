@@ -16,10 +16,20 @@ from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.planning.taskformat import import_task
 from chatops.engine.runs.run import RunState, RunView, StepState
-from chatops.errors import NotFound
+from chatops.errors import NotFound, ParameterError
 
 if TYPE_CHECKING:
     from chatops.engine.unit_of_work import Transaction
+
+
+def _answered(plan: Plan) -> None:
+    """An agent answers a plan's required planning questions when it proposes it: a plan
+    nobody can approve is not posted (people would see a plan waiting on a program)."""
+    if plan.unanswered():
+        asks = "; ".join(f"{q}: {plan.questions.get(q, q)}" for q in plan.unanswered())
+        raise ParameterError(
+            f"answer the planning questions of {plan.runbook} in `answers` first: {asks}"
+        )
 
 
 class Proposals(ChangeParts):
@@ -48,6 +58,7 @@ class Proposals(ChangeParts):
         reason: str,
         on_behalf_of: str | None = None,
         origin: str = "",
+        answers: dict[str, str] | None = None,
     ) -> Requested:
         """An agent proposes a change: the seed's delegation rules decide whether it may
         (refusals are audited with the seed's reason); people approve it, never an agent, and
@@ -56,9 +67,16 @@ class Proposals(ChangeParts):
         who = principal(agent)
         self._may_propose(agent, rb, params.get("service"))
         plan = build_plan(
-            rb, self.config, params, requester=who, now=self.clock.now(), request=reason
+            rb,
+            self.config,
+            params,
+            requester=who,
+            now=self.clock.now(),
+            request=reason,
+            answers=answers,
         )
         plan = plan.model_copy(update={"on_behalf_of": on_behalf_of})
+        _answered(plan)
         return self._submit(plan, who, origin=origin)
 
     def propose_task(
@@ -70,6 +88,7 @@ class Proposals(ChangeParts):
         params: dict[str, str] | None = None,
         on_behalf_of: str | None = None,
         origin: str = "",
+        answers: dict[str, str] | None = None,
     ) -> Requested:
         """An agent proposes the seed's task JSON (short or long form). Its steps name runbook
         steps or become people's steps of role coder; its text never becomes a command. The
@@ -77,6 +96,12 @@ class Proposals(ChangeParts):
         who = principal(agent)
         if process is not None:
             self.runbook(process)
+        if answers and isinstance(task, dict):
+            ext = task.get("chatops")
+            ext = ext if isinstance(ext, dict) else {}
+            given = ext.get("answers")
+            given = given if isinstance(given, dict) else {}
+            task = {**task, "chatops": {**ext, "answers": {**given, **answers}}}
         plan = import_task(
             task,
             self.runbooks,
@@ -90,6 +115,7 @@ class Proposals(ChangeParts):
             update={"requester": who, "on_behalf_of": on_behalf_of, "created_at": plan.created_at}
         )
         self._may_propose(agent, self.runbook(plan.runbook), plan.service)
+        _answered(plan)
         return self._submit_task(plan, who, origin)
 
     def _submit_task(self, plan: Plan, who: str, origin: str) -> Requested:

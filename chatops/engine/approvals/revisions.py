@@ -22,6 +22,24 @@ class Revisions(ChangeParts):
     def get(self, run_id: int) -> tuple[RunView, Plan]:
         raise NotImplementedError
 
+    def to_answer(self, run_id: int, user: str) -> Plan:
+        """The plan whose planning questions `user` is about to answer: only the requester
+        may, and only before the run starts (a refusal is audited)."""
+        with self.tx():
+            run, plan = self.get(run_id)
+            if user != run.requester:
+                raise self._deny(
+                    user,
+                    "revise",
+                    f"only the requester ({run.requester}) answers the planning questions",
+                    run,
+                )
+            if run.state not in (RunState.AWAITING_APPROVAL, RunState.APPROVED, RunState.QUEUED):
+                raise StateError(
+                    f"run {run.id} is {run.state.value}: its plan can no longer change"
+                )
+            return plan
+
     def revise(
         self,
         run_id: int,
@@ -31,7 +49,8 @@ class Revisions(ChangeParts):
         answers: dict[str, str] | None = None,
     ) -> Requested:
         """The requester changes a plan that has not started: a new version, whose hash voids
-        every approval given to the old one. It awaits approval again."""
+        every approval given to the old one. It awaits approval again. A key that names a
+        planning question answers it (`/change edit 3 tables="orders"`)."""
         with self.tx() as t:
             run, old = self.get(run_id)
             if user != run.requester:
@@ -40,14 +59,17 @@ class Revisions(ChangeParts):
                 raise StateError(
                     f"run {run.id} is {run.state.value}: its plan can no longer change"
                 )
+            rb = self.runbook(old.runbook)
+            asked = {q.id for q in rb.questions} - set(rb.parameters)
+            answers = {**(answers or {}), **{k: v for k, v in params.items() if k in asked}}
             merged = as_text(old.params)
-            merged.update(params)
+            merged.update({k: v for k, v in params.items() if k not in asked})
             version = 2
             base = old.task_id.split("~")[0]
             if "~" in old.task_id:
                 version = int(old.task_id.rsplit("~", 1)[1]) + 1
             plan = build_plan(
-                self.runbook(old.runbook),
+                rb,
                 self.config,
                 merged,
                 requester=user,

@@ -89,6 +89,8 @@ class Plan(Frozen):
     request: str = ""
     questions: dict[str, str] = {}
     answers: dict[str, str] = {}
+    #: the questions that must be answered before anyone may approve (ids, runbook order)
+    required: list[str] = []
     steps: list[PlannedStep]
     rollback: list[PlannedStep] = []
     validation: list[str] = []
@@ -103,6 +105,8 @@ class Plan(Frozen):
         for added in ("on_behalf_of", "approval_rule"):  # plans stored before keep their hash
             if data.get(added) is None:
                 data.pop(added, None)
+        if not data.get("required"):
+            data.pop("required", None)
         for step in [*data["steps"], *data["rollback"]]:
             for added in ("batch", "max_failures"):
                 if step.get(added) is None:
@@ -120,6 +124,17 @@ class Plan(Frozen):
     @property
     def queue_key(self) -> str:
         return f"{self.service or '-'}:{self.environment or '-'}"
+
+    def unanswered(self) -> list[str]:
+        """The required planning questions nobody has answered yet: until they are, the plan
+        cannot be approved (they are what the Architect decides before approval)."""
+        return [q for q in self.required if not self.answers.get(q, "").strip()]
+
+    def asked(self) -> list[tuple[str, str]]:
+        """The planning questions (id, question) in the runbook's order as far as it is kept:
+        a stored plan's questions come back sorted, its required ones in order, first."""
+        rest = [q for q in self.questions if q not in self.required]
+        return [(q, self.questions.get(q, q)) for q in [*self.required, *rest]]
 
     def has_rollback(self) -> bool:
         return bool(self.rollback) or any(s.rollback for s in self.steps)

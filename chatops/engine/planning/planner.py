@@ -91,6 +91,7 @@ def build_plan(
         request=request,
         questions={q.id: q.ask for q in runbook.questions},
         answers=answers,
+        required=[q.id for q in runbook.questions if q.required],
         steps=steps,
         rollback=rollback,
         validation=list(runbook.validation),

@@ -89,6 +89,16 @@ def register(app: App, s: SlackServices) -> None:
             ),
         )
 
+    @app.action(bk.A_ANSWER)
+    def answer(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+
+        def form(channel: str, run_id: int) -> dict[str, Any]:
+            user = str((body.get("user") or {}).get("id", ""))
+            return modals.answers_modal(run_id, channel, s.changes.to_answer(run_id, user))
+
+        open_view(body, form)
+
     @app.action(bk.A_DONE)
     def done(ack: Ack, body: dict[str, Any]) -> None:
         ack()

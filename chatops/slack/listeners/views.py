@@ -84,6 +84,20 @@ def register(app: App, s: SlackServices) -> None:
             lambda: s.post_plan(made, meta["channel"]), s.ephemeral(meta["channel"], user)
         )
 
+    @app.view(modals.ANSWERS)
+    def answers(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        meta = modals.metadata(view)
+        vals = modals.values(view)
+        given = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("answer:")}
+        try:
+            s.changes.revise(modals.run_of(meta), user, {}, answers=given)
+        except ChatopsError as e:
+            first = next(iter(vals), "answer")
+            ack(response_action="errors", errors={first: str(e)[:300]})
+            return
+        ack()
+
     @app.view(modals.REJECT)
     def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]

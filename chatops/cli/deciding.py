@@ -1,0 +1,50 @@
+"""Deciding a plan from the terminal, under the same rules and audit as the Slack buttons:
+`chatops edit` (the requester changes or answers it), `approve` and `reject`."""
+
+from __future__ import annotations
+
+import argparse
+
+from chatops.cli import render
+from chatops.cli.handlers import _answers, _follow, _wire
+from chatops.engine.planning.params import parse_assignments
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    """A new version of a plan not yet started: parameters, planning answers, the request."""
+    w = _wire(args)
+    given = parse_assignments(args.params)
+    made = w.changes.revise(
+        args.run_id, args.as_user, given, text=args.text, answers=_answers(args.answer)
+    )
+    print(render.plan_text(made.plan, made.verdict, made.run))
+    print(
+        f"run #{made.run.id}: plan {made.plan.short_hash} replaces the earlier version; "
+        "approvals given to that one no longer count"
+    )
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    """Approve the plan a run awaits: the hash shown must be the plan's current one, so a
+    plan changed since it was read is never approved by mistake."""
+    w = _wire(args, stream=args.stream)
+    run = w.queries.get_run(args.run_id)
+    plan = w.queries.load_plan(run.task_id)
+    chosen = plan.sha256
+    if args.plan and not plan.sha256.startswith(args.plan.lower()):
+        chosen = args.plan  # refused, and audited, as a click on an old plan's button is
+    status = w.ops.approve(run.id, args.as_user, chosen)  # complete: it starts here
+    if not status.complete:
+        print(f"run #{run.id}: approval recorded; still needed: {'; '.join(status.missing)}")
+        return 0
+    print(f"run #{run.id}: approved by {', '.join(status.approvers)}")
+    args.approve_as = []
+    return _follow(w, run.id, args)
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    w = _wire(args)
+    run = w.changes.reject(args.run_id, args.as_user, args.reason)
+    print(f"run #{run.id}: rejected by {args.as_user}: {args.reason}")
+    return 0
