@@ -82,7 +82,7 @@ def enforced(db: str | MemoryDatabase, runbooks: dict[str, Runbook]) -> None:
     with pytest.raises(PermissionDenied, match="only lead may approve"):
         r.changes.approve(prod.run.id, "U_CODER", prod.plan.sha256)
     mig = r.changes.request(
-        "migration", dict(MIGRATION), requester="U_ARCH", answers=answers_for("migration")
+        "migration", dict(MIGRATION), requester="U_CODER", answers=answers_for("migration")
     )
     first = r.changes.approve(mig.run.id, "U_LEAD", mig.plan.sha256)
     assert not first.complete and first.needed == 2

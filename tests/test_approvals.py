@@ -143,3 +143,21 @@ def test_self_approval_only_where_the_policy_allows_it(
     dep = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_LEAD")
     with pytest.raises(PermissionDenied, match="four-eyes"):
         r.changes.approve(dep.run.id, "U_LEAD", dep.plan.sha256)
+
+
+def test_a_plan_nobody_can_approve_is_refused_at_plan_time_and_says_why(r: Rig) -> None:
+    """One architect, and the plan needs one: the architect cannot approve their own plan,
+    so it would only wait and expire."""
+    made = r.changes.request(
+        "feature", {"service": "eckwms-global"}, requester="U_ARCH", answers=answers_for("feature")
+    )
+    assert made.run.state == RunState.REJECTED
+    [why] = made.verdict.reasons
+    assert why.startswith("no one can approve this: it needs an architect, and the only")
+    assert "architect (U_ARCH) is the requester" in why
+    assert r.audit_actions(made.run.id) == ["plan.refused"]
+    assert r.changes.preview(made.plan, "U_ARCH").reasons == (why,)  # `chatops plan` says so
+    by_lead = r.changes.request(
+        "feature", {"service": "eckwms-global"}, requester="U_LEAD", answers=answers_for("feature")
+    )
+    assert by_lead.verdict.ok and by_lead.run.state == RunState.AWAITING_APPROVAL

@@ -15,7 +15,7 @@ from chatops.simulator.harness import ChatHarness
 from chatops.simulator.standin import Message
 from tests.apps import make_app, service_config
 from tests.conftest import ROOT
-from tests.factories import Each
+from tests.factories import Each, answers_for
 
 GATED = """\
 kind: debug
@@ -311,6 +311,28 @@ def test_escalation_keeps_the_controls_and_the_architect_answers(slack: ChatHarn
     assert "<@U_ARCH> takes this over" in said
     actions = [e.action for e in slack.wired.queries.audit_for_run(1)]
     assert "run.escalation_taken" in actions and "denied.escalation.take_over" in actions
+
+    # the fix plan keeps the escalated run's requester: the one architect may approve it
+    from chatops.slack import modals
+
+    meta = modals.metadata(form)
+    assert meta["taking_over"] == "1"  # it rides in the form, through the process pick
+    w = slack.wired
+    form = {**form, "blocks": modals.change_modal(w.runbooks, w.config, meta, "feature")["blocks"]}
+    answers = {f"answer:{k}": v for k, v in answers_for("feature").items()}
+    status, body = slack.submit(
+        form, {"process": "feature", "param:service": "web", **answers}, user="U_ARCH"
+    )
+    assert status == 200 and body == "", body
+    slack.settle()
+    fix = slack.wired.queries.get_run(2)
+    assert fix.requester == "U_ONCALL" and fix.state == RunState.AWAITING_APPROVAL
+    requested = [e for e in slack.wired.queries.audit_for_run(2) if e.action == "plan.requested"]
+    assert [e.actor for e in requested] == ["U_ARCH"]  # who wrote it stays on the record
+    [fix_plan] = [p for p in slack.plans() if "run #2" in p.all_text()]
+    slack.click("chatops.approve", user="U_ARCH", message=fix_plan)
+    slack.settle()
+    assert slack.wired.queries.get_run(2).state != RunState.AWAITING_APPROVAL
 
 
 def test_closing_an_escalation_needs_a_reason(slack: ChatHarness) -> None:

@@ -123,21 +123,37 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
         text: str = "",
         answers: dict[str, str] | None = None,
         origin: str = "",
+        taking_over: int | None = None,
     ) -> Requested:
         """`origin` says where the request came from, for the front end that answers it
-        (`slack:<channel>`: the plan is posted there); the engine only passes it on."""
+        (`slack:<channel>`: the plan is posted there); the engine only passes it on.
+        `taking_over`: the escalated run whose problem `requester` (the architect) took
+        over; the fix plan keeps that run's requester, so the architect may approve it."""
         rb = self.runbook(process)
         self._check_requester(rb, requester)
+        owner = requester if taking_over is None else self._taken_over(taking_over, requester)
         plan = build_plan(
             rb,
             self.config,
             params,
-            requester=requester,
+            requester=owner,
             now=self.clock.now(),
             request=text,
             answers=answers,
         )
         return self._submit(plan, requester, origin=origin)
+
+    def _taken_over(self, run_id: int, user: str) -> str:
+        """The requester of the escalated run `user` took over (refused, audited, if not)."""
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            taken = any(
+                e.action == "run.escalation_taken" and e.actor == user
+                for e in t.audit.for_run(run.id)
+            )
+        if not taken:
+            raise self._deny(user, "request", f"you did not take over run {run_id}", run)
+        return run.requester
 
     def import_request(
         self,
@@ -168,6 +184,9 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
         requester without the role, when one is named). `chatops plan` must never say ok
         where `chatops run` refuses."""
         reasons = list(evaluate(plan).reasons)
+        nobody = self.nobody_approves(plan)
+        if nobody is not None:
+            reasons.append(nobody)
         rb = self.runbook(plan.runbook)
         if requester is not None and not self.roles.may_request(requester, list(rb.requesters)):
             reasons.append(
@@ -179,6 +198,38 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
         if frozen is not None:
             reasons.append(frozen)
         return Verdict(tuple(reasons))
+
+    def nobody_approves(self, plan: Plan) -> str | None:
+        """Why nobody could ever approve this plan, as roles are configured (the requester,
+        and the person an agent acts for, may not approve their own plan), or None. Roles
+        given as Slack groups may have members we cannot list: then we cannot tell."""
+        for role in plan.approval.roles:
+            members = self.config.roles.get(role)
+            if members is not None and members.groups:
+                return None
+        own = {plan.requester, plan.on_behalf_of} - {None}
+        if not self.config.policies.four_eyes or plan.runbook in self.config.policies.self_approve:
+            own = set()
+        may = {u for r in plan.approval.roles for u in self.roles.members(r)} - own
+        needed = self.required_approvals(plan)
+        hint = "ask someone else to request it, or add people to the role in chatops.yml"
+        if plan.approval.architect:
+            architects = set(self.roles.members("architect")) - own
+            if not architects:
+                only = set(self.roles.members("architect")) & own
+                who = (
+                    f"the only architect ({', '.join(sorted(only))}) is the requester"
+                    if only
+                    else "no architect is configured"
+                )
+                return f"no one can approve this: it needs an architect, and {who}; {hint}"
+        if len(may) < needed:
+            return (
+                f"no one can approve this: it needs {needed} approval(s) from "
+                f"{', '.join(plan.approval.roles)}, and only {len(may)} of them may approve "
+                f"it (not its requester); {hint}"
+            )
+        return None
 
     def _frozen(self, t: Transaction, plan: Plan) -> str | None:
         """Why a freeze in force refuses this plan, or None."""
@@ -207,6 +258,9 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
                 self._audit(requester, "denied.request", detail=frozen, plan=plan)
                 raise PolicyRefused([frozen])
             verdict = evaluate(plan)
+            nobody = self.nobody_approves(plan)
+            if nobody is not None:
+                verdict = Verdict((*verdict.reasons, nobody))
             t.plans.add(plan)
             now = self.clock.now()
             if verdict.ok:

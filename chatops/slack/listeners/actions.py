@@ -184,9 +184,8 @@ def register(app: App, s: SlackServices) -> None:
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
             run = s.ops.answer_escalation(int(v[0]), user, "take_over")
             preset = {"service": run.service or "", "environment": run.environment or ""}
-            view = modals.change_modal(
-                s.changes.runbooks, s.changes.config, {"channel": channel}, None, preset
-            )
+            meta = {"channel": channel, "taking_over": str(run.id)}  # the fix keeps its requester
+            view = modals.change_modal(s.changes.runbooks, s.changes.config, meta, None, preset)
             s.client.views_open(trigger_id=trigger, view=view)
 
         handle(body, RUN, work)

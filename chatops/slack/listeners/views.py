@@ -32,6 +32,7 @@ def register(app: App, s: SlackServices) -> None:
         process = vals.get("process", "")
         params = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("param:") and v}
         answers = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("answer:") and v}
+        taken = meta.get("taking_over", "")
         try:
             made = s.changes.request(
                 process,
@@ -40,6 +41,9 @@ def register(app: App, s: SlackServices) -> None:
                 text=vals.get("request", ""),
                 answers=answers,
                 origin=f"slack:{meta['channel']}",
+                taking_over=int(taken)
+                if (taken := meta.get("taking_over", "")).isdigit()
+                else None,
             )
         except ChatopsError as e:
             ack(
