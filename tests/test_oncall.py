@@ -16,6 +16,7 @@ import yaml
 
 from chatops.adapters.clock import ManualClock
 from chatops.engine.runs.run import RunState
+from chatops.errors import StateError
 from chatops.simulator.harness import ChatHarness
 from tests.apps import App, health_server, make_app, service_config
 from tests.conftest import ROOT
@@ -147,13 +148,27 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
     assert slack.submit(form, answers, user="U_ONCALL") == (200, "")
     slack.settle()
     assert "Post-mortem written" in texts(slack.thread(plan))
+    # no message, in the thread or in a DM, offers Write or Snooze any more
+    told = [
+        *slack.thread(plan),
+        *slack.standin.channel("U_ONCALL"),
+        *slack.standin.channel("U_ARCH"),
+    ]
+    offering = [
+        m.all_text()[:60]
+        for m in told
+        if {b["action_id"] for b in m.buttons()} & {"chatops.pm_write", "chatops.pm_snooze"}
+    ]
+    assert offering == []
+    retired = [m for m in slack.thread(plan) if "post-mortem of hotfix run #1 is written" in m.text]
+    assert len(retired) == 4  # opened, and three reminders
 
     clock.advance(timedelta(days=3))
     assert slack.wired.postmortems.tick() == []
     slack.scheduler.sweep()
     assert "pm-1" not in slack.scheduler.jobs()
     slack.settle()
-    assert len(reminders()) == 3
+    assert reminders() == []  # no new one; the old ones now say it is written
     audit = [e.action for e in slack.wired.queries.audit_for_run(1)]
     assert audit.count("postmortem.reminded") == 3 and audit.count("postmortem.escalated") == 1
 
@@ -310,6 +325,28 @@ def test_unauthorised_logs_is_refused_and_audited(start: Factory) -> None:
     assert not [m for m in slack.standin.channel(slack.channel) if "Logs of" in m.all_text()]
 
 
+def test_the_fix_paths_go_when_the_diagnosis_ends(start: Factory) -> None:
+    slack = start()
+    slack.command("/change", "debug service=web -- orders page times out", user="U_ONCALL")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    [plan] = slack.plans()
+    assert slack.find("chatops.fix_code").thread_ts == plan.ts
+    while slack.wired.queries.get_run(1).state == RunState.RUNNING:
+        slack.click("chatops.done", user="U_ONCALL")
+        slack.settle()
+    assert slack.wired.queries.get_run(1).state == RunState.SUCCEEDED
+    thread = slack.thread(plan)
+    left = [b["action_id"] for m in thread for b in m.buttons()]
+    assert left == [], left
+    assert "Diagnosis of web/production" in texts(thread)  # the diagnosis itself stays
+    [fixes] = [m for m in thread if m.text.startswith("_No longer waiting")]
+    assert "Run #1 succeeded" in fixes.text  # the fix paths' message says why they went
+    with pytest.raises(StateError, match="escalate from an open diagnosis"):
+        slack.wired.changes.escalate(1, "U_ONCALL", "recurring")  # an old form, submitted late
+
+
 def test_diagnosis_offers_the_fix_paths_and_escalation(start: Factory) -> None:
     slack = start()
     slack.command("/change", "debug service=web -- orders page times out", user="U_ONCALL")
@@ -318,7 +355,7 @@ def test_diagnosis_offers_the_fix_paths_and_escalation(start: Factory) -> None:
     slack.settle()
     [plan] = slack.plans()
     diagnosis = slack.find("chatops.escalate")
-    text = diagnosis.all_text()
+    text = texts(slack.thread(plan))
     assert "Diagnosis of web/production" in text and "Check the service status" in text
     assert {b["action_id"] for b in diagnosis.buttons()} == {
         "chatops.fix_code",

@@ -128,21 +128,21 @@ def slack(tmp_path: Path) -> Iterator[ChatHarness]:
 
 
 def test_in_slack_the_requester_answers_in_a_form_then_leads_approve(slack: ChatHarness) -> None:
-    slack.command("/change", "migration web script=scripts/add-status.js", user="U_ARCH")
+    slack.command("/change", "migration web script=scripts/add-status.js", user="U_CODER")
     slack.settle()
     [plan] = slack.plans()
     assert "Not ready for approval" in plan.all_text()
     assert [b["action_id"] for b in plan.buttons()] == [bk.A_ANSWER, bk.A_REJECT]
     slack.click(bk.A_ANSWER, user="U_LEAD")  # not the requester: refused, privately
     slack.settle()
-    assert any("only the requester (U_ARCH)" in t for t in slack.ephemerals("U_LEAD"))
+    assert any("only the requester (U_CODER)" in t for t in slack.ephemerals("U_LEAD"))
     assert slack.opened_views() == []
-    slack.click(bk.A_ANSWER, user="U_ARCH")
+    slack.click(bk.A_ANSWER, user="U_CODER")
     slack.settle()
     [form] = slack.opened_views()
     required = [b["block_id"] for b in form["blocks"] if b.get("optional") is False]
     assert required == [f"answer:{q}" for q in ANSWERS]
-    status, body = slack.submit(form, {f"answer:{k}": v for k, v in ANSWERS.items()}, user="U_ARCH")
+    status, body = slack.submit(form, {f"answer:{k}": v for k, v in ANSWERS.items()}, user="U_CODER")
     assert status == 200 and body == ""
     slack.settle()
     [plan] = slack.plans()
@@ -153,10 +153,10 @@ def test_in_slack_the_requester_answers_in_a_form_then_leads_approve(slack: Chat
 
 
 def test_in_slack_change_edit_answers_by_question_id(slack: ChatHarness) -> None:
-    slack.command("/change", "migration web script=scripts/add-status.js", user="U_ARCH")
+    slack.command("/change", "migration web script=scripts/add-status.js", user="U_CODER")
     slack.settle()
     words = " ".join(f'{k}="{v}"' for k, v in ANSWERS.items())
-    slack.command("/change", f"edit 1 {words}", user="U_ARCH")
+    slack.command("/change", f"edit 1 {words}", user="U_CODER")
     slack.settle()
     run = slack.wired.queries.get_run(1)
     plan = slack.wired.queries.load_plan(run.task_id)

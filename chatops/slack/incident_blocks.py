@@ -43,7 +43,7 @@ def postmortem_blocks(text: str, run_id: int, done: bool = False) -> list[Block]
 
 
 def diagnosis_blocks(run: RunView, plan: Plan, records: Sequence[StepRecord]) -> list[Block]:
-    """Process 4: the diagnosis at a glance, then the three ways to fix, or escalate."""
+    """Process 4: the diagnosis at a glance (it stays; the fix paths are a prompt)."""
     summary = {r.step_id: r for r in records if r.host == "" and r.phase == "main"}
     lines = [f":stethoscope: *Diagnosis of {plan.service}/{plan.environment}*"]
     for s in plan.steps:
@@ -53,10 +53,17 @@ def diagnosis_blocks(run: RunView, plan: Plan, records: Sequence[StepRecord]) ->
                 f"{STATE_EMOJI[rec.state]} {escape(s.title)}"
                 + (f": {escape(cut(rec.error, 200))}" if rec.error else "")
             )
-    lines.append("Fix it by the kind of problem, or escalate to the Architect:")
+    return [section("\n".join(lines))]
+
+
+FIX_PATHS = "Fix it by the kind of problem, or escalate to the Architect:"
+
+
+def fix_path_blocks(run: RunView) -> list[Block]:
+    """Process 4's three ways to fix, or escalate: a prompt, retired when the run ends."""
     value = str(run.id)
     return [
-        section("\n".join(lines)),
+        section(FIX_PATHS),
         {
             "type": "actions",
             "block_id": f"fix:{run.id}",

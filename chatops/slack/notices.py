@@ -7,10 +7,12 @@ from collections.abc import Sequence
 
 from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
-from chatops.slack.records import RunMessages
+from chatops.slack.records import RunMessages, SlackRecords
 
 
 class Notices:
+    records: SlackRecords
+
     def reply(
         self,
         m: RunMessages,
@@ -23,8 +25,10 @@ class Notices:
     def prompt(self, run: RunView, m: RunMessages, text: str, blocks: list[bk.Block]) -> str | None:
         raise NotImplementedError
 
-    def retire_prompts(self, run_id: int, text: str) -> None:
+    def retire_prompts(self, run_id: int, text: str, about: str = "run") -> None:
         raise NotImplementedError
 
-    def _dm(self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None) -> None:
+    def _dm(
+        self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None
+    ) -> list[tuple[str, str]]:
         raise NotImplementedError

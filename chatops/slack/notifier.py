@@ -300,9 +300,10 @@ class SlackNotifier(
         self.records.drop_prompt(ts)
         self.show(channel, ts, lambda: (text, [bk.section(text)]), Priority.ACT, wait=True)
 
-    def retire_prompts(self, run_id: int, text: str) -> None:
-        """Replace the buttons of every prompt of a run that still shows them."""
-        for channel, ts in self.records.prompts(run_id):
+    def retire_prompts(self, run_id: int, text: str, about: str = "run") -> None:
+        """Replace the buttons of every prompt of a run (or of its post-mortem: `about`) that
+        still shows them."""
+        for channel, ts in self.records.prompts(run_id, about):
             self.answered(channel, ts, text)
 
     def on_rejected(self, e: ev.RunRejected, m: RunMessages) -> None:
@@ -337,6 +338,7 @@ class SlackNotifier(
         if plan.runbook == "debug" and step.purpose == "diagnose":
             blocks = ib.diagnosis_blocks(run, plan, self.store.steps(run.id))
             self.reply(m, f"Diagnosis of {plan.service}", blocks)
+            self.prompt(run, m, ib.FIX_PATHS, ib.fix_path_blocks(run))
         self.prompt(run, m, f"Waiting: {step.title}", pb.waiting_blocks(run, step))
         self.refresh_status(run.id, Priority.ACT)
 
@@ -354,15 +356,22 @@ class SlackNotifier(
         self.prompt(run, m, text, ib.interrupted_blocks(text, run))
         self.refresh_status(run.id, Priority.FINAL, wait=True)
 
-    def _dm(self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None) -> None:
+    def _dm(
+        self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None
+    ) -> list[tuple[str, str]]:
+        """A direct message to each user; the (channel, ts) of those posted."""
+        posted = []
         for user in users:
-            self._call(
+            resp = self._call(
                 "dm",
                 lambda u=user: self.client.chat_postMessage(  # type: ignore[misc]
                     channel=u, text=text, blocks=blocks
                 ),
                 once=True,
             )
+            if resp is not None:
+                posted.append((str(resp["channel"]), str(resp["ts"])))
+        return posted
 
     def on_finished(self, e: ev.RunFinished, m: RunMessages) -> None:
         run = e.run

@@ -43,8 +43,12 @@ class PostMortemNotices(Notices):
     def _tell_owners(self, run: RunView, m: RunMessages, pm: PostMortem, text: str) -> None:
         """In the thread and by DM to each owner, with Write and Snooze."""
         blocks = ib.postmortem_blocks(text, run.id)
-        self.reply(m, text, blocks)
-        self._dm(pm.owners, text, blocks)
+        ts = self.reply(m, text, blocks)
+        posted = [(m.channel, ts)] if ts is not None else []
+        for channel, at in [*posted, *self._dm(pm.owners, text, blocks)]:
+            # apart from the run's own prompts: those retire when the run ends, these when
+            # the post-mortem is written
+            self.records.add_prompt(run.id, channel, at, about="postmortem")
 
     def on_postmortem_escalated(self, e: ev.PostMortemEscalated, m: RunMessages) -> None:
         run = e.run
@@ -63,4 +67,10 @@ class PostMortemNotices(Notices):
         for key, question in QUESTIONS:
             parts.append(f"*{question}*\n{bk.escape(pm.answers.get(key, ''))}")
         text = bk.cut("\n".join(parts), 3000)
+        self.retire_prompts(
+            e.run.id,
+            f":white_check_mark: _The post-mortem of hotfix run #{e.run.id} is written "
+            f"by <@{pm.author}>: see the thread._",
+            about="postmortem",
+        )
         self.reply(m, text, [bk.section(text)])

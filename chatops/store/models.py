@@ -158,6 +158,8 @@ class SlackPromptRow(Base):
     ts: Mapped[str] = mapped_column(String(40), primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     channel: Mapped[str] = mapped_column(String(40))
+    #: "run" (retired when the run ends) or "postmortem" (when it is written)
+    about: Mapped[str] = mapped_column(String(20), default="run", server_default="run")
 
 
 class PostMortemRow(Base):

@@ -55,10 +55,10 @@ class SqlSlackRecords:
                 return None
             return RunMessages(row.run_id, row.channel, row.plan_ts, row.status_ts)
 
-    def add_prompt(self, run_id: int, channel: str, ts: str) -> None:
-        """Remember a thread message whose buttons wait on people."""
+    def add_prompt(self, run_id: int, channel: str, ts: str, about: str = "run") -> None:
+        """Remember a message whose buttons wait on people."""
         with self.session.begin() as s:
-            s.merge(SlackPromptRow(ts=ts, run_id=run_id, channel=channel))
+            s.merge(SlackPromptRow(ts=ts, run_id=run_id, channel=channel, about=about))
 
     def drop_prompt(self, ts: str) -> bool:
         """Forget a prompt (its buttons were answered); False if it was gone already."""
@@ -66,10 +66,14 @@ class SqlSlackRecords:
             res = s.execute(delete(SlackPromptRow).where(SlackPromptRow.ts == ts))
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
-    def prompts(self, run_id: int) -> list[tuple[str, str]]:
-        """(channel, ts) of every prompt of a run still showing buttons."""
+    def prompts(self, run_id: int, about: str = "run") -> list[tuple[str, str]]:
+        """(channel, ts) of every prompt of a run (or its post-mortem) still showing buttons."""
         with self.session() as s:
-            rows = s.scalars(select(SlackPromptRow).where(SlackPromptRow.run_id == run_id))
+            rows = s.scalars(
+                select(SlackPromptRow).where(
+                    SlackPromptRow.run_id == run_id, SlackPromptRow.about == about
+                )
+            )
             return [(r.channel, r.ts) for r in rows]
 
     def home_opened(self, user: str, now: datetime) -> None:

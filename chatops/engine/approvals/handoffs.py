@@ -96,6 +96,12 @@ class Handoffs(ChangeParts):
             run = t.runs.get(run_id)
             if reason not in ESCALATION_REASONS:
                 raise StateError(f"pick a reason: {', '.join(ESCALATION_REASONS)}")
+            if run.state.is_terminal:
+                # its answers (take over, close, cancel) need a run still open
+                raise StateError(
+                    f"run {run.id} is {run.state.value}: escalate from an open diagnosis "
+                    f"(`/change debug {run.service or 'SERVICE'}`)"
+                )
             if (
                 not self.roles.of(user) & {"oncall", "coder", "lead", "architect"}
                 and user != run.requester
