@@ -37,6 +37,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
+class Quiet(logging.Filter):
+    """Drops a library's records that start with a known text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
 def configure(fmt: str, level: str | None, redact: Redactor, default: str = "WARNING") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter(redact))
@@ -48,3 +59,10 @@ def configure(fmt: str, level: str | None, redact: Redactor, default: str = "WAR
     root.handlers[:] = [handler]
     root.setLevel((level or default).upper())
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Said by the libraries at every start or retry, and said better by chatops: bolt warns
+    # that the env's SLACK_BOT_TOKEN is unused (it is: the client we hand it carries it);
+    # slack_sdk logs each failed try before our client reports the failure once.
+    logging.getLogger("slack_bolt.App").addFilter(Quiet("`token` will be unused"))
+    logging.getLogger("slack_sdk.web.base_client").addFilter(
+        Quiet("Failed to send a request to Slack API server")
+    )

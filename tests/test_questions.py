@@ -142,7 +142,9 @@ def test_in_slack_the_requester_answers_in_a_form_then_leads_approve(slack: Chat
     [form] = slack.opened_views()
     required = [b["block_id"] for b in form["blocks"] if b.get("optional") is False]
     assert required == [f"answer:{q}" for q in ANSWERS]
-    status, body = slack.submit(form, {f"answer:{k}": v for k, v in ANSWERS.items()}, user="U_CODER")
+    status, body = slack.submit(
+        form, {f"answer:{k}": v for k, v in ANSWERS.items()}, user="U_CODER"
+    )
     assert status == 200 and body == ""
     slack.settle()
     [plan] = slack.plans()

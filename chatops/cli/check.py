@@ -21,7 +21,41 @@ LABEL = {
 }
 
 
-def check(config_path: Path, commands: Path, connect: bool) -> int:
+def check_database(url: str) -> str:
+    """One line on the database: reachable, at the schema this chatops reads (or not created
+    yet, for a SQLite file). Failures propagate (main prints them as one line, exit 4)."""
+    from chatops.cli.failures import safe_url
+    from chatops.errors import ConfigError
+    from chatops.store.reader import SCHEMA_HEAD, Reader
+
+    try:
+        reader = Reader(url)
+    except ConfigError as e:
+        return f"warning: database {safe_url(url)}: {'; '.join(e.problems)}"
+    try:
+        if not reader.exists:
+            return f"database {safe_url(url)}: not created yet (the first command that writes does)"
+        return f"database {safe_url(url)}: ok (schema {SCHEMA_HEAD})"
+    finally:
+        reader.close()
+
+
+def check_slack(token: str, api_url: str | None) -> tuple[bool, str]:
+    """Slack's auth.test with the bot token: the workspace and bot it names, or why not."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token=token, base_url=api_url or WebClient.BASE_URL, timeout=10)
+    try:
+        who = client.auth_test()
+    except SlackApiError as e:
+        return False, f"slack: the bot token is refused ({e.response.get('error')})"
+    except OSError as e:
+        return False, f"slack: cannot reach the Web API ({e})"
+    return True, f"slack: ok (workspace {who.get('team')}, bot {who.get('user')})"
+
+
+def check(config_path: Path, commands: Path, connect: bool, database_url: str = "") -> int:
     config = load_config_or_empty(config_path)
     runbooks = load_runbooks(commands)
     hosts = [
@@ -49,6 +83,8 @@ def check(config_path: Path, commands: Path, connect: bool) -> int:
         if set(rule.environments) - envs:
             odd = ", ".join(sorted(set(rule.environments) - envs))
             print(f"warning: approval rule {rule.name!r} names unknown environment(s): {odd}")
+    if database_url:
+        print(check_database(database_url))
     if config.agents.channel is None:
         print("note: agents.channel is not set: agents' plans would not be posted in Slack")
     for rb in runbooks.values():
@@ -61,6 +97,14 @@ def check(config_path: Path, commands: Path, connect: bool) -> int:
     from chatops.executors.local import LocalExecutor
     from chatops.executors.ssh import SshExecutor
     from chatops.settings import Settings
+
+    settings = Settings()
+    slack_ok = True
+    if settings.slack_bot_token:
+        slack_ok, line = check_slack(settings.slack_bot_token, settings.slack_api_url)
+        print(line)
+    else:
+        print("slack: SLACK_BOT_TOKEN is not set: not checked")
 
     redactor = Redactor([*Settings().secret_values(), *secret_values(config)])
     ssh, local = SshExecutor(redactor), LocalExecutor(redactor)
@@ -78,4 +122,4 @@ def check(config_path: Path, commands: Path, connect: bool) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if slack_ok and all(r.ok for r in results) else 1

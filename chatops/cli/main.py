@@ -297,6 +297,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # the database or Slack: one line, not a traceback
+        from chatops.cli.failures import EXIT_UNAVAILABLE, explain
+        from chatops.cli.reading import where
+
+        line = explain(e, where(args, "database_url"))
+        if line is None:
+            raise
+        print(f"chatops: {line}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
 
 
 if __name__ == "__main__":

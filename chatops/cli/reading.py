@@ -77,4 +77,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from chatops.cli.check import check
 
-    return check(Path(where(args, "config")), Path(where(args, "commands")), args.connect)
+    return check(
+        Path(where(args, "config")),
+        Path(where(args, "commands")),
+        args.connect,
+        where(args, "database_url"),
+    )

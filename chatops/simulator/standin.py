@@ -106,6 +106,8 @@ class SlackStandIn:
         self._faults: dict[str, list[tuple[int, int]]] = {}
         self.latency: dict[str, float] = {}  # method -> seconds each call takes (a slow Slack)
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
+        #: the tokens this workspace knows (None: any); another one gets `invalid_auth`
+        self.tokens: set[str] | None = None
         self._seq = itertools.count(1)
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -189,6 +191,12 @@ class SlackStandIn:
             return
         method = parsed.path.removeprefix("/api/")
         args = self._args(req, parsed.query, raw)
+        bearer = req.headers.get("Authorization", "").removeprefix("Bearer ")
+        if self.tokens is not None and (bearer or args.get("token")) not in self.tokens:
+            with self._lock:
+                self.calls.append(Call(method, args, 200))
+            self._send(req, 200, json.dumps({"ok": False, "error": "invalid_auth"}).encode())
+            return
         if self.latency.get(method):
             time.sleep(self.latency[method])
         with self._lock:

@@ -132,6 +132,11 @@ class Reader:
                 ],
             )
 
+    @property
+    def exists(self) -> bool:
+        """False for a SQLite file not created yet (reading it finds nothing)."""
+        return self._conn is not None
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
