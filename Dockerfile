@@ -16,9 +16,9 @@ RUN apt-get update \
  && useradd --create-home --uid 10001 --shell /usr/sbin/nologin chatops
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
-COPY commands /etc/chatops/commands
+# The runbooks are the set shipped in the package; to use your own, mount a folder and set
+# CHATOPS_COMMANDS to it (docker-compose.yml shows how).
 ENV CHATOPS_CONFIG=/etc/chatops/chatops.yml \
-    CHATOPS_COMMANDS=/etc/chatops/commands \
     CHATOPS_LOG_FORMAT=json \
     PYTHONUNBUFFERED=1
 USER chatops

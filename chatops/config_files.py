@@ -101,9 +101,27 @@ def load_runbook(path: Path) -> Runbook:
     return _validate(Runbook, data, path, node, {"names": names})
 
 
+#: The runbooks chatops ships: the seven processes and their fix paths.
+PACKAGED = Path(__file__).resolve().parent / "runbooks"
+DEFAULT_DIR = Path("commands")
+
+
+def runbooks_dir(directory: Path) -> Path:
+    """Where the runbooks are: the folder given; when that is the default ./commands and it
+    does not exist (an installed chatops, run anywhere), the set shipped in the package.
+    `chatops init` copies that set into ./commands for editing."""
+    if directory == DEFAULT_DIR and not directory.is_dir():
+        return PACKAGED
+    return directory
+
+
 def load_runbooks(directory: Path) -> dict[str, Runbook]:
+    directory = runbooks_dir(directory)
     if not directory.is_dir():
-        raise ConfigError(str(directory), ["runbook directory not found (set CHATOPS_COMMANDS)"])
+        raise ConfigError(
+            str(directory),
+            ["runbook directory not found (set CHATOPS_COMMANDS, or unset it for the shipped set)"],
+        )
     books: dict[str, Runbook] = {}
     errors: list[str] = []
     for path in sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml")):

@@ -70,3 +70,49 @@ def test_the_package_metadata_builds_without_warnings(tmp_path: Path) -> None:
 
     names = zipfile.ZipFile(wheel).namelist()
     assert "chatops/demo/democtl.py" in names and "chatops/py.typed" in names
+    shipped = {n.rsplit("/", 1)[1] for n in names if n.startswith("chatops/runbooks/")}
+    assert shipped == {p.name for p in (ROOT / "commands").glob("*.yml")} and len(shipped) == 10
+
+
+def test_an_installed_chatops_has_its_runbooks_anywhere(tmp_path: Path) -> None:
+    """In an empty folder, without CHATOPS_COMMANDS: the shipped set; `init` copies it into
+    ./commands for editing, and then that folder is the one used."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATOPS_", "SLACK_"))}
+
+    def chatops(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "chatops", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    try:
+        out = chatops("init", "--dir", "app")
+        assert out.returncode == 0, out.stderr
+        assert "Copied the 10 shipped runbooks into commands/" in out.stdout
+        assert (tmp_path / "commands" / "migration.yml").read_text() == (
+            ROOT / "chatops" / "runbooks" / "migration.yml"
+        ).read_text()
+        out = chatops("check")
+        assert out.returncode == 0, out.stderr
+        assert "runbooks commands: ok (config-fix, data-fix, debug, deploy," in out.stdout
+        (tmp_path / "commands" / "deploy.yml").unlink()  # an edited set is the one used
+        assert "deploy," not in chatops("check").stdout
+        for rb in (tmp_path / "commands").iterdir():
+            rb.unlink()
+        (tmp_path / "commands").rmdir()
+        out = chatops("check")
+        assert "(the set shipped with chatops): ok (config-fix, data-fix, debug, deploy," in (
+            out.stdout
+        ), out.stdout + out.stderr
+        out = chatops("plan", "deploy", "demo", "ref=v2", "--as", "alice")
+        assert out.returncode == 0 and "policy: ok" in out.stdout, out.stderr
+    finally:
+        chatops("demo", "--stop")

@@ -5,7 +5,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from chatops.config_files import load_config_or_empty, load_runbooks, secret_values
+from chatops.config_files import (
+    PACKAGED,
+    load_config_or_empty,
+    load_runbooks,
+    runbooks_dir,
+    secret_values,
+)
 from chatops.engine.planning.actions import unsupported
 from chatops.engine.planning.inventory import Host
 from chatops.engine.redact import Redactor
@@ -65,7 +71,8 @@ def check(config_path: Path, commands: Path, connect: bool, database_url: str = 
         for h in env.hosts
     ]
     print(f"config {config_path}: ok ({len(config.services)} services, {len(hosts)} hosts)")
-    print(f"runbooks {commands}: ok ({', '.join(sorted(runbooks))})")
+    shipped = " (the set shipped with chatops)" if runbooks_dir(commands) == PACKAGED else ""
+    print(f"runbooks {runbooks_dir(commands)}{shipped}: ok ({', '.join(sorted(runbooks))})")
     missing = sorted({r for rb in runbooks.values() for r in rb.approval.roles} - set(config.roles))
     if missing:
         print(

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from chatops.cli.exits import EXIT_UNAVAILABLE, EXIT_USAGE
+from chatops.config_files import DEFAULT_DIR, PACKAGED
 from chatops.demo.environment import Demo, build_demo, is_demo_config
 from chatops.errors import ConfigError
 
@@ -29,8 +32,20 @@ def init(base: Path, config: Path = CONFIG, force: bool = False) -> Demo:
         )
     demo = build_demo(base, config=config)
     print(f"Wrote {config}: service 'demo' runs on this machine, its files in {demo.base}.")
+    copy_runbooks(DEFAULT_DIR)
     print(f"The demo app answers on {demo.health_url} (it keeps running; `chatops demo --stop`).")
     return demo
+
+
+def copy_runbooks(target: Path) -> None:
+    """The shipped runbooks into ./commands, to read and edit (chatops uses ./commands when it
+    exists); an existing folder is left as it is."""
+    if target.exists():
+        return
+    target.mkdir(parents=True)
+    for rb in sorted(PACKAGED.glob("*.yml")):
+        shutil.copyfile(rb, target / rb.name)
+    print(f"Copied the {len(list(target.glob('*.yml')))} shipped runbooks into {target}/ to edit.")
 
 
 def stop(config: Path = CONFIG) -> int:
@@ -52,10 +67,25 @@ def run_demo(base: Path, cli_main: Callable[[list[str]], int]) -> int:
     elif not is_demo_config(CONFIG):
         raise ConfigError(str(CONFIG), ["is not the demo's: run the demo in another folder"])
 
+    class Stopped(Exception):
+        pass
+
     def step(title: str, command: str) -> int:
         print(f"\n== {title}\n")
-        return cli_main(shlex.split(command))
+        code = cli_main(shlex.split(command))
+        if code in (EXIT_USAGE, EXIT_UNAVAILABLE):  # the set-up is wrong: the rest would be too
+            raise Stopped(command, code)
+        return code
 
+    try:
+        return tour(base, step)
+    except Stopped as stopped:
+        command, code = stopped.args
+        print(f"\nThe tour stopped: `chatops {command}` could not run (see above).")
+        return int(code)
+
+
+def tour(base: Path, step: Callable[[str, str], int]) -> int:
     approved = "--as alice --approve-as bob --manual-done"
     step("a deploy plan, as the bot would post it", "plan deploy demo ref=v2 --as alice")
     ok = step(

@@ -84,11 +84,6 @@ class Demo:
             self.ctl("stop")
 
 
-def runbook_dir() -> Path:
-    """The runbooks beside the package (a checkout), or ./commands."""
-    return ROOT / "commands" if (ROOT / "commands").is_dir() else Path("commands")
-
-
 def _git(*args: str, cwd: Path) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
