@@ -217,3 +217,52 @@ def test_mcp_over_http_needs_a_token(rig: AgentRig) -> None:
         urllib.request.urlopen(req, timeout=10)
     assert http.value.code == 401 and http.value.headers["WWW-Authenticate"].startswith("Bearer")
     assert ("unknown-agent", "denied.agent") in [(a, b) for a, b, _ in rig.audit()]
+
+
+def test_chatops_mcp_never_creates_a_database_and_says_where_it_looked(
+    rig: AgentRig, tmp_path: Path
+) -> None:
+    """Started by an agent in its own folder, as a careless snippet would: no new, empty
+    ./chatops.db that knows no agent; a database without the agent says which it was."""
+    import subprocess
+
+    folder = tmp_path / "agent-project"
+    folder.mkdir()
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "CHATOPS_AGENT_TOKEN": rig.tokens["architect-agent"],
+        "CHATOPS_CONFIG": str(rig.config_path),
+    }
+    chatops = str(Path(sys.executable).parent / "chatops")
+    out = subprocess.run(
+        [chatops, "mcp"], cwd=folder, env=base, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 2, out.stderr
+    assert f"no chatops database at {folder / 'chatops.db'}" in out.stderr
+    assert "CHATOPS_DATABASE_URL" in out.stderr and not (folder / "chatops.db").exists()
+
+    other = tmp_path / "other.db"
+    out = subprocess.run(
+        [chatops, "mcp", "--database-url", f"sqlite:///{tmp_path / 'scratch.db'}"],
+        cwd=folder,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "no chatops database" in out.stderr
+    from chatops.store.db import make_engine, upgrade
+
+    upgrade(f"sqlite:///{other}")
+    make_engine(f"sqlite:///{other}").dispose()
+    out = subprocess.run(
+        [chatops, "mcp"],
+        cwd=folder,
+        env={**base, "CHATOPS_DATABASE_URL": f"sqlite:///{other}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 3, out.stderr
+    assert f"looked in the database at {other}" in out.stderr

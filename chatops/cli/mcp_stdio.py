@@ -14,11 +14,30 @@ import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from chatops.cli.exits import EXIT_REFUSED, EXIT_USAGE
 from chatops.errors import NotAuthenticated
 
 TOKEN_ENV = "CHATOPS_AGENT_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+
+
+def looked_in(url: str) -> str:
+    """The database a URL names, for people: a SQLite file's absolute path, else the URL
+    without its password."""
+    from chatops.cli.failures import safe_url
+
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return str(Path(url.removeprefix("sqlite:///")).expanduser().resolve())
+    return safe_url(url)
+
+
+def missing_sqlite(url: str) -> str | None:
+    """The path of a SQLite database file that does not exist (opening it would create it)."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return None
+    path = Path(url.removeprefix("sqlite:///")).expanduser().resolve()
+    return None if path.exists() else str(path)
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
@@ -35,13 +54,31 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     def start(work: Callable[[], object]) -> object:
         return pool.submit(work)
 
-    w = wire(_settings(args), start=start, follow_postmortems=False)
+    settings = _settings(args)
+    where = looked_in(settings.database_url)
+    missing = missing_sqlite(settings.database_url)
+    if missing is not None:  # never a new, empty database that knows no agent
+        print(
+            f"chatops mcp: no chatops database at {missing}: name the one `chatops serve` uses "
+            "in CHATOPS_DATABASE_URL (and CHATOPS_CONFIG), in the agent's MCP settings",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    w = wire(settings, start=start, follow_postmortems=False)
     try:
         agent = w.agents.authenticate(token)
     except NotAuthenticated as e:
-        print(f"chatops mcp: refused: {e}", file=sys.stderr)
+        print(
+            f"chatops mcp: refused: {e} (looked in the database at {where}: is it the one "
+            "`chatops serve` uses?)",
+            file=sys.stderr,
+        )
         return EXIT_REFUSED
-    print(f"chatops mcp: serving {agent.name} ({agent.role}) over stdio", file=sys.stderr)
+    print(
+        f"chatops mcp: serving {agent.name} ({agent.role}) over stdio; database {where}, "
+        f"config {settings.config.resolve()}",
+        file=sys.stderr,
+    )
     server = build_server(w.gate, w.redactor, lambda _ctx: token)
     try:
         server.run("stdio")
