@@ -61,6 +61,11 @@ class NotFound(ChatopsError):
     pass
 
 
+class UnknownName(NotFound, ParameterError):
+    """A name the inventory does not hold (a service, an environment, a host): not found
+    over the API (404), a usage error on the command line."""
+
+
 class RateLimited(ChatopsError):
     def __init__(self, retry_after: float) -> None:
         self.retry_after = retry_after

@@ -197,9 +197,11 @@ def test_the_openapi_document_describes_every_route(rig: AgentRig) -> None:
         for r in rig.slack._api.routes
         if getattr(r, "path", "").startswith("/api/v1")
     }
-    assert served == set(doc["paths"])
+    assert served - {"", "/{rest:path}"} == set(doc["paths"])  # those two answer 404 or 405
     proposal = doc["components"]["schemas"]["Proposal"]
-    assert {"task", "process", "params", "reason", "on_behalf_of"} <= set(proposal["properties"])
+    assert {"task", "process", "params", "reason", "on_behalf_of", "answers"} <= set(
+        proposal["properties"]
+    )
 
 
 def test_rate_limits_answer_429_with_retry_after(tmp_path: Path, sshd: Sshd) -> None:
@@ -324,3 +326,42 @@ def test_an_agent_answers_the_planning_questions_when_it_proposes(rig: AgentRig)
     rig.until(lambda: rig.slack.plans(CHANNEL))
     [plan_msg] = rig.slack.plans(CHANNEL)
     assert "chatops.approve" in [b["action_id"] for b in plan_msg.buttons()]
+
+
+def test_the_token_comes_first_and_every_error_is_json(rig: AgentRig) -> None:
+    """No token: 401 whatever the body or query (nothing is read before); a path or method
+    the API does not have: a JSON 404 or 405, like every other answer; a name the inventory
+    does not hold: 404."""
+    for method, path, body in (
+        ("POST", "/plans", {}),
+        ("POST", "/plans", {"nonsense": 1}),
+        ("GET", "/runs?state=bogus", None),
+        ("GET", "/runs/1/decision?wait=soon", None),
+        ("POST", "/runs/1/steps/prepare/done", {"links": ["\nz"]}),
+        ("GET", "/runs/null%2Cnull", None),
+        ("GET", "/nosuch", None),
+    ):
+        status, answer, headers = rig.api(method, path, None, body)
+        assert status == 401, (method, path, status, answer)
+        assert answer["status"] == 401 and "error" in answer
+        assert headers["www-authenticate"].startswith("Bearer")
+    arch = rig.tokens["architect-agent"]
+    for method, path, code in (
+        ("GET", "/runs/null%2Cnull", 404),
+        ("GET", "/nosuch", 404),
+        ("GET", "", 404),
+        ("DELETE", "/runs/1", 405),
+        ("GET", "/plans", 405),
+    ):
+        status, answer, headers = rig.api(method, path, arch)
+        assert status == code, (method, path, status, answer)
+        assert headers["content-type"] == "application/json", headers
+        assert answer["status"] == code and answer["error"]
+    coder = rig.tokens["coder-agent"]
+    status, answer, _ = rig.api("GET", "/services/nosuch/status", coder)
+    assert status == 404 and "unknown service 'nosuch'" in answer["error"], answer
+    status, answer, _ = rig.api("GET", "/services/web/logs?host=nosuch", coder)
+    assert status == 404 and "has no host 'nosuch'" in answer["error"], answer
+    status, doc, _ = rig.api("GET", "/openapi.json", None)
+    runs = doc["paths"]["/runs"]["get"]["parameters"]
+    assert next(p for p in runs if p["name"] == "state")["schema"]["enum"][0] == "awaiting_approval"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import shlex
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -41,6 +41,7 @@ from chatops.errors import (
 )
 
 log = logging.getLogger(__name__)
+Handler = Callable[[Request], Awaitable[Response]]
 PREFIX = "/api/v1"
 MAX_BODY = 256 * 1024
 THREADS = 48  # calls (long polls among them) in flight at once, apart from Slack's
@@ -289,22 +290,59 @@ class Api:
             detail=name,
         )
 
+    def guard(self, handler: Handler) -> Handler:
+        """A token first: without a valid one the answer is 401, whatever the body or the
+        query holds (nothing about the request is read before)."""
+
+        async def guarded(request: Request) -> Response:
+            try:
+                await anyio.to_thread.run_sync(
+                    self.gate.authenticate, bearer(request.headers), limiter=self.threads
+                )
+            except NotAuthenticated as e:
+                return self.refuse(401, str(e), {"WWW-Authenticate": 'Bearer realm="chatops"'})
+            except RateLimited as e:
+                return self.refuse(429, str(e), {"Retry-After": str(math.ceil(e.retry_after))})
+            return await handler(request)
+
+        return guarded
+
     def routes(self) -> list[BaseRoute]:
         p = PREFIX
+        g = self.guard
+        known = [
+            Route(f"{p}/me", g(self.me), methods=["GET"]),
+            Route(f"{p}/runbooks", g(self.runbooks), methods=["GET"]),
+            Route(f"{p}/services", g(self.services), methods=["GET"]),
+            Route(f"{p}/services/{{service}}/status", g(self.status), methods=["GET"]),
+            Route(f"{p}/services/{{service}}/logs", g(self.logs), methods=["GET"]),
+            Route(f"{p}/plans", g(self.propose), methods=["POST"]),
+            Route(f"{p}/runs", g(self.runs), methods=["GET"]),
+            Route(f"{p}/runs/{{run_id:int}}", g(self.run), methods=["GET"]),
+            Route(f"{p}/runs/{{run_id:int}}/decision", g(self.decision), methods=["GET"]),
+            Route(f"{p}/runs/{{run_id:int}}/events", g(self.events), methods=["GET"]),
+            Route(f"{p}/runs/{{run_id:int}}/steps/{{step}}/done", g(self.done), methods=["POST"]),
+            Route(f"{p}/runs/{{run_id:int}}/cancel", g(self.cancel), methods=["POST"]),
+        ]
+
+        async def unknown(request: Request) -> Response:
+            """Anything else under /api/v1: JSON like every other answer, never Starlette's
+            plain text (a run id that is not a number, a method the path does not take)."""
+            from starlette.routing import Match
+
+            path = request.url.path
+            if any(r.matches(request.scope)[0] == Match.PARTIAL for r in known):
+                return self.refuse(405, f"{request.method} is not an operation of {path}")
+            return self.refuse(
+                404, f"no such operation: {request.method} {path} (see {p}/openapi.json)"
+            )
+
+        everything = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
         return [
             Route(f"{p}/openapi.json", self.openapi, methods=["GET"]),
-            Route(f"{p}/me", self.me, methods=["GET"]),
-            Route(f"{p}/runbooks", self.runbooks, methods=["GET"]),
-            Route(f"{p}/services", self.services, methods=["GET"]),
-            Route(f"{p}/services/{{service}}/status", self.status, methods=["GET"]),
-            Route(f"{p}/services/{{service}}/logs", self.logs, methods=["GET"]),
-            Route(f"{p}/plans", self.propose, methods=["POST"]),
-            Route(f"{p}/runs", self.runs, methods=["GET"]),
-            Route(f"{p}/runs/{{run_id:int}}", self.run, methods=["GET"]),
-            Route(f"{p}/runs/{{run_id:int}}/decision", self.decision, methods=["GET"]),
-            Route(f"{p}/runs/{{run_id:int}}/events", self.events, methods=["GET"]),
-            Route(f"{p}/runs/{{run_id:int}}/steps/{{step}}/done", self.done, methods=["POST"]),
-            Route(f"{p}/runs/{{run_id:int}}/cancel", self.cancel, methods=["POST"]),
+            *known,
+            Route(f"{p}/{{rest:path}}", g(unknown), methods=everything),
+            Route(p, g(unknown), methods=everything),
         ]
 
 

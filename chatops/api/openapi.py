@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from chatops.api.models import Done, Proposal
+from chatops.engine.runs.run import RunState
 
 Json = dict[str, Any]
 
@@ -79,7 +80,7 @@ def document() -> Json:
             "get": {
                 "summary": "Service status (as /status): hosts, health, last success, active runs",
                 "parameters": [_service(), _env()],
-                "responses": _answer("Status", "400", "401", "403", "429"),
+                "responses": _answer("Status", "400", "401", "403", "404", "429"),
             }
         },
         "/services/{service}/logs": {
@@ -96,7 +97,7 @@ def document() -> Json:
                     _query("host", {"type": "string"}, "one host of the service"),
                     _query("stream", {"enum": ["out", "err", "all"]}, "default all"),
                 ],
-                "responses": _answer("Log lines per host", "400", "401", "403", "429"),
+                "responses": _answer("Log lines per host", "400", "401", "403", "404", "429"),
             }
         },
         "/plans": {
@@ -125,7 +126,11 @@ def document() -> Json:
                     _query(
                         "limit", {"type": "integer", "minimum": 1, "maximum": 200}, "default 20"
                     ),
-                    _query("state", {"type": "string"}, "repeatable; a run state"),
+                    _query(
+                        "state",
+                        {"type": "string", "enum": [x.value for x in RunState]},
+                        "repeatable; a run state",
+                    ),
                     _query("mine", {"type": "boolean"}, "only the runs this agent proposed"),
                 ],
                 "responses": _answer("Runs", "400", "401", "429"),

@@ -29,7 +29,7 @@ from chatops.engine.runs.checks import judge
 from chatops.engine.runs.result import CommandResult
 from chatops.engine.runs.run import AuditEvent, RunState, RunView
 from chatops.engine.unit_of_work import Transactions
-from chatops.errors import ParameterError, PermissionDenied
+from chatops.errors import PermissionDenied, UnknownName
 
 READ_TIMEOUT = 60
 
@@ -107,12 +107,12 @@ class OnCall:
         svc = self.config.services.get(name)
         if svc is None:
             known = ", ".join(sorted(self.config.services))
-            raise ParameterError(f"unknown service {name!r}; known services: {known}")
+            raise UnknownName(f"unknown service {name!r}; known services: {known}")
         env = environment or (
             "production" if "production" in svc.environments else sorted(svc.environments)[0]
         )
         if env not in svc.environments:
-            raise ParameterError(f"service {name} has no environment {env!r}")
+            raise UnknownName(f"service {name} has no environment {env!r}")
         return svc, env, list(svc.environments[env].hosts)
 
     def _on_hosts(
@@ -155,7 +155,7 @@ class OnCall:
             hosts = [h for h in hosts if h.name == q.host]
             if not hosts:
                 names = ", ".join(h.name for h in svc.environments[env].hosts)
-                raise ParameterError(f"{q.service}/{env} has no host {q.host!r}; it has: {names}")
+                raise UnknownName(f"{q.service}/{env} has no host {q.host!r}; it has: {names}")
         commands: dict[str, str] = {}
         notes: list[str] = []
         for h in hosts:
