@@ -113,7 +113,7 @@ def test_unknown_service_and_process(env: dict[str, str]) -> None:
     out = chatops(env, "plan", "deploy", "service=nope")
     assert out.returncode == 2 and "unknown service 'nope'" in out.stderr and "web" in out.stderr
     out = chatops(env, "plan", "launch", "service=web")
-    assert out.returncode == 1 and "unknown process 'launch'" in out.stderr
+    assert out.returncode == 2 and "unknown process 'launch'" in out.stderr
 
 
 def test_malformed_config_names_file_and_line(env: dict[str, str], tmp_path: Path) -> None:

@@ -56,6 +56,8 @@ def export(reader: Reader, since: str | None, run_id: int | None) -> int:
         except ValueError:
             raise ParameterError(f"--since {since!r}: an ISO 8601 date or time") from None
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    if run_id is not None:
+        reader.get_run(run_id)  # NotFound: "no run 42", not an empty export that looks fine
     out = sys.stdout
     for row in reader.chain(start, run_id):
         line = {

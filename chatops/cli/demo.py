@@ -26,9 +26,11 @@ CONFIG = Path("chatops.yml")
 
 
 def init(base: Path, config: Path = CONFIG, force: bool = False) -> Demo:
-    if config.exists() and not force and not is_demo_config(config):
+    if config.exists() and not force:
+        whose = "the demo's, perhaps edited" if is_demo_config(config) else "not the demo's"
         raise ConfigError(
-            str(config), ["exists and is not the demo's: keep it, or pass --force to replace it"]
+            str(config),
+            [f"exists ({whose}): keep it, or pass --force to write the demo's again"],
         )
     demo = build_demo(base, config=config)
     print(f"Wrote {config}: service 'demo' runs on this machine, its files in {demo.base}.")

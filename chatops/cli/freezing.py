@@ -4,8 +4,17 @@ under the same rules as `/freeze` (leads only, audited)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from chatops.cli.handlers import _wire
+if TYPE_CHECKING:
+    from chatops.bootstrap import Wired
+
+
+def _wire(args: argparse.Namespace) -> Wired:
+    from chatops.cli.handlers import _wire as wire  # the engine: only to change something
+
+    return wire(args)
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:
@@ -27,8 +36,15 @@ def cmd_unfreeze(args: argparse.Namespace) -> int:
 
 
 def cmd_freezes(args: argparse.Namespace) -> int:
-    w = _wire(args)
-    found = w.freezes.active()
+    """Read only, and fast: the config's windows and the stored freezes, no engine built."""
+    from datetime import UTC, datetime
+
+    from chatops.cli.reading import _reader, where
+    from chatops.config_files import load_config_or_empty
+
+    config = load_config_or_empty(Path(where(args, "config")))
+    now = datetime.now(UTC)
+    found = [*config.freezes.active(now), *_reader(args).freezes(now)]
     for f in found:
         print(f.describe() + (f" (by {f.by})" if f.by else ""))
     if not found:

@@ -47,6 +47,8 @@ def _wire(args: argparse.Namespace, stream: bool = False) -> Wired:
 
 
 def _params(w: Wired, args: argparse.Namespace) -> dict[str, str]:
+    if args.process is not None:
+        w.changes.runbook(args.process)  # a typo is named as one, before its parameters
     words = list(args.params)
     if args.process in w.runbooks and "service" in w.runbooks[args.process].parameters:
         words = service_first(words, w.config.services)
@@ -121,6 +123,8 @@ def _plan_from_args(w: Wired, args: argparse.Namespace, requester: str) -> Plan:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    if args.long and not args.json:
+        raise ParameterError("--long is a form of --json: give both")
     w = _wire(args)
     plan = _plan_from_args(w, args, args.as_user)
     # the verdict `run` would give: policy, a freeze in force, the requester's role (when
@@ -363,22 +367,6 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
     print(f"agent {agent.name} ({agent.role}) added. Its token, shown this once:")
     print(token)
     print("Give it to the agent as CHATOPS_AGENT_TOKEN; chatops keeps only its hash.")
-    return 0
-
-
-def cmd_agent_list(args: argparse.Namespace) -> int:
-    w = _wire(args)
-    now = w.clock.now()
-    agents = w.agents.list()
-    if not agents:
-        print("no agents; add one with: chatops agent add NAME --role architect --as LEAD")
-    for a in agents:
-        expires = a.expires_at.strftime("%Y-%m-%d %H:%M") if a.expires_at else "never"
-        print(
-            f"{a.name:<24} {a.role:<10} {a.state(now):<8} expires {expires:<16} "
-            f"services {','.join(a.services) or 'all'}; "
-            f"processes {','.join(a.processes) or 'all its role may'}"
-        )
     return 0
 
 

@@ -20,7 +20,7 @@ from chatops.errors import (
     TaskFormatError,
 )
 
-READING = ("cmd_runs", "cmd_show", "cmd_audit", "cmd_check")
+READING = ("cmd_runs", "cmd_show", "cmd_audit", "cmd_check", "cmd_agent_list")
 
 
 def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
@@ -28,6 +28,9 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
     pay for SQLAlchemy, bolt or Fabric."""
 
     def call(args: argparse.Namespace) -> int:
+        from chatops.cli.reading import precheck
+
+        precheck(name, args)
         if name in READING:
             from chatops.cli import reading as module
         elif name == "cmd_mcp":
@@ -109,7 +112,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "params", nargs="*", metavar="KEY=VALUE", help="parameters, or answers by question id"
     )
-    s.add_argument("--answer", action="append", default=[], metavar="ID=TEXT")
+    s.add_argument(
+        "--answer", action="append", default=[], metavar="ID=TEXT", help="an answer by question id"
+    )
     s.add_argument("--text", help="the request in new words")
     s.add_argument("--as", dest="as_user", required=True, help="who edits (the requester)")
     s.set_defaults(func=_lazy("cmd_edit"))
@@ -135,18 +140,25 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_lazy("cmd_reject"))
 
     s = sub.add_parser("done", parents=[common], help="mark a manual step done and continue")
-    s.add_argument("run_id", type=int)
-    s.add_argument("step")
-    s.add_argument("--as", dest="as_user", required=True)
+    s.add_argument("run_id", type=int, metavar="RUN", help="the run that waits on the step")
+    s.add_argument("step", metavar="STEP", help="the step's id, as `chatops show RUN` lists it")
+    s.add_argument("--as", dest="as_user", required=True, help="who did it (its role's member)")
     s.set_defaults(func=_lazy("cmd_done"))
 
     s = sub.add_parser("runs", parents=[common], help="list runs")
-    s.add_argument("--limit", type=int, default=20)
-    s.add_argument("--state", action="append", choices=[x.value for x in RunState])
+    s.add_argument("--limit", type=int, default=20, help="at most this many, newest first (20)")
+    s.add_argument(
+        "--state",
+        action="append",
+        choices=[x.value for x in RunState],
+        metavar="STATE",
+        help="only runs in this state (repeat for several): "
+        + ", ".join(x.value for x in RunState),
+    )
     s.set_defaults(func=_lazy("cmd_runs"))
 
     s = sub.add_parser("show", parents=[common], help="a run: its plan, steps and output tails")
-    s.add_argument("run_id", type=int)
+    s.add_argument("run_id", type=int, metavar="RUN", help="the run's number (`chatops runs`)")
     s.set_defaults(func=_lazy("cmd_show"))
 
     s = sub.add_parser(
@@ -155,7 +167,7 @@ def parser() -> argparse.ArgumentParser:
         help="the audit trail: a run's (or the latest), `verify` the chain, `export` it",
     )
     s.add_argument("target", nargs="?", help="a run id, `verify` or `export` (default: latest)")
-    s.add_argument("--limit", type=int, default=50)
+    s.add_argument("--limit", type=int, default=50, help="the latest run's rows: at most (50)")
     s.add_argument("--anchors", help="verify: the anchor file (default: audit.anchor_file)")
     s.add_argument("--since", help="export: from this date or time (ISO 8601)")
     s.add_argument("--run", type=int, help="export: one run's rows")
@@ -168,24 +180,34 @@ def parser() -> argparse.ArgumentParser:
         ("cancel", "cmd_cancel", "cancel a run (requester or lead)"),
     ):
         s = sub.add_parser(name, parents=[common], help=text)
-        s.add_argument("run_id", type=int)
-        s.add_argument("--as", dest="as_user", required=True)
+        s.add_argument("run_id", type=int, metavar="RUN", help="the run's number")
+        s.add_argument("--as", dest="as_user", required=True, help="who does it (audited)")
         s.set_defaults(func=_lazy(func))
 
-    s = sub.add_parser("db", parents=[common], help="database maintenance")
-    dsub = s.add_subparsers(dest="db_cmd", required=True)
+    s = sub.add_parser("db", parents=[common], help="database maintenance: `chatops db upgrade`")
+    dsub = s.add_subparsers(dest="db_cmd", required=True, metavar="upgrade")
     u = dsub.add_parser("upgrade", parents=[common], help="apply the Alembic migrations")
     u.set_defaults(func=_lazy("cmd_db"))
 
-    s = sub.add_parser("logs", parents=[common], help="read a service's logs (like /logs)")
-    s.add_argument("words", nargs="+", metavar="SERVICE [lines=N] [since=1h] [grep=TEXT] ...")
+    s = sub.add_parser(
+        "logs",
+        parents=[common],
+        help="read a service's logs (like /logs)",
+        usage="chatops logs SERVICE [lines=N] [since=1h] [grep=TEXT] [host=H] --as USER",
+    )
+    s.add_argument(
+        "words",
+        nargs="+",
+        metavar="SERVICE",
+        help="the service, then key=value: lines=N since=1h grep=TEXT host=H stream=err",
+    )
     s.add_argument("--as", dest="as_user", required=True, help="who reads (a Slack user id)")
     s.set_defaults(func=_lazy("cmd_logs"))
 
     s = sub.add_parser("status", parents=[common], help="a service's state (like /status)")
-    s.add_argument("service")
-    s.add_argument("environment", nargs="?")
-    s.add_argument("--as", dest="as_user", default="cli")
+    s.add_argument("service", metavar="SERVICE", help="a service of chatops.yml")
+    s.add_argument("environment", nargs="?", metavar="ENV", help="default: production")
+    s.add_argument("--as", dest="as_user", default="cli", help="who asks (audited)")
     s.set_defaults(func=_lazy("cmd_status"))
 
     s = sub.add_parser("postmortem", parents=[common], help="a hotfix's post-mortem")
@@ -193,7 +215,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--markdown", action="store_true", help="export it as Markdown")
     s.set_defaults(func=_lazy("cmd_postmortem"))
 
-    s = sub.add_parser("serve", parents=[common], help="run the Slack bot")
+    s = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="run the Slack bot (with --http also /api/v1 and /mcp for agents)",
+        description="Run the Slack bot. In HTTP mode it also serves the agents' HTTP API at "
+        "/api/v1 (OpenAPI at /api/v1/openapi.json) and the MCP server at /mcp, with /healthz "
+        "and /metrics in either mode.",
+    )
     s.add_argument(
         "--http", action="store_true", help="serve HTTP (POST /slack/events, GET /healthz)"
     )
@@ -237,7 +266,9 @@ def parser() -> argparse.ArgumentParser:
     asub = s.add_subparsers(dest="agent_cmd", required=True)
     a = asub.add_parser("add", parents=[common], help="a new agent; prints its token once")
     a.add_argument("name", help="e.g. architect-agent")
-    a.add_argument("--role", required=True, choices=["architect", "coder"])
+    a.add_argument(
+        "--role", required=True, choices=["architect", "coder"], help="what the seed lets it do"
+    )
     a.add_argument("--services", default="", help="comma-separated (default: all)")
     a.add_argument("--processes", default="", help="comma-separated (default: all its role may)")
     a.add_argument("--expires", help="a duration like 30d or 12h (default: never)")
@@ -246,18 +277,18 @@ def parser() -> argparse.ArgumentParser:
     a = asub.add_parser("list", parents=[common], help="every agent, its scope and state")
     a.set_defaults(func=_lazy("cmd_agent_list"))
     a = asub.add_parser("revoke", parents=[common], help="stop an agent's token at once")
-    a.add_argument("name")
+    a.add_argument("name", help="the agent's name (`chatops agent list`)")
     a.add_argument("--as", dest="as_user", required=True, help="who revokes it (a lead)")
     a.set_defaults(func=_lazy("cmd_agent_revoke"))
 
     s = sub.add_parser("freeze", parents=[common], help="stop changes (only hotfix) for a while")
-    s.add_argument("target", metavar="SERVICE|all")
+    s.add_argument("target", metavar="SERVICE|all", help="one service, or all of them")
     s.add_argument("--for", dest="duration", required=True, help="a duration like 2h or 1d")
-    s.add_argument("--reason", required=True)
+    s.add_argument("--reason", required=True, help="why: shown to whoever is refused")
     s.add_argument("--as", dest="as_user", required=True, help="who declares it (a lead)")
     s.set_defaults(func=_lazy("cmd_freeze"))
     s = sub.add_parser("unfreeze", parents=[common], help="lift a freeze declared with freeze")
-    s.add_argument("target", metavar="SERVICE|all")
+    s.add_argument("target", metavar="SERVICE|all", help="the service, or all")
     s.add_argument("--as", dest="as_user", required=True, help="who lifts it (a lead)")
     s.set_defaults(func=_lazy("cmd_unfreeze"))
     s = sub.add_parser("freezes", parents=[common], help="the change freezes in force")

@@ -1,5 +1,7 @@
-"""The reading commands: `runs`, `show`, `audit`, `check`. They start fast (no SQLAlchemy,
-Alembic, bolt or Fabric unless `check --connect` opens hosts) and change nothing."""
+"""The reading commands: `runs`, `show`, `audit`, `check`, `agent list`. They start fast
+(no SQLAlchemy, Alembic, bolt or Fabric unless `check --connect` opens hosts) and change
+nothing. `precheck` refuses a typo in the other commands as fast, before the engine is
+built for them."""
 
 from __future__ import annotations
 
@@ -35,7 +37,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
     reader = _reader(args)
     states = [RunState(s) for s in args.state] if args.state else []
     runs = reader.list_runs(limit=args.limit, states=states)
-    print(render.runs_table(runs) if runs else "no runs yet")
+    if runs:
+        print(render.runs_table(runs))
+    elif states and reader.list_runs(limit=1):
+        print(f"no runs are {' or '.join(s.value for s in states)} (`chatops runs` lists all)")
+    else:
+        print("no runs yet")
     return 0
 
 
@@ -83,3 +90,49 @@ def cmd_check(args: argparse.Namespace) -> int:
         args.connect,
         where(args, "database_url"),
     )
+
+
+def cmd_agent_list(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    agents = _reader(args).agents()  # read only: no engine built
+    if not agents:
+        print("no agents; add one with: chatops agent add NAME --role architect --as LEAD")
+        return 0
+    rows = [("NAME", "ROLE", "STATE", "EXPIRES", "SERVICES", "PROCESSES")]
+    for a in agents:
+        rows.append(
+            (
+                a.name,
+                a.role,
+                a.state(now),
+                a.expires_at.strftime("%Y-%m-%d %H:%M") if a.expires_at else "never",
+                ",".join(a.services) or "all",
+                ",".join(a.processes) or "all its role may",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def precheck(name: str, args: argparse.Namespace) -> None:
+    """A name that does not exist is refused before the engine is built (a second or more):
+    the service of `status` and `logs`, the post-mortem of `postmortem RUN`."""
+    if name in ("cmd_status", "cmd_logs"):
+        from chatops.config_files import load_config_or_empty
+        from chatops.errors import UnknownName
+
+        service = args.service if name == "cmd_status" else args.words[0]
+        services = load_config_or_empty(Path(where(args, "config"))).services
+        if service not in services:
+            raise UnknownName(
+                f"unknown service {service!r}; known services: {', '.join(sorted(services))}"
+            )
+    elif name == "cmd_postmortem" and args.run_id is not None:
+        from chatops.errors import NotFound
+
+        if not _reader(args).has_postmortem(args.run_id):
+            raise NotFound(f"run {args.run_id} has no post-mortem (only a hotfix has one)")

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from chatops.engine.agents.identity import Agent
+from chatops.engine.planning.freezes import Freeze
 from chatops.engine.runs.run import AuditEvent, RunState, RunView, StepRecord, StepState
 from chatops.errors import ConfigError, NotFound
 from chatops.store.audit_chain import Row
@@ -40,6 +42,12 @@ def _time(v: Any) -> Any:
         return None
     t = v if isinstance(v, datetime) else datetime.fromisoformat(str(v))
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _param_time(t: datetime, mark: str) -> Any:
+    """A time as the column holds it: SQLite keeps naive UTC text, PostgreSQL a timestamp."""
+    naive = t.astimezone(UTC).replace(tzinfo=None)
+    return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if mark == "?" else naive
 
 
 def _run(r: Sequence[Any]) -> RunView:
@@ -131,6 +139,42 @@ class Reader:
                     "run `chatops db upgrade` (or any command that writes, on SQLite)"
                 ],
             )
+
+    def freezes(self, now: datetime) -> list[Freeze]:
+        """The ad hoc freezes in force (SqlFreezes.active, read only)."""
+        rows = self._rows(
+            "SELECT id, service, reason, ends_at, created_by FROM freezes "
+            "WHERE lifted_at IS NULL AND starts_at <= ? AND ends_at > ? ORDER BY id",
+            _param_time(now, self._mark),
+            _param_time(now, self._mark),
+        )
+        return [
+            Freeze(f"ad hoc #{i}", (svc,) if svc else (), reason, _time(until), by)
+            for i, svc, reason, until, by in rows
+        ]
+
+    def agents(self) -> list[Agent]:
+        """Every agent and its scope (never a token: only its hash is stored)."""
+        rows = self._rows(
+            "SELECT name, role, services, processes, created_by, created_at, expires_at, "
+            "revoked_at FROM agents ORDER BY name"
+        )
+        return [
+            Agent(
+                r[0],
+                r[1],
+                tuple(x for x in (r[2] or "").split(",") if x),
+                tuple(x for x in (r[3] or "").split(",") if x),
+                r[4],
+                _time(r[5]),
+                _time(r[6]),
+                _time(r[7]),
+            )
+            for r in rows
+        ]
+
+    def has_postmortem(self, run_id: int) -> bool:
+        return bool(self._rows("SELECT 1 FROM postmortems WHERE run_id = ?", run_id))
 
     @property
     def exists(self) -> bool:

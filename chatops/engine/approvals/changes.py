@@ -5,6 +5,7 @@ Every decision, refusal and denied attempt is written to the audit trail.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -33,7 +34,13 @@ from chatops.engine.runs.run import (
     RunView,
 )
 from chatops.engine.unit_of_work import Transaction, Transactions
-from chatops.errors import NotFound, ParameterError, PermissionDenied, PolicyRefused, StateError
+from chatops.errors import (
+    ParameterError,
+    PermissionDenied,
+    PolicyRefused,
+    StateError,
+    UnknownName,
+)
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,11 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
     def runbook(self, name: str) -> Runbook:
         rb = self.runbooks.get(name)
         if rb is None:
-            raise NotFound(f"unknown process {name!r}; known: {', '.join(sorted(self.runbooks))}")
+            close = difflib.get_close_matches(name, self.runbooks, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise UnknownName(
+                f"unknown process {name!r}{hint}; known: {', '.join(sorted(self.runbooks))}"
+            )
         return rb
 
     # -- requests --------------------------------------------------------------------------
