@@ -55,7 +55,12 @@ def test_a_freeze_refuses_plans_holds_approved_runs_and_lifts(slack: ChatHarness
 
     slack.command("/unfreeze", "web", user="U_LEAD")
     slack.settle()
-    assert "lifted 1 freeze(s) on web" in said(slack)
+    assert "lifted 1 freeze on web" in said(slack)
+    before = said(slack)
+    slack.command("/unfreeze", "web", user="U_LEAD")  # nothing left to lift: said privately
+    slack.settle()
+    assert said(slack) == before
+    assert any("No freeze declared with /freeze" in t for t in slack.ephemerals("U_LEAD"))
     started = slack.wired.queries.get_run(run.id)
     assert started.state == RunState.RUNNING and started.current_step == "prepare"
     actions = [e.action for e in slack.wired.queries.recent_audit(200)]

@@ -37,3 +37,20 @@ def test_streaming_matches_whole_text(text: str, data: st.DataObject) -> None:
     streamed = "".join(pieces) + p.flush()
     assert streamed == printable(text)
     assert "\x1b" not in streamed and "\x00" not in streamed
+
+
+def test_every_emoji_the_bot_says_has_a_console_symbol() -> None:
+    """The console shows a symbol, never `:snowflake:`, for every emoji code in the bot's
+    messages."""
+    import re
+
+    from chatops.console.render import EMOJI
+    from tests.conftest import ROOT
+
+    said = {
+        code
+        for folder in ("slack", "engine", "console")
+        for path in (ROOT / "chatops" / folder).rglob("*.py")
+        for code in re.findall(r":[a-z][a-z0-9_]+:", path.read_text())
+    }
+    assert said and said <= set(EMOJI), sorted(said - set(EMOJI))

@@ -161,6 +161,10 @@ def test_reject_asks_for_a_reason(slack: ChatHarness) -> None:
     [form] = slack.opened_views()
     _, body = slack.submit(form, {"reason": "not during the sale"}, user="U_ONCALL")
     assert "only an approver or the requester" in json.loads(body)["errors"]["reason"]
+    _, body = slack.submit(form, {"reason": "y"}, user="U_LEAD")  # a stray confirmation
+    assert "say why it is rejected" in json.loads(body)["errors"]["reason"]
+    reason = next(b for b in form["blocks"] if b.get("block_id") == "reason")
+    assert reason["element"]["max_length"] == 3000  # Slack stops the typing there
     slack.submit(form, {"reason": "not during the sale"}, user="U_LEAD")
     slack.settle()
     [plan] = slack.plans()

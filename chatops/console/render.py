@@ -48,6 +48,11 @@ EMOJI = {
     ":large_green_circle:": "●",
     ":red_circle:": "●",
     ":robot_face:": "🤖",
+    ":snowflake:": "❄",
+    ":sunny:": "☀",
+    ":scroll:": "📜",
+    ":question:": "?",
+    ":grey_question:": "?",
 }
 
 

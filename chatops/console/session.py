@@ -197,6 +197,8 @@ class Console:
                         values[block["block_id"]] = initial
                         continue
                 listed = ", ".join(f"[{i}] {v}" for i, v in enumerate(options, 1))
+                if initial is None and len(options) == 1:
+                    initial = options[0]  # one choice: Enter takes it
                 self.say(f"{label}: {listed}" + (f" (Enter for {initial})" if initial else ""))
                 value = None
                 while value is None:
@@ -217,10 +219,15 @@ class Console:
             else:
                 initial = el.get("initial_value") or ""
                 hint = f" [{initial}]" if initial else ""
-                answer = self.read(f"{label}{optional}{hint}: ")
-                if answer is not None and answer.strip() == "/cancel":
-                    return None
-                value = (answer or "").strip() or initial
+                limit = int(el.get("max_length") or 3000)
+                while True:
+                    answer = self.read(f"{label}{optional}{hint}: ")
+                    if answer is not None and answer.strip() == "/cancel":
+                        return None
+                    value = (answer or "").strip() or initial
+                    if len(value) <= limit:
+                        break
+                    self.say(f"! at most {limit} characters here ({len(value)} given): again")
             if value:
                 values[block["block_id"]] = value
         return values

@@ -38,6 +38,8 @@ def _input(
         "type": "plain_text_input",
         "action_id": "value",
         "multiline": multiline,
+        # Slack stops the typing there, so nothing is cut later without notice
+        "max_length": 3000 if multiline else 500,
     }
     if initial:
         element["initial_value"] = initial

@@ -36,7 +36,17 @@ def lift(s: SlackServices, text: str, user: str, channel: str) -> None:
         raise ParameterError("usage: `/unfreeze SERVICE|all`")
     lifted = s.engine.freezes.unfreeze(words[0], user)
     still = s.engine.freezes.active(None if words[0] == "all" else words[0])
-    text_ = f":sunny: <@{user}> lifted {lifted} freeze(s) on {bk.escape(words[0])}."
+    if not lifted:  # nothing changed: only the one who asked hears of it
+        held = "; ".join(bk.escape(f.describe()) for f in still)
+        s.ephemeral(channel, user)(
+            f"No freeze declared with /freeze is in force on {bk.escape(words[0])}."
+            + (f" In force from chatops.yml (not lifted by /unfreeze): {held}" if held else "")
+        )
+        return
+    text_ = (
+        f":sunny: <@{user}> lifted {lifted} freeze{'s' if lifted > 1 else ''} "
+        f"on {bk.escape(words[0])}."
+    )
     if still:
         text_ += " Still in force: " + "; ".join(bk.escape(f.describe()) for f in still)
     else:

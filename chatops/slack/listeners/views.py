@@ -107,6 +107,12 @@ def register(app: App, s: SlackServices) -> None:
         user = body["user"]["id"]
         meta = modals.metadata(view)
         reason = modals.values(view).get("reason", "").strip()
+        if len(reason) < 3 or reason.lower() in ("yes", "no", "ok"):
+            ack(
+                response_action="errors",
+                errors={"reason": "say why it is rejected: the requester reads it"},
+            )
+            return
         try:
             s.changes.reject(modals.run_of(meta), user, reason)
         except ChatopsError as e:
