@@ -365,3 +365,26 @@ def test_plan_gives_the_verdict_run_would_give(env: dict[str, str]) -> None:
     held = chatops(env, "plan", "deploy", "web", "--as", "U_CODER")
     assert held.returncode == 3 and "change freeze" in held.stdout, held.stdout
     assert chatops(env, "run", "deploy", "web", "--as", "U_CODER").returncode != 0
+
+
+def test_a_hotfix_from_the_terminal_says_its_post_mortem_is_open_and_it_is_written_there(
+    env: dict[str, str],
+) -> None:
+    out = chatops(
+        env,
+        *("run", "hotfix", "web", "ref=main", "--text", "labels down", "--as", "U_ONCALL"),
+        *("--approve-as", "U_LEAD", "--manual-done"),
+    )
+    assert "run #1 was a hotfix: its post-mortem is open" in out.stderr, out.stderr
+    assert "chatops postmortem 1 --write --as USER" in out.stderr
+    answers = ["--why", "a bad template", "--prevent", "a test", "--process", "review"]
+    out = chatops(env, "postmortem", "1", "--write", "--as", "U_CODER", *answers, "--docs", "d")
+    assert out.returncode == 3 and "only the post-mortem's owners" in out.stderr
+    out = chatops(env, "postmortem", "1", "--write", "--as", "U_ONCALL", *answers)
+    assert out.returncode == 1 and "please answer: Which documentation was updated?" in out.stderr
+    out = chatops(env, "postmortem", "1", "--write", "--as", "U_ONCALL", *answers, "--docs", "d")
+    assert out.returncode == 0 and "written by U_ONCALL" in out.stdout, out.stderr
+    out = chatops(env, "postmortem", "1", "--markdown")
+    assert "a bad template" in out.stdout and "## Timeline" in out.stdout
+    trail = chatops(env, "audit", "1").stdout
+    assert "denied.postmortem" in trail and "postmortem.written" in trail

@@ -158,6 +158,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(render.plan_text(req.plan, req.verdict, req.run))
     if not req.verdict.ok:
         raise PolicyRefused(list(req.verdict.reasons))
+    if req.run.is_hotfix:
+        atexit.register(_postmortem_notice, w, req.run.id)
     for approver in args.approve_as:
         try:
             status = w.changes.approve(req.run.id, approver, req.plan.sha256)
@@ -185,6 +187,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"run #{run.id}: queued at position {pos} for {run.queue_key}")
     w.ops.kick()
     return _follow(w, run.id, args)
+
+
+def _postmortem_notice(w: Wired, run_id: int) -> None:
+    """A hotfix always ends in a post-mortem: say so when the command is over (after the
+    feeds have handled the run's end, which opens it)."""
+    w.close()
+    try:
+        pm = w.postmortems.get(run_id)
+    except ChatopsError:
+        return  # the hotfix did not end here (it waits, or was refused)
+    if not pm.done:
+        print(
+            f"run #{run_id} was a hotfix: its post-mortem is open, due "
+            f"{pm.due_at:%Y-%m-%d %H:%M} UTC, owners {', '.join(pm.owners)}; write it with "
+            f"`chatops postmortem {run_id} --write --as USER ...` or in Slack",
+            file=sys.stderr,
+        )
 
 
 def _follow(w: Wired, run_id: int, args: argparse.Namespace) -> int:
@@ -262,9 +281,29 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
     if args.markdown:
         print(w.postmortems.export(args.run_id))
         return 0
+    if args.write:
+        from chatops.engine.incidents.postmortem import QUESTIONS
+
+        if not args.as_user:
+            raise ParameterError("--write needs --as USER (an owner of the post-mortem, or a lead)")
+        given = {**vars(args), "process": args.pm_process}
+        answers = {k: (given.get(k) or "").strip() for k, _q in QUESTIONS}
+        answers["timeline"] = (
+            Path(args.timeline).read_text(encoding="utf-8")
+            if args.timeline
+            else w.postmortems.timeline(args.run_id)
+        )
+        pm = w.postmortems.submit(args.run_id, args.as_user, answers)
+        print(f"post-mortem of run #{pm.run_id}: written by {pm.author}; the reminders stop")
+        return 0
     pm = w.postmortems.get(args.run_id)
     state = f"written by {pm.author}" if pm.done else f"open, {pm.reminders_sent} reminders sent"
     print(f"post-mortem of run #{pm.run_id}: {state}; due {pm.due_at:%Y-%m-%d %H:%M} UTC")
+    if not pm.done:
+        print(
+            f"write it: chatops postmortem {pm.run_id} --write --as USER --why ... "
+            "--prevent ... --process ... --docs ..."
+        )
     return 0
 
 

@@ -213,6 +213,19 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("postmortem", parents=[common], help="a hotfix's post-mortem")
     s.add_argument("run_id", type=int, nargs="?", help="the hotfix run (default: the latest)")
     s.add_argument("--markdown", action="store_true", help="export it as Markdown")
+    s.add_argument(
+        "--write", action="store_true", help="write it (an owner or a lead), as the Slack form"
+    )
+    s.add_argument("--as", dest="as_user", help="with --write: who writes it")
+    s.add_argument("--why", help="with --write: why did the problem happen?")
+    s.add_argument("--prevent", help="with --write: how could it have been prevented?")
+    s.add_argument(
+        "--process", dest="pm_process", help="with --write: what must change in the process?"
+    )
+    s.add_argument("--docs", help="with --write: which documentation was updated?")
+    s.add_argument(
+        "--timeline", metavar="FILE", help="with --write: the timeline (default: the audit's)"
+    )
     s.set_defaults(func=_lazy("cmd_postmortem"))
 
     s = sub.add_parser(
