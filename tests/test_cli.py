@@ -368,23 +368,32 @@ def test_plan_gives_the_verdict_run_would_give(env: dict[str, str]) -> None:
 
 
 def test_a_hotfix_from_the_terminal_says_its_post_mortem_is_open_and_it_is_written_there(
-    env: dict[str, str],
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = chatops(
-        env,
+    from chatops.cli.main import main as cli
+
+    where = ["--config", env["CHATOPS_CONFIG"], "--commands", env["CHATOPS_COMMANDS"]]
+    where += ["--database-url", env["CHATOPS_DATABASE_URL"]]
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = cli([*args, *where])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    _, _, err = run(
         *("run", "hotfix", "web", "ref=main", "--text", "labels down", "--as", "U_ONCALL"),
         *("--approve-as", "U_LEAD", "--manual-done"),
     )
-    assert "run #1 was a hotfix: its post-mortem is open" in out.stderr, out.stderr
-    assert "chatops postmortem 1 --write --as USER" in out.stderr
+    assert "run #1 was a hotfix: its post-mortem is open" in err, err
+    assert "chatops postmortem 1 --write --as USER" in err
     answers = ["--why", "a bad template", "--prevent", "a test", "--process", "review"]
-    out = chatops(env, "postmortem", "1", "--write", "--as", "U_CODER", *answers, "--docs", "d")
-    assert out.returncode == 3 and "only the post-mortem's owners" in out.stderr
-    out = chatops(env, "postmortem", "1", "--write", "--as", "U_ONCALL", *answers)
-    assert out.returncode == 1 and "please answer: Which documentation was updated?" in out.stderr
-    out = chatops(env, "postmortem", "1", "--write", "--as", "U_ONCALL", *answers, "--docs", "d")
-    assert out.returncode == 0 and "written by U_ONCALL" in out.stdout, out.stderr
-    out = chatops(env, "postmortem", "1", "--markdown")
-    assert "a bad template" in out.stdout and "## Timeline" in out.stdout
-    trail = chatops(env, "audit", "1").stdout
+    code, _, err = run("postmortem", "1", "--write", "--as", "U_CODER", *answers, "--docs", "d")
+    assert code == 3 and "only the post-mortem's owners" in err
+    code, _, err = run("postmortem", "1", "--write", "--as", "U_ONCALL", *answers)
+    assert code == 1 and "please answer: Which documentation was updated?" in err
+    code, out, err = run("postmortem", "1", "--write", "--as", "U_ONCALL", *answers, "--docs", "d")
+    assert code == 0 and "written by U_ONCALL" in out, err
+    _, out, _ = run("postmortem", "1", "--markdown")
+    assert "a bad template" in out and "## Timeline" in out
+    _, trail, _ = run("audit", "1")
     assert "denied.postmortem" in trail and "postmortem.written" in trail

@@ -60,14 +60,18 @@ def chatops(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     ids=lambda a: " ".join(a),
 )
 def test_an_unreachable_database_is_one_line_and_exit_4(
-    env: dict[str, str], args: list[str]
+    env: dict[str, str], args: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """In-process (the CLI's own entry point, as the `chatops` script calls it)."""
+    from chatops.cli.main import main as cli
+
     url = f"postgresql://chatops:s3cret-pw@127.0.0.1:{closed_port()}/chatops"
-    out = chatops({**env, "CHATOPS_DATABASE_URL": url}, *args)
-    assert out.returncode == 4, out.stderr
-    [line] = out.stderr.strip().splitlines()
+    where = ["--config", env["CHATOPS_CONFIG"], "--commands", env["CHATOPS_COMMANDS"]]
+    assert cli([*args, *where, "--database-url", url]) == 4
+    said = capsys.readouterr().err
+    [line] = said.strip().splitlines()
     assert line.startswith("chatops: the database at postgresql://chatops:***@127.0.0.1:")
-    assert "check CHATOPS_DATABASE_URL" in line and "s3cret-pw" not in line
+    assert "check CHATOPS_DATABASE_URL" in line and "s3cret-pw" not in said
 
 
 def test_a_token_slack_refuses_is_one_line_and_exit_4(env: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
@@ -74,45 +75,43 @@ def test_the_package_metadata_builds_without_warnings(tmp_path: Path) -> None:
     assert shipped == {p.name for p in (ROOT / "commands").glob("*.yml")} and len(shipped) == 10
 
 
-def test_an_installed_chatops_has_its_runbooks_anywhere(tmp_path: Path) -> None:
+def test_an_installed_chatops_has_its_runbooks_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """In an empty folder, without CHATOPS_COMMANDS: the shipped set; `init` copies it into
-    ./commands for editing, and then that folder is the one used."""
+    ./commands for editing, and then that folder is the one used (in-process: the CLI's own
+    entry point, in that folder)."""
     import os
-    import subprocess
-    import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATOPS_", "SLACK_"))}
+    from chatops.cli.main import main as cli
 
-    def chatops(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "chatops", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    for name in [k for k in os.environ if k.startswith(("CHATOPS_", "SLACK_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+    def chatops(*args: str) -> tuple[int, str]:
+        code = cli(list(args))
+        out = capsys.readouterr()
+        return code, out.out + out.err
 
     try:
-        out = chatops("init", "--dir", "app")
-        assert out.returncode == 0, out.stderr
-        assert "Copied the 10 shipped runbooks into commands/" in out.stdout
+        code, said = chatops("init", "--dir", "app")
+        assert code == 0, said
+        assert "Copied the 10 shipped runbooks into commands/" in said
         assert (tmp_path / "commands" / "migration.yml").read_text() == (
             ROOT / "chatops" / "runbooks" / "migration.yml"
         ).read_text()
-        out = chatops("check")
-        assert out.returncode == 0, out.stderr
-        assert "runbooks commands: ok (config-fix, data-fix, debug, deploy," in out.stdout
+        code, said = chatops("check")
+        assert code == 0, said
+        assert "runbooks commands: ok (config-fix, data-fix, debug, deploy," in said
         (tmp_path / "commands" / "deploy.yml").unlink()  # an edited set is the one used
-        assert "deploy," not in chatops("check").stdout
+        assert "deploy," not in chatops("check")[1]
         for rb in (tmp_path / "commands").iterdir():
             rb.unlink()
         (tmp_path / "commands").rmdir()
-        out = chatops("check")
-        assert "(the set shipped with chatops): ok (config-fix, data-fix, debug, deploy," in (
-            out.stdout
-        ), out.stdout + out.stderr
-        out = chatops("plan", "deploy", "demo", "ref=v2", "--as", "alice")
-        assert out.returncode == 0 and "policy: ok" in out.stdout, out.stderr
+        code, said = chatops("check")
+        assert "(the set shipped with chatops): ok (config-fix, data-fix, debug, deploy," in said
+        code, said = chatops("plan", "deploy", "demo", "ref=v2", "--as", "alice")
+        assert code == 0 and "policy: ok" in said, said
     finally:
         chatops("demo", "--stop")

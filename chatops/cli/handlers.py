@@ -158,8 +158,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(render.plan_text(req.plan, req.verdict, req.run))
     if not req.verdict.ok:
         raise PolicyRefused(list(req.verdict.reasons))
-    if req.run.is_hotfix:
-        atexit.register(_postmortem_notice, w, req.run.id)
     for approver in args.approve_as:
         try:
             status = w.changes.approve(req.run.id, approver, req.plan.sha256)
@@ -186,7 +184,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if pos > 1:
         print(f"run #{run.id}: queued at position {pos} for {run.queue_key}")
     w.ops.kick()
-    return _follow(w, run.id, args)
+    code = _follow(w, run.id, args)
+    if run.is_hotfix:
+        _postmortem_notice(w, run.id)
+    return code
 
 
 def _postmortem_notice(w: Wired, run_id: int) -> None:
