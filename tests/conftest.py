@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,15 @@ def need(what: str, install: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required in CI: {install}")
     pytest.skip(f"{what} not available: {install}")
+
+
+@pytest.fixture(autouse=True)
+def cli_engines_closed() -> Iterator[None]:
+    """A `chatops` command run in-process leaves no engine (feeds, threads) behind it."""
+    yield
+    handlers = sys.modules.get("chatops.cli.handlers")
+    if handlers is not None:
+        handlers.close_opened()
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tests.apps import App, make_app, service_config
+from tests.cli_inproc import run_cli
 from tests.conftest import ROOT
 
 
@@ -41,8 +42,16 @@ def env(tmp_path: Path, app: App) -> dict[str, str]:
 
 
 def chatops(
-    env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120
+    env: dict[str, str],
+    *args: str,
+    stdin: str | None = None,
+    timeout: float = 120,
+    fresh: bool = False,
 ) -> subprocess.CompletedProcess[str]:
+    """`chatops ARGS` with `env`: in this process unless `fresh` (a process of its own, for
+    serve and for the logging set-up)."""
+    if not fresh and args[:1] != ("serve",):
+        return run_cli(args, env, stdin)
     return subprocess.run(
         [sys.executable, "-m", "chatops", *args],
         env=env,
@@ -295,6 +304,7 @@ def test_json_logs_are_one_object_a_line(env: dict[str, str]) -> None:
         "--approve-as",
         "U_LEAD",
         "--manual-done",
+        fresh=True,  # its logging is set up once per process
     )
     assert out.returncode == 1  # the fixture's health URL answers nothing: rolled back
     lines = [json.loads(line) for line in out.stderr.splitlines() if line.strip()]

@@ -40,9 +40,22 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**over)  # type: ignore[arg-type]
 
 
+_OPENED: list[Wired] = []
+
+
+def close_opened() -> None:
+    """Close what the commands of this process wired (their feeds handle what was written
+    first: a hotfix's post-mortem, say). At exit, or after a command run in-process."""
+    while _OPENED:
+        _OPENED.pop().close()
+
+
+atexit.register(close_opened)
+
+
 def _wire(args: argparse.Namespace, stream: bool = False) -> Wired:
     w = wire(_settings(args), notifier=TerminalNotifier(stream_output=stream))
-    atexit.register(w.close)  # a hotfix's post-mortem is opened before the command returns
+    _OPENED.append(w)
     return w
 
 
