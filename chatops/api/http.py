@@ -126,7 +126,7 @@ class Api:
 
     # -- routes ----------------------------------------------------------------------------
     async def openapi(self, _request: Request) -> Response:
-        return JSONResponse(document())
+        return JSONResponse(document(self.gate.config.policies.logs_max_lines))
 
     async def me(self, request: Request) -> Response:
         def work(c: Caller) -> Any:

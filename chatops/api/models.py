@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chatops.engine.planning.params import as_text
 
 Scalar = str | int | bool
+# printable ASCII but < > | (percent-encode the rest), within what engine/agents/evidence.py
+# accepts; ASCII alone, so the document's regex and the server's read it the same way
+LINK = r"^https?://[!-;=?-{}~]{1,500}$"
 
 
 class Proposal(BaseModel):
@@ -17,7 +20,19 @@ class Proposal(BaseModel):
     parameters and a reason. Either way people approve it in Slack; nothing in it runs until
     they do, and its text never becomes a command."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # the document says what _one_form checks: a task, or a process with its reason
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["task"], "properties": {"task": {"type": "object"}}},
+                {
+                    "required": ["process", "reason"],
+                    "properties": {"process": {"type": "string"}, "reason": {"type": "string"}},
+                },
+            ]
+        },
+    )
 
     task: dict[str, Any] | None = Field(
         None,
@@ -33,7 +48,10 @@ class Proposal(BaseModel):
         default_factory=dict, description="The runbook's parameters, e.g. {'service': 'web'}."
     )
     reason: str | None = Field(
-        None, max_length=2000, description="Why this change: shown to the approvers."
+        None,
+        max_length=2000,
+        pattern=r"\S",
+        description="Why this change: shown to the approvers.",
     )
     answers: dict[str, Annotated[str, Field(max_length=3000)]] = Field(
         default_factory=dict,
@@ -64,8 +82,11 @@ class Done(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     evidence: str = Field(
-        min_length=1, max_length=4000, description="What was done, and how it was checked."
+        min_length=1,
+        max_length=4000,
+        pattern=r"\S",
+        description="What was done, and how it was checked.",
     )
-    links: list[str] = Field(
+    links: list[Annotated[str, Field(pattern=LINK)]] = Field(
         default_factory=list, max_length=10, description="http(s) links: a PR, a CI run, a log."
     )

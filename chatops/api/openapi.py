@@ -43,7 +43,12 @@ def _query(name: str, schema: Json, description: str) -> Json:
 
 
 def _service() -> Json:
-    return {"name": "service", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "name": "service",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"},
+    }
 
 
 def _env() -> Json:
@@ -51,7 +56,8 @@ def _env() -> Json:
 
 
 @cache
-def document() -> Json:
+def document(max_lines: int = 2000) -> Json:
+    """The document; `max_lines` is the config's `policies.logs_max_lines`."""
     wait = _query(
         "wait",
         {"type": "number", "minimum": 0},
@@ -89,12 +95,24 @@ def document() -> Json:
                 "parameters": [
                     _service(),
                     _env(),
-                    _query("lines", {"type": "integer", "minimum": 1}, "default 200"),
+                    _query(
+                        "lines",
+                        {"type": "integer", "minimum": 1, "maximum": max_lines},
+                        "default 200",
+                    ),
                     _query(
                         "since", {"type": "string", "pattern": "^[1-9][0-9]{0,3}[smhd]$"}, "e.g. 1h"
                     ),
-                    _query("grep", {"type": "string", "maxLength": 200}, "a fixed string"),
-                    _query("host", {"type": "string"}, "one host of the service"),
+                    _query(
+                        "grep",
+                        {"type": "string", "pattern": "^[ -~]{1,200}$"},
+                        "a fixed string (printable, at most 200)",
+                    ),
+                    _query(
+                        "host",
+                        {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"},
+                        "one host of the service",
+                    ),
                     _query("stream", {"enum": ["out", "err", "all"]}, "default all"),
                 ],
                 "responses": _answer("Log lines per host", "400", "401", "403", "404", "429"),
@@ -167,7 +185,12 @@ def document() -> Json:
                 "summary": "The Coder agent reports a coder step done, with evidence",
                 "parameters": [
                     _run_id(),
-                    {"name": "step", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "step",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,39}$"},
+                    },
                 ],
                 "requestBody": {
                     "required": True,
