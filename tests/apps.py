@@ -128,3 +128,30 @@ parameters:
 steps:
 {steps}
 """
+
+
+#: A database section whose commands only say what they would do (migration plans).
+ECHO_DATABASE = {
+    "backup": "echo b {backup_file}",
+    "restore": "echo r",
+    "verify": "echo ok",
+    "migrate": "echo m {script}",
+}
+
+
+def cli_config(base: Path, **extra: object) -> list[str]:
+    """A chatops.yml for service `web` on this machine, in `base`, and the options that point
+    a `chatops` command at it, the shipped runbooks and a database of its own."""
+    import yaml
+
+    app = make_app(base / "app")
+    hosts: list[dict[str, object]] = [{"name": "local", "transport": "local"}]
+    cfg = service_config(app, "http://127.0.0.1:9/health", hosts, **extra)
+    (base / "chatops.yml").write_text(yaml.safe_dump(cfg))
+    from tests.conftest import ROOT
+
+    return [
+        *("--config", str(base / "chatops.yml")),
+        *("--commands", str(ROOT / "commands")),
+        *("--database-url", f"sqlite:///{base / 'c.db'}"),
+    ]

@@ -6,36 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED
 from chatops.cli.main import main as cli
-from tests.apps import make_app, service_config
-from tests.conftest import ROOT
+from tests.apps import ECHO_DATABASE, cli_config
 from tests.factories import answer_flags
 
 
 @pytest.fixture
 def common(tmp_path: Path) -> list[str]:
-    app = make_app(tmp_path / "app")
-    db = {
-        "backup": "echo b {backup_file}",
-        "restore": "echo r",
-        "verify": "echo ok",
-        "migrate": "echo m {script}",
-    }
-    cfg = service_config(
-        app, "http://127.0.0.1:9/health", [{"name": "local", "transport": "local"}], database=db
-    )
-    (tmp_path / "chatops.yml").write_text(yaml.safe_dump(cfg))
-    return [
-        "--config",
-        str(tmp_path / "chatops.yml"),
-        "--commands",
-        str(ROOT / "commands"),
-        "--database-url",
-        f"sqlite:///{tmp_path / 'c.db'}",
-    ]
+    return cli_config(tmp_path, database=ECHO_DATABASE)
 
 
 def audit(common: list[str], capsys: pytest.CaptureFixture[str], run: int) -> str:

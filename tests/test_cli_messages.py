@@ -7,27 +7,15 @@ import argparse
 from pathlib import Path
 
 import pytest
-import yaml
 
 from chatops.cli.main import main as cli
 from chatops.cli.main import parser
-from tests.apps import make_app, service_config
-from tests.conftest import ROOT
+from tests.apps import cli_config
 
 
 @pytest.fixture
 def common(tmp_path: Path) -> list[str]:
-    app = make_app(tmp_path / "app")
-    cfg = service_config(app, "http://127.0.0.1:9/health", [{"name": "l", "transport": "local"}])
-    (tmp_path / "chatops.yml").write_text(yaml.safe_dump(cfg))
-    return [
-        "--config",
-        str(tmp_path / "chatops.yml"),
-        "--commands",
-        str(ROOT / "commands"),
-        "--database-url",
-        f"sqlite:///{tmp_path / 'c.db'}",
-    ]
+    return cli_config(tmp_path)
 
 
 def said(capsys: pytest.CaptureFixture[str]) -> str:

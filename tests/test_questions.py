@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from chatops.adapters.clock import ManualClock
 from chatops.engine.planning.config import Config
@@ -19,7 +18,7 @@ from chatops.errors import PermissionDenied
 from chatops.simulator.harness import ChatHarness
 from chatops.slack import blocks as bk
 from chatops.slack.plan_message import plan_blocks
-from tests.apps import App, make_app, service_config
+from tests.apps import ECHO_DATABASE, cli_config
 from tests.conftest import ROOT
 from tests.factories import NOW, Rig, rig
 from tests.memory import MemoryDatabase
@@ -105,20 +104,9 @@ def test_the_plan_message_offers_answers_not_approve(r: Rig) -> None:
 
 @pytest.fixture
 def slack(tmp_path: Path) -> Iterator[ChatHarness]:
-    app: App = make_app(tmp_path / "app")
-    db = {
-        "backup": "echo b {backup_file}",
-        "restore": "echo r",
-        "verify": "echo ok",
-        "migrate": "echo m {script}",
-    }
-    cfg = service_config(
-        app, "http://127.0.0.1:9/health", [{"name": "h1", "transport": "local"}], database=db
-    )
-    path = tmp_path / "chatops.yml"
-    path.write_text(yaml.safe_dump(cfg))
+    cli_config(tmp_path, database=ECHO_DATABASE)  # service web, its chatops.yml in tmp_path
     with ChatHarness(
-        config=path,
+        config=tmp_path / "chatops.yml",
         commands=ROOT / "commands",
         clock=ManualClock(NOW),
         database_url=f"sqlite:///{tmp_path / 'c.db'}",

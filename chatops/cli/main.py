@@ -35,6 +35,8 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
             from chatops.cli import reading as module
         elif name == "cmd_mcp":
             from chatops.cli import mcp_stdio as module  # type: ignore[no-redef]
+        elif name in ("cmd_logs", "cmd_status", "cmd_postmortem"):
+            from chatops.cli import oncall as module  # type: ignore[no-redef]
         elif name in ("cmd_edit", "cmd_approve", "cmd_reject"):
             from chatops.cli import deciding as module  # type: ignore[no-redef]
         elif name in ("cmd_freeze", "cmd_unfreeze", "cmd_freezes"):

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from chatops.engine import events as ev
 from chatops.engine.agents.rules import approval_refusal
+from chatops.engine.approvals.approvers import barred, nobody_approves, unanswered_refusal
 from chatops.engine.approvals.expiry import Expiry
 from chatops.engine.approvals.freezing import in_force
 from chatops.engine.approvals.freezing import refusal as freeze_refusal
@@ -53,16 +54,6 @@ class ApprovalStatus:
     @property
     def complete(self) -> bool:
         return not self.missing
-
-
-def unanswered_refusal(plan: Plan, run: RunView) -> str:
-    """Why a plan with open planning questions cannot be approved, and who answers them."""
-    asks = "; ".join(f"{q} ({plan.questions.get(q, q)})" for q in plan.unanswered())
-    return (
-        f"run {run.id} cannot be approved yet: its planning questions are not answered: "
-        f"{asks}. The requester ({run.requester}) answers them, which makes a new version "
-        "of the plan to approve"
-    )
 
 
 class ChangeService(Handoffs, Revisions, Proposals, Expiry):
@@ -211,36 +202,7 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
         return Verdict(tuple(reasons))
 
     def nobody_approves(self, plan: Plan) -> str | None:
-        """Why nobody could ever approve this plan, as roles are configured (the requester,
-        and the person an agent acts for, may not approve their own plan), or None. Roles
-        given as Slack groups may have members we cannot list: then we cannot tell."""
-        for role in plan.approval.roles:
-            members = self.config.roles.get(role)
-            if members is not None and members.groups:
-                return None
-        own = {plan.requester, plan.on_behalf_of} - {None}
-        if not self.config.policies.four_eyes or plan.runbook in self.config.policies.self_approve:
-            own = set()
-        may = {u for r in plan.approval.roles for u in self.roles.members(r)} - own
-        needed = self.required_approvals(plan)
-        hint = "ask someone else to request it, or add people to the role in chatops.yml"
-        if plan.approval.architect:
-            architects = set(self.roles.members("architect")) - own
-            if not architects:
-                only = set(self.roles.members("architect")) & own
-                who = (
-                    f"the only architect ({', '.join(sorted(only))}) is the requester"
-                    if only
-                    else "no architect is configured"
-                )
-                return f"no one can approve this: it needs an architect, and {who}; {hint}"
-        if len(may) < needed:
-            return (
-                f"no one can approve this: it needs {needed} approval(s) from "
-                f"{', '.join(plan.approval.roles)}, and only {len(may)} of them may approve "
-                f"it (not its requester); {hint}"
-            )
-        return None
+        return nobody_approves(self.config, self.roles, plan, self.required_approvals(plan))
 
     def _frozen(self, t: Transaction, plan: Plan) -> str | None:
         """Why a freeze in force refuses this plan, or None."""
@@ -325,11 +287,7 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
             refused = approval_refusal(user)
             if refused is not None:
                 raise self._deny(user, "approve", refused, run)
-            own = (
-                user in (run.requester, plan.on_behalf_of)
-                and plan.runbook not in self.config.policies.self_approve
-            )
-            if self.config.policies.four_eyes and own:
+            if user in barred(self.config, plan):
                 raise self._deny(
                     user, "approve", "four-eyes: you cannot approve your own request", run
                 )

@@ -27,18 +27,16 @@ class Revisions(ChangeParts):
         may, and only before the run starts (a refusal is audited)."""
         with self.tx():
             run, plan = self.get(run_id)
-            if user != run.requester:
-                raise self._deny(
-                    user,
-                    "revise",
-                    f"only the requester ({run.requester}) answers the planning questions",
-                    run,
-                )
-            if run.state not in (RunState.AWAITING_APPROVAL, RunState.APPROVED, RunState.QUEUED):
-                raise StateError(
-                    f"run {run.id} is {run.state.value}: its plan can no longer change"
-                )
+            why = f"only the requester ({run.requester}) answers the planning questions"
+            self._revisable(run, user, why)
             return plan
+
+    def _revisable(self, run: RunView, user: str, why: str) -> None:
+        """Only the requester changes a plan, and only before its run starts (audited)."""
+        if user != run.requester:
+            raise self._deny(user, "revise", why, run)
+        if run.state not in (RunState.AWAITING_APPROVAL, RunState.APPROVED, RunState.QUEUED):
+            raise StateError(f"run {run.id} is {run.state.value}: its plan can no longer change")
 
     def revise(
         self,
@@ -53,12 +51,7 @@ class Revisions(ChangeParts):
         planning question answers it (`/change edit 3 tables="orders"`)."""
         with self.tx() as t:
             run, old = self.get(run_id)
-            if user != run.requester:
-                raise self._deny(user, "revise", "only the requester may change a plan", run)
-            if run.state not in (RunState.AWAITING_APPROVAL, RunState.APPROVED, RunState.QUEUED):
-                raise StateError(
-                    f"run {run.id} is {run.state.value}: its plan can no longer change"
-                )
+            self._revisable(run, user, "only the requester may change a plan")
             rb = self.runbook(old.runbook)
             asked = {q.id for q in rb.questions} - set(rb.parameters)
             answers = {**(answers or {}), **{k: v for k, v in params.items() if k in asked}}
