@@ -202,6 +202,33 @@ def test_the_openapi_document_describes_every_route(rig: AgentRig) -> None:
     assert {"task", "process", "params", "reason", "on_behalf_of", "answers"} <= set(
         proposal["properties"]
     )
+    assert '"web"' not in json.dumps(doc)  # without a token, nothing of the inventory
+
+    # with a token: the agent's own, a branch per runbook it may propose, typed
+    status, mine, _ = rig.api("GET", "/openapi.json", rig.tokens["coder-agent"])
+    assert status == 200
+    branches = mine["components"]["schemas"]["Proposal"]["anyOf"]
+    names = {b["properties"]["process"]["const"] for b in branches}
+    assert "deploy" in names and "migration" not in names  # the seed: a Coder may not
+    deploy = next(b for b in branches if b["properties"]["process"]["const"] == "deploy")
+    assert deploy["properties"]["params"]["properties"]["service"]["enum"] == ["web"]
+    assert rig.api("GET", "/openapi.json", "nosuch")[0] == 401
+
+
+def test_an_exported_plans_requester_and_time_are_not_taken_from_the_agent(
+    rig: AgentRig,
+) -> None:
+    task = {
+        "task_id": "replayed",
+        "objective": "Ship v2 of web",
+        "steps": ["[pull] Pull the changes"],
+        "chatops": {"requester": "U_LEAD", "created_at": "not a time", "runbook": "deploy"},
+    }
+    body = {"task": task, "params": DEPLOY}
+    status, made, _ = rig.api("POST", "/plans", rig.tokens["architect-agent"], body)
+    assert status == 201, made
+    assert made["plan"]["requester"] == "agent:architect-agent"
+    assert made["plan"]["created_at"].startswith(str(rig.slack.wired.clock.now().date()))
 
 
 def test_rate_limits_answer_429_with_retry_after(tmp_path: Path, sshd: Sshd) -> None:

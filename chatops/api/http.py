@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 from chatops.api import views
 from chatops.api.models import Done, Proposal
 from chatops.api.openapi import document
+from chatops.api.proposal_schema import proposal_schema
 from chatops.engine.agents.evidence import Evidence
 from chatops.engine.agents.gate import AgentGate, Caller
 from chatops.engine.incidents.logquery import LogQuery, parse_logs
@@ -125,8 +126,19 @@ class Api:
         return self.answer(body, status)
 
     # -- routes ----------------------------------------------------------------------------
-    async def openapi(self, _request: Request) -> Response:
-        return JSONResponse(document(self.gate.config.policies.logs_max_lines))
+    async def openapi(self, request: Request) -> Response:
+        """The document; with a token, the proposal schema is this agent's (its runbooks, the
+        services in its scope that can run them, their environments), so what it allows is
+        accepted. Without one it is generic: nothing of the inventory is told to anyone."""
+        max_lines = self.gate.config.policies.logs_max_lines
+        if not bearer(request.headers):
+            return JSONResponse(document(max_lines))
+
+        def work(c: Caller) -> Any:
+            mine = proposal_schema(self.gate.proposable(c), self.gate.config)
+            return document(max_lines, mine)
+
+        return await self.call(request, "openapi", work)
 
     async def me(self, request: Request) -> Response:
         def work(c: Caller) -> Any:

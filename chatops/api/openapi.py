@@ -1,12 +1,14 @@
 """The OpenAPI 3.1 document of `/api/v1`, served at `/api/v1/openapi.json`. Request bodies
-are the pydantic models' own JSON schemas, so the document and the validation agree."""
+are the pydantic models' own JSON schemas, so the document and the validation agree; asked
+with an agent's token, a proposal's schema is that agent's in this deployment (a branch per
+runbook it may propose, parameters typed: api/proposal_schema.py)."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from chatops.api.models import Done, Proposal
+from chatops.api.proposal_schema import task_schema
 from chatops.engine.runs.run import RunState
 
 Json = dict[str, Any]
@@ -17,6 +19,8 @@ ERRORS = {
     "403": "Not allowed for this agent (the message gives the rule).",
     "404": "No such run, step, runbook or service.",
     "409": "Not in this state (e.g. the step is not waiting).",
+    "422": "Refused by the process's rules as they stand now (a change freeze): the message "
+    "says which.",
     "429": "Rate limit: try again after Retry-After seconds.",
 }
 
@@ -55,9 +59,25 @@ def _env() -> Json:
     return _query("environment", {"type": "string"}, "production unless given")
 
 
-@cache
-def document(max_lines: int = 2000) -> Json:
-    """The document; `max_lines` is the config's `policies.logs_max_lines`."""
+def generic_proposal() -> Json:
+    """A proposal as any deployment reads it: a task, or a process with its reason."""
+    schema = Proposal.model_json_schema(ref_template="#/components/schemas/{model}")
+    task = schema["properties"]["task"]
+    schema["properties"]["task"] = {
+        "anyOf": [task_schema({"type": "object"}), {"type": "null"}],
+        "description": task.get("description", ""),
+        "default": None,
+    }
+    schema["description"] = (
+        f"{schema.get('description', '')} Ask this document with your token for your "
+        "deployment's own: a branch per runbook you may propose, its parameters typed."
+    ).strip()
+    return schema
+
+
+def document(max_lines: int = 2000, proposal: Json | None = None) -> Json:
+    """The document; `max_lines` is the config's `policies.logs_max_lines`, `proposal` the
+    schema of a proposal for the agent asking (the generic one without a token)."""
     wait = _query(
         "wait",
         {"type": "number", "minimum": 0},
@@ -131,7 +151,7 @@ def document(max_lines: int = 2000) -> Json:
                     "201": {"description": "The run and its plan"},
                     **{
                         k: v
-                        for k, v in _answer("", "400", "401", "403", "404", "429").items()
+                        for k, v in _answer("", "400", "401", "403", "404", "422", "429").items()
                         if k != "200"
                     },
                 },
@@ -211,7 +231,12 @@ def document(max_lines: int = 2000) -> Json:
     }
     open_paths = {
         "/openapi.json": {
-            "get": {"summary": "This document", "security": [], "responses": _answer("OpenAPI 3.1")}
+            "get": {
+                "summary": "This document. With a token, a proposal's schema is yours: the "
+                "runbooks you may propose, on the services in your scope that can run them.",
+                "security": [{}, {"bearer": []}],
+                "responses": _answer("OpenAPI 3.1", "401", "429"),
+            }
         }
     }
     return {
@@ -231,7 +256,7 @@ def document(max_lines: int = 2000) -> Json:
                 "bearer": {"type": "http", "scheme": "bearer", "description": "chatops agent add"}
             },
             "schemas": {
-                "Proposal": Proposal.model_json_schema(ref_template="#/components/schemas/{model}"),
+                "Proposal": proposal if proposal is not None else generic_proposal(),
                 "Done": Done.model_json_schema(ref_template="#/components/schemas/{model}"),
                 "Error": {
                     "type": "object",

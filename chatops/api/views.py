@@ -59,6 +59,7 @@ def plan_json(plan: Plan) -> Json:
         "environment": plan.environment,
         "params": plan.params,
         "requester": plan.requester,
+        "created_at": plan.created_at,
         "on_behalf_of": plan.on_behalf_of,
         "validation": list(plan.validation),
         "answers": dict(plan.answers),

@@ -22,6 +22,7 @@ from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.parts import Requested
 from chatops.engine.incidents.logquery import LogQuery
 from chatops.engine.incidents.oncall import LogResult, OnCall, ServiceStatus
+from chatops.engine.planning.actions import unsupported
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.runbook import Runbook
@@ -224,6 +225,25 @@ class AgentGate:
             RunbookInfo(rb, proposal_refusal(caller.agent, rb, None))
             for _, rb in sorted(self.changes.runbooks.items())
         ]
+
+    def proposable(self, caller: Caller) -> list[tuple[Runbook, list[str]]]:
+        """Each runbook this agent may propose, with the services in its scope that can run
+        it (those with every action and check its steps need): what its OpenAPI document
+        offers, so that what the document allows the server accepts."""
+        out: list[tuple[Runbook, list[str]]] = []
+        for info in self.runbooks(caller):
+            rb = info.runbook
+            if info.refusal is not None:
+                continue
+            steps = [*rb.steps, *rb.rollback]
+            fit = [
+                s
+                for s in self.services(caller)
+                if proposal_refusal(caller.agent, rb, s) is None
+                and not unsupported(self.config.services[s], steps)
+            ]
+            out.append((rb, fit))
+        return out
 
     def services(self, caller: Caller) -> list[str]:
         scope = caller.agent.services

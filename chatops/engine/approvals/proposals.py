@@ -96,24 +96,28 @@ class Proposals(ChangeParts):
         who = principal(agent)
         if process is not None:
             self.runbook(process)
+        if isinstance(task, dict) and isinstance(task.get("chatops"), dict):
+            # who asked and when is the server's to say: an exported plan's requester and
+            # created_at are dropped, not read
+            ext = {k: v for k, v in task["chatops"].items() if k not in ("requester", "created_at")}
+            task = {**task, "chatops": ext}
         if answers and isinstance(task, dict):
             ext = task.get("chatops")
             ext = ext if isinstance(ext, dict) else {}
             given = ext.get("answers")
             given = given if isinstance(given, dict) else {}
             task = {**task, "chatops": {**ext, "answers": {**given, **answers}}}
+        now = self.clock.now()
         plan = import_task(
             task,
             self.runbooks,
             self.config,
             requester=who,
-            now=self.clock.now(),
+            now=now,
             runbook=process,
             params=params,
         )
-        plan = plan.model_copy(
-            update={"requester": who, "on_behalf_of": on_behalf_of, "created_at": plan.created_at}
-        )
+        plan = plan.model_copy(update={"on_behalf_of": on_behalf_of})
         self._may_propose(agent, self.runbook(plan.runbook), plan.service)
         _answered(plan)
         return self._submit_task(plan, who, origin)

@@ -136,7 +136,10 @@ def import_task(
     answers = ext.get("answers") if isinstance(ext.get("answers"), dict) else {}
     assert isinstance(answers, dict)
     created = ext.get("created_at")
-    when = datetime.fromisoformat(created) if isinstance(created, str) else now
+    try:
+        when = datetime.fromisoformat(created) if isinstance(created, str) else now
+    except ValueError:
+        raise TaskFormatError("'chatops.created_at' is not an ISO 8601 time") from None
     base = build_plan(
         rb,
         config,
