@@ -44,7 +44,7 @@ def test_every_documented_input_gets_a_documented_answer(rig: AgentRig) -> None:
         operation = result.ok()
 
         @settings(
-            max_examples=15,
+            max_examples=30 if operation.path == "/plans" else 15,
             deadline=None,
             database=None,
             suppress_health_check=list(HealthCheck),

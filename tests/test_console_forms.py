@@ -8,8 +8,10 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from chatops.console.render import WIDTH
 from chatops.console.session import Console
 from chatops.slack import modals
+from chatops.slack.requests import usage
 
 
 def console(answers: list[str]) -> tuple[Console, io.StringIO]:
@@ -54,3 +56,40 @@ def test_an_answer_over_the_fields_limit_is_asked_again() -> None:
     c, out = console(["x" * 3001, "not during the sale"])
     assert c._answers(form) == {"reason": "not during the sale"}
     assert "at most 3000 characters here (3001 given): again" in out.getvalue()
+
+
+class _Standin:
+    def __init__(self, ephemeral: list[dict[str, Any]]) -> None:
+        self.messages: list[Any] = []
+        self.ephemeral = ephemeral
+        self.views: list[Any] = []
+
+
+class _Chat:
+    """What Console.show reads of the harness: settle() and the stand-in's records."""
+
+    def __init__(self, ephemeral: list[dict[str, Any]]) -> None:
+        self.standin = _Standin(ephemeral)
+
+    def settle(self, strict: bool = True) -> None:
+        pass
+
+
+def test_a_private_answer_is_wrapped_once_never_broken_in_three(
+    runbooks: dict[str, Any],
+) -> None:
+    """`/change help` came out as "Deploy ready / code, / batch by batch": the lines of a
+    message wrapped to the full width were wrapped again beside "(only you)"."""
+    text = usage(runbooks)
+    out = io.StringIO()
+    c = Console(_Chat([{"user": "U_LEAD", "text": text}]), ["U_LEAD"], out=out)  # type: ignore[arg-type]
+    c.show()
+    shown = [line[11:] for line in out.getvalue().splitlines() if line.strip()]
+    assert shown and all(len(line) <= WIDTH - 11 for line in shown)
+    said = text.replace("\n", " ").split()
+    assert " ".join(shown).split() == said  # every word, in order, once
+    paragraphs = {line.split()[0] for line in text.splitlines()}
+    for line, following in zip(shown, shown[1:], strict=False):
+        first = following.split()[0]
+        if first not in paragraphs:  # a continuation: it would not have fit on the line
+            assert len(line) + 1 + len(first) > WIDTH - 11, (line, following)

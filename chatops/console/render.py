@@ -69,8 +69,8 @@ def mrkdwn(text: str) -> str:
     return text
 
 
-def _text(t: str) -> list[str]:
-    """Wrap prose, keep code blocks as they are (indented)."""
+def _text(t: str, width: int = WIDTH) -> list[str]:
+    """Wrap prose to `width`, keep code blocks as they are (indented)."""
     out: list[str] = []
     parts = mrkdwn(t).split("```")
     for i, part in enumerate(parts):
@@ -79,15 +79,15 @@ def _text(t: str) -> list[str]:
         else:
             for line in part.strip("\n").splitlines():
                 if line.startswith(">"):  # a quote in Slack's mrkdwn
-                    out.extend("┃ " + w for w in textwrap.wrap(line[1:].strip(), WIDTH - 2) or [""])
+                    out.extend("┃ " + w for w in textwrap.wrap(line[1:].strip(), width - 2) or [""])
                 else:
-                    out.extend(textwrap.wrap(line, WIDTH) or [""])
+                    out.extend(textwrap.wrap(line, width) or [""])
     return out
 
 
-def _columns(fields: list[str]) -> list[str]:
+def _columns(fields: list[str], width: int = WIDTH) -> list[str]:
     """Section fields in two columns, each wrapped to its width (Slack shows them so)."""
-    half = (WIDTH - 2) // 2
+    half = (width - 2) // 2
     lines: list[str] = []
     for left, right in zip(fields[::2], [*fields[1::2], ""], strict=False):
         lw = textwrap.wrap(left, half) or [""]
@@ -99,27 +99,30 @@ def _columns(fields: list[str]) -> list[str]:
     return lines
 
 
-def blocks_text(blocks: list[dict[str, Any]], fallback: str, buttons: list[Button]) -> list[str]:
-    """Lines for a message; its buttons are appended to `buttons` and shown by number."""
+def blocks_text(
+    blocks: list[dict[str, Any]], fallback: str, buttons: list[Button], width: int = WIDTH
+) -> list[str]:
+    """Lines for a message, prose wrapped once to `width` (the room left beside a prefix);
+    its buttons are appended to `buttons` and shown by number."""
     if not blocks:
-        return _text(fallback)
+        return _text(fallback, width)
     lines: list[str] = []
     for b in blocks:
         kind = b.get("type")
         if kind == "header":
             title = b["text"]["text"]
-            lines += [title.upper(), "=" * min(len(title), WIDTH)]
+            lines += [title.upper(), "=" * min(len(title), width)]
         elif kind == "section":
             if "text" in b:
-                lines += _text(b["text"]["text"])
+                lines += _text(b["text"]["text"], width)
             fields = [mrkdwn(f["text"]).replace("\n", ": ", 1) for f in b.get("fields", [])]
-            lines += _columns(fields)
+            lines += _columns(fields, width)
         elif kind == "context":
             lines += [
                 "  " + line
                 for e in b.get("elements", [])
                 if "text" in e
-                for line in _text(e["text"])
+                for line in _text(e["text"], width - 2)
             ]
         elif kind == "divider":
             lines.append("-" * 40)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import sys
-import textwrap
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -286,11 +285,9 @@ class Console:
             if e["user"] != self.user:
                 continue  # shown privately to someone else
             self.say()
-            lines = [
-                part
-                for line in blocks_text(e.get("blocks") or [], e["text"], new_buttons)
-                for part in textwrap.wrap(mrkdwn(line), WIDTH - 11) or [""]
-            ]
+            # wrapped once, to the room beside "(only you) "; wrapping the lines of a
+            # message already wrapped to the full width broke them in three
+            lines = blocks_text(e.get("blocks") or [], e["text"], new_buttons, width=WIDTH - 11)
             for n, line in enumerate(lines):
                 self.say(f"{'(only you)' if n == 0 else '':<10} {line}".rstrip())
         self.buttons = new_buttons or [b for b in self.buttons if self._live(b)]
