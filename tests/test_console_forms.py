@@ -5,6 +5,7 @@ builders; the console is given a scripted keyboard)."""
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,7 +90,7 @@ def test_a_private_answer_is_wrapped_once_never_broken_in_three(
     said = text.replace("\n", " ").split()
     assert " ".join(shown).split() == said  # every word, in order, once
     paragraphs = {line.split()[0] for line in text.splitlines()}
-    for line, following in zip(shown, shown[1:], strict=False):
+    for line, following in itertools.pairwise(shown):
         first = following.split()[0]
         if first not in paragraphs:  # a continuation: it would not have fit on the line
             assert len(line) + 1 + len(first) > WIDTH - 11, (line, following)

@@ -96,17 +96,20 @@ class Proposals(ChangeParts):
         who = principal(agent)
         if process is not None:
             self.runbook(process)
-        if isinstance(task, dict) and isinstance(task.get("chatops"), dict):
+        if isinstance(task, dict):
             # who asked and when is the server's to say: an exported plan's requester and
             # created_at are dropped, not read
-            ext = {k: v for k, v in task["chatops"].items() if k not in ("requester", "created_at")}
-            task = {**task, "chatops": ext}
-        if answers and isinstance(task, dict):
-            ext = task.get("chatops")
-            ext = ext if isinstance(ext, dict) else {}
-            given = ext.get("answers")
-            given = given if isinstance(given, dict) else {}
-            task = {**task, "chatops": {**ext, "answers": {**given, **answers}}}
+            found = task.get("chatops")
+            ext = {
+                k: v
+                for k, v in (found.items() if isinstance(found, dict) else ())
+                if k not in ("requester", "created_at")
+            }
+            if answers:
+                given = ext.get("answers")
+                ext["answers"] = {**(given if isinstance(given, dict) else {}), **answers}
+            if isinstance(found, dict) or answers:
+                task = {**task, "chatops": ext}
         now = self.clock.now()
         plan = import_task(
             task,
