@@ -199,8 +199,10 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
 
 def test_snooze_moves_the_next_reminder(start: Factory, clock: ManualClock) -> None:
     slack = start()
-    slack.command("/hotfix", "web ref=v2 checkout fails", user="U_ONCALL")
+    slack.command("/hotfix", "web ref=v2 -- checkout fails", user="U_ONCALL")
     slack.settle()
+    [run] = slack.wired.queries.list_runs()
+    assert slack.wired.queries.load_plan(run.task_id).request == "checkout fails"  # no "--"
     slack.click("chatops.approve", user="U_LEAD")
     slack.settle()
     for _ in range(3):

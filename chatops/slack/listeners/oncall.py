@@ -30,6 +30,8 @@ def start_hotfix(s: SlackServices, text: str, user: str, channel: str) -> None:
     while rest and re.fullmatch(r"[a-z_]+=\S*", rest[0]) and rest[0].split("=")[0] in HOTFIX_KEYS:
         key, _, value = rest.pop(0).partition("=")
         params[key] = value
+    if rest and rest[0] == "--":  # `/change`'s separator, typed out of habit
+        rest.pop(0)
     summary = " ".join(rest).strip()
     if not summary:
         raise ParameterError("say what is broken: `/hotfix SERVICE what is broken`")
