@@ -272,17 +272,18 @@ class Bot:
             self.scheduler.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, drain: float = 10.0) -> None:
         """Stop sweeping and reminding, finish the tasks in hand, tell Slack what the runs
-        said, and hand the feeds to whichever process comes next."""
+        said (the feeds and the desk, each for up to `drain` seconds), and hand the feeds
+        to whichever process comes next."""
         if self.scheduler is not None:
             self.scheduler.stop()
         self.sweeper.stop()
         if self.inbox is not None:
             self.inbox.close()  # what was accepted is written before the store closes
         self.services.workers.shutdown()
-        self.wired.close()
-        self.services.notifier.desk.stop()  # the updates the feeds left, sent before we go
+        self.wired.close(drain)
+        self.services.notifier.desk.stop(drain)  # the updates the feeds left, sent before we go
 
 
 def build_bot(

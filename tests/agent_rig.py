@@ -78,7 +78,7 @@ class AgentRig:
 
 @contextmanager
 def agent_rig(
-    tmp_path: Path, sshd: Sshd, agents: dict[str, Any] | None = None
+    tmp_path: Path, sshd: Sshd, agents: dict[str, Any] | None = None, drain: bool = True
 ) -> Iterator[AgentRig]:
     app = make_app(tmp_path / "app")
     with health_server(app) as url:
@@ -93,7 +93,7 @@ def agent_rig(
         try:
             yield AgentRig(slack, app, path, db)
         finally:
-            slack.stop()
+            slack.stop(drain=drain)
 
 
 def expired_token(rig: AgentRig, name: str) -> str:

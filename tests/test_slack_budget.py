@@ -85,6 +85,24 @@ def test_the_better_waiter_gets_the_next_token() -> None:
     assert order == ["final", "progress"]
 
 
+def test_a_waiter_lets_go_when_cancelled_not_when_its_timeout_ends() -> None:
+    """A stopping desk does not wait out the budget: its senders' waits end at the poke."""
+    budget = SlackBudget({"chat.update": Rate(60, 1)}, clock=Clock())  # the clock stands
+    assert budget.acquire("chat.update", timeout=0)
+    stop = threading.Event()
+    got: list[bool] = []
+    waiter = threading.Thread(
+        target=lambda: got.append(budget.acquire("chat.update", timeout=60, cancelled=stop.is_set))
+    )
+    waiter.start()
+    waiter.join(timeout=0.3)
+    assert waiter.is_alive()  # no token: it waits
+    stop.set()
+    budget.poke()
+    waiter.join(timeout=5)
+    assert got == [False]
+
+
 def test_limits_are_read_from_one_line_and_a_typo_is_an_error() -> None:
     rates = parse_rates("chat.update=40/min+15, chat.postMessage=1/s+4")
     assert rates == {"chat.update": Rate(40, 15), "chat.postMessage": Rate(60, 4)}

@@ -9,6 +9,7 @@ from typing import Any
 
 from chatops.api.models import Done, Proposal
 from chatops.api.proposal_schema import task_schema
+from chatops.engine.agents.gate import MAX_ID
 from chatops.engine.runs.run import RunState
 
 Json = dict[str, Any]
@@ -194,7 +195,11 @@ def document(max_lines: int = 2000, proposal: Json | None = None) -> Json:
                 "summary": "The run's events after a position (the stream Slack follows)",
                 "parameters": [
                     _run_id(),
-                    _query("after", {"type": "integer", "minimum": 0}, "last position seen"),
+                    _query(
+                        "after",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_ID - 1},
+                        "last position seen",
+                    ),
                     wait,
                 ],
                 "responses": _answer("Events and next_after", "400", "401", "403", "404", "429"),

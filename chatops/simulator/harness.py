@@ -359,12 +359,14 @@ class ChatHarness(SlackSim):
     def __exit__(self, *_exc: object) -> None:
         self.stop()
 
-    def stop(self, keep_standin: bool = False) -> None:
-        """Stop the app (and the stand-in it started, unless kept for a restart)."""
-        self.settle(timeout=30, strict=False)
+    def stop(self, keep_standin: bool = False, drain: bool = True) -> None:
+        """Stop the app (and the stand-in it started, unless kept for a restart), after what
+        it has left to say unless `drain` is false (a stop as serve's, mid-work)."""
+        if drain:
+            self.settle(timeout=30, strict=False)
         self.server.should_exit = True
         self._thread.join(timeout=10)
-        self.bot.stop()
+        self.bot.stop(drain=10.0 if drain else 0.0)
         if self._own_standin and not keep_standin:
             self.standin.stop()
 

@@ -164,10 +164,12 @@ class SlackBudget:
         channel: str | None = None,
         priority: Priority | Callable[[], Priority] | None = None,
         timeout: float | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> bool:
         """Take a token for one call; False if none came within `timeout` (None: wait as
-        long as it takes). `priority` may be a function: it is asked again on each wake-up
-        (the message desk waits with the best priority it has at the moment)."""
+        long as it takes) or `cancelled()` turned true (asked on each wake-up: `poke`).
+        `priority` may be a function: it is asked again on each wake-up (the message desk
+        waits with the best priority it has at the moment)."""
         rank: Callable[[], int]
         if priority is None:
             fixed = self.priority
@@ -194,6 +196,8 @@ class SlackBudget:
                         bucket.tokens -= 1
                         return True
                     if deadline is not None and now >= deadline:
+                        return False
+                    if cancelled is not None and cancelled():
                         return False
                     nap = wait if first and wait > 0 else 0.25
                     if deadline is not None:

@@ -244,7 +244,11 @@ class MessageDesk:
             self._finish(entry, version, wanted)
             return
         if not self.budget.acquire(
-            METHOD, entry.channel, lambda: min(priority, self._best_priority()), timeout=5.0
+            METHOD,
+            entry.channel,
+            lambda: min(priority, self._best_priority()),
+            timeout=5.0,
+            cancelled=self._stop.is_set,  # a stop does not wait out the budget
         ):
             self._release(entry, retry_in=0.0)  # not its turn yet: look again
             return

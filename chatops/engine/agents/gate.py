@@ -279,7 +279,7 @@ class AgentGate:
         """The run's events after position `after`, waiting up to `timeout` for the first."""
         self._readable(caller, run_id)
         if not 0 <= after < MAX_ID:
-            raise ParameterError("after must be an event position (0 or more)")
+            raise ParameterError(f"after must be an event position (0 to {MAX_ID - 1})")
         deadline = time.monotonic() + self._cap(timeout)
         while True:
             seen = self.waiters.generation
