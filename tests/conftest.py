@@ -161,6 +161,35 @@ LONGEST = (
 )
 
 
+# What each kind may use: tests/unit no real server (SQLite files and in-process fakes are
+# fine), tests/integration PostgreSQL too, tests/e2e anything (sshd, signed HTTP, Socket Mode,
+# processes of their own).
+SERVERS = {"sshd": "sshd", "postgres_url": "postgres"}
+
+
+def _needs(item: pytest.Item) -> set[str]:
+    names = set(getattr(item, "fixturenames", ()))
+    found = {marker for fixture, marker in SERVERS.items() if fixture in names}
+    spec = getattr(item, "callspec", None)
+    if "db_url" in names and spec is not None and spec.params.get("db_url") == "postgres":
+        found.add("postgres")
+    return found
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the servers it needs (`-m "not sshd"`), refuse a unit test that
+    needs one, and put the longest files first."""
+    for item in items:
+        needs = _needs(item)
+        for marker in sorted(needs):
+            item.add_marker(getattr(pytest.mark, marker))
+        kind = item.path.parent.name
+        if needs and kind == "unit":
+            raise pytest.UsageError(
+                f"{item.nodeid} needs {', '.join(sorted(needs))}: a unit test needs no "
+                "server (move it to tests/integration or tests/e2e)"
+            )
+        if "sshd" in needs and kind == "integration":
+            raise pytest.UsageError(f"{item.nodeid} needs sshd: it belongs in tests/e2e")
     rank = {name: i for i, name in enumerate(LONGEST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST)))  # stable: in file order

@@ -20,7 +20,7 @@ from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import OutputCallback
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.result import CommandResult
-from chatops.engine.runs.run import AuditEvent
+from chatops.engine.runs.run import AuditEvent, RunState, RunView
 from chatops.engine.runs.runner import Runner
 from chatops.engine.unit_of_work import Transactions
 from chatops.store.db import make_engine
@@ -202,7 +202,7 @@ def sql(url: str) -> Transactions:
 
 def answers_for(process: str) -> dict[str, str]:
     """An answer to each planning question of a shipped runbook: for tests about something
-    else (an unanswered required question blocks approval; tests/test_questions.py)."""
+    else (an unanswered required question blocks approval; tests/e2e/test_questions.py)."""
     from chatops.config_files import load_runbooks
     from tests.conftest import ROOT
 
@@ -212,3 +212,20 @@ def answers_for(process: str) -> dict[str, str]:
 def answer_flags(process: str) -> list[str]:
     """The same answers as the CLI's `--answer ID=TEXT` flags."""
     return [f for k, v in answers_for(process).items() for f in ("--answer", f"{k}={v}")]
+
+
+def run_of(plan_kind: str = "deploy") -> RunView:
+    """A run awaiting approval, for the words and layout a run is shown in."""
+    return RunView(
+        1,
+        "t",
+        "h" * 64,
+        plan_kind,
+        plan_kind,
+        "eckwms-global",
+        "production",
+        RunState.AWAITING_APPROVAL,
+        "U_CODER",
+        NOW,
+        NOW,
+    )

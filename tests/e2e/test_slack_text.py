@@ -16,7 +16,7 @@ from chatops.simulator.harness import ChatHarness
 from chatops.slack.blocks import escape, escape_message
 from tests.apps import make_app, service_config, service_runbook
 from tests.conftest import ROOT
-from tests.test_slack_flow import app, slack, slack_with
+from tests.e2e.test_slack_flow import app, slack, slack_with
 
 __all__ = ["app", "slack", "slack_with"]
 

@@ -19,10 +19,10 @@ from chatops.engine.planning.freezes import FreezePolicy, FreezeWindow
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.runs.run import RunState
 from chatops.errors import ParameterError, PermissionDenied, PolicyRefused
+from tests.cli_rig import app, chatops, env
 from tests.conftest import eck_config
 from tests.factories import Each, rig, sql
 from tests.memory import MemoryDatabase
-from tests.test_cli import app, chatops, env
 
 __all__ = ["app", "env"]
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from chatops.engine.runs.run import RunState
 from chatops.simulator.harness import ChatHarness
+from tests.e2e.test_slack_flow import app, slack, slack_with
+from tests.e2e.test_slack_forms import homes, open_home
 from tests.servers import Sshd
-from tests.test_slack_flow import app, slack, slack_with
-from tests.test_slack_forms import homes, open_home
 
 __all__ = ["app", "slack", "slack_with"]
 

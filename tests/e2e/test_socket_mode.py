@@ -22,9 +22,9 @@ import pytest
 
 from chatops.simulator.harness import BOT_TOKEN, SlackSim
 from chatops.simulator.standin import SlackStandIn
+from tests.cli_rig import app, env
 from tests.faults import wait_for
 from tests.socket_standin import SocketStandIn, free_port
-from tests.test_cli import app, env
 
 __all__ = ["app", "env"]
 

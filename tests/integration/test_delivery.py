@@ -20,9 +20,8 @@ from chatops.engine.runs.run import AuditEvent, RunState, RunView
 from chatops.engine.unit_of_work import Transactions
 from chatops.store.db import make_engine
 from chatops.store.outbox import SqlEventLog
-from tests.factories import NOW, Each, Rig, plan_for, rig, sql
+from tests.factories import NOW, Each, Rig, plan_for, rig, run_of, sql
 from tests.memory import MemoryDatabase
-from tests.test_words import run_of
 
 
 class Gated:

@@ -1,6 +1,6 @@
 """The proposal schema an agent's OpenAPI document carries: a branch per runbook it may
 propose, parameters typed for this deployment. (The suite also runs schemathesis on it
-against the real server: tests/test_api_schema.py.)"""
+against the real server: tests/e2e/test_api_schema.py.)"""
 
 from __future__ import annotations
 

@@ -18,23 +18,7 @@ from chatops.engine.runs.result import CommandResult
 from chatops.engine.runs.run import RunState, RunView
 from chatops.slack import blocks as bk
 from chatops.slack import plan_message
-from tests.factories import NOW, plan_for
-
-
-def run_of(plan_kind: str = "deploy") -> RunView:
-    return RunView(
-        1,
-        "t",
-        "h" * 64,
-        plan_kind,
-        plan_kind,
-        "eckwms-global",
-        "production",
-        RunState.AWAITING_APPROVAL,
-        "U_CODER",
-        NOW,
-        NOW,
-    )
+from tests.factories import NOW, plan_for, run_of
 
 
 def test_a_hotfix_says_hotfix_once_and_its_request_answers_what_is_broken(

@@ -9,9 +9,9 @@ from typing import Any
 from chatops.engine.runs.run import RunState
 from chatops.simulator.harness import ChatHarness
 from tests.apps import App
+from tests.e2e.test_slack_flow import Factory, app, deploy_v2, slack, slack_with
 from tests.faults import audit_verify, healthz, manager, wait_for
 from tests.servers import Sshd
-from tests.test_slack_flow import Factory, app, deploy_v2, slack, slack_with
 
 __all__ = ["app", "slack", "slack_with"]
 
