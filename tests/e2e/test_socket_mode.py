@@ -22,11 +22,8 @@ import pytest
 
 from chatops.simulator.harness import BOT_TOKEN, SlackSim
 from chatops.simulator.standin import SlackStandIn
-from tests.cli_rig import app, env
 from tests.faults import wait_for
 from tests.socket_standin import SocketStandIn, free_port
-
-__all__ = ["app", "env"]
 
 APP_TOKEN = "xapp-1-A0TEST-0000000000-" + "0" * 32
 GRACE = 2

@@ -17,11 +17,9 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.redact import Redactor
 from chatops.errors import NotFound, ParameterError, PermissionDenied
-from tests.cli_rig import app, chatops, env
+from tests.cli_rig import chatops
 from tests.factories import NOW, Each, sql
 from tests.memory import MemoryDatabase
-
-__all__ = ["app", "env"]
 
 
 @pytest.fixture

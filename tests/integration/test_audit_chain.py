@@ -21,10 +21,8 @@ from chatops.store.audit_chain import GENESIS, Anchor, canonical, link, read_anc
 from chatops.store.db import make_engine, upgrade
 from chatops.store.reader import Reader
 from chatops.store.transaction import sql_transactions
-from tests.cli_rig import app, chatops, env
+from tests.cli_rig import chatops
 from tests.factories import NOW, Each
-
-__all__ = ["app", "env"]
 
 
 def write(url: str, n: int, actor: str = "U_LEAD") -> None:

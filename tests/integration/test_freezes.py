@@ -19,12 +19,10 @@ from chatops.engine.planning.freezes import FreezePolicy, FreezeWindow
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.runs.run import RunState
 from chatops.errors import ParameterError, PermissionDenied, PolicyRefused
-from tests.cli_rig import app, chatops, env
+from tests.cli_rig import chatops
 from tests.conftest import eck_config
 from tests.factories import Each, rig, sql
 from tests.memory import MemoryDatabase
-
-__all__ = ["app", "env"]
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEEKEND = {"name": "weekend", "weekly_from": "fri 16:00", "weekly_to": "mon 08:00"}

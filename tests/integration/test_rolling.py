@@ -19,12 +19,10 @@ from chatops.engine.planning.runbook import Rolling, Runbook, Step
 from chatops.engine.runs.result import CommandResult
 from chatops.engine.runs.run import RunState
 from tests.apps import App, health_server
-from tests.cli_rig import app, chatops, env
+from tests.cli_rig import chatops
 from tests.conftest import eck_config
 from tests.factories import FakeExecutor, rig
 from tests.memory import MemoryDatabase
-
-__all__ = ["app", "env"]
 
 HOSTS = [f"prod-{i}" for i in range(1, 6)]
 

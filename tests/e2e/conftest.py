@@ -1,0 +1,3 @@
+"""Fixtures of the e2e tests: the CLI rig's demo app and environment (tests/cli_rig.py)."""
+
+from tests.cli_rig import app, env  # noqa: F401 (fixtures, found by name)
