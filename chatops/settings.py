@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -40,8 +41,6 @@ class Settings(BaseSettings):
     @field_validator("slack_limits")
     @classmethod
     def _limits(cls, value: str) -> str:
-        from chatops.slack.budget import parse_rates
-
         parse_rates(value)  # a typo is an error at start, not a limit silently ignored
         return value
 
@@ -49,3 +48,29 @@ class Settings(BaseSettings):
         return [
             v for v in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret) if v
         ]
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A Slack limit to keep to: calls a minute, and the burst tolerated."""
+
+    per_minute: float
+    burst: int
+
+
+def parse_rates(text: str) -> dict[str, Rate]:
+    """`chat.update=40/min+15, chat.postMessage=1/s+4`: the limits to keep to, per method
+    (chat.postMessage per channel). Raises ValueError on anything else."""
+    out: dict[str, Rate] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        method, sep, spec = part.partition("=")
+        rate, plus, burst = spec.partition("+")
+        count, slash, unit = rate.partition("/")
+        seconds = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0}.get(unit.strip())
+        if not (sep and plus and slash) or seconds is None or not method.strip():
+            raise ValueError(f"{part!r}: write METHOD=COUNT/min+BURST or METHOD=COUNT/s+BURST")
+        per_minute, most = float(count) * 60.0 / seconds, int(burst)
+        if per_minute <= 0 or most < 1:
+            raise ValueError(f"{part!r}: the rate and the burst must be positive")
+        out[method.strip()] = Rate(per_minute, most)
+    return out

@@ -22,8 +22,10 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from enum import IntEnum
+
+from chatops.settings import Rate as Rate
+from chatops.settings import parse_rates as parse_rates
 
 
 class Priority(IntEnum):
@@ -32,12 +34,6 @@ class Priority(IntEnum):
     FINAL = 2  # a run's final state (its end, its summary, the plan's outcome)
     STEP = 3  # a step's result: final too, but a run's end goes first
     PROGRESS = 4  # progress: the first to be coalesced or skipped
-
-
-@dataclass(frozen=True)
-class Rate:
-    per_minute: float
-    burst: int
 
 
 TIER_2 = Rate(20, 5)
@@ -68,24 +64,6 @@ SLACK_TIERS: dict[str, Rate] = {
 #: milliseconds later, and a late one makes the next look early to Slack.
 PACE = 0.9
 PROGRESS_RESERVE = 0.5  # of a bucket's burst, kept from progress for what matters more
-
-
-def parse_rates(text: str) -> dict[str, Rate]:
-    """`chat.update=40/min+15, chat.postMessage=1/s+4`: the limits to keep to, per method
-    (chat.postMessage per channel). Raises ValueError on anything else."""
-    out: dict[str, Rate] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        method, sep, spec = part.partition("=")
-        rate, plus, burst = spec.partition("+")
-        count, slash, unit = rate.partition("/")
-        seconds = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0}.get(unit.strip())
-        if not (sep and plus and slash) or seconds is None or not method.strip():
-            raise ValueError(f"{part!r}: write METHOD=COUNT/min+BURST or METHOD=COUNT/s+BURST")
-        per_minute, most = float(count) * 60.0 / seconds, int(burst)
-        if per_minute <= 0 or most < 1:
-            raise ValueError(f"{part!r}: the rate and the burst must be positive")
-        out[method.strip()] = Rate(per_minute, most)
-    return out
 
 
 class _Bucket:

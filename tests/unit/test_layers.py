@@ -1,0 +1,108 @@
+"""The layers, held: a package imports only its own layer and the ones below it, no two of
+chatops's packages import each other, and the engine's own packages keep no circle but the
+ones listed here, to be untangled (a new circle fails; one that is gone must leave the list).
+
+    errors <- engine <- settings, config <- adapters (store, executors, Slack, the API, ...)
+           <- bootstrap <- entry points (cli, serve, console, demo, simulator)
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+LAYERS: dict[str, int] = {
+    "errors": 0,
+    "engine": 1,
+    **dict.fromkeys(("settings", "config_files", "logs"), 2),
+    **dict.fromkeys(
+        (
+            "adapters",
+            "executors",
+            "store",
+            "slack",
+            "api",
+            "metrics",
+            "scheduler",
+            "delivery",
+            "sweeper",
+            "audit_anchor",
+            "socket_health",
+        ),
+        3,
+    ),
+    "bootstrap": 4,
+    **dict.fromkeys(("cli", "serve", "console", "demo", "simulator", "__main__", "__init__"), 5),
+}
+
+#: Circles between the engine's packages today. Each is work to do (issue 20: a domain with
+#: no I/O, services over ports): remove a line when its circle is gone.
+ENGINE_CIRCLES = {
+    ("agents", "approvals"),
+    ("agents", "ports"),
+    ("approvals", "runs"),
+    ("incidents", "ports"),
+    ("incidents", "runs"),
+    ("ports", "runs"),
+}
+
+PACKAGE = ROOT / "chatops"
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return {m for m in found if m.startswith("chatops.")}
+
+
+def _graph(base: Path, prefix: str) -> dict[str, set[tuple[str, str]]]:
+    """Package -> {(package it imports, from which file)} for the packages under `base`."""
+    graph: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for f in sorted(base.rglob("*.py")):
+        source = f.relative_to(base).parts[0].removesuffix(".py")
+        for module in _imports(f):
+            if not module.startswith(prefix):
+                continue
+            target = module.removeprefix(prefix).split(".")[0]
+            if target and target != source:
+                graph[source].add((target, str(f.relative_to(ROOT))))
+    return graph
+
+
+def _circles(graph: dict[str, set[tuple[str, str]]]) -> set[tuple[str, str]]:
+    edges = {(a, b) for a, targets in graph.items() for b, _ in targets}
+    return {(a, b) for a, b in edges if (b, a) in edges and a < b}
+
+
+def test_every_package_has_a_layer() -> None:
+    found = {p.name.removesuffix(".py") for p in PACKAGE.iterdir() if not p.name.startswith("_")}
+    found |= {"__main__", "__init__"}
+    found -= {"py.typed", "runbooks"}  # data
+    assert found - set(LAYERS) == set(), "give the new package a layer in LAYERS"
+
+
+def test_imports_go_down_the_layers_only() -> None:
+    upward = [
+        (file, f"{source} (layer {LAYERS[source]}) imports {target} (layer {LAYERS[target]})")
+        for source, targets in _graph(PACKAGE, "chatops.").items()
+        for target, file in targets
+        if target in LAYERS and source in LAYERS and LAYERS[target] > LAYERS[source]
+    ]
+    assert upward == []
+
+
+def test_no_two_packages_import_each_other() -> None:
+    assert _circles(_graph(PACKAGE, "chatops.")) == set()
+
+
+def test_the_engines_circles_are_the_known_ones_and_no_new_one() -> None:
+    circles = _circles(_graph(PACKAGE / "engine", "chatops.engine."))
+    assert circles - ENGINE_CIRCLES == set(), "a new circle between the engine's packages"
+    assert ENGINE_CIRCLES - circles == set(), "a circle is gone: take it off ENGINE_CIRCLES"
