@@ -32,7 +32,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatops.engine.runs.run import RunState  # noqa: E402
+from chatops.engine.domain.run import RunState  # noqa: E402
 from chatops.simulator.harness import ChatHarness  # noqa: E402
 from chatops.simulator.ratelimits import Limits  # noqa: E402
 from chatops.simulator.standin import SlackStandIn  # noqa: E402

@@ -19,8 +19,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from slack_sdk import WebClient
 
+from chatops.engine.domain.run import RunState
 from chatops.engine.events import Event, StepFinished
-from chatops.engine.runs.run import RunState
 
 REGISTRY = CollectorRegistry()
 STEP_SECONDS = Histogram(

@@ -11,6 +11,8 @@ from typing import Any
 from chatops.adapters.clock import ManualClock
 from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.result import CommandResult
+from chatops.engine.domain.run import AuditEvent, RunState, RunView
 from chatops.engine.events import Recorder
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
@@ -19,8 +21,6 @@ from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import OutputCallback
 from chatops.engine.runs.queries import Queries
-from chatops.engine.runs.result import CommandResult
-from chatops.engine.runs.run import AuditEvent, RunState, RunView
 from chatops.engine.runs.runner import Runner
 from chatops.engine.unit_of_work import Transactions
 from chatops.store.db import make_engine

@@ -6,13 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from chatops.engine.agents.identity import Agent
-from chatops.engine.events import Event
-from chatops.engine.incidents.postmortem import PostMortem
-from chatops.engine.planning.freezes import Freeze
-from chatops.engine.planning.plan import Plan
-from chatops.engine.ports import Held, Stored
-from chatops.engine.runs.run import (
+from chatops.engine.domain.identity import Agent
+from chatops.engine.domain.postmortem import PostMortem
+from chatops.engine.domain.run import (
     ApprovalRecord,
     AuditEvent,
     RunState,
@@ -21,6 +17,10 @@ from chatops.engine.runs.run import (
     StepState,
     sources_of,
 )
+from chatops.engine.events import Event
+from chatops.engine.planning.freezes import Freeze
+from chatops.engine.planning.plan import Plan
+from chatops.engine.ports import Held, Stored
 from chatops.errors import NotFound, StateError
 
 

@@ -7,7 +7,7 @@ import secrets
 import socket
 from datetime import datetime, timedelta
 
-from chatops.engine.runs.run import RunView
+from chatops.engine.domain.run import RunView
 
 
 def new_owner() -> str:

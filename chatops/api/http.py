@@ -27,9 +27,9 @@ from chatops.api.openapi import document
 from chatops.api.proposal_schema import proposal_schema
 from chatops.engine.agents.evidence import Evidence
 from chatops.engine.agents.gate import AgentGate, Caller
+from chatops.engine.domain.run import RunState
 from chatops.engine.incidents.logquery import LogQuery, parse_logs
 from chatops.engine.redact import Redactor
-from chatops.engine.runs.run import RunState
 from chatops.errors import (
     ChatopsError,
     NotAuthenticated,

@@ -10,7 +10,7 @@ from typing import Any
 from chatops.api.models import Done, Proposal
 from chatops.api.proposal_schema import task_schema
 from chatops.engine.agents.gate import MAX_ID
-from chatops.engine.runs.run import RunState
+from chatops.engine.domain.run import RunState
 
 Json = dict[str, Any]
 

@@ -10,10 +10,10 @@ from chatops.engine import event_codec
 from chatops.engine.agents.gate import RunbookInfo, RunReport
 from chatops.engine.agents.waiting import Decision
 from chatops.engine.approvals.parts import Requested
+from chatops.engine.domain.run import RunView, StepRecord
 from chatops.engine.incidents.oncall import LogResult, ServiceStatus
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Stored
-from chatops.engine.runs.run import RunView, StepRecord
 
 Json = dict[str, Any]
 

@@ -12,10 +12,10 @@ from chatops.config_files import (
     runbooks_dir,
     secret_values,
 )
+from chatops.engine.domain.result import CommandResult
 from chatops.engine.planning.actions import unsupported
 from chatops.engine.planning.inventory import Host
 from chatops.engine.redact import Redactor
-from chatops.engine.runs.result import CommandResult
 
 LABEL = {
     "ok": "ok",

@@ -13,11 +13,11 @@ from chatops.bootstrap import Wired, wire
 from chatops.cli import render
 from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE  # noqa: F401
 from chatops.cli.terminal import TerminalNotifier
+from chatops.engine.domain.run import AuditEvent, RunState, StepState
 from chatops.engine.planning.params import parse_assignments, service_first
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.taskformat import export_task, import_task
-from chatops.engine.runs.run import AuditEvent, RunState, StepState
 from chatops.errors import (
     ChatopsError,
     ParameterError,

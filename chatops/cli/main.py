@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE
-from chatops.engine.runs.run import RunState
+from chatops.engine.domain.run import RunState
 from chatops.errors import (
     ChatopsError,
     ConfigError,

@@ -68,7 +68,7 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
         print(w.postmortems.export(args.run_id))
         return 0
     if args.write:
-        from chatops.engine.incidents.postmortem import QUESTIONS
+        from chatops.engine.domain.postmortem import QUESTIONS
 
         if not args.as_user:
             raise ParameterError("--write needs --as USER (an owner of the post-mortem, or a lead)")

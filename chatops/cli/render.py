@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from chatops.engine.runs.run import AuditEvent, RunView, StepRecord
+from chatops.engine.domain.run import AuditEvent, RunView, StepRecord
 
 if TYPE_CHECKING:
     from chatops.engine.planning.plan import Plan

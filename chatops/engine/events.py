@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chatops.engine.incidents.postmortem import PostMortem
-from chatops.engine.runs.result import CommandResult
-from chatops.engine.runs.run import RunState, RunView
+from chatops.engine.domain.postmortem import PostMortem
+from chatops.engine.domain.result import CommandResult
+from chatops.engine.domain.run import RunState, RunView
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from chatops.engine.agents.identity import Agent
-from chatops.engine.events import Event
-from chatops.engine.incidents.postmortem import PostMortem
-from chatops.engine.planning.freezes import Freeze
-from chatops.engine.planning.inventory import Host
-from chatops.engine.planning.plan import Plan
-from chatops.engine.runs.result import CommandResult
-from chatops.engine.runs.run import (
+from chatops.engine.domain.identity import Agent
+from chatops.engine.domain.postmortem import PostMortem
+from chatops.engine.domain.result import CommandResult
+from chatops.engine.domain.run import (
     ApprovalRecord,
     AuditEvent,
     RunState,
@@ -23,6 +19,10 @@ from chatops.engine.runs.run import (
     StepRecord,
     StepState,
 )
+from chatops.engine.events import Event
+from chatops.engine.planning.freezes import Freeze
+from chatops.engine.planning.inventory import Host
+from chatops.engine.planning.plan import Plan
 
 OutputCallback = Callable[[str], None]
 Held = Callable[[str | None, str, str], bool]  # (service, runbook, kind): may not start now

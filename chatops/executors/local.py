@@ -20,10 +20,10 @@ from invoke.context import Context
 from invoke.exceptions import CommandTimedOut
 from invoke.runners import Local
 
+from chatops.engine.domain.result import CommandResult, Outcome
 from chatops.engine.planning.inventory import Host
 from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
-from chatops.engine.runs.result import CommandResult, Outcome
 from chatops.executors.capture import Capture
 from chatops.executors.wrapper import KILL_GRACE, PidMarker, result, wrap
 

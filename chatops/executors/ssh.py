@@ -19,10 +19,10 @@ import time
 import paramiko
 from fabric import Config, Connection
 
+from chatops.engine.domain.result import CommandResult, Outcome
 from chatops.engine.planning.inventory import Host
 from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
-from chatops.engine.runs.result import CommandResult, Outcome
 from chatops.executors.capture import Capture
 from chatops.executors.ssh_job import JobRun, Link
 

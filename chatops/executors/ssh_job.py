@@ -19,8 +19,8 @@ from collections.abc import Callable
 import paramiko
 from fabric import Connection
 
+from chatops.engine.domain.result import CommandResult, Outcome
 from chatops.engine.planning.inventory import Host
-from chatops.engine.runs.result import CommandResult, Outcome
 from chatops.executors import remote_job
 from chatops.executors.capture import Capture
 from chatops.executors.wrapper import KILL_GRACE, PidMarker, result

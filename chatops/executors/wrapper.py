@@ -11,7 +11,7 @@ import re
 import shlex
 import time
 
-from chatops.engine.runs.result import CommandResult, Outcome
+from chatops.engine.domain.result import CommandResult, Outcome
 from chatops.executors.capture import Capture
 
 KILL_GRACE = 5

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from chatops.engine.domain.run import RunState, RunView, StepRecord, StepState
 from chatops.engine.planning.plan import Plan
-from chatops.engine.runs.run import RunState, RunView, StepRecord, StepState
 
 Block = dict[str, Any]
 MAX_BLOCKS = 50

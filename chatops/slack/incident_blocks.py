@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from chatops.engine.domain.run import RunView, StepRecord
 from chatops.engine.planning.plan import Plan
-from chatops.engine.runs.run import RunView, StepRecord
 from chatops.slack.blocks import (
     A_ESCALATE,
     A_FIX_CODE,

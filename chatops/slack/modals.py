@@ -295,7 +295,7 @@ POSTMORTEM = "chatops.postmortem"
 
 
 def postmortem_modal(run_id: int, timeline: str, answers: dict[str, str]) -> dict[str, Any]:
-    from chatops.engine.incidents.postmortem import QUESTIONS
+    from chatops.engine.domain.postmortem import QUESTIONS
 
     blocks: list[Block] = [
         {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chatops.engine.runs.run import RunView
+from chatops.engine.domain.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack.records import RunMessages, SlackRecords
 

@@ -13,9 +13,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatops.engine import events as ev
+from chatops.engine.domain.run import RunView
 from chatops.engine.ports import Clock, Stored
 from chatops.engine.runs.queries import Queries
-from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
 from chatops.slack import plan_message

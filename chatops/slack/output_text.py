@@ -8,8 +8,8 @@ import contextlib
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 
+from chatops.engine.domain.result import CommandResult
 from chatops.engine.runs.printable import Printable, printable
-from chatops.engine.runs.result import CommandResult
 from chatops.slack import blocks as bk
 
 INLINE_LINES = 15

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.planning.plan import Plan, PlannedStep
 from chatops.engine.planning.policy import Verdict
-from chatops.engine.runs.run import RunState, RunView
 from chatops.slack.blocks import (
     A_ANSWER,
     A_APPROVE,

@@ -10,11 +10,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatops.engine import events as ev
+from chatops.engine.domain.run import RunView
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.policy import Verdict
 from chatops.engine.ports import Clock
 from chatops.engine.runs.queries import Queries
-from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import plan_message
 from chatops.slack.notices import Notices

@@ -4,8 +4,8 @@ escalated to the leads, written. Mixed into SlackNotifier, which provides the pl
 from __future__ import annotations
 
 from chatops.engine import events as ev
-from chatops.engine.incidents.postmortem import QUESTIONS, PostMortem
-from chatops.engine.runs.run import RunView
+from chatops.engine.domain.postmortem import QUESTIONS, PostMortem
+from chatops.engine.domain.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
 from chatops.slack.notices import Notices

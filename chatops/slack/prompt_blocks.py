@@ -4,8 +4,8 @@ recorded so its buttons are replaced when the run ends."""
 
 from __future__ import annotations
 
+from chatops.engine.domain.run import RunView
 from chatops.engine.planning.plan import PlannedStep
-from chatops.engine.runs.run import RunView
 from chatops.slack.blocks import (
     A_CLOSE_ESCALATION,
     A_DONE,

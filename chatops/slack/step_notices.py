@@ -13,8 +13,8 @@ from typing import Any
 from slack_sdk import WebClient
 
 from chatops.engine import events as ev
+from chatops.engine.domain.run import RunView
 from chatops.engine.runs.queries import Queries
-from chatops.engine.runs.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack.budget import POST, Priority, SlackBudget
 from chatops.slack.desk import Render

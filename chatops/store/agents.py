@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from chatops.engine.agents.identity import Agent
+from chatops.engine.domain.identity import Agent
 from chatops.store.models import AgentRow
 
 

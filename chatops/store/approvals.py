@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from chatops.engine.runs.run import ApprovalRecord
+from chatops.engine.domain.run import ApprovalRecord
 from chatops.store.models import ApprovalRow
 
 

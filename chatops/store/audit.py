@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from chatops import metrics
-from chatops.engine.runs.run import AuditEvent
+from chatops.engine.domain.run import AuditEvent
 from chatops.store.audit_chain import GENESIS, Anchor, canonical, link
 from chatops.store.models import AuditRow
 from chatops.store.outbox import OUTBOX_LOCK

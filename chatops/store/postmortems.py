@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from chatops.engine.incidents.postmortem import PostMortem
+from chatops.engine.domain.postmortem import PostMortem
 from chatops.store.models import PostMortemRow
 
 

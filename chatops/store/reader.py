@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from chatops.engine.agents.identity import Agent
+from chatops.engine.domain.identity import Agent
+from chatops.engine.domain.run import AuditEvent, RunState, RunView, StepRecord, StepState
 from chatops.engine.planning.freezes import Freeze
-from chatops.engine.runs.run import AuditEvent, RunState, RunView, StepRecord, StepState
 from chatops.errors import ConfigError, NotFound
 from chatops.store.audit_chain import Row
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from chatops.engine.domain.run import RunState, RunView, sources_of
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Held
-from chatops.engine.runs.run import RunState, RunView, sources_of
 from chatops.errors import NotFound
 from chatops.store.models import RunRow
 

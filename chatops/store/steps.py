@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from chatops.engine.runs.run import StepRecord, StepState
+from chatops.engine.domain.run import StepRecord, StepState
 from chatops.store.models import StepOutputRow, StepRunRow
 
 

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chatops.engine.runs.run import RunState
+from chatops.engine.domain.run import RunState
 from chatops.simulator.harness import ChatHarness
 from tests.e2e.test_slack_flow import app, slack, slack_with
 from tests.e2e.test_slack_forms import homes, open_home

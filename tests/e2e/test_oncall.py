@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from chatops.adapters.clock import ManualClock
-from chatops.engine.runs.run import RunState
+from chatops.engine.domain.run import RunState
 from chatops.errors import StateError
 from chatops.simulator.harness import ChatHarness
 from tests.apps import App, health_server, make_app, service_config

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from chatops.adapters.clock import ManualClock
+from chatops.engine.domain.run import RunState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.runs.run import RunState
 from chatops.errors import PermissionDenied
 from chatops.simulator.harness import ChatHarness
 from chatops.slack import blocks as bk

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from slack_sdk.models.blocks import Block
 
-from chatops.engine.runs.run import RunState
+from chatops.engine.domain.run import RunState
 from chatops.simulator.harness import ChatHarness
 from tests.apps import App, health_server, make_app, service_config
 from tests.conftest import ROOT

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatops.engine.runs.run import RunState
+from chatops.engine.domain.run import RunState
 from chatops.simulator.harness import ChatHarness
 from tests.apps import App
 from tests.e2e.test_slack_flow import Factory, app, deploy_v2, slack, slack_with

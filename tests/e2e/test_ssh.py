@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from chatops.bootstrap import wire
+from chatops.engine.domain.run import RunState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.redact import Redactor
-from chatops.engine.runs.run import RunState
 from chatops.executors.ssh import SshExecutor
 from chatops.settings import Settings
 from tests.apps import App, health_server, make_app, service_config

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from chatops.engine.domain.run import RunState
 from chatops.engine.planning.inventory import Host
-from chatops.engine.runs.run import RunState
 from chatops.executors.ssh import SshExecutor
 from chatops.simulator.harness import ChatHarness
 from tests.apps import App, health_server, make_app, service_config

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from chatops.engine.runs.run import RunState
+from chatops.engine.domain.run import RunState
 from chatops.simulator.harness import ChatHarness
 from chatops.store.db import upgrade
 from tests.apps import App, health_server, make_app, service_config

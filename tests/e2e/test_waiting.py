@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chatops.engine.runs.run import RunState
+from chatops.engine.domain.run import RunState
 from chatops.simulator.harness import ChatHarness
 from chatops.simulator.standin import Message
 from tests.apps import make_app, service_config

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from chatops.adapters.clock import ManualClock
-from chatops.engine.agents.identity import Agent
 from chatops.engine.agents.service import AgentService
+from chatops.engine.domain.identity import Agent
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.redact import Redactor
@@ -79,7 +79,7 @@ def test_names_roles_and_scope_are_checked(agents: tuple[AgentService, ManualClo
 
 
 def test_agent_tokens_are_redacted_like_other_tokens() -> None:
-    from chatops.engine.agents.identity import new_token
+    from chatops.engine.domain.identity import new_token
 
     token = new_token()
     said = Redactor([])(f"curl -H 'Authorization: Bearer {token}'")
@@ -175,7 +175,7 @@ def test_an_agent_never_approves_a_plan_or_a_gate(
 def test_agents_propose_under_the_seeds_rules_and_people_approve(
     config: Config, runbooks: dict[str, Runbook]
 ) -> None:
-    from chatops.engine.runs.run import RunState
+    from chatops.engine.domain.run import RunState
     from tests.factories import rig
 
     r = rig(MemoryDatabase(), config, runbooks)

@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, text
 
 from chatops.adapters.clock import ManualClock
 from chatops.audit_anchor import AuditAnchor
+from chatops.engine.domain.run import AuditEvent
 from chatops.engine.planning.config import AuditPolicy
-from chatops.engine.runs.run import AuditEvent
 from chatops.store.audit_chain import GENESIS, Anchor, canonical, link, read_anchors, verify
 from chatops.store.db import make_engine, upgrade
 from chatops.store.reader import Reader

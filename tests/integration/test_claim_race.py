@@ -6,9 +6,9 @@ import multiprocessing as mp
 import time
 from datetime import UTC, datetime
 
+from chatops.engine.domain.run import RunState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.runs.run import RunState
 from tests.factories import NOW, Each, plan_for, sql
 
 RACERS = 4

@@ -13,10 +13,10 @@ import pytest
 from chatops.delivery import Feed, coalesce
 from chatops.engine import event_codec
 from chatops.engine import events as ev
+from chatops.engine.domain.run import AuditEvent, RunState, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Stored
-from chatops.engine.runs.run import AuditEvent, RunState, RunView
 from chatops.engine.unit_of_work import Transactions
 from chatops.store.db import make_engine
 from chatops.store.outbox import SqlEventLog
@@ -202,8 +202,8 @@ def test_a_restart_delivers_what_was_not_delivered_and_one_process_holds_a_consu
 
 
 def test_events_round_trip_through_json() -> None:
-    from chatops.engine.incidents.postmortem import PostMortem
-    from chatops.engine.runs.result import CommandResult
+    from chatops.engine.domain.postmortem import PostMortem
+    from chatops.engine.domain.result import CommandResult
 
     run = run_of()
     pm = PostMortem(1, "web", ("U1", "U2"), NOW, NOW, answers={"cause": "a typo"})

@@ -14,10 +14,10 @@ import yaml
 
 from chatops.engine.approvals.freezing import FreezeService
 from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.run import RunState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.freezes import FreezePolicy, FreezeWindow
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.runs.run import RunState
 from chatops.errors import ParameterError, PermissionDenied, PolicyRefused
 from tests.cli_rig import chatops
 from tests.conftest import eck_config

@@ -11,13 +11,13 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from chatops.engine.domain.result import CommandResult
+from chatops.engine.domain.run import RunState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import PlannedStep
 from chatops.engine.planning.rolling import batches
 from chatops.engine.planning.runbook import Rolling, Runbook, Step
-from chatops.engine.runs.result import CommandResult
-from chatops.engine.runs.run import RunState
 from tests.apps import App, health_server
 from tests.cli_rig import chatops
 from tests.conftest import eck_config

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from chatops.engine.domain.run import ApprovalRecord, AuditEvent, RunState, StepState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.runs.run import ApprovalRecord, AuditEvent, RunState, StepState
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import NotFound
 from chatops.store.db import make_engine

@@ -15,12 +15,12 @@ from chatops.engine.agents.evidence import Evidence
 from chatops.engine.agents.gate import AgentGate, Caller
 from chatops.engine.agents.service import AgentService
 from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.run import RunState, StepState
 from chatops.engine.incidents.logquery import LogQuery
 from chatops.engine.incidents.oncall import OnCall
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.runs.operations import Operations
-from chatops.engine.runs.run import RunState, StepState
 from chatops.errors import (
     NotAuthenticated,
     NotFound,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from chatops.engine.domain.run import RunState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.runs.run import RunState
 from chatops.errors import PermissionDenied, StateError
 from tests.factories import Rig, answers_for, rig
 from tests.memory import MemoryDatabase

@@ -12,13 +12,13 @@ from datetime import timedelta
 import pytest
 
 from chatops.adapters.liveness import OwnerLiveness
+from chatops.engine.domain.result import CommandResult
+from chatops.engine.domain.run import RunState, RunView, StepState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import OutputCallback
 from chatops.engine.runs.durable import Durable, StoreLost
-from chatops.engine.runs.result import CommandResult
-from chatops.engine.runs.run import RunState, RunView, StepState
 from chatops.engine.runs.spool import OutputBuffer
 from chatops.errors import NotFound
 from tests.factories import FakeExecutor, Rig, rig
@@ -258,7 +258,7 @@ def unknown_restart(config: Config, runbooks: dict[str, Runbook]) -> tuple[Rig, 
 
 
 def restart_job(r: Rig, run_id: int) -> str:
-    from chatops.engine.runs.result import job_name
+    from chatops.engine.domain.result import job_name
 
     [rec] = [s for s in r.store.steps(run_id) if s.step_id == "restart" and s.host]
     assert rec.state == StepState.INTERRUPTED

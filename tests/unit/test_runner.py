@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from chatops.engine.domain.run import RunState, RunView, StepState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.runs.run import RunState, RunView, StepState
 from chatops.errors import StateError
 from tests.factories import FakeExecutor, FakeHttp, Rig, rig
 from tests.memory import MemoryDatabase

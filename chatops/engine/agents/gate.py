@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 
 from chatops.engine.agents.evidence import Evidence
-from chatops.engine.agents.identity import Agent
 from chatops.engine.agents.ratelimit import RateLimiter
 from chatops.engine.agents.rules import principal, proposal_refusal
 from chatops.engine.agents.service import AgentService
 from chatops.engine.agents.waiting import POLL, Decision, Waiters, decision_of
 from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.parts import Requested
+from chatops.engine.domain.identity import Agent
+from chatops.engine.domain.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
 from chatops.engine.incidents.logquery import LogQuery
 from chatops.engine.incidents.oncall import LogResult, OnCall, ServiceStatus
 from chatops.engine.planning.actions import unsupported
@@ -29,7 +30,6 @@ from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock, EventLog, Stored
 from chatops.engine.runs.operations import Operations
 from chatops.engine.runs.queries import Queries
-from chatops.engine.runs.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
 from chatops.errors import NotAuthenticated, NotFound, ParameterError, PermissionDenied
 
 PERSON = re.compile(r"[UW][A-Z0-9_]{2,20}")

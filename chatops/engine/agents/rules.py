@@ -8,7 +8,7 @@ change the API without the Architect's plan. No agent approves: people do.
 
 from __future__ import annotations
 
-from chatops.engine.agents.identity import Agent
+from chatops.engine.domain.identity import Agent
 from chatops.engine.planning.runbook import Runbook
 
 AGENT_PREFIX = "agent:"

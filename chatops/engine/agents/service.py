@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from chatops.engine.agents.identity import NAME, ROLES, Agent, new_token, token_hash
+from chatops.engine.domain.identity import NAME, ROLES, Agent, new_token, token_hash
+from chatops.engine.domain.run import AuditEvent
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock
-from chatops.engine.runs.run import AuditEvent
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import NotAuthenticated, NotFound, ParameterError
 

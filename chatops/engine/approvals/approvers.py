@@ -5,9 +5,9 @@ all, and why a plan with open planning questions cannot be approved yet."""
 from __future__ import annotations
 
 from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.run import RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
-from chatops.engine.runs.run import RunView
 
 
 def barred(config: Config, plan: Plan) -> set[str]:

@@ -20,6 +20,13 @@ from chatops.engine.approvals.parts import Requested
 from chatops.engine.approvals.proposals import Proposals
 from chatops.engine.approvals.revisions import Revisions
 from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.run import (
+    TERMINAL,
+    ApprovalRecord,
+    AuditEvent,
+    RunState,
+    RunView,
+)
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
@@ -27,13 +34,6 @@ from chatops.engine.planning.policy import Verdict, evaluate
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.planning.taskformat import import_task
 from chatops.engine.ports import Clock
-from chatops.engine.runs.run import (
-    TERMINAL,
-    ApprovalRecord,
-    AuditEvent,
-    RunState,
-    RunView,
-)
 from chatops.engine.unit_of_work import Transaction, Transactions
 from chatops.errors import (
     ParameterError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chatops.engine import events as ev
 from chatops.engine.approvals.parts import ChangeParts
-from chatops.engine.runs.run import RunState, RunView
+from chatops.engine.domain.run import RunState, RunView
 
 
 class Expiry(ChangeParts):

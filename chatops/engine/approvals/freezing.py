@@ -8,12 +8,12 @@ import re
 from datetime import datetime
 
 from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.run import AuditEvent, RunState
 from chatops.engine.events import RunHeld
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.durations import parse_duration
 from chatops.engine.planning.freezes import Freeze
 from chatops.engine.ports import Clock, Freezes, Held
-from chatops.engine.runs.run import AuditEvent, RunState
 from chatops.engine.unit_of_work import Transaction, Transactions
 from chatops.errors import ParameterError, PermissionDenied
 

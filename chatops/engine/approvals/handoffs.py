@@ -5,7 +5,7 @@ from __future__ import annotations
 from chatops.engine import events as ev
 from chatops.engine.agents.rules import approval_refusal
 from chatops.engine.approvals.parts import ChangeParts
-from chatops.engine.runs.run import ApprovalRecord, RunState, RunView, StepState
+from chatops.engine.domain.run import ApprovalRecord, RunState, RunView, StepState
 from chatops.errors import StateError
 
 #: Process 4: when to escalate to the Architect.

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.run import RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.policy import Verdict
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock
-from chatops.engine.runs.run import RunView
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import PermissionDenied
 

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 from chatops.engine import events as ev
 from chatops.engine.agents.evidence import Evidence
-from chatops.engine.agents.identity import Agent
 from chatops.engine.agents.rules import done_refusal, principal, proposal_refusal
 from chatops.engine.approvals.parts import ChangeParts, Requested
+from chatops.engine.domain.identity import Agent
+from chatops.engine.domain.run import RunState, RunView, StepState
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.planning.taskformat import import_task
-from chatops.engine.runs.run import RunState, RunView, StepState
 from chatops.errors import NotFound, ParameterError
 
 if TYPE_CHECKING:

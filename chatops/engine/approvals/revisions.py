@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from chatops.engine import events as ev
 from chatops.engine.approvals.parts import ChangeParts, Requested
+from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.planning.params import as_text
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.policy import evaluate
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.runs.run import RunState, RunView
 from chatops.engine.unit_of_work import Transaction
 from chatops.errors import PolicyRefused, StateError
 

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 from chatops.engine.approvals.freezing import in_force
 from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.result import CommandResult
+from chatops.engine.domain.run import AuditEvent, RunState, RunView
 from chatops.engine.incidents.logquery import LogQuery, log_command
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.freezes import Freeze
@@ -26,8 +28,6 @@ from chatops.engine.planning.plan import HttpCheck
 from chatops.engine.planning.templates import quote, render
 from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.engine.runs.checks import judge
-from chatops.engine.runs.result import CommandResult
-from chatops.engine.runs.run import AuditEvent, RunState, RunView
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import PermissionDenied, UnknownName
 

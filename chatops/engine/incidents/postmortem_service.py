@@ -7,10 +7,10 @@ from datetime import datetime
 
 from chatops.engine import events as ev
 from chatops.engine.approvals.roles import Roles
-from chatops.engine.incidents.postmortem import QUESTIONS, PostMortem, due_at, markdown
+from chatops.engine.domain.postmortem import QUESTIONS, PostMortem, due_at, markdown
+from chatops.engine.domain.run import AuditEvent, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.ports import Clock
-from chatops.engine.runs.run import AuditEvent, RunView
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import NotFound, PermissionDenied, StateError
 

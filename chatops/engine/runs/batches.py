@@ -4,8 +4,8 @@ runbook tolerates; a failure rolls back only the hosts already touched."""
 
 from __future__ import annotations
 
+from chatops.engine.domain.run import StepRecord, StepState
 from chatops.engine.planning.plan import HostCommand, PlannedStep
-from chatops.engine.runs.run import StepRecord, StepState
 
 
 def _batch_of(step_id: str) -> str | None:

@@ -7,9 +7,9 @@ import re
 import time
 from collections.abc import Callable
 
+from chatops.engine.domain.result import CommandResult
 from chatops.engine.planning.plan import HttpCheck
 from chatops.engine.ports import HttpGetter
-from chatops.engine.runs.result import CommandResult
 
 
 def http_check(

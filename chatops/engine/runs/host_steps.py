@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from chatops.engine import events as ev
+from chatops.engine.domain.result import CommandResult, job_name
+from chatops.engine.domain.run import RunView, StepState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import HostCommand, PlannedStep
@@ -17,8 +19,6 @@ from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.engine.runs.batches import remaining
 from chatops.engine.runs.checks import http_check, output_matches
 from chatops.engine.runs.durable import Durable
-from chatops.engine.runs.result import CommandResult, job_name
-from chatops.engine.runs.run import RunView, StepState
 from chatops.engine.runs.sink import Sink
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chatops.engine.approvals.changes import ApprovalStatus, ChangeService
-from chatops.engine.runs.run import RunState, RunView
+from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.runs.runner import Runner
 
 Start = Callable[[Callable[[], object]], object]

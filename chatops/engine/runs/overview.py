@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chatops.engine.approvals.roles import Roles
-from chatops.engine.incidents.postmortem import PostMortem
+from chatops.engine.domain.postmortem import PostMortem
+from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Approvals, Plans, PostMortemStore, Runs
-from chatops.engine.runs.run import RunState, RunView
 
 ACTIVE = (RunState.RUNNING, RunState.QUEUED, RunState.APPROVED)
 

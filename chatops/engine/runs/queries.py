@@ -8,12 +8,12 @@ from collections.abc import Iterator, Sequence
 
 from chatops.engine.approvals.freezing import in_force
 from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Clock
 from chatops.engine.runs.overview import Overview, overview
-from chatops.engine.runs.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
 from chatops.engine.unit_of_work import Transactions
 
 PLANS_KEPT = 256

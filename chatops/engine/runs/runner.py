@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping
 
 from chatops.engine import events as ev
 from chatops.engine.approvals.freezing import holding, in_force, tell_held
+from chatops.engine.domain.run import AuditEvent, RunState, RunView, StepRecord, StepState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan, PlannedStep
 from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.engine.runs.batches import only_touched, over_threshold
 from chatops.engine.runs.durable import Durable, StoreLost
 from chatops.engine.runs.host_steps import HostSteps, hosts_of, step_state
-from chatops.engine.runs.run import AuditEvent, RunState, RunView, StepRecord, StepState
 from chatops.engine.runs.settling import OutcomeUnknown, Settler
 from chatops.engine.runs.sink import FLUSH_SECONDS
 from chatops.engine.runs.stranded import end_stranded

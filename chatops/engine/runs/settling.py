@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from chatops.engine import events as ev
+from chatops.engine.domain.result import CommandResult, job_name
+from chatops.engine.domain.run import AuditEvent, RunView, StepRecord, StepState
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Clock, Executor
 from chatops.engine.runs.durable import Durable
-from chatops.engine.runs.result import CommandResult, job_name
-from chatops.engine.runs.run import AuditEvent, RunView, StepRecord, StepState
 
 SETTLE_GRACE = 30.0  # beyond the step's own timeout, how long a settle may wait for its end
 

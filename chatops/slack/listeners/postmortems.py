@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from chatops.engine.incidents.postmortem import QUESTIONS
+from chatops.engine.domain.postmortem import QUESTIONS
 from chatops.errors import ChatopsError
 from chatops.slack import blocks as bk
 from chatops.slack import modals
