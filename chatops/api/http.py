@@ -25,8 +25,8 @@ from chatops.api import views
 from chatops.api.models import Done, Proposal
 from chatops.api.openapi import document
 from chatops.api.proposal_schema import proposal_schema
-from chatops.engine.agents.evidence import Evidence
 from chatops.engine.agents.gate import AgentGate, Caller
+from chatops.engine.domain.evidence import Evidence
 from chatops.engine.domain.run import RunState
 from chatops.engine.incidents.logquery import LogQuery, parse_logs
 from chatops.engine.redact import Redactor

@@ -19,8 +19,8 @@ from pydantic import Field, ValidationError
 from chatops.api import views
 from chatops.api.http import log_query, redact_tree, status_of
 from chatops.api.models import Proposal
-from chatops.engine.agents.evidence import Evidence
 from chatops.engine.agents.gate import AgentGate, Caller
+from chatops.engine.domain.evidence import Evidence
 from chatops.engine.domain.run import RunState
 from chatops.engine.redact import Redactor
 from chatops.errors import ChatopsError, NotFound, RateLimited

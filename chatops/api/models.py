@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chatops.engine.planning.params import as_text
 
 Scalar = str | int | bool
-# printable ASCII but < > | (percent-encode the rest), within what engine/agents/evidence.py
+# printable ASCII but < > | (percent-encode the rest), within what engine/domain/evidence.py
 # accepts; ASCII alone, so the document's regex and the server's read it the same way
 LINK = r"^https?://[!-;=?-{}~]{1,500}$"
 

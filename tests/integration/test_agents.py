@@ -130,7 +130,7 @@ def agent(role: str, **kw: tuple[str, ...]) -> Agent:
 def test_the_coder_agent_proposes_alone_only_what_needs_no_architect(
     runbooks: dict[str, Runbook],
 ) -> None:
-    from chatops.engine.agents.rules import proposal_refusal
+    from chatops.engine.domain.agent_rules import proposal_refusal
 
     coder, architect = agent("coder"), agent("architect")
     for process in ("deploy", "debug", "config-fix"):
@@ -150,7 +150,7 @@ def test_the_coder_agent_proposes_alone_only_what_needs_no_architect(
 
 
 def test_an_agents_scope_narrows_what_it_may_propose(runbooks: dict[str, Runbook]) -> None:
-    from chatops.engine.agents.rules import proposal_refusal
+    from chatops.engine.domain.agent_rules import proposal_refusal
 
     narrow = agent("architect", services=("web",), processes=("deploy",))
     assert proposal_refusal(narrow, runbooks["deploy"], "web") is None

@@ -12,13 +12,13 @@ import re
 import time
 from dataclasses import dataclass
 
-from chatops.engine.agents.evidence import Evidence
 from chatops.engine.agents.ratelimit import RateLimiter
-from chatops.engine.agents.rules import principal, proposal_refusal
 from chatops.engine.agents.service import AgentService
 from chatops.engine.agents.waiting import POLL, Decision, Waiters, decision_of
 from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.parts import Requested
+from chatops.engine.domain.agent_rules import principal, proposal_refusal
+from chatops.engine.domain.evidence import Evidence
 from chatops.engine.domain.identity import Agent
 from chatops.engine.domain.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
 from chatops.engine.incidents.logquery import LogQuery

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chatops.engine import events as ev
-from chatops.engine.agents.rules import approval_refusal
 from chatops.engine.approvals.approvers import barred, nobody_approves, unanswered_refusal
 from chatops.engine.approvals.expiry import Expiry
 from chatops.engine.approvals.freezing import in_force
@@ -20,6 +19,7 @@ from chatops.engine.approvals.parts import Requested
 from chatops.engine.approvals.proposals import Proposals
 from chatops.engine.approvals.revisions import Revisions
 from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.agent_rules import approval_refusal
 from chatops.engine.domain.run import (
     TERMINAL,
     ApprovalRecord,

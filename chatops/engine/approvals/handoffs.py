@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from chatops.engine import events as ev
-from chatops.engine.agents.rules import approval_refusal
 from chatops.engine.approvals.parts import ChangeParts
+from chatops.engine.domain.agent_rules import approval_refusal
 from chatops.engine.domain.run import ApprovalRecord, RunState, RunView, StepState
 from chatops.errors import StateError
 

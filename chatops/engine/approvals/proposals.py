@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatops.engine import events as ev
-from chatops.engine.agents.evidence import Evidence
-from chatops.engine.agents.rules import done_refusal, principal, proposal_refusal
 from chatops.engine.approvals.parts import ChangeParts, Requested
+from chatops.engine.domain.agent_rules import done_refusal, principal, proposal_refusal
+from chatops.engine.domain.evidence import Evidence
 from chatops.engine.domain.identity import Agent
 from chatops.engine.domain.run import RunState, RunView, StepState
 from chatops.engine.planning.plan import Plan
