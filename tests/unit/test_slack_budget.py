@@ -213,7 +213,8 @@ def test_progress_of_one_message_is_paced_and_a_final_state_is_not() -> None:
 def test_messages_shown_and_untouched_for_an_hour_are_forgotten() -> None:
     slack = FakeSlack()
     clock = Clock()
-    budget = SlackBudget({"chat.update": Rate(6000, 100)})
+    # a budget with room for all 500 updates at once: this is about forgetting, not pace
+    budget = SlackBudget({"chat.update": Rate(60_000, 1000)})
     desk = MessageDesk(slack.update, budget, senders=1, clock=clock, progress_every=0.0)
     first = desk.put("C1", "old", lambda: ("done", []), Priority.FINAL)
     assert desk.wait(first, 5)
