@@ -29,6 +29,7 @@ from chatops.engine.agents.waiting import Waiters
 from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.freezing import FreezeService
 from chatops.engine.approvals.roles import GroupLookup, Roles, no_groups
+from chatops.engine.front.services import Services
 from chatops.engine.incidents.oncall import OnCall
 from chatops.engine.incidents.postmortem_service import PostMortems
 from chatops.engine.planning.config import Config
@@ -38,7 +39,6 @@ from chatops.engine.redact import Redactor
 from chatops.engine.runs.operations import Operations, Start, at_once
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.runner import Runner
-from chatops.engine.services import Services
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import ConfigError
 from chatops.executors.local import LocalExecutor

@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from chatops.engine.services import Services
+from chatops.engine.front.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,9 @@ from chatops.engine.planning.taskformat import MAX_STEPS
 
 Json = dict[str, Any]
 
-NOT_BLANK = r"\S"
+# a character no reader takes for a space: Python's strip() also drops \x1c-\x1f and \x85,
+# ECMA's \s also matches \ufeff, so "not blank" excludes them all
+NOT_BLANK = "[^\\s\\u001c-\\u001f\\u0085\\ufeff]"
 # what engine/planning/params.py refuses in any value (SAFE_TEXT_RE)
 CONTROL = {"pattern": "[\\u0000-\\u0008\\u000b-\\u001f\\u007f]"}
 # engine/planning/params.py GIT_REF_RE, with its three extra rules as lookaheads

@@ -12,8 +12,8 @@ from slack_sdk import WebClient
 
 from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.parts import Requested
+from chatops.engine.front.services import Services
 from chatops.engine.runs.operations import Operations
-from chatops.engine.services import Services
 from chatops.slack.home import HomePublisher
 from chatops.slack.notifier import SlackNotifier
 from chatops.slack.plan_notices import transient

@@ -147,7 +147,7 @@ def test_the_engine_is_grouped_by_concern() -> None:
     top = sorted(f.name for f in engine.glob("*.py") if f.name != "__init__.py")
     assert len(top) <= 8, top
     packages = sorted(p.name for p in engine.iterdir() if (p / "__init__.py").exists())
-    assert packages == ["agents", "approvals", "domain", "incidents", "planning", "runs"]
+    assert packages == ["agents", "approvals", "domain", "front", "incidents", "planning", "runs"]
 
 
 def test_the_cli_has_no_import_cycle() -> None:
