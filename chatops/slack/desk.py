@@ -51,6 +51,9 @@ class _Entry:
     priority: Priority
     version: int = 1
     sent_version: int = 0
+    taken: int = 0  # the version a sender took (in flight or sent): later puts are pending
+    taken_priority: Priority = Priority.PROGRESS  # the priority it was taken at
+    taken_since: float = 0.0  # and since when it was waiting
     accepted: str | None = None  # digest of what Slack last accepted
     dirty_since: float = 0.0
     not_before: float = 0.0
@@ -110,7 +113,9 @@ class MessageDesk:
             if entry is None:
                 entry = self._entries[key] = _Entry(channel, ts, render, priority, dirty_since=now)
             else:
-                clean = entry.sent_version >= entry.version
+                # clean: nothing waits beyond what a sender took; an update in flight
+                # does not lend its priority (and its freedom from pacing) to later ones
+                clean = entry.taken >= entry.version
                 entry.render = render
                 entry.version += 1
                 entry.priority = priority if clean else min(entry.priority, priority)
@@ -234,6 +239,8 @@ class MessageDesk:
     def _send(self, entry: _Entry) -> None:
         with self._cond:
             version, render, priority = entry.version, entry.render, entry.priority
+            entry.taken, entry.taken_priority = version, priority
+            entry.taken_since = entry.dirty_since
         rendered = render()
         if rendered is None:
             self._finish(entry, version, entry.accepted)
@@ -250,7 +257,7 @@ class MessageDesk:
             timeout=5.0,
             cancelled=self._stop.is_set,  # a stop does not wait out the budget
         ):
-            self._release(entry, retry_in=0.0)  # not its turn yet: look again
+            self._release(entry, retry_in=0.0, untaken=True)  # not its turn yet: look again
             return
         text, blocks = rendered
         try:
@@ -275,7 +282,7 @@ class MessageDesk:
                 e,
                 delay,
             )
-            self._release(entry, retry_in=delay)
+            self._release(entry, retry_in=delay, untaken=True)
             return
         self.sent += 1
         entry.last_sent = self.clock()
@@ -298,9 +305,13 @@ class MessageDesk:
                     e.not_before = max(now, paced) if e.not_before > now else e.not_before
             self._cond.notify_all()
 
-    def _release(self, entry: _Entry, retry_in: float) -> None:
+    def _release(self, entry: _Entry, retry_in: float, untaken: bool = False) -> None:
         with self._cond:
             entry.busy = False
+            if untaken:  # what was taken was not sent: it is pending again, at its priority
+                entry.priority = min(entry.priority, entry.taken_priority)
+                entry.dirty_since = min(entry.dirty_since, entry.taken_since)
+                entry.taken = entry.sent_version
             entry.not_before = max(entry.not_before, self.clock() + retry_in)
             self._cond.notify_all()
 

@@ -223,3 +223,19 @@ def test_messages_shown_and_untouched_for_an_hour_are_forgotten() -> None:
         assert desk.wait(desk.put("C1", f"new{i}", lambda: ("x", []), Priority.FINAL), 5)
     desk.stop()
     assert ("C1", "old") not in desk._entries and ("C1", "new0") in desk._entries
+
+
+def test_progress_after_a_state_in_flight_is_paced_from_that_state() -> None:
+    slack = FakeSlack()
+    desk = desk_for(slack, progress_every=0.3)
+    slack.gate.clear()
+    slack.entered.clear()
+    step = desk.put("C1", "5.5", lambda: ("step 2 started", []), Priority.STEP)
+    assert slack.entered.wait(5)  # the step's state is in flight, not paced
+    progress = desk.put("C1", "5.5", lambda: ("step 2: tick", []), Priority.PROGRESS)
+    slack.gate.set()
+    assert desk.wait(step, 5) and desk.wait(progress, 5)
+    desk.stop()
+    assert [text for _, text in slack.calls] == ["step 2 started", "step 2: tick"]
+    # the progress did not borrow the state's freedom from pacing: it waited its turn
+    assert slack.stamps[1] - slack.stamps[0] >= 0.29, slack.stamps
