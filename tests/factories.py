@@ -191,7 +191,9 @@ class Each:
     def __getattr__(self, name: str) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
             with self._tx() as t:
-                return getattr(getattr(t, self._repo), name)(*args, **kwargs)
+                result = getattr(getattr(t, self._repo), name)(*args, **kwargs)
+                t.commit()
+                return result
 
         return call
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from chatops.engine.events import Event
 from chatops.engine.ports import Clock, Stored
-from chatops.engine.unit_of_work import Transaction, Transactions
+from chatops.engine.unit_of_work import StoreTransaction, Transactions
 from chatops.errors import StoreUnavailable
 from tests.memory_repos import (
     MemoryAgents,
@@ -29,7 +29,7 @@ from tests.memory_repos import (
 )
 
 
-class MemoryTransaction(Transaction):
+class MemoryTransaction(StoreTransaction):
     def __init__(self, db: MemoryDatabase) -> None:
         self.db = db
         if db.down:
@@ -62,7 +62,7 @@ class MemoryTransaction(Transaction):
         self.agents = MemoryAgents(self.st)
         self.freezes = MemoryFreezes(self.st)
 
-    def commit(self) -> list[Event]:
+    def write(self) -> list[Event]:
         try:
             if self.db.down:
                 raise StoreUnavailable("the in-memory store went down before the commit")
@@ -74,7 +74,7 @@ class MemoryTransaction(Transaction):
             self.db.lock.release()
         return self.outbox.added
 
-    def rollback(self) -> None:
+    def discard(self) -> None:
         self.db.lock.release()
 
 

@@ -315,6 +315,7 @@ def _lead(w: Wired, user: str, action: str) -> None:
     if "lead" not in w.roles.of(user):
         with w.tx() as t:
             t.audit.append(AuditEvent(w.clock.now(), user, f"denied.{action}", detail="not a lead"))
+            t.commit()
         raise PermissionDenied("only a lead may add or revoke agents")
 
 

@@ -1,10 +1,17 @@
 """Units of work: one transaction over the repositories, the events it raised with it.
 
-`Transactions` hands them out. A block opened inside another on the same thread joins the
-outer one (a helper that audits joins the decision it is part of). Leaving the outermost
-block commits; an unexpected error rolls back. A refusal or an impossible request (any
-`ChatopsError`) is a decision on record: what was written before it, its audit row, stays.
-After a commit, the events written in it are announced: the outbox's workers wake, and live
+    with self.uow() as t:
+        run = t.runs.get(run_id)
+        t.runs.transition(run.id, RunState.CANCELLED, now)
+        t.commit()
+
+Leaving the block without `commit()` rolls everything back, an error or a refusal included.
+A refusal that must be on record says so: `t.keep(row)` writes that audit row whatever
+becomes of the unit (with it on a commit; in a transaction of its own after a rollback).
+One unit per thread at a time: a helper is handed the unit it works in, it never opens a
+second one inside (a nested block is a bug, refused at once).
+
+After a commit the events written in it are announced: the outbox's workers wake, and live
 listeners (a terminal following a run) see them at once. The store says which of its errors
 are transient (`is_transient`: the database down, restarting, its disk full), so a writer
 that must outlast an outage (the runner) retries those and nothing else.
@@ -17,6 +24,7 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
+from chatops.engine.domain.run import AuditEvent
 from chatops.engine.events import Event
 from chatops.engine.ports import (
     Agents,
@@ -30,16 +38,15 @@ from chatops.engine.ports import (
     Runs,
     Steps,
 )
-from chatops.errors import ChatopsError, StoreUnavailable
+from chatops.errors import StoreUnavailable
+
+__all__ = ["StoreTransaction", "Transactions", "UnitOfWork"]
 
 log = logging.getLogger(__name__)
 
-#: Errors after which the transaction is still committed: a refusal is a decision on record.
-KEEP_ON = (ChatopsError,)
 
-
-class Transaction:
-    """What a store adapter implements: repositories over one transaction."""
+class Repositories:
+    """The repositories a unit of work reaches."""
 
     plans: Plans
     runs: Runs
@@ -51,18 +58,60 @@ class Transaction:
     agents: Agents
     freezes: Freezes
 
-    def commit(self) -> list[Event]:
-        """Commit; return the events written in this transaction."""
+
+class StoreTransaction(Repositories):
+    """What a store adapter implements: its repositories over one transaction."""
+
+    def write(self) -> list[Event]:
+        """Commit the transaction; return the events written in it."""
         raise NotImplementedError
 
-    def rollback(self) -> None:
+    def discard(self) -> None:
+        """Roll the transaction back."""
         raise NotImplementedError
+
+
+class UnitOfWork(Repositories):
+    """What a `with uow() as t:` block works in."""
+
+    def __init__(self, owner: Transactions, tx: StoreTransaction) -> None:
+        self._owner = owner
+        self._tx = tx
+        self._kept: list[AuditEvent] = []
+        self.committed = False
+        self.plans = tx.plans
+        self.runs = tx.runs
+        self.steps = tx.steps
+        self.approvals = tx.approvals
+        self.audit = tx.audit
+        self.postmortems = tx.postmortems
+        self.events = tx.events
+        self.agents = tx.agents
+        self.freezes = tx.freezes
+
+    def commit(self) -> None:
+        """Make what this unit wrote durable and announce its events. It ends the unit."""
+        if self.committed:
+            raise RuntimeError("this unit of work was committed already")
+        for row in self._kept:
+            self.audit.append(row)
+        self._kept.clear()
+        events = self._tx.write()
+        self.committed = True
+        self._owner._closed(self)  # listeners may open units of their own
+        self._owner._committed(events)
+
+    def keep(self, row: AuditEvent) -> None:
+        """Put `row` on record even if this unit is rolled back (a refusal's audit row)."""
+        self._kept.append(row)
 
 
 class Transactions:
+    """Hands out units of work, one at a time per thread."""
+
     def __init__(
         self,
-        begin: Callable[[], Transaction],
+        begin: Callable[[], StoreTransaction],
         transient: Callable[[BaseException], bool] | None = None,
     ) -> None:
         self._begin = begin
@@ -85,9 +134,13 @@ class Transactions:
         return self._transient is not None and self._transient(exc)
 
     @property
-    def active(self) -> Transaction | None:
-        tx: Transaction | None = getattr(self._local, "tx", None)
-        return tx
+    def open(self) -> bool:
+        """Is a unit of work open on this thread?"""
+        return getattr(self._local, "unit", None) is not None
+
+    def _closed(self, unit: UnitOfWork) -> None:
+        if getattr(self._local, "unit", None) is unit:
+            self._local.unit = None
 
     def _committed(self, events: list[Event]) -> None:
         if not events:
@@ -101,21 +154,30 @@ class Transactions:
                 except Exception:  # a listener's failure is never the change's failure
                     log.exception("%s could not handle %s", type(listener).__name__, event)
 
+    def _write_kept(self, rows: list[AuditEvent]) -> None:
+        tx = self._begin()
+        try:
+            for row in rows:
+                tx.audit.append(row)
+        except BaseException:
+            tx.discard()
+            raise
+        self._committed(tx.write())
+
 
 class _Block:
     def __init__(self, owner: Transactions) -> None:
         self._owner = owner
-        self._tx: Transaction | None = None
-        self._outer = False
+        self._unit: UnitOfWork | None = None
 
-    def __enter__(self) -> Transaction:
-        tx = self._owner.active
-        if tx is None:
-            tx = self._owner._begin()
-            self._owner._local.tx = tx
-            self._outer = True
-        self._tx = tx
-        return tx
+    def __enter__(self) -> UnitOfWork:
+        if self._owner.open:
+            raise RuntimeError(
+                "a unit of work is open on this thread already: hand it to the helper"
+            )
+        self._unit = UnitOfWork(self._owner, self._owner._begin())
+        self._owner._local.unit = self._unit
+        return self._unit
 
     def __exit__(
         self,
@@ -123,14 +185,15 @@ class _Block:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not self._outer or self._tx is None:
+        unit = self._unit
+        if unit is None:
             return
-        self._owner._local.tx = None
-        if exc is None or isinstance(exc, KEEP_ON):
-            events = self._tx.commit()
-            self._owner._committed(events)
-        else:
-            try:
-                self._tx.rollback()
-            except Exception:  # the connection may be gone with the database: nothing to undo
-                log.debug("rollback failed", exc_info=True)
+        self._owner._closed(unit)
+        if unit.committed:
+            return
+        try:
+            unit._tx.discard()
+        except Exception:  # the connection may be gone with the database: nothing to undo
+            log.debug("rollback failed", exc_info=True)
+        if unit._kept:
+            self._owner._write_kept(unit._kept)

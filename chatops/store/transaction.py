@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chatops.engine.events import Event
 from chatops.engine.ports import Clock
-from chatops.engine.unit_of_work import Transaction, Transactions
+from chatops.engine.unit_of_work import StoreTransaction, Transactions
 from chatops.store.agents import SqlAgents
 from chatops.store.approvals import SqlApprovals
 from chatops.store.audit import SqlAudit
@@ -20,7 +20,7 @@ from chatops.store.runs import SqlRuns
 from chatops.store.steps import SqlSteps
 
 
-class SqlTransaction(Transaction):
+class SqlTransaction(StoreTransaction):
     def __init__(self, session: Session, clock: Clock) -> None:
         self.session = session
         session.begin()
@@ -35,14 +35,14 @@ class SqlTransaction(Transaction):
         self.agents = SqlAgents(session)
         self.freezes = SqlFreezes(session)
 
-    def commit(self) -> list[Event]:
+    def write(self) -> list[Event]:
         try:
             self.session.commit()
         finally:
             self.session.close()
         return self.outbox.added
 
-    def rollback(self) -> None:
+    def discard(self) -> None:
         try:
             self.session.rollback()
         finally:

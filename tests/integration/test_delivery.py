@@ -149,6 +149,7 @@ def test_events_commit_with_their_change_or_not_at_all(
         t.plans.add(plan)
         run = t.runs.create(plan, RunState.AWAITING_APPROVAL, NOW)
         t.events.add(ev.RunRequested(run))
+        t.commit()
     with pytest.raises(RuntimeError), tx() as t:
         assert t.runs.transition(run.id, RunState.REJECTED, NOW, error="no")
         t.audit.append(AuditEvent(NOW, "U_LEAD", "plan.rejected", run.id))
@@ -161,6 +162,7 @@ def test_events_commit_with_their_change_or_not_at_all(
         assert t.runs.transition(run.id, RunState.REJECTED, NOW, error="no")
         t.audit.append(AuditEvent(NOW, "U_LEAD", "plan.rejected", run.id))
         t.events.add(ev.RunRejected(t.runs.get(run.id), "U_LEAD", "no"))
+        t.commit()
     stored = log.after(0)
     assert [type(s.event) for s in stored] == [ev.RunRequested, ev.RunRejected]
     assert stored[0].id < stored[1].id
@@ -180,6 +182,7 @@ def outbox_with_a_run(
     with tx() as t:
         t.plans.add(plan)
         run = t.runs.create(plan, RunState.AWAITING_APPROVAL, NOW)
+        t.commit()
     assert log.lease("slack-thread", "a", now, now + timedelta(seconds=30)) == 0
     return tx, log, run, now
 
@@ -192,6 +195,7 @@ def test_a_restart_delivers_what_was_not_delivered_and_one_process_holds_a_consu
     for i in range(3):
         with tx() as t:
             t.events.add(ev.StepOutput(run, "pull", "h1", f"{i}\n"))
+            t.commit()
     first = log.after(0)
     assert log.advance("slack-thread", "a", first[0].id)  # a handled one event, then died
     assert not log.advance("slack-thread", "b", first[-1].id)  # not b's to move
@@ -253,6 +257,7 @@ def test_a_prune_forgets_only_handled_events_and_ids_never_go_back(
     for i in range(4):
         with tx() as t:
             t.events.add(ev.StepOutput(run, "pull", "h1", f"{i}\n"))
+            t.commit()
     first = log.after(0)
     assert log.advance("slack-thread", "a", first[2].id)  # the last one not yet handled
     assert log.prune(before=NOW + timedelta(days=1)) == 3
@@ -262,5 +267,6 @@ def test_a_prune_forgets_only_handled_events_and_ids_never_go_back(
     assert log.prune(before=NOW + timedelta(days=1)) == 1
     with tx() as t:  # an empty table: the next id still follows the last one handed out
         t.events.add(ev.RunExpired(run))
+        t.commit()
     [new] = log.after(first[3].id)
     assert new.id > first[3].id

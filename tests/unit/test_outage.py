@@ -164,6 +164,7 @@ def test_this_process_sees_its_own_dead_workers(
     run = approved(r)
     with r.tx() as t:  # claimed by this process, but no worker executes it
         assert t.runs.claim_parked(run.id, r.runner.owner, r.clock.now())
+        t.commit()
     stored = r.store.get_run(run.id)
     alive = OwnerLiveness(r.runner.owner, r.clock.now(), STALE, frozenset({run.id}))
     assert not alive(stored)  # a worker runs it
@@ -186,6 +187,7 @@ def test_a_cancel_of_an_orphaned_run_ends_it_now(
     run = approved(r)
     with r.tx() as t:
         assert t.runs.claim_parked(run.id, r.runner.owner, r.clock.now())
+        t.commit()
     r.clock.advance(timedelta(seconds=6))
     ops = Operations(r.changes, r.runner)
     ended = ops.cancel(run.id, "U_LEAD")

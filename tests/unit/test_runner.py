@@ -160,6 +160,7 @@ def test_dead_owner_is_recovered_as_interrupted_and_resumed_only_by_a_lead(
         assert claimed is not None
         t.runs.set_current_step(run.id, "pull", dead.clock.now())
         t.steps.start(run.id, "main", "pull", "", dead.clock.now())
+        t.commit()
     alive = rig(url, config, runbooks, owner="me")
     alive.clock.advance(timedelta(minutes=5))
     stale = timedelta(minutes=2)
@@ -233,5 +234,6 @@ def test_continue_is_claimed_by_one_process_only(
     a.changes.mark_done(run.id, "prepare", "U_CODER")
     with a.tx() as t:
         assert t.runs.claim_parked(run.id, "a", a.clock.now())
+        t.commit()
     assert b.runner.continue_run(run.id) is None  # already taken
     assert b.executor.calls == []

@@ -127,6 +127,7 @@ class AgentGate:
                     detail=detail,
                 )
             )
+            t.commit()
 
     def _origin(self) -> str:
         channel = self.config.agents.channel

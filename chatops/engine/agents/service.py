@@ -26,6 +26,7 @@ class AgentService:
     def _audit(self, actor: str, action: str, detail: str) -> None:
         with self.tx() as t:
             t.audit.append(AuditEvent(self.clock.now(), actor, action, detail=detail))
+            t.commit()
 
     def add(
         self,
@@ -70,6 +71,7 @@ class AgentService:
                 f"expires {agent.expires_at.isoformat() if agent.expires_at else 'never'}"
             )
             t.audit.append(AuditEvent(now, by, "agent.added", detail=f"{name}: {scope}"))
+            t.commit()
         return agent, token
 
     def list(self) -> list[Agent]:
@@ -85,6 +87,7 @@ class AgentService:
             t.audit.append(AuditEvent(self.clock.now(), by, "agent.revoked", detail=name))
             agent = t.agents.get(name)
             assert agent is not None
+            t.commit()
             return agent
 
     def authenticate(self, token: str, *, audit: bool = True) -> Agent:

@@ -23,7 +23,6 @@ from chatops.engine.domain.agent_rules import approval_refusal
 from chatops.engine.domain.run import (
     TERMINAL,
     ApprovalRecord,
-    AuditEvent,
     RunState,
     RunView,
 )
@@ -34,10 +33,9 @@ from chatops.engine.planning.policy import Verdict, evaluate
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.planning.taskformat import import_task
 from chatops.engine.ports import Clock
-from chatops.engine.unit_of_work import Transaction, Transactions
+from chatops.engine.unit_of_work import Transactions, UnitOfWork
 from chatops.errors import (
     ParameterError,
-    PermissionDenied,
     PolicyRefused,
     StateError,
     UnknownName,
@@ -72,37 +70,10 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
         self.roles = roles
 
     # -- helpers ---------------------------------------------------------------------------
-    def _audit(
-        self,
-        actor: str,
-        action: str,
-        run: RunView | None = None,
-        detail: str = "",
-        plan: Plan | None = None,
-    ) -> None:
-        with self.tx() as t:
-            t.audit.append(
-                AuditEvent(
-                    at=self.clock.now(),
-                    actor=actor,
-                    action=action,
-                    run_id=run.id if run else None,
-                    task_id=run.task_id if run else (plan.task_id if plan else None),
-                    plan_hash=run.plan_hash if run else (plan.sha256 if plan else None),
-                    detail=detail,
-                )
-            )
-
-    def _deny(
-        self, actor: str, action: str, reason: str, run: RunView | None = None
-    ) -> PermissionDenied:
-        self._audit(actor, f"denied.{action}", run, reason)
-        return PermissionDenied(reason)
-
     def bad_input(self, actor: str, action: str, reason: str) -> ParameterError:
         """Audit input that could not be read (a tampered or outdated button, say) and
         return the error that tells the user so."""
-        self._audit(actor, f"denied.{action}", detail=f"unreadable input: {reason}"[:500])
+        self._refused(f"denied.{action}", actor, f"unreadable input: {reason}"[:500])
         return ParameterError(reason)
 
     def runbook(self, name: str) -> Runbook:
@@ -204,7 +175,7 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
     def nobody_approves(self, plan: Plan) -> str | None:
         return nobody_approves(self.config, self.roles, plan, self.required_approvals(plan))
 
-    def _frozen(self, t: Transaction, plan: Plan) -> str | None:
+    def _frozen(self, t: UnitOfWork, plan: Plan) -> str | None:
         """Why a freeze in force refuses this plan, or None."""
         return freeze_refusal(
             self.config,
@@ -228,7 +199,7 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
         with self.tx() as t:
             frozen = self._frozen(t, plan)
             if frozen is not None:
-                self._audit(requester, "denied.request", detail=frozen, plan=plan)
+                self._refused("denied.request", requester, frozen, t=t, plan=plan)
                 raise PolicyRefused([frozen])
             verdict = evaluate(plan)
             nobody = self.nobody_approves(plan)
@@ -238,11 +209,12 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
             now = self.clock.now()
             if verdict.ok:
                 run = t.runs.create(plan, RunState.AWAITING_APPROVAL, now)
-                self._audit(requester, "plan.imported" if imported else "plan.requested", run)
+                self._audit(t, requester, "plan.imported" if imported else "plan.requested", run)
             else:
                 run = t.runs.create(plan, RunState.REJECTED, now, "; ".join(verdict.reasons))
-                self._audit(requester, "plan.refused", run, "; ".join(verdict.reasons))
+                self._audit(t, requester, "plan.refused", run, "; ".join(verdict.reasons))
             t.events.add(ev.RunRequested(run, tuple(verdict.reasons), origin))
+            t.commit()
             return Requested(plan, verdict, run)
 
     # -- approvals -------------------------------------------------------------------------
@@ -251,28 +223,30 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
 
     def approval_status(self, run: RunView, plan: Plan) -> ApprovalStatus:
         with self.tx() as t:
-            valid = [a for a in t.approvals.of_run(run.id) if a.plan_hash == plan.sha256]
-            users = tuple(dict.fromkeys(a.user for a in valid))
-            needed = self.required_approvals(plan)
-            missing: list[str] = []
-            if plan.unanswered():
-                missing.append("answers to " + ", ".join(plan.unanswered()))
-            if len(users) < needed:
-                missing.append(
-                    f"{needed - len(users)} more approval(s) from {', '.join(plan.approval.roles)}"
-                )
-            if plan.approval.architect and not any("architect" in a.roles for a in valid):
-                missing.append("an approval from the architect role")
-            return ApprovalStatus(run, users, needed, tuple(missing))
+            return self._approval_status(t, run, plan)
+
+    def _approval_status(self, t: UnitOfWork, run: RunView, plan: Plan) -> ApprovalStatus:
+        valid = [a for a in t.approvals.of_run(run.id) if a.plan_hash == plan.sha256]
+        users = tuple(dict.fromkeys(a.user for a in valid))
+        needed = self.required_approvals(plan)
+        missing: list[str] = []
+        if plan.unanswered():
+            missing.append("answers to " + ", ".join(plan.unanswered()))
+        if len(users) < needed:
+            missing.append(
+                f"{needed - len(users)} more approval(s) from {', '.join(plan.approval.roles)}"
+            )
+        if plan.approval.architect and not any("architect" in a.roles for a in valid):
+            missing.append("an approval from the architect role")
+        return ApprovalStatus(run, users, needed, tuple(missing))
 
     def approve(self, run_id: int, user: str, plan_hash: str) -> ApprovalStatus:
+        self.check_expiry(run_id)  # an expiry found now is on record, whatever follows
         with self.tx() as t:
             run = t.runs.get(run_id)
             plan = t.plans.get(run.task_id)
-            self._expire_if_due(run)
-            run = t.runs.get(run_id)
             if run.state != RunState.AWAITING_APPROVAL:
-                self._audit(user, "denied.approve", run, f"run is {run.state.value}")
+                self._refused("denied.approve", user, f"run is {run.state.value}", run, t)
                 raise StateError(f"run {run.id} is {run.state.value}: nothing to approve")
             if plan_hash != plan.sha256 or run.plan_hash != plan.sha256:
                 raise self._deny(
@@ -281,15 +255,16 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
                     "this approval is for a different version of the plan; it was changed and "
                     "earlier approvals are void: review the current plan",
                     run,
+                    t,
                 )
             if plan.unanswered():
-                raise self._deny(user, "approve", unanswered_refusal(plan, run), run)
+                raise self._deny(user, "approve", unanswered_refusal(plan, run), run, t)
             refused = approval_refusal(user)
             if refused is not None:
-                raise self._deny(user, "approve", refused, run)
+                raise self._deny(user, "approve", refused, run, t)
             if user in barred(self.config, plan):
                 raise self._deny(
-                    user, "approve", "four-eyes: you cannot approve your own request", run
+                    user, "approve", "four-eyes: you cannot approve your own request", run, t
                 )
             held = self.roles.of(user)
             allowed = set(plan.approval.roles)
@@ -299,6 +274,7 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
                     "approve",
                     f"only {', '.join(sorted(allowed))} may approve {plan.runbook}",
                     run,
+                    t,
                 )
             added = t.approvals.add(
                 ApprovalRecord(
@@ -306,21 +282,27 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
                 )
             )
             if added:
-                self._audit(user, "plan.approved", run, f"roles: {', '.join(sorted(held))}")
-            status = self.approval_status(run, plan)
+                self._audit(t, user, "plan.approved", run, f"roles: {', '.join(sorted(held))}")
+            status = self._approval_status(t, run, plan)
             if status.complete:
                 now = self.clock.now()
                 if t.runs.transition(run.id, RunState.APPROVED, now):
                     t.runs.transition(run.id, RunState.QUEUED, now)
                     run = t.runs.get(run.id)
                     self._audit(
-                        "chatops", "run.queued", run, f"approved by {', '.join(status.approvers)}"
+                        t,
+                        "chatops",
+                        "run.queued",
+                        run,
+                        f"approved by {', '.join(status.approvers)}",
                     )
                     position = t.runs.queue_position(run.id)
                     t.events.add(ev.RunApproved(run, tuple(status.approvers), position))
-            return ApprovalStatus(
+            status = ApprovalStatus(
                 t.runs.get(run.id), status.approvers, status.needed, status.missing
             )
+            t.commit()
+            return status
 
     def reject(self, run_id: int, user: str, reason: str) -> RunView:
         with self.tx() as t:
@@ -328,13 +310,14 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
             plan = t.plans.get(run.task_id)
             if user != run.requester and not self.roles.of(user) & set(plan.approval.roles):
                 raise self._deny(
-                    user, "reject", "only an approver or the requester may reject", run
+                    user, "reject", "only an approver or the requester may reject", run, t
                 )
             if not t.runs.transition(run.id, RunState.REJECTED, self.clock.now(), error=reason):
                 raise StateError(f"run {run.id} is {run.state.value}: it cannot be rejected")
             run = t.runs.get(run.id)
-            self._audit(user, "plan.rejected", run, reason)
+            self._audit(t, user, "plan.rejected", run, reason)
             t.events.add(ev.RunRejected(run, user, reason))
+            t.commit()
             return run
 
     def cancel(self, run_id: int, user: str) -> RunView:
@@ -342,21 +325,23 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
             run = t.runs.get(run_id)
             if user != run.requester and "lead" not in self.roles.of(user):
                 raise self._deny(
-                    user, "cancel", "only the requester or a lead may cancel a run", run
+                    user, "cancel", "only the requester or a lead may cancel a run", run, t
                 )
             if run.state in TERMINAL:
                 raise StateError(f"run {run.id} is already {run.state.value}")
             if run.state == RunState.RUNNING:
-                if self._cancel_parked(run, user):
-                    return t.runs.get(run.id)
-                t.runs.request_cancel(run.id)
-                self._audit(user, "run.cancel_requested", run)
-                return t.runs.get(run.id)
+                if not self._cancel_parked(t, run, user):
+                    t.runs.request_cancel(run.id)
+                    self._audit(t, user, "run.cancel_requested", run)
+                run = t.runs.get(run.id)
+                t.commit()
+                return run
             if not t.runs.transition(run.id, RunState.CANCELLED, self.clock.now()):
                 raise StateError(f"run {run.id} could not be cancelled")
             run = t.runs.get(run.id)
-            self._audit(user, "run.cancelled", run)
+            self._audit(t, user, "run.cancelled", run)
             t.events.add(ev.RunCancelled(run, user))
+            t.commit()
             return run
 
     def resume(self, run_id: int, user: str) -> RunView:
@@ -364,12 +349,15 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
         with self.tx() as t:
             run = t.runs.get(run_id)
             if "lead" not in self.roles.of(user):
-                raise self._deny(user, "resume", "only a lead may resume an interrupted run", run)
+                raise self._deny(
+                    user, "resume", "only a lead may resume an interrupted run", run, t
+                )
             if run.state != RunState.INTERRUPTED:
                 raise StateError(f"run {run.id} is {run.state.value}, not interrupted")
             t.runs.transition(run.id, RunState.QUEUED, self.clock.now())
             run = t.runs.get(run.id)
-            self._audit(user, "run.resumed", run, f"from step {run.current_step}")
+            self._audit(t, user, "run.resumed", run, f"from step {run.current_step}")
+            t.commit()
             return run
 
     def roll_back(self, run_id: int, user: str) -> RunView:
@@ -379,13 +367,14 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
             run = t.runs.get(run_id)
             if "lead" not in self.roles.of(user):
                 why = "only a lead may roll back an interrupted run"
-                raise self._deny(user, "rollback", why, run)
+                raise self._deny(user, "rollback", why, run, t)
             if run.state != RunState.INTERRUPTED:
                 raise StateError(f"run {run.id} is {run.state.value}, not interrupted")
             t.runs.request_rollback(run.id)
             t.runs.transition(run.id, RunState.QUEUED, self.clock.now())
             run = t.runs.get(run.id)
-            self._audit(user, "run.rollback_requested", run, f"from step {run.current_step}")
+            self._audit(t, user, "run.rollback_requested", run, f"from step {run.current_step}")
+            t.commit()
             return run
 
     def get(self, run_id: int) -> tuple[RunView, Plan]:

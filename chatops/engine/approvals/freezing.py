@@ -14,7 +14,7 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.durations import parse_duration
 from chatops.engine.planning.freezes import Freeze
 from chatops.engine.ports import Clock, Freezes, Held
-from chatops.engine.unit_of_work import Transaction, Transactions
+from chatops.engine.unit_of_work import Transactions, UnitOfWork
 from chatops.errors import ParameterError, PermissionDenied
 
 MAX_FREEZE = 14 * 86400  # seconds: a freeze longer than two weeks belongs in chatops.yml
@@ -49,7 +49,7 @@ def holding(config: Config, freezes: list[Freeze]) -> Held:
     return held
 
 
-def tell_held(config: Config, t: Transaction, freezes: list[Freeze], now: datetime) -> None:
+def tell_held(config: Config, t: UnitOfWork, freezes: list[Freeze], now: datetime) -> None:
     """Say once, in each queued run's thread, which freeze holds it (an event and an audit
     row, once per run and freeze)."""
     for run in t.runs.list(limit=200, states=[RunState.QUEUED]):
@@ -93,6 +93,7 @@ class FreezeService:
     def _audit(self, actor: str, action: str, detail: str) -> None:
         with self.tx() as t:
             t.audit.append(AuditEvent(self.clock.now(), actor, action, detail=detail[:500]))
+            t.commit()
 
     def freeze(self, target: str, duration: str, reason: str, by: str) -> Freeze:
         service = self._target(target)
@@ -114,6 +115,7 @@ class FreezeService:
                     now, by, "freeze.added", detail=f"#{fid} {target} for {duration}: {reason}"
                 )
             )
+            t.commit()
         return Freeze(f"ad hoc #{fid}", (service,) if service else (), reason, now + length, by)
 
     def unfreeze(self, target: str, by: str) -> int:
@@ -127,4 +129,5 @@ class FreezeService:
                     self.clock.now(), by, "freeze.lifted", detail=f"{target}: {lifted} lifted"
                 )
             )
+            t.commit()
         return lifted

@@ -6,6 +6,7 @@ from chatops.engine import events as ev
 from chatops.engine.approvals.parts import ChangeParts
 from chatops.engine.domain.agent_rules import approval_refusal
 from chatops.engine.domain.run import ApprovalRecord, RunState, RunView, StepState
+from chatops.engine.unit_of_work import UnitOfWork
 from chatops.errors import StateError
 
 #: Process 4: when to escalate to the Architect.
@@ -30,13 +31,15 @@ class Handoffs(ChangeParts):
             held = self.roles.of(user)
             if user != run.requester and step.role not in held and "lead" not in held:
                 raise self._deny(
-                    user, "mark_done", f"step {step_id} is for the {step.role} role", run
+                    user, "mark_done", f"step {step_id} is for the {step.role} role", run, t
                 )
-            rec = self._waiting(run, step_id)
+            rec = self._waiting(t, run, step_id)
             t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
-            self._audit(user, "step.done", run, step_id)
+            self._audit(t, user, "step.done", run, step_id)
             t.events.add(ev.StepDone(run, step_id, user))
-            return t.runs.get(run.id)
+            run = t.runs.get(run.id)
+            t.commit()
+            return run
 
     def approve_gate(self, run_id: int, step_id: str, user: str) -> bool:
         with self.tx() as t:
@@ -47,48 +50,49 @@ class Handoffs(ChangeParts):
                 raise StateError(f"step {step_id} is not a gate")
             refused = approval_refusal(user)
             if refused is not None:
-                raise self._deny(user, "gate", refused, run)
+                raise self._deny(user, "gate", refused, run, t)
             if self.config.policies.four_eyes and user == run.requester:
                 raise self._deny(
-                    user, "gate", "four-eyes: you cannot pass a gate of your own request", run
+                    user, "gate", "four-eyes: you cannot pass a gate of your own request", run, t
                 )
             held = self.roles.of(user)
             if not held & set(step.roles):
-                raise self._deny(user, "gate", f"gate {step_id} needs {', '.join(step.roles)}", run)
-            rec = self._waiting(run, step_id)
+                why = f"gate {step_id} needs {', '.join(step.roles)}"
+                raise self._deny(user, "gate", why, run, t)
+            rec = self._waiting(t, run, step_id)
             t.approvals.add(
                 ApprovalRecord(
                     run.id, plan.sha256, user, tuple(sorted(held)), step_id, self.clock.now()
                 )
             )
-            self._audit(user, "gate.approved", run, step_id)
+            self._audit(t, user, "gate.approved", run, step_id)
             users = {
                 a.user for a in t.approvals.of_run(run.id, step_id) if a.plan_hash == plan.sha256
             }
-            if len(users) >= step.quorum:
+            passed = len(users) >= step.quorum
+            if passed:
                 t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
-                return True
-            return False
+            t.commit()
+            return passed
 
-    def _cancel_parked(self, run: RunView, user: str) -> bool:
-        """End a run that waits on a person (a manual step or a gate) at once. False if a
-        process is running it: then it stops before its next step, on a cancel request."""
-        with self.tx() as t:
-            holder = f"cancel:{user}"
-            if not t.runs.claim_parked(run.id, holder, self.clock.now()):
-                return False
-            now = self.clock.now()
-            for rec in t.steps.of_run(run.id):
-                if rec.state == StepState.WAITING:
-                    t.steps.finish(
-                        rec.id, StepState.CANCELLED, now, error=f"cancelled by {user}", actor=user
-                    )
-            why = f"cancelled by {user} while waiting at step {run.current_step}"
-            t.runs.transition(run.id, RunState.CANCELLED, now, error=why)
-            run = t.runs.get(run.id)
-            self._audit(user, "run.cancelled", run, f"waiting at step {run.current_step}")
-            t.events.add(ev.RunFinished(run, run.state, by=user))
-            return True
+    def _cancel_parked(self, t: UnitOfWork, run: RunView, user: str) -> bool:
+        """In `t`: end a run that waits on a person (a manual step or a gate) at once. False
+        if a process is running it: then it stops before its next step, on a cancel request."""
+        holder = f"cancel:{user}"
+        if not t.runs.claim_parked(run.id, holder, self.clock.now()):
+            return False
+        now = self.clock.now()
+        for rec in t.steps.of_run(run.id):
+            if rec.state == StepState.WAITING:
+                t.steps.finish(
+                    rec.id, StepState.CANCELLED, now, error=f"cancelled by {user}", actor=user
+                )
+        why = f"cancelled by {user} while waiting at step {run.current_step}"
+        t.runs.transition(run.id, RunState.CANCELLED, now, error=why)
+        run = t.runs.get(run.id)
+        self._audit(t, user, "run.cancelled", run, f"waiting at step {run.current_step}")
+        t.events.add(ev.RunFinished(run, run.state, by=user))
+        return True
 
     def escalate(self, run_id: int, user: str, reason: str, details: str = "") -> RunView:
         """Process 4: hand a production problem to the Architect, with the seed's reason."""
@@ -107,10 +111,14 @@ class Handoffs(ChangeParts):
                 and user != run.requester
             ):
                 raise self._deny(
-                    user, "escalate", "only on-call, coders and leads may escalate", run
+                    user, "escalate", "only on-call, coders and leads may escalate", run, t
                 )
             self._audit(
-                user, "run.escalated", run, f"{ESCALATION_REASONS[reason]}; {details}".strip("; ")
+                t,
+                user,
+                "run.escalated",
+                run,
+                f"{ESCALATION_REASONS[reason]}; {details}".strip("; "),
             )
             architects = self.config.roles.get("architect")
             t.events.add(
@@ -123,6 +131,7 @@ class Handoffs(ChangeParts):
                     tuple(architects.groups) if architects else (),
                 )
             )
+            t.commit()
             return run
 
     def answer_escalation(self, run_id: int, user: str, how: str, reason: str = "") -> RunView:
@@ -140,6 +149,7 @@ class Handoffs(ChangeParts):
                     f"escalation.{how}",
                     "only the architect (or a lead) answers an escalation",
                     run,
+                    t,
                 )
             if how == "close" and not reason.strip():
                 raise StateError("say why it is closed")
@@ -152,16 +162,17 @@ class Handoffs(ChangeParts):
                 action, detail = "run.escalation_taken", "taken over: a fix plan follows"
             else:
                 action, detail = "run.escalation_closed", f"closed: {reason.strip()}"
-            self._audit(user, action, run, detail)
+            self._audit(t, user, action, run, detail)
             for rec in waiting:
                 t.steps.finish(rec.id, StepState.SUCCEEDED, self.clock.now(), actor=user, error="")
-                self._audit(user, "step.done", run, f"{rec.step_id}: {detail}")
+                self._audit(t, user, "step.done", run, f"{rec.step_id}: {detail}")
             t.events.add(ev.EscalationAnswered(run, user, how, reason.strip()))
-            return t.runs.get(run.id)
+            run = t.runs.get(run.id)
+            t.commit()
+            return run
 
-    def _waiting(self, run: RunView, step_id: str) -> int:
-        with self.tx() as t:
-            for rec in t.steps.of_run(run.id):
-                if rec.step_id == step_id and rec.state == StepState.WAITING:
-                    return rec.id
-            raise StateError(f"step {step_id} of run {run.id} is not waiting for anyone")
+    def _waiting(self, t: UnitOfWork, run: RunView, step_id: str) -> int:
+        for rec in t.steps.of_run(run.id):
+            if rec.step_id == step_id and rec.state == StepState.WAITING:
+                return rec.id
+        raise StateError(f"step {step_id} of run {run.id} is not waiting for anyone")

@@ -19,7 +19,7 @@ from chatops.engine.planning.taskformat import import_task
 from chatops.errors import NotFound, ParameterError
 
 if TYPE_CHECKING:
-    from chatops.engine.unit_of_work import Transaction
+    from chatops.engine.unit_of_work import UnitOfWork
 
 
 def _answered(plan: Plan) -> None:
@@ -41,11 +41,11 @@ class Proposals(ChangeParts):
     ) -> Requested:
         raise NotImplementedError
 
-    def _waiting(self, run: RunView, step_id: str) -> int:
+    def _waiting(self, t: UnitOfWork, run: RunView, step_id: str) -> int:
         raise NotImplementedError
 
     def _put_revision(
-        self, t: Transaction, run: RunView, old: Plan, plan: Plan, who: str
+        self, t: UnitOfWork, run: RunView, old: Plan, plan: Plan, who: str
     ) -> Requested:
         raise NotImplementedError
 
@@ -158,7 +158,9 @@ class Proposals(ChangeParts):
         if run.state in never_ran:  # rejected or expired: the revision is a new request
             return self._submit(revised, who, imported=True, origin=origin)
         with self.tx() as t:
-            return self._put_revision(t, run, existing, revised, who)
+            requested = self._put_revision(t, run, existing, revised, who)
+            t.commit()
+            return requested
 
     def _may_propose(self, agent: Agent, rb: Runbook, service: str | None) -> None:
         refused = proposal_refusal(agent, rb, service)
@@ -179,10 +181,12 @@ class Proposals(ChangeParts):
                 raise NotFound(f"run {run.id} has no step {step_id!r}") from None
             refused = done_refusal(agent, step.kind, step.role, run.service)
             if refused is not None:
-                raise self._deny(who, "mark_done", refused, run)
-            rec = self._waiting(run, step_id)
+                raise self._deny(who, "mark_done", refused, run, t)
+            rec = self._waiting(t, run, step_id)
             t.steps.append_output(rec, f"Evidence from {who}:\n{evidence.render()}\n")
             t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=who)
-            self._audit(who, "step.done", run, f"{step_id}: {evidence.render()}"[:2000])
+            self._audit(t, who, "step.done", run, f"{step_id}: {evidence.render()}"[:2000])
             t.events.add(ev.StepDone(run, step_id, who, evidence.text, evidence.links))
-            return t.runs.get(run.id)
+            run = t.runs.get(run.id)
+            t.commit()
+            return run

@@ -11,7 +11,7 @@ from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.policy import evaluate
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.unit_of_work import Transaction
+from chatops.engine.unit_of_work import UnitOfWork
 from chatops.errors import PolicyRefused, StateError
 
 
@@ -25,16 +25,15 @@ class Revisions(ChangeParts):
     def to_answer(self, run_id: int, user: str) -> Plan:
         """The plan whose planning questions `user` is about to answer: only the requester
         may, and only before the run starts (a refusal is audited)."""
-        with self.tx():
-            run, plan = self.get(run_id)
-            why = f"only the requester ({run.requester}) answers the planning questions"
-            self._revisable(run, user, why)
-            return plan
+        run, plan = self.get(run_id)
+        why = f"only the requester ({run.requester}) answers the planning questions"
+        self._revisable(run, user, why)
+        return plan
 
-    def _revisable(self, run: RunView, user: str, why: str) -> None:
+    def _revisable(self, run: RunView, user: str, why: str, t: UnitOfWork | None = None) -> None:
         """Only the requester changes a plan, and only before its run starts (audited)."""
         if user != run.requester:
-            raise self._deny(user, "revise", why, run)
+            raise self._deny(user, "revise", why, run, t)
         if run.state not in (RunState.AWAITING_APPROVAL, RunState.APPROVED, RunState.QUEUED):
             raise StateError(f"run {run.id} is {run.state.value}: its plan can no longer change")
 
@@ -50,8 +49,9 @@ class Revisions(ChangeParts):
         every approval given to the old one. It awaits approval again. A key that names a
         planning question answers it (`/change edit 3 tables="orders"`)."""
         with self.tx() as t:
-            run, old = self.get(run_id)
-            self._revisable(run, user, "only the requester may change a plan")
+            run = t.runs.get(run_id)
+            old = t.plans.get(run.task_id)
+            self._revisable(run, user, "only the requester may change a plan", t)
             rb = self.runbook(old.runbook)
             asked = {q.id for q in rb.questions} - set(rb.parameters)
             answers = {**(answers or {}), **{k: v for k, v in params.items() if k in asked}}
@@ -71,10 +71,12 @@ class Revisions(ChangeParts):
                 answers={**old.answers, **(answers or {})},
                 task_id=f"{base}~{version}",
             )
-            return self._put_revision(t, run, old, plan, user)
+            requested = self._put_revision(t, run, old, plan, user)
+            t.commit()
+            return requested
 
     def _put_revision(
-        self, t: Transaction, run: RunView, old: Plan, plan: Plan, who: str
+        self, t: UnitOfWork, run: RunView, old: Plan, plan: Plan, who: str
     ) -> Requested:
         """Point a run not yet started at a new version of its plan: earlier approvals are
         void (they name the old hash), the revision is audited, the plan message redrawn."""
@@ -85,6 +87,8 @@ class Revisions(ChangeParts):
         if not t.runs.replace_plan(run.id, plan, self.clock.now()):
             raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
         run = t.runs.get(run.id)
-        self._audit(who, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void")
+        self._audit(
+            t, who, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void"
+        )
         t.events.add(ev.PlanRevised(run, old.sha256))
         return Requested(plan, verdict, run)

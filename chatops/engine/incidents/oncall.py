@@ -102,6 +102,7 @@ class OnCall:
     def _audit(self, actor: str, action: str, detail: str) -> None:
         with self.tx() as t:
             t.audit.append(AuditEvent(self.clock.now(), actor, action, detail=detail))
+            t.commit()
 
     def _service(self, name: str, environment: str | None) -> tuple[Service, str, list[Host]]:
         svc = self.config.services.get(name)

@@ -11,7 +11,7 @@ from chatops.engine.domain.postmortem import QUESTIONS, PostMortem, due_at, mark
 from chatops.engine.domain.run import AuditEvent, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.ports import Clock
-from chatops.engine.unit_of_work import Transactions
+from chatops.engine.unit_of_work import Transactions, UnitOfWork
 from chatops.errors import NotFound, PermissionDenied, StateError
 
 OWNER = re.compile(r";? ?owner \S+")
@@ -33,13 +33,15 @@ class PostMortems:
         self.clock = clock
         self.roles = roles
 
-    def _audit(self, run: RunView, actor: str, action: str, detail: str = "") -> None:
-        with self.tx() as t:
-            t.audit.append(
-                AuditEvent(
-                    self.clock.now(), actor, action, run.id, run.task_id, run.plan_hash, detail
-                )
-            )
+    def _row(self, run: RunView, actor: str, action: str, detail: str = "") -> AuditEvent:
+        return AuditEvent(
+            self.clock.now(), actor, action, run.id, run.task_id, run.plan_hash, detail
+        )
+
+    def _audit(
+        self, t: UnitOfWork, run: RunView, actor: str, action: str, detail: str = ""
+    ) -> None:
+        t.audit.append(self._row(run, actor, action, detail))
 
     def publish(self, event: ev.Event) -> None:
         """A consumer too: a hotfix that ended (or died) opens its post-mortem."""
@@ -60,20 +62,25 @@ class PostMortems:
             if not t.postmortems.open(pm):
                 return None
             self._audit(
+                t,
                 run,
                 "chatops",
                 "postmortem.opened",
                 f"due {pm.due_at.isoformat()}; owners {', '.join(owners)}",
             )
             t.events.add(ev.PostMortemOpened(run, pm))
+            t.commit()
             return pm
 
     def get(self, run_id: int) -> PostMortem:
         with self.tx() as t:
-            pm = t.postmortems.get(run_id)
-            if pm is None:
-                raise NotFound(f"run {run_id} has no post-mortem")
-            return pm
+            return self._get(t, run_id)
+
+    def _get(self, t: UnitOfWork, run_id: int) -> PostMortem:
+        pm = t.postmortems.get(run_id)
+        if pm is None:
+            raise NotFound(f"run {run_id} has no post-mortem")
+        return pm
 
     def latest(self) -> PostMortem:
         """The newest hotfix's post-mortem."""
@@ -89,64 +96,67 @@ class PostMortems:
     def timeline(self, run_id: int) -> str:
         """The facts: every audited decision and every command, with hosts and exit codes."""
         with self.tx() as t:
-            events = t.audit.for_run(run_id)
-            steps = t.steps.of_run(run_id)
-            rows: list[tuple[datetime, int, str]] = []
-            for e in events:
-                if e.action.startswith("postmortem."):
-                    continue
-                detail = OWNER.sub("", e.detail).strip("; ")  # which process ran it: not a fact
-                ended = e.action in ENDINGS
-                rows.append(
-                    (
-                        e.at,
-                        2 if ended else 0,
-                        f"{e.actor}: {e.action}" + (f" ({detail})" if detail else ""),
-                    )
+            return self._timeline(t, run_id)
+
+    def _timeline(self, t: UnitOfWork, run_id: int) -> str:
+        events = t.audit.for_run(run_id)
+        steps = t.steps.of_run(run_id)
+        rows: list[tuple[datetime, int, str]] = []
+        for e in events:
+            if e.action.startswith("postmortem."):
+                continue
+            detail = OWNER.sub("", e.detail).strip("; ")  # which process ran it: not a fact
+            ended = e.action in ENDINGS
+            rows.append(
+                (
+                    e.at,
+                    2 if ended else 0,
+                    f"{e.actor}: {e.action}" + (f" ({detail})" if detail else ""),
                 )
-            for s in steps:
-                if not s.host:
-                    continue
-                kind = "HTTP" if s.host == "bot" else "exit"
-                code = f" {kind} {s.exit_code}" if s.exit_code is not None else ""
-                when = s.finished_at or s.started_at
-                if when is not None:
-                    rows.append(
-                        (when, 1, f"{s.phase} {s.step_id} on {s.host}: {s.state.value}{code}")
-                    )
-            rows.sort(key=lambda r: (r[0], r[1]))  # a run ends after the steps of the same instant
-            return "\n".join(f"{at:%Y-%m-%d %H:%M:%S} {text}" for at, _, text in rows)
+            )
+        for s in steps:
+            if not s.host:
+                continue
+            kind = "HTTP" if s.host == "bot" else "exit"
+            code = f" {kind} {s.exit_code}" if s.exit_code is not None else ""
+            when = s.finished_at or s.started_at
+            if when is not None:
+                rows.append((when, 1, f"{s.phase} {s.step_id} on {s.host}: {s.state.value}{code}"))
+        rows.sort(key=lambda r: (r[0], r[1]))  # a run ends after the steps of the same instant
+        return "\n".join(f"{at:%Y-%m-%d %H:%M:%S} {text}" for at, _, text in rows)
 
     def submit(self, run_id: int, user: str, answers: dict[str, str]) -> PostMortem:
         with self.tx() as t:
-            pm = self.get(run_id)
+            pm = self._get(t, run_id)
             run = t.runs.get(run_id)
             if not self._may_edit(pm, user):
-                self._audit(run, user, "denied.postmortem", "not an owner")
+                t.keep(self._row(run, user, "denied.postmortem", "not an owner"))
                 raise PermissionDenied("only the post-mortem's owners (or a lead) may write it")
             missing = [q for key, q in QUESTIONS if not answers.get(key, "").strip()]
             if missing:
                 raise StateError("please answer: " + "; ".join(missing))
             if not t.postmortems.complete(run_id, user, answers, self.clock.now()):
                 raise StateError(f"the post-mortem of run {run_id} is already written")
-            self._audit(run, user, "postmortem.written")
-            pm = self.get(run_id)
+            self._audit(t, run, user, "postmortem.written")
+            pm = self._get(t, run_id)
             t.events.add(ev.PostMortemWritten(run, pm))
+            t.commit()
             return pm
 
     def snooze(self, run_id: int, user: str) -> PostMortem:
         with self.tx() as t:
-            pm = self.get(run_id)
+            pm = self._get(t, run_id)
             run = t.runs.get(run_id)
             if not self._may_edit(pm, user):
-                self._audit(run, user, "denied.snooze", "not an owner")
+                t.keep(self._row(run, user, "denied.snooze", "not an owner"))
                 raise PermissionDenied("only the post-mortem's owners may snooze its reminders")
             until = self.clock.now() + self.config.policies.delta("snooze")
             if not t.postmortems.snooze(run_id, until):
                 raise StateError("the post-mortem is already written")
-            self._audit(run, user, "postmortem.snoozed", f"until {until.isoformat()}")
-            pm = self.get(run_id)
+            self._audit(t, run, user, "postmortem.snoozed", f"until {until.isoformat()}")
+            pm = self._get(t, run_id)
             t.events.add(ev.PostMortemSnoozed(run, pm))
+            t.commit()
             return pm
 
     def remind(self, run_id: int) -> bool:
@@ -161,20 +171,22 @@ class PostMortems:
                 return False
             run = t.runs.get(run_id)
             count = pm.reminders_sent + 1
-            self._audit(run, "chatops", "postmortem.reminded", f"reminder {count}")
-            t.events.add(ev.PostMortemReminded(run, self.get(run_id), count))
+            self._audit(t, run, "chatops", "postmortem.reminded", f"reminder {count}")
+            t.events.add(ev.PostMortemReminded(run, self._get(t, run_id), count))
             if count >= self.config.policies.escalate_after and t.postmortems.claim_escalation(
                 run_id, now
             ):
                 leads = self.roles.members("lead")
-                self._audit(run, "chatops", "postmortem.escalated", f"after {count} reminders")
+                self._audit(t, run, "chatops", "postmortem.escalated", f"after {count} reminders")
                 t.events.add(ev.PostMortemEscalated(run, tuple(leads), count))
+            t.commit()
             return True
 
     def tick(self) -> list[int]:
         """Send every reminder that is due now. Safe to call from anywhere, any number of times."""
         with self.tx() as t:
-            return [pm.run_id for pm in t.postmortems.pending() if self.remind(pm.run_id)]
+            pending = [pm.run_id for pm in t.postmortems.pending()]
+        return [run_id for run_id in pending if self.remind(run_id)]
 
     def next_times(self) -> dict[int, object]:
         with self.tx() as t:
@@ -183,8 +195,8 @@ class PostMortems:
 
     def export(self, run_id: int) -> str:
         with self.tx() as t:
-            pm = self.get(run_id)
+            pm = self._get(t, run_id)
             run = t.runs.get(run_id)
             plan = t.plans.get(run.task_id)
             title = f"hotfix of {run.service}: {plan.objective}"
-            return markdown(pm, title, self.timeline(run_id))
+            return markdown(pm, title, self._timeline(t, run_id))

@@ -9,6 +9,7 @@ runner turns into an interrupted run (said once the store is back).
     for attempt in durable.attempts("recording the end of step restart"):
         with attempt as t:
             t.steps.finish(...)
+            t.commit()
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
 
-from chatops.engine.unit_of_work import Transaction, Transactions, _Block
+from chatops.engine.unit_of_work import Transactions, UnitOfWork, _Block
 from chatops.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ class StoreLost(Exception):
 
 
 class Attempt:
-    """One try of a write: a transaction that swallows a transient failure and remembers it."""
+    """One try of a write: a unit of work that swallows a transient failure (its commit's
+    included) and remembers it."""
 
     def __init__(self, tx: Transactions) -> None:
         self._tx = tx
@@ -47,7 +49,7 @@ class Attempt:
         self.ok = False
         self.error: BaseException | None = None
 
-    def __enter__(self) -> Transaction:
+    def __enter__(self) -> UnitOfWork:
         block = self._tx()
         try:
             t = block.__enter__()
@@ -68,8 +70,8 @@ class Attempt:
             self.error = exc
             return exc is not None and self._tx.is_transient(exc)
         try:
-            self._block.__exit__(exc_type, exc, tb)
-        except Exception as e:  # the commit itself failed
+            self._block.__exit__(exc_type, exc, tb)  # rolled back unless the body committed
+        except Exception as e:  # a refusal's audit row could not be written
             if not self._tx.is_transient(e):
                 raise
             self.error = e
@@ -83,11 +85,14 @@ class Attempt:
         return False
 
 
-class _Unavailable(Transaction):
-    """Stands for a transaction that could not be begun: every repository raises."""
+class _Unavailable(UnitOfWork):
+    """Stands for a unit of work that could not be begun: every repository raises."""
 
-    def __init__(self, cause: BaseException) -> None:
+    def __init__(self, cause: BaseException) -> None:  # no repositories: they are looked up
         self._cause = cause
+
+    def commit(self) -> None:
+        raise StoreUnavailable(str(self._cause)) from self._cause
 
     def __getattr__(self, name: str) -> object:
         raise StoreUnavailable(str(self._cause)) from self._cause
@@ -115,8 +120,8 @@ class Durable:
         while True:
             attempt = Attempt(self.tx)
             yield attempt
-            if attempt.ok or self.tx.active is not None:
-                return  # done, or joined an outer transaction (whose owner retries)
+            if attempt.ok:
+                return
             if attempt.error is None:
                 return  # the block was left without entering it
             now = self.monotonic()
@@ -129,11 +134,12 @@ class Durable:
             delay = min(delay * 2, MAX_DELAY)
 
     def write(
-        self, what: str, fn: Callable[[Transaction], None], patience: float | None = None
+        self, what: str, fn: Callable[[UnitOfWork], None], patience: float | None = None
     ) -> None:
         for attempt in self.attempts(what, patience):
             with attempt as t:
                 fn(t)
+                t.commit()
 
 
 def _short(exc: BaseException | None) -> str:

@@ -58,6 +58,7 @@ class HostSteps:
         for attempt in self.durable.attempts(f"starting step {step.id}"):
             with attempt as t:
                 rec = t.steps.start(run.id, phase, step.id, "bot", self.clock.now())
+                t.commit()
         result = http_check(step.http, self.http, self.sleep)
         self._finish(rec, result)
         return result
@@ -90,6 +91,7 @@ class HostSteps:
         for attempt in self.durable.attempts(f"starting step {step.id} on {host.name}"):
             with attempt as t:
                 rec = t.steps.start(run.id, phase, step.id, host.name, self.clock.now())
+                t.commit()
         sink = Sink(self.durable, rec, lambda chunk: ev.StepOutput(run, step.id, host.name, chunk))
         self.sinks.setdefault(run.id, set()).add(sink)
         executor = self.executors[host.transport]
@@ -124,6 +126,7 @@ class HostSteps:
                     tail=r.tail_lines(40),
                     error=r.error,
                 )
+                t.commit()
 
     def session(self, run: RunView) -> str:
         """A run's connections, while this process executes it."""

@@ -24,7 +24,7 @@ from chatops.engine.runs.host_steps import HostSteps, hosts_of, step_state
 from chatops.engine.runs.settling import OutcomeUnknown, Settler
 from chatops.engine.runs.sink import FLUSH_SECONDS
 from chatops.engine.runs.stranded import end_stranded
-from chatops.engine.unit_of_work import Transaction, Transactions
+from chatops.engine.unit_of_work import Transactions, UnitOfWork
 
 FINISHED = (StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED)
 STORE_PATIENCE = 120.0  # seconds a run waits out one database outage before it is interrupted
@@ -100,8 +100,10 @@ class Runner:
                 if run is None:
                     if frozen:
                         tell_held(self.config, t, frozen, self.clock.now())
+                    t.commit()
                     return done
                 self._audit(t, run, "run.started", f"owner {self.owner}")
+                t.commit()
             done.append(self.execute(run))
 
     def continue_run(self, run_id: int) -> RunView | None:
@@ -110,6 +112,7 @@ class Runner:
             if not t.runs.claim_parked(run_id, self.owner, self.clock.now()):
                 return None
             run = t.runs.get(run_id)
+            t.commit()
         return self.execute(run)
 
     def recover(self, is_dead: Callable[[RunView], bool]) -> list[RunView]:
@@ -137,12 +140,13 @@ class Runner:
                 log.warning("run %s: output could not be stored", run.id, exc_info=True)
         out: list[RunView] = []
 
-        def write(t: Transaction) -> None:
+        def write(t: UnitOfWork) -> None:
             out[:] = [r for r in [end_stranded(t, run.id, cause, self.clock.now())] if r]
 
         if patience <= 0:
             with self.tx() as t:
                 write(t)
+                t.commit()
         else:
             self.durable.write(f"interrupting run {run.id}", write, patience)
         return out[0] if out else None
@@ -187,6 +191,7 @@ class Runner:
                         cancel.set()
                     if time.monotonic() - last_beat >= self.heartbeat_every:
                         t.runs.heartbeat(self.owner, self.clock.now())
+                        t.commit()
                         last_beat = time.monotonic()
             except Exception:  # noqa: S112 - the store may be briefly unavailable; try again
                 continue
@@ -196,6 +201,7 @@ class Runner:
             with attempt as t:
                 records = t.steps.of_run(run.id)
                 t.events.add(ev.RunStarted(run))
+                t.commit()
         started: list[PlannedStep] = [s for s in plan.steps if _summary(records, s.id) is not None]
         # commands whose outcome was unknown: how did they end? (waits if they still run)
         records, settled_failed = self.settler.settle(
@@ -218,6 +224,7 @@ class Runner:
                         if t.runs.get(run.id).cancel_requested:
                             raise _Cancelled()
                         t.runs.set_current_step(run.id, step.id, self.clock.now())
+                        t.commit()
                 if step not in started:
                     started.append(step)
                 ok = self._step(run, plan, step, summary)
@@ -241,6 +248,7 @@ class Runner:
                     t.runs.park(run.id, self.owner, self.clock.now(), p.step_id)
                     run = t.runs.get(run.id)
                     t.events.add(ev.RunWaiting(run, p.step_id))
+                    t.commit()
             return run
         except _Cancelled:
             return self._end(run, RunState.CANCELLED, "run.cancelled", "cancelled", stopped=True)
@@ -267,12 +275,14 @@ class Runner:
                     detail = f"stopped at step {run.current_step}"
                 self._audit(t, run, action, detail if detail is not None else (error or ""))
                 t.events.add(ev.RunFinished(run, run.state))
+                t.commit()
         return run
 
     def _fail(self, run: RunView, plan: Plan, started: list[PlannedStep], failure: str) -> RunView:
         for attempt in self.durable.attempts("recording the failure"):
             with attempt as t:
                 self._audit(t, run, "run.step_failed", failure)
+                t.commit()
         rollbacks = [s for s in reversed(started) if s.rollback]
         # The plan's own rollback (e.g. restart on the previous revision) runs once something
         # was undone, or when it is the only rollback the plan declares.
@@ -286,6 +296,7 @@ class Runner:
         for attempt in self.durable.attempts("starting the rollback"):
             with attempt as t:
                 t.events.add(ev.RollbackStarted(run, failure))
+                t.commit()
         ok = True
         for step in rollbacks:
             rb = step.model_copy(
@@ -320,6 +331,7 @@ class Runner:
                         now = self.clock.now()
                         t.steps.start(run.id, phase, step.id, "", now, StepState.WAITING)
                         self._audit(t, run, "step.waiting", step.id)
+                        t.commit()
             raise _Paused(step.id)
         return self._machine(run, step, phase)
 
@@ -328,6 +340,7 @@ class Runner:
             with attempt as t:
                 summary_id = t.steps.start(run.id, phase, step.id, "", self.clock.now())
                 t.events.add(ev.StepStarted(run, step.id, phase))
+                t.commit()
         if step.http is not None:
             results = [self.hosts.http_step(run, step, phase)]
         else:
@@ -346,6 +359,7 @@ class Runner:
                     error=error,
                 )
                 t.events.add(ev.StepFinished(run, step.id, phase, ok, tuple(results)))
+                t.commit()
         if unknown:
             hosts = ", ".join(r.host for r in unknown)
             raise OutcomeUnknown(
@@ -360,6 +374,7 @@ class Runner:
             with attempt as t:
                 rec = t.steps.start(run.id, phase, step.id, "", self.clock.now())
                 t.events.add(ev.StepStarted(run, step.id, phase))
+                t.commit()
         if self.sleep is time.sleep:
             self._cancels.get(run.id, threading.Event()).wait(step.timeout)
         else:
@@ -368,9 +383,10 @@ class Runner:
             with attempt as t:
                 t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now())
                 t.events.add(ev.StepFinished(run, step.id, phase, True, ()))
+                t.commit()
         return True
 
-    def _audit(self, t: Transaction, run: RunView, action: str, detail: str = "") -> None:
+    def _audit(self, t: UnitOfWork, run: RunView, action: str, detail: str = "") -> None:
         t.audit.append(
             AuditEvent(
                 self.clock.now(), "chatops", action, run.id, run.task_id, run.plan_hash, detail

@@ -77,6 +77,7 @@ class Settler:
                         error="; ".join(f"{r.host}: {r.error}" for r in results if not r.ok),
                     )
                     t.events.add(ev.StepFinished(run, step.id, "main", ok, tuple(results)))
+                    t.commit()
             if not ok:
                 failed.append(step.id)
         if changed:
@@ -119,4 +120,5 @@ class Settler:
                         f"{rec.step_id} on {said}",
                     )
                 )
+                t.commit()
         return result

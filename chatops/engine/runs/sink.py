@@ -93,11 +93,13 @@ class Sink:
                     with attempt as t:
                         t.steps.append_output(self._rec, text)
                         t.events.add(self._event(text))
+                        t.commit()
             else:
                 attempt = next(self._durable.attempts("storing a step's output"))
                 with attempt as t:
                     t.steps.append_output(self._rec, text)
                     t.events.add(self._event(text))
+                    t.commit()
                 if not attempt.ok:
                     return  # the store is unavailable: the chunk waits for the next try
             with self._lock:

@@ -11,10 +11,10 @@ from datetime import datetime
 
 from chatops.engine import events as ev
 from chatops.engine.domain.run import AuditEvent, RunState, RunView, StepState
-from chatops.engine.unit_of_work import Transaction
+from chatops.engine.unit_of_work import UnitOfWork
 
 
-def end_stranded(t: Transaction, run_id: int, cause: str, now: datetime) -> RunView | None:
+def end_stranded(t: UnitOfWork, run_id: int, cause: str, now: datetime) -> RunView | None:
     """In `t`: the run ended as above, or None if it was no longer running (someone else
     ended it, or its worker finished after all)."""
     current = t.runs.get(run_id)
@@ -40,5 +40,5 @@ def end_stranded(t: Transaction, run_id: int, cause: str, now: datetime) -> RunV
     return ended
 
 
-def _audit(t: Transaction, run: RunView, now: datetime, action: str, detail: str) -> None:
+def _audit(t: UnitOfWork, run: RunView, now: datetime, action: str, detail: str) -> None:
     t.audit.append(AuditEvent(now, "chatops", action, run.id, run.task_id, run.plan_hash, detail))
