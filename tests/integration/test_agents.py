@@ -12,6 +12,7 @@ import pytest
 
 from chatops.adapters.clock import ManualClock
 from chatops.engine.agents.service import AgentService
+from chatops.engine.approvals.roles import Roles
 from chatops.engine.domain.identity import Agent
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
@@ -25,7 +26,9 @@ from tests.memory import MemoryDatabase
 @pytest.fixture
 def agents(config: Config, runbooks: dict[str, Runbook]) -> tuple[AgentService, ManualClock]:
     clock = ManualClock(NOW)
-    return AgentService(MemoryDatabase().transactions(clock), clock, config, runbooks), clock
+    return AgentService(
+        MemoryDatabase().transactions(clock), clock, config, runbooks, Roles(config)
+    ), clock
 
 
 def test_a_token_works_until_it_is_revoked(agents: tuple[AgentService, ManualClock]) -> None:
@@ -40,6 +43,25 @@ def test_a_token_works_until_it_is_revoked(agents: tuple[AgentService, ManualClo
         service.revoke("architect-agent", by="U_LEAD")
     with pytest.raises(NotFound):
         service.revoke("nobody", by="U_LEAD")
+
+
+def test_only_a_lead_gives_or_takes_a_token_whatever_the_front_end(
+    agents: tuple[AgentService, ManualClock],
+) -> None:
+    service, _clock = agents
+    with pytest.raises(PermissionDenied, match="only a lead"):
+        service.add("coder-agent", "coder", by="U_CODER")
+    service.add("coder-agent", "coder", by="U_LEAD")
+    with pytest.raises(PermissionDenied, match="only a lead"):
+        service.revoke("coder-agent", by="U_ARCH")
+    assert [a.state(NOW) for a in service.list()] == ["active"]
+    with service.tx() as t:
+        rows = [(e.actor, e.action) for e in reversed(t.audit.recent())]
+    assert rows == [
+        ("U_CODER", "denied.agent_add"),
+        ("U_LEAD", "agent.added"),
+        ("U_ARCH", "denied.agent_revoke"),
+    ]
 
 
 def test_wrong_missing_and_expired_tokens_are_refused_and_audited(

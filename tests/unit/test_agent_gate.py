@@ -54,7 +54,7 @@ class Agents:
 def build(config: Config, runbooks: dict[str, Runbook]) -> Agents:
     db = MemoryDatabase()
     r = rig(db, config, runbooks)
-    service = AgentService(r.tx, r.clock, config, runbooks)
+    service = AgentService(r.tx, r.clock, config, runbooks, Roles(config))
     oncall = OnCall(config, r.tx, r.clock, Roles(config), {"ssh": r.executor}, r.http)
     ops = Operations(r.changes, r.runner)
     gate = AgentGate(service, r.changes, ops, r.store, oncall, db, config, r.clock)

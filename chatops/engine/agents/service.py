@@ -5,23 +5,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from chatops.engine.approvals.roles import Roles
 from chatops.engine.domain.identity import NAME, ROLES, Agent, new_token, token_hash
 from chatops.engine.domain.run import AuditEvent
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock
 from chatops.engine.unit_of_work import Transactions
-from chatops.errors import NotAuthenticated, NotFound, ParameterError
+from chatops.errors import NotAuthenticated, NotFound, ParameterError, PermissionDenied
 
 
 class AgentService:
     def __init__(
-        self, tx: Transactions, clock: Clock, config: Config, runbooks: dict[str, Runbook]
+        self,
+        tx: Transactions,
+        clock: Clock,
+        config: Config,
+        runbooks: dict[str, Runbook],
+        roles: Roles,
     ) -> None:
         self.tx = tx
         self.clock = clock
         self.config = config
         self.runbooks = runbooks
+        self.roles = roles
+
+    def _lead(self, user: str, action: str) -> None:
+        """Agents act on production: only a lead gives or takes their tokens (audited)."""
+        if "lead" not in self.roles.of(user):
+            self._audit(user, f"denied.{action}", "not a lead")
+            raise PermissionDenied("only a lead may add or revoke agents")
 
     def _audit(self, actor: str, action: str, detail: str) -> None:
         with self.tx() as t:
@@ -38,7 +51,8 @@ class AgentService:
         processes: Sequence[str] = (),
         expires: timedelta | None = None,
     ) -> tuple[Agent, str]:
-        """A new agent and its token (shown once; only its hash is kept)."""
+        """A new agent and its token (shown once; only its hash is kept). Only a lead may."""
+        self._lead(by, "agent_add")
         if not NAME.fullmatch(name):
             raise ParameterError(
                 f"agent name {name!r}: lowercase letters, digits and '-', 2-40, a letter first"
@@ -79,6 +93,7 @@ class AgentService:
             return t.agents.all()
 
     def revoke(self, name: str, *, by: str) -> Agent:
+        self._lead(by, "agent_revoke")
         with self.tx() as t:
             if t.agents.get(name) is None:
                 raise NotFound(f"no agent named {name!r}")
