@@ -51,7 +51,7 @@ class Sweeper:
         for run_id in self.recover():
             log.warning("run %s was left running by a dead process: now interrupted", run_id)
         self.replay_inbox()
-        self.engine.changes.expire_due()
+        self.engine.changes.expiry.expire_due()
         self.engine.ops.kick()
         if self.prune is not None:
             gone = self.prune()

@@ -14,7 +14,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
     """A new version of a plan not yet started: parameters, planning answers, the request."""
     w = _wire(args)
     given = parse_assignments(args.params)
-    made = w.changes.revise(
+    made = w.changes.revisions.revise(
         args.run_id, args.as_user, given, text=args.text, answers=_answers(args.answer)
     )
     print(render.plan_text(made.plan, made.verdict, made.run))

@@ -346,7 +346,9 @@ def test_the_fix_paths_go_when_the_diagnosis_ends(start: Factory) -> None:
     [fixes] = [m for m in thread if m.text.startswith("_No longer waiting")]
     assert "Run #1 succeeded" in fixes.text  # the fix paths' message says why they went
     with pytest.raises(StateError, match="escalate from an open diagnosis"):
-        slack.wired.changes.escalate(1, "U_ONCALL", "recurring")  # an old form, submitted late
+        slack.wired.changes.handoffs.escalate(
+            1, "U_ONCALL", "recurring"
+        )  # an old form, submitted late
 
 
 def test_diagnosis_offers_the_fix_paths_and_escalation(start: Factory) -> None:

@@ -59,9 +59,9 @@ def test_blank_answers_do_not_count(r: Rig) -> None:
 def test_answering_by_edit_makes_a_new_version_that_can_be_approved(r: Rig) -> None:
     req = r.changes.request("migration", MIG, requester="U_CODER")
     with pytest.raises(PermissionDenied, match="only the requester"):
-        r.changes.revise(req.run.id, "U_LEAD", dict(ANSWERS))
+        r.changes.revisions.revise(req.run.id, "U_LEAD", dict(ANSWERS))
     # answers given as key=value, the way `/change edit RUN tables=orders` sends them
-    made = r.changes.revise(req.run.id, "U_CODER", dict(ANSWERS))
+    made = r.changes.revisions.revise(req.run.id, "U_CODER", dict(ANSWERS))
     assert made.plan.answers == ANSWERS and made.plan.unanswered() == []
     assert made.plan.params["script"] == "scripts/add-status.js"
     assert made.plan.sha256 != req.plan.sha256
@@ -74,9 +74,9 @@ def test_answering_by_edit_makes_a_new_version_that_can_be_approved(r: Rig) -> N
 
 def test_only_the_requester_opens_the_answers(r: Rig) -> None:
     req = r.changes.request("migration", MIG, requester="U_CODER")
-    assert r.changes.to_answer(req.run.id, "U_CODER").sha256 == req.plan.sha256
+    assert r.changes.revisions.to_answer(req.run.id, "U_CODER").sha256 == req.plan.sha256
     with pytest.raises(PermissionDenied, match=r"only the requester \(U_CODER\)"):
-        r.changes.to_answer(req.run.id, "U_LEAD")
+        r.changes.revisions.to_answer(req.run.id, "U_LEAD")
     assert r.audit_actions(req.run.id)[-1] == "denied.revise"
 
 
@@ -92,7 +92,7 @@ def test_the_plan_message_offers_answers_not_approve(r: Rig) -> None:
     assert bk.A_APPROVE not in ids and bk.A_ANSWER in ids and bk.A_REJECT in ids
     text = json.dumps(plan_blocks(req.plan, req.verdict, req.run))
     assert "Not ready for approval" in text and "/change edit 1 tables=" in text
-    made = r.changes.revise(req.run.id, "U_CODER", dict(ANSWERS))
+    made = r.changes.revisions.revise(req.run.id, "U_CODER", dict(ANSWERS))
     ids = [
         e["action_id"]
         for b in plan_blocks(made.plan, made.verdict, made.run)

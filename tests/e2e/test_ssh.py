@@ -38,7 +38,7 @@ def deploy(w, ref: str):  # type: ignore[no-untyped-def]
     assert req.verdict.ok, req.verdict.reasons
     w.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
     w.runner.drain()
-    w.changes.mark_done(req.run.id, "prepare", "U_CODER")
+    w.changes.handoffs.mark_done(req.run.id, "prepare", "U_CODER")
     return w.runner.continue_run(req.run.id)
 
 
@@ -227,7 +227,7 @@ def test_cancel_stops_the_remote_command_now(tmp_path: Path, sshd: Sshd, app: Ap
         req = w.changes.request("deploy", {"service": "web", "ref": "v2"}, requester="U_CODER")
         w.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
         w.runner.drain()
-        w.changes.mark_done(req.run.id, "prepare", "U_CODER")
+        w.changes.handoffs.mark_done(req.run.id, "prepare", "U_CODER")
         done: list[object] = []
         t = threading.Thread(target=lambda: done.append(w.runner.continue_run(req.run.id)))
         t.start()

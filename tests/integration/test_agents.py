@@ -204,12 +204,12 @@ def test_agents_propose_under_the_seeds_rules_and_people_approve(
     coder, architect = agent("coder"), agent("architect")
     migration = {"service": "eckwms-global", "script": "scripts/add-status.js"}
     with pytest.raises(PermissionDenied, match="must NOT change the database schema"):
-        r.changes.propose(coder, "migration", migration, reason="add a column")
+        r.changes.proposals.propose(coder, "migration", migration, reason="add a column")
     with r.tx() as t:
         [denied] = [e for e in t.audit.recent() if e.action == "denied.propose"]
     assert denied.actor == "agent:coder-agent" and "database schema" in denied.detail
 
-    made = r.changes.propose(
+    made = r.changes.proposals.propose(
         architect, "deploy", {"service": "eckwms-global"}, reason="ship v2", on_behalf_of="U_LEAD"
     )
     assert made.run.requester == "agent:architect-agent"

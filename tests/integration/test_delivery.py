@@ -54,7 +54,7 @@ def deploy_to_the_end(r: Rig) -> None:
     req = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_CODER")
     r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
     r.runner.drain()
-    r.changes.mark_done(req.run.id, "prepare", "U_CODER")
+    r.changes.handoffs.mark_done(req.run.id, "prepare", "U_CODER")
     done = r.runner.continue_run(req.run.id)
     assert done is not None and done.state == RunState.SUCCEEDED
 

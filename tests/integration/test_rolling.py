@@ -71,7 +71,7 @@ def start(  # type: ignore[no-untyped-def]
     assert made.verdict.ok, made.verdict.reasons
     r.changes.approve(made.run.id, "U_LEAD", made.plan.sha256)
     r.runner.drain()  # to the people's step "prepare"
-    r.changes.mark_done(made.run.id, "prepare", "U_CODER")
+    r.changes.handoffs.mark_done(made.run.id, "prepare", "U_CODER")
     return r, made
 
 
@@ -99,10 +99,10 @@ def test_a_gate_between_batches_waits_for_a_lead(runbooks: dict[str, Runbook]) -
     run = r.store.get_run(made.run.id)
     assert run.state == RunState.RUNNING and run.current_step == "batch-1-done"
     assert hosts_of(r.executor, "git fetch") == ["prod-1"]  # only the canary so far
-    assert r.changes.approve_gate(made.run.id, "batch-1-done", "U_LEAD2")
+    assert r.changes.handoffs.approve_gate(made.run.id, "batch-1-done", "U_LEAD2")
     r.runner.continue_run(made.run.id)
     assert r.store.get_run(made.run.id).current_step == "batch-2-done"
-    r.changes.approve_gate(made.run.id, "batch-2-done", "U_LEAD")
+    r.changes.handoffs.approve_gate(made.run.id, "batch-2-done", "U_LEAD")
     r.runner.continue_run(made.run.id)
     assert r.store.get_run(made.run.id).state == RunState.SUCCEEDED
     assert hosts_of(r.executor, "git fetch") == HOSTS

@@ -94,7 +94,7 @@ def test_expire_due_sweeps_old_requests(r: Rig) -> None:
     r.clock.advance(timedelta(hours=3))
     new = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_CODER")
     r.clock.advance(timedelta(hours=1, minutes=1))
-    assert r.changes.expire_due() == [old.run.id]
+    assert r.changes.expiry.expire_due() == [old.run.id]
     assert r.store.get_run(new.run.id).state == RunState.AWAITING_APPROVAL
 
 

@@ -165,3 +165,41 @@ def test_the_cli_has_no_import_cycle() -> None:
         return False
 
     assert [m for m in edges if reaches(m, m, {m})] == []
+
+
+SERVICE_PACKAGES = ("agents", "approvals", "front", "incidents", "runs")
+PLAIN_BASES = {"Exception", "Protocol", "Enum", "IntEnum", "StrEnum", "NamedTuple"}
+
+
+def _stub(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    body = [
+        n for n in fn.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+    ]
+    return (
+        len(body) == 1
+        and isinstance(body[0], ast.Raise)
+        and "NotImplementedError" in ast.unparse(body[0])
+    )
+
+
+def test_services_are_composed_not_assembled_from_mixins() -> None:
+    """A service holds its parts (one context shared); no service class derives from
+    another of ours, and no method of the engine is a stub for a mixin to fill in."""
+    derived, stubs = [], []
+    for f in sorted((ROOT / "chatops" / "engine").rglob("*.py")):
+        name = str(f.relative_to(ROOT))
+        tree = ast.parse(f.read_text())
+        service = f.parent.name in SERVICE_PACKAGES
+        for node in ast.walk(tree):
+            if service and isinstance(node, ast.ClassDef):
+                bases = {ast.unparse(b).split(".")[-1] for b in node.bases}
+                if bases - PLAIN_BASES - {"_Unavailable"} and not node.name.startswith("_"):
+                    derived.append(f"{name}: {node.name}({', '.join(sorted(bases))})")
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _stub(node):
+                stubs.append(f"{name}: {node.name}")
+    assert derived == []
+    # the one port a store adapter implements by subclassing (its repositories and commit)
+    assert stubs == [
+        "chatops/engine/unit_of_work.py: write",
+        "chatops/engine/unit_of_work.py: discard",
+    ]

@@ -64,7 +64,7 @@ def approved(r: Rig) -> RunView:
     req = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_CODER")
     r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
     [parked] = r.runner.drain()
-    r.changes.mark_done(parked.id, "prepare", "U_CODER")
+    r.changes.handoffs.mark_done(parked.id, "prepare", "U_CODER")
     return parked
 
 

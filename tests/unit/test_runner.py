@@ -31,7 +31,7 @@ def through_manual(r: Rig, run: RunView) -> RunView:
     [parked] = r.runner.drain()
     assert parked.state == RunState.RUNNING and parked.owner is None
     assert parked.current_step == "prepare"
-    r.changes.mark_done(run.id, "prepare", "U_CODER")
+    r.changes.handoffs.mark_done(run.id, "prepare", "U_CODER")
     done = r.runner.continue_run(run.id)
     assert done is not None
     return done
@@ -126,7 +126,7 @@ def test_second_run_waits_for_the_first(
     r.runner.drain()  # first parks at its manual step, holding production
     assert r.store.get_run(second.id).state == RunState.QUEUED
     assert r.store.queue_position(second.id) == 2
-    r.changes.mark_done(first.id, "prepare", "U_CODER")
+    r.changes.handoffs.mark_done(first.id, "prepare", "U_CODER")
     r.runner.continue_run(first.id)
     assert r.store.get_run(first.id).state == RunState.SUCCEEDED
     [started] = r.runner.drain()
@@ -143,7 +143,7 @@ def test_cancel_ends_a_run_waiting_on_a_person_at_once(
     final = r.changes.cancel(run.id, "U_LEAD")
     assert final.state == RunState.CANCELLED and final.owner is None
     with pytest.raises(StateError):
-        r.changes.mark_done(run.id, "prepare", "U_CODER")
+        r.changes.handoffs.mark_done(run.id, "prepare", "U_CODER")
     assert r.runner.continue_run(run.id) is None
     assert r.executor.calls == []
     assert [s.state for s in r.store.steps(run.id)] == [StepState.CANCELLED]
@@ -213,10 +213,10 @@ def test_gate_waits_for_its_role_in_the_middle_of_a_run(
     from chatops.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied, match="gate confirm needs architect"):
-        r.changes.approve_gate(req.run.id, "confirm", "U_LEAD")
+        r.changes.handoffs.approve_gate(req.run.id, "confirm", "U_LEAD")
     with pytest.raises(PermissionDenied, match="an agent never approves"):
-        r.changes.approve_gate(req.run.id, "confirm", "agent:architect-agent")
-    assert r.changes.approve_gate(req.run.id, "confirm", "U_ARCH")
+        r.changes.handoffs.approve_gate(req.run.id, "confirm", "agent:architect-agent")
+    assert r.changes.handoffs.approve_gate(req.run.id, "confirm", "U_ARCH")
     final = r.runner.continue_run(req.run.id)
     assert final is not None and final.state == RunState.SUCCEEDED
     assert r.executor.calls[-1][1].endswith("pm2 restart eckwms-global")
@@ -231,7 +231,7 @@ def test_continue_is_claimed_by_one_process_only(
     b = rig(url, config, runbooks, owner="b")
     run = approved_deploy(a)
     a.runner.drain()
-    a.changes.mark_done(run.id, "prepare", "U_CODER")
+    a.changes.handoffs.mark_done(run.id, "prepare", "U_CODER")
     with a.tx() as t:
         assert t.runs.claim_parked(run.id, "a", a.clock.now())
         t.commit()

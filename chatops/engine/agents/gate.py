@@ -160,7 +160,7 @@ class AgentGate:
     ) -> Requested:
         if not reason.strip():
             raise ParameterError("say why: a reason is required")
-        return self.changes.propose(
+        return self.changes.proposals.propose(
             caller.agent,
             process,
             params,
@@ -178,7 +178,7 @@ class AgentGate:
         params: dict[str, str] | None = None,
         answers: dict[str, str] | None = None,
     ) -> Requested:
-        return self.changes.propose_task(
+        return self.changes.proposals.propose_task(
             caller.agent,
             task,
             process=process,
@@ -195,7 +195,7 @@ class AgentGate:
 
     def _decision(self, run_id: int) -> Decision:
         """The decision as the store has it now (the caller may read the run)."""
-        run = self.changes.check_expiry(run_id)
+        run = self.changes.expiry.check(run_id)
         plan = self.queries.load_plan(run.task_id)
         status = self.changes.approval_status(run, plan)
         return decision_of(run, status.approvers, status.missing)
@@ -299,7 +299,7 @@ class AgentGate:
     # -- acting on runs --------------------------------------------------------------------
     def mark_done(self, caller: Caller, run_id: int, step_id: str, evidence: Evidence) -> RunView:
         self._readable(caller, run_id)
-        run = self.changes.report_done(caller.agent, run_id, step_id, evidence)
+        run = self.changes.proposals.report_done(caller.agent, run_id, step_id, evidence)
         self.ops.continue_run(run_id)
         return run
 

@@ -5,7 +5,6 @@ Every decision, refusal and denied attempt is written to the audit trail.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,7 +14,7 @@ from chatops.engine.approvals.expiry import Expiry
 from chatops.engine.approvals.freezing import in_force
 from chatops.engine.approvals.freezing import refusal as freeze_refusal
 from chatops.engine.approvals.handoffs import Handoffs
-from chatops.engine.approvals.parts import Requested
+from chatops.engine.approvals.parts import ChangeContext, Requested
 from chatops.engine.approvals.proposals import Proposals
 from chatops.engine.approvals.revisions import Revisions
 from chatops.engine.approvals.roles import Roles
@@ -38,7 +37,6 @@ from chatops.errors import (
     ParameterError,
     PolicyRefused,
     StateError,
-    UnknownName,
 )
 
 
@@ -54,7 +52,10 @@ class ApprovalStatus:
         return not self.missing
 
 
-class ChangeService(Handoffs, Revisions, Proposals, Expiry):
+class ChangeService:
+    """Requests and decisions; its parts (one context shared, no inheritance) are
+    `expiry`, `handoffs` (people's steps, escalations), `revisions` and `proposals` (agents)."""
+
     def __init__(
         self,
         config: Config,
@@ -63,28 +64,26 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
         clock: Clock,
         roles: Roles,
     ) -> None:
+        self.ctx = ctx = ChangeContext(config, runbooks, tx, clock, roles)
         self.config = config
         self.runbooks = runbooks
         self.tx = tx
         self.clock = clock
         self.roles = roles
+        self.expiry = Expiry(ctx)
+        self.handoffs = Handoffs(ctx)
+        self.revisions = Revisions(ctx)
+        self.proposals = Proposals(ctx, self.submit, self.revisions, self.handoffs)
 
     # -- helpers ---------------------------------------------------------------------------
     def bad_input(self, actor: str, action: str, reason: str) -> ParameterError:
         """Audit input that could not be read (a tampered or outdated button, say) and
         return the error that tells the user so."""
-        self._refused(f"denied.{action}", actor, f"unreadable input: {reason}"[:500])
+        self.ctx.refused(f"denied.{action}", actor, f"unreadable input: {reason}"[:500])
         return ParameterError(reason)
 
     def runbook(self, name: str) -> Runbook:
-        rb = self.runbooks.get(name)
-        if rb is None:
-            close = difflib.get_close_matches(name, self.runbooks, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise UnknownName(
-                f"unknown process {name!r}{hint}; known: {', '.join(sorted(self.runbooks))}"
-            )
-        return rb
+        return self.ctx.runbook(name)
 
     # -- requests --------------------------------------------------------------------------
     def request(
@@ -114,7 +113,7 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
             request=text,
             answers=answers,
         )
-        return self._submit(plan, requester, origin=origin)
+        return self.submit(plan, requester, origin=origin)
 
     def _taken_over(self, run_id: int, user: str) -> str:
         """The requester of the escalated run `user` took over (refused, audited, if not)."""
@@ -125,7 +124,7 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
                 for e in t.audit.for_run(run.id)
             )
         if not taken:
-            raise self._deny(user, "request", f"you did not take over run {run_id}", run)
+            raise self.ctx.deny(user, "request", f"you did not take over run {run_id}", run)
         return run.requester
 
     def import_request(
@@ -149,7 +148,7 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
             params=params,
         )
         self._check_requester(self.runbook(plan.runbook), requester)
-        return self._submit(plan, requester, imported=True, origin=origin)
+        return self.submit(plan, requester, imported=True, origin=origin)
 
     def preview(self, plan: Plan, requester: str | None = None) -> Verdict:
         """The verdict a request of this plan would get now, without requesting it: the
@@ -187,19 +186,19 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
 
     def _check_requester(self, rb: Runbook, requester: str) -> None:
         if not self.roles.may_request(requester, list(rb.requesters)):
-            raise self._deny(
+            raise self.ctx.deny(
                 requester,
                 "request",
                 f"{rb.name}: only {', '.join(rb.requesters)} may request this process",
             )
 
-    def _submit(
+    def submit(
         self, plan: Plan, requester: str, imported: bool = False, origin: str = ""
     ) -> Requested:
         with self.tx() as t:
             frozen = self._frozen(t, plan)
             if frozen is not None:
-                self._refused("denied.request", requester, frozen, t=t, plan=plan)
+                self.ctx.refused("denied.request", requester, frozen, t=t, plan=plan)
                 raise PolicyRefused([frozen])
             verdict = evaluate(plan)
             nobody = self.nobody_approves(plan)
@@ -209,10 +208,10 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
             now = self.clock.now()
             if verdict.ok:
                 run = t.runs.create(plan, RunState.AWAITING_APPROVAL, now)
-                self._audit(t, requester, "plan.imported" if imported else "plan.requested", run)
+                self.ctx.audit(t, requester, "plan.imported" if imported else "plan.requested", run)
             else:
                 run = t.runs.create(plan, RunState.REJECTED, now, "; ".join(verdict.reasons))
-                self._audit(t, requester, "plan.refused", run, "; ".join(verdict.reasons))
+                self.ctx.audit(t, requester, "plan.refused", run, "; ".join(verdict.reasons))
             t.events.add(ev.RunRequested(run, tuple(verdict.reasons), origin))
             t.commit()
             return Requested(plan, verdict, run)
@@ -241,15 +240,15 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
         return ApprovalStatus(run, users, needed, tuple(missing))
 
     def approve(self, run_id: int, user: str, plan_hash: str) -> ApprovalStatus:
-        self.check_expiry(run_id)  # an expiry found now is on record, whatever follows
+        self.expiry.check(run_id)  # an expiry found now is on record, whatever follows
         with self.tx() as t:
             run = t.runs.get(run_id)
             plan = t.plans.get(run.task_id)
             if run.state != RunState.AWAITING_APPROVAL:
-                self._refused("denied.approve", user, f"run is {run.state.value}", run, t)
+                self.ctx.refused("denied.approve", user, f"run is {run.state.value}", run, t)
                 raise StateError(f"run {run.id} is {run.state.value}: nothing to approve")
             if plan_hash != plan.sha256 or run.plan_hash != plan.sha256:
-                raise self._deny(
+                raise self.ctx.deny(
                     user,
                     "approve",
                     "this approval is for a different version of the plan; it was changed and "
@@ -258,18 +257,18 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
                     t,
                 )
             if plan.unanswered():
-                raise self._deny(user, "approve", unanswered_refusal(plan, run), run, t)
+                raise self.ctx.deny(user, "approve", unanswered_refusal(plan, run), run, t)
             refused = approval_refusal(user)
             if refused is not None:
-                raise self._deny(user, "approve", refused, run, t)
+                raise self.ctx.deny(user, "approve", refused, run, t)
             if user in barred(self.config, plan):
-                raise self._deny(
+                raise self.ctx.deny(
                     user, "approve", "four-eyes: you cannot approve your own request", run, t
                 )
             held = self.roles.of(user)
             allowed = set(plan.approval.roles)
             if not held & allowed:
-                raise self._deny(
+                raise self.ctx.deny(
                     user,
                     "approve",
                     f"only {', '.join(sorted(allowed))} may approve {plan.runbook}",
@@ -282,14 +281,14 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
                 )
             )
             if added:
-                self._audit(t, user, "plan.approved", run, f"roles: {', '.join(sorted(held))}")
+                self.ctx.audit(t, user, "plan.approved", run, f"roles: {', '.join(sorted(held))}")
             status = self._approval_status(t, run, plan)
             if status.complete:
                 now = self.clock.now()
                 if t.runs.transition(run.id, RunState.APPROVED, now):
                     t.runs.transition(run.id, RunState.QUEUED, now)
                     run = t.runs.get(run.id)
-                    self._audit(
+                    self.ctx.audit(
                         t,
                         "chatops",
                         "run.queued",
@@ -309,13 +308,13 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
             run = t.runs.get(run_id)
             plan = t.plans.get(run.task_id)
             if user != run.requester and not self.roles.of(user) & set(plan.approval.roles):
-                raise self._deny(
+                raise self.ctx.deny(
                     user, "reject", "only an approver or the requester may reject", run, t
                 )
             if not t.runs.transition(run.id, RunState.REJECTED, self.clock.now(), error=reason):
                 raise StateError(f"run {run.id} is {run.state.value}: it cannot be rejected")
             run = t.runs.get(run.id)
-            self._audit(t, user, "plan.rejected", run, reason)
+            self.ctx.audit(t, user, "plan.rejected", run, reason)
             t.events.add(ev.RunRejected(run, user, reason))
             t.commit()
             return run
@@ -324,22 +323,22 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
         with self.tx() as t:
             run = t.runs.get(run_id)
             if user != run.requester and "lead" not in self.roles.of(user):
-                raise self._deny(
+                raise self.ctx.deny(
                     user, "cancel", "only the requester or a lead may cancel a run", run, t
                 )
             if run.state in TERMINAL:
                 raise StateError(f"run {run.id} is already {run.state.value}")
             if run.state == RunState.RUNNING:
-                if not self._cancel_parked(t, run, user):
+                if not self.handoffs.cancel_parked(t, run, user):
                     t.runs.request_cancel(run.id)
-                    self._audit(t, user, "run.cancel_requested", run)
+                    self.ctx.audit(t, user, "run.cancel_requested", run)
                 run = t.runs.get(run.id)
                 t.commit()
                 return run
             if not t.runs.transition(run.id, RunState.CANCELLED, self.clock.now()):
                 raise StateError(f"run {run.id} could not be cancelled")
             run = t.runs.get(run.id)
-            self._audit(t, user, "run.cancelled", run)
+            self.ctx.audit(t, user, "run.cancelled", run)
             t.events.add(ev.RunCancelled(run, user))
             t.commit()
             return run
@@ -349,14 +348,14 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
         with self.tx() as t:
             run = t.runs.get(run_id)
             if "lead" not in self.roles.of(user):
-                raise self._deny(
+                raise self.ctx.deny(
                     user, "resume", "only a lead may resume an interrupted run", run, t
                 )
             if run.state != RunState.INTERRUPTED:
                 raise StateError(f"run {run.id} is {run.state.value}, not interrupted")
             t.runs.transition(run.id, RunState.QUEUED, self.clock.now())
             run = t.runs.get(run.id)
-            self._audit(t, user, "run.resumed", run, f"from step {run.current_step}")
+            self.ctx.audit(t, user, "run.resumed", run, f"from step {run.current_step}")
             t.commit()
             return run
 
@@ -367,13 +366,13 @@ class ChangeService(Handoffs, Revisions, Proposals, Expiry):
             run = t.runs.get(run_id)
             if "lead" not in self.roles.of(user):
                 why = "only a lead may roll back an interrupted run"
-                raise self._deny(user, "rollback", why, run, t)
+                raise self.ctx.deny(user, "rollback", why, run, t)
             if run.state != RunState.INTERRUPTED:
                 raise StateError(f"run {run.id} is {run.state.value}, not interrupted")
             t.runs.request_rollback(run.id)
             t.runs.transition(run.id, RunState.QUEUED, self.clock.now())
             run = t.runs.get(run.id)
-            self._audit(t, user, "run.rollback_requested", run, f"from step {run.current_step}")
+            self.ctx.audit(t, user, "run.rollback_requested", run, f"from step {run.current_step}")
             t.commit()
             return run
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatops.engine import events as ev
-from chatops.engine.approvals.parts import ChangeParts
+from chatops.engine.approvals.parts import ChangeContext
 from chatops.engine.domain.agent_rules import approval_refusal
 from chatops.engine.domain.run import ApprovalRecord, RunState, RunView, StepState
 from chatops.engine.unit_of_work import UnitOfWork
@@ -18,8 +18,15 @@ ESCALATION_REASONS = {
 }
 
 
-class Handoffs(ChangeParts):
-    """Mixed into ChangeService, which provides these attributes and helpers."""
+class Handoffs:
+    """A part of the change service."""
+
+    def __init__(self, ctx: ChangeContext) -> None:
+        self.ctx = ctx
+        self.tx = ctx.tx
+        self.clock = ctx.clock
+        self.roles = ctx.roles
+        self.config = ctx.config
 
     def mark_done(self, run_id: int, step_id: str, user: str) -> RunView:
         with self.tx() as t:
@@ -30,12 +37,12 @@ class Handoffs(ChangeParts):
                 raise StateError(f"step {step_id} is not a manual step")
             held = self.roles.of(user)
             if user != run.requester and step.role not in held and "lead" not in held:
-                raise self._deny(
+                raise self.ctx.deny(
                     user, "mark_done", f"step {step_id} is for the {step.role} role", run, t
                 )
-            rec = self._waiting(t, run, step_id)
+            rec = self.waiting(t, run, step_id)
             t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
-            self._audit(t, user, "step.done", run, step_id)
+            self.ctx.audit(t, user, "step.done", run, step_id)
             t.events.add(ev.StepDone(run, step_id, user))
             run = t.runs.get(run.id)
             t.commit()
@@ -50,22 +57,22 @@ class Handoffs(ChangeParts):
                 raise StateError(f"step {step_id} is not a gate")
             refused = approval_refusal(user)
             if refused is not None:
-                raise self._deny(user, "gate", refused, run, t)
+                raise self.ctx.deny(user, "gate", refused, run, t)
             if self.config.policies.four_eyes and user == run.requester:
-                raise self._deny(
+                raise self.ctx.deny(
                     user, "gate", "four-eyes: you cannot pass a gate of your own request", run, t
                 )
             held = self.roles.of(user)
             if not held & set(step.roles):
                 why = f"gate {step_id} needs {', '.join(step.roles)}"
-                raise self._deny(user, "gate", why, run, t)
-            rec = self._waiting(t, run, step_id)
+                raise self.ctx.deny(user, "gate", why, run, t)
+            rec = self.waiting(t, run, step_id)
             t.approvals.add(
                 ApprovalRecord(
                     run.id, plan.sha256, user, tuple(sorted(held)), step_id, self.clock.now()
                 )
             )
-            self._audit(t, user, "gate.approved", run, step_id)
+            self.ctx.audit(t, user, "gate.approved", run, step_id)
             users = {
                 a.user for a in t.approvals.of_run(run.id, step_id) if a.plan_hash == plan.sha256
             }
@@ -75,7 +82,7 @@ class Handoffs(ChangeParts):
             t.commit()
             return passed
 
-    def _cancel_parked(self, t: UnitOfWork, run: RunView, user: str) -> bool:
+    def cancel_parked(self, t: UnitOfWork, run: RunView, user: str) -> bool:
         """In `t`: end a run that waits on a person (a manual step or a gate) at once. False
         if a process is running it: then it stops before its next step, on a cancel request."""
         holder = f"cancel:{user}"
@@ -90,7 +97,7 @@ class Handoffs(ChangeParts):
         why = f"cancelled by {user} while waiting at step {run.current_step}"
         t.runs.transition(run.id, RunState.CANCELLED, now, error=why)
         run = t.runs.get(run.id)
-        self._audit(t, user, "run.cancelled", run, f"waiting at step {run.current_step}")
+        self.ctx.audit(t, user, "run.cancelled", run, f"waiting at step {run.current_step}")
         t.events.add(ev.RunFinished(run, run.state, by=user))
         return True
 
@@ -110,10 +117,10 @@ class Handoffs(ChangeParts):
                 not self.roles.of(user) & {"oncall", "coder", "lead", "architect"}
                 and user != run.requester
             ):
-                raise self._deny(
+                raise self.ctx.deny(
                     user, "escalate", "only on-call, coders and leads may escalate", run, t
                 )
-            self._audit(
+            self.ctx.audit(
                 t,
                 user,
                 "run.escalated",
@@ -144,7 +151,7 @@ class Handoffs(ChangeParts):
                 raise StateError(f"unknown answer {how!r}: take_over or close")
             held = self.roles.of(user)
             if not held & {"architect", "lead"}:
-                raise self._deny(
+                raise self.ctx.deny(
                     user,
                     f"escalation.{how}",
                     "only the architect (or a lead) answers an escalation",
@@ -162,16 +169,16 @@ class Handoffs(ChangeParts):
                 action, detail = "run.escalation_taken", "taken over: a fix plan follows"
             else:
                 action, detail = "run.escalation_closed", f"closed: {reason.strip()}"
-            self._audit(t, user, action, run, detail)
+            self.ctx.audit(t, user, action, run, detail)
             for rec in waiting:
                 t.steps.finish(rec.id, StepState.SUCCEEDED, self.clock.now(), actor=user, error="")
-                self._audit(t, user, "step.done", run, f"{rec.step_id}: {detail}")
+                self.ctx.audit(t, user, "step.done", run, f"{rec.step_id}: {detail}")
             t.events.add(ev.EscalationAnswered(run, user, how, reason.strip()))
             run = t.runs.get(run.id)
             t.commit()
             return run
 
-    def _waiting(self, t: UnitOfWork, run: RunView, step_id: str) -> int:
+    def waiting(self, t: UnitOfWork, run: RunView, step_id: str) -> int:
         for rec in t.steps.of_run(run.id):
             if rec.step_id == step_id and rec.state == StepState.WAITING:
                 return rec.id

@@ -1,9 +1,12 @@
-"""What the change service's parts (handoffs, proposals, expiry) share: its settings and
-how a decision or a refusal goes on record."""
+"""What the change service and its parts (expiry, handoffs, revisions, proposals) share:
+the deployment, the store, the clock, who holds which role, and how a decision or a refusal
+goes on record. Each part is handed one; none inherits from another."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
+from typing import Protocol
 
 from chatops.engine.approvals.roles import Roles
 from chatops.engine.domain.run import AuditEvent, RunView
@@ -13,7 +16,7 @@ from chatops.engine.planning.policy import Verdict
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock
 from chatops.engine.unit_of_work import Transactions, UnitOfWork
-from chatops.errors import PermissionDenied
+from chatops.errors import PermissionDenied, UnknownName
 
 
 @dataclass(frozen=True)
@@ -23,14 +26,46 @@ class Requested:
     run: RunView
 
 
-class ChangeParts:
+class Submit(Protocol):
+    """How a part hands a new plan to the change service (`ChangeService.submit`)."""
+
+    def __call__(
+        self, plan: Plan, requester: str, imported: bool = False, origin: str = ""
+    ) -> Requested: ...
+
+
+class ChangeContext:
     config: Config
     runbooks: dict[str, Runbook]
     tx: Transactions
     clock: Clock
     roles: Roles
 
-    def _row(
+    def __init__(
+        self,
+        config: Config,
+        runbooks: dict[str, Runbook],
+        tx: Transactions,
+        clock: Clock,
+        roles: Roles,
+    ) -> None:
+        self.config = config
+        self.runbooks = runbooks
+        self.tx = tx
+        self.clock = clock
+        self.roles = roles
+
+    def runbook(self, name: str) -> Runbook:
+        rb = self.runbooks.get(name)
+        if rb is None:
+            close = difflib.get_close_matches(name, self.runbooks, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise UnknownName(
+                f"unknown process {name!r}{hint}; known: {', '.join(sorted(self.runbooks))}"
+            )
+        return rb
+
+    def row(
         self,
         actor: str,
         action: str,
@@ -48,7 +83,7 @@ class ChangeParts:
             detail=detail,
         )
 
-    def _audit(
+    def audit(
         self,
         t: UnitOfWork,
         actor: str,
@@ -58,9 +93,9 @@ class ChangeParts:
         plan: Plan | None = None,
     ) -> None:
         """Write an audit row in `t`: it stands or falls with the unit."""
-        t.audit.append(self._row(actor, action, run, detail, plan))
+        t.audit.append(self.row(actor, action, run, detail, plan))
 
-    def _deny(
+    def deny(
         self,
         actor: str,
         action: str,
@@ -71,10 +106,10 @@ class ChangeParts:
     ) -> PermissionDenied:
         """Put a denied attempt on record (kept when `t` rolls back; in a unit of its own
         without one) and return the error that tells the user why."""
-        self._refused(f"denied.{action}", actor, reason, run, t, plan)
+        self.refused(f"denied.{action}", actor, reason, run, t, plan)
         return PermissionDenied(reason)
 
-    def _refused(
+    def refused(
         self,
         action: str,
         actor: str,
@@ -83,7 +118,7 @@ class ChangeParts:
         t: UnitOfWork | None = None,
         plan: Plan | None = None,
     ) -> None:
-        row = self._row(actor, action, run, detail, plan)
+        row = self.row(actor, action, run, detail, plan)
         if t is not None:
             t.keep(row)
             return

@@ -1,13 +1,14 @@
 """Agents' part of a change: the seed's delegation rules decide what an agent may ask for
-and which steps it may report done; people approve. Mixed into ChangeService, which provides
-these attributes and helpers."""
+and which steps it may report done; people approve. A part of the change service."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from chatops.engine import events as ev
-from chatops.engine.approvals.parts import ChangeParts, Requested
+from chatops.engine.approvals.handoffs import Handoffs
+from chatops.engine.approvals.parts import ChangeContext, Requested, Submit
+from chatops.engine.approvals.revisions import Revisions
 from chatops.engine.domain.agent_rules import done_refusal, principal, proposal_refusal
 from chatops.engine.domain.evidence import Evidence
 from chatops.engine.domain.identity import Agent
@@ -19,7 +20,7 @@ from chatops.engine.planning.taskformat import import_task
 from chatops.errors import NotFound, ParameterError
 
 if TYPE_CHECKING:
-    from chatops.engine.unit_of_work import UnitOfWork
+    pass
 
 
 def _answered(plan: Plan) -> None:
@@ -32,22 +33,22 @@ def _answered(plan: Plan) -> None:
         )
 
 
-class Proposals(ChangeParts):
-    def runbook(self, name: str) -> Runbook:
-        raise NotImplementedError
-
-    def _submit(
-        self, plan: Plan, requester: str, imported: bool = False, origin: str = ""
-    ) -> Requested:
-        raise NotImplementedError
-
-    def _waiting(self, t: UnitOfWork, run: RunView, step_id: str) -> int:
-        raise NotImplementedError
-
-    def _put_revision(
-        self, t: UnitOfWork, run: RunView, old: Plan, plan: Plan, who: str
-    ) -> Requested:
-        raise NotImplementedError
+class Proposals:
+    def __init__(
+        self,
+        ctx: ChangeContext,
+        submit: Submit,
+        revisions: Revisions,
+        handoffs: Handoffs,
+    ) -> None:
+        self.ctx = ctx
+        self.config = ctx.config
+        self.runbooks = ctx.runbooks
+        self.tx = ctx.tx
+        self.clock = ctx.clock
+        self._submit = submit
+        self._revisions = revisions
+        self._handoffs = handoffs
 
     def propose(
         self,
@@ -63,7 +64,7 @@ class Proposals(ChangeParts):
         """An agent proposes a change: the seed's delegation rules decide whether it may
         (refusals are audited with the seed's reason); people approve it, never an agent, and
         four-eyes covers the person it acts for."""
-        rb = self.runbook(process)
+        rb = self.ctx.runbook(process)
         who = principal(agent)
         self._may_propose(agent, rb, params.get("service"))
         plan = build_plan(
@@ -95,7 +96,7 @@ class Proposals(ChangeParts):
         agent is the requester, whatever the JSON says."""
         who = principal(agent)
         if process is not None:
-            self.runbook(process)
+            self.ctx.runbook(process)
         if isinstance(task, dict):
             # who asked and when is the server's to say: an exported plan's requester and
             # created_at are dropped, not read
@@ -121,7 +122,7 @@ class Proposals(ChangeParts):
             params=params,
         )
         plan = plan.model_copy(update={"on_behalf_of": on_behalf_of})
-        self._may_propose(agent, self.runbook(plan.runbook), plan.service)
+        self._may_propose(agent, self.ctx.runbook(plan.runbook), plan.service)
         _answered(plan)
         return self._submit_task(plan, who, origin)
 
@@ -158,14 +159,14 @@ class Proposals(ChangeParts):
         if run.state in never_ran:  # rejected or expired: the revision is a new request
             return self._submit(revised, who, imported=True, origin=origin)
         with self.tx() as t:
-            requested = self._put_revision(t, run, existing, revised, who)
+            requested = self._revisions.put_revision(t, run, existing, revised, who)
             t.commit()
             return requested
 
     def _may_propose(self, agent: Agent, rb: Runbook, service: str | None) -> None:
         refused = proposal_refusal(agent, rb, service)
         if refused is not None:
-            raise self._deny(principal(agent), "propose", refused)
+            raise self.ctx.deny(principal(agent), "propose", refused)
 
     def report_done(self, agent: Agent, run_id: int, step_id: str, evidence: Evidence) -> RunView:
         """The Coder agent reports a people's step of role coder done, in an approved run
@@ -181,11 +182,11 @@ class Proposals(ChangeParts):
                 raise NotFound(f"run {run.id} has no step {step_id!r}") from None
             refused = done_refusal(agent, step.kind, step.role, run.service)
             if refused is not None:
-                raise self._deny(who, "mark_done", refused, run, t)
-            rec = self._waiting(t, run, step_id)
+                raise self.ctx.deny(who, "mark_done", refused, run, t)
+            rec = self._handoffs.waiting(t, run, step_id)
             t.steps.append_output(rec, f"Evidence from {who}:\n{evidence.render()}\n")
             t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=who)
-            self._audit(t, who, "step.done", run, f"{step_id}: {evidence.render()}"[:2000])
+            self.ctx.audit(t, who, "step.done", run, f"{step_id}: {evidence.render()}"[:2000])
             t.events.add(ev.StepDone(run, step_id, who, evidence.text, evidence.links))
             run = t.runs.get(run.id)
             t.commit()

@@ -1,31 +1,32 @@
 """A plan changed before its run starts: a new version of it on the same run (`task_id~N`),
-whose hash voids every approval given to the old one. Mixed into ChangeService."""
+whose hash voids every approval given to the old one. A part of the change service."""
 
 from __future__ import annotations
 
 from chatops.engine import events as ev
-from chatops.engine.approvals.parts import ChangeParts, Requested
+from chatops.engine.approvals.parts import ChangeContext, Requested
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.planning.params import as_text
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.policy import evaluate
-from chatops.engine.planning.runbook import Runbook
 from chatops.engine.unit_of_work import UnitOfWork
 from chatops.errors import PolicyRefused, StateError
 
 
-class Revisions(ChangeParts):
-    def runbook(self, name: str) -> Runbook:
-        raise NotImplementedError
-
-    def get(self, run_id: int) -> tuple[RunView, Plan]:
-        raise NotImplementedError
+class Revisions:
+    def __init__(self, ctx: ChangeContext) -> None:
+        self.ctx = ctx
+        self.tx = ctx.tx
+        self.clock = ctx.clock
+        self.config = ctx.config
 
     def to_answer(self, run_id: int, user: str) -> Plan:
         """The plan whose planning questions `user` is about to answer: only the requester
         may, and only before the run starts (a refusal is audited)."""
-        run, plan = self.get(run_id)
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            plan = t.plans.get(run.task_id)
         why = f"only the requester ({run.requester}) answers the planning questions"
         self._revisable(run, user, why)
         return plan
@@ -33,7 +34,7 @@ class Revisions(ChangeParts):
     def _revisable(self, run: RunView, user: str, why: str, t: UnitOfWork | None = None) -> None:
         """Only the requester changes a plan, and only before its run starts (audited)."""
         if user != run.requester:
-            raise self._deny(user, "revise", why, run, t)
+            raise self.ctx.deny(user, "revise", why, run, t)
         if run.state not in (RunState.AWAITING_APPROVAL, RunState.APPROVED, RunState.QUEUED):
             raise StateError(f"run {run.id} is {run.state.value}: its plan can no longer change")
 
@@ -52,7 +53,7 @@ class Revisions(ChangeParts):
             run = t.runs.get(run_id)
             old = t.plans.get(run.task_id)
             self._revisable(run, user, "only the requester may change a plan", t)
-            rb = self.runbook(old.runbook)
+            rb = self.ctx.runbook(old.runbook)
             asked = {q.id for q in rb.questions} - set(rb.parameters)
             answers = {**(answers or {}), **{k: v for k, v in params.items() if k in asked}}
             merged = as_text(old.params)
@@ -71,11 +72,11 @@ class Revisions(ChangeParts):
                 answers={**old.answers, **(answers or {})},
                 task_id=f"{base}~{version}",
             )
-            requested = self._put_revision(t, run, old, plan, user)
+            requested = self.put_revision(t, run, old, plan, user)
             t.commit()
             return requested
 
-    def _put_revision(
+    def put_revision(
         self, t: UnitOfWork, run: RunView, old: Plan, plan: Plan, who: str
     ) -> Requested:
         """Point a run not yet started at a new version of its plan: earlier approvals are
@@ -87,7 +88,7 @@ class Revisions(ChangeParts):
         if not t.runs.replace_plan(run.id, plan, self.clock.now()):
             raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
         run = t.runs.get(run.id)
-        self._audit(
+        self.ctx.audit(
             t, who, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void"
         )
         t.events.add(ev.PlanRevised(run, old.sha256))

@@ -47,18 +47,18 @@ class Operations:
         return status
 
     def mark_done(self, run_id: int, step_id: str, user: str) -> RunView:
-        run = self.changes.mark_done(run_id, step_id, user)
+        run = self.changes.handoffs.mark_done(run_id, step_id, user)
         self.continue_run(run_id)
         return run
 
     def approve_gate(self, run_id: int, step_id: str, user: str) -> bool:
-        passed = self.changes.approve_gate(run_id, step_id, user)
+        passed = self.changes.handoffs.approve_gate(run_id, step_id, user)
         if passed:
             self.continue_run(run_id)
         return passed
 
     def answer_escalation(self, run_id: int, user: str, how: str, reason: str = "") -> RunView:
-        run = self.changes.answer_escalation(run_id, user, how, reason)
+        run = self.changes.handoffs.answer_escalation(run_id, user, how, reason)
         self.continue_run(run_id)
         return run
 

@@ -95,7 +95,9 @@ def register(app: App, s: SlackServices) -> None:
 
         def form(channel: str, run_id: int) -> dict[str, Any]:
             user = str((body.get("user") or {}).get("id", ""))
-            return modals.answers_modal(run_id, channel, s.changes.to_answer(run_id, user))
+            return modals.answers_modal(
+                run_id, channel, s.changes.revisions.to_answer(run_id, user)
+            )
 
         open_view(body, form)
 

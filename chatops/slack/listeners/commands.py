@@ -36,7 +36,7 @@ def request_from_text(
             trigger_id=trigger_id, view=modals.change_modal(runbooks, s.changes.config, meta)
         )
     elif req.action == "edit":
-        s.changes.revise(req.run_id, user, req.params, text=req.text or None)
+        s.changes.revisions.revise(req.run_id, user, req.params, text=req.text or None)
         s.ephemeral(channel, user)(
             f":pencil2: Plan of run #{req.run_id} changed; approvals start over."
         )

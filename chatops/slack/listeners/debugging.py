@@ -78,7 +78,7 @@ def register(app: App, s: SlackServices) -> None:
         meta = modals.metadata(view)
         vals = modals.values(view)
         try:
-            s.changes.escalate(
+            s.changes.handoffs.escalate(
                 modals.run_of(meta),
                 body["user"]["id"],
                 vals.get("reason", ""),

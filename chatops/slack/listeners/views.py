@@ -95,7 +95,7 @@ def register(app: App, s: SlackServices) -> None:
         vals = modals.values(view)
         given = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("answer:")}
         try:
-            s.changes.revise(modals.run_of(meta), user, {}, answers=given)
+            s.changes.revisions.revise(modals.run_of(meta), user, {}, answers=given)
         except ChatopsError as e:
             first = next(iter(vals), "answer")
             ack(response_action="errors", errors={first: str(e)[:300]})
