@@ -34,7 +34,7 @@ from chatops.engine.incidents.oncall import OnCall
 from chatops.engine.incidents.postmortem_service import PostMortems
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
+from chatops.engine.ports import Clock, Consumer, Executor, HttpGetter, Notifier, Published
 from chatops.engine.redact import Redactor
 from chatops.engine.runs.operations import Operations, Start, at_once
 from chatops.engine.runs.queries import Queries
@@ -103,13 +103,12 @@ class Wired:
         """Tell `listener` every event this process commits, right after the commit."""
         self.tx.listeners.append(listener)
 
-    def follow(self, consumer: Notifier, name: str, lanes: int = 1) -> Feed:
+    def follow(self, consumer: Consumer, name: str, lanes: int = 1) -> Feed:
         """A consumer that follows the stored events from its own position, on a thread of
         its own (or `lanes` threads, a run's events in one), held by one process at a time."""
-        slack_transient = getattr(consumer, "transient", None)
 
         def keep_trying(e: BaseException) -> bool:  # outages are waited out, never skipped
-            return self.tx.is_transient(e) or bool(slack_transient and slack_transient(e))
+            return self.tx.is_transient(e) or consumer.transient(e)
 
         feed = Feed(self.events, consumer, name, self.owner, lanes=lanes, keep_trying=keep_trying)
         self.tx.on_commit(feed.wake)
@@ -215,7 +214,7 @@ def wire(
     if notifier is not None:
         wired.listen(notifier)
     if follow_postmortems:
-        wired.follow(postmortems, "postmortems")
+        wired.follow(Published(postmortems), "postmortems")
     return wired
 
 
@@ -343,7 +342,7 @@ def build_bot(
     # Slack is slow at times: its consumers follow the stored events on threads of their own;
     # a lane may wait for a final state to reach Slack, so there are enough for ten live runs
     wired.follow(notifier, "slack-thread", lanes=6)
-    wired.follow(home, "app-home")
+    wired.follow(Published(home), "app-home")
     wired.listen(StepMetrics())
     watch_runs(wired.queries.count_by_state, lambda: [*wired.feeds, notifier.desk])
 

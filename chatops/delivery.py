@@ -33,7 +33,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chatops.engine.events import StepOutput
-from chatops.engine.ports import EventLog, Notifier, Stored
+from chatops.engine.ports import Consumer, EventLog, Stored
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Feed:
     def __init__(
         self,
         events: EventLog,
-        consumer: Notifier,
+        consumer: Consumer,
         name: str,
         holder: str,
         *,
@@ -232,11 +232,7 @@ class Feed:
     def _handle_until_done(self, item: Stored, started: float, delay: float) -> None:
         while True:
             try:
-                deliver = getattr(self.consumer, "deliver", None)
-                if deliver is not None:
-                    deliver(item)
-                else:
-                    self.consumer.publish(item.event)
+                self.consumer.deliver(item)
                 return
             except Exception as e:
                 quiet = getattr(e, "quiet", False)  # an expected wait, not a failure

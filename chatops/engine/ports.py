@@ -254,6 +254,29 @@ class Stored:
     event: Event
 
 
+class Consumer(Protocol):
+    """What a feed hands the stored events to, in order, from its own position."""
+
+    def deliver(self, stored: Stored) -> None: ...
+
+    def transient(self, exc: BaseException) -> bool:
+        """Is this failure an outage to wait out (never a reason to skip the event)?"""
+        ...
+
+
+class Published:
+    """A `Notifier` as a feed's consumer: it is told each stored event."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+
+    def deliver(self, stored: Stored) -> None:
+        self.notifier.publish(stored.event)
+
+    def transient(self, exc: BaseException) -> bool:
+        return False
+
+
 class EventLog(Protocol):
     """The outbox as its consumers read it. A consumer is held by one process at a time (a
     lease); its position is the last event it handled."""

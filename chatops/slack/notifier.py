@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatops.engine import events as ev
+from chatops.engine.bus import Handlers
 from chatops.engine.domain.run import RunView
 from chatops.engine.ports import Clock, Stored
 from chatops.engine.runs.queries import Queries
@@ -90,29 +91,28 @@ class SlackNotifier(
         self._step_ts: dict[tuple[int, str, str], str] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._handlers: dict[type[ev.Event], Callable[[Any, RunMessages], None]] = {
-            ev.RunApproved: self.on_approved,
-            ev.PlanRevised: self.on_revised,
-            ev.RunEscalated: self.on_escalated,
-            ev.EscalationAnswered: self.on_escalation_answered,
-            ev.RunRejected: self.on_rejected,
-            ev.RunExpired: self.on_expired,
-            ev.RunCancelled: self.on_cancelled,
-            ev.RunStarted: self.on_running,
-            ev.StepStarted: self.on_step_started,
-            ev.StepOutput: self.on_step_output,
-            ev.StepFinished: self.on_step_finished,
-            ev.RunWaiting: self.on_waiting,
-            ev.StepDone: self.on_step_done,
-            ev.RunHeld: self.on_held,
-            ev.RollbackStarted: self.on_rolling_back,
-            ev.RunInterrupted: self.on_interrupted,
-            ev.PostMortemOpened: self.on_postmortem_opened,
-            ev.PostMortemReminded: self.on_postmortem_reminder,
-            ev.PostMortemEscalated: self.on_postmortem_escalated,
-            ev.PostMortemWritten: self.on_postmortem_done,
-            ev.RunFinished: self.on_finished,
-        }
+        self.handlers = h = Handlers[RunMessages]()
+        h.on(ev.RunApproved, self.on_approved)
+        h.on(ev.PlanRevised, self.on_revised)
+        h.on(ev.RunEscalated, self.on_escalated)
+        h.on(ev.EscalationAnswered, self.on_escalation_answered)
+        h.on(ev.RunRejected, self.on_rejected)
+        h.on(ev.RunExpired, self.on_expired)
+        h.on(ev.RunCancelled, self.on_cancelled)
+        h.on(ev.RunStarted, self.on_running)
+        h.on(ev.StepStarted, self.on_step_started)
+        h.on(ev.StepOutput, self.on_step_output)
+        h.on(ev.StepFinished, self.on_step_finished)
+        h.on(ev.RunWaiting, self.on_waiting)
+        h.on(ev.StepDone, self.on_step_done)
+        h.on(ev.RunHeld, self.on_held)
+        h.on(ev.RollbackStarted, self.on_rolling_back)
+        h.on(ev.RunInterrupted, self.on_interrupted)
+        h.on(ev.PostMortemOpened, self.on_postmortem_opened)
+        h.on(ev.PostMortemReminded, self.on_postmortem_reminder)
+        h.on(ev.PostMortemEscalated, self.on_postmortem_escalated)
+        h.on(ev.PostMortemWritten, self.on_postmortem_done)
+        h.on(ev.RunFinished, self.on_finished)
 
     # -- plumbing --------------------------------------------------------------------------
     def deliver(self, stored: Stored) -> None:
@@ -255,13 +255,12 @@ class SlackNotifier(
         if isinstance(event, ev.RunRequested):
             self.on_requested(event)
             return
-        handler = self._handlers.get(type(event))
-        if handler is None:
+        if not self.handlers.handles(type(event)):
             return
         m = self.records.get(event.run.id)
         if m is None:
             return  # not a Slack run (CLI)
-        handler(event, m)
+        self.handlers.handle(event, m)
 
     def on_approved(self, e: ev.RunApproved, m: RunMessages) -> None:
         run = e.run

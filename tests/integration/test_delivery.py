@@ -16,7 +16,7 @@ from chatops.engine import events as ev
 from chatops.engine.domain.run import AuditEvent, RunState, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.ports import Stored
+from chatops.engine.ports import Notifier, Published, Stored
 from chatops.engine.unit_of_work import Transactions
 from chatops.store.db import make_engine
 from chatops.store.outbox import SqlEventLog
@@ -59,8 +59,8 @@ def deploy_to_the_end(r: Rig) -> None:
     assert done is not None and done.state == RunState.SUCCEEDED
 
 
-def follow(db: MemoryDatabase, r: Rig, consumer: object, name: str, **kw: float) -> Feed:
-    feed = Feed(db, consumer, name, "me", poll=0.05, **kw)  # type: ignore[arg-type]
+def follow(db: MemoryDatabase, r: Rig, consumer: Notifier, name: str, **kw: float) -> Feed:
+    feed = Feed(db, Published(consumer), name, "me", poll=0.05, **kw)  # type: ignore[arg-type]
     r.tx.on_commit(feed.wake)
     return feed.start()
 

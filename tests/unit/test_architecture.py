@@ -67,7 +67,7 @@ def test_the_slack_thread_handles_every_event_about_a_run_by_its_type() -> None:
         if isinstance(c, type) and issubclass(c, ev.Event) and c is not ev.Event
     }
     notifier = SlackNotifier(None, None, None, None)  # type: ignore[arg-type]
-    handled = set(notifier._handlers)
+    handled = set(notifier.handlers.kinds)
     not_for_the_thread = {
         ev.RunRequested,  # the plan message is posted by the request itself
         ev.PostMortemSnoozed,  # only the person who snoozed is told, privately
