@@ -82,6 +82,7 @@ class MessageDesk:
         senders: int = 3,
         progress_every: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        first_retry: float = 1.0,
     ) -> None:
         self._update = update  # (channel, ts, text, blocks): chat.update
         self.budget = budget
@@ -89,6 +90,7 @@ class MessageDesk:
         self._transient = transient
         self.progress_every = progress_every
         self.clock = clock
+        self.first_retry = first_retry  # then doubled per failure, up to MAX_BACKOFF
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -274,7 +276,7 @@ class MessageDesk:
             entry.failures += 1
             if entry.failing_since is None:
                 entry.failing_since = self.clock()
-            delay = min(MAX_BACKOFF, 0.5 * 2 ** min(entry.failures, 8))
+            delay = min(MAX_BACKOFF, self.first_retry * 2 ** min(entry.failures - 1, 8))
             log.log(
                 logging.DEBUG if getattr(e, "quiet", False) else logging.WARNING,
                 "slack update of %s failed (%s); again in %.1f s with the state then",

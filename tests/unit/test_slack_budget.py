@@ -176,7 +176,7 @@ def test_the_same_render_is_never_sent_twice_and_pending_updates_are_one_call() 
 def test_a_failed_update_goes_again_with_the_state_of_that_moment() -> None:
     slack = FakeSlack()
     slack.fail_next = 2
-    desk = desk_for(slack)
+    desk = desk_for(slack, first_retry=0.05)  # the pace of the retries is not the point
     state = {"text": "running"}
     ticket = desk.put("C1", "2.2", lambda: (state["text"], []), Priority.FINAL)
     state["text"] = "succeeded"  # the run ended while Slack was failing
