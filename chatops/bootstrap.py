@@ -22,7 +22,7 @@ from chatops.adapters.clock import SystemClock
 from chatops.adapters.http_get import UrllibGetter
 from chatops.adapters.liveness import OwnerLiveness, new_owner, owner_gone
 from chatops.config_files import load_config, load_config_or_empty, load_runbooks, secret_values
-from chatops.delivery import Feed
+from chatops.delivery import Feed, Published
 from chatops.engine.agents.gate import AgentGate
 from chatops.engine.agents.service import AgentService
 from chatops.engine.agents.waiting import Waiters
@@ -34,7 +34,7 @@ from chatops.engine.incidents.oncall import OnCall
 from chatops.engine.incidents.postmortem_service import PostMortems
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.ports import Clock, Consumer, Executor, HttpGetter, Notifier, Published
+from chatops.engine.ports import Clock, Consumer, Executor, HttpGetter, Notifier
 from chatops.engine.redact import Redactor
 from chatops.engine.runs.operations import Operations, Start, at_once
 from chatops.engine.runs.queries import Queries

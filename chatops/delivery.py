@@ -33,7 +33,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chatops.engine.events import StepOutput
-from chatops.engine.ports import Consumer, EventLog, Stored
+from chatops.engine.ports import Consumer, EventLog, Notifier, Stored
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,19 @@ MAX_RETRY_DELAY = 60.0
 #: Output events joined behind a slow consumer keep their last characters only: a reader that
 #: wants all of a step's output reads it from the store, not from the event stream.
 COALESCED_CHARS = 64 * 1024
+
+
+class Published:
+    """A `Notifier` as a feed's consumer: it is told each stored event."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+
+    def deliver(self, stored: Stored) -> None:
+        self.notifier.publish(stored.event)
+
+    def transient(self, exc: BaseException) -> bool:
+        return False
 
 
 class Feed:

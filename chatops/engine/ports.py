@@ -264,19 +264,6 @@ class Consumer(Protocol):
         ...
 
 
-class Published:
-    """A `Notifier` as a feed's consumer: it is told each stored event."""
-
-    def __init__(self, notifier: Notifier) -> None:
-        self.notifier = notifier
-
-    def deliver(self, stored: Stored) -> None:
-        self.notifier.publish(stored.event)
-
-    def transient(self, exc: BaseException) -> bool:
-        return False
-
-
 class EventLog(Protocol):
     """The outbox as its consumers read it. A consumer is held by one process at a time (a
     lease); its position is the last event it handled."""

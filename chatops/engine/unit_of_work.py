@@ -1,6 +1,6 @@
 """Units of work: one transaction over the repositories, the events it raised with it.
 
-    with self.uow() as t:
+    with self.tx() as t:
         run = t.runs.get(run_id)
         t.runs.transition(run.id, RunState.CANCELLED, now)
         t.commit()
@@ -72,7 +72,7 @@ class StoreTransaction(Repositories):
 
 
 class UnitOfWork(Repositories):
-    """What a `with uow() as t:` block works in."""
+    """What a `with tx() as t:` block works in."""
 
     def __init__(self, owner: Transactions, tx: StoreTransaction) -> None:
         self._owner = owner

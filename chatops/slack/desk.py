@@ -259,7 +259,7 @@ class MessageDesk:
             timeout=5.0,
             cancelled=self._stop.is_set,  # a stop does not wait out the budget
         ):
-            self._release(entry, retry_in=0.0, untaken=True)  # not its turn yet: look again
+            self._release(entry, retry_in=0.0)  # not its turn yet: look again
             return
         text, blocks = rendered
         try:
@@ -284,7 +284,7 @@ class MessageDesk:
                 e,
                 delay,
             )
-            self._release(entry, retry_in=delay, untaken=True)
+            self._release(entry, retry_in=delay)
             return
         self.sent += 1
         entry.last_sent = self.clock()
@@ -307,13 +307,13 @@ class MessageDesk:
                     e.not_before = max(now, paced) if e.not_before > now else e.not_before
             self._cond.notify_all()
 
-    def _release(self, entry: _Entry, retry_in: float, untaken: bool = False) -> None:
+    def _release(self, entry: _Entry, retry_in: float) -> None:
+        """What was taken was not sent: it is pending again, at its priority, from its time."""
         with self._cond:
             entry.busy = False
-            if untaken:  # what was taken was not sent: it is pending again, at its priority
-                entry.priority = min(entry.priority, entry.taken_priority)
-                entry.dirty_since = min(entry.dirty_since, entry.taken_since)
-                entry.taken = entry.sent_version
+            entry.priority = min(entry.priority, entry.taken_priority)
+            entry.dirty_since = min(entry.dirty_since, entry.taken_since)
+            entry.taken = entry.sent_version
             entry.not_before = max(entry.not_before, self.clock() + retry_in)
             self._cond.notify_all()
 

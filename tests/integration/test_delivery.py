@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chatops.delivery import Feed, coalesce
+from chatops.delivery import Feed, Published, coalesce
 from chatops.engine import event_codec
 from chatops.engine import events as ev
 from chatops.engine.domain.run import AuditEvent, RunState, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.ports import Notifier, Published, Stored
+from chatops.engine.ports import Notifier, Stored
 from chatops.engine.unit_of_work import Transactions
 from chatops.store.db import make_engine
 from chatops.store.outbox import SqlEventLog
@@ -60,7 +60,7 @@ def deploy_to_the_end(r: Rig) -> None:
 
 
 def follow(db: MemoryDatabase, r: Rig, consumer: Notifier, name: str, **kw: float) -> Feed:
-    feed = Feed(db, Published(consumer), name, "me", poll=0.05, **kw)  # type: ignore[arg-type]
+    feed = Feed(db, Published(consumer), name, "me", poll=0.05, **kw)
     r.tx.on_commit(feed.wake)
     return feed.start()
 

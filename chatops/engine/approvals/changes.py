@@ -79,7 +79,7 @@ class ChangeService:
     def bad_input(self, actor: str, action: str, reason: str) -> ParameterError:
         """Audit input that could not be read (a tampered or outdated button, say) and
         return the error that tells the user so."""
-        self.ctx.refused(f"denied.{action}", actor, f"unreadable input: {reason}"[:500])
+        self.ctx.refused(actor, f"denied.{action}", f"unreadable input: {reason}"[:500])
         return ParameterError(reason)
 
     def runbook(self, name: str) -> Runbook:
@@ -198,7 +198,7 @@ class ChangeService:
         with self.tx() as t:
             frozen = self._frozen(t, plan)
             if frozen is not None:
-                self.ctx.refused("denied.request", requester, frozen, t=t, plan=plan)
+                self.ctx.refused(requester, "denied.request", frozen, t=t, plan=plan)
                 raise PolicyRefused([frozen])
             verdict = evaluate(plan)
             nobody = self.nobody_approves(plan)
@@ -245,7 +245,7 @@ class ChangeService:
             run = t.runs.get(run_id)
             plan = t.plans.get(run.task_id)
             if run.state != RunState.AWAITING_APPROVAL:
-                self.ctx.refused("denied.approve", user, f"run is {run.state.value}", run, t)
+                self.ctx.refused(user, "denied.approve", f"run is {run.state.value}", run, t)
                 raise StateError(f"run {run.id} is {run.state.value}: nothing to approve")
             if plan_hash != plan.sha256 or run.plan_hash != plan.sha256:
                 raise self.ctx.deny(

@@ -23,25 +23,21 @@ class Handoffs:
 
     def __init__(self, ctx: ChangeContext) -> None:
         self.ctx = ctx
-        self.tx = ctx.tx
-        self.clock = ctx.clock
-        self.roles = ctx.roles
-        self.config = ctx.config
 
     def mark_done(self, run_id: int, step_id: str, user: str) -> RunView:
-        with self.tx() as t:
+        with self.ctx.tx() as t:
             run = t.runs.get(run_id)
             plan = t.plans.get(run.task_id)
             step = plan.step(step_id)
             if step.kind != "manual":
                 raise StateError(f"step {step_id} is not a manual step")
-            held = self.roles.of(user)
+            held = self.ctx.roles.of(user)
             if user != run.requester and step.role not in held and "lead" not in held:
                 raise self.ctx.deny(
                     user, "mark_done", f"step {step_id} is for the {step.role} role", run, t
                 )
             rec = self.waiting(t, run, step_id)
-            t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
+            t.steps.finish(rec, StepState.SUCCEEDED, self.ctx.clock.now(), actor=user)
             self.ctx.audit(t, user, "step.done", run, step_id)
             t.events.add(ev.StepDone(run, step_id, user))
             run = t.runs.get(run.id)
@@ -49,7 +45,7 @@ class Handoffs:
             return run
 
     def approve_gate(self, run_id: int, step_id: str, user: str) -> bool:
-        with self.tx() as t:
+        with self.ctx.tx() as t:
             run = t.runs.get(run_id)
             plan = t.plans.get(run.task_id)
             step = plan.step(step_id)
@@ -58,18 +54,18 @@ class Handoffs:
             refused = approval_refusal(user)
             if refused is not None:
                 raise self.ctx.deny(user, "gate", refused, run, t)
-            if self.config.policies.four_eyes and user == run.requester:
+            if self.ctx.config.policies.four_eyes and user == run.requester:
                 raise self.ctx.deny(
                     user, "gate", "four-eyes: you cannot pass a gate of your own request", run, t
                 )
-            held = self.roles.of(user)
+            held = self.ctx.roles.of(user)
             if not held & set(step.roles):
                 why = f"gate {step_id} needs {', '.join(step.roles)}"
                 raise self.ctx.deny(user, "gate", why, run, t)
             rec = self.waiting(t, run, step_id)
             t.approvals.add(
                 ApprovalRecord(
-                    run.id, plan.sha256, user, tuple(sorted(held)), step_id, self.clock.now()
+                    run.id, plan.sha256, user, tuple(sorted(held)), step_id, self.ctx.clock.now()
                 )
             )
             self.ctx.audit(t, user, "gate.approved", run, step_id)
@@ -78,7 +74,7 @@ class Handoffs:
             }
             passed = len(users) >= step.quorum
             if passed:
-                t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=user)
+                t.steps.finish(rec, StepState.SUCCEEDED, self.ctx.clock.now(), actor=user)
             t.commit()
             return passed
 
@@ -86,9 +82,9 @@ class Handoffs:
         """In `t`: end a run that waits on a person (a manual step or a gate) at once. False
         if a process is running it: then it stops before its next step, on a cancel request."""
         holder = f"cancel:{user}"
-        if not t.runs.claim_parked(run.id, holder, self.clock.now()):
+        if not t.runs.claim_parked(run.id, holder, self.ctx.clock.now()):
             return False
-        now = self.clock.now()
+        now = self.ctx.clock.now()
         for rec in t.steps.of_run(run.id):
             if rec.state == StepState.WAITING:
                 t.steps.finish(
@@ -103,7 +99,7 @@ class Handoffs:
 
     def escalate(self, run_id: int, user: str, reason: str, details: str = "") -> RunView:
         """Process 4: hand a production problem to the Architect, with the seed's reason."""
-        with self.tx() as t:
+        with self.ctx.tx() as t:
             run = t.runs.get(run_id)
             if reason not in ESCALATION_REASONS:
                 raise StateError(f"pick a reason: {', '.join(ESCALATION_REASONS)}")
@@ -114,7 +110,7 @@ class Handoffs:
                     f"(`/change debug {run.service or 'SERVICE'}`)"
                 )
             if (
-                not self.roles.of(user) & {"oncall", "coder", "lead", "architect"}
+                not self.ctx.roles.of(user) & {"oncall", "coder", "lead", "architect"}
                 and user != run.requester
             ):
                 raise self.ctx.deny(
@@ -127,14 +123,14 @@ class Handoffs:
                 run,
                 f"{ESCALATION_REASONS[reason]}; {details}".strip("; "),
             )
-            architects = self.config.roles.get("architect")
+            architects = self.ctx.config.roles.get("architect")
             t.events.add(
                 ev.RunEscalated(
                     run,
                     user,
                     ESCALATION_REASONS[reason],
                     details,
-                    tuple(self.roles.members("architect")),
+                    tuple(self.ctx.roles.members("architect")),
                     tuple(architects.groups) if architects else (),
                 )
             )
@@ -145,11 +141,11 @@ class Handoffs:
         """Process 4, the Architect's answer to an escalation: take the problem over (a fix
         plan follows) or close it with a reason. Either way the diagnosis step it waits on is
         done, by the architect, and the run finishes."""
-        with self.tx() as t:
+        with self.ctx.tx() as t:
             run = t.runs.get(run_id)
             if how not in ("take_over", "close"):
                 raise StateError(f"unknown answer {how!r}: take_over or close")
-            held = self.roles.of(user)
+            held = self.ctx.roles.of(user)
             if not held & {"architect", "lead"}:
                 raise self.ctx.deny(
                     user,
@@ -171,7 +167,9 @@ class Handoffs:
                 action, detail = "run.escalation_closed", f"closed: {reason.strip()}"
             self.ctx.audit(t, user, action, run, detail)
             for rec in waiting:
-                t.steps.finish(rec.id, StepState.SUCCEEDED, self.clock.now(), actor=user, error="")
+                t.steps.finish(
+                    rec.id, StepState.SUCCEEDED, self.ctx.clock.now(), actor=user, error=""
+                )
                 self.ctx.audit(t, user, "step.done", run, f"{rec.step_id}: {detail}")
             t.events.add(ev.EscalationAnswered(run, user, how, reason.strip()))
             run = t.runs.get(run.id)

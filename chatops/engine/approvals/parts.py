@@ -35,12 +35,6 @@ class Submit(Protocol):
 
 
 class ChangeContext:
-    config: Config
-    runbooks: dict[str, Runbook]
-    tx: Transactions
-    clock: Clock
-    roles: Roles
-
     def __init__(
         self,
         config: Config,
@@ -106,18 +100,19 @@ class ChangeContext:
     ) -> PermissionDenied:
         """Put a denied attempt on record (kept when `t` rolls back; in a unit of its own
         without one) and return the error that tells the user why."""
-        self.refused(f"denied.{action}", actor, reason, run, t, plan)
+        self.refused(actor, f"denied.{action}", reason, run, t, plan)
         return PermissionDenied(reason)
 
     def refused(
         self,
-        action: str,
         actor: str,
+        action: str,
         detail: str,
         run: RunView | None = None,
         t: UnitOfWork | None = None,
         plan: Plan | None = None,
     ) -> None:
+        """Put a refusal on record: kept when `t` rolls back, in a unit of its own without one."""
         row = self.row(actor, action, run, detail, plan)
         if t is not None:
             t.keep(row)

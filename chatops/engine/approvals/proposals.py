@@ -3,8 +3,6 @@ and which steps it may report done; people approve. A part of the change service
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from chatops.engine import events as ev
 from chatops.engine.approvals.handoffs import Handoffs
 from chatops.engine.approvals.parts import ChangeContext, Requested, Submit
@@ -18,9 +16,6 @@ from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.planning.taskformat import import_task
 from chatops.errors import NotFound, ParameterError
-
-if TYPE_CHECKING:
-    pass
 
 
 def _answered(plan: Plan) -> None:
@@ -42,10 +37,6 @@ class Proposals:
         handoffs: Handoffs,
     ) -> None:
         self.ctx = ctx
-        self.config = ctx.config
-        self.runbooks = ctx.runbooks
-        self.tx = ctx.tx
-        self.clock = ctx.clock
         self._submit = submit
         self._revisions = revisions
         self._handoffs = handoffs
@@ -69,10 +60,10 @@ class Proposals:
         self._may_propose(agent, rb, params.get("service"))
         plan = build_plan(
             rb,
-            self.config,
+            self.ctx.config,
             params,
             requester=who,
-            now=self.clock.now(),
+            now=self.ctx.clock.now(),
             request=reason,
             answers=answers,
         )
@@ -111,11 +102,11 @@ class Proposals:
                 ext["answers"] = {**(given if isinstance(given, dict) else {}), **answers}
             if isinstance(found, dict) or answers:
                 task = {**task, "chatops": ext}
-        now = self.clock.now()
+        now = self.ctx.clock.now()
         plan = import_task(
             task,
-            self.runbooks,
-            self.config,
+            self.ctx.runbooks,
+            self.ctx.config,
             requester=who,
             now=now,
             runbook=process,
@@ -137,7 +128,7 @@ class Proposals:
         from chatops.errors import StateError
 
         base = plan.task_id.split("~")[0]
-        with self.tx() as t:
+        with self.ctx.tx() as t:
             run = t.runs.for_task(base)
             existing = None if run is None else t.plans.get(run.task_id)
         if run is None or existing is None:
@@ -158,7 +149,7 @@ class Proposals:
         revised = plan.model_copy(update={"task_id": f"{base}~{version}"})
         if run.state in never_ran:  # rejected or expired: the revision is a new request
             return self._submit(revised, who, imported=True, origin=origin)
-        with self.tx() as t:
+        with self.ctx.tx() as t:
             requested = self._revisions.put_revision(t, run, existing, revised, who)
             t.commit()
             return requested
@@ -173,7 +164,7 @@ class Proposals:
         that waits on it, with its evidence. Nothing else: not a gate, not a machine step,
         not another role's step."""
         who = principal(agent)
-        with self.tx() as t:
+        with self.ctx.tx() as t:
             run = t.runs.get(run_id)
             plan = t.plans.get(run.task_id)
             try:
@@ -185,7 +176,7 @@ class Proposals:
                 raise self.ctx.deny(who, "mark_done", refused, run, t)
             rec = self._handoffs.waiting(t, run, step_id)
             t.steps.append_output(rec, f"Evidence from {who}:\n{evidence.render()}\n")
-            t.steps.finish(rec, StepState.SUCCEEDED, self.clock.now(), actor=who)
+            t.steps.finish(rec, StepState.SUCCEEDED, self.ctx.clock.now(), actor=who)
             self.ctx.audit(t, who, "step.done", run, f"{step_id}: {evidence.render()}"[:2000])
             t.events.add(ev.StepDone(run, step_id, who, evidence.text, evidence.links))
             run = t.runs.get(run.id)

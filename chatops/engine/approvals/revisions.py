@@ -17,14 +17,11 @@ from chatops.errors import PolicyRefused, StateError
 class Revisions:
     def __init__(self, ctx: ChangeContext) -> None:
         self.ctx = ctx
-        self.tx = ctx.tx
-        self.clock = ctx.clock
-        self.config = ctx.config
 
     def to_answer(self, run_id: int, user: str) -> Plan:
         """The plan whose planning questions `user` is about to answer: only the requester
         may, and only before the run starts (a refusal is audited)."""
-        with self.tx() as t:
+        with self.ctx.tx() as t:
             run = t.runs.get(run_id)
             plan = t.plans.get(run.task_id)
         why = f"only the requester ({run.requester}) answers the planning questions"
@@ -49,7 +46,7 @@ class Revisions:
         """The requester changes a plan that has not started: a new version, whose hash voids
         every approval given to the old one. It awaits approval again. A key that names a
         planning question answers it (`/change edit 3 tables="orders"`)."""
-        with self.tx() as t:
+        with self.ctx.tx() as t:
             run = t.runs.get(run_id)
             old = t.plans.get(run.task_id)
             self._revisable(run, user, "only the requester may change a plan", t)
@@ -64,10 +61,10 @@ class Revisions:
                 version = int(old.task_id.rsplit("~", 1)[1]) + 1
             plan = build_plan(
                 rb,
-                self.config,
+                self.ctx.config,
                 merged,
                 requester=user,
-                now=self.clock.now(),
+                now=self.ctx.clock.now(),
                 request=old.request if text is None else text,
                 answers={**old.answers, **(answers or {})},
                 task_id=f"{base}~{version}",
@@ -85,7 +82,7 @@ class Revisions:
         if not verdict.ok:
             raise PolicyRefused(list(verdict.reasons))
         t.plans.add(plan)
-        if not t.runs.replace_plan(run.id, plan, self.clock.now()):
+        if not t.runs.replace_plan(run.id, plan, self.ctx.clock.now()):
             raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
         run = t.runs.get(run.id)
         self.ctx.audit(
