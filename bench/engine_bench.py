@@ -90,6 +90,7 @@ def bench_claims(n: int = 200) -> float:
             with tx() as t:
                 t.plans.add(plan)
                 t.runs.create(plan, RunState.QUEUED, NOW)
+                t.commit()
         start = time.perf_counter()
         done = 0
         while True:
@@ -97,9 +98,11 @@ def bench_claims(n: int = 200) -> float:
                 run = t.runs.claim_next("bench", NOW)
                 if run is None:
                     break
+                t.commit()
             with tx() as t:
                 t.runs.transition(run.id, RunState.SUCCEEDED, NOW)
                 t.events.add(RunFinished(t.runs.get(run.id), RunState.SUCCEEDED))
+                t.commit()
             done += 1
         assert done == n
         return time.perf_counter() - start
