@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from slack_sdk import WebClient
 
+from chatops.engine.bus import Handlers
 from chatops.engine.domain.run import RunState
 from chatops.engine.events import Event, StepFinished
 
@@ -86,9 +87,13 @@ class FeedStalls(Collector):
 class StepMetrics:
     """A Notifier that times machine steps."""
 
+    def __init__(self) -> None:
+        self.handlers = Handlers[None]().on(StepFinished, self.on_step_finished)
+
     def publish(self, event: Event) -> None:
-        if not isinstance(event, StepFinished):
-            return
+        self.handlers.handle(event, None)
+
+    def on_step_finished(self, event: StepFinished, _: None) -> None:
         for r in event.results:
             STEP_SECONDS.labels(event.run.runbook, event.step, r.outcome).observe(r.duration)
 

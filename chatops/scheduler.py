@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from chatops.adapters.leader import LeaderLock
+from chatops.engine.bus import Handlers
 from chatops.engine.events import POSTMORTEM_EVENTS, Event
 from chatops.engine.incidents.postmortem_service import PostMortems
 from chatops.engine.ports import Clock
@@ -52,6 +53,9 @@ class ReminderScheduler:
         self.lock = lock
         self.sweep_every = sweep_every
         self.retry = retry
+        self.handlers = Handlers[None]()
+        for kind in POSTMORTEM_EVENTS:
+            self.handlers.on(kind, lambda _e, _c: self.rebuild())
         self.also = also
         self.scheduler: BackgroundScheduler | None = None
         self._stop = threading.Event()
@@ -139,8 +143,7 @@ class ReminderScheduler:
 
     def publish(self, event: Event) -> None:
         """A consumer too: a post-mortem opened, reminded, snoozed or done moves its job."""
-        if isinstance(event, POSTMORTEM_EVENTS):
-            self.rebuild()
+        self.handlers.handle(event, None)
 
     def fire(self, run_id: int) -> None:
         self.postmortems.remind(run_id)

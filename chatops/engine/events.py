@@ -33,6 +33,15 @@ class PlanRevised(Event):
 
 
 @dataclass(frozen=True)
+class ApprovalAdded(Event):
+    """One approval recorded and more still needed (the last one raises RunApproved)."""
+
+    by: str
+    approvers: tuple[str, ...]  # every valid approval of this version of the plan so far
+    missing: tuple[str, ...]  # what is still needed, as a person reads it
+
+
+@dataclass(frozen=True)
 class RunApproved(Event):
     approvers: tuple[str, ...]
     position: int = 1  # in the queue of its service and environment; 1 starts next

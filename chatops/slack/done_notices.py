@@ -1,22 +1,29 @@
 """A people's step reported done by the Coder agent: its evidence in the thread, and the
-step's Done button retired (a person's click answers its own prompt). Mixed into
-SlackNotifier, which provides the plumbing."""
+step's Done button retired (a person's click answers its own prompt). A part of
+the thread (SlackNotifier gives it the plumbing)."""
 
 from __future__ import annotations
 
 from chatops.engine import events as ev
+from chatops.engine.bus import Handlers
 from chatops.slack import blocks as bk
-from chatops.slack.notices import Notices
+from chatops.slack.notices import Thread
 from chatops.slack.records import RunMessages
 
 
-class DoneNotices(Notices):
+class DoneNotices:
+    def __init__(self, thread: Thread) -> None:
+        self.thread = thread
+
+    def register(self, handlers: Handlers[RunMessages]) -> None:
+        handlers.on(ev.StepDone, self.on_step_done)
+
     def on_step_done(self, e: ev.StepDone, m: RunMessages) -> None:
         if not e.evidence:
             return  # a person clicked Done: their click updated the prompt already
         who = bk.mention(e.by)
-        self.retire_prompts(e.run.id, f"_Done by {who}: see its evidence in the thread._")
+        self.thread.retire_prompts(e.run.id, f"_Done by {who}: see its evidence in the thread._")
         lines = [f":white_check_mark: {bk.code_span(e.step)} done by {who}. Evidence:"]
         lines += [f"> {bk.escape(line)}" for line in e.evidence.strip().splitlines()[:30]]
         lines += [f"• <{link}>" for link in e.links]
-        self.reply(m, bk.cut("\n".join(lines), 3000))
+        self.thread.reply(m, bk.cut("\n".join(lines), 3000))

@@ -1,17 +1,25 @@
 """Process 4 in the thread: an escalation to the Architect (with Take over / Close / Cancel,
-and a direct message to each architect), and the Architect's answer. Mixed into
-SlackNotifier, which provides the plumbing."""
+and a direct message to each architect), and the Architect's answer. A part of
+the thread (SlackNotifier gives it the plumbing)."""
 
 from __future__ import annotations
 
 from chatops.engine import events as ev
+from chatops.engine.bus import Handlers
 from chatops.slack import blocks as bk
 from chatops.slack import prompt_blocks as pb
-from chatops.slack.notices import Notices
+from chatops.slack.notices import Thread
 from chatops.slack.records import RunMessages
 
 
-class EscalationNotices(Notices):
+class EscalationNotices:
+    def __init__(self, thread: Thread) -> None:
+        self.thread = thread
+
+    def register(self, handlers: Handlers[RunMessages]) -> None:
+        handlers.on(ev.RunEscalated, self.on_escalated)
+        handlers.on(ev.EscalationAnswered, self.on_escalation_answered)
+
     def on_escalated(self, e: ev.RunEscalated, m: RunMessages) -> None:
         run = e.run
         users = e.architects
@@ -24,8 +32,8 @@ class EscalationNotices(Notices):
         text = f":sos: {who}: <@{e.by}> escalates this to the Architect: *{e.reason}*." + (
             f"\n>{details}" if details else ""
         )
-        self.prompt(run, m, text, pb.escalation_blocks(text, run))
-        self._dm([str(u) for u in users], text + f"\n(run #{run.id}, {run.service})")
+        self.thread.prompt(run, m, text, pb.escalation_blocks(text, run))
+        self.thread.dm([str(u) for u in users], text + f"\n(run #{run.id}, {run.service})")
 
     def on_escalation_answered(self, e: ev.EscalationAnswered, m: RunMessages) -> None:
         run = e.run
@@ -34,5 +42,5 @@ class EscalationNotices(Notices):
             text = f":hammer_and_wrench: <@{by}> takes this over: a fix plan follows."
         else:
             text = f":white_check_mark: <@{by}> closes this: {bk.escape(e.reason)}"
-        self.retire_prompts(run.id, text)
-        self.reply(m, text)
+        self.thread.retire_prompts(run.id, text)
+        self.thread.reply(m, text)

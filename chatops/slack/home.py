@@ -8,6 +8,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from chatops.engine import events as ev
+from chatops.engine.bus import Handlers
 from chatops.engine.ports import Clock
 from chatops.engine.runs.overview import Overview
 from chatops.engine.runs.queries import Queries
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 #: Events after which App Homes are published again.
 CHANGES = (
     ev.RunRequested,
+    ev.ApprovalAdded,  # the approver's home no longer asks them
     ev.RunApproved,
     ev.RunRejected,
     ev.RunExpired,
@@ -101,6 +103,9 @@ class HomePublisher:
         self.clock = clock
         self.records = records
         self.throttle = throttle or Throttle(1.0)
+        self.handlers = Handlers[None]()
+        for kind in CHANGES:  # what changes what someone's home shows
+            self.handlers.on(kind, self.on_change)
 
     def view(self, user: str) -> dict[str, Any]:
         return home_view(self.queries.overview(user))
@@ -116,7 +121,8 @@ class HomePublisher:
         self.publish_home(user)
 
     def publish(self, event: ev.Event) -> None:
-        if not isinstance(event, CHANGES):
-            return
+        self.handlers.handle(event, None)
+
+    def on_change(self, event: ev.Event, _: None) -> None:
         for user in self.records.home_users():
             self.throttle.submit(f"home:{user}", lambda u=user: self.publish_home(u))  # type: ignore[misc]

@@ -15,21 +15,24 @@ from slack_sdk.errors import SlackApiError
 from chatops.engine import events as ev
 from chatops.engine.bus import Handlers
 from chatops.engine.domain.run import RunView
+from chatops.engine.planning.plan import Plan
+from chatops.engine.planning.policy import Verdict
 from chatops.engine.ports import Clock, Stored
 from chatops.engine.runs.queries import Queries
 from chatops.slack import blocks as bk
-from chatops.slack import incident_blocks as ib
 from chatops.slack import plan_message
-from chatops.slack import prompt_blocks as pb
 from chatops.slack.budget import Priority, SlackBudget
+from chatops.slack.decision_notices import DecisionNotices
 from chatops.slack.desk import MessageDesk, Render
 from chatops.slack.done_notices import DoneNotices
 from chatops.slack.escalation_notices import EscalationNotices
 from chatops.slack.freeze_notices import FreezeNotices
-from chatops.slack.output_text import live_text
+from chatops.slack.notices import Part
+from chatops.slack.output_text import LiveOutput
 from chatops.slack.plan_notices import PlanNotices, transient
 from chatops.slack.postmortem_notices import PostMortemNotices
 from chatops.slack.records import RunMessages, SlackRecords
+from chatops.slack.run_notices import RunNotices
 from chatops.slack.step_notices import StepNotices
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 #: then final states, then progress. Events not named here are final states.
 PRIORITY: dict[type[ev.Event], Priority] = {
     ev.PlanRevised: Priority.ACT,
+    ev.ApprovalAdded: Priority.ACT,
     ev.RunEscalated: Priority.ACT,
     ev.EscalationAnswered: Priority.ACT,
     ev.RunWaiting: Priority.ACT,
@@ -51,6 +55,7 @@ PRIORITY: dict[type[ev.Event], Priority] = {
     ev.StepFinished: Priority.STEP,
     ev.StepDone: Priority.STEP,
 }
+PASSED = Verdict(())  # the policy's verdict on every plan whose message is redrawn
 SHOWN_WITHIN = 60.0  # a final state not in Slack by then: the feed tries the event again
 
 
@@ -61,9 +66,10 @@ class NotYetShown(Exception):
     transient = True
 
 
-class SlackNotifier(
-    StepNotices, PostMortemNotices, PlanNotices, EscalationNotices, DoneNotices, FreezeNotices
-):
+class SlackNotifier:
+    """A run's Slack thread: the plumbing (posts keyed by event, the desk that keeps
+    messages current, prompts), and the parts that tell each kind of event through it."""
+
     def __init__(
         self,
         client: WebClient,
@@ -87,32 +93,27 @@ class SlackNotifier(
             transient=transient,
             progress_every=progress_every,
         )
-        self._live: dict[int, str] = {}
-        self._step_ts: dict[tuple[int, str, str], str] = {}
-        self._lock = threading.Lock()
+        self.live = LiveOutput()
         self._local = threading.local()
-        self.handlers = h = Handlers[RunMessages]()
-        h.on(ev.RunApproved, self.on_approved)
-        h.on(ev.PlanRevised, self.on_revised)
-        h.on(ev.RunEscalated, self.on_escalated)
-        h.on(ev.EscalationAnswered, self.on_escalation_answered)
-        h.on(ev.RunRejected, self.on_rejected)
-        h.on(ev.RunExpired, self.on_expired)
-        h.on(ev.RunCancelled, self.on_cancelled)
-        h.on(ev.RunStarted, self.on_running)
-        h.on(ev.StepStarted, self.on_step_started)
-        h.on(ev.StepOutput, self.on_step_output)
-        h.on(ev.StepFinished, self.on_step_finished)
-        h.on(ev.RunWaiting, self.on_waiting)
-        h.on(ev.StepDone, self.on_step_done)
-        h.on(ev.RunHeld, self.on_held)
-        h.on(ev.RollbackStarted, self.on_rolling_back)
-        h.on(ev.RunInterrupted, self.on_interrupted)
-        h.on(ev.PostMortemOpened, self.on_postmortem_opened)
-        h.on(ev.PostMortemReminded, self.on_postmortem_reminder)
-        h.on(ev.PostMortemEscalated, self.on_postmortem_escalated)
-        h.on(ev.PostMortemWritten, self.on_postmortem_done)
-        h.on(ev.RunFinished, self.on_finished)
+        self.plans = PlanNotices(self)
+        # before the run has Slack messages (the plan message is posted from this one)
+        self.unposted = Handlers[None]().on(ev.RunRequested, self.plans.on_requested)
+        self.handlers = Handlers[RunMessages]()  # about a run whose messages are known
+        self.parts: tuple[Part, ...] = (
+            DecisionNotices(self),
+            RunNotices(self),
+            StepNotices(self),
+            EscalationNotices(self),
+            DoneNotices(self),
+            FreezeNotices(self),
+            PostMortemNotices(self),
+        )
+        for part in self.parts:
+            part.register(self.handlers)
+
+    def post_plan(self, run: RunView, plan: Plan, verdict: Verdict, channel: str) -> bool:
+        """Post the plan message at once (the request's task); see PlanNotices.post_plan."""
+        return self.plans.post_plan(run, plan, verdict, channel)
 
     # -- plumbing --------------------------------------------------------------------------
     def deliver(self, stored: Stored) -> None:
@@ -146,7 +147,7 @@ class SlackNotifier(
         """Slack down, failing or rate-limiting: the feed waits it out, never skips it."""
         return isinstance(e, Exception) and transient(e)
 
-    def _call(self, what: str, fn: Callable[[], Any], once: bool = False) -> Any:
+    def call(self, what: str, fn: Callable[[], Any], once: bool = False) -> Any:
         event: int | None = getattr(self._local, "event", None)
         key = None
         if once and event is not None:
@@ -176,7 +177,7 @@ class SlackNotifier(
         broadcast: bool = False,
     ) -> str | None:
         """Post in the run's thread; returns the reply's ts."""
-        resp = self._call(
+        resp = self.call(
             "reply",
             lambda: self.client.chat_postMessage(
                 channel=m.channel,
@@ -192,24 +193,25 @@ class SlackNotifier(
         return str(resp["ts"]) if resp is not None else None
 
     def refresh_plan(self, run: RunView, status_line: str | None = None) -> None:
+        """Redraw the plan message for what `run` (an event's) says, with who approved and
+        the freezes read when the update goes. No policy is evaluated here: a plan whose
+        message is redrawn passed it (a refused request gets no later event, a revision that
+        fails it is refused)."""
         m = self.records.get(run.id)
         if m is None:
             return
-        from chatops.engine.planning.policy import evaluate
 
         def render() -> tuple[str, list[bk.Block]]:
-            plan = self.store.load_plan(run.task_id)
-            approvers = [a.user for a in self.store.approvals(run.id) if a.plan_hash == plan.sha256]
-            frozen = [f.describe() for f in self.store.freezes(plan.service)]
+            card = self.store.plan_card(run.id)
             blocks = plan_message.plan_blocks(
-                plan,
-                evaluate(plan),
+                card.plan,
+                PASSED,
                 run,
-                approvers=approvers,
+                approvers=card.approvers,
                 status_line=status_line,
-                freezes=frozen,
+                freezes=card.freezes,
             )
-            return plan_message.plan_fallback(plan, run), blocks
+            return plan_message.plan_fallback(card.plan, run), blocks
 
         self.show(m.channel, m.plan_ts, render, Priority.FINAL, wait=True)
 
@@ -225,8 +227,7 @@ class SlackNotifier(
         def render() -> tuple[str, list[bk.Block]]:
             run = self.store.get_run(run_id)
             plan = self.store.load_plan(run.task_id)
-            with self._lock:
-                live = live_text(self._live.get(run_id, ""))
+            live = self.live.text(run_id)
             blocks = bk.status_blocks(run, plan, self.store.steps(run_id), live)
             return f"Run #{run.id}: {run.state.value}", blocks
 
@@ -237,7 +238,7 @@ class SlackNotifier(
         if m is None or m.status_ts is not None:
             return
         plan = self.store.load_plan(run.task_id)
-        resp = self._call(
+        resp = self.call(
             "post status",
             lambda: self.client.chat_postMessage(
                 channel=m.channel,
@@ -252,8 +253,7 @@ class SlackNotifier(
 
     # -- the Notifier port -----------------------------------------------------------------
     def publish(self, event: ev.Event) -> None:
-        if isinstance(event, ev.RunRequested):
-            self.on_requested(event)
+        if self.unposted.handle(event, None):
             return
         if not self.handlers.handles(type(event)):
             return
@@ -261,31 +261,6 @@ class SlackNotifier(
         if m is None:
             return  # not a Slack run (CLI)
         self.handlers.handle(event, m)
-
-    def on_approved(self, e: ev.RunApproved, m: RunMessages) -> None:
-        run = e.run
-        approvers = e.approvers
-        who = ", ".join(f"<@{u}>" for u in approvers)
-        self.refresh_plan(
-            run, f":white_check_mark: Approved by {who} at {bk.when(self.clock.now())}"
-        )
-        if e.position > 1:
-            self.reply(
-                m,
-                f":hourglass: Queued at position {e.position}: another run "
-                "on this service and environment goes first.",
-            )
-        self.post_status(run)
-
-    def on_revised(self, e: ev.PlanRevised, m: RunMessages) -> None:
-        run = e.run
-        self.refresh_plan(run)
-        old = e.old_hash[:10]
-        self.reply(
-            m,
-            f":pencil2: {bk.mention(run.requester)} changed the plan (was `{old}`). "
-            "Approvals given to the earlier version no longer count.",
-        )
 
     def prompt(self, run: RunView, m: RunMessages, text: str, blocks: list[bk.Block]) -> str | None:
         """Post a message with buttons for people, and remember it until the run ends."""
@@ -305,63 +280,13 @@ class SlackNotifier(
         for channel, ts in self.records.prompts(run_id, about):
             self.answered(channel, ts, text)
 
-    def on_rejected(self, e: ev.RunRejected, m: RunMessages) -> None:
-        run = e.run
-        reason = bk.escape(e.reason)
-        line = f":no_entry: Rejected by {bk.mention(e.by)}: {reason}"
-        self.refresh_plan(run, line)
-        self.reply(m, line)
-
-    def on_expired(self, e: ev.RunExpired, m: RunMessages) -> None:
-        run = e.run
-        self.refresh_plan(
-            run, ":hourglass: Expired: not enough approvals in time. Request it again."
-        )
-        self.reply(m, ":hourglass: This request expired without enough approvals.")
-
-    def on_cancelled(self, e: ev.RunCancelled, m: RunMessages) -> None:
-        run = e.run
-        self.retire_prompts(run.id, f"_No longer waiting: run #{run.id} was cancelled._")
-        self.refresh_plan(run, f":no_entry_sign: Cancelled by {bk.mention(e.by)}")
-        self.reply(m, f":no_entry_sign: Cancelled by {bk.mention(e.by)}.")
-
-    def on_running(self, e: ev.RunStarted, m: RunMessages) -> None:
-        run = e.run
-        self.post_status(run)
-        self.refresh_status(run.id)
-
-    def on_waiting(self, e: ev.RunWaiting, m: RunMessages) -> None:
-        run = e.run
-        plan = self.store.load_plan(run.task_id)
-        step = plan.step(e.step)
-        if plan.runbook == "debug" and step.purpose == "diagnose":
-            blocks = ib.diagnosis_blocks(run, plan, self.store.steps(run.id))
-            self.reply(m, f"Diagnosis of {plan.service}", blocks)
-            self.prompt(run, m, ib.FIX_PATHS, ib.fix_path_blocks(run))
-        self.prompt(run, m, f"Waiting: {step.title}", pb.waiting_blocks(run, step))
-        self.refresh_status(run.id, Priority.ACT)
-
-    def on_rolling_back(self, e: ev.RollbackStarted, m: RunMessages) -> None:
-        reason = bk.escape(e.reason)
-        self.reply(m, f":leftwards_arrow_with_hook: Rolling back: {reason}")
-
-    def on_interrupted(self, e: ev.RunInterrupted, m: RunMessages) -> None:
-        run = e.run
-        why = run.error.partition(": ")[2] or "the process running it died"
-        text = (
-            f":warning: Run #{run.id} was interrupted at step `{e.step}`: {bk.escape(why)}. "
-            "Nothing will re-run until a lead resumes it."
-        )
-        self.prompt(run, m, text, ib.interrupted_blocks(text, run))
-        self.refresh_status(run.id, Priority.FINAL, wait=True)
-
-    def _dm(
+    def dm(
         self, users: Sequence[str], text: str, blocks: list[bk.Block] | None = None
     ) -> list[tuple[str, str]]:
         """A direct message to each user; the (channel, ts) of those posted."""
         posted = []
         for user in users:
-            resp = self._call(
+            resp = self.call(
                 "dm",
                 lambda u=user: self.client.chat_postMessage(  # type: ignore[misc]
                     channel=u, text=text, blocks=blocks
@@ -371,14 +296,3 @@ class SlackNotifier(
             if resp is not None:
                 posted.append((str(resp["channel"]), str(resp["ts"])))
         return posted
-
-    def on_finished(self, e: ev.RunFinished, m: RunMessages) -> None:
-        run = e.run
-        with self._lock:
-            self._live.pop(run.id, None)
-        self.refresh_status(run.id, Priority.FINAL, wait=True)
-        plan = self.store.load_plan(run.task_id)
-        text = bk.summary_text(run, plan, self.store.steps(run.id))
-        self.retire_prompts(run.id, f"_No longer waiting: {text.splitlines()[0]}_")
-        self.reply(m, text, [bk.section(text)], broadcast=True)
-        self.refresh_plan(run, text.splitlines()[0])

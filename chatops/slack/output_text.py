@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 
 from chatops.engine.domain.result import CommandResult
@@ -40,6 +41,31 @@ def live_text(live: str) -> str:
     if len(live) >= LIVE_CHARS and "\n" in live:
         live = live[live.index("\n") + 1 :]
     return printable(live)
+
+
+class LiveOutput:
+    """The end of what each run's step in hand printed so far, for its status message."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tails: dict[int, str] = {}
+
+    def start(self, run_id: int) -> None:
+        with self._lock:
+            self._tails[run_id] = ""
+
+    def add(self, run_id: int, chunk: str) -> None:
+        with self._lock:
+            self._tails[run_id] = (self._tails.get(run_id, "") + chunk)[-LIVE_CHARS:]
+
+    def text(self, run_id: int) -> str:
+        with self._lock:
+            tail = self._tails.get(run_id, "")
+        return live_text(tail)
+
+    def drop(self, run_id: int) -> None:
+        with self._lock:
+            self._tails.pop(run_id, None)
 
 
 @contextlib.contextmanager

@@ -1,42 +1,36 @@
 """The plan message: posted at once by the request's task, or from the event stream when
 that could not (Slack failing, the process gone); claimed, so exactly one of them posts.
-Mixed into SlackNotifier, which provides the plumbing."""
+A part of the thread (SlackNotifier gives it the plumbing)."""
 
 from __future__ import annotations
 
 import logging
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatops.engine import events as ev
 from chatops.engine.domain.run import RunView
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.policy import Verdict
-from chatops.engine.ports import Clock
-from chatops.engine.runs.queries import Queries
 from chatops.slack import blocks as bk
 from chatops.slack import plan_message
-from chatops.slack.notices import Notices
-from chatops.slack.records import SlackRecords
+from chatops.slack.notices import Thread
 
 log = logging.getLogger(__name__)
 
 
-class PlanNotices(Notices):
-    client: WebClient
-    store: Queries
-    records: SlackRecords
-    clock: Clock
+class PlanNotices:
+    def __init__(self, thread: Thread) -> None:
+        self.thread = thread
 
-    def on_requested(self, e: ev.RunRequested) -> None:
+    def on_requested(self, e: ev.RunRequested, _: None = None) -> None:
         """The plan message, from the event stream: posted here if the request's own task
         did not post it at once (Slack was failing then, or the process died)."""
-        if not e.origin.startswith("slack:") or self.records.get(e.run.id) is not None:
+        if not e.origin.startswith("slack:") or self.thread.records.get(e.run.id) is not None:
             return  # not asked in Slack, or posted at once (the usual case): nothing to do
         from chatops.engine.planning.policy import evaluate
 
-        plan = self.store.load_plan(e.run.task_id)
+        plan = self.thread.store.load_plan(e.run.task_id)
         try:
             posted = self.post_plan(e.run, plan, evaluate(plan), e.origin.removeprefix("slack:"))
         except SlackApiError as err:
@@ -51,34 +45,37 @@ class PlanNotices(Notices):
         """Post the plan message once, whoever asks first (the request's task, at once; the
         event stream, as the fallback). True when it is posted or was; False while another
         thread holds the claim; raises what Slack raised (the claim is let go)."""
-        if self.records.get(run.id) is not None:
+        if self.thread.records.get(run.id) is not None:
             return True
         key = f"plan:{run.id}"
-        if not self.records.first_delivery(key, self.clock.now()):
-            return self.records.get(run.id) is not None
+        if not self.thread.records.first_delivery(key, self.thread.clock.now()):
+            return self.thread.records.get(run.id) is not None
         blocks, rest = plan_message.plan_parts(
-            plan, verdict, run, freezes=[f.describe() for f in self.store.freezes(plan.service)]
+            plan,
+            verdict,
+            run,
+            freezes=[f.describe() for f in self.thread.store.freezes(plan.service)],
         )
         try:
-            resp = self.client.chat_postMessage(
+            resp = self.thread.client.chat_postMessage(
                 channel=channel,
                 text=plan_message.plan_fallback(plan, run),
                 blocks=blocks,
                 unfurl_links=False,
             )
         except Exception:
-            self.records.forget(key)
+            self.thread.records.forget(key)
             raise
-        self.records.save(run.id, channel, str(resp["ts"]))
-        m = self.records.get(run.id)
+        self.thread.records.save(run.id, channel, str(resp["ts"]))
+        m = self.thread.records.get(run.id)
         for i, more in enumerate(rest, 1):  # the steps the message had no room for
             if m is not None:
-                self.reply(
+                self.thread.reply(
                     m, f"Plan of run #{run.id}, the rest of its steps ({i}/{len(rest)})", more
                 )
         if not verdict.ok and m is not None:
             reasons = "\n".join(f"• {bk.escape(r)}" for r in verdict.reasons)
-            self.reply(
+            self.thread.reply(
                 m, f":no_entry: This plan breaks the process and cannot be approved:\n{reasons}"
             )
         return True

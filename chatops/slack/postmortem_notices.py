@@ -1,18 +1,29 @@
 """What a hotfix's thread and its owners are told about its post-mortem: opened, reminded,
-escalated to the leads, written. Mixed into SlackNotifier, which provides the plumbing."""
+escalated to the leads, written. A part of the
+thread (SlackNotifier gives it the plumbing)."""
 
 from __future__ import annotations
 
 from chatops.engine import events as ev
+from chatops.engine.bus import Handlers
 from chatops.engine.domain.postmortem import QUESTIONS, PostMortem
 from chatops.engine.domain.run import RunView
 from chatops.slack import blocks as bk
 from chatops.slack import incident_blocks as ib
-from chatops.slack.notices import Notices
+from chatops.slack.notices import Thread
 from chatops.slack.records import RunMessages
 
 
-class PostMortemNotices(Notices):
+class PostMortemNotices:
+    def __init__(self, thread: Thread) -> None:
+        self.thread = thread
+
+    def register(self, handlers: Handlers[RunMessages]) -> None:
+        handlers.on(ev.PostMortemOpened, self.on_postmortem_opened)
+        handlers.on(ev.PostMortemReminded, self.on_postmortem_reminder)
+        handlers.on(ev.PostMortemEscalated, self.on_postmortem_escalated)
+        handlers.on(ev.PostMortemWritten, self.on_postmortem_done)
+
     def _pm_text(self, run: RunView, head: str, pm: PostMortem) -> str:
         owners = ", ".join(f"<@{u}>" for u in pm.owners)
         return (
@@ -43,12 +54,12 @@ class PostMortemNotices(Notices):
     def _tell_owners(self, run: RunView, m: RunMessages, pm: PostMortem, text: str) -> None:
         """In the thread and by DM to each owner, with Write and Snooze."""
         blocks = ib.postmortem_blocks(text, run.id)
-        ts = self.reply(m, text, blocks)
+        ts = self.thread.reply(m, text, blocks)
         posted = [(m.channel, ts)] if ts is not None else []
-        for channel, at in [*posted, *self._dm(pm.owners, text, blocks)]:
+        for channel, at in [*posted, *self.thread.dm(pm.owners, text, blocks)]:
             # apart from the run's own prompts: those retire when the run ends, these when
             # the post-mortem is written
-            self.records.add_prompt(run.id, channel, at, about="postmortem")
+            self.thread.records.add_prompt(run.id, channel, at, about="postmortem")
 
     def on_postmortem_escalated(self, e: ev.PostMortemEscalated, m: RunMessages) -> None:
         run = e.run
@@ -58,8 +69,8 @@ class PostMortemNotices(Notices):
             f":rotating_light: {who}: the post-mortem of hotfix run #{run.id} is still not "
             f"written after {e.count} reminders."
         )
-        self.reply(m, text)
-        self._dm([str(u) for u in leads], text)
+        self.thread.reply(m, text)
+        self.thread.dm([str(u) for u in leads], text)
 
     def on_postmortem_done(self, e: ev.PostMortemWritten, m: RunMessages) -> None:
         pm = e.postmortem
@@ -67,10 +78,10 @@ class PostMortemNotices(Notices):
         for key, question in QUESTIONS:
             parts.append(f"*{question}*\n{bk.escape(pm.answers.get(key, ''))}")
         text = bk.cut("\n".join(parts), 3000)
-        self.retire_prompts(
+        self.thread.retire_prompts(
             e.run.id,
             f":white_check_mark: _The post-mortem of hotfix run #{e.run.id} is written "
             f"by <@{pm.author}>: see the thread._",
             about="postmortem",
         )
-        self.reply(m, text, [bk.section(text)])
+        self.thread.reply(m, text, [bk.section(text)])

@@ -138,6 +138,8 @@ def test_an_approval_of_an_edited_plan_is_void(slack_with: Factory, app: App) ->
     slack.click("chatops.approve", user="U_LEAD", message=plan)
     slack.settle()
     assert any("still needed" in t for t in slack.ephemerals("U_LEAD"))
+    partly = slack.standin.message(plan.channel, plan.ts)  # redrawn from ApprovalAdded
+    assert "Approved so far by <@U_LEAD>" in partly.all_text() and partly.buttons()
 
     slack.command("/change", "edit 1 ref=v1 -- deploy v1 instead", user="U_CODER")
     slack.settle()

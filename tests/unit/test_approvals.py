@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from chatops.engine.domain.run import RunState
+from chatops.engine.events import ApprovalAdded
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.errors import PermissionDenied, StateError
@@ -60,6 +61,15 @@ def test_quorum_and_architect_rule(r: Rig) -> None:
     s3 = r.changes.approve(req.run.id, "U_ARCH", req.plan.sha256)
     assert s3.complete and s3.run.state == RunState.QUEUED
     assert set(s3.approvers) == {"U_LEAD", "U_LEAD2", "U_ARCH"}
+    # each approval short of the quorum is an event (the plan message is redrawn from it),
+    # the last one is RunApproved instead
+    added = [e for e in r.events.seen if isinstance(e, ApprovalAdded)]
+    assert [(e.by, e.approvers) for e in added] == [
+        ("U_LEAD", ("U_LEAD",)),
+        ("U_LEAD2", ("U_LEAD", "U_LEAD2")),
+    ]
+    assert any("architect" in m for m in added[1].missing)
+    assert r.events.names().count("RunApproved") == 1
 
 
 def test_double_click_counts_once(r: Rig) -> None:
@@ -68,6 +78,7 @@ def test_double_click_counts_once(r: Rig) -> None:
     status = r.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
     assert status.approvers == ("U_LEAD",) and not status.complete
     assert r.audit_actions(req.run.id).count("plan.approved") == 1
+    assert r.events.names().count("ApprovalAdded") == 1  # the second click added nothing
 
 
 def test_approval_of_another_plan_version_is_void(r: Rig) -> None:

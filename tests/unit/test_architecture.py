@@ -7,6 +7,8 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
+PACKAGE = ROOT / "chatops"
+
 ADAPTERS = {
     "slack_bolt",
     "slack_sdk",
@@ -69,10 +71,30 @@ def test_the_slack_thread_handles_every_event_about_a_run_by_its_type() -> None:
     notifier = SlackNotifier(None, None, None, None)  # type: ignore[arg-type]
     handled = set(notifier.handlers.kinds)
     not_for_the_thread = {
-        ev.RunRequested,  # the plan message is posted by the request itself
+        ev.RunRequested,  # the plan message is posted by the request itself (or below)
         ev.PostMortemSnoozed,  # only the person who snoozed is told, privately
     }
     assert handled == kinds - not_for_the_thread
+    assert notifier.unposted.kinds == {ev.RunRequested}  # posted from the stream if need be
+
+
+def test_consumers_dispatch_through_their_handlers_only() -> None:
+    """Every consumer's publish() hands the event to its Handlers: no isinstance chain, no
+    match statement, no table of its own (one registry, typed, in one place per consumer)."""
+    publishers = []
+    for f in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name == "publish":
+                publishers.append(f.relative_to(ROOT))
+                for inner in ast.walk(node):
+                    assert not isinstance(inner, ast.Match), f"{f}: publish() matches events"
+                    is_check = (
+                        isinstance(inner, ast.Call)
+                        and isinstance(inner.func, ast.Name)
+                        and inner.func.id == "isinstance"
+                    )
+                    assert not is_check, f"{f}: publish() dispatches with isinstance"
+    assert len(publishers) >= 7  # the Slack thread, home, metrics, scheduler, terminal, ...
 
 
 def modules_named(path: Path) -> set[str]:
@@ -203,3 +225,20 @@ def test_services_are_composed_not_assembled_from_mixins() -> None:
         "chatops/engine/unit_of_work.py: write",
         "chatops/engine/unit_of_work.py: discard",
     ]
+
+
+def test_the_slack_thread_is_composed_of_parts_not_mixins() -> None:
+    """SlackNotifier is the thread's plumbing and holds its parts (decisions, steps,
+    escalations, post-mortems, ...), each given the plumbing as a Thread; no part derives
+    from a class of ours or leaves a stub for the notifier to fill in."""
+    from chatops.slack.notifier import SlackNotifier
+
+    assert SlackNotifier.__bases__ == (object,)
+    notifier = SlackNotifier(None, None, None, None)  # type: ignore[arg-type]
+    assert len(notifier.parts) >= 6
+    for part in notifier.parts:
+        assert type(part).__bases__ == (object,), type(part)
+    for f in sorted((PACKAGE / "slack").glob("*notices.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                assert not _stub(node), f"{f.name}: {node.name} is a stub"

@@ -297,6 +297,8 @@ class ChangeService:
                     )
                     position = t.runs.queue_position(run.id)
                     t.events.add(ev.RunApproved(run, tuple(status.approvers), position))
+            elif added:  # the plan message shows who approved so far, from this event
+                t.events.add(ev.ApprovalAdded(run, user, status.approvers, status.missing))
             status = ApprovalStatus(
                 t.runs.get(run.id), status.approvers, status.needed, status.missing
             )

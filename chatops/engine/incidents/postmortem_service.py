@@ -7,6 +7,7 @@ from datetime import datetime
 
 from chatops.engine import events as ev
 from chatops.engine.approvals.roles import Roles
+from chatops.engine.bus import Handlers
 from chatops.engine.domain.postmortem import QUESTIONS, PostMortem, due_at, markdown
 from chatops.engine.domain.run import AuditEvent, RunView
 from chatops.engine.planning.config import Config
@@ -32,6 +33,8 @@ class PostMortems:
         self.tx = tx
         self.clock = clock
         self.roles = roles
+        self.handlers = Handlers[None]()
+        self.handlers.on(ev.RunFinished, self.on_ended).on(ev.RunInterrupted, self.on_ended)
 
     def _row(self, run: RunView, actor: str, action: str, detail: str = "") -> AuditEvent:
         return AuditEvent(
@@ -45,7 +48,10 @@ class PostMortems:
 
     def publish(self, event: ev.Event) -> None:
         """A consumer too: a hotfix that ended (or died) opens its post-mortem."""
-        if event.run.is_hotfix and isinstance(event, ev.RunFinished | ev.RunInterrupted):
+        self.handlers.handle(event, None)
+
+    def on_ended(self, event: ev.RunFinished | ev.RunInterrupted, _: None) -> None:
+        if event.run.is_hotfix:
             self.open(event.run)
 
     def open(self, run: RunView) -> PostMortem | None:

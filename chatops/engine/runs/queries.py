@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from chatops.engine.approvals.freezing import in_force
 from chatops.engine.approvals.roles import Roles
@@ -17,6 +18,17 @@ from chatops.engine.runs.overview import Overview, overview
 from chatops.engine.unit_of_work import Transactions
 
 PLANS_KEPT = 256
+
+
+@dataclass(frozen=True)
+class PlanCard:
+    """What a plan's message shows besides the run, read in one transaction: the run now,
+    who approved this version of the plan, and the freezes in force on its service."""
+
+    run: RunView
+    plan: Plan
+    approvers: tuple[str, ...]
+    freezes: tuple[str, ...]
 
 
 class Queries:
@@ -95,6 +107,14 @@ class Queries:
         """The change freezes in force (covering `service`, when given)."""
         with self.tx() as t:
             return in_force(self.config, t.freezes, self.clock, service)
+
+    def plan_card(self, run_id: int) -> PlanCard:
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+            valid = [a.user for a in t.approvals.of_run(run_id) if a.plan_hash == run.plan_hash]
+            frozen = in_force(self.config, t.freezes, self.clock, run.service)
+        plan = self.load_plan(run.task_id)
+        return PlanCard(run, plan, tuple(dict.fromkeys(valid)), tuple(f.describe() for f in frozen))
 
     def overview(self, user: str) -> Overview:
         """What concerns one person now (the App Home), read in one transaction."""

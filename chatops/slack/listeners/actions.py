@@ -60,8 +60,7 @@ def register(app: App, s: SlackServices) -> None:
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
             run_id, plan_hash = int(v[1]), v[2]
             status = s.ops.approve(run_id, user, plan_hash)
-            if not status.complete:
-                s.notifier.refresh_plan(status.run)
+            if not status.complete:  # the plan message is redrawn from ApprovalAdded
                 s.ephemeral(channel, user)(
                     ":ballot_box_with_check: Your approval is recorded; still needed: "
                     + "; ".join(status.missing)
