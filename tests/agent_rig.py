@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from chatops.simulator.harness import ChatHarness
-from tests.apps import App, health_server, make_app, service_config
+from tests.apps import ROOMY, App, health_server, make_app, service_config
 from tests.conftest import ROOT
 from tests.servers import Sshd
 
@@ -88,7 +88,12 @@ def agent_rig(
         path.write_text(yaml.safe_dump(cfg))
         db = f"sqlite:///{tmp_path / 'c.db'}"
         slack = ChatHarness(
-            config=path, commands=ROOT / "commands", database_url=db, channel=CHANNEL, throttle=0.2
+            config=path,
+            commands=ROOT / "commands",
+            database_url=db,
+            channel=CHANNEL,
+            throttle=0.2,
+            slack_limits=ROOMY,
         )
         try:
             yield AgentRig(slack, app, path, db)

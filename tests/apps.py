@@ -79,6 +79,13 @@ def health_server(app: App) -> Iterator[str]:
         server.shutdown()
 
 
+#: A workspace whose per-channel post limit is not what the test is about: a thread of a run
+#: of eight steps posts at Slack's pace (about one a second per channel), which tests of
+#: buttons, forms and faults need not wait for. The limits' own tests (test_slack_incident,
+#: test_standin_limits, test_slack_outages) and the console keep Slack's.
+ROOMY = "chat.postMessage=20/s+20"
+
+
 def service_config(
     app: App, health_url: str, hosts: list[dict[str, object]], **extra: object
 ) -> dict[str, object]:

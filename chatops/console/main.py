@@ -31,7 +31,9 @@ def run_console(config: Path | None, base: Path, settings: Settings) -> int:
             for u in members.users if members else []:
                 if u not in users:
                     users.append(u)
-        slack = ChatHarness(config=config, commands=commands, database_url=database, scheduler=True)
+        slack = ChatHarness(
+            config=config, commands=commands, database_url=database, scheduler=True, agents=False
+        )
         try:
             return Console(slack, users).run()
         finally:

@@ -23,7 +23,17 @@ def running() -> int | None:
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
+    if _zombie(pid):  # exited; its new parent (whatever runs as PID 1) has yet to reap it
+        return None
     return pid
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc here: kill(pid, 0) is all there is to go by
+    return stat.rpartition(")")[2].split()[0] == "Z"
 
 
 def listening(port: int) -> bool:

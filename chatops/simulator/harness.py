@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from starlette.routing import BaseRoute
 
-from chatops.api.web import agent_endpoints
 from chatops.bootstrap import build_bot
 from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.settings import Settings
@@ -305,7 +305,11 @@ class ChatHarness(SlackSim):
         scheduler: bool = False,
         standin: SlackStandIn | None = None,
         slack_limits: str = "",
+        agents: bool = True,
     ) -> None:
+        """`agents`: serve the agents' endpoints (`/api/v1`, `/mcp`) beside Slack's, as
+        `chatops serve` does (the console has no agents: it goes without, and starts
+        sooner)."""
         self._own_standin = standin is None
         self._begin(standin or SlackStandIn(groups=groups).start(), channel)
         self.settings = Settings(
@@ -333,7 +337,12 @@ class ChatHarness(SlackSim):
         if self.scheduler is not None:
             self.scheduler.start()
         self.port = _free_port()
-        routes, lifespan = agent_endpoints(self.wired.gate, self.wired.redactor)
+        routes: list[BaseRoute] = []
+        lifespan = None
+        if agents:
+            from chatops.api.web import agent_endpoints  # the MCP SDK: a second to import
+
+            routes, lifespan = agent_endpoints(self.wired.gate, self.wired.redactor)
         self._api = asgi(
             self.app, self.bot.health, SIGNING_SECRET, routes, lifespan, inbox=self.bot.inbox
         )

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatops.simulator.harness import ChatHarness
-from tests.apps import make_app, service_config
+from tests.apps import ROOMY, make_app, service_config
 from tests.conftest import ROOT
 
 CANARY_NAME = "canary"
@@ -57,6 +57,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChatHarness,
         commands=ROOT / "commands",
         database_url=f"sqlite:///{base / 'c.db'}",
         throttle=0.05,
+        slack_limits=ROOMY,
     ) as slack:
         seen = Collect()
         for name in ("", "uvicorn", "uvicorn.error", "slack_bolt"):

@@ -18,7 +18,7 @@ from chatops.adapters.clock import ManualClock
 from chatops.engine.domain.run import RunState
 from chatops.errors import StateError
 from chatops.simulator.harness import ChatHarness
-from tests.apps import App, health_server, make_app, service_config
+from tests.apps import ROOMY, App, health_server, make_app, service_config
 from tests.conftest import ROOT
 from tests.factories import NOW
 from tests.servers import Sshd
@@ -54,6 +54,7 @@ def start(tmp_path: Path, app: App, sshd: Sshd, clock: ManualClock) -> Iterator[
                 commands=ROOT / "commands",
                 clock=clock,
                 throttle=0.1,
+                slack_limits=ROOMY,
                 database_url=f"sqlite:///{tmp_path / 'c.db'}",
                 **kw,
             )

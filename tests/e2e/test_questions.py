@@ -18,7 +18,7 @@ from chatops.errors import PermissionDenied
 from chatops.simulator.harness import ChatHarness
 from chatops.slack import blocks as bk
 from chatops.slack.plan_message import plan_blocks
-from tests.apps import ECHO_DATABASE, cli_config
+from tests.apps import ECHO_DATABASE, ROOMY, cli_config
 from tests.conftest import ROOT
 from tests.factories import NOW, Rig, rig
 from tests.memory import MemoryDatabase
@@ -111,6 +111,7 @@ def slack(tmp_path: Path) -> Iterator[ChatHarness]:
         clock=ManualClock(NOW),
         database_url=f"sqlite:///{tmp_path / 'c.db'}",
         throttle=0.1,
+        slack_limits=ROOMY,
     ) as h:
         yield h
 

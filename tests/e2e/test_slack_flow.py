@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import Block
 
 from chatops.engine.domain.run import RunState
 from chatops.simulator.harness import ChatHarness
-from tests.apps import App, health_server, make_app, service_config
+from tests.apps import ROOMY, App, health_server, make_app, service_config
 from tests.conftest import ROOT
 from tests.servers import Sshd
 
@@ -44,6 +44,7 @@ def slack_with(tmp_path: Path, app: App, sshd: Sshd) -> Iterator[Factory]:
                 commands=ROOT / "commands",
                 database_url=f"sqlite:///{tmp_path / 'c.db'}",
                 throttle=0.2,
+                slack_limits=ROOMY,
             )
             started.append(h)
             return h

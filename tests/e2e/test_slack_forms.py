@@ -15,7 +15,7 @@ from slack_sdk.models.views import View
 from chatops.adapters.clock import ManualClock
 from chatops.engine.domain.run import RunState
 from chatops.simulator.harness import ChatHarness
-from tests.apps import App, make_app, service_config
+from tests.apps import ROOMY, App, make_app, service_config
 from tests.conftest import ROOT
 from tests.factories import NOW, Each
 
@@ -44,6 +44,7 @@ def slack(tmp_path: Path, clock: ManualClock) -> Iterator[ChatHarness]:
         clock=clock,
         database_url=f"sqlite:///{tmp_path / 'c.db'}",
         throttle=0.1,
+        slack_limits=ROOMY,
     ) as h:
         yield h
 

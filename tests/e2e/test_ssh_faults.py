@@ -20,7 +20,7 @@ from chatops.engine.domain.run import RunState
 from chatops.engine.planning.inventory import Host
 from chatops.executors.ssh import SshExecutor
 from chatops.simulator.harness import ChatHarness
-from tests.apps import App, health_server, make_app, service_config
+from tests.apps import ROOMY, App, health_server, make_app, service_config
 from tests.conftest import ROOT, need
 from tests.faults import audit_verify, manager, wait_for
 from tests.servers import SSHD, Sshd, run_sshd
@@ -109,7 +109,13 @@ def harness(tmp_path: Path, app: App, own_sshd: Sshd) -> Iterator[Start]:
             path = tmp_path / "chatops.yml"
             path.write_text(yaml.safe_dump(cfg))
             db = f"sqlite:///{tmp_path / 'c.db'}"
-            h = ChatHarness(config=path, commands=ROOT / "commands", database_url=db, throttle=0.2)
+            h = ChatHarness(
+                config=path,
+                commands=ROOT / "commands",
+                database_url=db,
+                throttle=0.2,
+                slack_limits=ROOMY,
+            )
             started.append(h)
             return h
 

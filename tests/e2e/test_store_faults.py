@@ -18,7 +18,7 @@ import yaml
 from chatops.engine.domain.run import RunState
 from chatops.simulator.harness import ChatHarness
 from chatops.store.db import upgrade
-from tests.apps import App, health_server, make_app, service_config
+from tests.apps import ROOMY, App, health_server, make_app, service_config
 from tests.conftest import ROOT, need
 from tests.faults import audit_verify, healthz, manager, wait_for
 from tests.servers import Postgres, Sshd, pg_bindir, postgres_cluster
@@ -55,7 +55,13 @@ def harness(tmp_path: Path, app: App, sshd: Sshd) -> Iterator[Start]:
             cfg["policies"] = policies
             path = tmp_path / "chatops.yml"
             path.write_text(yaml.safe_dump(cfg))
-            h = ChatHarness(config=path, commands=ROOT / "commands", database_url=url, throttle=0.2)
+            h = ChatHarness(
+                config=path,
+                commands=ROOT / "commands",
+                database_url=url,
+                throttle=0.2,
+                slack_limits=ROOMY,
+            )
             started.append(h)
             return h
 

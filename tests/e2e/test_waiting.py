@@ -13,7 +13,7 @@ import yaml
 from chatops.engine.domain.run import RunState
 from chatops.simulator.harness import ChatHarness
 from chatops.simulator.standin import Message
-from tests.apps import make_app, service_config
+from tests.apps import ROOMY, make_app, service_config
 from tests.conftest import ROOT
 from tests.factories import Each, answers_for
 
@@ -47,6 +47,7 @@ def slack(tmp_path: Path) -> Iterator[ChatHarness]:
         commands=commands,
         database_url=f"sqlite:///{tmp_path / 'c.db'}",
         throttle=0.05,
+        slack_limits=ROOMY,
     ) as h:
         yield h
 
