@@ -8,8 +8,9 @@ terminal, metrics, the reminder scheduler) see each event right after its commit
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ from chatops.engine.incidents.oncall import OnCall
 from chatops.engine.incidents.postmortem_service import PostMortems
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.ports import Clock, Consumer, Executor, HttpGetter, Notifier
+from chatops.engine.ports import Clock, Consumer, EventLog, Executor, HttpGetter, Notifier
 from chatops.engine.redact import Redactor
 from chatops.engine.runs.operations import Operations, Start, at_once
 from chatops.engine.runs.queries import Queries
@@ -59,29 +60,33 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Wired:
+    """The engine's half of a process: its services (`Core`'s, by name) over the SQL store,
+    the event log and the feeds that follow it."""
+
     settings: Settings
     config: Config
     runbooks: dict[str, Runbook]
     engine: Engine
     tx: Transactions
-    queries: Queries
     events: SqlEventLog
     clock: Clock
     roles: Roles
     redactor: Redactor
-    changes: ChangeService
-    runner: Runner
     executors: Mapping[str, Executor]
     owner: str
+    changes: ChangeService
+    runner: Runner
+    ops: Operations
+    queries: Queries
     postmortems: PostMortems
     oncall: OnCall
-    ops: Operations
     agents: AgentService
     gate: AgentGate
     freezes: FreezeService
-    feeds: list[Feed]
+    feeds: list[Feed] = field(default_factory=list)
+    started: bool = False
 
     @property
     def services(self) -> Services:
@@ -105,15 +110,22 @@ class Wired:
 
     def follow(self, consumer: Consumer, name: str, lanes: int = 1) -> Feed:
         """A consumer that follows the stored events from its own position, on a thread of
-        its own (or `lanes` threads, a run's events in one), held by one process at a time."""
+        its own (or `lanes` threads, a run's events in one), held by one process at a time;
+        it starts with the process (`start_feeds`), or at once if that has started."""
 
         def keep_trying(e: BaseException) -> bool:  # outages are waited out, never skipped
             return self.tx.is_transient(e) or consumer.transient(e)
 
         feed = Feed(self.events, consumer, name, self.owner, lanes=lanes, keep_trying=keep_trying)
         self.tx.on_commit(feed.wake)
-        self.feeds.append(feed.start())
+        self.feeds.append(feed.start() if self.started else feed)
         return feed
+
+    def start_feeds(self) -> None:
+        if not self.started:
+            self.started = True
+            for feed in self.feeds:
+                feed.start()
 
     @property
     def delivering(self) -> bool:
@@ -122,10 +134,11 @@ class Wired:
     def close(self, drain: float = 10.0) -> None:
         """Let the feeds handle what this process wrote (a hotfix's post-mortem, say), then
         stop them and hand their consumers to whichever process comes next."""
-        for feed in self.feeds:
+        for feed in self.feeds if self.started else []:
             feed.drain(drain)
             feed.stop()
         self.feeds.clear()
+        self.started = False
 
     def audit_head(self) -> Anchor | None:
         """The audit chain's head (the last row's id and hash)."""
@@ -140,6 +153,22 @@ class Wired:
         return [r.id for r in self.runner.recover(check)]
 
 
+@dataclass(frozen=True)
+class Store:
+    """The SQL store one process opens: its engine, its units of work and its outbox."""
+
+    engine: Engine
+    tx: Transactions
+    events: SqlEventLog
+
+
+def store(url: str, clock: Clock) -> Store:
+    """The store at `url` (its schema as found: `ensure_schema` creates or checks it)."""
+    engine = make_engine(url)
+    events = SqlEventLog(engine, make_engine(url, reads_only=True))
+    return Store(engine, sql_transactions(engine, clock), events)
+
+
 def ensure_schema(url: str, engine: Engine) -> None:
     """SQLite databases are created and upgraded on the fly; others need `chatops db upgrade`."""
     if make_url(url).get_backend_name() == "sqlite":
@@ -150,7 +179,72 @@ def ensure_schema(url: str, engine: Engine) -> None:
         )
 
 
-def wire(
+@dataclass(kw_only=True)
+class Core:
+    """The engine's services over one store: what every front end (Slack, the CLI, the
+    agents, the console) and the tests' rigs are given."""
+
+    changes: ChangeService
+    runner: Runner
+    ops: Operations
+    queries: Queries
+    postmortems: PostMortems
+    oncall: OnCall
+    agents: AgentService
+    gate: AgentGate
+    freezes: FreezeService
+
+
+def core(
+    *,
+    config: Config,
+    runbooks: dict[str, Runbook],
+    tx: Transactions,
+    clock: Clock,
+    roles: Roles,
+    executors: Mapping[str, Executor],
+    http: HttpGetter,
+    owner: str,
+    events: EventLog,
+    start: Start = at_once,
+    sleep: Callable[[float], None] = time.sleep,
+    store_patience: float | None = None,
+) -> Core:
+    """The services, wired to the ports they are given (the SQL store or the tests' fakes).
+    `sleep` and `store_patience` (the config's `store_outage_limit` unless given) are the
+    paces a test shortens."""
+    postmortems = PostMortems(config, tx, clock, roles)
+    oncall = OnCall(config, tx, clock, roles, executors, http)
+    changes = ChangeService(config, runbooks, tx, clock, roles)
+    patience = store_patience
+    if patience is None:
+        patience = config.policies.delta("store_outage_limit").total_seconds()
+    runner = Runner(config, tx, clock, executors, http, owner, sleep=sleep, store_patience=patience)
+    ops = Operations(changes, runner, start)
+    queries = Queries(tx, config, roles, clock)
+    agents = AgentService(tx, clock, config, runbooks, roles)
+    waiters = Waiters()
+    gate = AgentGate(agents, changes, ops, queries, oncall, events, config, clock, waiters)
+    tx.listeners.append(waiters)  # a waiting agent hears this process's decisions at once
+    return Core(
+        changes=changes,
+        runner=runner,
+        ops=ops,
+        queries=queries,
+        postmortems=postmortems,
+        oncall=oncall,
+        agents=agents,
+        gate=gate,
+        freezes=FreezeService(config, tx, clock, roles),
+    )
+
+
+def executors(redactor: Redactor) -> dict[str, Executor]:
+    """The executors by transport: SSH (known hosts only) and this machine."""
+    return {"ssh": SshExecutor(redactor), "local": LocalExecutor(redactor)}
+
+
+def _wire(
     settings: Settings,
     *,
     config: Config | None = None,
@@ -168,66 +262,61 @@ def wire(
     runbooks = runbooks or load_runbooks(settings.commands)
     redactor = Redactor([*settings.secret_values(), *secret_values(config)])
     logs.configure(settings.log_format, settings.log_level, redactor)
-    engine = make_engine(settings.database_url)
-    ensure_schema(settings.database_url, engine)
     clock = clock or SystemClock()
-    tx = sql_transactions(engine, clock)
+    opened = store(settings.database_url, clock)
+    engine, tx, events = opened.engine, opened.tx, opened.events
+    ensure_schema(settings.database_url, engine)
     roles = Roles(config, groups_of or no_groups)
-    executors = executors or {"ssh": SshExecutor(redactor), "local": LocalExecutor(redactor)}
+    executors = executors or _executors(redactor)
     owner = owner or new_owner()
-    postmortems = PostMortems(config, tx, clock, roles)
-    getter = http or UrllibGetter()
-    oncall = OnCall(config, tx, clock, roles, executors, getter)
-    changes = ChangeService(config, runbooks, tx, clock, roles)
-    patience = config.policies.delta("store_outage_limit").total_seconds()
-    runner = Runner(config, tx, clock, executors, getter, owner, store_patience=patience)
-    ops = Operations(changes, runner, start)
-    queries = Queries(tx, config, roles, clock)
-    events = SqlEventLog(engine, make_engine(settings.database_url, reads_only=True))
-    agents = AgentService(tx, clock, config, runbooks, roles)
-    waiters = Waiters()
-    gate = AgentGate(agents, changes, ops, queries, oncall, events, config, clock, waiters)
-    tx.listeners.append(waiters)  # a waiting agent hears this process's decisions at once
+    services = core(
+        config=config,
+        runbooks=runbooks,
+        tx=tx,
+        clock=clock,
+        roles=roles,
+        executors=executors,
+        http=http or UrllibGetter(),
+        owner=owner,
+        events=events,
+        start=start,
+    )
     wired = Wired(
-        settings,
-        config,
-        runbooks,
-        engine,
-        tx,
-        queries,
-        events,
-        clock,
-        roles,
-        redactor,
-        changes,
-        runner,
-        executors,
-        owner,
-        postmortems,
-        oncall,
-        ops,
-        agents,
-        gate,
-        FreezeService(config, tx, clock, roles),
-        [],
+        settings=settings,
+        config=config,
+        runbooks=runbooks,
+        engine=engine,
+        tx=tx,
+        events=events,
+        clock=clock,
+        roles=roles,
+        redactor=redactor,
+        executors=executors,
+        owner=owner,
+        **{f.name: getattr(services, f.name) for f in fields(services)},
     )
     if notifier is not None:
         wired.listen(notifier)
     if follow_postmortems:
-        wired.follow(Published(postmortems), "postmortems")
+        wired.follow(Published(wired.postmortems), "postmortems")
     return wired
 
 
-@dataclass
-class Bot:
-    """The Slack bot as `serve` and the chat harness run it: the app, its services, the
-    sweep, the reminder scheduler, and what it reports as its health."""
+_executors = executors
+
+
+@dataclass(kw_only=True)
+class Container:
+    """Everything one process is made of, built once by `build()`: the engine's half
+    (`wired`) and, in a process serving Slack (`chatops serve`, the console, the chat
+    harness), the app, its services, the inbox, the sweep and the reminder scheduler.
+    `start()` runs it, `stop()` ends it; every entry point and test goes through both."""
 
     wired: Wired
-    app: Any
-    services: Any  # chatops.slack.services.SlackServices (imported lazily: bolt is heavy)
-    sweeper: Sweeper
-    scheduler: ReminderScheduler | None
+    app: Any = None  # the bolt App (Slack processes only)
+    services: Any = None  # chatops.slack.services.SlackServices (bolt is heavy: lazily)
+    sweeper: Sweeper | None = None
+    scheduler: ReminderScheduler | None = None
     anchor: AuditAnchor | None = None
     probe: WriteProbe | None = None
     inbox: Any = None  # chatops.slack.inbox.Inbox: Slack requests acked, not yet handled
@@ -248,7 +337,7 @@ class Bot:
         if db != "ok":
             state["reason"] = f"the database cannot be written ({db.removeprefix('error: ')})"
             return state
-        stallable = [*self.wired.feeds, self.services.notifier.desk]
+        stallable = [*self.wired.feeds, *([self.services.notifier.desk] if self.services else [])]
         stalled = {f.name: round(f.stalled_for, 1) for f in stallable if f.stalled_for}
         if stalled:  # a feed retrying an event (Slack down, the store away): for how long
             state["stalled"] = stalled
@@ -259,14 +348,19 @@ class Bot:
             state["behind"] = f"unknown: {type(e).__name__}"
         return state
 
-    def start(self, *, sweep: bool = True) -> Bot:
-        """Recover runs of dead processes, start what is queued, then sweep periodically."""
-        for run_id in self.wired.recover():
-            log.warning("run %s was left running by a dead process: now interrupted", run_id)
-        self.sweeper.replay_inbox()  # requests a dead process acked and never handled
-        self.wired.ops.kick()
-        if sweep:
-            self.sweeper.start()
+    def start(self, *, sweep: bool = True) -> Container:
+        """Start the feeds. A process serving Slack also takes over what dead processes
+        left (their runs marked interrupted, the requests they acked replayed), starts what
+        is queued and then sweeps periodically (unless `sweep` is false: a test sweeps by
+        hand), and reminds of post-mortems. A CLI command does only its own work."""
+        self.wired.start_feeds()
+        if self.sweeper is not None:
+            for run_id in self.wired.recover():
+                log.warning("run %s was left running by a dead process: now interrupted", run_id)
+            self.sweeper.replay_inbox()  # requests a dead process acked and never handled
+            self.wired.ops.kick()
+            if sweep:
+                self.sweeper.start()
         if self.scheduler is not None:
             self.scheduler.start()
         return self
@@ -277,15 +371,59 @@ class Bot:
         to whichever process comes next."""
         if self.scheduler is not None:
             self.scheduler.stop()
-        self.sweeper.stop()
+        if self.sweeper is not None:
+            self.sweeper.stop()
         if self.inbox is not None:
             self.inbox.close()  # what was accepted is written before the store closes
-        self.services.workers.shutdown()
+        if self.services is not None:
+            self.services.workers.shutdown()
         self.wired.close(drain)
-        self.services.notifier.desk.stop(drain)  # the updates the feeds left, sent before we go
+        if self.services is not None:
+            self.services.notifier.desk.stop(drain)  # the updates the feeds left, sent first
 
 
-def build_bot(
+def build(
+    settings: Settings,
+    *,
+    slack: bool = False,
+    clock: Clock | None = None,
+    executors: Mapping[str, Executor] | None = None,
+    http: HttpGetter | None = None,
+    notifier: Notifier | None = None,
+    start: Start = at_once,
+    follow_postmortems: bool = True,
+    throttle_every: float = 1.0,
+    scheduler: bool = True,
+    scheduler_retry: float | None = None,
+) -> Container:
+    """The one composition root. Without `slack`, the engine over the store (a CLI command,
+    `chatops mcp`): `notifier` hears each commit, `start` runs a run's work. With it,
+    everything the Slack bot is made of. The overrides are the ports a test or the console
+    replaces (the clock, executors, HTTP) and the paces it shortens."""
+    if not slack:
+        wired = _wire(
+            settings,
+            clock=clock,
+            notifier=notifier,
+            executors=executors,
+            http=http,
+            start=start,
+            follow_postmortems=follow_postmortems,
+        )
+        return Container(wired=wired)
+    return _slack(
+        settings,
+        clock=clock,
+        executors=executors,
+        http=http,
+        listener=notifier,
+        throttle_every=throttle_every,
+        scheduler=scheduler,
+        scheduler_retry=scheduler_retry,
+    )
+
+
+def _slack(
     settings: Settings,
     *,
     clock: Clock | None = None,
@@ -295,7 +433,7 @@ def build_bot(
     throttle_every: float = 1.0,
     scheduler: bool = True,
     scheduler_retry: float | None = None,
-) -> Bot:
+) -> Container:
     """Everything the Slack bot is made of, wired once."""
     from chatops.adapters.leader import leader_lock
     from chatops.audit_anchor import AuditAnchor
@@ -322,7 +460,7 @@ def build_bot(
     groups = sorted({g for m in (config.roles.values() if config else []) for g in m.groups})
     directory = SlackDirectory(client, groups)
     workers = Workers(tasks=3)
-    wired = wire(
+    wired = _wire(
         settings,
         config=config,
         clock=clock,
@@ -386,4 +524,12 @@ def build_bot(
             also=anchor.tick,  # the leader anchors the audit chain
         )
         wired.listen(reminders)
-    return Bot(wired, app, services, sweeper, reminders, anchor, inbox=inbox)
+    return Container(
+        wired=wired,
+        app=app,
+        services=services,
+        sweeper=sweeper,
+        scheduler=reminders,
+        anchor=anchor,
+        inbox=inbox,
+    )

@@ -10,19 +10,19 @@ from chatops.errors import ConfigError
 from chatops.settings import Settings
 
 if TYPE_CHECKING:
-    from chatops.bootstrap import Bot
+    from chatops.bootstrap import Container
 
 log = logging.getLogger(__name__)
 
 
 def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     from chatops import logs
-    from chatops.bootstrap import build_bot
+    from chatops.bootstrap import build
 
     # Runs, plans and Slack calls work on threads; the event loop that acks Slack must get
     # the GIL back quickly among them (the default switch interval is 5 ms).
     sys.setswitchinterval(0.001)
-    bot = build_bot(settings)
+    bot = build(settings, slack=True)
     logs.configure(settings.log_format, settings.log_level, bot.wired.redactor, default="INFO")
     bot.start()
     try:
@@ -59,7 +59,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     return 0
 
 
-def socket_mode(bot: Bot, settings: Settings, host: str, port: int) -> None:
+def socket_mode(bot: Container, settings: Settings, host: str, port: int) -> None:
     """Slack over a WebSocket, and /healthz and /metrics on host:port (nothing else there).
     The first connection is retried until it holds; after that the SDK reconnects."""
     import threading

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chatops.adapters.clock import ManualClock
+from chatops.bootstrap import core
+from chatops.bootstrap import store as sql_store
 from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.roles import Roles
 from chatops.engine.domain.result import CommandResult
@@ -19,12 +21,10 @@ from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.ports import OutputCallback
+from chatops.engine.ports import EventLog, OutputCallback
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.runner import Runner
 from chatops.engine.unit_of_work import Transactions
-from chatops.store.db import make_engine
-from chatops.store.transaction import sql_transactions
 from tests.memory import MemoryDatabase
 
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
@@ -162,22 +162,31 @@ def rig(
     """The engine's services over an in-memory store (a MemoryDatabase, which two rigs may
     share) or over SQL (a database URL)."""
     clock = ManualClock(NOW)
+    events_log: EventLog
     if isinstance(db, MemoryDatabase):
-        tx = db.transactions(clock)
+        tx, events_log = db.transactions(clock), db
     else:
-        tx = sql_transactions(make_engine(db), clock)
+        opened = sql_store(db, clock)
+        tx, events_log = opened.tx, opened.events
     events = Events()
     tx.listeners.append(events)
     ex = executor or FakeExecutor()
     h = http or FakeHttp()
-    roles = Roles(config)
-    store = Queries(tx, config, roles, clock)
-    changes = ChangeService(config, runbooks, tx, clock, roles)
-    executors = {"ssh": ex, "local": ex}
-    runner = Runner(
-        config, tx, clock, executors, h, owner, sleep=sleep, store_patience=store_patience
+    built = core(  # as bootstrap builds them for every process, over these ports
+        config=config,
+        runbooks=runbooks,
+        tx=tx,
+        clock=clock,
+        roles=Roles(config),
+        executors={"ssh": ex, "local": ex},
+        http=h,
+        owner=owner,
+        events=events_log,
+        sleep=sleep,
+        store_patience=store_patience,
     )
-    return Rig(changes, runner, store, AuditReader(store), clock, ex, h, events, tx)
+    store = built.queries
+    return Rig(built.changes, built.runner, store, AuditReader(store), clock, ex, h, events, tx)
 
 
 class Each:
@@ -199,7 +208,7 @@ class Each:
 
 
 def sql(url: str) -> Transactions:
-    return sql_transactions(make_engine(url), ManualClock(NOW))
+    return sql_store(url, ManualClock(NOW)).tx
 
 
 def answers_for(process: str) -> dict[str, str]:

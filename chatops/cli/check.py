@@ -101,8 +101,7 @@ def check(config_path: Path, commands: Path, connect: bool, database_url: str = 
                 print(f"warning: {rb.name} cannot run on {name}: {'; '.join(gaps)}")
     if not connect:
         return 0
-    from chatops.executors.local import LocalExecutor
-    from chatops.executors.ssh import SshExecutor
+    from chatops.bootstrap import executors
     from chatops.settings import Settings
 
     settings = Settings()
@@ -114,10 +113,10 @@ def check(config_path: Path, commands: Path, connect: bool, database_url: str = 
         print("slack: SLACK_BOT_TOKEN is not set: not checked")
 
     redactor = Redactor([*Settings().secret_values(), *secret_values(config)])
-    ssh, local = SshExecutor(redactor), LocalExecutor(redactor)
+    by_transport = executors(redactor)
 
     def probe(h: Host) -> CommandResult:
-        return (local if h.transport == "local" else ssh).probe(h)
+        return by_transport["local" if h.transport == "local" else "ssh"].probe(h)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(probe, [h for _s, _e, h in hosts]))

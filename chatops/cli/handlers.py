@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from chatops.bootstrap import Wired, wire
+from chatops.bootstrap import Container, Wired, build
 from chatops.cli import render
 from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE  # noqa: F401
 from chatops.cli.terminal import TerminalNotifier
@@ -38,23 +38,23 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**over)  # type: ignore[arg-type]
 
 
-_OPENED: list[Wired] = []
+_OPENED: list[Container] = []
 
 
 def close_opened() -> None:
     """Close what the commands of this process wired (their feeds handle what was written
     first: a hotfix's post-mortem, say). At exit, or after a command run in-process."""
     while _OPENED:
-        _OPENED.pop().close()
+        _OPENED.pop().stop()
 
 
 atexit.register(close_opened)
 
 
 def _wire(args: argparse.Namespace, stream: bool = False) -> Wired:
-    w = wire(_settings(args), notifier=TerminalNotifier(stream_output=stream))
-    _OPENED.append(w)
-    return w
+    built = build(_settings(args), notifier=TerminalNotifier(stream_output=stream)).start()
+    _OPENED.append(built)
+    return built.wired
 
 
 def _params(w: Wired, args: argparse.Namespace) -> dict[str, str]:

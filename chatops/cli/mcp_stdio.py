@@ -42,7 +42,7 @@ def missing_sqlite(url: str) -> str | None:
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     from chatops.api.mcp import build_server
-    from chatops.bootstrap import wire
+    from chatops.bootstrap import build
     from chatops.cli.handlers import _settings
 
     token = os.environ.get(TOKEN_ENV, "").strip()
@@ -64,7 +64,8 @@ def cmd_mcp(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    w = wire(settings, start=start, follow_postmortems=False)
+    built = build(settings, start=start, follow_postmortems=False).start()
+    w = built.wired
     try:
         agent = w.agents.authenticate(token)
     except NotAuthenticated as e:
@@ -84,5 +85,5 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         server.run("stdio")
     finally:
         pool.shutdown(wait=True)
-        w.close()
+        built.stop()
     return 0

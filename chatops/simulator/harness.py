@@ -27,7 +27,7 @@ from typing import Any
 import uvicorn
 from starlette.routing import BaseRoute
 
-from chatops.bootstrap import build_bot
+from chatops.bootstrap import build
 from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.settings import Settings
 from chatops.simulator.standin import Message, SlackStandIn
@@ -321,8 +321,9 @@ class ChatHarness(SlackSim):
             slack_api_url=self.standin.api_url,
             slack_limits=slack_limits,
         )
-        self.bot = build_bot(
+        self.bot = build(
             self.settings,
+            slack=True,
             clock=clock,
             executors=executors,
             http=http,
@@ -334,8 +335,7 @@ class ChatHarness(SlackSim):
         self.sweeper = self.bot.sweeper
         self.desk = self.services.notifier.desk
         self.scheduler = self.bot.scheduler
-        if self.scheduler is not None:
-            self.scheduler.start()
+        self.bot.start(sweep=False)  # as serve starts it; a test sweeps when it means to
         self.port = _free_port()
         routes: list[BaseRoute] = []
         lifespan = None

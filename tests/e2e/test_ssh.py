@@ -5,13 +5,14 @@ from __future__ import annotations
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
-from chatops.bootstrap import wire
+from chatops.bootstrap import Container, build
 from chatops.engine.domain.run import RunState
-from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.redact import Redactor
 from chatops.executors.ssh import SshExecutor
@@ -28,9 +29,25 @@ def app(tmp_path: Path) -> App:
     return make_app(tmp_path / "app")
 
 
+BUILT: list[Container] = []
+
+
+@pytest.fixture(autouse=True)
+def _stopped() -> Iterator[None]:
+    yield
+    while BUILT:
+        BUILT.pop().stop()
+
+
 def wired(tmp_path: Path, cfg: dict[str, object]):  # type: ignore[no-untyped-def]
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", commands=ROOT / "commands")
-    return wire(settings, config=Config.model_validate(cfg))
+    """The engine as a CLI command builds it, over this config."""
+    config = tmp_path / "chatops.yml"
+    config.write_text(yaml.safe_dump(cfg))
+    settings = Settings(
+        config=config, database_url=f"sqlite:///{tmp_path / 'c.db'}", commands=ROOT / "commands"
+    )
+    BUILT.append(build(settings).start())
+    return BUILT[-1].wired
 
 
 def deploy(w, ref: str):  # type: ignore[no-untyped-def]

@@ -133,8 +133,9 @@ def test_the_agents_front_ends_go_through_the_gate_only() -> None:
 
 
 def test_only_bootstrap_builds_the_pieces() -> None:
-    """serve, the console, the CLI and the chat harness get everything from bootstrap: none
-    of them constructs a store, a runner, a feed, the Slack app or its services itself."""
+    """serve, the console, the CLI, the chat harness and the tests' rigs get everything from
+    bootstrap (`build()`, or `core()` over the tests' fakes): none of them constructs a
+    store, a service, an executor, a feed, the Slack app or its services itself."""
     builders = {
         "sql_transactions",
         "SqlEventLog",
@@ -152,7 +153,10 @@ def test_only_bootstrap_builds_the_pieces() -> None:
     fronts += [*(ROOT / "chatops" / "console").glob("*.py")]
     fronts += [*(ROOT / "chatops" / "simulator").glob("*.py")]
     fronts += [*(ROOT / "chatops" / "api").glob("*.py")]
-    builders |= {"AgentGate", "AgentService", "Operations", "Queries"}
+    # and the tests' rigs: a test's process is built as production's is
+    fronts += [ROOT / "tests" / "factories.py", ROOT / "tests" / "agent_rig.py"]
+    builders |= {"AgentGate", "AgentService", "Operations", "Queries", "PostMortems", "OnCall"}
+    builders |= {"SshExecutor", "LocalExecutor", "FreezeService"}
     for f in fronts:
         called = {
             n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
@@ -242,3 +246,27 @@ def test_the_slack_thread_is_composed_of_parts_not_mixins() -> None:
         for node in ast.walk(ast.parse(f.read_text())):
             if isinstance(node, ast.FunctionDef):
                 assert not _stub(node), f"{f.name}: {node.name} is a stub"
+
+
+def test_every_entry_point_builds_through_build_and_starts_what_it_built() -> None:
+    """One composition root: serve, each CLI command, `chatops mcp`, the console (through
+    the harness) and the harness call bootstrap.build() and start() what it returns (the
+    harness as serve does: no process starts differently under test)."""
+    entry = {
+        "chatops/serve.py",
+        "chatops/cli/handlers.py",
+        "chatops/cli/mcp_stdio.py",
+        "chatops/simulator/harness.py",
+    }
+    for name in sorted(entry):
+        tree = ast.parse((ROOT / name).read_text())
+        called = {
+            n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call)
+        }
+        assert "build" in called and "start" in called, name
+    import chatops.bootstrap as bootstrap
+
+    public = {n for n in vars(bootstrap) if n in {"wire", "build_bot", "Bot"}}
+    assert public == set(), "the old builders are gone: build() is the one way in"
