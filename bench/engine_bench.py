@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chatops.adapters.clock import ManualClock  # noqa: E402
-from chatops.config_files import load_runbooks  # noqa: E402
+from chatops.adapters.config_files import load_runbooks  # noqa: E402
 from chatops.engine.approvals.changes import ChangeService  # noqa: E402
-from chatops.engine.approvals.roles import Roles  # noqa: E402
+from chatops.engine.domain.events import RunFinished  # noqa: E402
+from chatops.engine.domain.roles import Roles  # noqa: E402
 from chatops.engine.domain.run import RunState  # noqa: E402
-from chatops.engine.events import RunFinished  # noqa: E402
 from chatops.engine.planning.config import Config  # noqa: E402
 from chatops.engine.planning.planner import build_plan  # noqa: E402
 from chatops.store.db import make_engine, upgrade  # noqa: E402

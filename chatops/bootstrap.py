@@ -20,16 +20,22 @@ from sqlalchemy.orm import Session
 
 from chatops import logs
 from chatops.adapters.clock import SystemClock
+from chatops.adapters.config_files import (
+    load_config,
+    load_config_or_empty,
+    load_runbooks,
+    secret_values,
+)
+from chatops.adapters.feeds import Feed, Published
 from chatops.adapters.http_get import UrllibGetter
 from chatops.adapters.liveness import OwnerLiveness, new_owner, owner_gone
-from chatops.config_files import load_config, load_config_or_empty, load_runbooks, secret_values
-from chatops.delivery import Feed, Published
+from chatops.adapters.sweeper import Sweeper
 from chatops.engine.agents.gate import AgentGate
 from chatops.engine.agents.service import AgentService
 from chatops.engine.agents.waiting import Waiters
 from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.freezing import FreezeService
-from chatops.engine.approvals.roles import GroupLookup, Roles, no_groups
+from chatops.engine.domain.roles import GroupLookup, Roles, no_groups
 from chatops.engine.front.services import Services
 from chatops.engine.incidents.oncall import OnCall
 from chatops.engine.incidents.postmortem_service import PostMortems
@@ -51,11 +57,10 @@ from chatops.store.db import is_current, make_engine, upgrade
 from chatops.store.outbox import SqlEventLog
 from chatops.store.probe import WriteProbe
 from chatops.store.transaction import sql_transactions
-from chatops.sweeper import Sweeper
 
 if TYPE_CHECKING:
-    from chatops.audit_anchor import AuditAnchor
-    from chatops.scheduler import ReminderScheduler
+    from chatops.adapters.audit_anchor import AuditAnchor
+    from chatops.adapters.scheduler import ReminderScheduler
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +324,7 @@ class Container:
     scheduler: ReminderScheduler | None = None
     anchor: AuditAnchor | None = None
     probe: WriteProbe | None = None
-    inbox: Any = None  # chatops.slack.inbox.Inbox: Slack requests acked, not yet handled
+    inbox: Any = None  # chatops.slack.transport.inbox.Inbox: Slack requests acked, not yet handled
 
     def health(self) -> dict[str, object]:
         """Ready when the database takes a write (a full disk answers SELECT 1 and refuses
@@ -435,18 +440,18 @@ def _slack(
     scheduler_retry: float | None = None,
 ) -> Container:
     """Everything the Slack bot is made of, wired once."""
+    from chatops.adapters.audit_anchor import AuditAnchor
     from chatops.adapters.leader import leader_lock
-    from chatops.audit_anchor import AuditAnchor
-    from chatops.metrics import StepMetrics, watch_runs
-    from chatops.scheduler import ReminderScheduler
+    from chatops.adapters.metrics import StepMetrics, watch_runs
+    from chatops.adapters.scheduler import ReminderScheduler
     from chatops.slack.app import create_app, web_client
     from chatops.slack.budget import SLACK_TIERS, SlackBudget, parse_rates
     from chatops.slack.directory import SlackDirectory
     from chatops.slack.home import HomePublisher
-    from chatops.slack.inbox import Inbox, bolt_request
-    from chatops.slack.notifier import SlackNotifier
     from chatops.slack.services import SlackServices
+    from chatops.slack.thread.notifier import SlackNotifier
     from chatops.slack.throttle import Throttle
+    from chatops.slack.transport.inbox import Inbox, bolt_request
     from chatops.slack.workers import Workers
     from chatops.store.inbox import SqlInbox, inbox_engine
     from chatops.store.slack import SqlSlackRecords

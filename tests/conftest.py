@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from chatops.config_files import load_runbooks
+from chatops.adapters.config_files import load_runbooks
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.store.db import upgrade

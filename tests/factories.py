@@ -12,10 +12,10 @@ from chatops.adapters.clock import ManualClock
 from chatops.bootstrap import core
 from chatops.bootstrap import store as sql_store
 from chatops.engine.approvals.changes import ChangeService
-from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.events import Recorder
 from chatops.engine.domain.result import CommandResult
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import AuditEvent, RunState, RunView
-from chatops.engine.events import Recorder
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import Plan
@@ -214,7 +214,7 @@ def sql(url: str) -> Transactions:
 def answers_for(process: str) -> dict[str, str]:
     """An answer to each planning question of a shipped runbook: for tests about something
     else (an unanswered required question blocks approval; tests/e2e/test_questions.py)."""
-    from chatops.config_files import load_runbooks
+    from chatops.adapters.config_files import load_runbooks
     from tests.conftest import ROOT
 
     return {q.id: f"the {q.id}" for q in load_runbooks(ROOT / "commands")[process].questions}

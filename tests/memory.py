@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from chatops.engine.events import Event
+from chatops.engine.domain.events import Event
 from chatops.engine.ports import Clock, Stored
 from chatops.engine.unit_of_work import StoreTransaction, Transactions
 from chatops.errors import StoreUnavailable

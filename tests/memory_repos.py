@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from chatops.engine.domain.events import Event
 from chatops.engine.domain.identity import Agent
 from chatops.engine.domain.postmortem import PostMortem
 from chatops.engine.domain.run import (
@@ -17,7 +18,6 @@ from chatops.engine.domain.run import (
     StepState,
     sources_of,
 )
-from chatops.engine.events import Event
 from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Held, Stored

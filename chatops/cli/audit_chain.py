@@ -20,7 +20,7 @@ def _anchor_file(given: str | None, config: str) -> Path | None:
         return Path(given)
     if not Path(config).exists():
         return None
-    from chatops.config_files import load_config
+    from chatops.adapters.config_files import load_config
 
     configured = load_config(Path(config)).audit.anchor_file
     return Path(configured) if configured else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from chatops.config_files import (
+from chatops.adapters.config_files import (
     PACKAGED,
     load_config_or_empty,
     load_runbooks,

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from chatops.adapters.config_files import DEFAULT_DIR, PACKAGED
 from chatops.cli.exits import EXIT_UNAVAILABLE, EXIT_USAGE
-from chatops.config_files import DEFAULT_DIR, PACKAGED
 from chatops.demo.environment import Demo, build_demo, is_demo_config
 from chatops.errors import ConfigError
 
@@ -51,7 +51,7 @@ def copy_runbooks(target: Path) -> None:
 
 
 def stop(config: Path = CONFIG) -> int:
-    from chatops.config_files import load_config
+    from chatops.adapters.config_files import load_config
 
     if not is_demo_config(config):
         raise ConfigError(str(config), ["is not the demo's config"])

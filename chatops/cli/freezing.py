@@ -39,8 +39,8 @@ def cmd_freezes(args: argparse.Namespace) -> int:
     """Read only, and fast: the config's windows and the stored freezes, no engine built."""
     from datetime import UTC, datetime
 
+    from chatops.adapters.config_files import load_config_or_empty
     from chatops.cli.reading import _reader, where
-    from chatops.config_files import load_config_or_empty
 
     config = load_config_or_empty(Path(where(args, "config")))
     now = datetime.now(UTC)

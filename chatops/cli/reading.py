@@ -122,7 +122,7 @@ def precheck(name: str, args: argparse.Namespace) -> None:
     """A name that does not exist is refused before the engine is built (a second or more):
     the service of `status` and `logs`, the post-mortem of `postmortem RUN`."""
     if name in ("cmd_status", "cmd_logs"):
-        from chatops.config_files import load_config_or_empty
+        from chatops.adapters.config_files import load_config_or_empty
         from chatops.errors import UnknownName
 
         service = args.service if name == "cmd_status" else args.words[0]

@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from chatops.engine.bus import Handlers
-from chatops.engine.events import (
+from chatops.engine.domain.events import (
     Event,
     RollbackStarted,
     RunFinished,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatops.config_files import DEFAULT_DIR, load_config, runbooks_dir
+from chatops.adapters.config_files import DEFAULT_DIR, load_config, runbooks_dir
 from chatops.console.session import Console
 from chatops.demo.environment import build_demo
 from chatops.engine.planning.config import ROLES

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar, cast
 
-from chatops.engine.events import Event
+from chatops.engine.domain.events import Event
 
 __all__ = ["Handlers"]
 

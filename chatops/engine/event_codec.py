@@ -16,7 +16,7 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
-from chatops.engine import events as ev
+from chatops.engine.domain import events as ev
 
 KINDS: dict[str, type[ev.Event]] = {
     cls.__name__: cls

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from chatops.engine.domain.events import Event
 from chatops.engine.domain.identity import Agent
 from chatops.engine.domain.postmortem import PostMortem
 from chatops.engine.domain.result import CommandResult
@@ -19,7 +20,6 @@ from chatops.engine.domain.run import (
     StepRecord,
     StepState,
 )
-from chatops.engine.events import Event
 from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import Plan

@@ -24,8 +24,8 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
+from chatops.engine.domain.events import Event
 from chatops.engine.domain.run import AuditEvent
-from chatops.engine.events import Event
 from chatops.engine.ports import (
     Agents,
     Approvals,

@@ -31,7 +31,7 @@ from chatops.bootstrap import build
 from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.settings import Settings
 from chatops.simulator.standin import Message, SlackStandIn
-from chatops.slack.http import asgi
+from chatops.slack.transport.http import asgi
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - a test value
 BOT_TOKEN = "xoxb-000000000000-000000000000-testtesttesttesttesttest"  # noqa: S105

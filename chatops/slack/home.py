@@ -7,14 +7,14 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from chatops.engine import events as ev
 from chatops.engine.bus import Handlers
+from chatops.engine.domain import events as ev
 from chatops.engine.ports import Clock
 from chatops.engine.runs.overview import Overview
 from chatops.engine.runs.queries import Queries
-from chatops.slack import blocks as bk
-from chatops.slack.records import SlackRecords
+from chatops.slack.thread.records import SlackRecords
 from chatops.slack.throttle import Throttle
+from chatops.slack.views import blocks as bk
 
 log = logging.getLogger(__name__)
 #: Events after which App Homes are published again.

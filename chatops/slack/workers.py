@@ -15,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from chatops.errors import ChatopsError
-from chatops.slack.blocks import escape_message
-from chatops.slack.inbox import Completion
+from chatops.slack.transport.inbox import Completion
+from chatops.slack.views.blocks import escape_message
 
 log = logging.getLogger(__name__)
 Tell = Callable[[str], None]

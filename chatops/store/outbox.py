@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatops.engine import event_codec
-from chatops.engine.events import Event
+from chatops.engine.domain.events import Event
 from chatops.engine.ports import Stored
 from chatops.store.models import ConsumerRow, EventRow
 

@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from chatops.engine.events import Event
+from chatops.engine.domain.events import Event
 from chatops.engine.ports import Clock
 from chatops.engine.unit_of_work import StoreTransaction, Transactions
 from chatops.store.agents import SqlAgents

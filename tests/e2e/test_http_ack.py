@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from chatops.simulator.harness import SIGNING_SECRET, sign
 from chatops.simulator.standin import SlackStandIn
-from chatops.slack.http import asgi
+from chatops.slack.transport.http import asgi
 from tests.servers import free_port
 
 

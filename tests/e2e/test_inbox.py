@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 
 from chatops.simulator.harness import BOT_TOKEN, SIGNING_SECRET, RemoteSlack
 from chatops.simulator.standin import SlackStandIn
-from chatops.slack.inbox import Completion, Inbox, key_of
+from chatops.slack.transport.inbox import Completion, Inbox, key_of
 from chatops.store.db import upgrade
 from tests.apps import make_app, service_config
 from tests.conftest import ROOT

@@ -16,8 +16,8 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.errors import PermissionDenied
 from chatops.simulator.harness import ChatHarness
-from chatops.slack import blocks as bk
-from chatops.slack.plan_message import plan_blocks
+from chatops.slack.views import blocks as bk
+from chatops.slack.views.plan_message import plan_blocks
 from tests.apps import ECHO_DATABASE, ROOMY, cli_config
 from tests.conftest import ROOT
 from tests.factories import NOW, Rig, rig

@@ -13,7 +13,7 @@ import yaml
 
 from chatops.simulator.blockkit import BLOCKS_TEXT_TOTAL, texts
 from chatops.simulator.harness import ChatHarness
-from chatops.slack.blocks import escape, escape_message
+from chatops.slack.views.blocks import escape, escape_message
 from tests.apps import make_app, service_config, service_runbook
 from tests.conftest import ROOT
 from tests.e2e.test_slack_flow import app, slack, slack_with

@@ -170,7 +170,7 @@ class FakeSocket:
 
 
 def test_socket_health_grace_reconnects_and_envelopes() -> None:
-    from chatops.socket_health import SocketHealth
+    from chatops.slack.transport.socket_health import SocketHealth
 
     now = [100.0]
     client = FakeSocket()

@@ -314,7 +314,7 @@ def test_escalation_keeps_the_controls_and_the_architect_answers(slack: ChatHarn
     assert "run.escalation_taken" in actions and "denied.escalation.take_over" in actions
 
     # the fix plan keeps the escalated run's requester: the one architect may approve it
-    from chatops.slack import modals
+    from chatops.slack.views import modals
 
     meta = modals.metadata(form)
     assert meta["taking_over"] == "1"  # it rides in the form, through the process pick

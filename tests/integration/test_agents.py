@@ -12,8 +12,8 @@ import pytest
 
 from chatops.adapters.clock import ManualClock
 from chatops.engine.agents.service import AgentService
-from chatops.engine.approvals.roles import Roles
 from chatops.engine.domain.identity import Agent
+from chatops.engine.domain.roles import Roles
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.redact import Redactor

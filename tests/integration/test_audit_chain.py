@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from chatops.adapters.audit_anchor import AuditAnchor
 from chatops.adapters.clock import ManualClock
-from chatops.audit_anchor import AuditAnchor
 from chatops.engine.domain.run import AuditEvent
 from chatops.engine.planning.config import AuditPolicy
 from chatops.store.audit_chain import GENESIS, Anchor, canonical, link, read_anchors, verify

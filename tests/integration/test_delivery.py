@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chatops.delivery import Feed, Published, coalesce
+from chatops.adapters.feeds import Feed, Published, coalesce
 from chatops.engine import event_codec
-from chatops.engine import events as ev
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import AuditEvent, RunState, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook

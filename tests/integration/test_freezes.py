@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from chatops.engine.approvals.freezing import FreezeService
-from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import RunState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.freezes import FreezePolicy, FreezeWindow

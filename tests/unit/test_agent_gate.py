@@ -13,8 +13,8 @@ import pytest
 
 from chatops.engine.agents.gate import AgentGate, Caller
 from chatops.engine.agents.service import AgentService
-from chatops.engine.approvals.roles import Roles
 from chatops.engine.domain.evidence import Evidence
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import RunState, StepState
 from chatops.engine.incidents.logquery import LogQuery
 from chatops.engine.incidents.oncall import OnCall

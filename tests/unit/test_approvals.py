@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from chatops.engine.domain.events import ApprovalAdded
 from chatops.engine.domain.run import RunState
-from chatops.engine.events import ApprovalAdded
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.errors import PermissionDenied, StateError

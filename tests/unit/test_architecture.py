@@ -60,8 +60,8 @@ def test_no_auto_add_host_key_policy_anywhere() -> None:
 
 def test_the_slack_thread_handles_every_event_about_a_run_by_its_type() -> None:
     """Consumers dispatch on the event classes: a new event is handled or deliberately not."""
-    from chatops.engine import events as ev
-    from chatops.slack.notifier import SlackNotifier
+    from chatops.engine.domain import events as ev
+    from chatops.slack.thread.notifier import SlackNotifier
 
     kinds = {
         c
@@ -235,7 +235,7 @@ def test_the_slack_thread_is_composed_of_parts_not_mixins() -> None:
     """SlackNotifier is the thread's plumbing and holds its parts (decisions, steps,
     escalations, post-mortems, ...), each given the plumbing as a Thread; no part derives
     from a class of ours or leaves a stub for the notifier to fill in."""
-    from chatops.slack.notifier import SlackNotifier
+    from chatops.slack.thread.notifier import SlackNotifier
 
     assert SlackNotifier.__bases__ == (object,)
     notifier = SlackNotifier(None, None, None, None)  # type: ignore[arg-type]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chatops.engine import events as ev
 from chatops.engine.bus import Handlers
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import RunState, RunView
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)

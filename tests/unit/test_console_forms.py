@@ -11,8 +11,8 @@ from typing import Any
 
 from chatops.console.render import WIDTH
 from chatops.console.session import Console
-from chatops.slack import modals
 from chatops.slack.requests import usage
+from chatops.slack.views import modals
 
 
 def console(answers: list[str]) -> tuple[Console, io.StringIO]:

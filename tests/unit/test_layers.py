@@ -2,8 +2,9 @@
 packages reach each other (directly or round a circle), neither chatops's nor the engine's
 own, whose top-level modules (ports, events, units of work) count as one.
 
-    errors <- engine <- settings, config <- adapters (store, executors, Slack, the API, ...)
-           <- bootstrap <- entry points (cli, serve, console, demo, simulator)
+    errors <- engine (domain and planning: pure; services, ports) <- settings, logs
+           <- adapters (adapters/, store, executors, slack, api) <- bootstrap
+           <- entry points (cli, serve, console, demo, simulator)
 """
 
 from __future__ import annotations
@@ -17,23 +18,8 @@ from tests.conftest import ROOT
 LAYERS: dict[str, int] = {
     "errors": 0,
     "engine": 1,
-    **dict.fromkeys(("settings", "config_files", "logs"), 2),
-    **dict.fromkeys(
-        (
-            "adapters",
-            "executors",
-            "store",
-            "slack",
-            "api",
-            "metrics",
-            "scheduler",
-            "delivery",
-            "sweeper",
-            "audit_anchor",
-            "socket_health",
-        ),
-        3,
-    ),
+    **dict.fromkeys(("settings", "logs"), 2),
+    **dict.fromkeys(("adapters", "executors", "store", "slack", "api"), 3),
     "bootstrap": 4,
     **dict.fromkeys(("cli", "serve", "console", "demo", "simulator", "__main__", "__init__"), 5),
 }
@@ -59,6 +45,8 @@ def _graph(base: Path, prefix: str, top: str | None = None) -> dict[str, set[tup
     def node(parts: list[str]) -> str:
         if top is not None and (len(parts) == 1 or parts[1:] == []):
             return top
+        if top is None and parts[0] == "adapters" and len(parts) > 1:
+            return f"adapters.{parts[1]}"  # a folder of small adapters, each on its own
         return parts[0]
 
     graph: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -93,6 +81,10 @@ def _circles(graph: dict[str, set[tuple[str, str]]]) -> set[tuple[str, str]]:
     return {(a, b) for a in reached for b in reached[a] if a < b and a in reached.get(b, set())}
 
 
+def _layer(node: str) -> int:
+    return LAYERS[node.split(".")[0]]
+
+
 def test_every_package_has_a_layer() -> None:
     found = {p.name.removesuffix(".py") for p in PACKAGE.iterdir() if not p.name.startswith("_")}
     found |= {"__main__", "__init__"}
@@ -102,10 +94,10 @@ def test_every_package_has_a_layer() -> None:
 
 def test_imports_go_down_the_layers_only() -> None:
     upward = [
-        (file, f"{source} (layer {LAYERS[source]}) imports {target} (layer {LAYERS[target]})")
+        (file, f"{source} (layer {_layer(source)}) imports {target} (layer {_layer(target)})")
         for source, targets in _graph(PACKAGE, "chatops.").items()
         for target, file in targets
-        if target in LAYERS and source in LAYERS and LAYERS[target] > LAYERS[source]
+        if _layer(target) > _layer(source)
     ]
     assert upward == []
 
@@ -133,3 +125,52 @@ def test_the_domain_is_built_on_planning_alone() -> None:
         for f in files
     }
     assert {f: m for f, m in found.items() if m} == {}
+
+
+IO = {"socket", "subprocess", "threading", "sqlite3", "urllib", "http", "os", "time", "asyncio"}
+
+
+def test_the_domain_and_planning_are_pure() -> None:
+    """Plans, runbooks, policies, the run state machine, events, roles, freezes and the
+    agents' rules (engine/domain, engine/planning) do no I/O: no sockets, processes,
+    threads, files by path, clocks or sleeps; and planning builds on the domain alone."""
+    found = {}
+    for f in sorted(
+        [
+            *(PACKAGE / "engine" / "domain").glob("*.py"),
+            *(PACKAGE / "engine" / "planning").glob("*.py"),
+        ]
+    ):
+        tree = ast.parse(f.read_text())
+        libs = {
+            a.name.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import)
+            for a in n.names
+        } | {
+            n.module.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module and n.level == 0
+        }
+        ours = {m for m in _imports(f) if not m.startswith(ALLOWED_UNDER_THE_DOMAIN)}
+        if libs & IO or ours:
+            found[str(f.relative_to(ROOT))] = sorted((libs & IO) | ours)
+    assert found == {}
+    named = {f.stem for f in (PACKAGE / "engine" / "domain").glob("*.py")}
+    assert {"run", "events", "roles", "agent_rules", "postmortem"} <= named
+
+
+TOP_LEVEL = {"__init__", "__main__", "errors", "settings", "logs", "bootstrap", "serve"}
+
+
+def test_the_tree_shows_the_layers() -> None:
+    """At chatops/'s top only the foundations (errors, settings, logs), the composition
+    root and serve; every adapter in a package (adapters/, store/, executors/, slack/,
+    api/); Slack's transports, thread and views in folders of their own."""
+    loose = {f.stem for f in PACKAGE.glob("*.py")}
+    assert loose == TOP_LEVEL
+    slack = PACKAGE / "slack"
+    folders = {p.name for p in slack.iterdir() if (p / "__init__.py").exists()}
+    assert folders == {"listeners", "thread", "transport", "views"}
+    assert {f.stem for f in (slack / "transport").glob("*.py")} >= {"http", "socket_mode"}
+    assert len(list(slack.glob("*.py"))) <= 12

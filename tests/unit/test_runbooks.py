@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chatops.config_files import load_config, load_runbook, load_runbooks
+from chatops.adapters.config_files import load_config, load_runbook, load_runbooks
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.policy import evaluate

@@ -201,7 +201,7 @@ steps:
 def test_gate_waits_for_its_role_in_the_middle_of_a_run(
     url: MemoryDatabase, config: Config, tmp_path: Path
 ) -> None:
-    from chatops.config_files import load_runbook
+    from chatops.adapters.config_files import load_runbook
 
     (tmp_path / "gated.yml").write_text(GATED)
     books = {"gated": load_runbook(tmp_path / "gated.yml")}

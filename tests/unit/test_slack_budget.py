@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from chatops.slack.budget import Priority, Rate, SlackBudget, parse_rates
-from chatops.slack.desk import MessageDesk
+from chatops.slack.thread.desk import MessageDesk
 
 
 class Clock:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chatops.engine import events as ev
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import AuditEvent, RunState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook

@@ -7,17 +7,17 @@ import io
 
 from chatops.cli.terminal import TerminalNotifier
 from chatops.console.render import WIDTH, blocks_text
+from chatops.engine.domain.events import StepFinished
 from chatops.engine.domain.result import CommandResult
 from chatops.engine.domain.run import RunState, RunView
-from chatops.engine.events import StepFinished
 from chatops.engine.incidents.oncall import HostState, ServiceStatus
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.policy import evaluate
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.runs.checks import output_matches
-from chatops.slack import blocks as bk
-from chatops.slack import plan_message
+from chatops.slack.views import blocks as bk
+from chatops.slack.views import plan_message
 from tests.factories import NOW, plan_for, run_of
 
 

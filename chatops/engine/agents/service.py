@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from chatops.engine.approvals.roles import Roles
 from chatops.engine.domain.identity import NAME, ROLES, Agent, new_token, token_hash
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import AuditEvent
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook

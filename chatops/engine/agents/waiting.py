@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from chatops.engine.domain.events import Event
 from chatops.engine.domain.run import RunState, RunView
-from chatops.engine.events import Event
 
 POLL = 0.5
 

@@ -4,7 +4,7 @@ all, and why a plan with open planning questions cannot be approved yet."""
 
 from __future__ import annotations
 
-from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chatops.engine import events as ev
 from chatops.engine.approvals.approvers import barred, nobody_approves, unanswered_refusal
 from chatops.engine.approvals.expiry import Expiry
 from chatops.engine.approvals.freezing import in_force
@@ -17,8 +16,9 @@ from chatops.engine.approvals.handoffs import Handoffs
 from chatops.engine.approvals.parts import ChangeContext, Requested
 from chatops.engine.approvals.proposals import Proposals
 from chatops.engine.approvals.revisions import Revisions
-from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.agent_rules import approval_refusal
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import (
     TERMINAL,
     ApprovalRecord,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chatops.engine import events as ev
 from chatops.engine.approvals.parts import ChangeContext
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.unit_of_work import UnitOfWork
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.events import RunHeld
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import AuditEvent, RunState
-from chatops.engine.events import RunHeld
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.durations import parse_duration
 from chatops.engine.planning.freezes import Freeze

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chatops.engine import events as ev
 from chatops.engine.approvals.parts import ChangeContext
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.agent_rules import approval_refusal
 from chatops.engine.domain.run import ApprovalRecord, RunState, RunView, StepState
 from chatops.engine.unit_of_work import UnitOfWork

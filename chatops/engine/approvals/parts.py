@@ -8,7 +8,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Protocol
 
-from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import AuditEvent, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan

@@ -3,10 +3,10 @@ and which steps it may report done; people approve. A part of the change service
 
 from __future__ import annotations
 
-from chatops.engine import events as ev
 from chatops.engine.approvals.handoffs import Handoffs
 from chatops.engine.approvals.parts import ChangeContext, Requested, Submit
 from chatops.engine.approvals.revisions import Revisions
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.agent_rules import done_refusal, principal, proposal_refusal
 from chatops.engine.domain.evidence import Evidence
 from chatops.engine.domain.identity import Agent

@@ -3,8 +3,8 @@ whose hash voids every approval given to the old one. A part of the change servi
 
 from __future__ import annotations
 
-from chatops.engine import events as ev
 from chatops.engine.approvals.parts import ChangeContext, Requested
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.planning.params import as_text
 from chatops.engine.planning.plan import Plan

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.freezing import FreezeService
-from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.roles import Roles
 from chatops.engine.incidents.oncall import OnCall
 from chatops.engine.incidents.postmortem_service import PostMortems
 from chatops.engine.planning.config import Config

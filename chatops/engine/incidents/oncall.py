@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from chatops.engine.approvals.freezing import in_force
-from chatops.engine.approvals.roles import Roles
 from chatops.engine.domain.result import CommandResult
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import AuditEvent, RunState, RunView
 from chatops.engine.incidents.logquery import LogQuery, log_command
 from chatops.engine.planning.config import Config

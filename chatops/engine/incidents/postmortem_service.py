@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from chatops.engine import events as ev
-from chatops.engine.approvals.roles import Roles
 from chatops.engine.bus import Handlers
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.postmortem import QUESTIONS, PostMortem, due_at, markdown
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import AuditEvent, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.ports import Clock

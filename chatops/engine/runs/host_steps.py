@@ -4,12 +4,13 @@ check from the bot. What every write goes through is the runner's `Durable`."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from chatops.engine import events as ev
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.result import CommandResult, job_name
 from chatops.engine.domain.run import RunView, StepState
 from chatops.engine.planning.config import Config
@@ -45,6 +46,16 @@ class HostSteps:
         self.max_parallel = max_parallel
         self.sleep = sleep
         self.sinks: dict[int, set[Sink]] = {}  # a run's output not stored yet, per host
+
+    @contextlib.contextmanager
+    def opened(self, run: RunView) -> Iterator[None]:
+        """The run's sessions (a connection per host, opened on first use) and its output
+        sinks, for as long as this process executes it: closed when it ends or parks for a
+        person, whatever ended it (a failure, a cancel, the store lost, a bug)."""
+        try:
+            yield
+        finally:
+            self.close(run)
 
     def close(self, run: RunView) -> None:
         """The run ended or parked: its sinks and its connections go."""

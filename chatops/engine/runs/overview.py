@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chatops.engine.approvals.roles import Roles
 from chatops.engine.domain.postmortem import PostMortem
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.freezes import Freeze

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from chatops.engine.approvals.freezing import in_force
-from chatops.engine.approvals.roles import Roles
+from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.freezes import Freeze

@@ -12,8 +12,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from chatops.engine import events as ev
 from chatops.engine.approvals.freezing import holding, in_force, tell_held
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import AuditEvent, RunState, RunView, StepRecord, StepState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan, PlannedStep
@@ -160,23 +160,25 @@ class Runner:
         self._active.add(run.id)
         watch = threading.Thread(target=self._watch, args=(run.id, stop, cancel), daemon=True)
         watch.start()
-        try:
-            return self._execute(run, plan)
-        except Exception as e:  # the store stayed away, or a bug: never leave it `running`
-            known = isinstance(e, StoreLost | OutcomeUnknown)
-            cause = str(e) if known else f"its worker failed: {e!r}"
-            log.error("run %s stopped: %s", run.id, cause, exc_info=not known)
-            self._why[run.id] = cause
-            self._active.discard(run.id)  # from now on the sweep may end it too
-            ended = self._interrupt(run, cause, SALVAGE_PATIENCE)
-            self._why.pop(run.id, None)
-            return ended or run
-        finally:
-            self._active.discard(run.id)
-            stop.set()
-            watch.join(timeout=5)
-            self._cancels.pop(run.id, None)
-            self.hosts.close(run)  # ended, or parked for a person
+        # the run's sessions and sinks end with this execution: after what a failure's
+        # handler saved of the output, and after the watch that flushes it has stopped
+        with self.hosts.opened(run):
+            try:
+                return self._execute(run, plan)
+            except Exception as e:  # the store stayed away, or a bug: never leave it `running`
+                known = isinstance(e, StoreLost | OutcomeUnknown)
+                cause = str(e) if known else f"its worker failed: {e!r}"
+                log.error("run %s stopped: %s", run.id, cause, exc_info=not known)
+                self._why[run.id] = cause
+                self._active.discard(run.id)  # from now on the sweep may end it too
+                ended = self._interrupt(run, cause, SALVAGE_PATIENCE)
+                self._why.pop(run.id, None)
+                return ended or run
+            finally:
+                self._active.discard(run.id)
+                stop.set()
+                watch.join(timeout=5)
+                self._cancels.pop(run.id, None)
 
     def _watch(self, run_id: int, stop: threading.Event, cancel: threading.Event) -> None:
         """Beat the heartbeat, turn a cancel request into a signal to the executors, and pass

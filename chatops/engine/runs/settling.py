@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from chatops.engine import events as ev
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.result import CommandResult, job_name
 from chatops.engine.domain.run import AuditEvent, RunView, StepRecord, StepState
 from chatops.engine.planning.inventory import Host

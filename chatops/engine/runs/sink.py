@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from chatops.engine import events as ev
+from chatops.engine.domain import events as ev
 from chatops.engine.runs.durable import Durable
 from chatops.engine.runs.spool import OutputBuffer
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chatops.engine import events as ev
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import AuditEvent, RunState, RunView, StepState
 from chatops.engine.unit_of_work import UnitOfWork
 

@@ -16,9 +16,9 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from chatops.errors import ChatopsError
-from chatops.slack import blocks as bk
-from chatops.slack import modals
 from chatops.slack.services import RUN, RUN_HASH, RUN_STEP, SlackServices
+from chatops.slack.views import blocks as bk
+from chatops.slack.views import modals
 
 PREFIXED = re.compile(r"(\d{1,12})(:\S*)?")  # run[:anything]: Reject's value
 

@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from chatops.errors import ParameterError
-from chatops.slack import modals
 from chatops.slack.requests import ON_CALL, parse_change, usage
 from chatops.slack.services import SlackServices
+from chatops.slack.views import modals
 
 
 def request_from_text(

@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from chatops.errors import ChatopsError
-from chatops.slack import blocks as bk
-from chatops.slack import modals
 from chatops.slack.services import SlackServices
+from chatops.slack.views import blocks as bk
+from chatops.slack.views import modals
 
 
 def register(app: App, s: SlackServices) -> None:

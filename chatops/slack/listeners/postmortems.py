@@ -8,9 +8,9 @@ from slack_bolt import Ack, App
 
 from chatops.engine.domain.postmortem import QUESTIONS
 from chatops.errors import ChatopsError
-from chatops.slack import blocks as bk
-from chatops.slack import modals
 from chatops.slack.services import SlackServices
+from chatops.slack.views import blocks as bk
+from chatops.slack.views import modals
 
 
 def register(app: App, s: SlackServices) -> None:

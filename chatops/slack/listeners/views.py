@@ -12,8 +12,8 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from chatops.errors import ChatopsError, ParameterError, PermissionDenied, TaskFormatError
-from chatops.slack import modals
 from chatops.slack.services import SlackServices
+from chatops.slack.views import modals
 
 
 def _field_for(message: str, vals: dict[str, str], default: str) -> str:

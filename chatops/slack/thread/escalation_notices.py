@@ -4,12 +4,12 @@ the thread (SlackNotifier gives it the plumbing)."""
 
 from __future__ import annotations
 
-from chatops.engine import events as ev
 from chatops.engine.bus import Handlers
-from chatops.slack import blocks as bk
-from chatops.slack import prompt_blocks as pb
-from chatops.slack.notices import Thread
-from chatops.slack.records import RunMessages
+from chatops.engine.domain import events as ev
+from chatops.slack.thread.notices import Thread
+from chatops.slack.thread.records import RunMessages
+from chatops.slack.views import blocks as bk
+from chatops.slack.views import prompt_blocks as pb
 
 
 class EscalationNotices:

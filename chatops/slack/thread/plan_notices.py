@@ -8,13 +8,13 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from chatops.engine import events as ev
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import RunView
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.policy import Verdict
-from chatops.slack import blocks as bk
-from chatops.slack import plan_message
-from chatops.slack.notices import Thread
+from chatops.slack.thread.notices import Thread
+from chatops.slack.views import blocks as bk
+from chatops.slack.views import plan_message
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.errors import ParameterError
-from chatops.slack.blocks import Block, cut
+from chatops.slack.views.blocks import Block, cut
 
 CHANGE = "chatops.change"
 IMPORT = "chatops.import"

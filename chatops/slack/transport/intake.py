@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from chatops.slack.inbox import key_of
+from chatops.slack.transport.inbox import key_of
 
 log = logging.getLogger(__name__)
 

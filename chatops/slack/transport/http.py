@@ -25,9 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from chatops.metrics import exposition
-from chatops.slack.inbox import Inbox
-from chatops.slack.intake import Signature, screen
+from chatops.adapters.metrics import exposition
+from chatops.slack.transport.inbox import Inbox
+from chatops.slack.transport.intake import Signature, screen
 
 log = logging.getLogger(__name__)
 Health = Callable[[], dict[str, object]]

@@ -4,14 +4,14 @@ thread (SlackNotifier gives it the plumbing)."""
 
 from __future__ import annotations
 
-from chatops.engine import events as ev
 from chatops.engine.bus import Handlers
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.postmortem import QUESTIONS, PostMortem
 from chatops.engine.domain.run import RunView
-from chatops.slack import blocks as bk
-from chatops.slack import incident_blocks as ib
-from chatops.slack.notices import Thread
-from chatops.slack.records import RunMessages
+from chatops.slack.thread.notices import Thread
+from chatops.slack.thread.records import RunMessages
+from chatops.slack.views import blocks as bk
+from chatops.slack.views import incident_blocks as ib
 
 
 class PostMortemNotices:

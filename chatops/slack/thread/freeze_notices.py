@@ -3,11 +3,11 @@ the thread (SlackNotifier gives it the plumbing)."""
 
 from __future__ import annotations
 
-from chatops.engine import events as ev
 from chatops.engine.bus import Handlers
-from chatops.slack import blocks as bk
-from chatops.slack.notices import Thread
-from chatops.slack.records import RunMessages
+from chatops.engine.domain import events as ev
+from chatops.slack.thread.notices import Thread
+from chatops.slack.thread.records import RunMessages
+from chatops.slack.views import blocks as bk
 
 
 class FreezeNotices:

@@ -102,7 +102,7 @@ def load_runbook(path: Path) -> Runbook:
 
 
 #: The runbooks chatops ships: the seven processes and their fix paths.
-PACKAGED = Path(__file__).resolve().parent / "runbooks"
+PACKAGED = Path(__file__).resolve().parents[1] / "runbooks"  # chatops/runbooks
 DEFAULT_DIR = Path("commands")
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from chatops.engine.domain.result import CommandResult
 from chatops.engine.runs.printable import Printable, printable
-from chatops.slack import blocks as bk
+from chatops.slack.views import blocks as bk
 
 INLINE_LINES = 15
 INLINE_CHARS = 2500

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from chatops.engine.domain.run import RunView, StepRecord
 from chatops.engine.planning.plan import Plan
-from chatops.slack.blocks import (
+from chatops.slack.views.blocks import (
     A_ESCALATE,
     A_FIX_CODE,
     A_FIX_CONFIG,

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from chatops.adapters.leader import LeaderLock
 from chatops.engine.bus import Handlers
-from chatops.engine.events import POSTMORTEM_EVENTS, Event
+from chatops.engine.domain.events import POSTMORTEM_EVENTS, Event
 from chatops.engine.incidents.postmortem_service import PostMortems
 from chatops.engine.ports import Clock
 
@@ -133,7 +133,7 @@ class ReminderScheduler:
             assert isinstance(at, datetime)
             delay = max(at - now, timedelta(0))
             sched.add_job(
-                "chatops.scheduler:fire",
+                "chatops.adapters.scheduler:fire",
                 "date",
                 run_date=now_real + delay,
                 args=[run_id],

@@ -12,28 +12,28 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from chatops.engine import events as ev
 from chatops.engine.bus import Handlers
+from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import RunView
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.policy import Verdict
 from chatops.engine.ports import Clock, Stored
 from chatops.engine.runs.queries import Queries
-from chatops.slack import blocks as bk
-from chatops.slack import plan_message
 from chatops.slack.budget import Priority, SlackBudget
-from chatops.slack.decision_notices import DecisionNotices
-from chatops.slack.desk import MessageDesk, Render
-from chatops.slack.done_notices import DoneNotices
-from chatops.slack.escalation_notices import EscalationNotices
-from chatops.slack.freeze_notices import FreezeNotices
-from chatops.slack.notices import Part
-from chatops.slack.output_text import LiveOutput
-from chatops.slack.plan_notices import PlanNotices, transient
-from chatops.slack.postmortem_notices import PostMortemNotices
-from chatops.slack.records import RunMessages, SlackRecords
-from chatops.slack.run_notices import RunNotices
-from chatops.slack.step_notices import StepNotices
+from chatops.slack.thread.decision_notices import DecisionNotices
+from chatops.slack.thread.desk import MessageDesk, Render
+from chatops.slack.thread.done_notices import DoneNotices
+from chatops.slack.thread.escalation_notices import EscalationNotices
+from chatops.slack.thread.freeze_notices import FreezeNotices
+from chatops.slack.thread.notices import Part
+from chatops.slack.thread.output_text import LiveOutput
+from chatops.slack.thread.plan_notices import PlanNotices, transient
+from chatops.slack.thread.postmortem_notices import PostMortemNotices
+from chatops.slack.thread.records import RunMessages, SlackRecords
+from chatops.slack.thread.run_notices import RunNotices
+from chatops.slack.thread.step_notices import StepNotices
+from chatops.slack.views import blocks as bk
+from chatops.slack.views import plan_message
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from prometheus_client.registry import Collector
 from slack_sdk import WebClient
 
 from chatops.engine.bus import Handlers
+from chatops.engine.domain.events import Event, StepFinished
 from chatops.engine.domain.run import RunState
-from chatops.engine.events import Event, StepFinished
 
 REGISTRY = CollectorRegistry()
 STEP_SECONDS = Histogram(

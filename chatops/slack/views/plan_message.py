@@ -9,7 +9,7 @@ from typing import Any
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.planning.plan import Plan, PlannedStep
 from chatops.engine.planning.policy import Verdict
-from chatops.slack.blocks import (
+from chatops.slack.views.blocks import (
     A_ANSWER,
     A_APPROVE,
     A_REJECT,

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from chatops.engine.events import StepOutput
+from chatops.engine.domain.events import StepOutput
 from chatops.engine.ports import Consumer, EventLog, Notifier, Stored
 
 log = logging.getLogger(__name__)

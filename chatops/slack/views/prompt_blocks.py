@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from chatops.engine.domain.run import RunView
 from chatops.engine.planning.plan import PlannedStep
-from chatops.slack.blocks import (
+from chatops.slack.views.blocks import (
     A_CLOSE_ESCALATION,
     A_DONE,
     A_GATE,
