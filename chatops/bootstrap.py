@@ -214,17 +214,29 @@ def core(
     start: Start = at_once,
     sleep: Callable[[float], None] = time.sleep,
     store_patience: float | None = None,
+    store_waits: tuple[Callable[[float], None], Callable[[], float]] | None = None,
 ) -> Core:
     """The services, wired to the ports they are given (the SQL store or the tests' fakes).
-    `sleep` and `store_patience` (the config's `store_outage_limit` unless given) are the
-    paces a test shortens."""
+    `sleep`, `store_patience` (the config's `store_outage_limit` unless given) and
+    `store_waits` (how an outage is waited out: sleep, monotonic) are the paces a test
+    shortens or replaces with a virtual clock."""
     postmortems = PostMortems(config, tx, clock, roles)
     oncall = OnCall(config, tx, clock, roles, executors, http)
     changes = ChangeService(config, runbooks, tx, clock, roles)
     patience = store_patience
     if patience is None:
         patience = config.policies.delta("store_outage_limit").total_seconds()
-    runner = Runner(config, tx, clock, executors, http, owner, sleep=sleep, store_patience=patience)
+    runner = Runner(
+        config,
+        tx,
+        clock,
+        executors,
+        http,
+        owner,
+        sleep=sleep,
+        store_patience=patience,
+        store_waits=store_waits,
+    )
     ops = Operations(changes, runner, start)
     queries = Queries(tx, config, roles, clock)
     agents = AgentService(tx, clock, config, runbooks, roles)

@@ -117,6 +117,35 @@ class Events(Recorder):
         return [type(e).__name__ for e in self.seen]
 
 
+class VirtualTime:
+    """Seconds that pass only when slept: how a test waits out a store outage without
+    waiting. `at(t, fn)` runs `fn` (on a thread of its own, as a timer would) once the
+    sleeping passes `t`."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._alarms: list[tuple[float, Callable[[], None]]] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self.now
+
+    def at(self, when: float, fn: Callable[[], None]) -> None:
+        with self._lock:
+            self._alarms.append((when, fn))
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+            due = [a for a in self._alarms if a[0] <= self.now]
+            self._alarms = [a for a in self._alarms if a[0] > self.now]
+        for _when, fn in sorted(due, key=lambda a: a[0]):
+            t = threading.Thread(target=fn)
+            t.start()
+            t.join()
+
+
 @dataclass
 class AuditReader:
     queries: Queries
@@ -158,6 +187,7 @@ def rig(
     owner: str = "test-owner",
     sleep: Callable[[float], None] = lambda _s: None,
     store_patience: float = 120.0,
+    store_time: VirtualTime | None = None,
 ) -> Rig:
     """The engine's services over an in-memory store (a MemoryDatabase, which two rigs may
     share) or over SQL (a database URL)."""
@@ -184,6 +214,7 @@ def rig(
         events=events_log,
         sleep=sleep,
         store_patience=store_patience,
+        store_waits=None if store_time is None else (store_time.sleep, store_time.monotonic),
     )
     store = built.queries
     return Rig(built.changes, built.runner, store, AuditReader(store), clock, ex, h, events, tx)

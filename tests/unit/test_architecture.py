@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.code import nodes
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "chatops"
@@ -23,7 +24,7 @@ ADAPTERS = {
 
 def imports(path: Path) -> set[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in nodes(path):
         if isinstance(node, ast.Import):
             found |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -40,7 +41,7 @@ def test_engine_imports_no_adapter_library() -> None:
 
 def test_engine_imports_nothing_outside_itself_but_errors() -> None:
     for f in (ROOT / "chatops" / "engine").rglob("*.py"):
-        for node in ast.walk(ast.parse(f.read_text())):
+        for node in nodes(f):
             if (
                 isinstance(node, ast.ImportFrom)
                 and node.module
@@ -83,7 +84,7 @@ def test_consumers_dispatch_through_their_handlers_only() -> None:
     match statement, no table of its own (one registry, typed, in one place per consumer)."""
     publishers = []
     for f in sorted(PACKAGE.rglob("*.py")):
-        for node in ast.walk(ast.parse(f.read_text())):
+        for node in nodes(f):
             if isinstance(node, ast.FunctionDef) and node.name == "publish":
                 publishers.append(f.relative_to(ROOT))
                 for inner in ast.walk(node):
@@ -99,7 +100,7 @@ def test_consumers_dispatch_through_their_handlers_only() -> None:
 
 def modules_named(path: Path) -> set[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in nodes(path):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
             found |= {f"{node.module}.{a.name}" for a in node.names}  # `from pkg import mod`
@@ -160,7 +161,7 @@ def test_only_bootstrap_builds_the_pieces() -> None:
     for f in fronts:
         called = {
             n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
-            for n in ast.walk(ast.parse(f.read_text()))
+            for n in nodes(f)
             if isinstance(n, ast.Call)
         }
         assert not called & builders, (f, called & builders)
@@ -214,9 +215,8 @@ def test_services_are_composed_not_assembled_from_mixins() -> None:
     derived, stubs = [], []
     for f in sorted((ROOT / "chatops" / "engine").rglob("*.py")):
         name = str(f.relative_to(ROOT))
-        tree = ast.parse(f.read_text())
         service = f.parent.name in SERVICE_PACKAGES
-        for node in ast.walk(tree):
+        for node in nodes(f):
             if service and isinstance(node, ast.ClassDef):
                 bases = {ast.unparse(b).split(".")[-1] for b in node.bases}
                 if bases - PLAIN_BASES - {"_Unavailable"} and not node.name.startswith("_"):
@@ -243,7 +243,7 @@ def test_the_slack_thread_is_composed_of_parts_not_mixins() -> None:
     for part in notifier.parts:
         assert type(part).__bases__ == (object,), type(part)
     for f in sorted((PACKAGE / "slack").glob("*notices.py")):
-        for node in ast.walk(ast.parse(f.read_text())):
+        for node in nodes(f):
             if isinstance(node, ast.FunctionDef):
                 assert not _stub(node), f"{f.name}: {node.name} is a stub"
 
@@ -259,10 +259,9 @@ def test_every_entry_point_builds_through_build_and_starts_what_it_built() -> No
         "chatops/simulator/harness.py",
     }
     for name in sorted(entry):
-        tree = ast.parse((ROOT / name).read_text())
         called = {
             n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
-            for n in ast.walk(tree)
+            for n in nodes(ROOT / name)
             if isinstance(n, ast.Call)
         }
         assert "build" in called and "start" in called, name

@@ -13,6 +13,7 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
+from tests.code import nodes
 from tests.conftest import ROOT
 
 LAYERS: dict[str, int] = {
@@ -29,7 +30,7 @@ PACKAGE = ROOT / "chatops"
 
 def _imports(path: Path) -> set[str]:
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in nodes(path):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
         elif isinstance(node, ast.Import):
@@ -141,15 +142,11 @@ def test_the_domain_and_planning_are_pure() -> None:
             *(PACKAGE / "engine" / "planning").glob("*.py"),
         ]
     ):
-        tree = ast.parse(f.read_text())
         libs = {
-            a.name.split(".")[0]
-            for n in ast.walk(tree)
-            if isinstance(n, ast.Import)
-            for a in n.names
+            a.name.split(".")[0] for n in nodes(f) if isinstance(n, ast.Import) for a in n.names
         } | {
             n.module.split(".")[0]
-            for n in ast.walk(tree)
+            for n in nodes(f)
             if isinstance(n, ast.ImportFrom) and n.module and n.level == 0
         }
         ours = {m for m in _imports(f) if not m.startswith(ALLOWED_UNDER_THE_DOMAIN)}

@@ -21,7 +21,7 @@ from chatops.engine.ports import OutputCallback
 from chatops.engine.runs.durable import Durable, StoreLost
 from chatops.engine.runs.spool import OutputBuffer
 from chatops.errors import NotFound
-from tests.factories import FakeExecutor, Rig, rig
+from tests.factories import FakeExecutor, Rig, VirtualTime, rig
 from tests.memory import MemoryDatabase
 
 STALE = timedelta(minutes=2)
@@ -30,9 +30,11 @@ STALE = timedelta(minutes=2)
 @dataclass
 class OutageExecutor(FakeExecutor):
     """Takes the store down while `restart` runs, prints through the outage, and brings the
-    store back after `outage` seconds (never, if None)."""
+    store back `outage` seconds of the runner's waiting later (never, if None): on the
+    virtual time the rig's runner waits with, so an outage of a second takes none."""
 
     db: MemoryDatabase = field(default_factory=MemoryDatabase)
+    time: VirtualTime = field(default_factory=VirtualTime)
     outage: float | None = 1.0
     lines: int = 50
     ran: list[str] = field(default_factory=list)
@@ -53,11 +55,13 @@ class OutageExecutor(FakeExecutor):
         self.ran.append(command)
         self.db.down = True
         if self.outage is not None:
-            threading.Timer(self.outage, lambda: setattr(self.db, "down", False)).start()
+            self.time.at(self.time.monotonic() + self.outage, self.back)
         for i in range(self.lines):
             on_output(f"restart line {i}\n")
-            time.sleep(0.01)
         return CommandResult(host.name, command, "ok", 0, "done\n", 0.5)
+
+    def back(self) -> None:
+        self.db.down = False
 
 
 def approved(r: Rig) -> RunView:
@@ -79,7 +83,7 @@ def test_a_short_outage_mid_step_is_waited_out(
 ) -> None:
     db = MemoryDatabase()
     ex = OutageExecutor(db=db, outage=1.0)
-    r = rig(db, config, runbooks, executor=ex)
+    r = rig(db, config, runbooks, executor=ex, store_time=ex.time)
     run = approved(r)
     done = r.runner.continue_run(run.id)
     assert done is not None and done.state == RunState.SUCCEEDED, done.error
@@ -98,9 +102,11 @@ def test_an_outage_past_the_patience_interrupts_the_run_once_the_store_is_back(
 ) -> None:
     db = MemoryDatabase()
     ex = OutageExecutor(db=db, outage=None)
-    r = rig(db, config, runbooks, executor=ex, store_patience=0.6)
+    r = rig(db, config, runbooks, executor=ex, store_patience=0.6, store_time=ex.time)
     run = approved(r)
-    threading.Timer(1.5, lambda: setattr(db, "down", False)).start()  # after the patience
+    # back after the patience (0.6 s of waiting: the run is lost), while the salvage of its
+    # output still waits (another 0.6 s from then)
+    ex.time.at(1.0, ex.back)
     ended = r.runner.continue_run(run.id)
     assert ended is not None and ended.state == RunState.INTERRUPTED
     assert "the database was unavailable" in ended.error and "step restart" in ended.error
@@ -143,14 +149,14 @@ def test_a_cancel_asked_while_the_store_was_away_ends_the_run_cancelled(
 ) -> None:
     db = MemoryDatabase()
     ex = OutageExecutor(db=db, outage=None)
-    r = rig(db, config, runbooks, executor=ex, store_patience=0.3)
+    r = rig(db, config, runbooks, executor=ex, store_patience=0.3, store_time=ex.time)
     run = approved(r)
 
     def back_with_a_cancel() -> None:
         db.down = False
         r.changes.cancel(run.id, "U_LEAD")
 
-    threading.Timer(1.0, back_with_a_cancel).start()
+    ex.time.at(1.0, back_with_a_cancel)
     ended = r.runner.continue_run(run.id)
     assert ended is not None and ended.state == RunState.CANCELLED
     assert "run.cancelled" in r.audit_actions(run.id)

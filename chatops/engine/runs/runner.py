@@ -57,6 +57,7 @@ class Runner:
         cancel_poll: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         store_patience: float = STORE_PATIENCE,
+        store_waits: tuple[Callable[[float], None], Callable[[], float]] | None = None,
     ) -> None:
         self.config = config
         self.tx = tx
@@ -71,7 +72,8 @@ class Runner:
         self._active: set[int] = set()  # runs a worker of this process is executing
         self._why: dict[int, str] = {}  # why a run's worker stopped, for the recovery to say
         self.sleep = sleep
-        self.durable = Durable(tx, store_patience)
+        # how an outage is waited out (sleep, monotonic): real time but for the tests' own
+        self.durable = Durable(tx, store_patience, *(store_waits or (time.sleep, time.monotonic)))
         self.settler = Settler(self.durable, clock, executors)
         self.hosts = HostSteps(
             config, self.durable, clock, executors, http, owner, self._cancels, max_parallel, sleep
