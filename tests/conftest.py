@@ -119,10 +119,9 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Every store test runs on SQLite and on a real PostgreSQL, built by `alembic upgrade`."""
-    if request.param == "sqlite":
+def sql_database(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of this kind ("sqlite" or "postgres"), built by `alembic upgrade`."""
+    if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'chatops.db'}"
         upgrade(url)
         yield url
@@ -139,6 +138,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with engine.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every store test runs on SQLite and on a real PostgreSQL, built by `alembic upgrade`."""
+    yield from sql_database(request, request.param, tmp_path)
 
 
 # The longest files first: a file stays on one worker (--dist loadfile), so one of these
@@ -171,8 +176,9 @@ def _needs(item: pytest.Item) -> set[str]:
     names = set(getattr(item, "fixturenames", ()))
     found = {marker for fixture, marker in SERVERS.items() if fixture in names}
     spec = getattr(item, "callspec", None)
-    if "db_url" in names and spec is not None and spec.params.get("db_url") == "postgres":
-        found.add("postgres")
+    for param in ("db_url", "store"):  # a store test run on PostgreSQL
+        if param in names and spec is not None and spec.params.get(param) == "postgres":
+            found.add("postgres")
     return found
 
 

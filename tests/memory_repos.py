@@ -318,8 +318,8 @@ class MemoryPostMortems:
         self.st = st
 
     def open(self, pm: PostMortem) -> bool:
-        if pm.run_id in self.st.postmortems:
-            return False
+        if pm.run_id in self.st.postmortems or pm.run_id not in self.st.runs:
+            return False  # as the SQL store's foreign key: a post-mortem is of a run
         self.st.postmortems[pm.run_id] = pm
         return True
 
