@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,18 @@ from chatops.store.transaction import sql_transactions
 if TYPE_CHECKING:
     from chatops.adapters.audit_anchor import AuditAnchor
     from chatops.adapters.scheduler import ReminderScheduler
+
+__all__ = [
+    "Container",
+    "Core",
+    "Store",
+    "Wired",
+    "build",
+    "core",
+    "ensure_schema",
+    "executors",
+    "store",
+]
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +349,8 @@ class Container:
     scheduler: ReminderScheduler | None = None
     anchor: AuditAnchor | None = None
     probe: WriteProbe | None = None
-    inbox: Any = None  # chatops.slack.transport.inbox.Inbox: Slack requests acked, not yet handled
+    inbox: Any = None  # slack.transport.inbox.Inbox: requests acked, not yet handled
+    pool: ThreadPoolExecutor | None = None  # the runs' threads, when they run in the background
 
     def health(self) -> dict[str, object]:
         """Ready when the database takes a write (a full disk answers SELECT 1 and refuses
@@ -394,6 +408,8 @@ class Container:
             self.inbox.close()  # what was accepted is written before the store closes
         if self.services is not None:
             self.services.workers.shutdown()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)  # the runs in hand end before their feeds stop
         self.wired.close(drain)
         if self.services is not None:
             self.services.notifier.desk.stop(drain)  # the updates the feeds left, sent first
@@ -407,17 +423,23 @@ def build(
     executors: Mapping[str, Executor] | None = None,
     http: HttpGetter | None = None,
     notifier: Notifier | None = None,
-    start: Start = at_once,
+    background: int = 0,
     follow_postmortems: bool = True,
     throttle_every: float = 1.0,
     scheduler: bool = True,
     scheduler_retry: float | None = None,
 ) -> Container:
     """The one composition root. Without `slack`, the engine over the store (a CLI command,
-    `chatops mcp`): `notifier` hears each commit, `start` runs a run's work. With it,
+    `chatops mcp`): `notifier` hears each commit; a run's work runs on the caller's thread,
+    or with `background` on that many threads of the container's own. With it,
     everything the Slack bot is made of. The overrides are the ports a test or the console
     replaces (the clock, executors, HTTP) and the paces it shortens."""
     if not slack:
+        pool = None
+        start: Start = at_once
+        if background:
+            pool = ThreadPoolExecutor(max_workers=background, thread_name_prefix="chatops-run")
+            start = pool.submit
         wired = _wire(
             settings,
             clock=clock,
@@ -427,7 +449,7 @@ def build(
             start=start,
             follow_postmortems=follow_postmortems,
         )
-        return Container(wired=wired)
+        return Container(wired=wired, pool=pool)
     return _slack(
         settings,
         clock=clock,

@@ -64,7 +64,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    built = build(settings, start=start, follow_postmortems=False).start()
+    built = build(settings, background=2, follow_postmortems=False).start()
     w = built.wired
     try:
         agent = w.agents.authenticate(token)
@@ -84,6 +84,5 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     try:
         server.run("stdio")
     finally:
-        pool.shutdown(wait=True)
-        built.stop()
+        built.stop()  # the runs it started end first
     return 0

@@ -269,3 +269,51 @@ def test_every_entry_point_builds_through_build_and_starts_what_it_built() -> No
 
     public = {n for n in vars(bootstrap) if n in {"wire", "build_bot", "Bot"}}
     assert public == set(), "the old builders are gone: build() is the one way in"
+
+
+def _offered(tree: ast.Module) -> set[str]:
+    """A module's top-level classes, functions and constants not named with an underscore
+    (type variables and the module's logger aside)."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            value = ast.unparse(node.value) if node.value is not None else ""
+            if value.startswith(("TypeVar(", "logging.getLogger(")):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return {n for n in names if not n.startswith("_") and n != "log"}
+
+
+def test_public_modules_say_what_they_offer_in_all() -> None:
+    """The engine's modules, bootstrap, errors and settings (what the adapters and entry
+    points build on) each name what they offer in `__all__`, and the list is kept whole:
+    a new public class or function is added to it, a removed one taken out."""
+    public = [f for f in sorted((PACKAGE / "engine").rglob("*.py")) if f.name != "__init__.py"]
+    public += [PACKAGE / n for n in ("bootstrap.py", "errors.py", "settings.py")]
+    wrong = {}
+    for f in public:
+        tree = ast.parse(f.read_text())
+        declared = [
+            n.value
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and any(getattr(t, "id", "") == "__all__" for t in node.targets)
+            for n in ast.walk(node.value)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        ]
+        if set(declared) != _offered(tree) or len(declared) != len(set(declared)):
+            wrong[str(f.relative_to(ROOT))] = sorted(set(declared) ^ _offered(tree)) or declared
+    assert len(public) > 50
+    assert wrong == {}
+
+
+def test_the_slack_adapter_renders_from_events_and_read_models_not_the_policy() -> None:
+    """The thread and the listeners show the verdict the request recorded (RunRequested's
+    refusals, the read models) and never evaluate the policy themselves."""
+    for f in sorted((PACKAGE / "slack").rglob("*.py")):
+        for node in nodes(f):
+            if isinstance(node, ast.ImportFrom) and node.module == "chatops.engine.planning.policy":
+                assert {a.name for a in node.names} <= {"Verdict"}, f

@@ -28,11 +28,10 @@ class PlanNotices:
         did not post it at once (Slack was failing then, or the process died)."""
         if not e.origin.startswith("slack:") or self.thread.records.get(e.run.id) is not None:
             return  # not asked in Slack, or posted at once (the usual case): nothing to do
-        from chatops.engine.planning.policy import evaluate
-
         plan = self.thread.store.load_plan(e.run.task_id)
+        verdict = Verdict(e.refusals)  # the policy's verdict, as the request recorded it
         try:
-            posted = self.post_plan(e.run, plan, evaluate(plan), e.origin.removeprefix("slack:"))
+            posted = self.post_plan(e.run, plan, verdict, e.origin.removeprefix("slack:"))
         except SlackApiError as err:
             if transient(err):
                 raise  # Slack is down or busy: the feed tries again later
