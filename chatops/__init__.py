@@ -1,3 +1,3 @@
 """chatops: a change process for Slack, with plans, approvals, audited runs over SSH."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

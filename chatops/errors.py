@@ -18,6 +18,21 @@ StoreUnavailable        the database cannot be read or written just now (down, r
 
 from __future__ import annotations
 
+__all__ = [
+    "ChatopsError",
+    "ConfigError",
+    "NotAuthenticated",
+    "NotFound",
+    "ParameterError",
+    "PermissionDenied",
+    "PolicyRefused",
+    "RateLimited",
+    "StateError",
+    "StoreUnavailable",
+    "TaskFormatError",
+    "UnknownName",
+]
+
 
 class ChatopsError(Exception):
     """Base of every error chatops raises on purpose."""

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+__all__ = ["Rate", "Settings", "parse_rates"]
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHATOPS_", extra="ignore")

@@ -18,6 +18,8 @@ from typing import Any
 
 from chatops.engine.domain import events as ev
 
+__all__ = ["KINDS", "decode", "encode", "kind_of"]
+
 KINDS: dict[str, type[ev.Event]] = {
     cls.__name__: cls
     for cls in vars(ev).values()

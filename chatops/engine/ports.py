@@ -24,6 +24,27 @@ from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import Plan
 
+__all__ = [
+    "Agents",
+    "Approvals",
+    "Audit",
+    "Clock",
+    "Consumer",
+    "EventLog",
+    "Executor",
+    "Freezes",
+    "Held",
+    "HttpGetter",
+    "Notifier",
+    "Outbox",
+    "OutputCallback",
+    "Plans",
+    "PostMortemStore",
+    "Runs",
+    "Steps",
+    "Stored",
+]
+
 OutputCallback = Callable[[str], None]
 Held = Callable[[str | None, str, str], bool]  # (service, runbook, kind): may not start now
 

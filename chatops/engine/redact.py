@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+__all__ = ["MASK", "TOKEN_PATTERNS", "Redactor", "StreamRedactor"]
+
 MASK = "[REDACTED]"
 TOKEN_PATTERNS = [
     r"\bxox[abposre]-[A-Za-z0-9-]{10,}",  # Slack tokens

@@ -40,7 +40,7 @@ from chatops.engine.ports import (
 )
 from chatops.errors import StoreUnavailable
 
-__all__ = ["StoreTransaction", "Transactions", "UnitOfWork"]
+__all__ = ["Repositories", "StoreTransaction", "Transactions", "UnitOfWork"]
 
 log = logging.getLogger(__name__)
 

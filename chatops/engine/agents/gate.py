@@ -32,6 +32,17 @@ from chatops.engine.runs.operations import Operations
 from chatops.engine.runs.queries import Queries
 from chatops.errors import NotAuthenticated, NotFound, ParameterError, PermissionDenied
 
+__all__ = [
+    "MAX_EVENTS",
+    "MAX_ID",
+    "PERSON",
+    "REFUSED",
+    "AgentGate",
+    "Caller",
+    "RunReport",
+    "RunbookInfo",
+]
+
 PERSON = re.compile(r"[UW][A-Z0-9_]{2,20}")
 MAX_EVENTS = 200
 MAX_ID = 2**62

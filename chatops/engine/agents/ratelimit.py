@@ -12,6 +12,8 @@ import threading
 from chatops.engine.ports import Clock
 from chatops.errors import RateLimited
 
+__all__ = ["RateLimiter"]
+
 
 class RateLimiter:
     def __init__(self, per_minute: int, burst: int, clock: Clock) -> None:

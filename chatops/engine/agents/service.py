@@ -14,6 +14,8 @@ from chatops.engine.ports import Clock
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import NotAuthenticated, NotFound, ParameterError, PermissionDenied
 
+__all__ = ["AgentService"]
+
 
 class AgentService:
     def __init__(

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from chatops.engine.domain.events import Event
 from chatops.engine.domain.run import RunState, RunView
 
+__all__ = ["APPROVED_STATES", "POLL", "Decision", "Waiters", "decision_of"]
+
 POLL = 0.5
 
 APPROVED_STATES = frozenset(

@@ -9,6 +9,8 @@ from chatops.engine.domain.run import RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
 
+__all__ = ["barred", "nobody_approves", "unanswered_refusal"]
+
 
 def barred(config: Config, plan: Plan) -> set[str]:
     """The people four-eyes keeps from approving this plan."""

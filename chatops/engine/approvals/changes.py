@@ -39,6 +39,8 @@ from chatops.errors import (
     StateError,
 )
 
+__all__ = ["ApprovalStatus", "ChangeService"]
+
 
 @dataclass(frozen=True)
 class ApprovalStatus:

@@ -7,6 +7,8 @@ from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.unit_of_work import UnitOfWork
 
+__all__ = ["Expiry"]
+
 
 class Expiry:
     def __init__(self, ctx: ChangeContext) -> None:

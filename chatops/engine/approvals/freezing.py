@@ -17,6 +17,8 @@ from chatops.engine.ports import Clock, Freezes, Held
 from chatops.engine.unit_of_work import Transactions, UnitOfWork
 from chatops.errors import ParameterError, PermissionDenied
 
+__all__ = ["MAX_FREEZE", "FreezeService", "holding", "in_force", "refusal", "tell_held"]
+
 MAX_FREEZE = 14 * 86400  # seconds: a freeze longer than two weeks belongs in chatops.yml
 
 

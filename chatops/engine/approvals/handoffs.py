@@ -9,6 +9,8 @@ from chatops.engine.domain.run import ApprovalRecord, RunState, RunView, StepSta
 from chatops.engine.unit_of_work import UnitOfWork
 from chatops.errors import StateError
 
+__all__ = ["ESCALATION_REASONS", "Handoffs"]
+
 #: Process 4: when to escalate to the Architect.
 ESCALATION_REASONS = {
     "architecture": "the problem needs an architecture change",

@@ -18,6 +18,8 @@ from chatops.engine.ports import Clock
 from chatops.engine.unit_of_work import Transactions, UnitOfWork
 from chatops.errors import PermissionDenied, UnknownName
 
+__all__ = ["ChangeContext", "Requested", "Submit"]
+
 
 @dataclass(frozen=True)
 class Requested:

@@ -17,6 +17,8 @@ from chatops.engine.planning.runbook import Runbook
 from chatops.engine.planning.taskformat import import_task
 from chatops.errors import NotFound, ParameterError
 
+__all__ = ["Proposals"]
+
 
 def _answered(plan: Plan) -> None:
     """An agent answers a plan's required planning questions when it proposes it: a plan

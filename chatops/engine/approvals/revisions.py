@@ -13,6 +13,8 @@ from chatops.engine.planning.policy import evaluate
 from chatops.engine.unit_of_work import UnitOfWork
 from chatops.errors import PolicyRefused, StateError
 
+__all__ = ["Revisions"]
+
 
 class Revisions:
     def __init__(self, ctx: ChangeContext) -> None:

@@ -11,6 +11,16 @@ from __future__ import annotations
 from chatops.engine.domain.identity import Agent
 from chatops.engine.planning.runbook import Runbook
 
+__all__ = [
+    "AGENT_PREFIX",
+    "CODER_MUST_NOT",
+    "approval_refusal",
+    "done_refusal",
+    "is_agent",
+    "principal",
+    "proposal_refusal",
+]
+
 AGENT_PREFIX = "agent:"
 
 #: Why the Coder may not ask for these alone, in the seed's words.

@@ -14,6 +14,36 @@ from chatops.engine.domain.postmortem import PostMortem
 from chatops.engine.domain.result import CommandResult
 from chatops.engine.domain.run import RunState, RunView
 
+__all__ = [
+    "POSTMORTEM_EVENTS",
+    "ApprovalAdded",
+    "EscalationAnswered",
+    "Event",
+    "PlanRevised",
+    "PostMortemEscalated",
+    "PostMortemOpened",
+    "PostMortemReminded",
+    "PostMortemSnoozed",
+    "PostMortemWritten",
+    "Recorder",
+    "RollbackStarted",
+    "RunApproved",
+    "RunCancelled",
+    "RunEscalated",
+    "RunExpired",
+    "RunFinished",
+    "RunHeld",
+    "RunInterrupted",
+    "RunRejected",
+    "RunRequested",
+    "RunStarted",
+    "RunWaiting",
+    "StepDone",
+    "StepFinished",
+    "StepOutput",
+    "StepStarted",
+]
+
 
 @dataclass(frozen=True)
 class Event:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from chatops.errors import ParameterError
 
+__all__ = ["LINK", "MAX_LINKS", "MAX_TEXT", "Evidence"]
+
 MAX_TEXT = 4000
 MAX_LINKS = 10
 LINK = re.compile(r"https?://[^\s<>|\x00-\x1f\x7f]{1,500}")

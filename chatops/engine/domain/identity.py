@@ -9,6 +9,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+__all__ = ["NAME", "ROLES", "TOKEN_PREFIX", "Agent", "new_token", "token_hash"]
+
 ROLES = ("architect", "coder")
 NAME = re.compile(r"[a-z][a-z0-9-]{1,39}")
 TOKEN_PREFIX = "chatops-agent-"  # noqa: S105 - a prefix, not a secret

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+__all__ = ["QUESTIONS", "PostMortem", "add_business_days", "due_at", "markdown"]
+
 QUESTIONS = (
     ("why", "Why did the problem happen?"),
     ("prevent", "How could it have been prevented?"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+__all__ = ["CommandResult", "Outcome", "job_name"]
+
 Outcome = Literal[
     "ok",
     "failed",

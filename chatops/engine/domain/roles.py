@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from chatops.engine.planning.config import ROLES, Config
 
+__all__ = ["GroupLookup", "Roles", "no_groups"]
+
 GroupLookup = Callable[[str], frozenset[str]]
 
 

@@ -6,6 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+__all__ = [
+    "TERMINAL",
+    "TRANSITIONS",
+    "ApprovalRecord",
+    "AuditEvent",
+    "RunState",
+    "RunView",
+    "S",
+    "StepRecord",
+    "StepState",
+    "sources_of",
+]
+
 
 class RunState(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"

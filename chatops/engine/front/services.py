@@ -15,6 +15,8 @@ from chatops.engine.ports import Clock
 from chatops.engine.runs.operations import Operations
 from chatops.engine.runs.queries import Queries
 
+__all__ = ["Services"]
+
 
 @dataclass
 class Services:

@@ -15,6 +15,8 @@ from chatops.engine.planning.inventory import CommandLogs, FileLogs, JournaldLog
 from chatops.engine.planning.templates import quote, render
 from chatops.errors import ParameterError
 
+__all__ = ["JOURNAL_UNITS", "KEYS", "SINCE_RE", "WINDOW", "LogQuery", "log_command", "parse_logs"]
+
 SINCE_RE = re.compile(r"^([1-9][0-9]{0,3})([smhd])$")
 JOURNAL_UNITS = {"s": "s", "m": "min", "h": "h", "d": "d"}
 KEYS = ("lines", "since", "grep", "host", "stream")

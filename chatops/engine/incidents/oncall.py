@@ -31,6 +31,16 @@ from chatops.engine.runs.checks import judge
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import PermissionDenied, UnknownName
 
+__all__ = [
+    "DOWN",
+    "MAX_LOG_CHARS",
+    "READ_TIMEOUT",
+    "HostState",
+    "LogResult",
+    "OnCall",
+    "ServiceStatus",
+]
+
 READ_TIMEOUT = 60
 
 

@@ -15,6 +15,8 @@ from chatops.engine.ports import Clock
 from chatops.engine.unit_of_work import Transactions, UnitOfWork
 from chatops.errors import NotFound, PermissionDenied, StateError
 
+__all__ = ["ENDINGS", "OWNER", "PostMortems"]
+
 OWNER = re.compile(r";? ?owner \S+")
 ENDINGS = {"run.succeeded", "run.failed", "run.rolled_back", "run.cancelled", "run.interrupted"}
 

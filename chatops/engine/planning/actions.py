@@ -18,6 +18,8 @@ from chatops.engine.planning.runbook import Step
 from chatops.engine.planning.templates import quote, render
 from chatops.errors import ConfigError
 
+__all__ = ["LOG_LINES", "action_command", "unsupported"]
+
 LOG_LINES = 200
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from chatops.engine.planning.config import ApprovalRule, Config
 from chatops.engine.planning.runbook import Approval, Runbook
 
+__all__ = ["approval_for"]
+
 
 def approval_for(
     runbook: Runbook, config: Config, environment: str | None, hosts: int

@@ -12,6 +12,19 @@ from chatops.engine.planning.durations import parse_duration
 from chatops.engine.planning.freezes import FreezePolicy
 from chatops.engine.planning.inventory import Service
 
+__all__ = [
+    "ROLES",
+    "AgentPolicy",
+    "ApprovalRule",
+    "AuditPolicy",
+    "Config",
+    "Policies",
+    "Role",
+    "RoleMembers",
+    "Secrets",
+    "channel_id",
+]
+
 ROLES = ("requester", "architect", "lead", "oncall", "coder")
 Role = Literal["requester", "architect", "lead", "oncall", "coder"]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+__all__ = ["parse_duration"]
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RE = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
 

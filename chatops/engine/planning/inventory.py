@@ -7,6 +7,27 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+__all__ = [
+    "NAME_RE",
+    "UNIT_RE",
+    "CommandLogs",
+    "ComposeManager",
+    "CustomManager",
+    "Database",
+    "Environment",
+    "FileLogs",
+    "Git",
+    "HealthCheck",
+    "Host",
+    "JournaldLogs",
+    "LogSource",
+    "Manager",
+    "Pm2Manager",
+    "Service",
+    "Strict",
+    "SystemdManager",
+]
+
 NAME_RE = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 UNIT_RE = r"^[A-Za-z0-9@._:-]{1,128}$"
 

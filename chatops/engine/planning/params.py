@@ -15,6 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chatops.engine.planning.config import Config
 from chatops.errors import ParameterError
 
+__all__ = [
+    "GIT_REF_RE",
+    "SAFE_TEXT_RE",
+    "ParamType",
+    "Parameter",
+    "as_text",
+    "parse_assignments",
+    "service_first",
+    "unknown_service",
+    "validate_params",
+]
+
 GIT_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
 SAFE_TEXT_RE = re.compile(r"^[^\x00-\x08\x0b-\x1f\x7f]*$")
 

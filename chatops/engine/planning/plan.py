@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict
 from chatops.engine.planning.inventory import HealthCheck
 from chatops.engine.planning.runbook import Approval, ProcessKind
 
+__all__ = ["Frozen", "HostCommand", "HttpCheck", "Plan", "PlannedStep"]
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

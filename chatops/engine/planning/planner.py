@@ -16,6 +16,8 @@ from chatops.engine.planning.runbook import Command, Runbook, Step
 from chatops.engine.planning.templates import quote, render
 from chatops.errors import ConfigError, ParameterError
 
+__all__ = ["build_plan", "new_task_id"]
+
 
 def new_task_id(runbook: str, now: datetime) -> str:
     """Unique among requests made in the same second: 32 random bits (16 collided about

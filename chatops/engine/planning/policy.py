@@ -11,6 +11,22 @@ from dataclasses import dataclass
 
 from chatops.engine.planning.plan import Plan, PlannedStep
 
+__all__ = [
+    "ARCHITECT_KINDS",
+    "CHECKS",
+    "FEATURE_WORDS",
+    "ROUTINE_KINDS",
+    "ROUTINE_PURPOSES",
+    "Check",
+    "Verdict",
+    "architect_approval",
+    "evaluate",
+    "migration_backup_and_verify",
+    "refactor_without_features",
+    "rollback_required",
+    "routine_scope",
+]
+
 #: Processes the Architect must approve (seed, "Delegation": features, DB structure, APIs).
 ARCHITECT_KINDS = frozenset({"feature", "migration", "endpoint", "refactor"})
 #: What on-call or a coder may do without an Architect (seed: deploy ready code, restart,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from chatops.engine.planning.plan import PlannedStep
 from chatops.engine.planning.runbook import Rolling
 
+__all__ = ["batches", "expand"]
+
 
 def batches(hosts: list[str], rolling: Rolling) -> list[list[str]]:
     rest = list(hosts)

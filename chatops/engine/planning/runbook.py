@@ -19,6 +19,22 @@ from chatops.engine.planning.config import Role
 from chatops.engine.planning.params import Parameter
 from chatops.engine.planning.templates import placeholders
 
+__all__ = [
+    "BUILTIN_NAMES",
+    "PERCENT",
+    "STEP_ID_RE",
+    "Action",
+    "Approval",
+    "Command",
+    "ProcessKind",
+    "Purpose",
+    "Question",
+    "Rolling",
+    "Runbook",
+    "Step",
+    "Strict",
+]
+
 ProcessKind = Literal["feature", "migration", "deploy", "debug", "endpoint", "refactor", "hotfix"]
 Purpose = Literal[
     "plan",

@@ -20,6 +20,15 @@ from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.errors import TaskFormatError
 
+__all__ = [
+    "COMMAND_TO_RUNBOOK",
+    "MAX_STEPS",
+    "STEP_REF_RE",
+    "TASK_ID_RE",
+    "export_task",
+    "import_task",
+]
+
 COMMAND_TO_RUNBOOK = {
     "implement_feature": "feature",
     "fix_bug": "hotfix",

@@ -12,6 +12,8 @@ import shlex
 from collections.abc import Mapping
 from string import Formatter
 
+__all__ = ["placeholders", "quote", "render"]
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

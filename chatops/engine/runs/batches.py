@@ -7,6 +7,8 @@ from __future__ import annotations
 from chatops.engine.domain.run import StepRecord, StepState
 from chatops.engine.planning.plan import HostCommand, PlannedStep
 
+__all__ = ["only_touched", "over_threshold", "remaining", "touched"]
+
 
 def _batch_of(step_id: str) -> str | None:
     return step_id.rsplit("@", 1)[1] if "@" in step_id else None

@@ -11,6 +11,8 @@ from chatops.engine.domain.result import CommandResult
 from chatops.engine.planning.plan import HttpCheck
 from chatops.engine.ports import HttpGetter
 
+__all__ = ["http_check", "judge", "output_matches"]
+
 
 def http_check(
     check: HttpCheck,

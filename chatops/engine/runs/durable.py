@@ -22,6 +22,8 @@ from types import TracebackType
 from chatops.engine.unit_of_work import Transactions, UnitOfWork, _Block
 from chatops.errors import StoreUnavailable
 
+__all__ = ["FIRST_DELAY", "MAX_DELAY", "Attempt", "Durable", "StoreLost"]
+
 log = logging.getLogger(__name__)
 
 FIRST_DELAY = 0.2

@@ -22,6 +22,8 @@ from chatops.engine.runs.checks import http_check, output_matches
 from chatops.engine.runs.durable import Durable
 from chatops.engine.runs.sink import Sink
 
+__all__ = ["HostSteps", "hosts_of", "step_state"]
+
 
 class HostSteps:
     def __init__(

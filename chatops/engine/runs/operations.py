@@ -14,6 +14,8 @@ from chatops.engine.approvals.changes import ApprovalStatus, ChangeService
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.runs.runner import Runner
 
+__all__ = ["Operations", "Start", "at_once"]
+
 Start = Callable[[Callable[[], object]], object]
 
 

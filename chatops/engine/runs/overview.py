@@ -13,6 +13,8 @@ from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Approvals, Plans, PostMortemStore, Runs
 
+__all__ = ["ACTIVE", "Overview", "overview"]
+
 ACTIVE = (RunState.RUNNING, RunState.QUEUED, RunState.APPROVED)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["MAX_ESCAPE", "MAX_LINE", "Printable", "last_line_state", "printable"]
+
 # CSI (colours, cursor moves), OSC (titles, links; ended by BEL or ST), and two-character
 # escapes; an escape cut at the end of a chunk is held back by the stream
 _ANSI = re.compile(

@@ -17,6 +17,8 @@ from chatops.engine.ports import Clock
 from chatops.engine.runs.overview import Overview, overview
 from chatops.engine.unit_of_work import Transactions
 
+__all__ = ["PLANS_KEPT", "PlanCard", "Queries"]
+
 PLANS_KEPT = 256
 
 

@@ -26,6 +26,8 @@ from chatops.engine.runs.sink import FLUSH_SECONDS
 from chatops.engine.runs.stranded import end_stranded
 from chatops.engine.unit_of_work import Transactions, UnitOfWork
 
+__all__ = ["FINISHED", "SALVAGE_PATIENCE", "STORE_PATIENCE", "Runner"]
+
 FINISHED = (StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED)
 STORE_PATIENCE = 120.0  # seconds a run waits out one database outage before it is interrupted
 SALVAGE_PATIENCE = 24 * 3600.0  # how long an interrupted run's last words wait for the store

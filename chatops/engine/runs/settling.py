@@ -19,6 +19,8 @@ from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Clock, Executor
 from chatops.engine.runs.durable import Durable
 
+__all__ = ["SETTLE_GRACE", "OutcomeUnknown", "Settler"]
+
 SETTLE_GRACE = 30.0  # beyond the step's own timeout, how long a settle may wait for its end
 
 

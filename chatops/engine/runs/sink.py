@@ -18,6 +18,8 @@ from chatops.engine.domain import events as ev
 from chatops.engine.runs.durable import Durable
 from chatops.engine.runs.spool import OutputBuffer
 
+__all__ = ["FLUSH_BYTES", "FLUSH_SECONDS", "Sink"]
+
 FLUSH_BYTES = 32 * 1024
 FLUSH_SECONDS = 0.5  # output reaches its readers at most this late (and once per chunk)
 

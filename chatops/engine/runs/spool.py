@@ -10,6 +10,8 @@ from __future__ import annotations
 import tempfile
 from typing import IO
 
+__all__ = ["MEMORY_LIMIT", "OutputBuffer"]
+
 MEMORY_LIMIT = 1024 * 1024
 
 

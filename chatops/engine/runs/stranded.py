@@ -13,6 +13,8 @@ from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import AuditEvent, RunState, RunView, StepState
 from chatops.engine.unit_of_work import UnitOfWork
 
+__all__ = ["end_stranded"]
+
 
 def end_stranded(t: UnitOfWork, run_id: int, cause: str, now: datetime) -> RunView | None:
     """In `t`: the run ended as above, or None if it was no longer running (someone else
