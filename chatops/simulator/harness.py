@@ -289,6 +289,12 @@ class RemoteSlack(SlackSim):
             raise TimeoutError("the app is still busy")
 
 
+#: How long the app must have nothing in hand (no task, no event unhandled, no update
+#: unsent, no early-acked request) before `settle` returns: each of those is counted from
+#: the moment it exists, so this only bridges a hand-over between two of them.
+QUIET = 0.15
+
+
 class ChatHarness(SlackSim):
     def __init__(
         self,
@@ -393,7 +399,7 @@ class ChatHarness(SlackSim):
                 quiet_since = None
             elif quiet_since is None:
                 quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since > 0.3:
+            elif time.monotonic() - quiet_since > QUIET:
                 return
             time.sleep(0.05)
         if strict:
