@@ -45,6 +45,7 @@ from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock, Consumer, EventLog, Executor, HttpGetter, Notifier
 from chatops.engine.redact import Redactor
 from chatops.engine.runs.operations import Operations, Start, at_once
+from chatops.engine.runs.pages import RunPages
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.runner import Runner
 from chatops.engine.unit_of_work import Transactions
@@ -103,6 +104,7 @@ class Wired:
     agents: AgentService
     gate: AgentGate
     freezes: FreezeService
+    pages: RunPages
     feeds: list[Feed] = field(default_factory=list)
     started: bool = False
 
@@ -211,6 +213,7 @@ class Core:
     agents: AgentService
     gate: AgentGate
     freezes: FreezeService
+    pages: RunPages
 
 
 def core(
@@ -228,6 +231,8 @@ def core(
     sleep: Callable[[float], None] = time.sleep,
     store_patience: float | None = None,
     store_waits: tuple[Callable[[float], None], Callable[[], float]] | None = None,
+    link_key: bytes = b"",
+    link_ttl: float = 3600.0,
 ) -> Core:
     """The services, wired to the ports they are given (the SQL store or the tests' fakes).
     `sleep`, `store_patience` (the config's `store_outage_limit` unless given) and
@@ -266,6 +271,7 @@ def core(
         agents=agents,
         gate=gate,
         freezes=FreezeService(config, tx, clock, roles),
+        pages=RunPages(tx, queries, config, roles, clock, link_key, link_ttl),
     )
 
 
@@ -310,6 +316,8 @@ def _wire(
         owner=owner,
         events=events,
         start=start,
+        link_key=settings.link_key(),
+        link_ttl=settings.link_ttl,
     )
     wired = Wired(
         settings=settings,

@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     from chatops import logs
     from chatops.bootstrap import build
+    from chatops.web.routes import run_routes
 
     # Runs, plans and Slack calls work on threads; the event loop that acks Slack must get
     # the GIL back quickly among them (the default switch interval is 5 ms).
@@ -31,7 +32,8 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
             from chatops.slack.transport.http import asgi
 
             routes, lifespan = agent_endpoints(bot.wired.gate, bot.wired.redactor)
-            log.info("serving Slack, /api/v1 and /mcp over HTTP on %s:%s", host, port)
+            routes = [*routes, *run_routes(bot.wired.pages)]
+            log.info("serving Slack, /api/v1, /mcp and /runs over HTTP on %s:%s", host, port)
             uvicorn.run(
                 asgi(
                     bot.app,
@@ -49,7 +51,8 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
         elif settings.slack_app_token:
             from chatops.slack.transport.socket_mode import socket_mode
 
-            socket_mode(bot.app, bot.inbox, bot.health, settings, host, port)
+            pages = run_routes(bot.wired.pages)
+            socket_mode(bot.app, bot.inbox, bot.health, settings, host, port, pages)
         else:
             raise ConfigError("environment", ["set SLACK_APP_TOKEN (Socket Mode) or use --http"])
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -29,6 +31,11 @@ class Settings(BaseSettings):
     event_retention_days: float = 14.0  # delivered events older than this are forgotten
     socket_grace: float = 60.0  # seconds Socket Mode may be down before /healthz says 503
     socket_ping: float = 10.0  # seconds between Socket Mode pings (a dead socket is seen then)
+    # run pages: links are signed with this key (default: one derived from the Slack signing
+    # secret), last this long, and start with this address (default: where serve listens)
+    link_secret: str | None = None
+    link_ttl: float = 3600.0
+    public_url: str | None = None
     slack_bot_token: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CHATOPS_SLACK_BOT_TOKEN")
     )
@@ -48,8 +55,25 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         return [
-            v for v in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret) if v
+            v
+            for v in (
+                self.slack_bot_token,
+                self.slack_app_token,
+                self.slack_signing_secret,
+                self.link_secret,
+            )
+            if v
         ]
+
+    def link_key(self) -> bytes:
+        """The key run links are signed with: CHATOPS_LINK_SECRET, else one derived from
+        the Slack signing secret (so serve and the CLI agree), else none (links are off)."""
+        if self.link_secret:
+            return self.link_secret.encode()
+        if self.slack_signing_secret:
+            secret = self.slack_signing_secret.encode()
+            return hmac.new(secret, b"chatops run links", hashlib.sha256).digest()
+        return b""
 
 
 @dataclass(frozen=True)

@@ -336,3 +336,18 @@ def cmd_agent_revoke(args: argparse.Namespace) -> int:
     agent = w.agents.revoke(args.name, by=args.as_user)
     print(f"agent {agent.name} revoked: its token no longer works")
     return 0
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    """`chatops show RUN --link --as USER`: the user's own link to the run's page, as the
+    View run button gives it (the same roles, the same expiry, the refusal audited)."""
+    if not args.as_user:
+        raise ParameterError("--link needs --as USER: a link is for one person")
+    settings = _settings(args)
+    w = _wire(args)
+    path = w.pages.link(args.run_id, args.as_user)
+    base = (settings.public_url or "http://127.0.0.1:3000").rstrip("/")
+    hours = settings.link_ttl / 3600
+    print(f"{base}{path}")
+    print(f"(for {args.as_user} alone, valid {hours:g} h; `chatops serve` answers it)")
+    return 0

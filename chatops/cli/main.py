@@ -161,6 +161,12 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("show", parents=[common], help="a run: its plan, steps and output tails")
     s.add_argument("run_id", type=int, metavar="RUN", help="the run's number (`chatops runs`)")
+    s.add_argument(
+        "--link",
+        action="store_true",
+        help="print a personal link to the run's web page instead (needs --as)",
+    )
+    s.add_argument("--as", dest="as_user", metavar="USER", help="whom the link is for")
     s.set_defaults(func=_lazy("cmd_show"))
 
     s = sub.add_parser(

@@ -51,6 +51,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     from chatops.engine.planning.plan import Plan
     from chatops.engine.planning.policy import evaluate
 
+    if getattr(args, "link", False):
+        from chatops.cli.handlers import cmd_link
+
+        return cmd_link(args)
     reader = _reader(args)
     run = reader.get_run(args.run_id)
     plan = Plan.model_validate_json(reader.plan_body(run.task_id))

@@ -32,6 +32,7 @@ from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.settings import Settings
 from chatops.simulator.standin import Message, SlackStandIn
 from chatops.slack.transport.http import asgi
+from chatops.web.routes import run_routes
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - a test value
 BOT_TOKEN = "xoxb-000000000000-000000000000-testtesttesttesttesttest"  # noqa: S105
@@ -343,12 +344,13 @@ class ChatHarness(SlackSim):
         self.scheduler = self.bot.scheduler
         self.bot.start(sweep=False)  # as serve starts it; a test sweeps when it means to
         self.port = _free_port()
-        routes: list[BaseRoute] = []
+        routes: list[BaseRoute] = [*run_routes(self.wired.pages)]
         lifespan = None
         if agents:
             from chatops.api.web import agent_endpoints  # the MCP SDK: a second to import
 
-            routes, lifespan = agent_endpoints(self.wired.gate, self.wired.redactor)
+            agent_routes, lifespan = agent_endpoints(self.wired.gate, self.wired.redactor)
+            routes += agent_routes
         self._api = asgi(
             self.app, self.bot.health, SIGNING_SECRET, routes, lifespan, inbox=self.bot.inbox
         )

@@ -20,7 +20,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "engine": 1,
     **dict.fromkeys(("settings", "logs"), 2),
-    **dict.fromkeys(("adapters", "executors", "store", "slack", "api"), 3),
+    **dict.fromkeys(("adapters", "executors", "store", "slack", "api", "web"), 3),
     "bootstrap": 4,
     **dict.fromkeys(("cli", "serve", "console", "demo", "simulator", "__main__", "__init__"), 5),
 }

@@ -104,9 +104,10 @@ def health_routes(health: Health) -> list[BaseRoute]:
     ]
 
 
-def ops_asgi(health: Health) -> Starlette:
-    """Socket Mode's port: /healthz and /metrics, and nothing else (no Slack endpoint)."""
-    return Starlette(routes=health_routes(health))
+def ops_asgi(health: Health, routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """Socket Mode's port: /healthz and /metrics and the `routes` given (the run pages); no
+    Slack endpoint."""
+    return Starlette(routes=[*health_routes(health), *routes])
 
 
 class Early:

@@ -5,8 +5,10 @@ with nothing is stored before its ack, as HTTP mode's fast ack does), and /healt
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from starlette.routing import BaseRoute
 
 from chatops.settings import Settings
 
@@ -20,6 +22,7 @@ def socket_mode(
     settings: Settings,
     host: str,
     port: int,
+    routes: Sequence[BaseRoute] = (),
 ) -> None:
     """Slack over a WebSocket, and /healthz and /metrics on host:port (nothing else there).
     The first connection is retried until it holds; after that the SDK reconnects."""
@@ -53,7 +56,7 @@ def socket_mode(
     try:
         log.info("serving /healthz and /metrics on %s:%s", host, port)
         uvicorn.run(
-            ops_asgi(lambda: combined(health, socket)),
+            ops_asgi(lambda: combined(health, socket), routes),
             host=host,
             port=port,
             log_level="warning",

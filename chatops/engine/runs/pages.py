@@ -1,0 +1,118 @@
+"""A run's page, behind personal links: who may get a link, who may open one, and what the
+page shows (the plan as approved, who asked and who approved, every step per host with its
+output, the audit rows). The page is never public: a link names one user and one run and
+expires, and at each request the user it names must still hold one of the roles that may
+read logs (`policies.logs_roles`). Every refusal is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from chatops.engine.domain.links import LinkRefused, Pass, read_token, token_for
+from chatops.engine.domain.roles import Roles
+from chatops.engine.domain.run import ApprovalRecord, AuditEvent, RunView, StepRecord
+from chatops.engine.planning.config import Config
+from chatops.engine.planning.plan import Plan
+from chatops.engine.ports import Clock
+from chatops.engine.runs.queries import Queries
+from chatops.engine.unit_of_work import Transactions
+from chatops.errors import NotFound, PermissionDenied
+
+__all__ = ["RunPage", "RunPages"]
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """What a run's page shows, read for the user the link names."""
+
+    run: RunView
+    plan: Plan
+    steps: list[StepRecord]
+    approvals: list[ApprovalRecord]
+    audit: list[AuditEvent]
+    viewer: str
+
+
+class RunPages:
+    def __init__(
+        self,
+        tx: Transactions,
+        queries: Queries,
+        config: Config,
+        roles: Roles,
+        clock: Clock,
+        key: bytes,
+        ttl: float = 3600.0,
+    ) -> None:
+        self.tx = tx
+        self.queries = queries
+        self.config = config
+        self.roles = roles
+        self.clock = clock
+        self.key = key
+        self.ttl = ttl
+
+    @property
+    def enabled(self) -> bool:
+        """Links need a key (CHATOPS_LINK_SECRET, or the Slack signing secret's)."""
+        return bool(self.key)
+
+    def link(self, run_id: int, user: str) -> str:
+        """The path of `user`'s own link to run `run_id`: `/runs/<id>?t=<token>`."""
+        run = self.queries.get_run(run_id)  # NotFound: no such run
+        self._check(run, user)
+        if not self.key:
+            raise PermissionDenied(
+                "run pages are off: set CHATOPS_LINK_SECRET (or SLACK_SIGNING_SECRET)"
+            )
+        expires = int(self.clock.now().timestamp() + self.ttl)
+        return f"/runs/{run.id}?t={token_for(self.key, run.id, user, expires)}"
+
+    def open(self, run_id: int, token: str) -> RunPage:
+        """The page of run `run_id` for the user `token` names. NotFound if there is no such
+        run; LinkRefused or PermissionDenied (audited) if the link does not open it."""
+        run = self.queries.get_run(run_id)
+        viewer = self._pass(run, token).user
+        plan = self.queries.load_plan(run.task_id)
+        return RunPage(
+            run,
+            plan,
+            self.queries.steps(run.id),
+            self.queries.approvals(run.id),
+            self.queries.audit_for_run(run.id),
+            viewer,
+        )
+
+    def output(self, run_id: int, token: str, step_run_id: int) -> Iterator[str]:
+        """One step's whole output on one host, read a page of chunks at a time."""
+        run = self.queries.get_run(run_id)
+        self._pass(run, token)
+        if step_run_id not in {s.id for s in self.queries.steps(run.id)}:
+            raise NotFound(f"run #{run.id} has no step output {step_run_id}")
+        return self.queries.output_chunks(step_run_id)
+
+    def _pass(self, run: RunView, token: str) -> Pass:
+        try:
+            granted = read_token(self.key, token, run.id, self.clock.now().timestamp())
+        except LinkRefused as e:
+            self._deny("link", run, str(e))
+            raise
+        self._check(run, granted.user)
+        return granted
+
+    def _check(self, run: RunView, user: str) -> None:
+        allowed = set(self.config.policies.logs_roles)
+        if not self.roles.of(user) & allowed:
+            why = f"only {', '.join(sorted(allowed))} may see a run's page"
+            self._deny(user, run, why)
+            raise PermissionDenied(why)
+
+    def _deny(self, actor: str, run: RunView, why: str) -> None:
+        with self.tx() as t:
+            t.audit.append(
+                AuditEvent(
+                    self.clock.now(), actor, "denied.view", run.id, run.task_id, run.plan_hash, why
+                )
+            )
+            t.commit()

@@ -1,0 +1,161 @@
+"""A run's web page behind personal links, served beside /healthz by the app Slack talks to:
+what it shows, that every text on it is inert, and whom it refuses."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chatops.adapters.clock import ManualClock
+from chatops.engine.domain.links import token_for
+from chatops.engine.domain.run import RunState
+from chatops.errors import PermissionDenied
+from chatops.simulator.harness import ChatHarness
+from tests.apps import ROOMY, make_app, service_config, service_runbook
+from tests.cli_rig import chatops
+from tests.conftest import ROOT
+from tests.factories import NOW
+
+HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
+
+
+@pytest.fixture
+def slack(tmp_path: Path) -> Iterator[ChatHarness]:
+    app = make_app(tmp_path / "app")
+    cfg = service_config(app, "http://127.0.0.1:9/health", [{"name": "h1", "transport": "local"}])
+    path = tmp_path / "chatops.yml"
+    path.write_text(yaml.safe_dump(cfg))
+    commands = tmp_path / "commands"
+    commands.mkdir()
+    for name in ("deploy.yml",):
+        (commands / name).write_text((ROOT / "commands" / name).read_text())
+    (commands / "shout.yml").write_text(
+        service_runbook(
+            "Shout",
+            "prints what a hostile step would",
+            f"""  - id: shout
+    kind: ssh
+    title: Print markup
+    run: printf '%s\\n' {json.dumps(HOSTILE)}
+""",
+        )
+    )
+    with ChatHarness(
+        config=path,
+        commands=commands,
+        database_url=f"sqlite:///{tmp_path / 'c.db'}",
+        clock=ManualClock(NOW),
+        throttle=0.05,
+        slack_limits=ROOMY,
+    ) as h:
+        yield h
+
+
+def fetch(slack: ChatHarness, path: str, accept: str = "text/html") -> tuple[int, str, dict]:
+    req = urllib.request.Request(slack.url + path, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.read().decode(), dict(resp.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), dict(e.headers)
+
+
+def ran(slack: ChatHarness) -> int:
+    slack.command("/change", "shout web", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    run = slack.wired.queries.get_run(1)
+    assert run.state == RunState.SUCCEEDED, run.error
+    return run.id
+
+
+def test_the_page_shows_the_plan_approvals_steps_and_audit_with_every_text_inert(
+    slack: ChatHarness,
+) -> None:
+    run_id = ran(slack)
+    link = slack.wired.pages.link(run_id, "U_LEAD")
+    status, html, headers = fetch(slack, link)
+    assert status == 200, html
+    assert f"Run #{run_id}" in html and "succeeded" in html
+    assert "U_CODER" in html and "U_LEAD" in html  # who asked, who approved
+    assert slack.wired.queries.get_run(run_id).plan_hash in html  # the plan as approved
+    assert "plan.approved" in html and "run.succeeded" in html  # its audit rows
+    assert "<script>" not in html and "&lt;script&gt;" in html  # the step's output, as text
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    csp = headers.get("content-security-policy", "")
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert headers.get("referrer-policy") == "no-referrer"
+    [step] = [s for s in slack.wired.queries.steps(run_id) if s.step_id == "shout" and s.host]
+    out = link.replace(f"/runs/{run_id}?", f"/runs/{run_id}/output/{step.id}?")
+    code, text, got = fetch(slack, out)
+    assert code == 200 and HOSTILE in text and got["content-type"].startswith("text/plain")
+
+
+def test_links_that_are_changed_expired_or_for_someone_without_the_role_are_refused(
+    slack: ChatHarness,
+) -> None:
+    run_id = ran(slack)
+    link = slack.wired.pages.link(run_id, "U_LEAD")
+    assert fetch(slack, link)[0] == 200
+    changed = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
+    code, html, _ = fetch(slack, changed)
+    assert code == 403 and "changed" in html and "Traceback" not in html
+    assert fetch(slack, f"/runs/{run_id}")[0] == 403  # no link at all
+    with pytest.raises(PermissionDenied):
+        slack.wired.pages.link(run_id, "U_NOBODY")  # no role that reads logs: no link
+    key = slack.settings.link_key()
+    forged = token_for(key, run_id, "U_NOBODY", int(NOW.timestamp()) + 60)
+    code, html, _ = fetch(slack, f"/runs/{run_id}?t={forged}")
+    assert code == 403 and "may see" in html  # signed, but the user it names may not
+    assert isinstance(slack.wired.clock, ManualClock)
+    slack.wired.clock.advance(timedelta(hours=1, seconds=1))
+    code, html, _ = fetch(slack, link)
+    assert code == 403 and "expired" in html
+    denied = [e for e in slack.wired.queries.audit_for_run(run_id) if e.action == "denied.view"]
+    assert len(denied) >= 4  # every refusal is on record
+
+
+def test_an_unknown_run_is_404_in_html_and_json(slack: ChatHarness) -> None:
+    for path in ("/runs/999?t=x", "/runs/abc?t=x", "/runs/1/output/5?t=x"):
+        code, html, _ = fetch(slack, path)
+        assert code == 404 and "<html" in html and "Traceback" not in html
+        code, body, _ = fetch(slack, path, accept="application/json")
+        assert code == 404 and json.loads(body)["status"] == 404
+
+
+def test_the_terminal_prints_the_same_personal_link(env: dict[str, str]) -> None:
+    env = {
+        **env,
+        "CHATOPS_LINK_SECRET": "a-secret-for-links-in-this-test",
+        "CHATOPS_PUBLIC_URL": "https://chatops.example.test/",
+    }
+    out = chatops(
+        env,
+        "run",
+        "deploy",
+        "service=web",
+        "--as",
+        "U_CODER",
+        "--approve-as",
+        "U_LEAD",
+        "--manual-done",
+    )
+    assert "run #1:" in out.stdout, out.stderr  # a run, however it ended (no health here)
+    out = chatops(env, "show", "1", "--link", "--as", "U_LEAD")
+    assert out.returncode == 0, out.stderr
+    url = out.stdout.splitlines()[0]
+    assert url.startswith("https://chatops.example.test/runs/1?t=v1.1.")
+    assert "for U_LEAD alone, valid 1 h" in out.stdout
+    refused = chatops(env, "show", "1", "--link", "--as", "U_NOBODY")
+    assert refused.returncode != 0 and "may see a run's page" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    usage = chatops(env, "show", "1", "--link")
+    assert usage.returncode == 2 and "--as USER" in usage.stderr
