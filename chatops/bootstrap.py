@@ -122,6 +122,7 @@ class Wired:
             self.postmortems,
             self.oncall,
             self.freezes,
+            self.pages,
         )
 
     def listen(self, listener: Notifier) -> None:
@@ -543,7 +544,16 @@ def _slack(
         lambda holder, since: owner_gone(holder, since, wired.clock.now(), stale),
     )
     workers.completion = inbox.completion
-    services = SlackServices(wired.services, client, records, notifier, workers, home, delivering)
+    services = SlackServices(
+        wired.services,
+        client,
+        records,
+        notifier,
+        workers,
+        home,
+        delivering,
+        public_url=settings.public_url or "http://127.0.0.1:3000",
+    )
     app = create_app(services, settings.slack_signing_secret)
 
     def replay() -> list[int]:

@@ -19,6 +19,8 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     # Runs, plans and Slack calls work on threads; the event loop that acks Slack must get
     # the GIL back quickly among them (the default switch interval is 5 ms).
     sys.setswitchinterval(0.001)
+    if settings.public_url is None:  # links to run pages start where serve listens
+        settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
     bot = build(settings, slack=True)
     logs.configure(settings.log_format, settings.log_level, bot.wired.redactor, default="INFO")
     bot.start()

@@ -48,6 +48,7 @@ EMOJI = {
     ":large_green_circle:": "●",
     ":red_circle:": "●",
     ":robot_face:": "🤖",
+    ":mag:": "🔍",
     ":snowflake:": "❄",
     ":sunny:": "☀",
     ":scroll:": "📜",

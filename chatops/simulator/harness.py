@@ -319,6 +319,7 @@ class ChatHarness(SlackSim):
         sooner)."""
         self._own_standin = standin is None
         self._begin(standin or SlackStandIn(groups=groups).start(), channel)
+        self.port = _free_port()
         self.settings = Settings(
             config=config,
             commands=commands,
@@ -327,6 +328,7 @@ class ChatHarness(SlackSim):
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=self.standin.api_url,
             slack_limits=slack_limits,
+            public_url=f"http://127.0.0.1:{self.port}",
         )
         self.bot = build(
             self.settings,
@@ -343,7 +345,6 @@ class ChatHarness(SlackSim):
         self.desk = self.services.notifier.desk
         self.scheduler = self.bot.scheduler
         self.bot.start(sweep=False)  # as serve starts it; a test sweeps when it means to
-        self.port = _free_port()
         routes: list[BaseRoute] = [*run_routes(self.wired.pages)]
         lifespan = None
         if agents:

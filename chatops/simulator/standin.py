@@ -72,6 +72,10 @@ class Message:
                 out.extend(e for e in b.get("elements", []) if e.get("type") == "button")
         return out
 
+    def controls(self) -> list[dict[str, Any]]:
+        """The buttons that act on a run: all but View run, which only asks for a link."""
+        return [b for b in self.buttons() if b.get("action_id") != "chatops.view"]
+
 
 #: Every refusal of every stand-in in this process, oldest first: the tests' conftest fails a
 #: test during which Slack would have refused something the bot sent.

@@ -35,6 +35,7 @@ class SlackServices:
     workers: Workers
     home: HomePublisher
     delivering: Callable[[], bool] = lambda: False
+    public_url: str = "http://127.0.0.1:3000"  # where people reach serve: links start there
 
     @property
     def busy(self) -> bool:

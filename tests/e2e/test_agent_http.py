@@ -352,7 +352,7 @@ def test_an_agent_answers_the_planning_questions_when_it_proposes(rig: AgentRig)
     assert made["plan"]["answers"] == answers
     rig.until(lambda: rig.slack.plans(CHANNEL))
     [plan_msg] = rig.slack.plans(CHANNEL)
-    assert "chatops.approve" in [b["action_id"] for b in plan_msg.buttons()]
+    assert "chatops.approve" in [b["action_id"] for b in plan_msg.controls()]
 
 
 def test_the_token_comes_first_and_every_error_is_json(rig: AgentRig) -> None:

@@ -158,7 +158,7 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
     offering = [
         m.all_text()[:60]
         for m in told
-        if {b["action_id"] for b in m.buttons()} & {"chatops.pm_write", "chatops.pm_snooze"}
+        if {b["action_id"] for b in m.controls()} & {"chatops.pm_write", "chatops.pm_snooze"}
     ]
     assert offering == []
     retired = [m for m in slack.thread(plan) if "post-mortem of hotfix run #1 is written" in m.text]
@@ -341,7 +341,7 @@ def test_the_fix_paths_go_when_the_diagnosis_ends(start: Factory) -> None:
         slack.settle()
     assert slack.wired.queries.get_run(1).state == RunState.SUCCEEDED
     thread = slack.thread(plan)
-    left = [b["action_id"] for m in thread for b in m.buttons()]
+    left = [b["action_id"] for m in thread for b in m.controls()]
     assert left == [], left
     assert "Diagnosis of web/production" in texts(thread)  # the diagnosis itself stays
     [fixes] = [m for m in thread if m.text.startswith("_No longer waiting")]
@@ -362,7 +362,7 @@ def test_diagnosis_offers_the_fix_paths_and_escalation(start: Factory) -> None:
     diagnosis = slack.find("chatops.escalate")
     text = texts(slack.thread(plan))
     assert "Diagnosis of web/production" in text and "Check the service status" in text
-    assert {b["action_id"] for b in diagnosis.buttons()} == {
+    assert {b["action_id"] for b in diagnosis.controls()} == {
         "chatops.fix_code",
         "chatops.fix_config",
         "chatops.fix_data",

@@ -121,7 +121,7 @@ def test_in_slack_the_requester_answers_in_a_form_then_leads_approve(slack: Chat
     slack.settle()
     [plan] = slack.plans()
     assert "Not ready for approval" in plan.all_text()
-    assert [b["action_id"] for b in plan.buttons()] == [bk.A_ANSWER, bk.A_REJECT]
+    assert [b["action_id"] for b in plan.controls()] == [bk.A_ANSWER, bk.A_REJECT]
     slack.click(bk.A_ANSWER, user="U_LEAD")  # not the requester: refused, privately
     slack.settle()
     assert any("only the requester (U_CODER)" in t for t in slack.ephemerals("U_LEAD"))
@@ -138,7 +138,7 @@ def test_in_slack_the_requester_answers_in_a_form_then_leads_approve(slack: Chat
     slack.settle()
     [plan] = slack.plans()
     assert "Not ready for approval" not in plan.all_text()
-    assert [b["action_id"] for b in plan.buttons()] == [bk.A_APPROVE, bk.A_REJECT]
+    assert [b["action_id"] for b in plan.controls()] == [bk.A_APPROVE, bk.A_REJECT]
     assert "orders.status (new)" in plan.all_text()
     assert any("changed the plan" in m.all_text() for m in slack.thread(plan))
 
@@ -153,4 +153,4 @@ def test_in_slack_change_edit_answers_by_question_id(slack: ChatHarness) -> None
     plan = slack.wired.queries.load_plan(run.task_id)
     assert plan.answers == ANSWERS and plan.params["script"] == "scripts/add-status.js"
     [message] = slack.plans()
-    assert bk.A_APPROVE in [b["action_id"] for b in message.buttons()]
+    assert bk.A_APPROVE in [b["action_id"] for b in message.controls()]

@@ -159,3 +159,26 @@ def test_the_terminal_prints_the_same_personal_link(env: dict[str, str]) -> None
     assert "Traceback" not in refused.stderr
     usage = chatops(env, "show", "1", "--link")
     assert usage.returncode == 2 and "--as USER" in usage.stderr
+
+
+def test_view_run_answers_the_clicker_alone_with_a_link_made_for_them(
+    slack: ChatHarness,
+) -> None:
+    run_id = ran(slack)
+    [plan] = slack.plans()
+    status = next(m for m in slack.thread(plan) if m.all_text().startswith(f"Run #{run_id}"))
+    for message in (plan, status):  # the plan message and the thread's status carry it
+        assert "chatops.view" in [b["action_id"] for b in message.buttons()]
+        assert "chatops.view" not in [b["action_id"] for b in message.controls()]
+    slack.click("chatops.view", user="U_LEAD", message=status)
+    slack.settle()
+    [said] = [t for t in slack.ephemerals("U_LEAD") if "View run" in t]
+    assert "for you alone" in said
+    url = said.split("<", 1)[1].split("|", 1)[0]
+    assert url.startswith(slack.url + f"/runs/{run_id}?t=")
+    assert fetch(slack, url.removeprefix(slack.url))[0] == 200
+    assert not any("/runs/" in m.all_text() for m in slack.standin.messages)  # never public
+    slack.click("chatops.view", user="U_NOBODY", message=plan)
+    slack.settle()
+    assert any("may see a run's page" in t for t in slack.ephemerals("U_NOBODY"))
+    assert not any("/runs/" in t for t in slack.ephemerals("U_NOBODY"))

@@ -89,7 +89,7 @@ def test_request_approve_run_over_ssh(slack: ChatHarness, app: App) -> None:
     assert "Deploy ready code: web / production" in text and "<@U_CODER>" in text
     assert "git fetch --quiet origin v2" in text and "ship the label fix" in text
     assert "this plan follows the process" in text
-    assert {b["action_id"] for b in plan.buttons()} == {"chatops.approve", "chatops.reject"}
+    assert {b["action_id"] for b in plan.controls()} == {"chatops.approve", "chatops.reject"}
 
     slack.click("chatops.approve", user="U_ONCALL")  # not a lead
     slack.click("chatops.approve", user="U_CODER")  # the requester
@@ -101,7 +101,7 @@ def test_request_approve_run_over_ssh(slack: ChatHarness, app: App) -> None:
     slack.click("chatops.approve", user="U_LEAD")
     slack.settle()
     plan = slack.standin.message(plan.channel, plan.ts)
-    assert "Approved by <@U_LEAD>" in plan.all_text() and not plan.buttons()
+    assert "Approved by <@U_LEAD>" in plan.all_text() and not plan.controls()
     slack.click("chatops.done", user="U_CODER")  # the manual "tests pass, pushed" step
     slack.settle()
 
@@ -140,7 +140,7 @@ def test_an_approval_of_an_edited_plan_is_void(slack_with: Factory, app: App) ->
     slack.settle()
     assert any("still needed" in t for t in slack.ephemerals("U_LEAD"))
     partly = slack.standin.message(plan.channel, plan.ts)  # redrawn from ApprovalAdded
-    assert "Approved so far by <@U_LEAD>" in partly.all_text() and partly.buttons()
+    assert "Approved so far by <@U_LEAD>" in partly.all_text() and partly.controls()
 
     slack.command("/change", "edit 1 ref=v1 -- deploy v1 instead", user="U_CODER")
     slack.settle()
@@ -214,7 +214,7 @@ def test_retried_deliveries_and_concurrent_clicks_start_one_run(slack: ChatHarne
     status_msgs = [m for m in slack.thread(plan) if m.all_text().startswith("Run #1")]
     assert len(status_msgs) == 1
     waiting = [
-        m for m in slack.thread(plan) if any(b["action_id"] == "chatops.done" for b in m.buttons())
+        m for m in slack.thread(plan) if any(b["action_id"] == "chatops.done" for b in m.controls())
     ]
     assert len(waiting) == 1
 

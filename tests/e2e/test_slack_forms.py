@@ -169,7 +169,7 @@ def test_reject_asks_for_a_reason(slack: ChatHarness) -> None:
     slack.submit(form, {"reason": "not during the sale"}, user="U_LEAD")
     slack.settle()
     [plan] = slack.plans()
-    assert "Rejected by <@U_LEAD>: not during the sale" in plan.all_text() and not plan.buttons()
+    assert "Rejected by <@U_LEAD>: not during the sale" in plan.all_text() and not plan.controls()
     assert slack.wired.queries.get_run(1).state == RunState.REJECTED
 
 
@@ -182,11 +182,11 @@ def test_expiry_updates_the_buttons_and_tells_the_thread(
     slack.sweeper.sweep()
     slack.settle()
     [plan] = slack.plans()
-    assert "Expired" in plan.all_text() and not plan.buttons()
+    assert "Expired" in plan.all_text() and not plan.controls()
     assert any("expired" in m.all_text() for m in slack.thread(plan))
     slack.click(
         "chatops.approve", user="U_LEAD", value=None, message=plan
-    ) if plan.buttons() else None
+    ) if plan.controls() else None
     assert slack.wired.queries.get_run(1).state == RunState.EXPIRED
 
 
@@ -206,8 +206,8 @@ def test_cancel_a_run_waiting_on_a_person_ends_it_at_once(slack: ChatHarness) ->
     [plan] = slack.plans()
     thread = slack.thread(plan)
     assert "Run #1 cancelled" in thread[-1].all_text()
-    assert not any(m.buttons() for m in thread)  # no Mark done, no Cancel left on screen
-    assert not plan.buttons() and "cancelled" in plan.all_text()
+    assert not any(m.controls() for m in thread)  # no Mark done, no Cancel left on screen
+    assert not plan.controls() and "cancelled" in plan.all_text()
     status = next(m for m in thread if m.text.startswith("Run #1"))
     assert "cancelled" in status.text
     actions = [e.action for e in slack.wired.queries.audit_for_run(1)]
@@ -226,7 +226,7 @@ def test_big_plans_stay_within_block_kit_limits(slack: ChatHarness) -> None:
         Block.parse(b).validate_json()
         if b.get("type") == "section" and "text" in b:
             assert len(b["text"]["text"]) <= 3000
-    for button in plan.buttons():
+    for button in plan.controls():
         assert len(button["value"]) <= 2000 and len(button["action_id"]) <= 255
     assert "+27 more" in plan.all_text()  # 30 hosts, one command, folded
 

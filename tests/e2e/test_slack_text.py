@@ -92,7 +92,7 @@ def check_long_plan(slack: ChatHarness) -> None:
     [plan] = slack.plans()  # the conftest fails the test if Slack would have refused it
     shown = sum(len(t) for t in texts(plan.blocks))
     assert shown <= BLOCKS_TEXT_TOTAL
-    assert [b["action_id"] for b in plan.buttons()] == ["chatops.approve", "chatops.reject"]
+    assert [b["action_id"] for b in plan.controls()] == ["chatops.approve", "chatops.reject"]
     thread = slack.thread(plan)
     rest = [m for m in thread if "the rest of its steps" in m.text]
     assert rest, [m.text for m in thread]

@@ -185,7 +185,7 @@ def test_an_unknown_outcome_interrupts_the_run_and_a_lead_rolls_back_after_it_en
     text = thread_text(slack)
     assert "`restart` outcome unknown" in text and "resume or roll back" in text
     prompt = slack.find("chatops.rollback")
-    assert {b["action_id"] for b in prompt.buttons()} >= {"chatops.resume", "chatops.rollback"}
+    assert {b["action_id"] for b in prompt.controls()} >= {"chatops.resume", "chatops.rollback"}
 
     wait_for(lambda: restarts(app) == ["begin-v2", "end-v2"], what="the command's own end")
     own_sshd.start()

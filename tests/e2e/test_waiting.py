@@ -55,7 +55,7 @@ def slack(tmp_path: Path) -> Iterator[ChatHarness]:
 def visible(slack: ChatHarness, action_id: str) -> Message:
     """The message that shows this button now (in the channel or a thread)."""
     shown = [
-        m for m in slack.standin.messages if any(b["action_id"] == action_id for b in m.buttons())
+        m for m in slack.standin.messages if any(b["action_id"] == action_id for b in m.controls())
     ]
     assert shown, f"no message shows a {action_id} button"
     return shown[-1]
@@ -270,11 +270,11 @@ def test_a_visible_button_moves_a_waiting_run_on_or_ends_it(
     press(slack, action_id, user, form)
     assert state(slack) in after, slack.ephemerals(user)
     if state(slack).is_terminal:  # nothing left on screen invites a click that can do nothing
-        live = [m for m in slack.standin.messages if m.buttons()]
+        live = [m for m in slack.standin.messages if m.controls()]
         run_buttons = [
             b
             for m in live
-            for b in m.buttons()
+            for b in m.controls()
             if b["value"].split(":")[0] == "1"
             and not b["action_id"].startswith("chatops.pm_")
             and not b["action_id"].startswith("chatops.fix_")
@@ -288,7 +288,7 @@ def test_escalation_keeps_the_controls_and_the_architect_answers(slack: ChatHarn
     [plan] = slack.plans()
     asked = visible(slack, "chatops.take_over")
     assert asked.thread_ts == plan.ts and "escalates this to the Architect" in asked.all_text()
-    assert {b["action_id"] for b in asked.buttons()} == {
+    assert {b["action_id"] for b in asked.controls()} == {
         "chatops.take_over",
         "chatops.close_escalation",
         "chatops.cancel",

@@ -13,6 +13,7 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock
 from chatops.engine.runs.operations import Operations
+from chatops.engine.runs.pages import RunPages
 from chatops.engine.runs.queries import Queries
 
 __all__ = ["Services"]
@@ -30,3 +31,4 @@ class Services:
     postmortems: PostMortems
     oncall: OnCall
     freezes: FreezeService
+    pages: RunPages

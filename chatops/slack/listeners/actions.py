@@ -68,6 +68,25 @@ def register(app: App, s: SlackServices) -> None:
 
         handle(body, RUN_HASH, work)
 
+    @app.action(bk.A_VIEW)
+    def view(ack: Ack, body: dict[str, Any]) -> None:
+        """A personal link to the run's page, told to the clicker alone: Slack vouches for
+        who clicked (the request is signed), the link names them and expires."""
+        ack()
+        user, channel, _ts, _action = _click(body)
+
+        def work() -> None:
+            run_id = int(s.button(body, RUN)[0])
+            path = s.engine.pages.link(run_id, user)
+            hours = s.engine.pages.ttl / 3600
+            url = s.public_url.rstrip("/") + path
+            s.ephemeral(channel, user)(
+                f":mag: <{url}|View run #{run_id}>: a link for you alone, valid {hours:g} h "
+                "(do not forward it: it opens only for you)"
+            )
+
+        s.workers.task(work, s.ephemeral(channel, user))
+
     def open_view(body: dict[str, Any], make: Callable[[str, int], dict[str, Any]]) -> None:
         """A button that opens a form: the value is checked first, the form opened after."""
         user, channel, _ts, _action = _click(body)

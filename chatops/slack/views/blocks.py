@@ -27,6 +27,7 @@ A_ANSWER = "chatops.answer"
 A_DONE = "chatops.done"
 A_GATE = "chatops.gate"
 A_CANCEL = "chatops.cancel"
+A_VIEW = "chatops.view"  # a personal link to the run's web page, answered privately
 A_TAKE_OVER = "chatops.take_over"
 A_CLOSE_ESCALATION = "chatops.close_escalation"
 
@@ -152,6 +153,11 @@ def confirm(title: str, text: str, yes: str, no: str = "Not yet") -> dict[str, A
     }
 
 
+def view_button(run: RunView) -> dict[str, Any]:
+    """View run: answered to the clicker alone with a link made for them (never public)."""
+    return button("View run", A_VIEW, str(run.id))
+
+
 def cancel_button(run: RunView) -> dict[str, Any]:
     return button(
         "Cancel run",
@@ -215,14 +221,14 @@ def status_blocks(
         )
     if run.error and run.state != RunState.RUNNING:
         blocks.append(context(escape(run.error)))
-    if run.state in (RunState.RUNNING, RunState.QUEUED):
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"run:{run.id}",
-                "elements": [cancel_button(run)],
-            }
-        )
+    cancellable = run.state in (RunState.RUNNING, RunState.QUEUED)
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"run:{run.id}",
+            "elements": [*([cancel_button(run)] if cancellable else []), view_button(run)],
+        }
+    )
     return blocks
 
 

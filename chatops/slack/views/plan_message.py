@@ -27,6 +27,7 @@ from chatops.slack.views.blocks import (
     packed,
     requested_by,
     section,
+    view_button,
 )
 
 
@@ -197,6 +198,7 @@ def plan_parts(
             blocks.append(context("Approved so far by " + ", ".join(f"<@{u}>" for u in approvers)))
     elif status_line:
         blocks.append(section(status_line))
+    blocks.append({"type": "actions", "block_id": f"view:{run.id}", "elements": [view_button(run)]})
     blocks.append(context(f"plan `{plan.task_id}` · sha256 `{plan.short_hash}` · run #{run.id}"))
     steps = [step_text(i, s) for i, s in enumerate(plan.steps, 1)]
     room = PLAN_TEXT_MAX - text_size(head) - text_size(blocks) - 200
