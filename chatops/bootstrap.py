@@ -70,6 +70,7 @@ __all__ = [
     "Store",
     "Wired",
     "build",
+    "chain_verdict",
     "core",
     "ensure_schema",
     "executors",
@@ -190,6 +191,18 @@ def store(url: str, clock: Clock) -> Store:
     return Store(engine, sql_transactions(engine, clock), events)
 
 
+def chain_verdict(url: str) -> str:
+    """The audit chain's verdict, as `chatops audit verify` says it (without anchors)."""
+    from chatops.store.audit_chain import verify
+    from chatops.store.reader import Reader
+
+    verdict = verify(Reader(url).chain())
+    if not verdict.ok:
+        return f"BROKEN at row {verdict.bad_row}: {verdict.problem}"
+    head = f", head #{verdict.head.id} sha256 {verdict.head.hash[:16]}" if verdict.head else ""
+    return f"intact, {verdict.rows} row(s){head}"
+
+
 def ensure_schema(url: str, engine: Engine) -> None:
     """SQLite databases are created and upgraded on the fly; others need `chatops db upgrade`."""
     if make_url(url).get_backend_name() == "sqlite":
@@ -234,6 +247,7 @@ def core(
     store_waits: tuple[Callable[[float], None], Callable[[], float]] | None = None,
     link_key: bytes = b"",
     link_ttl: float = 3600.0,
+    chain: Callable[[], str] | None = None,
 ) -> Core:
     """The services, wired to the ports they are given (the SQL store or the tests' fakes).
     `sleep`, `store_patience` (the config's `store_outage_limit` unless given) and
@@ -272,7 +286,7 @@ def core(
         agents=agents,
         gate=gate,
         freezes=FreezeService(config, tx, clock, roles),
-        pages=RunPages(tx, queries, config, roles, clock, link_key, link_ttl),
+        pages=RunPages(tx, queries, config, roles, clock, link_key, link_ttl, chain),
     )
 
 
@@ -319,6 +333,7 @@ def _wire(
         start=start,
         link_key=settings.link_key(),
         link_ttl=settings.link_ttl,
+        chain=lambda: chain_verdict(settings.database_url),
     )
     wired = Wired(
         settings=settings,

@@ -9,6 +9,7 @@ from datetime import datetime
 from html import escape
 from urllib.parse import quote
 
+from chatops.engine.domain.postmortem import QUESTIONS
 from chatops.engine.runs.pages import RunPage
 from chatops.engine.runs.printable import printable
 
@@ -123,7 +124,27 @@ def run_page(page: RunPage, token: str) -> str:
             parts.append(f"<p><strong>{_t(s.error)}</strong></p>")
         if s.tail.strip():
             parts.append(f"<pre>{_t(printable(s.tail))}</pre>")
+    pm = page.postmortem
+    if pm is not None:
+        parts.append("<h2>Post-mortem</h2>")
+        owners = ", ".join(pm.owners)
+        if pm.done_at is None:
+            parts.append(
+                f"<p>Open: owners {_t(owners)}, due {_when(pm.due_at)}, "
+                f"{pm.reminders_sent} reminder(s) sent.</p>"
+            )
+        else:
+            parts.append(
+                f"<p>Written by {_t(pm.author or '-')} at {_when(pm.done_at)} "
+                f"(owners {_t(owners)}).</p>"
+            )
+            parts.extend(
+                f"<h3>{_t(question)}</h3><p>{_t(pm.answers.get(key, ''))}</p>"
+                for key, question in QUESTIONS
+            )
     parts.append("<h2>Audit trail</h2>")
+    if page.chain:
+        parts.append(f'<p class="meta" id="chain">The whole trail: {_t(page.chain)}</p>')
     parts.append(
         "<table><tr><th>when</th><th>who</th><th>what</th><th>detail</th></tr>"
         + "".join(

@@ -172,6 +172,8 @@ def test_hotfix_postmortem_reminders_survive_a_restart(
     assert reminders() == []  # no new one; the old ones now say it is written
     audit = [e.action for e in slack.wired.queries.audit_for_run(1)]
     assert audit.count("postmortem.reminded") == 3 and audit.count("postmortem.escalated") == 1
+    code, page = slack.get(slack.wired.pages.link(1, "U_LEAD"))  # the run's page tells it too
+    assert code == 200 and "Post-mortem" in page and "a bad label template" in page
 
     out = subprocess.run(
         [

@@ -88,6 +88,7 @@ def test_the_page_shows_the_plan_approvals_steps_and_audit_with_every_text_inert
     assert "U_CODER" in html and "U_LEAD" in html  # who asked, who approved
     assert slack.wired.queries.get_run(run_id).plan_hash in html  # the plan as approved
     assert "plan.approved" in html and "run.succeeded" in html  # its audit rows
+    assert "The whole trail: intact" in html  # and the chain's verdict
     assert "<script>" not in html and "&lt;script&gt;" in html  # the step's output, as text
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     csp = headers.get("content-security-policy", "")

@@ -6,10 +6,11 @@ read logs (`policies.logs_roles`). Every refusal is audited."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from chatops.engine.domain.links import LinkRefused, Pass, read_token, token_for
+from chatops.engine.domain.postmortem import PostMortem
 from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import ApprovalRecord, AuditEvent, RunView, StepRecord
 from chatops.engine.planning.config import Config
@@ -32,6 +33,8 @@ class RunPage:
     approvals: list[ApprovalRecord]
     audit: list[AuditEvent]
     viewer: str
+    postmortem: PostMortem | None = None  # a hotfix's
+    chain: str = ""  # the audit chain's verdict as a person reads it ("" if not asked)
 
 
 class RunPages:
@@ -44,6 +47,7 @@ class RunPages:
         clock: Clock,
         key: bytes,
         ttl: float = 3600.0,
+        chain: Callable[[], str] | None = None,
     ) -> None:
         self.tx = tx
         self.queries = queries
@@ -52,6 +56,7 @@ class RunPages:
         self.clock = clock
         self.key = key
         self.ttl = ttl
+        self.chain = chain  # verifies the whole audit chain: its verdict, for the page
 
     @property
     def enabled(self) -> bool:
@@ -75,6 +80,8 @@ class RunPages:
         run = self.queries.get_run(run_id)
         viewer = self._pass(run, token).user
         plan = self.queries.load_plan(run.task_id)
+        with self.tx() as t:
+            postmortem = t.postmortems.get(run.id)
         return RunPage(
             run,
             plan,
@@ -82,6 +89,8 @@ class RunPages:
             self.queries.approvals(run.id),
             self.queries.audit_for_run(run.id),
             viewer,
+            postmortem,
+            self.chain() if self.chain is not None else "",
         )
 
     def output(self, run_id: int, token: str, step_run_id: int) -> Iterator[str]:
