@@ -274,7 +274,12 @@ def core(
     queries = Queries(tx, config, roles, clock)
     agents = AgentService(tx, clock, config, runbooks, roles)
     waiters = Waiters()
-    gate = AgentGate(agents, changes, ops, queries, oncall, events, config, clock, waiters)
+    pages = RunPages(
+        tx, queries, config, roles, clock, link_key, link_ttl, chain, held_by=agents.roles_of
+    )
+    gate = AgentGate(
+        agents, changes, ops, queries, oncall, events, config, clock, waiters, pages=pages
+    )
     tx.listeners.append(waiters)  # a waiting agent hears this process's decisions at once
     return Core(
         changes=changes,
@@ -286,7 +291,7 @@ def core(
         agents=agents,
         gate=gate,
         freezes=FreezeService(config, tx, clock, roles),
-        pages=RunPages(tx, queries, config, roles, clock, link_key, link_ttl, chain),
+        pages=pages,
     )
 
 

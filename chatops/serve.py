@@ -33,7 +33,9 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
             from chatops.api.web import agent_endpoints
             from chatops.slack.transport.http import asgi
 
-            routes, lifespan = agent_endpoints(bot.wired.gate, bot.wired.redactor)
+            routes, lifespan = agent_endpoints(
+                bot.wired.gate, bot.wired.redactor, settings.public_url or ""
+            )
             routes = [*routes, *run_routes(bot.wired.pages)]
             log.info("serving Slack, /api/v1, /mcp and /runs over HTTP on %s:%s", host, port)
             uvicorn.run(

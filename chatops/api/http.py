@@ -80,9 +80,10 @@ def redact_tree(value: Any, redact: Redactor) -> Any:
 
 
 class Api:
-    def __init__(self, gate: AgentGate, redactor: Redactor) -> None:
+    def __init__(self, gate: AgentGate, redactor: Redactor, public_url: str = "") -> None:
         self.gate = gate
         self.redact = redactor
+        self.public_url = public_url.rstrip("/")  # where people reach serve ("" : as asked)
         self.threads = anyio.CapacityLimiter(THREADS)
 
     def answer(self, body: Any, status: int = 200) -> JSONResponse:
@@ -278,6 +279,17 @@ class Api:
             detail=f"run {run_id}",
         )
 
+    async def link(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        base = self.public_url or str(request.base_url).rstrip("/")
+
+        def work(c: Caller) -> Any:
+            path = self.gate.link(c, run_id)
+            ttl = self.gate.pages.ttl if self.gate.pages is not None else 0
+            return {"run_id": run_id, "url": base + path, "expires_in": int(ttl)}
+
+        return await self.call(request, "read", work, detail=f"link to run {run_id}")
+
     async def status(self, request: Request) -> Response:
         name = request.path_params["service"]
         env = request.query_params.get("environment")
@@ -335,6 +347,7 @@ class Api:
             Route(f"{p}/runs/{{run_id:int}}/events", g(self.events), methods=["GET"]),
             Route(f"{p}/runs/{{run_id:int}}/steps/{{step}}/done", g(self.done), methods=["POST"]),
             Route(f"{p}/runs/{{run_id:int}}/cancel", g(self.cancel), methods=["POST"]),
+            Route(f"{p}/runs/{{run_id:int}}/link", g(self.link), methods=["GET"]),
         ]
 
         async def unknown(request: Request) -> Response:

@@ -43,7 +43,9 @@ approval. Refusals say which rule applied; do not retry them unchanged.
 """
 
 
-def build_server(gate: AgentGate, redactor: Redactor, token_of: TokenOf) -> MCPServer:
+def build_server(
+    gate: AgentGate, redactor: Redactor, token_of: TokenOf, public_url: str = ""
+) -> MCPServer:
     server: MCPServer = MCPServer("chatops", instructions=INSTRUCTIONS, version="1")
 
     def call(
@@ -226,6 +228,19 @@ def build_server(gate: AgentGate, redactor: Redactor, token_of: TokenOf) -> MCPS
             lambda c: {"run": views.run_json(gate.cancel(c, run_id))},
             f"run {run_id}",
         )
+
+    @server.tool(
+        description="A link to the web page of a run you proposed (the plan, every step's "
+        "output, the audit rows), made for you and expiring; a person opens it only if it is "
+        "theirs, so give people their own View run button in Slack instead."
+    )
+    def run_link(ctx: Context, run_id: int) -> dict[str, Any]:
+        def work(c: Caller) -> Any:
+            ttl = gate.pages.ttl if gate.pages is not None else 0
+            url = public_url.rstrip("/") + gate.link(c, run_id)
+            return {"run_id": run_id, "url": url, "expires_in": int(ttl)}
+
+        return call(ctx, "read", work, f"link to run {run_id}")
 
     @server.tool(
         description="A service's status as /status shows it: per-host state, health check, last "

@@ -233,6 +233,15 @@ def document(max_lines: int = 2000, proposal: Json | None = None) -> Json:
                 "responses": _answer("The run", "401", "403", "404", "409", "429"),
             }
         },
+        "/runs/{run_id}/link": {
+            "get": {
+                "summary": "A link to the web page of a run this agent proposed, made for the "
+                "agent and expiring (`url`, `expires_in` seconds); it opens while the agent's "
+                "token is active",
+                "parameters": [_run_id()],
+                "responses": _answer("The link", "401", "403", "404", "429"),
+            }
+        },
     }
     open_paths = {
         "/openapi.json": {

@@ -58,9 +58,11 @@ async def _refuse(send: Send, status: int, message: str, header: tuple[bytes, by
     await send({"type": "http.response.body", "body": body})
 
 
-def agent_endpoints(gate: AgentGate, redactor: Redactor) -> tuple[list[BaseRoute], Lifespan]:
+def agent_endpoints(
+    gate: AgentGate, redactor: Redactor, public_url: str = ""
+) -> tuple[list[BaseRoute], Lifespan]:
     """The routes to add to the serve app, and the lifespan the MCP transport needs."""
-    server = build_server(gate, redactor, lambda ctx: bearer(ctx.headers or {}))
+    server = build_server(gate, redactor, lambda ctx: bearer(ctx.headers or {}), public_url)
     server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=True,
@@ -72,7 +74,7 @@ def agent_endpoints(gate: AgentGate, redactor: Redactor) -> tuple[list[BaseRoute
     manager = server.session_manager
     mcp_app = BearerGuard(StreamableHTTPASGIApp(manager), gate)
     routes: list[BaseRoute] = [
-        *Api(gate, redactor).routes(),
+        *Api(gate, redactor, public_url).routes(),
         Route("/mcp", endpoint=mcp_app, methods=["GET", "POST", "DELETE"]),
     ]
 

@@ -80,7 +80,8 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         f"config {settings.config.resolve()}",
         file=sys.stderr,
     )
-    server = build_server(w.gate, w.redactor, lambda _ctx: token)
+    public = settings.public_url or "http://127.0.0.1:3000"  # where people reach serve
+    server = build_server(w.gate, w.redactor, lambda _ctx: token, public)
     try:
         server.run("stdio")
     finally:

@@ -350,7 +350,9 @@ class ChatHarness(SlackSim):
         if agents:
             from chatops.api.web import agent_endpoints  # the MCP SDK: a second to import
 
-            agent_routes, lifespan = agent_endpoints(self.wired.gate, self.wired.redactor)
+            agent_routes, lifespan = agent_endpoints(
+                self.wired.gate, self.wired.redactor, self.settings.public_url or ""
+            )
             routes += agent_routes
         self._api = asgi(
             self.app, self.bot.health, SIGNING_SECRET, routes, lifespan, inbox=self.bot.inbox

@@ -392,3 +392,29 @@ def test_the_token_comes_first_and_every_error_is_json(rig: AgentRig) -> None:
     status, doc, _ = rig.api("GET", "/openapi.json", None)
     runs = doc["paths"]["/runs"]["get"]["parameters"]
     assert next(p for p in runs if p["name"] == "state")["schema"]["enum"][0] == "awaiting_approval"
+
+
+def test_an_agent_gets_a_link_to_its_own_runs_page_which_dies_with_its_token(
+    rig: AgentRig,
+) -> None:
+    coder, arch = rig.tokens["coder-agent"], rig.tokens["architect-agent"]
+    status, made, _ = rig.api(
+        "POST",
+        "/plans",
+        coder,
+        {"process": "deploy", "params": DEPLOY, "reason": "ship v2", "on_behalf_of": "U_CODER"},
+    )
+    assert status == 201, made
+    run_id = made["run"]["id"]
+    status, got, _ = rig.api("GET", f"/runs/{run_id}/link", coder)
+    assert status == 200, got
+    assert got["url"].startswith(rig.slack.url + f"/runs/{run_id}?t=") and got["expires_in"] == 3600
+    path = got["url"].removeprefix(rig.slack.url)
+    code, html = rig.slack.get(path)
+    assert code == 200 and f"Run #{run_id}" in html and "agent:coder-agent" in html
+    status, body, _ = rig.api("GET", f"/runs/{run_id}/link", arch)  # not its run
+    assert status == 403 and "proposed only" in body["error"]
+    rig.slack.wired.agents.revoke("coder-agent", by="U_LEAD")
+    assert rig.slack.get(path)[0] == 403  # the link opens while the agent's token is active
+    audit = [e.action for e in rig.slack.wired.queries.audit_for_run(run_id)]
+    assert audit.count("denied.view") >= 2

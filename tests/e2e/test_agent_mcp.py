@@ -41,6 +41,7 @@ TOOLS = {
     "run_events",
     "mark_step_done",
     "cancel_run",
+    "run_link",
     "service_status",
     "read_logs",
 }
@@ -108,6 +109,9 @@ async def the_whole_flow(
             {"process": "deploy", "params": DEPLOY, "reason": "ship v2", "on_behalf_of": "U_CODER"},
         )
         run_id = made["run"]["id"]
+        # its own run, but the architect's role reads no logs here: no link to its page
+        with pytest.raises(ToolRefused, match="may see a run's page"):
+            await tool(arch, "run_link", {"run_id": run_id})
         pending = await tool(arch, "wait_for_decision", {"run_id": run_id, "timeout_seconds": 0.2})
         assert pending["decision"] == "pending" and pending["final"] is False
 

@@ -29,6 +29,7 @@ from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock, EventLog, Stored
 from chatops.engine.runs.operations import Operations
+from chatops.engine.runs.pages import RunPages
 from chatops.engine.runs.queries import Queries
 from chatops.errors import NotAuthenticated, NotFound, ParameterError, PermissionDenied
 
@@ -88,6 +89,7 @@ class AgentGate:
         clock: Clock,
         waiters: Waiters | None = None,
         limiter: RateLimiter | None = None,
+        pages: RunPages | None = None,
     ) -> None:
         self.agents = agents
         self.changes = changes
@@ -98,6 +100,7 @@ class AgentGate:
         self.config = config
         self.clock = clock
         self.waiters = waiters or Waiters()
+        self.pages = pages
         policy = config.agents
         self.limiter = limiter or RateLimiter(policy.requests_per_minute, policy.burst, clock)
 
@@ -320,3 +323,14 @@ class AgentGate:
             self._audit(caller, "denied.cancel", "an agent cancels only its own runs", run)
             raise PermissionDenied("an agent cancels only the runs it proposed")
         return self.ops.cancel(run_id, caller.who)
+
+    def link(self, caller: Caller, run_id: int) -> str:
+        """A link to the page of a run this agent proposed, made for the agent (its role,
+        checked again at each request: revoked, the link opens nothing)."""
+        run = self._readable(caller, run_id)
+        if run.requester != caller.who:
+            self._audit(caller, "denied.view", "an agent gets links to its own runs only", run)
+            raise PermissionDenied("an agent gets links to the runs it proposed only")
+        if self.pages is None:
+            raise PermissionDenied("run pages are not served here")
+        return self.pages.link(run_id, caller.who)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from chatops.engine.domain.agent_rules import AGENT_PREFIX, is_agent
 from chatops.engine.domain.identity import NAME, ROLES, Agent, new_token, token_hash
 from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import AuditEvent
@@ -106,6 +107,17 @@ class AgentService:
             assert agent is not None
             t.commit()
             return agent
+
+    def roles_of(self, who: str) -> frozenset[str]:
+        """The role an agent holds now (`agent:<name>`, active: not revoked or expired);
+        none for anyone else."""
+        if not is_agent(who):
+            return frozenset()
+        with self.tx() as t:
+            agent = t.agents.get(who.removeprefix(AGENT_PREFIX))
+        if agent is None or agent.state(self.clock.now()) != "active":
+            return frozenset()
+        return frozenset({agent.role})
 
     def authenticate(self, token: str, *, audit: bool = True) -> Agent:
         """The agent a bearer token names, if it is active. Refusals are audited (without the

@@ -48,6 +48,7 @@ class RunPages:
         key: bytes,
         ttl: float = 3600.0,
         chain: Callable[[], str] | None = None,
+        held_by: Callable[[str], frozenset[str]] | None = None,
     ) -> None:
         self.tx = tx
         self.queries = queries
@@ -57,6 +58,7 @@ class RunPages:
         self.key = key
         self.ttl = ttl
         self.chain = chain  # verifies the whole audit chain: its verdict, for the page
+        self.held_by = held_by  # the roles of who is not a person (an active agent's own)
 
     @property
     def enabled(self) -> bool:
@@ -67,6 +69,9 @@ class RunPages:
         """The path of `user`'s own link to run `run_id`: `/runs/<id>?t=<token>`."""
         run = self.queries.get_run(run_id)  # NotFound: no such run
         self._check(run, user)
+        return self._path(run, user)
+
+    def _path(self, run: RunView, user: str) -> str:
         if not self.key:
             raise PermissionDenied(
                 "run pages are off: set CHATOPS_LINK_SECRET (or SLACK_SIGNING_SECRET)"
@@ -112,7 +117,8 @@ class RunPages:
 
     def _check(self, run: RunView, user: str) -> None:
         allowed = set(self.config.policies.logs_roles)
-        if not self.roles.of(user) & allowed:
+        held = self.roles.of(user) | (self.held_by(user) if self.held_by else frozenset())
+        if not held & allowed:
             why = f"only {', '.join(sorted(allowed))} may see a run's page"
             self._deny(user, run, why)
             raise PermissionDenied(why)
