@@ -20,7 +20,7 @@ from chatops.errors import (
     TaskFormatError,
 )
 
-READING = ("cmd_runs", "cmd_show", "cmd_audit", "cmd_check", "cmd_agent_list")
+READING = ("cmd_runs", "cmd_show", "cmd_audit", "cmd_check", "cmd_agent_list", "cmd_report")
 
 
 def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
@@ -146,6 +146,17 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("step", metavar="STEP", help="the step's id, as `chatops show RUN` lists it")
     s.add_argument("--as", dest="as_user", required=True, help="who did it (its role's member)")
     s.set_defaults(func=_lazy("cmd_done"))
+
+    s = sub.add_parser(
+        "report",
+        parents=[common],
+        help="the team's delivery numbers: deployment frequency, lead time, change failure "
+        "rate, time to restore, time to approve",
+    )
+    s.add_argument("--since", default="30d", help="how far back, e.g. 30d, 12h (default 30d)")
+    s.add_argument("--service", help="only this service's changes")
+    s.add_argument("--json", action="store_true", help="the numbers as JSON")
+    s.set_defaults(func=_lazy("cmd_report"))
 
     s = sub.add_parser("runs", parents=[common], help="list runs")
     s.add_argument("--limit", type=int, default=20, help="at most this many, newest first (20)")

@@ -140,3 +140,59 @@ def precheck(name: str, args: argparse.Namespace) -> None:
 
         if not _reader(args).has_postmortem(args.run_id):
             raise NotFound(f"run {args.run_id} has no post-mortem (only a hotfix has one)")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """`chatops report`: the delivery numbers of the changes asked in the window."""
+    import json
+    from datetime import UTC, datetime
+
+    from chatops.engine.domain.delivery import changes_of, numbers
+    from chatops.engine.domain.run import AuditEvent
+    from chatops.engine.planning.durations import parse_duration
+
+    try:
+        back = parse_duration(args.since)
+    except ValueError as e:
+        raise ParameterError(f"--since {args.since!r}: {e}") from None
+    reader = _reader(args)
+    until = datetime.now(UTC)
+    since = until - back
+    runs = reader.list_runs(limit=1_000_000)
+    rows = (AuditEvent(r.at, r.actor, r.action, r.run_id) for r in reader.chain(since=since))
+    got = numbers(changes_of(runs, rows), since, until, args.service)
+    if args.json:
+        print(json.dumps(got, indent=2))
+        return 0
+    print(_report_text(got, args.since, args.service))
+    return 0
+
+
+def _hours(seconds: object) -> str:
+    if not isinstance(seconds, int | float):
+        return "-"
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def _report_text(got: dict[str, object], since: str, service: str | None) -> str:
+    def line(name: str, n: dict[str, object]) -> str:
+        df = n["deployment_frequency"]
+        cfr = n["change_failure_rate"]
+        lt, ttr, tta = n["lead_time"], n["time_to_restore"], n["time_to_approve"]
+        assert isinstance(df, dict) and isinstance(cfr, dict)
+        assert isinstance(lt, dict) and isinstance(ttr, dict) and isinstance(tta, dict)
+        rate = "-" if cfr["rate"] is None else f"{cfr['rate']:.0%} ({cfr['failed']}/{cfr['total']})"
+        return (
+            f"{name:<14} {df['count']:>4} deploys ({df['per_day']}/day)  lead {_hours(lt['p50_s'])}"
+            f"  failures {rate}  restore {_hours(ttr['p50_s'])}"
+            f"  approve p50 {_hours(tta['p50_s'])} p90 {_hours(tta['p90_s'])}"
+        )
+
+    head = f"delivery over the last {since}" + (f" on {service}" if service else "")
+    out = [head, line("all", got)]
+    for group in ("by_service", "by_process", "by_requester_kind"):
+        parts = got[group]
+        assert isinstance(parts, dict)
+        for name, n in parts.items():
+            out.append(line(f"{group.removeprefix('by_')[:7]} {name}"[:14], n))
+    return "\n".join(out)

@@ -28,6 +28,7 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         "runs",
         "show",
         "audit",
+        "report",
         "resume",
         "cancel",
         "done",

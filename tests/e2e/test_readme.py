@@ -49,6 +49,8 @@ def test_every_line_of_the_terminal_walkthrough_works(tmp_path: Path) -> None:
     tour = next(v for k, v in text.items() if k.startswith("chatops demo  "))
     assert re.search(r"^2 +succeeded \(hotfix\) +hotfix", tour, re.M)  # the same runs
     assert re.search(r"^5 +succeeded +migration", tour, re.M)
+    report = next(v for k, v in text.items() if k.startswith("chatops report"))
+    assert report.startswith("delivery over the last 30d") and "1 deploys" in report
     postmortem = next(v for k, v in text.items() if "postmortem" in k)
     assert "- Run: #2 on demo" in postmortem and "## Timeline" in postmortem
 

@@ -1,0 +1,42 @@
+"""`chatops report`: the team's delivery numbers, from the terminal."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli_rig import chatops
+
+
+def test_the_report_counts_a_run_from_the_terminal_in_json_and_text(env: dict[str, str]) -> None:
+    out = chatops(
+        env,
+        "run",
+        "deploy",
+        "service=web",
+        "--as",
+        "U_CODER",
+        "--approve-as",
+        "U_LEAD",
+        "--manual-done",
+    )
+    assert "run #1:" in out.stdout, out.stderr  # the health check answers nothing: it fails
+    got = json.loads(chatops(env, "report", "--json").stdout)
+    assert set(got) >= {
+        "deployment_frequency",
+        "lead_time",
+        "change_failure_rate",
+        "time_to_restore",
+        "time_to_approve",
+    }
+    assert got["change_failure_rate"]["total"] == 1 and got["time_to_approve"]["n"] == 1
+    assert got["deployment_frequency"]["count"] == 0  # the one deploy did not succeed
+    assert set(got["by_service"]) == {"web"} and set(got["by_requester_kind"]) == {"person"}
+    text = chatops(env, "report", "--since", "7d").stdout
+    assert text.startswith("delivery over the last 7d") and "failures 100% (1/1)" in text
+    assert json.loads(chatops(env, "report", "--json", "--service", "api").stdout)["lead_time"] == {
+        "n": 0,
+        "p50_s": None,
+        "p90_s": None,
+    }
+    bad = chatops(env, "report", "--since", "soon")
+    assert bad.returncode == 2 and "--since" in bad.stderr

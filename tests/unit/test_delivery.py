@@ -1,0 +1,88 @@
+"""The delivery numbers from runs and their audit rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chatops.engine.domain.delivery import changes_of, numbers, percentile
+from chatops.engine.domain.run import AuditEvent, RunState, RunView
+from tests.factories import NOW
+
+H = timedelta(hours=1)
+
+
+def run(
+    run_id: int, kind: str, state: RunState, at_hours: float, service: str = "web", who: str = "U1"
+) -> RunView:
+    at = NOW + at_hours * H
+    return RunView(run_id, f"t{run_id}", "h", kind, kind, service, "production", state, who, at, at)
+
+
+def row(run_id: int, action: str, at_hours: float) -> AuditEvent:
+    return AuditEvent(NOW + at_hours * H, "chatops", action, run_id)
+
+
+RUNS = [
+    run(1, "deploy", RunState.SUCCEEDED, 0),  # approved after 1 h, shipped after 3 h
+    run(2, "deploy", RunState.ROLLED_BACK, 10),  # failed
+    run(3, "deploy", RunState.SUCCEEDED, 20, who="agent:coder-agent"),  # followed by a hotfix
+    run(4, "hotfix", RunState.SUCCEEDED, 30),  # restores in 30 min
+    run(5, "deploy", RunState.SUCCEEDED, 40, service="api"),  # another service: not followed
+    run(6, "debug", RunState.SUCCEEDED, 41),  # not a deploy
+    run(7, "deploy", RunState.AWAITING_APPROVAL, 42),  # not ended: counts for nothing yet
+]
+AUDIT = [
+    row(1, "run.queued", 1),
+    row(1, "run.succeeded", 3),
+    row(2, "run.queued", 10.5),
+    row(2, "run.rolled_back", 11),
+    row(3, "run.queued", 20.25),
+    row(3, "run.succeeded", 21),
+    row(4, "run.queued", 30.1),
+    row(4, "run.succeeded", 30.5),
+    row(5, "run.queued", 40.5),
+    row(5, "run.succeeded", 41),
+    row(6, "run.queued", 41.1),
+    row(6, "run.succeeded", 41.2),
+]
+
+
+def test_the_four_numbers_and_the_time_to_approve() -> None:
+    got = numbers(changes_of(RUNS, AUDIT), NOW, NOW + timedelta(days=2))
+    assert got["deployment_frequency"] == {"count": 4, "per_day": 2.0}  # 1, 3, 4, 5
+    assert got["change_failure_rate"] == {"failed": 2, "total": 5, "rate": 0.4}  # 2, and 3
+    lead = got["lead_time"]
+    assert isinstance(lead, dict) and lead["n"] == 4 and lead["p50_s"] == 3600.0
+    assert got["time_to_restore"] == {"n": 1, "p50_s": 1800.0, "p90_s": 1800.0}
+    approve = got["time_to_approve"]
+    assert isinstance(approve, dict) and approve["n"] == 6 and approve["p90_s"] == 3600.0
+
+
+def test_by_service_process_and_requester_kind() -> None:
+    got = numbers(changes_of(RUNS, AUDIT), NOW, NOW + timedelta(days=2))
+    by_service = got["by_service"]
+    assert isinstance(by_service, dict) and set(by_service) == {"web", "api"}
+    api = by_service["api"]
+    assert api["change_failure_rate"] == {"failed": 0, "total": 1, "rate": 0.0}
+    by_kind = got["by_requester_kind"]
+    assert isinstance(by_kind, dict)
+    assert by_kind["agent"]["change_failure_rate"]["failed"] == 1  # run 3, followed by 4
+    assert "debug" in got["by_process"]  # type: ignore[operator]
+
+
+def test_a_window_and_a_service_narrow_the_changes() -> None:
+    changes = changes_of(RUNS, AUDIT)
+    early = numbers(changes, NOW, NOW + 15 * H)  # runs 1 and 2
+    assert early["deployment_frequency"]["count"] == 1  # type: ignore[index]
+    api = numbers(changes, NOW, NOW + timedelta(days=2), service="api")
+    assert api["lead_time"]["n"] == 1  # type: ignore[index]
+    empty = numbers(changes, NOW - timedelta(days=9), NOW - timedelta(days=8))
+    assert empty["change_failure_rate"]["rate"] is None  # type: ignore[index]
+    assert empty["lead_time"] == {"n": 0, "p50_s": None, "p90_s": None}
+
+
+def test_percentiles_by_nearest_rank() -> None:
+    assert percentile([], 50) is None
+    assert percentile([5.0], 90) == 5.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
+    assert percentile([float(i) for i in range(1, 11)], 90) == 9.0
