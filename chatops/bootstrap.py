@@ -505,7 +505,7 @@ def _slack(
     """Everything the Slack bot is made of, wired once."""
     from chatops.adapters.audit_anchor import AuditAnchor
     from chatops.adapters.leader import leader_lock
-    from chatops.adapters.metrics import StepMetrics, watch_runs
+    from chatops.adapters.metrics import DeliveryMetrics, StepMetrics, watch_runs
     from chatops.adapters.scheduler import ReminderScheduler
     from chatops.slack.app import create_app, web_client
     from chatops.slack.budget import SLACK_TIERS, SlackBudget, parse_rates
@@ -550,6 +550,7 @@ def _slack(
     wired.follow(notifier, "slack-thread", lanes=6)
     wired.follow(Published(home), "app-home")
     wired.listen(StepMetrics())
+    wired.listen(DeliveryMetrics(wired.clock))
     watch_runs(wired.queries.count_by_state, lambda: [*wired.feeds, notifier.desk])
 
     def delivering() -> bool:

@@ -7,6 +7,13 @@
 - chatops_audit_events_total{action}         every audited event
 - chatops_feed_stalled_seconds{feed}         how long a feed has retried an event (Slack
                                              down, the store away); 0 when it is not stuck
+- chatops_lead_time_seconds{process,service} a deploying run's request to its success
+- chatops_time_to_restore_seconds{service}   a hotfix's request to its success
+- chatops_time_to_approve_seconds{process}   a plan's request to its quorum
+- chatops_changes_ended_total{process,service,outcome}  deploying runs that ended, by
+                                             outcome (succeeded, failed, rolled_back): the
+                                             failure rate (`chatops report` adds hotfixes
+                                             that follow a deploy within 24 h)
 """
 
 from __future__ import annotations
@@ -20,8 +27,10 @@ from prometheus_client.registry import Collector
 from slack_sdk import WebClient
 
 from chatops.engine.bus import Handlers
-from chatops.engine.domain.events import Event, StepFinished
+from chatops.engine.domain.delivery import DEPLOYING
+from chatops.engine.domain.events import Event, RunApproved, RunFinished, StepFinished
 from chatops.engine.domain.run import RunState
+from chatops.engine.ports import Clock
 
 REGISTRY = CollectorRegistry()
 STEP_SECONDS = Histogram(
@@ -43,6 +52,34 @@ REFUSALS = Counter(
     "chatops_refusals_total", "Refused plans and denied attempts", ["action"], registry=REGISTRY
 )
 REMINDERS = Counter("chatops_reminders_sent_total", "Post-mortem reminders sent", registry=REGISTRY)
+HOURS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800)
+LEAD_TIME = Histogram(
+    "chatops_lead_time_seconds",
+    "A deploying run's request to its success",
+    ["process", "service"],
+    registry=REGISTRY,
+    buckets=HOURS,
+)
+TIME_TO_RESTORE = Histogram(
+    "chatops_time_to_restore_seconds",
+    "A hotfix's request to its success",
+    ["service"],
+    registry=REGISTRY,
+    buckets=HOURS,
+)
+TIME_TO_APPROVE = Histogram(
+    "chatops_time_to_approve_seconds",
+    "A plan's request to its quorum",
+    ["process"],
+    registry=REGISTRY,
+    buckets=HOURS,
+)
+CHANGES_ENDED = Counter(
+    "chatops_changes_ended_total",
+    "Deploying runs (deploy, migration, hotfix) that ended, by outcome",
+    ["process", "service", "outcome"],
+    registry=REGISTRY,
+)
 
 
 def audited(action: str) -> None:
@@ -96,6 +133,41 @@ class StepMetrics:
     def on_step_finished(self, event: StepFinished, _: None) -> None:
         for r in event.results:
             STEP_SECONDS.labels(event.run.runbook, event.step, r.outcome).observe(r.duration)
+
+
+OUTCOMES = {RunState.SUCCEEDED, RunState.FAILED, RunState.ROLLED_BACK}
+
+
+class DeliveryMetrics:
+    """A Notifier that times the team's delivery as it happens (the same numbers as
+    `chatops report`, for dashboards and alerts): told right after each commit."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.handlers = (
+            Handlers[None]().on(RunApproved, self.on_approved).on(RunFinished, self.on_finished)
+        )
+
+    def publish(self, event: Event) -> None:
+        self.handlers.handle(event, None)
+
+    def _since_request(self, event: Event) -> float:
+        return max(0.0, (self.clock.now() - event.run.created_at).total_seconds())
+
+    def on_approved(self, event: RunApproved, _: None) -> None:
+        TIME_TO_APPROVE.labels(event.run.runbook).observe(self._since_request(event))
+
+    def on_finished(self, event: RunFinished, _: None) -> None:
+        run = event.run
+        if run.kind not in DEPLOYING or event.state not in OUTCOMES:
+            return
+        service = run.service or "-"
+        CHANGES_ENDED.labels(run.runbook, service, event.state.value).inc()
+        if event.state != RunState.SUCCEEDED:
+            return
+        LEAD_TIME.labels(run.runbook, service).observe(self._since_request(event))
+        if run.is_hotfix:
+            TIME_TO_RESTORE.labels(service).observe(self._since_request(event))
 
 
 class CountingWebClient(WebClient):

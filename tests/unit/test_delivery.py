@@ -86,3 +86,36 @@ def test_percentiles_by_nearest_rank() -> None:
     assert percentile([5.0], 90) == 5.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
     assert percentile([float(i) for i in range(1, 11)], 90) == 9.0
+
+
+def test_the_metrics_time_each_change_as_it_happens() -> None:
+    from chatops.adapters.clock import ManualClock
+    from chatops.adapters.metrics import REGISTRY, DeliveryMetrics
+    from chatops.engine.domain.events import RunApproved, RunFinished
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    clock = ManualClock(NOW)
+    metrics = DeliveryMetrics(clock)
+    shipped = run(71, "deploy", RunState.SUCCEEDED, 0, service="metrics-web")
+    broken = run(72, "deploy", RunState.FAILED, 0, service="metrics-web")
+    fix = run(73, "hotfix", RunState.SUCCEEDED, 0, service="metrics-web")
+    clock.advance(H / 2)
+    metrics.publish(RunApproved(shipped, ("U_LEAD",)))
+    clock.advance(H * 2.5)
+    metrics.publish(RunFinished(shipped, RunState.SUCCEEDED))
+    metrics.publish(RunFinished(broken, RunState.FAILED))
+    metrics.publish(RunFinished(fix, RunState.SUCCEEDED))
+    metrics.publish(RunFinished(run(74, "debug", RunState.SUCCEEDED, 0), RunState.SUCCEEDED))
+    lead = {"process": "deploy", "service": "metrics-web"}
+    assert sample("chatops_lead_time_seconds_sum", **lead) == 3 * 3600
+    assert sample("chatops_time_to_restore_seconds_count", service="metrics-web") == 1
+    assert sample("chatops_time_to_approve_seconds_sum", process="deploy") >= 1800
+    ended = {"process": "deploy", "service": "metrics-web"}
+    assert sample("chatops_changes_ended_total", **ended, outcome="succeeded") == 1
+    assert sample("chatops_changes_ended_total", **ended, outcome="failed") == 1
+    assert (
+        sample("chatops_changes_ended_total", process="debug", service="web", outcome="succeeded")
+        == 0
+    )
