@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chatops.adapters.clock import ManualClock
-from chatops.bootstrap import core
-from chatops.bootstrap import store as sql_store
 from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.domain.events import Recorder
 from chatops.engine.domain.result import CommandResult
@@ -25,6 +23,8 @@ from chatops.engine.ports import EventLog, OutputCallback
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.runner import Runner
 from chatops.engine.unit_of_work import Transactions
+from chatops.wiring import core
+from chatops.wiring import store as sql_store
 from tests.memory import MemoryDatabase
 
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)

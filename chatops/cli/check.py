@@ -101,8 +101,8 @@ def check(config_path: Path, commands: Path, connect: bool, database_url: str = 
                 print(f"warning: {rb.name} cannot run on {name}: {'; '.join(gaps)}")
     if not connect:
         return 0
-    from chatops.bootstrap import executors
     from chatops.settings import Settings
+    from chatops.wiring import executors
 
     settings = Settings()
     slack_ok = True

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from chatops.bootstrap import Wired
+    from chatops.wiring import Wired
 
 
 def _wire(args: argparse.Namespace) -> Wired:

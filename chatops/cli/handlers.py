@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from chatops.bootstrap import Container, Wired, build
+from chatops.bootstrap import Container, build
 from chatops.cli import render
 from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE  # noqa: F401
 from chatops.cli.terminal import TerminalNotifier
@@ -25,6 +25,7 @@ from chatops.errors import (
     TaskFormatError,
 )
 from chatops.settings import Settings
+from chatops.wiring import Wired
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -13,8 +13,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from chatops.adapters.metrics import SLACK_429, CountingWebClient
 from chatops.engine.redact import Redactor
+from chatops.metrics import SLACK_429, CountingWebClient
 from chatops.slack.budget import Priority, SlackBudget
 
 #: How long a call waits for its turn, by priority. A person waiting (a view's trigger_id

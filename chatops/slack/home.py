@@ -12,7 +12,7 @@ from chatops.engine.domain import events as ev
 from chatops.engine.ports import Clock
 from chatops.engine.runs.overview import Overview
 from chatops.engine.runs.queries import Queries
-from chatops.slack.thread.records import SlackRecords
+from chatops.slack.records import SlackRecords
 from chatops.slack.throttle import Throttle
 from chatops.slack.views import blocks as bk
 

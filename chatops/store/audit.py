@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from chatops.adapters import metrics
+from chatops import metrics
 from chatops.engine.domain.run import AuditEvent
 from chatops.store.audit_chain import GENESIS, Anchor, canonical, link
 from chatops.store.models import AuditRow

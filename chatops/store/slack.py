@@ -8,7 +8,7 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from chatops.slack.thread.records import RunMessages
+from chatops.slack.records import RunMessages
 from chatops.store.models import DeliveryRow, HomeUserRow, SlackMessageRow, SlackPromptRow
 
 

@@ -90,8 +90,8 @@ def test_percentiles_by_nearest_rank() -> None:
 
 def test_the_metrics_time_each_change_as_it_happens() -> None:
     from chatops.adapters.clock import ManualClock
-    from chatops.adapters.metrics import REGISTRY, DeliveryMetrics
     from chatops.engine.domain.events import RunApproved, RunFinished
+    from chatops.metrics import REGISTRY, DeliveryMetrics
 
     def sample(name: str, **labels: str) -> float:
         return REGISTRY.get_sample_value(name, labels) or 0.0

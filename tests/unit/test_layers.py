@@ -2,7 +2,7 @@
 packages reach each other (directly or round a circle), neither chatops's nor the engine's
 own, whose top-level modules (ports, events, units of work) count as one.
 
-    errors <- engine (domain and planning: pure; services, ports) <- settings, logs
+    errors <- engine (domain and planning: pure; services, ports) <- settings, logs, metrics
            <- adapters (adapters/, store, executors, slack, api) <- bootstrap
            <- entry points (cli, serve, console, demo, simulator)
 """
@@ -19,9 +19,9 @@ from tests.conftest import ROOT
 LAYERS: dict[str, int] = {
     "errors": 0,
     "engine": 1,
-    **dict.fromkeys(("settings", "logs"), 2),
+    **dict.fromkeys(("settings", "logs", "metrics"), 2),
     **dict.fromkeys(("adapters", "executors", "store", "slack", "api", "web"), 3),
-    "bootstrap": 4,
+    **dict.fromkeys(("bootstrap", "wiring"), 4),
     **dict.fromkeys(("cli", "serve", "console", "demo", "simulator", "__main__", "__init__"), 5),
 }
 
@@ -46,8 +46,6 @@ def _graph(base: Path, prefix: str, top: str | None = None) -> dict[str, set[tup
     def node(parts: list[str]) -> str:
         if top is not None and (len(parts) == 1 or parts[1:] == []):
             return top
-        if top is None and parts[0] == "adapters" and len(parts) > 1:
-            return f"adapters.{parts[1]}"  # a folder of small adapters, each on its own
         return parts[0]
 
     graph: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -157,11 +155,12 @@ def test_the_domain_and_planning_are_pure() -> None:
     assert {"run", "events", "roles", "agent_rules", "postmortem"} <= named
 
 
-TOP_LEVEL = {"__init__", "__main__", "errors", "settings", "logs", "bootstrap", "serve"}
+TOP_LEVEL = {"__init__", "__main__", "errors", "settings", "logs", "metrics", "serve"}
+TOP_LEVEL |= {"bootstrap", "wiring"}  # the composition root: build(), and its engine half
 
 
 def test_the_tree_shows_the_layers() -> None:
-    """At chatops/'s top only the foundations (errors, settings, logs), the composition
+    """At chatops/'s top only the foundations (errors, settings, logs, metrics), the composition
     root and serve; every adapter in a package (adapters/, store/, executors/, slack/,
     api/); Slack's transports, thread and views in folders of their own."""
     loose = {f.stem for f in PACKAGE.glob("*.py")}
@@ -171,3 +170,41 @@ def test_the_tree_shows_the_layers() -> None:
     assert folders == {"listeners", "thread", "transport", "views"}
     assert {f.stem for f in (slack / "transport").glob("*.py")} >= {"http", "socket_mode"}
     assert len(list(slack.glob("*.py"))) <= 12
+
+
+def _subpackage_graph() -> dict[str, set[tuple[str, str]]]:
+    """Every package and subpackage (and each top-level module) as a node of its own:
+    `chatops.slack` and `chatops.slack.thread` are two."""
+
+    def node(module: str) -> str:
+        parts = module.split(".")
+        if Path(ROOT, *parts).is_dir() or len(parts) == 2:
+            return module
+        return ".".join(parts[:-1])
+
+    graph: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for f in sorted(PACKAGE.rglob("*.py")):
+        rel = f.relative_to(ROOT).with_suffix("").parts
+        source = ".".join(rel[:-1]) if f.name == "__init__.py" else node(".".join(rel))
+        for n in nodes(f):
+            if not (isinstance(n, ast.ImportFrom) and n.module and n.level == 0):
+                continue
+            if not n.module.startswith("chatops."):
+                continue
+            base = Path(ROOT, *n.module.split("."))
+            subs = [
+                f"{n.module}.{a.name}"
+                for a in n.names
+                if (base / a.name).is_dir() or (base / f"{a.name}.py").exists()
+            ]
+            for module in subs or [n.module]:
+                target = node(module)
+                if target != source:
+                    graph[source].add((target, str(f.relative_to(ROOT))))
+    return graph
+
+
+def test_no_two_subpackages_import_each_other() -> None:
+    """Nor at any depth: slack/ and slack/thread/, slack/ and slack/listeners/, adapters/
+    and store/ each stand on the other only one way."""
+    assert _circles(_subpackage_graph()) == set()

@@ -7,8 +7,8 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from chatops.errors import ParameterError
+from chatops.slack.listeners.services import SlackServices
 from chatops.slack.requests import ON_CALL, parse_change, usage
-from chatops.slack.services import SlackServices
 from chatops.slack.views import modals
 
 

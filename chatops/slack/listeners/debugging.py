@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from chatops.errors import ChatopsError
-from chatops.slack.services import SlackServices
+from chatops.slack.listeners.services import SlackServices
 from chatops.slack.views import blocks as bk
 from chatops.slack.views import modals
 

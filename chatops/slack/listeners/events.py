@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App
 
 from chatops.slack.listeners.commands import request_from_text
-from chatops.slack.services import SlackServices
+from chatops.slack.listeners.services import SlackServices
 
 
 def register(app: App, s: SlackServices) -> None:

@@ -7,7 +7,7 @@ from slack_bolt import App
 
 from chatops.errors import ParameterError
 from chatops.slack.listeners.oncall import slash_command
-from chatops.slack.services import SlackServices
+from chatops.slack.listeners.services import SlackServices
 from chatops.slack.views import blocks as bk
 
 FREEZE_USAGE = "usage: `/freeze SERVICE|all DURATION reason`, e.g. `/freeze all 2h incident open`"

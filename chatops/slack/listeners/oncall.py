@@ -12,7 +12,7 @@ from chatops.engine.incidents.logquery import parse_logs
 from chatops.engine.incidents.oncall import LogResult, ServiceStatus
 from chatops.engine.planning.params import unknown_service
 from chatops.errors import ParameterError
-from chatops.slack.services import SlackServices
+from chatops.slack.listeners.services import SlackServices
 from chatops.slack.views import blocks as bk
 
 INLINE_LINES = 40

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 
 from chatops.engine.domain.postmortem import QUESTIONS
 from chatops.errors import ChatopsError
-from chatops.slack.services import SlackServices
+from chatops.slack.listeners.services import SlackServices
 from chatops.slack.views import blocks as bk
 from chatops.slack.views import modals
 

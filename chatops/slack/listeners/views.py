@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from chatops.errors import ChatopsError, ParameterError, PermissionDenied, TaskFormatError
-from chatops.slack.services import SlackServices
+from chatops.slack.listeners.services import SlackServices
 from chatops.slack.views import modals
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from chatops.engine.bus import Handlers
 from chatops.engine.domain import events as ev
+from chatops.slack.records import RunMessages
 from chatops.slack.thread.notices import Thread
-from chatops.slack.thread.records import RunMessages
 from chatops.slack.views import blocks as bk
 
 

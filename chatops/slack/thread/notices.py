@@ -14,9 +14,9 @@ from chatops.engine.domain.run import RunView
 from chatops.engine.ports import Clock
 from chatops.engine.runs.queries import Queries
 from chatops.slack.budget import Priority, SlackBudget
+from chatops.slack.records import RunMessages, SlackRecords
 from chatops.slack.thread.desk import Render
 from chatops.slack.thread.output_text import LiveOutput
-from chatops.slack.thread.records import RunMessages, SlackRecords
 from chatops.slack.views import blocks as bk
 
 

@@ -20,6 +20,7 @@ from chatops.engine.planning.policy import Verdict
 from chatops.engine.ports import Clock, Stored
 from chatops.engine.runs.queries import Queries
 from chatops.slack.budget import Priority, SlackBudget
+from chatops.slack.records import RunMessages, SlackRecords
 from chatops.slack.thread.decision_notices import DecisionNotices
 from chatops.slack.thread.desk import MessageDesk, Render
 from chatops.slack.thread.done_notices import DoneNotices
@@ -29,7 +30,6 @@ from chatops.slack.thread.notices import Part
 from chatops.slack.thread.output_text import LiveOutput
 from chatops.slack.thread.plan_notices import PlanNotices, transient
 from chatops.slack.thread.postmortem_notices import PostMortemNotices
-from chatops.slack.thread.records import RunMessages, SlackRecords
 from chatops.slack.thread.run_notices import RunNotices
 from chatops.slack.thread.step_notices import StepNotices
 from chatops.slack.views import blocks as bk

@@ -8,8 +8,8 @@ from chatops.engine.bus import Handlers
 from chatops.engine.domain import events as ev
 from chatops.engine.domain.postmortem import QUESTIONS, PostMortem
 from chatops.engine.domain.run import RunView
+from chatops.slack.records import RunMessages
 from chatops.slack.thread.notices import Thread
-from chatops.slack.thread.records import RunMessages
 from chatops.slack.views import blocks as bk
 from chatops.slack.views import incident_blocks as ib
 

@@ -12,9 +12,9 @@ from chatops.engine.bus import Handlers
 from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import RunView
 from chatops.slack.budget import POST, Priority
+from chatops.slack.records import RunMessages
 from chatops.slack.thread.notices import Thread
 from chatops.slack.thread.output_text import result_lines, shown_file
-from chatops.slack.thread.records import RunMessages
 from chatops.slack.views import blocks as bk
 
 PROGRESS_POST_WAIT = 2.0  # a progress reply that cannot go by then is skipped

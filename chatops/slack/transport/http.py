@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from chatops.adapters.metrics import exposition
+from chatops.metrics import exposition
 from chatops.slack.transport.inbox import Inbox
 from chatops.slack.transport.intake import Signature, screen
 

@@ -19,7 +19,7 @@ from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from chatops.adapters.metrics import REGISTRY
+from chatops.metrics import REGISTRY
 
 RECONNECTS = Counter(
     "chatops_socket_reconnects_total",

@@ -25,7 +25,7 @@ from chatops.slack.listeners import (
     postmortems,
     views,
 )
-from chatops.slack.services import SlackServices
+from chatops.slack.listeners.services import SlackServices
 from chatops.slack.workers import explain
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ from chatops.engine.approvals.parts import Requested
 from chatops.engine.front.services import Services
 from chatops.engine.runs.operations import Operations
 from chatops.slack.home import HomePublisher
+from chatops.slack.records import SlackRecords
 from chatops.slack.thread.notifier import SlackNotifier
 from chatops.slack.thread.plan_notices import transient
-from chatops.slack.thread.records import SlackRecords
 from chatops.slack.workers import Tell, Workers
 
 log = logging.getLogger(__name__)
