@@ -217,7 +217,9 @@ def _slack(
     notifier = SlackNotifier(
         client, wired.queries, records, wired.clock, progress_every=throttle_every
     )
-    home = HomePublisher(client, wired.queries, wired.clock, records, throttle)
+    home = HomePublisher(
+        client, wired.queries, wired.clock, records, throttle, team=wired.insights.team
+    )
     # Slack is slow at times: its consumers follow the stored events on threads of their own;
     # a lane may wait for a final state to reach Slack, so there are enough for ten live runs
     wired.follow(notifier, "slack-thread", lanes=6)

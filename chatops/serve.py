@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     from chatops import logs
     from chatops.bootstrap import build
-    from chatops.web.routes import run_routes
+    from chatops.web.routes import web_routes
 
     # Runs, plans and Slack calls work on threads; the event loop that acks Slack must get
     # the GIL back quickly among them (the default switch interval is 5 ms).
@@ -36,8 +36,10 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
             routes, lifespan = agent_endpoints(
                 bot.wired.gate, bot.wired.redactor, settings.public_url or ""
             )
-            routes = [*routes, *run_routes(bot.wired.pages)]
-            log.info("serving Slack, /api/v1, /mcp and /runs over HTTP on %s:%s", host, port)
+            routes = [*routes, *web_routes(bot.wired.pages, bot.wired.insights)]
+            log.info(
+                "serving Slack, /api/v1, /mcp, /runs and /insights over HTTP on %s:%s", host, port
+            )
             uvicorn.run(
                 asgi(
                     bot.app,
@@ -55,7 +57,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
         elif settings.slack_app_token:
             from chatops.slack.transport.socket_mode import socket_mode
 
-            pages = run_routes(bot.wired.pages)
+            pages = web_routes(bot.wired.pages, bot.wired.insights)
             socket_mode(bot.app, bot.inbox, bot.health, settings, host, port, pages)
         else:
             raise ConfigError("environment", ["set SLACK_APP_TOKEN (Socket Mode) or use --http"])

@@ -36,6 +36,7 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock, Consumer, EventLog, Executor, HttpGetter, Notifier
 from chatops.engine.redact import Redactor
+from chatops.engine.runs.insights import History, Insights
 from chatops.engine.runs.operations import Operations, Start, at_once
 from chatops.engine.runs.pages import RunPages
 from chatops.engine.runs.queries import Queries
@@ -52,6 +53,7 @@ from chatops.store.outbox import SqlEventLog
 from chatops.store.transaction import sql_transactions
 
 __all__ = [
+    "VERDICT_KEPT",
     "Core",
     "Store",
     "Wired",
@@ -92,6 +94,7 @@ class Wired:
     gate: AgentGate
     freezes: FreezeService
     pages: RunPages
+    insights: Insights
     feeds: list[Feed] = field(default_factory=list)
     started: bool = False
 
@@ -110,6 +113,7 @@ class Wired:
             self.oncall,
             self.freezes,
             self.pages,
+            self.insights,
         )
 
     def listen(self, listener: Notifier) -> None:
@@ -177,16 +181,42 @@ def store(url: str, clock: Clock) -> Store:
     return Store(engine, sql_transactions(engine, clock), events)
 
 
+_verdicts: dict[str, tuple[tuple[int, str] | None, float, str]] = {}
+VERDICT_KEPT = 60.0  # seconds a verdict is kept while the chain's head stays the same
+
+
 def chain_verdict(url: str) -> str:
-    """The audit chain's verdict, as `chatops audit verify` says it (without anchors)."""
+    """The audit chain's verdict, as `chatops audit verify` says it (without anchors). The
+    whole chain is read again when its head moves, or after a minute: a live run page asks
+    every few seconds, and a long trail takes a while to verify."""
     from chatops.store.audit_chain import verify
     from chatops.store.reader import Reader
 
-    verdict = verify(Reader(url).chain())
+    reader = Reader(url)
+    try:
+        newest = reader.head()
+        kept = _verdicts.get(url)
+        if kept is not None and kept[0] == newest and time.monotonic() - kept[1] < VERDICT_KEPT:
+            return kept[2]
+        verdict = verify(reader.chain())
+    finally:
+        reader.close()
     if not verdict.ok:
-        return f"BROKEN at row {verdict.bad_row}: {verdict.problem}"
-    head = f", head #{verdict.head.id} sha256 {verdict.head.hash[:16]}" if verdict.head else ""
-    return f"intact, {verdict.rows} row(s){head}"
+        said = f"BROKEN at row {verdict.bad_row}: {verdict.problem}"
+    else:
+        head = f", head #{verdict.head.id} sha256 {verdict.head.hash[:16]}" if verdict.head else ""
+        said = f"intact, {verdict.rows} row(s){head}"
+    _verdicts[url] = (newest, time.monotonic(), said)
+    return said
+
+
+def _history(url: str) -> Callable[[], History] | None:
+    """The store's history, read-only, opened for each reading (None: not a SQL file)."""
+    from chatops.store.reader import Reader
+
+    if url.startswith("sqlite") and (":memory:" in url or ":///" not in url):
+        return None
+    return lambda: Reader(url)
 
 
 def ensure_schema(url: str, engine: Engine) -> None:
@@ -214,6 +244,7 @@ class Core:
     gate: AgentGate
     freezes: FreezeService
     pages: RunPages
+    insights: Insights
 
 
 def core(
@@ -234,6 +265,7 @@ def core(
     link_key: bytes = b"",
     link_ttl: float = 3600.0,
     chain: Callable[[], str] | None = None,
+    history: Callable[[], History] | None = None,
 ) -> Core:
     """The services, wired to the ports they are given (the SQL store or the tests' fakes).
     `sleep`, `store_patience` (the config's `store_outage_limit` unless given) and
@@ -278,6 +310,7 @@ def core(
         gate=gate,
         freezes=FreezeService(config, tx, clock, roles),
         pages=pages,
+        insights=Insights(history, config, roles, clock, tx, link_key, link_ttl),
     )
 
 
@@ -325,6 +358,7 @@ def wire_engine(
         link_key=settings.link_key(),
         link_ttl=settings.link_ttl,
         chain=lambda: chain_verdict(settings.database_url),
+        history=_history(settings.database_url),
     )
     wired = Wired(
         settings=settings,

@@ -293,6 +293,10 @@ class MemorySteps:
         chunks = list(enumerate(self.st.output.get(step_run_id, []), start=1))
         return [c for c in chunks if c[0] > after][:limit]
 
+    def output_tail(self, step_run_id: int, limit: int) -> list[tuple[int, str]]:
+        chunks = list(enumerate(self.st.output.get(step_run_id, []), start=1))
+        return chunks[-limit:] if limit > 0 else []
+
     def of_run(self, run_id: int) -> list[StepRecord]:
         return sorted((s for s in self.st.steps.values() if s.run_id == run_id), key=lambda s: s.id)
 

@@ -340,13 +340,15 @@ def cmd_agent_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_link(args: argparse.Namespace) -> int:
-    """`chatops show RUN --link --as USER`: the user's own link to the run's page, as the
-    View run button gives it (the same roles, the same expiry, the refusal audited)."""
+    """`chatops show RUN --link --as USER` (or `chatops report --link --as USER`): the
+    user's own link to the run's page, as the View run button gives it (or to the insights
+    page, as the App Home's button does): the same roles, the same expiry, refusals audited."""
     if not args.as_user:
         raise ParameterError("--link needs --as USER: a link is for one person")
     settings = _settings(args)
     w = _wire(args)
-    path = w.pages.link(args.run_id, args.as_user)
+    run_id = getattr(args, "run_id", None)
+    path = w.insights.link(args.as_user) if run_id is None else w.pages.link(run_id, args.as_user)
     base = (settings.public_url or "http://127.0.0.1:3000").rstrip("/")
     hours = settings.link_ttl / 3600
     print(f"{base}{path}")

@@ -156,6 +156,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--since", default="30d", help="how far back, e.g. 30d, 12h (default 30d)")
     s.add_argument("--service", help="only this service's changes")
     s.add_argument("--json", action="store_true", help="the numbers as JSON")
+    s.add_argument(
+        "--link",
+        action="store_true",
+        help="print a personal link to the insights page (charts) instead (needs --as)",
+    )
+    s.add_argument("--as", dest="as_user", metavar="USER", help="whom the link is for")
     s.set_defaults(func=_lazy("cmd_report"))
 
     s = sub.add_parser("runs", parents=[common], help="list runs")

@@ -147,9 +147,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     import json
     from datetime import UTC, datetime
 
-    from chatops.engine.domain.delivery import changes_of, numbers
-    from chatops.engine.domain.run import AuditEvent
     from chatops.engine.planning.durations import parse_duration
+    from chatops.engine.runs.insights import delivery
+
+    if getattr(args, "link", False):
+        from chatops.cli.handlers import cmd_link
+
+        return cmd_link(args)
 
     try:
         back = parse_duration(args.since)
@@ -158,9 +162,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     reader = _reader(args)
     until = datetime.now(UTC)
     since = until - back
-    runs = reader.list_runs(limit=1_000_000)
-    rows = (AuditEvent(r.at, r.actor, r.action, r.run_id) for r in reader.chain(since=since))
-    got = numbers(changes_of(runs, rows), since, until, args.service)
+    got = delivery(reader, since, until, args.service)
     if args.json:
         print(json.dumps(got, indent=2))
         return 0
@@ -179,13 +181,15 @@ def _report_text(got: dict[str, object], since: str, service: str | None) -> str
         df = n["deployment_frequency"]
         cfr = n["change_failure_rate"]
         lt, ttr, tta = n["lead_time"], n["time_to_restore"], n["time_to_approve"]
-        assert isinstance(df, dict) and isinstance(cfr, dict)
+        people = n["time_waiting_on_people"]
+        assert isinstance(df, dict) and isinstance(cfr, dict) and isinstance(people, dict)
         assert isinstance(lt, dict) and isinstance(ttr, dict) and isinstance(tta, dict)
         rate = "-" if cfr["rate"] is None else f"{cfr['rate']:.0%} ({cfr['failed']}/{cfr['total']})"
         return (
             f"{name:<14} {df['count']:>4} deploys ({df['per_day']}/day)  lead {_hours(lt['p50_s'])}"
             f"  failures {rate}  restore {_hours(ttr['p50_s'])}"
             f"  approve p50 {_hours(tta['p50_s'])} p90 {_hours(tta['p90_s'])}"
+            f"  people p50 {_hours(people['p50_s'])}"
         )
 
     head = f"delivery over the last {since}" + (f" on {service}" if service else "")

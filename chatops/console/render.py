@@ -49,6 +49,7 @@ EMOJI = {
     ":red_circle:": "●",
     ":robot_face:": "🤖",
     ":mag:": "🔍",
+    ":bar_chart:": "📊",
     ":snowflake:": "❄",
     ":sunny:": "☀",
     ":scroll:": "📜",

@@ -204,6 +204,10 @@ class Steps(Protocol):
         """Stored chunks after position `after` (a chunk's key), oldest first."""
         ...
 
+    def output_tail(self, step_run_id: int, limit: int) -> list[tuple[int, str]]:
+        """The last `limit` stored chunks, oldest first (what a live page shows)."""
+        ...
+
     def of_run(self, run_id: int) -> list[StepRecord]: ...
 
 

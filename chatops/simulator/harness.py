@@ -32,7 +32,7 @@ from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.settings import Settings
 from chatops.simulator.standin import Message, SlackStandIn
 from chatops.slack.transport.http import asgi
-from chatops.web.routes import run_routes
+from chatops.web.routes import web_routes
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - a test value
 BOT_TOKEN = "xoxb-000000000000-000000000000-testtesttesttesttesttest"  # noqa: S105
@@ -345,7 +345,7 @@ class ChatHarness(SlackSim):
         self.desk = self.services.notifier.desk
         self.scheduler = self.bot.scheduler
         self.bot.start(sweep=False)  # as serve starts it; a test sweeps when it means to
-        routes: list[BaseRoute] = [*run_routes(self.wired.pages)]
+        routes: list[BaseRoute] = [*web_routes(self.wired.pages, self.wired.insights)]
         lifespan = None
         if agents:
             from chatops.api.web import agent_endpoints  # the MCP SDK: a second to import

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -10,6 +11,7 @@ from slack_sdk import WebClient
 from chatops.engine.bus import Handlers
 from chatops.engine.domain import events as ev
 from chatops.engine.ports import Clock
+from chatops.engine.runs.insights import TeamNumbers
 from chatops.engine.runs.overview import Overview
 from chatops.engine.runs.queries import Queries
 from chatops.slack.records import SlackRecords
@@ -36,7 +38,31 @@ CHANGES = (
 )
 
 
-def home_view(o: Overview) -> dict[str, Any]:
+def _span(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} d"
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def team_blocks(n: TeamNumbers) -> list[bk.Block]:
+    """The team's four numbers for the last 30 days, and a button to the charts."""
+    rate = "-" if n.failure_rate is None else f"{n.failure_rate:.0%} ({n.failed}/{n.ended})"
+    per_day = "-" if n.per_day is None else f"{n.per_day:g}/day"
+    text = (
+        "*The team, last 30 days*\n"
+        f"• Deployment frequency: {n.deploys} ({per_day})\n"
+        f"• Lead time for changes (p50): {_span(n.lead_p50_s)}\n"
+        f"• Change failure rate: {rate}\n"
+        f"• Time to restore (p50): {_span(n.restore_p50_s)}"
+    )
+    section = bk.section(text)
+    section["accessory"] = bk.button("Insights", bk.A_INSIGHTS, "30d")
+    return [section]
+
+
+def home_view(o: Overview, team: TeamNumbers | None = None) -> dict[str, Any]:
     blocks: list[bk.Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "chatops"}},
         bk.context(
@@ -84,6 +110,8 @@ def home_view(o: Overview) -> dict[str, Any]:
                 f"({bk.when(r.updated_at)})"
             )
         blocks.append(bk.section("\n".join(lines)))
+    if team is not None:
+        blocks += [{"type": "divider"}, *team_blocks(team)]
     return {"type": "home", "blocks": blocks[: bk.MAX_BLOCKS]}
 
 
@@ -97,8 +125,10 @@ class HomePublisher:
         clock: Clock,
         records: SlackRecords,
         throttle: Throttle | None = None,
+        team: Callable[[], TeamNumbers | None] | None = None,
     ) -> None:
         self.client = client
+        self.team = team  # the team's four numbers (Insights.team), read at most once a minute
         self.queries = queries
         self.clock = clock
         self.records = records
@@ -108,7 +138,13 @@ class HomePublisher:
             self.handlers.on(kind, self.on_change)
 
     def view(self, user: str) -> dict[str, Any]:
-        return home_view(self.queries.overview(user))
+        team = None
+        if self.team is not None:
+            try:
+                team = self.team()
+            except Exception:  # the numbers are a nicety: the home is shown without them
+                log.exception("could not read the team's numbers for the App Home")
+        return home_view(self.queries.overview(user), team)
 
     def publish_home(self, user: str) -> None:
         try:

@@ -216,6 +216,18 @@ class Reader:
         sql = f"SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY id DESC LIMIT ?"  # noqa: S608
         return [_event(r) for r in self._rows(sql, limit)]
 
+    def head(self) -> tuple[int, str] | None:
+        """The newest audit row's id and hash (None for an empty trail)."""
+        rows = self._rows("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+        return (int(rows[0][0]), str(rows[0][1] or "")) if rows else None
+
+    def audit_since(self, since: datetime) -> Iterator[AuditEvent]:
+        """Every audit row since `since`, in order, in batches (what the delivery numbers read)."""
+        for r in self.chain(since=since):
+            yield AuditEvent(
+                r.at, r.actor, r.action, r.run_id, r.task_id, r.plan_hash, r.detail, r.id
+            )
+
     def chain(self, since: datetime | None = None, run_id: int | None = None) -> Iterator[Row]:
         """Audit rows with their hashes in id order, in batches (the whole trail by default)."""
         after = 0

@@ -99,6 +99,15 @@ class SqlSteps:
         )
         return [(row_id, data) for row_id, data in self.s.execute(q)]
 
+    def output_tail(self, step_run_id: int, limit: int) -> list[tuple[int, str]]:
+        q = (
+            select(StepOutputRow.id, StepOutputRow.data)
+            .where(StepOutputRow.step_run_id == step_run_id)
+            .order_by(StepOutputRow.id.desc())
+            .limit(limit)
+        )
+        return [(row_id, data) for row_id, data in reversed(list(self.s.execute(q)))]
+
     def of_run(self, run_id: int) -> list[StepRecord]:
         s = self.s
         q = select(StepRunRow).where(StepRunRow.run_id == run_id).order_by(StepRunRow.id)

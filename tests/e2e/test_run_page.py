@@ -47,6 +47,17 @@ def slack(tmp_path: Path) -> Iterator[ChatHarness]:
 """,
         )
     )
+    (commands / "colours.yml").write_text(
+        service_runbook(
+            "Colours",
+            "prints a long coloured output",
+            """  - id: colours
+    kind: ssh
+    title: Print 2500 coloured lines
+    run: for i in $(seq 1 2500); do printf '\\033[31mred %s\\033[0m plain\\n' "$i"; done
+""",
+        )
+    )
     with ChatHarness(
         config=path,
         commands=commands,
@@ -67,12 +78,12 @@ def fetch(slack: ChatHarness, path: str, accept: str = "text/html") -> tuple[int
         return e.code, e.read().decode(), dict(e.headers)
 
 
-def ran(slack: ChatHarness) -> int:
-    slack.command("/change", "shout web", user="U_CODER")
+def ran(slack: ChatHarness, runbook: str = "shout") -> int:
+    slack.command("/change", f"{runbook} web", user="U_CODER")
     slack.settle()
-    slack.click("chatops.approve", user="U_LEAD")
+    slack.click("chatops.approve", user="U_LEAD", message=slack.plans()[-1])
     slack.settle()
-    run = slack.wired.queries.get_run(1)
+    run = slack.wired.queries.list_runs(limit=1)[0]
     assert run.state == RunState.SUCCEEDED, run.error
     return run.id
 
@@ -96,8 +107,13 @@ def test_the_page_shows_the_plan_approvals_steps_and_audit_with_every_text_inert
     assert headers.get("referrer-policy") == "no-referrer"
     [step] = [s for s in slack.wired.queries.steps(run_id) if s.step_id == "shout" and s.host]
     out = link.replace(f"/runs/{run_id}?", f"/runs/{run_id}/output/{step.id}?")
-    code, text, got = fetch(slack, out)
+    code, html, got = fetch(slack, out)  # the whole output, as a page: inert too
+    assert code == 200 and "&lt;script&gt;" in html and "<script>" not in html
+    assert "form-action 'self'" in got["content-security-policy"]  # its search form
+    download = out.replace(f"/output/{step.id}?", f"/output/{step.id}/download?")
+    code, text, got = fetch(slack, download)
     assert code == 200 and HOSTILE in text and got["content-type"].startswith("text/plain")
+    assert got["content-disposition"].startswith("attachment;")
 
 
 def test_links_that_are_changed_expired_or_for_someone_without_the_role_are_refused(
@@ -183,3 +199,41 @@ def test_view_run_answers_the_clicker_alone_with_a_link_made_for_them(
     slack.settle()
     assert any("may see a run's page" in t for t in slack.ephemerals("U_NOBODY"))
     assert not any("/runs/" in t for t in slack.ephemerals("U_NOBODY"))
+
+
+def test_a_long_coloured_output_is_paged_searched_shown_as_text_and_downloaded(
+    slack: ChatHarness,
+) -> None:
+    run_id = ran(slack, "colours")
+    link = slack.wired.pages.link(run_id, "U_LEAD")
+    [step] = [s for s in slack.wired.queries.steps(run_id) if s.host]
+    out = link.replace(f"/runs/{run_id}?", f"/runs/{run_id}/output/{step.id}?")
+    code, html, _ = fetch(slack, out)
+    assert code == 200 and "lines 1 to 1000 of 2500" in html and "page 1 of 3" in html
+    assert '<span class="f1">red 1</span> plain' in html  # its colours, as classes
+    assert 'id="L1000"' in html and 'id="L1001"' not in html  # a page at a time
+    html = fetch(slack, out + "&page=3")[1]
+    assert 'id="L2500"' in html and 'id="L1"' not in html and "lines 2001 to 2500" in html
+    html = fetch(slack, out + "&view=plain")[1]
+    assert "red 1 plain" in html and 'class="f1"' not in html  # stripped
+    html = fetch(slack, out + "&q=RED+2499")[1]
+    assert "1 line(s) with" in html and "page=3#L2499" in html  # found, linked in context
+    assert '<mark class="hit">red 2499</mark>' in html
+    assert "No line has" in fetch(slack, out + "&q=%3Cscript%3E")[1]
+    assert "the output has 2500" in fetch(slack, out + "&page=9")[1]
+    raw = fetch(slack, out.replace("?", "/download?", 1) + "&raw=1")[1]
+    assert raw.count("\x1b[31m") == 2500  # as it came
+    text = fetch(slack, out.replace("?", "/download?", 1))[1]
+    assert "\x1b" not in text and text.splitlines()[-1] == "red 2500 plain"
+
+
+def test_a_finished_runs_events_say_its_version_and_end(slack: ChatHarness) -> None:
+    run_id = ran(slack)
+    link = slack.wired.pages.link(run_id, "U_LEAD")
+    html = fetch(slack, link)[1]
+    version = html.split('data-version="', 1)[1].split('"', 1)[0]
+    events = link.replace(f"/runs/{run_id}?", f"/runs/{run_id}/events?")
+    code, body, headers = fetch(slack, events, accept="text/event-stream")
+    assert code == 200 and headers["content-type"].startswith("text/event-stream")
+    assert f"data: {version}" in body and body.rstrip().endswith("event: end\ndata: ended")
+    assert fetch(slack, events[:-3] + "xyz")[0] == 403  # the same link rules

@@ -233,6 +233,9 @@ def test_a_steps_output_is_kept_whole_and_paged_in_order(
     rest = steps.output_page(rec, first[-1][0], 10)
     assert [c for _k, c in [*first, *rest]] == chunks and len(first) == 2
     assert steps.output_page(rec, rest[-1][0], 10) == []
+    tail = steps.output_tail(rec, 2)  # the newest two, oldest first: what a live page shows
+    assert [c for _k, c in tail] == chunks[-2:] and tail[0][0] < tail[1][0]
+    assert len(steps.output_tail(rec, 50)) == 5
     [step] = steps.of_run(run.id)
     assert (step.state, step.exit_code, step.finished_at) == (StepState.SUCCEEDED, 0, LATER)
     assert step.tail == "line 4" and step.host == "prod-1" and step.phase == "main"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from chatops.engine.domain.delivery import changes_of, numbers, percentile
+from chatops.engine.domain.delivery import changes_of, numbers, percentile, weekly
 from chatops.engine.domain.run import AuditEvent, RunState, RunView
 from tests.factories import NOW
 
@@ -119,3 +119,29 @@ def test_the_metrics_time_each_change_as_it_happens() -> None:
         sample("chatops_changes_ended_total", process="debug", service="web", outcome="succeeded")
         == 0
     )
+
+
+def test_time_waiting_on_people_runs_from_reaching_their_step_to_their_word() -> None:
+    audit = [
+        *AUDIT,
+        AuditEvent(NOW + 1.5 * H, "chatops", "step.waiting", 1, detail="verify"),
+        AuditEvent(NOW + 2.5 * H, "U1", "step.done", 1, detail="verify: looked fine"),
+        AuditEvent(NOW + 20.5 * H, "chatops", "step.waiting", 3, detail="go"),
+        AuditEvent(NOW + 20.75 * H, "U_LEAD", "gate.approved", 3, detail="go"),
+        AuditEvent(NOW + 40.6 * H, "chatops", "step.waiting", 5, detail="never-answered"),
+    ]
+    got = numbers(changes_of(RUNS, audit), NOW, NOW + timedelta(days=2))
+    assert got["time_waiting_on_people"] == {"n": 2, "p50_s": 900.0, "p90_s": 3600.0}
+    by_kind = got["by_requester_kind"]
+    assert isinstance(by_kind, dict)
+    assert by_kind["agent"]["time_waiting_on_people"]["n"] == 1  # run 3's gate
+
+
+def test_weekly_numbers_start_on_mondays_and_cover_the_window() -> None:
+    since = NOW - timedelta(days=14)
+    weeks = weekly(changes_of(RUNS, AUDIT), since, NOW + timedelta(days=2))
+    assert all(date.fromisoformat(str(w["week"])).weekday() == 0 for w in weeks)  # Mondays
+    assert date.fromisoformat(str(weeks[0]["week"])) <= since.date()
+    shipped = sum(w["deployment_frequency"]["count"] for w in weeks)  # type: ignore[index]
+    assert shipped == 4  # every week together: the window's deploys, none twice
+    assert len(weeks) in (3, 4)

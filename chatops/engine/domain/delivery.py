@@ -7,8 +7,11 @@ and their audit rows: pure, so the CLI, the page and the metrics say the same.
 - change failure rate: deploying runs that failed or rolled back, or were followed by a
   hotfix of the same service within 24 h, over the deploying runs that ended;
 - time to restore: a hotfix's request to its success;
-- time to approve: a plan's request to its quorum (the run queued), p50 and p90.
-Each overall and by service, by process and by requester kind (person or agent).
+- time to approve: a plan's request to its quorum (the run queued), p50 and p90;
+- time waiting on people: a manual step or a gate mid-run, from the run reaching it to the
+  person saying done or approving it, p50 and p90.
+Each overall and by service, by process and by requester kind (person or agent); `weekly`
+gives the series the insights page draws.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ __all__ = [
     "changes_of",
     "numbers",
     "percentile",
+    "weekly",
 ]
 
 DEPLOYING = frozenset({"deploy", "migration", "hotfix"})
@@ -47,6 +51,7 @@ class Change:
     requested_at: datetime
     approved_at: datetime | None
     ended_at: datetime | None
+    waits: tuple[float, ...] = ()  # seconds each of its people's steps waited for them
 
     @property
     def requester_kind(self) -> str:
@@ -54,9 +59,12 @@ class Change:
 
 
 def changes_of(runs: Iterable[RunView], audit: Iterable[AuditEvent]) -> list[Change]:
-    """Each run with when it was approved (queued) and when it ended, from its audit rows."""
+    """Each run with when it was approved (queued), when it ended and how long its people's
+    steps waited, from its audit rows."""
     approved: dict[int, datetime] = {}
     ended: dict[int, datetime] = {}
+    reached: dict[tuple[int, str], datetime] = {}  # a people's step the run waits at
+    waits: dict[int, list[float]] = {}
     for e in audit:
         if e.run_id is None:
             continue
@@ -64,6 +72,13 @@ def changes_of(runs: Iterable[RunView], audit: Iterable[AuditEvent]) -> list[Cha
             approved.setdefault(e.run_id, e.at)
         elif e.action in ("run.succeeded", "run.failed", "run.rolled_back"):
             ended[e.run_id] = e.at
+        elif e.action == "step.waiting":
+            reached[(e.run_id, e.detail)] = e.at
+        elif e.action in ("step.done", "gate.approved"):
+            step = e.detail.split(":", 1)[0].strip()
+            since = reached.pop((e.run_id, step), None)
+            if since is not None:
+                waits.setdefault(e.run_id, []).append((e.at - since).total_seconds())
     return [
         Change(
             r.id,
@@ -75,6 +90,7 @@ def changes_of(runs: Iterable[RunView], audit: Iterable[AuditEvent]) -> list[Cha
             r.created_at,
             approved.get(r.id),
             ended.get(r.id),
+            tuple(waits.get(r.id, ())),
         )
         for r in runs
     ]
@@ -121,6 +137,7 @@ def _four(changes: list[Change], everything: list[Change], days: float) -> dict[
         for c in changes
         if c.approved_at is not None
     ]
+    waited = [w for c in changes for w in c.waits]
     return {
         "deployment_frequency": {
             "count": len(shipped),
@@ -134,6 +151,7 @@ def _four(changes: list[Change], everything: list[Change], days: float) -> dict[
         },
         "time_to_restore": _spread(restore),
         "time_to_approve": _spread(approve),
+        "time_waiting_on_people": _spread(waited),
     }
 
 
@@ -142,11 +160,7 @@ def numbers(
 ) -> dict[str, object]:
     """The numbers of the changes requested in [since, until) (of one service, if given):
     overall, and by service, by process and by requester kind."""
-    window = [
-        c
-        for c in changes
-        if since <= c.requested_at < until and (service is None or c.service == service)
-    ]
+    window = _window(changes, since, until, service)
     days = (until - since).total_seconds() / 86400
     out = _four(window, list(changes), days)
 
@@ -162,3 +176,32 @@ def numbers(
     out["by_process"] = by("process")
     out["by_requester_kind"] = by("requester_kind")
     return out
+
+
+def weekly(
+    changes: Sequence[Change], since: datetime, until: datetime, service: str | None = None
+) -> list[dict[str, object]]:
+    """The numbers a week at a time (weeks start on Monday, UTC), oldest first: what the
+    insights page charts (lead time and time to approve over weeks)."""
+    start = (since - timedelta(days=since.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    out: list[dict[str, object]] = []
+    while start < until:
+        end = start + timedelta(days=7)
+        a, b = max(start, since), min(end, until)
+        week = _window(changes, a, b, service)
+        got = _four(week, list(changes), (b - a).total_seconds() / 86400)
+        out.append({"week": start.date().isoformat(), **got})
+        start = end
+    return out
+
+
+def _window(
+    changes: Sequence[Change], since: datetime, until: datetime, service: str | None = None
+) -> list[Change]:
+    return [
+        c
+        for c in changes
+        if since <= c.requested_at < until and (service is None or c.service == service)
+    ]

@@ -1,10 +1,11 @@
 """Personal links to a run's page: HMAC-signed, bound to one user and one run, expiring.
 
-A link is `/runs/<id>?t=<token>`; the token says whom it was made for and until when, and a
-signature over both with the deployment's link key. Nothing in it is secret but the key:
-a token changed by a character, made for another run, or past its time is refused. Being
-signed is not enough to see a run: the page asks at each request whether the user the link
-names may still see it (their roles, now).
+A link is `/runs/<id>?t=<token>` (or `/insights?t=<token>`, the team's numbers, whose
+token names run `INSIGHTS`, 0, which no run has); the token says whom it was made for and
+until when, and a signature over both with the deployment's link key. Nothing in it is
+secret but the key: a token changed by a character, made for another run, or past its time
+is refused. Being signed is not enough to see a run: the page asks at each request whether
+the user the link names may still see it (their roles, now).
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ from dataclasses import dataclass
 
 from chatops.errors import PermissionDenied
 
-__all__ = ["USER_RE", "VERSION", "LinkRefused", "Pass", "read_token", "token_for"]
+__all__ = ["INSIGHTS", "USER_RE", "VERSION", "LinkRefused", "Pass", "read_token", "token_for"]
 
 USER_RE = re.compile(r"[A-Za-z0-9_.:@-]{1,80}")  # a Slack id, a console name, agent:<name>
 VERSION = "v1"
+INSIGHTS = 0  # the run a link to the insights page names: runs are numbered from 1
+
+
+def _what(run_id: int) -> str:
+    return "the insights page" if run_id == INSIGHTS else f"run #{run_id}"
 
 
 class LinkRefused(PermissionDenied):
@@ -77,7 +83,13 @@ def read_token(key: bytes, token: str, run_id: int, now: float) -> Pass:
     if not key or not hmac.compare_digest(good, signature):
         raise LinkRefused("this link was changed or made elsewhere: ask for a new one")
     if linked_run != run_id:
-        raise LinkRefused(f"this link is for run #{linked_run}, not #{run_id}")
+        other = (
+            _what(run_id).removeprefix("run ")
+            if INSIGHTS not in (run_id, linked_run)
+            else _what(run_id)
+        )
+        raise LinkRefused(f"this link is for {_what(linked_run)}, not {other}")
     if now >= expires:
-        raise LinkRefused("this link has expired: press View run again for a new one")
+        again = "ask for" if run_id == INSIGHTS else "press View run again for"
+        raise LinkRefused(f"this link has expired: {again} a new one")
     return Pass(linked_run, user, expires)

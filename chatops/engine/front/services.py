@@ -12,6 +12,7 @@ from chatops.engine.incidents.postmortem_service import PostMortems
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock
+from chatops.engine.runs.insights import Insights
 from chatops.engine.runs.operations import Operations
 from chatops.engine.runs.pages import RunPages
 from chatops.engine.runs.queries import Queries
@@ -32,3 +33,4 @@ class Services:
     oncall: OnCall
     freezes: FreezeService
     pages: RunPages
+    insights: Insights

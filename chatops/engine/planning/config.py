@@ -48,6 +48,7 @@ class Policies(BaseModel):
     snooze: str = "1d"
     escalate_after: Annotated[int, Field(ge=1, le=50)] = 3
     logs_roles: list[Role] = ["oncall", "coder", "lead"]
+    insights_roles: list[Role] = ["lead"]  # who may open /insights, the team's numbers
     logs_max_lines: Annotated[int, Field(ge=10, le=100000)] = 2000
     blast_radius: dict[str, Annotated[int, Field(ge=1, le=10000)]] = {}  # environment: hosts
     stale_run_after: str = "2m"

@@ -6,13 +6,21 @@ read logs (`policies.logs_roles`). Every refusal is audited."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from chatops.engine.domain.links import LinkRefused, Pass, read_token, token_for
 from chatops.engine.domain.postmortem import PostMortem
 from chatops.engine.domain.roles import Roles
-from chatops.engine.domain.run import ApprovalRecord, AuditEvent, RunView, StepRecord
+from chatops.engine.domain.run import (
+    ApprovalRecord,
+    AuditEvent,
+    RunView,
+    StepRecord,
+    StepState,
+)
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Clock
@@ -20,7 +28,18 @@ from chatops.engine.runs.queries import Queries
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import NotFound, PermissionDenied
 
-__all__ = ["RunPage", "RunPages"]
+__all__ = ["LIVE_CHUNKS", "Moment", "RunPage", "RunPages", "timeline"]
+
+LIVE_CHUNKS = 16  # a running step's newest stored chunks, shown on its page as they come
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One line of a run's timeline: when, who, what."""
+
+    at: datetime
+    who: str
+    what: str
 
 
 @dataclass(frozen=True)
@@ -35,6 +54,30 @@ class RunPage:
     viewer: str
     postmortem: PostMortem | None = None  # a hotfix's
     chain: str = ""  # the audit chain's verdict as a person reads it ("" if not asked)
+    live: dict[int, str] = field(default_factory=dict)  # a running step's newest output
+    version: str = ""  # changes when anything the page shows does (the live page's cue)
+
+    @property
+    def timeline(self) -> list[Moment]:
+        return timeline(self.run, self.steps, self.audit)
+
+
+def timeline(run: RunView, steps: list[StepRecord], audit: list[AuditEvent]) -> list[Moment]:
+    """Every event of a run in order: its audit rows (the request, each approval, each
+    step's and the run's end, the post-mortem) and each step's start and end on each host."""
+    out = [Moment(e.at, e.actor, e.action + (f": {e.detail}" if e.detail else "")) for e in audit]
+    for s in steps:
+        if not s.host:
+            continue  # a step's summary: its hosts' own lines say it
+        where = f"{s.step_id}{' (rollback)' if s.phase == 'rollback' else ''} on {s.host}"
+        if s.started_at is not None:
+            out.append(Moment(s.started_at, s.actor or "chatops", f"started {where}"))
+        if s.finished_at is not None:
+            code = "" if s.exit_code is None else f", exit {s.exit_code}"
+            out.append(
+                Moment(s.finished_at, s.actor or "chatops", f"{s.state.value} {where}{code}")
+            )
+    return sorted(out, key=lambda m: m.at)
 
 
 class RunPages:
@@ -85,26 +128,62 @@ class RunPages:
         run = self.queries.get_run(run_id)
         viewer = self._pass(run, token).user
         plan = self.queries.load_plan(run.task_id)
+        steps = self.queries.steps(run.id)
+        live: dict[int, str] = {}
         with self.tx() as t:
             postmortem = t.postmortems.get(run.id)
+            for s in steps:
+                if s.host and s.state == StepState.RUNNING:
+                    live[s.id] = "".join(c for _k, c in t.steps.output_tail(s.id, LIVE_CHUNKS))
         return RunPage(
             run,
             plan,
-            self.queries.steps(run.id),
+            steps,
             self.queries.approvals(run.id),
             self.queries.audit_for_run(run.id),
             viewer,
             postmortem,
             self.chain() if self.chain is not None else "",
+            live,
+            self._version(run, steps),
         )
+
+    def version(self, run_id: int, token: str, check: bool = True) -> tuple[str, bool]:
+        """What changes when anything the run's page shows does, and whether the run still
+        goes on; the link is checked first (unless `check` is False: a live page checks it
+        again every so often, not at each look)."""
+        run = self.queries.get_run(run_id)
+        if check:
+            self._pass(run, token)
+        return self._version(run, self.queries.steps(run.id)), not run.state.is_terminal
+
+    def _version(self, run: RunView, steps: list[StepRecord]) -> str:
+        parts = [run.state.value, str(run.updated_at), str(len(steps))]
+        with self.tx() as t:
+            for s in steps:
+                parts.append(f"{s.id}:{s.state.value}:{s.finished_at}")
+                if s.host and s.state == StepState.RUNNING:
+                    newest = t.steps.output_tail(s.id, 1)
+                    parts.append(str(newest[0][0]) if newest else "0")
+            postmortem = t.postmortems.get(run.id)
+        if postmortem is not None:
+            parts.append(f"pm:{postmortem.done_at}:{postmortem.reminders_sent}")
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
     def output(self, run_id: int, token: str, step_run_id: int) -> Iterator[str]:
         """One step's whole output on one host, read a page of chunks at a time."""
+        return self.output_of(run_id, token, step_run_id)[1]
+
+    def output_of(self, run_id: int, token: str, step_run_id: int) -> tuple[str, Iterator[str]]:
+        """What the output is of ("<step> on <host>") and the output, as `output` reads it."""
         run = self.queries.get_run(run_id)
         self._pass(run, token)
-        if step_run_id not in {s.id for s in self.queries.steps(run.id)}:
+        found = [s for s in self.queries.steps(run.id) if s.id == step_run_id and s.host]
+        if not found:
             raise NotFound(f"run #{run.id} has no step output {step_run_id}")
-        return self.queries.output_chunks(step_run_id)
+        step = found[0]
+        what = f"{step.step_id}{' (rollback)' if step.phase == 'rollback' else ''} on {step.host}"
+        return what, self.queries.output_chunks(step_run_id)
 
     def _pass(self, run: RunView, token: str) -> Pass:
         try:

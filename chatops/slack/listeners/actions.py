@@ -87,6 +87,27 @@ def register(app: App, s: SlackServices) -> None:
 
         s.workers.task(work, s.ephemeral(channel, user))
 
+    @app.action(bk.A_INSIGHTS)
+    def insights(ack: Ack, body: dict[str, Any]) -> None:
+        """From the App Home: a personal link to the team's numbers, in a modal only the
+        clicker sees (a home has no channel to answer in)."""
+        ack()
+        user = str((body.get("user") or {}).get("id", ""))
+        trigger = str(body.get("trigger_id", ""))
+
+        def tell(message: str) -> None:
+            s.client.views_open(trigger_id=trigger, view=modals.notice_modal("Insights", message))
+
+        def work() -> None:
+            url = s.public_url.rstrip("/") + s.engine.insights.link(user)
+            hours = s.engine.insights.ttl / 3600
+            tell(
+                f":bar_chart: <{url}|The team's delivery numbers>: a link for you alone, "
+                f"valid {hours:g} h (do not forward it: it opens only for you)"
+            )
+
+        s.workers.task(work, tell)
+
     def open_view(body: dict[str, Any], make: Callable[[str, int], dict[str, Any]]) -> None:
         """A button that opens a form: the value is checked first, the form opened after."""
         user, channel, _ts, _action = _click(body)

@@ -28,6 +28,7 @@ A_DONE = "chatops.done"
 A_GATE = "chatops.gate"
 A_CANCEL = "chatops.cancel"
 A_VIEW = "chatops.view"  # a personal link to the run's web page, answered privately
+A_INSIGHTS = "chatops.insights"  # a personal link to the team's numbers (the App Home's)
 A_TAKE_OVER = "chatops.take_over"
 A_CLOSE_ESCALATION = "chatops.close_escalation"
 

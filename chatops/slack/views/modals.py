@@ -249,6 +249,16 @@ def reject_modal(meta: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def notice_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only tells something (a personal link, a refusal): no form, no submit."""
+    return {
+        "type": "modal",
+        "title": _text(title, 24),
+        "close": _text("Close", 24),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
+    }
+
+
 def values(view: dict[str, Any]) -> dict[str, str]:
     """Flatten a submitted view's state to {block_id: value}; what is not shaped like Slack's
     state is left out."""

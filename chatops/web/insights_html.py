@@ -1,0 +1,124 @@
+"""The insights page: the team's delivery numbers of the last 30 days (the DORA four, the
+time to approve and the time waiting on people), by service, process and requester kind,
+and charts of the last 12 weeks. Every text escaped, no script."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatops.engine.runs.insights import InsightsPage
+from chatops.web.charts import bars, lines
+from chatops.web.html import document, t, when
+
+__all__ = ["insights_page"]
+
+
+def _span(seconds: object) -> str:
+    if not isinstance(seconds, int | float):
+        return "-"
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} d"
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def _rate(cfr: dict[str, Any]) -> str:
+    rate = cfr.get("rate")
+    return "-" if rate is None else f"{rate:.0%} ({cfr['failed']}/{cfr['total']})"
+
+
+def _cards(n: dict[str, Any]) -> str:
+    df = n["deployment_frequency"]
+    per_day = "-" if df["per_day"] is None else f"{df['per_day']:g} a day"
+    cards = [
+        ("Deployment frequency", str(df["count"]), per_day),
+        ("Lead time for changes", _span(n["lead_time"]["p50_s"]), "p50, request to success"),
+        ("Change failure rate", _rate(n["change_failure_rate"]), "failed, rolled back or hotfixed"),
+        ("Time to restore", _span(n["time_to_restore"]["p50_s"]), "p50, hotfix asked to done"),
+        (
+            "Time to approve",
+            _span(n["time_to_approve"]["p50_s"]),
+            f"p50 (p90 {_span(n['time_to_approve']['p90_s'])}), plan to quorum",
+        ),
+        (
+            "Waiting on people",
+            _span(n["time_waiting_on_people"]["p50_s"]),
+            f"p50 (p90 {_span(n['time_waiting_on_people']['p90_s'])}), manual steps and gates",
+        ),
+    ]
+    return (
+        '<div class="cards" id="numbers">'
+        + "".join(
+            f'<div class="card">{t(name)}<b>{t(value)}</b><span class="meta">{t(note)}</span></div>'
+            for name, value, note in cards
+        )
+        + "</div>"
+    )
+
+
+def _table(title: str, groups: dict[str, Any]) -> str:
+    if not groups:
+        return ""
+    rows = "".join(
+        f"<tr><td>{t(name)}</td><td>{n['deployment_frequency']['count']}</td>"
+        f"<td>{t(_span(n['lead_time']['p50_s']))}</td><td>{t(_rate(n['change_failure_rate']))}</td>"
+        f"<td>{t(_span(n['time_to_restore']['p50_s']))}</td>"
+        f"<td>{t(_span(n['time_to_approve']['p50_s']))} / {t(_span(n['time_to_approve']['p90_s']))}"
+        f"</td><td>{t(_span(n['time_waiting_on_people']['p50_s']))}</td></tr>"
+        for name, n in groups.items()
+    )
+    return (
+        f"<h2>{t(title)}</h2><table><tr><th></th><th>deploys</th><th>lead time p50</th>"
+        "<th>change failure rate</th><th>time to restore p50</th>"
+        f"<th>time to approve p50 / p90</th><th>waiting on people p50</th></tr>{rows}</table>"
+    )
+
+
+def _hours(seconds: object) -> float | None:
+    return seconds / 3600 if isinstance(seconds, int | float) else None
+
+
+def insights_page(page: InsightsPage) -> str:
+    n: dict[str, Any] = page.numbers
+    weeks: list[dict[str, Any]] = page.weeks
+    labels = [str(w["week"])[5:] for w in weeks]
+    over_weeks = lines(
+        "Lead time and time to approve, p50 a week (hours)",
+        labels,
+        [
+            ("lead time p50", [_hours(w["lead_time"]["p50_s"]) for w in weeks]),
+            ("time to approve p50", [_hours(w["time_to_approve"]["p50_s"]) for w in weeks]),
+        ],
+        " h",
+    )
+    by_service: dict[str, Any] = n["by_service"]
+    per_service = bars(
+        "Deploys, failures and restores per service (30 days)",
+        [
+            (
+                name,
+                [
+                    float(s["deployment_frequency"]["count"]),
+                    float(s["change_failure_rate"]["failed"]),
+                    float(s["time_to_restore"]["n"]),
+                ],
+            )
+            for name, s in by_service.items()
+        ],
+        ["deploys", "failures", "restores (hotfixes)"],
+    )
+    scope = f" of {page.service}" if page.service else ""
+    body = (
+        f"<h1>The team's delivery{t(scope)}</h1>"
+        f'<p class="meta">the last 30 days to {when(page.until)} · seen by {t(page.viewer)} · '
+        "the same numbers as <code>chatops report</code> and <code>/metrics</code></p>"
+        + _cards(n)
+        + f'<h2>Over the last 12 weeks</h2><figure id="weeks">{over_weeks}</figure>'
+        + f'<h2>Per service</h2><figure id="services">{per_service}</figure>'
+        + _table("By service", by_service)
+        + _table("By process", n["by_process"])
+        + _table("By who asked", n["by_requester_kind"])
+        + '<p class="meta">A change fails when its run failed or rolled back, or a hotfix of '
+        "the same service was asked within 24 h of it. A gate that helps shows short times to "
+        "approve and a failure rate that does not rise with speed.</p>"
+    )
+    return document("Insights", body)
