@@ -27,6 +27,7 @@ def test_the_report_counts_a_run_from_the_terminal_in_json_and_text(env: dict[st
         "change_failure_rate",
         "time_to_restore",
         "time_to_approve",
+        "time_waiting_on_people",
     }
     assert got["change_failure_rate"]["total"] == 1 and got["time_to_approve"]["n"] == 1
     assert got["deployment_frequency"]["count"] == 0  # the one deploy did not succeed
@@ -40,3 +41,16 @@ def test_the_report_counts_a_run_from_the_terminal_in_json_and_text(env: dict[st
     }
     bad = chatops(env, "report", "--since", "soon")
     assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+def test_the_terminal_prints_a_leads_link_to_the_insights_page(env: dict[str, str]) -> None:
+    env = {
+        **env,
+        "CHATOPS_LINK_SECRET": "a-secret-for-links-in-this-test",
+        "CHATOPS_PUBLIC_URL": "https://chatops.example.test",
+    }
+    out = chatops(env, "report", "--link", "--as", "U_LEAD")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("https://chatops.example.test/insights?t=v1.0.")
+    refused = chatops(env, "report", "--link", "--as", "U_CODER")
+    assert refused.returncode != 0 and "may see the team's numbers" in refused.stderr

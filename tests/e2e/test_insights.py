@@ -1,0 +1,148 @@
+"""The team's delivery numbers where people look: the insights page (leads only, behind a
+personal link, with its charts) and the App Home's four numbers with its Insights button."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chatops.engine.domain.links import INSIGHTS, token_for
+from chatops.engine.domain.run import RunState
+from chatops.errors import PermissionDenied
+from chatops.simulator.harness import ChatHarness
+from tests.apps import ROOMY, make_app, service_config, service_runbook
+from tests.e2e.test_slack_forms import homes, open_home
+
+SHIP = service_runbook(
+    "Ship",
+    "a deploy, a person's step then the machine's",
+    """  - id: prepare
+    kind: manual
+    role: coder
+    title: Tests pass and the change is pushed
+  - id: ship
+    kind: ssh
+    title: Ship it
+    run: echo shipped
+    rollback:
+      run: echo unshipped
+""",
+).replace("kind: debug", "kind: deploy")
+
+
+@pytest.fixture
+def slack(tmp_path: Path) -> Iterator[ChatHarness]:
+    app = make_app(tmp_path / "app")
+    cfg = service_config(app, "http://127.0.0.1:9/health", [{"name": "h1", "transport": "local"}])
+    path = tmp_path / "chatops.yml"
+    path.write_text(yaml.safe_dump(cfg))
+    commands = tmp_path / "commands"
+    commands.mkdir()
+    (commands / "ship.yml").write_text(SHIP)
+    with ChatHarness(
+        config=path,
+        commands=commands,
+        database_url=f"sqlite:///{tmp_path / 'c.db'}",
+        throttle=0.05,
+        slack_limits=ROOMY,
+    ) as h:
+        yield h
+
+
+def fetch(slack: ChatHarness, path: str, accept: str = "text/html") -> tuple[int, str]:
+    req = urllib.request.Request(slack.url + path, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def shipped(slack: ChatHarness) -> int:
+    slack.command("/change", "ship web", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")  # the person's step: waited on them
+    slack.settle()
+    run = slack.wired.queries.list_runs(limit=1)[0]
+    assert run.state == RunState.SUCCEEDED, run.error
+    return run.id
+
+
+def home_click(user: str, view: dict[str, Any]) -> dict[str, Any]:
+    [block] = [b for b in view["blocks"] if b.get("accessory", {}).get("action_id")]
+    return {
+        "type": "block_actions",
+        "team": {"id": "T0TEST"},
+        "api_app_id": "A0TEST",
+        "user": {"id": user, "username": user.lower(), "team_id": "T0TEST"},
+        "container": {"type": "view", "view_id": "VHOME"},
+        "view": {"id": "VHOME", "type": "home", "blocks": view["blocks"]},
+        "trigger_id": f"trigger-home-{user}",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": block["accessory"]["action_id"],
+                "block_id": block.get("block_id", ""),
+                "value": block["accessory"]["value"],
+                "action_ts": "1.0",
+            }
+        ],
+    }
+
+
+def test_the_insights_page_shows_the_numbers_and_charts_to_leads_alone(
+    slack: ChatHarness,
+) -> None:
+    shipped(slack)
+    link = slack.wired.insights.link("U_LEAD")
+    assert link.startswith("/insights?t=v1.0.")
+    code, html = fetch(slack, link)
+    assert code == 200, html
+    numbers = html.split('id="numbers"', 1)[1].split("</div></div>", 1)[0]
+    assert "Deployment frequency<b>1</b>" in numbers and "Change failure rate<b>0% (0/1)" in numbers
+    assert "Waiting on people" in numbers
+    assert html.count("<svg") == 2 and "lead time p50" in html and "<script" not in html
+    assert "<td>web</td><td>1</td>" in html  # by service
+    with pytest.raises(PermissionDenied):
+        slack.wired.insights.link("U_CODER")  # not a lead: no link
+    forged = token_for(slack.settings.link_key(), INSIGHTS, "U_CODER", 4_000_000_000)
+    code, html = fetch(slack, f"/insights?t={forged}")
+    assert code == 403 and "may see the team&#x27;s numbers" in html
+    run_link = slack.wired.pages.link(1, "U_LEAD")  # a run's link opens no insights
+    code, html = fetch(slack, "/insights?" + run_link.split("?", 1)[1])
+    assert code == 403 and "for run #1, not the insights page" in html
+    code, body = fetch(slack, "/insights", accept="application/json")
+    assert code == 403 and json.loads(body)["status"] == 403 and "Traceback" not in body
+    denied = [e for e in slack.wired.queries.recent_audit(50) if e.action == "denied.insights"]
+    assert len(denied) >= 3  # every refusal is on record
+
+
+def test_the_app_home_shows_the_four_numbers_and_a_button_to_the_page(
+    slack: ChatHarness,
+) -> None:
+    shipped(slack)
+    open_home(slack, "U_LEAD")
+    view = homes(slack, "U_LEAD")[-1]
+    text = json.dumps(view)
+    assert "The team, last 30 days" in text and "Deployment frequency: 1 (" in text
+    assert "Change failure rate: 0% (0/1)" in text
+    assert slack.send(home_click("U_LEAD", view))[0] == 200
+    slack.settle()
+    said = json.dumps(slack.opened_views()[-1])
+    assert "The team's delivery numbers" in said and "/insights?t=" in said
+    url = said.split("<", 1)[1].split("|", 1)[0]
+    assert fetch(slack, url.removeprefix(slack.url))[0] == 200
+    open_home(slack, "U_CODER")
+    assert slack.send(home_click("U_CODER", homes(slack, "U_CODER")[-1]))[0] == 200
+    slack.settle()
+    refused = json.dumps(slack.opened_views()[-1])
+    assert "may see the team's numbers" in refused and "/insights?t=" not in refused
