@@ -13,8 +13,8 @@ from chatops.web.html import t
 __all__ = ["PALETTE", "bars", "lines"]
 
 PALETTE = ("#1264a3", "#e01e5a", "#2eb67d", "#ecb22e")
-W, H = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 48
+W, H = 900, 260
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 48
 
 
 def _nice(top: float) -> float:
@@ -41,7 +41,7 @@ def _frame(title: str, top: float, unit: str) -> list[str]:
         out.append(
             f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e5e5"/>'
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
-            f'fill="#616061">{t(f"{value:g}")}{t(unit)}</text>'
+            f'fill="#616061">{t(f"{value:.3g}")}{t(unit)}</text>'
         )
     return out
 

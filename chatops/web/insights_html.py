@@ -73,22 +73,30 @@ def _table(title: str, groups: dict[str, Any]) -> str:
     )
 
 
-def _hours(seconds: object) -> float | None:
-    return seconds / 3600 if isinstance(seconds, int | float) else None
+def _scale(values: list[object]) -> tuple[float, str]:
+    """The unit the longest of these times reads best in: minutes, hours or days."""
+    top = max((v for v in values if isinstance(v, int | float)), default=0.0)
+    if top >= 3 * 86400:
+        return 86400.0, "d"
+    return (3600.0, "h") if top >= 2 * 3600 else (60.0, "min")
 
 
 def insights_page(page: InsightsPage) -> str:
     n: dict[str, Any] = page.numbers
     weeks: list[dict[str, Any]] = page.weeks
     labels = [str(w["week"])[5:] for w in weeks]
+    lead = [w["lead_time"]["p50_s"] for w in weeks]
+    approve = [w["time_to_approve"]["p50_s"] for w in weeks]
+    size, unit = _scale(lead + approve)
+
+    def scaled(values: list[object]) -> list[float | None]:
+        return [v / size if isinstance(v, int | float) else None for v in values]
+
     over_weeks = lines(
-        "Lead time and time to approve, p50 a week (hours)",
+        f"Lead time and time to approve, p50 a week ({unit})",
         labels,
-        [
-            ("lead time p50", [_hours(w["lead_time"]["p50_s"]) for w in weeks]),
-            ("time to approve p50", [_hours(w["time_to_approve"]["p50_s"]) for w in weeks]),
-        ],
-        " h",
+        [("lead time p50", scaled(lead)), ("time to approve p50", scaled(approve))],
+        f" {unit}",
     )
     by_service: dict[str, Any] = n["by_service"]
     per_service = bars(

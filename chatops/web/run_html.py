@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 from chatops.engine.domain.postmortem import QUESTIONS
 from chatops.engine.runs.pages import RunPage
-from chatops.engine.runs.printable import printable
 from chatops.web.ansi import AnsiHtml, lines_of
 from chatops.web.html import document, t, when
 
@@ -63,10 +62,11 @@ def _approvals(page: RunPage) -> list[str]:
     ]
 
 
-def _live_tail(text: str) -> str:
+def _coloured(text: str, last: int = LIVE_LINES) -> str:
+    """The last lines of an output, with its colours."""
     colours = AnsiHtml()
     lines = [colours.line(line) for line in lines_of([text])]
-    return "\n".join(lines[-LIVE_LINES:])
+    return "\n".join(lines[-last:])
 
 
 def _steps(page: RunPage, token: str) -> list[str]:
@@ -77,6 +77,14 @@ def _steps(page: RunPage, token: str) -> list[str]:
     tq = quote(token, safe="")
     for s in page.steps:
         code = "" if s.exit_code is None else f" · exit {s.exit_code}"
+        if not s.host:  # a step's summary: its heading; each host's record follows it
+            parts.append(
+                f'<h3 id="step-{s.id}"><code>{t(s.step_id)}</code>'
+                + (" (rollback)" if s.phase == "rollback" else "")
+                + f': <span class="{t(s.state.value)}">{t(s.state.value)}</span></h3>'
+                + (f"<p><strong>{t(s.error)}</strong></p>" if s.error else "")
+            )
+            continue
         base = f"/runs/{run.id}/output/{s.id}"
         links = ""
         if s.host:
@@ -87,10 +95,10 @@ def _steps(page: RunPage, token: str) -> list[str]:
                 f' · <a href="{t(f"{base}/download?t={tq}&raw=1")}">raw</a>'
             )
         parts.append(
-            f'<h3 id="step-{s.id}"><code>{t(s.step_id)}</code>'
+            f'<h4 id="step-{s.id}"><code>{t(s.step_id)}</code>'
             + (" (rollback)" if s.phase == "rollback" else "")
-            + f' on {t(s.host or "-")}: <span class="{t(s.state.value)}">'
-            f"{t(s.state.value)}</span>{t(code)}</h3>"
+            + f' on {t(s.host)}: <span class="{t(s.state.value)}">'
+            f"{t(s.state.value)}</span>{t(code)}</h4>"
             f'<p class="meta">{when(s.started_at)} to {when(s.finished_at)}'
             + (f" · {t(s.actor)}" if s.actor else "")
             + links
@@ -99,9 +107,9 @@ def _steps(page: RunPage, token: str) -> list[str]:
         if s.error:
             parts.append(f"<p><strong>{t(s.error)}</strong></p>")
         if s.id in page.live:
-            parts.append(f'<pre class="tail" id="live-{s.id}">{_live_tail(page.live[s.id])}</pre>')
+            parts.append(f'<pre class="tail" id="live-{s.id}">{_coloured(page.live[s.id])}</pre>')
         elif s.tail.strip():
-            parts.append(f'<pre class="tail">{t(printable(s.tail))}</pre>')
+            parts.append(f'<pre class="tail">{_coloured(s.tail, 10_000)}</pre>')
     return parts
 
 

@@ -28,7 +28,7 @@ from chatops.engine.runs.queries import Queries
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import NotFound, PermissionDenied
 
-__all__ = ["LIVE_CHUNKS", "Moment", "RunPage", "RunPages", "timeline"]
+__all__ = ["ENDS", "LIVE_CHUNKS", "Moment", "RunPage", "RunPages", "timeline"]
 
 LIVE_CHUNKS = 16  # a running step's newest stored chunks, shown on its page as they come
 
@@ -62,22 +62,32 @@ class RunPage:
         return timeline(self.run, self.steps, self.audit)
 
 
+ENDS = ("run.succeeded", "run.failed", "run.rolled_back", "run.interrupted", "run.cancelled")
+
+
 def timeline(run: RunView, steps: list[StepRecord], audit: list[AuditEvent]) -> list[Moment]:
     """Every event of a run in order: its audit rows (the request, each approval, each
-    step's and the run's end, the post-mortem) and each step's start and end on each host."""
-    out = [Moment(e.at, e.actor, e.action + (f": {e.detail}" if e.detail else "")) for e in audit]
+    step's and the run's end, the post-mortem) and each step's start and end on each host.
+    Times are stored to the second: within one, steps go in their order, and the run's end
+    after them."""
+    keyed: list[tuple[tuple[object, ...], Moment]] = []
+    for i, e in enumerate(audit):
+        what = e.action + (f": {e.detail}" if e.detail else "")
+        rank = 2 if e.action in ENDS else 0
+        keyed.append(((e.at, rank, i, 0), Moment(e.at, e.actor, what)))
     for s in steps:
         if not s.host:
             continue  # a step's summary: its hosts' own lines say it
         where = f"{s.step_id}{' (rollback)' if s.phase == 'rollback' else ''} on {s.host}"
         if s.started_at is not None:
-            out.append(Moment(s.started_at, s.actor or "chatops", f"started {where}"))
+            moment = Moment(s.started_at, s.actor or "chatops", f"started {where}")
+            keyed.append(((s.started_at, 1, s.id, 0), moment))
         if s.finished_at is not None:
             code = "" if s.exit_code is None else f", exit {s.exit_code}"
-            out.append(
-                Moment(s.finished_at, s.actor or "chatops", f"{s.state.value} {where}{code}")
-            )
-    return sorted(out, key=lambda m: m.at)
+            what = f"{s.state.value} {where}{code}"
+            moment = Moment(s.finished_at, s.actor or "chatops", what)
+            keyed.append(((s.finished_at, 1, s.id, 1), moment))
+    return [m for _k, m in sorted(keyed, key=lambda k: k[0])]
 
 
 class RunPages:
