@@ -28,7 +28,7 @@ from slack_sdk import WebClient
 
 from chatops.engine.bus import Handlers
 from chatops.engine.domain.delivery import DEPLOYING
-from chatops.engine.domain.events import Event, RunApproved, RunFinished, StepFinished
+from chatops.engine.domain.events import Event, RunApproved, RunFinished, StepDone, StepFinished
 from chatops.engine.domain.run import RunState
 from chatops.engine.ports import Clock
 
@@ -64,6 +64,13 @@ TIME_TO_RESTORE = Histogram(
     "chatops_time_to_restore_seconds",
     "A hotfix's request to its success",
     ["service"],
+    registry=REGISTRY,
+    buckets=HOURS,
+)
+TIME_WAITING_ON_PEOPLE = Histogram(
+    "chatops_time_waiting_on_people_seconds",
+    "A person's step, from the run reaching it to the person saying it is done",
+    ["process"],
     registry=REGISTRY,
     buckets=HOURS,
 )
@@ -145,7 +152,10 @@ class DeliveryMetrics:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.handlers = (
-            Handlers[None]().on(RunApproved, self.on_approved).on(RunFinished, self.on_finished)
+            Handlers[None]()
+            .on(RunApproved, self.on_approved)
+            .on(RunFinished, self.on_finished)
+            .on(StepDone, self.on_done)
         )
 
     def publish(self, event: Event) -> None:
@@ -156,6 +166,10 @@ class DeliveryMetrics:
 
     def on_approved(self, event: RunApproved, _: None) -> None:
         TIME_TO_APPROVE.labels(event.run.runbook).observe(self._since_request(event))
+
+    def on_done(self, event: StepDone, _: None) -> None:
+        if event.waited_s is not None:
+            TIME_WAITING_ON_PEOPLE.labels(event.run.runbook).observe(event.waited_s)
 
     def on_finished(self, event: RunFinished, _: None) -> None:
         run = event.run

@@ -28,13 +28,27 @@ def _plan(page: RunPage) -> list[str]:
     ]
     if plan.request:
         parts.append(f"<p>Asked: {t(plan.request)}</p>")
+    if page.verdict:
+        parts.append(
+            '<p id="verdict"><strong>The process\'s rules refuse this plan:</strong></p><ul>'
+            + "".join(f"<li>{t(r)}</li>" for r in page.verdict)
+            + "</ul>"
+        )
+    else:
+        parts.append('<p id="verdict">Policy: the plan keeps every rule of its process.</p>')
     rows = []
-    for i, step in enumerate(plan.steps, 1):
+    for i, step in enumerate([*plan.steps, *plan.rollback], 1):
         commands = "".join(
             f"<div><code>{t(c.host)}$ {t(c.command)}</code></div>" for c in step.commands
         )
         if step.http is not None:
             commands += f"<div><code>GET {t(step.http.url)}</code></div>"
+        commands += "".join(
+            f'<div class="meta">rollback: <code>{t(c.host)}$ {t(c.command)}</code></div>'
+            for c in step.rollback
+        )
+        if i > len(plan.steps):
+            commands = f'<div class="meta">if the run rolls back</div>{commands}'
         rows.append(
             f"<tr><td>{i}</td><td><code>{t(step.id)}</code></td><td>{t(step.title)}</td>"
             f"<td>{t(step.kind)}</td><td>{commands}</td></tr>"

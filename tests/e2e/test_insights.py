@@ -102,7 +102,10 @@ def home_click(user: str, view: dict[str, Any]) -> dict[str, Any]:
 def test_the_insights_page_shows_the_numbers_and_charts_to_leads_alone(
     slack: ChatHarness,
 ) -> None:
-    shipped(slack)
+    run_id = shipped(slack)
+    html = fetch(slack, slack.wired.pages.link(run_id, "U_LEAD"))[1]  # the run's page
+    assert "keeps every rule of its process" in html  # the policy's verdict
+    assert "rollback: <code>h1$ " in html and "echo unshipped" in html  # and the way back
     link = slack.wired.insights.link("U_LEAD")
     assert link.startswith("/insights?t=v1.0.")
     code, html = fetch(slack, link)
@@ -124,6 +127,8 @@ def test_the_insights_page_shows_the_numbers_and_charts_to_leads_alone(
     assert code == 403 and json.loads(body)["status"] == 403 and "Traceback" not in body
     denied = [e for e in slack.wired.queries.recent_audit(50) if e.action == "denied.insights"]
     assert len(denied) >= 3  # every refusal is on record
+    metrics = fetch(slack, "/metrics", accept="text/plain")[1]
+    assert 'chatops_time_waiting_on_people_seconds_count{process="ship"}' in metrics
 
 
 def test_the_app_home_shows_the_four_numbers_and_a_button_to_the_page(

@@ -90,7 +90,7 @@ def test_percentiles_by_nearest_rank() -> None:
 
 def test_the_metrics_time_each_change_as_it_happens() -> None:
     from chatops.adapters.clock import ManualClock
-    from chatops.engine.domain.events import RunApproved, RunFinished
+    from chatops.engine.domain.events import RunApproved, RunFinished, StepDone
     from chatops.metrics import REGISTRY, DeliveryMetrics
 
     def sample(name: str, **labels: str) -> float:
@@ -108,6 +108,11 @@ def test_the_metrics_time_each_change_as_it_happens() -> None:
     metrics.publish(RunFinished(broken, RunState.FAILED))
     metrics.publish(RunFinished(fix, RunState.SUCCEEDED))
     metrics.publish(RunFinished(run(74, "debug", RunState.SUCCEEDED, 0), RunState.SUCCEEDED))
+    waited = run(75, "metrics-wait", RunState.RUNNING, 0)
+    metrics.publish(StepDone(waited, "prepare", "U_CODER", waited_s=1200.0))
+    metrics.publish(StepDone(waited, "other", "U_CODER"))  # an older event: no wait known
+    assert sample("chatops_time_waiting_on_people_seconds_sum", process="metrics-wait") == 1200
+    assert sample("chatops_time_waiting_on_people_seconds_count", process="metrics-wait") == 1
     lead = {"process": "deploy", "service": "metrics-web"}
     assert sample("chatops_lead_time_seconds_sum", **lead) == 3 * 3600
     assert sample("chatops_time_to_restore_seconds_count", service="metrics-web") == 1

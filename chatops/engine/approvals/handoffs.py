@@ -39,9 +39,10 @@ class Handoffs:
                     user, "mark_done", f"step {step_id} is for the {step.role} role", run, t
                 )
             rec = self.waiting(t, run, step_id)
+            waited = self.waited(t, run, rec)
             t.steps.finish(rec, StepState.SUCCEEDED, self.ctx.clock.now(), actor=user)
             self.ctx.audit(t, user, "step.done", run, step_id)
-            t.events.add(ev.StepDone(run, step_id, user))
+            t.events.add(ev.StepDone(run, step_id, user, waited_s=waited))
             run = t.runs.get(run.id)
             t.commit()
             return run
@@ -177,6 +178,13 @@ class Handoffs:
             run = t.runs.get(run.id)
             t.commit()
             return run
+
+    def waited(self, t: UnitOfWork, run: RunView, rec_id: int) -> float | None:
+        """Seconds the waiting step `rec_id` has waited for its person, until now."""
+        for rec in t.steps.of_run(run.id):
+            if rec.id == rec_id and rec.started_at is not None:
+                return max(0.0, (self.ctx.clock.now() - rec.started_at).total_seconds())
+        return None
 
     def waiting(self, t: UnitOfWork, run: RunView, step_id: str) -> int:
         for rec in t.steps.of_run(run.id):

@@ -177,10 +177,11 @@ class Proposals:
             if refused is not None:
                 raise self.ctx.deny(who, "mark_done", refused, run, t)
             rec = self._handoffs.waiting(t, run, step_id)
+            waited = self._handoffs.waited(t, run, rec)
             t.steps.append_output(rec, f"Evidence from {who}:\n{evidence.render()}\n")
             t.steps.finish(rec, StepState.SUCCEEDED, self.ctx.clock.now(), actor=who)
             self.ctx.audit(t, who, "step.done", run, f"{step_id}: {evidence.render()}"[:2000])
-            t.events.add(ev.StepDone(run, step_id, who, evidence.text, evidence.links))
+            t.events.add(ev.StepDone(run, step_id, who, evidence.text, evidence.links, waited))
             run = t.runs.get(run.id)
             t.commit()
             return run

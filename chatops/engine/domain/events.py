@@ -144,6 +144,7 @@ class StepDone(Event):
     by: str
     evidence: str = ""
     links: tuple[str, ...] = ()
+    waited_s: float | None = None  # how long the step waited for its person
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from chatops.engine.domain.run import (
 )
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
+from chatops.engine.planning.policy import evaluate
 from chatops.engine.ports import Clock
 from chatops.engine.runs.queries import Queries
 from chatops.engine.unit_of_work import Transactions
@@ -56,6 +57,7 @@ class RunPage:
     chain: str = ""  # the audit chain's verdict as a person reads it ("" if not asked)
     live: dict[int, str] = field(default_factory=dict)  # a running step's newest output
     version: str = ""  # changes when anything the page shows does (the live page's cue)
+    verdict: tuple[str, ...] = ()  # what the process's rules say against the plan (none: ok)
 
     @property
     def timeline(self) -> list[Moment]:
@@ -156,6 +158,7 @@ class RunPages:
             self.chain() if self.chain is not None else "",
             live,
             self._version(run, steps),
+            evaluate(plan).reasons,
         )
 
     def version(self, run_id: int, token: str, check: bool = True) -> tuple[str, bool]:
