@@ -141,7 +141,14 @@ def test_links_that_are_changed_expired_or_for_someone_without_the_role_are_refu
 
 
 def test_an_unknown_run_is_404_in_html_and_json(slack: ChatHarness) -> None:
-    for path in ("/runs/999?t=x", "/runs/abc?t=x", "/runs/1/output/5?t=x"):
+    for path in (
+        "/runs/999?t=x",
+        "/runs/abc?t=x",
+        "/runs/1/output/5?t=x",
+        "/runs/999/events?t=x",
+        "/runs/1/output/x%3Cscript%3E/download?t=x",
+        "/runs/" + "9" * 40 + "?t=x",
+    ):
         code, html, _ = fetch(slack, path)
         assert code == 404 and "<html" in html and "Traceback" not in html
         code, body, _ = fetch(slack, path, accept="application/json")
@@ -237,3 +244,17 @@ def test_a_finished_runs_events_say_its_version_and_end(slack: ChatHarness) -> N
     assert code == 200 and headers["content-type"].startswith("text/event-stream")
     assert f"data: {version}" in body and body.rstrip().endswith("event: end\ndata: ended")
     assert fetch(slack, events[:-3] + "xyz")[0] == 403  # the same link rules
+
+
+def test_any_query_on_a_page_gets_a_page_or_a_refusal_never_a_crash(slack: ChatHarness) -> None:
+    run_id = ran(slack)
+    link = slack.wired.pages.link(run_id, "U_LEAD")
+    [step] = [s for s in slack.wired.queries.steps(run_id) if s.host]
+    out = link.replace(f"/runs/{run_id}?", f"/runs/{run_id}/output/{step.id}?")
+    for junk in ("&page=-3", "&page=1e9", "&view=%3Cscript%3E", "&q=" + "%00" * 3000, "&raw=2"):
+        for path in (link + junk, out + junk, "/insights?t=x" + junk):
+            code, html, _ = fetch(slack, path)
+            assert code in (200, 403) and "Traceback" not in html, (path, code)
+            assert "<script>" not in html.split("<body>", 1)[-1].split("<script>(function")[0]
+    code, html, _ = fetch(slack, "/insights?t=x&service=%3Cb%3E")
+    assert code == 404 and "&lt;b&gt;" in html

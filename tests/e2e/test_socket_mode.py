@@ -2,7 +2,8 @@
 and its Socket Mode WebSocket: a /change and an Approve arrive as envelopes and are acked
 within 3 s; a refresh (disconnect, closed socket) is followed by a reconnect and the next
 envelope is acked; with the WebSocket gone /healthz turns 503 after the grace period and
-back to 200 when it returns. The port serves /healthz and /metrics, nothing else."""
+back to 200 when it returns. The port serves /healthz, /metrics and the web pages (a run's,
+/insights), no Slack endpoint."""
 
 from __future__ import annotations
 
@@ -77,6 +78,7 @@ def served(env: dict[str, str]) -> Iterator[tuple[SocketSim, int]]:
         "CHATOPS_SLACK_API_URL": web.api_url,
         "CHATOPS_SOCKET_GRACE": str(GRACE),
         "CHATOPS_SOCKET_PING": "1",
+        "CHATOPS_LINK_SECRET": "a-secret-for-socket-mode-links",
     }
     e.pop("SLACK_SIGNING_SECRET", None)
     log = Path(env["CHATOPS_CONFIG"]).parent / "serve.log"
@@ -106,7 +108,7 @@ def test_envelopes_are_acked_and_a_refresh_reconnects(served: tuple[SocketSim, i
     slack, port = served
     status, body = get(port, "/healthz")
     assert status == 200 and json.loads(body)["slack"] == "connected"
-    assert get(port, "/slack/events")[0] == 404  # nothing but health and metrics here
+    assert get(port, "/slack/events")[0] == 404  # no Slack endpoint here: health, metrics, pages
 
     slack.command("/change", "deploy service=web ref=v2 -- over the socket", user="U_CODER")
     assert slack.acked() < 3.0
@@ -118,6 +120,15 @@ def test_envelopes_are_acked_and_a_refresh_reconnects(served: tuple[SocketSim, i
         20,
         "the approval did not reach the plan",
     )
+    slack.click("chatops.view", user="U_LEAD", message=slack.plans()[0])  # the run's page
+    [said] = wait_for(
+        lambda: [t for t in slack.standin.ephemerals("U_LEAD") if "View run" in t], 20
+    )
+    url = said.split("<", 1)[1].split("|", 1)[0]
+    assert url.startswith(f"http://127.0.0.1:{port}/runs/1?t=")  # served on this port
+    code, html = get(port, url.split(str(port), 1)[1])
+    assert code == 200 and "Run #1" in html
+    assert get(port, "/insights?t=nothing")[0] == 403
 
     slack.socket.refresh()
     wait_for(lambda: slack.socket.connections >= 2, 20, "the app did not reconnect")
@@ -224,6 +235,7 @@ def test_an_envelope_acked_then_killed_is_handled_by_the_next_process(
         "SLACK_APP_TOKEN": APP_TOKEN,
         "CHATOPS_SLACK_API_URL": web.api_url,
         "CHATOPS_SOCKET_PING": "1",
+        "CHATOPS_LINK_SECRET": "a-secret-for-socket-mode-links",
     }
     e.pop("SLACK_SIGNING_SECRET", None)
 
