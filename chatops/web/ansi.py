@@ -90,6 +90,12 @@ class AnsiHtml:
                 i += 2 if codes[i + 1] == 5 else 4
             i += 1
 
+    def skip(self, raw: str) -> None:
+        """Take a line's colour changes without rendering it (a line before the page)."""
+        if "\x1b[" in raw:
+            for m in _SGR.finditer(last_line_state(raw)):
+                self._apply(m[1])
+
     def line(self, raw: str) -> str:
         """One raw line as HTML (escaped, coloured), the colour state carried on."""
         shown = last_line_state(raw)

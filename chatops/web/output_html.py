@@ -88,12 +88,14 @@ def _lines(base: str, token: str, chunks: Iterable[str], q: OutputQuery) -> str:
     total = 0
     for n, raw in enumerate(lines_of(chunks), 1):
         total = n
-        if q.view == "ansi":
-            text = colours.line(raw)  # every line: the colours carry over from before
-        elif first <= n <= last:
-            text = t(plain(raw))
-        if first <= n <= last:
-            shown.append(f'<a class="ln" id="L{n}" href="#L{n}">{n}</a>{text}')
+        if n < first:
+            if q.view == "ansi":
+                colours.skip(raw)  # the colours carry over from before the page
+            continue
+        if n > last:
+            continue  # counted, not read further
+        text = colours.line(raw) if q.view == "ansi" else t(plain(raw))
+        shown.append(f'<a class="ln" id="L{n}" href="#L{n}">{n}</a>{text}')
     pages = max(1, -(-total // PAGE_LINES))
     nav = _nav(base, token, q, pages)
     if not shown:

@@ -3,6 +3,8 @@ and the charts: every label escaped, the axis rounded."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from chatops.web.ansi import AnsiHtml, lines_of, plain
 from chatops.web.charts import bars, lines
 from chatops.web.output_html import PAGE_LINES, OutputQuery, output_page
@@ -50,3 +52,22 @@ def test_charts_escape_their_labels_and_round_their_axis() -> None:
     assert svg.count("<circle") == 2 and "<polyline" not in svg  # a gap: no line across it
     chart = bars("per service", [("web", [3.0, 1.0]), ("<api>", [0.0, 0.0])], ["x", "y"])
     assert chart.count("<rect") == 4 + 2 and "&lt;api&gt;" in chart  # 4 bars, 2 in the legend
+
+
+def test_a_page_of_a_huge_output_holds_a_page_not_the_output() -> None:
+    import tracemalloc
+
+    def chunks() -> Iterator[str]:  # 100k lines of 100 characters: 10 MB, as stored
+        line = "\x1b[33m" + "x" * 90 + "\x1b[0m\n"
+        for _ in range(1000):
+            yield line * 100
+
+    tracemalloc.start()
+    try:
+        html = output_page(1, 2, "big", chunks(), "tok", OutputQuery(page=75))
+        _size, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "lines 74001 to 75000 of 100000" in html
+    assert '<span class="f3">' + "x" * 90 in html  # with its colours
+    assert peak < 3 * 1024 * 1024, peak  # a page and a chunk, not 10 MB
