@@ -164,10 +164,10 @@ def keep(driver: Any, tmp_path: Path, name: str) -> Path:
 
 
 def text_of(driver: Any, css: str) -> str:
-    from selenium.webdriver.common.by import By
-
-    found = driver.find_elements(By.CSS_SELECTOR, css)
-    return str(found[0].text) if found else ""
+    """The text of the first element `css` finds, read in one step in the page (the live
+    part may be swapped between finding an element and reading it)."""
+    script = "var e = document.querySelector(arguments[0]); return e ? e.innerText : '';"
+    return str(driver.execute_script(script, css))
 
 
 def test_the_run_page_in_a_browser_is_live_inert_and_personal(
