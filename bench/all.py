@@ -24,6 +24,7 @@ BENCHES = {
     "ssh": "one step on 50 loopback hosts against Fabric's ThreadingGroup",
     "output": "serve's peak memory for a 20 MB line against 100 KB of output",
     "incident": "ten runs in one channel against Slack's rate limits, and without them",
+    "web": "a page of a 200k-line output, and a search, against bare Python",
 }
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from html import escape
 
-from chatops.engine.runs.printable import MAX_LINE, last_line_state, printable
+from chatops.engine.runs.printable import MAX_LINE, last_line_state
 
 __all__ = ["AnsiHtml", "lines_of"]
 
@@ -39,9 +39,15 @@ def lines_of(chunks: Iterable[str], max_line: int = MAX_LINE) -> Iterator[str]:
         yield rest
 
 
+_ESCAPES = re.compile(_SGR.pattern + "|" + _OTHER.pattern)
+_ALL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def plain(line: str) -> str:
-    """A raw line as text: what the terminal showed, no escapes."""
-    return printable(line).rstrip("\n")
+    """A raw line as text: what the terminal showed, no escapes, no control characters."""
+    if "\x1b" in line or "\r" in line:
+        line = _ESCAPES.sub("", last_line_state(line))
+    return _ALL_CONTROLS.sub("", line)
 
 
 class AnsiHtml:
@@ -92,9 +98,18 @@ class AnsiHtml:
 
     def skip(self, raw: str) -> None:
         """Take a line's colour changes without rendering it (a line before the page)."""
-        if "\x1b[" in raw:
-            for m in _SGR.finditer(last_line_state(raw)):
-                self._apply(m[1])
+        if "\x1b[" not in raw:
+            return
+        codes = _SGR.findall(raw)  # even overwritten text's colours stay, as on a terminal
+        start = 0
+        for i in range(len(codes) - 1, -1, -1):  # what came before a full reset is gone
+            if codes[i] in ("", "0"):
+                self.fg = self.bg = None
+                self.bold = False
+                start = i + 1
+                break
+        for params in codes[start:]:
+            self._apply(params)
 
     def line(self, raw: str) -> str:
         """One raw line as HTML (escaped, coloured), the colour state carried on."""

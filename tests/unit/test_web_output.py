@@ -71,3 +71,12 @@ def test_a_page_of_a_huge_output_holds_a_page_not_the_output() -> None:
     assert "lines 74001 to 75000 of 100000" in html
     assert '<span class="f3">' + "x" * 90 in html  # with its colours
     assert peak < 3 * 1024 * 1024, peak  # a page and a chunk, not 10 MB
+
+
+def test_a_colour_set_before_the_page_still_colours_it() -> None:
+    before = ["plain\n"] * (PAGE_LINES - 2) + ["\x1b[1;32mgreen from here\n", "\x1b[0m\x1b[34m\n"]
+    html = output_page(1, 2, "s", iter([*before, "still blue\n"]), "t", OutputQuery(page=2))
+    assert '<span class="f4">still blue</span>' in html  # set on page 1, after a reset
+    skipped = AnsiHtml()
+    skipped.skip("\x1b[31mred\x1b[0m\x1b[1mbold")
+    assert skipped.line("x") == '<span class="b">x</span>'  # what came before the reset is gone
