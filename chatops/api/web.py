@@ -66,7 +66,9 @@ def agent_endpoints(
     server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=True,
-        json_response=True,
+        # answers as server-sent events: a long call (wait_for_decision) sends its progress
+        # notifications before its result, as clients expect of a call that takes a while
+        json_response=False,
         # The bearer token is what keeps a browser page out (DNS rebinding cannot send it);
         # the serve process is reached under the names its operators give it.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),

@@ -19,15 +19,13 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-import httpx2
 import pytest
-from mcp import Client, StdioServerParameters
-from mcp.client.streamable_http import streamable_http_client
+from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from chatops.simulator.harness import ChatHarness
 from tests.agent_rig import CHANNEL, DEPLOY, AgentRig, agent_rig
-from tests.conftest import ROOT
+from tests.mcp_clients import ToolRefused, in_thread, over_http, over_stdio, tool
 from tests.servers import Sshd
 
 TOOLS = {
@@ -53,43 +51,6 @@ def rig(tmp_path: Path, sshd: Sshd) -> Iterator[AgentRig]:
         r.add("architect-agent", "architect")
         r.add("coder-agent", "coder")
         yield r
-
-
-def over_http(rig: AgentRig, token: str | None) -> Client:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(120))
-    return Client(streamable_http_client(f"{rig.slack.url}/mcp", http_client=http))
-
-
-def over_stdio(rig: AgentRig, token: str) -> Client:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/root"),
-        "CHATOPS_CONFIG": str(rig.config_path),
-        "CHATOPS_COMMANDS": str(ROOT / "commands"),
-        "CHATOPS_DATABASE_URL": rig.database_url,
-        "CHATOPS_AGENT_TOKEN": token,
-    }
-    chatops = Path(sys.executable).parent / "chatops"  # the installed entry point
-    params = StdioServerParameters(command=str(chatops), args=["mcp"], env=env)
-    return Client(params, read_timeout_seconds=120)
-
-
-async def tool(client: Client, name: str, args: dict[str, Any] | None = None) -> Any:
-    """A tool's JSON answer; an error result raises with its text."""
-    result = await client.call_tool(name, args or {})
-    text = "".join(getattr(c, "text", "") for c in result.content)
-    if result.is_error:
-        raise ToolRefused(text)
-    return result.structured_content if result.structured_content else json.loads(text)
-
-
-class ToolRefused(Exception):
-    pass
-
-
-async def in_thread(fn: Any, *args: Any) -> Any:
-    return await anyio.to_thread.run_sync(fn, *args)
 
 
 async def the_whole_flow(
