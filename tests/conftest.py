@@ -177,6 +177,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 # started last is the tail every other worker waits out. Measured with --durations=0
 # (seconds on these two-core machines); a file not listed keeps its place after them.
 LONGEST = (
+    "test_agent_mcp_wait.py",  # 105, asleep: a two-minute wait for a decision
     "test_oncall.py",  # 92
     "test_waiting.py",  # 89
     "test_console.py",  # 82

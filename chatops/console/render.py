@@ -50,6 +50,7 @@ EMOJI = {
     ":robot_face:": "🤖",
     ":mag:": "🔍",
     ":bar_chart:": "📊",
+    ":alarm_clock:": "⏰",
     ":snowflake:": "❄",
     ":sunny:": "☀",
     ":scroll:": "📜",

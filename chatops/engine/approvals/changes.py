@@ -72,7 +72,7 @@ class ChangeService:
         self.tx = tx
         self.clock = clock
         self.roles = roles
-        self.expiry = Expiry(ctx)
+        self.expiry = Expiry(ctx, lambda t, run, plan: self._approval_status(t, run, plan).missing)
         self.handoffs = Handoffs(ctx)
         self.revisions = Revisions(ctx)
         self.proposals = Proposals(ctx, self.submit, self.revisions, self.handoffs)

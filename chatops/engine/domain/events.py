@@ -17,6 +17,7 @@ from chatops.engine.domain.run import RunState, RunView
 __all__ = [
     "POSTMORTEM_EVENTS",
     "ApprovalAdded",
+    "ApprovalOverdue",
     "EscalationAnswered",
     "Event",
     "PlanRevised",
@@ -86,6 +87,17 @@ class RunRejected(Event):
 @dataclass(frozen=True)
 class RunExpired(Event):
     pass
+
+
+@dataclass(frozen=True)
+class ApprovalOverdue(Event):
+    """A plan has waited for its approvals past its SLA (`stage` "sla": the people who may
+    approve it are reminded) or past `escalate_after` ("escalate": the leads and on-call)."""
+
+    stage: str
+    told: tuple[str, ...]  # whom to tell
+    waited: str  # how long it has waited, as a person reads it ("15m")
+    missing: tuple[str, ...] = ()  # what is still needed
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ __all__ = [
     "ROLES",
     "AgentPolicy",
     "ApprovalRule",
+    "ApprovalSlas",
+    "ApprovalTimes",
     "AuditPolicy",
     "Config",
     "Policies",
@@ -158,6 +160,47 @@ class ApprovalRule(BaseModel):
         return (self.quorum, self.architect, -len(self.roles))
 
 
+class ApprovalTimes(BaseModel):
+    """How long a plan may wait for its approvals: reminded at `sla`, escalated to the leads
+    and on-call past `escalate_after`, expired at `expire_after` (durations like 15m, 4h)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sla: str | None = None
+    escalate_after: str | None = None
+    expire_after: str | None = None
+
+    @field_validator("sla", "escalate_after", "expire_after")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+
+class ApprovalSlas(ApprovalTimes):
+    """`approvals:` in chatops.yml: the times for every plan, and `per` process or
+    process/environment (`deploy`, `deploy/production`), the most specific winning."""
+
+    per: dict[str, ApprovalTimes] = {}
+
+    def times_for(self, process: str, environment: str | None) -> ApprovalTimes:
+        """The times for a plan of `process` in `environment`, each from the most specific
+        place that sets it."""
+        layers: list[ApprovalTimes] = [self]
+        if process in self.per:
+            layers.append(self.per[process])
+        if environment and f"{process}/{environment}" in self.per:
+            layers.append(self.per[f"{process}/{environment}"])
+        got: dict[str, str | None] = {"sla": None, "escalate_after": None, "expire_after": None}
+        for layer in layers:
+            for key in got:
+                value = getattr(layer, key)
+                if value is not None:
+                    got[key] = value
+        return ApprovalTimes(**got)
+
+
 class Secrets(BaseModel):
     """Where secret values live, so they can be redacted. Values never sit in the file."""
 
@@ -174,6 +217,7 @@ class Config(BaseModel):
     roles: dict[Role, RoleMembers] = {}
     policies: Policies = Policies()
     approval_rules: list[ApprovalRule] = []
+    approvals: ApprovalSlas = ApprovalSlas()
     agents: AgentPolicy = AgentPolicy()
     audit: AuditPolicy = AuditPolicy()
     freezes: FreezePolicy = FreezePolicy()

@@ -21,6 +21,7 @@ from chatops.engine.ports import Clock, Stored
 from chatops.engine.runs.queries import Queries
 from chatops.slack.budget import Priority, SlackBudget
 from chatops.slack.records import RunMessages, SlackRecords
+from chatops.slack.thread.approval_notices import ApprovalNotices
 from chatops.slack.thread.decision_notices import DecisionNotices
 from chatops.slack.thread.desk import MessageDesk, Render
 from chatops.slack.thread.done_notices import DoneNotices
@@ -101,6 +102,7 @@ class SlackNotifier:
         self.handlers = Handlers[RunMessages]()  # about a run whose messages are known
         self.parts: tuple[Part, ...] = (
             DecisionNotices(self),
+            ApprovalNotices(self),
             RunNotices(self),
             StepNotices(self),
             EscalationNotices(self),

@@ -1,0 +1,73 @@
+"""A plan's approval clock and its decisions, told to people: past its SLA the approvers
+are reminded in the thread and by DM, past `escalate_after` the leads and on-call; and the
+person who asked (the one an agent acts for, too) gets a DM at every decision: approved by
+whom, rejected with the reason, expired. A part of the thread."""
+
+from __future__ import annotations
+
+from chatops.engine.bus import Handlers
+from chatops.engine.domain import events as ev
+from chatops.engine.domain.agent_rules import is_agent
+from chatops.engine.domain.run import RunView
+from chatops.slack.records import RunMessages
+from chatops.slack.thread.notices import Thread
+from chatops.slack.views import blocks as bk
+
+
+class ApprovalNotices:
+    def __init__(self, thread: Thread) -> None:
+        self.thread = thread
+
+    def register(self, handlers: Handlers[RunMessages]) -> None:
+        handlers.on(ev.ApprovalOverdue, self.on_overdue)
+        handlers.on(ev.RunApproved, self.on_approved)
+        handlers.on(ev.RunRejected, self.on_rejected)
+        handlers.on(ev.RunExpired, self.on_expired)
+
+    def _asker(self, run: RunView) -> list[str]:
+        """The person to tell of a decision: the requester, or whom an agent acts for."""
+        if not is_agent(run.requester):
+            return [run.requester]
+        person = self.thread.store.load_plan(run.task_id).on_behalf_of
+        return [person] if person else []
+
+    def _what(self, run: RunView) -> str:
+        return f"run #{run.id} ({run.runbook} on {run.service}/{run.environment})"
+
+    def on_overdue(self, e: ev.ApprovalOverdue, m: RunMessages) -> None:
+        run = e.run
+        needs = "; ".join(e.missing) or "its approvals"
+        who = ", ".join(bk.mention(u) for u in e.told) or "nobody (no one may approve it)"
+        if e.stage == "escalate":
+            line = (
+                f":rotating_light: Still not approved after {e.waited}: {self._what(run)} "
+                f"needs {needs}. Leads and on-call: {who}."
+            )
+        else:
+            line = (
+                f":alarm_clock: Waiting for approval for {e.waited} (its SLA): "
+                f"{self._what(run)} needs {needs}. {who}, please review."
+            )
+        self.thread.reply(m, line)
+        self.thread.dm(list(e.told), f"{line} The plan is in <#{m.channel}>.")
+
+    def on_approved(self, e: ev.RunApproved, m: RunMessages) -> None:
+        who = ", ".join(bk.mention(u) for u in e.approvers)
+        self.thread.dm(
+            self._asker(e.run),
+            f":white_check_mark: Your {self._what(e.run)} was approved by {who}.",
+        )
+
+    def on_rejected(self, e: ev.RunRejected, m: RunMessages) -> None:
+        self.thread.dm(
+            self._asker(e.run),
+            f":no_entry: Your {self._what(e.run)} was rejected by {bk.mention(e.by)}: "
+            f"{bk.escape(e.reason)}",
+        )
+
+    def on_expired(self, e: ev.RunExpired, m: RunMessages) -> None:
+        self.thread.dm(
+            self._asker(e.run),
+            f":hourglass: Your {self._what(e.run)} expired without enough approvals: "
+            "request it again if it is still needed.",
+        )
