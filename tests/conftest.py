@@ -177,20 +177,36 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 # started last is the tail every other worker waits out. Measured with --durations=0
 # (seconds on these two-core machines); a file not listed keeps its place after them.
 LONGEST = (
-    "test_agent_mcp_wait.py",  # 105, asleep: a two-minute wait for a decision
-    "test_oncall.py",  # 92
-    "test_waiting.py",  # 89
-    "test_console.py",  # 82
-    "test_slack_outages.py",  # 81
-    "test_slack_flow.py",  # 74
-    "test_ssh_faults.py",  # 53
-    "test_store_faults.py",  # 50
-    "test_hostile_input.py",  # 48
-    "test_replicas.py",  # 48
-    "test_readme.py",  # 41
-    "test_agent_mcp.py",  # 38
-    "test_demo.py",  # 35
-    "test_claim_race.py",  # 34
+    "test_agent_mcp_wait.py",  # 105
+    "test_console.py",  # 102
+    "test_oncall.py",  # 98
+    "test_slack_flow.py",  # 78
+    "test_slack_outages.py",  # 77
+    "test_waiting.py",  # 64
+    "test_readme.py",  # 61
+    "test_ssh_faults.py",  # 58
+    "test_replicas.py",  # 58
+    "test_store_faults.py",  # 54
+    "test_agent_mcp.py",  # 52
+    "test_ssh.py",  # 47
+    "test_cli.py",  # 46
+    "test_slack_forms.py",  # 45
+    "test_hostile_input.py",  # 44
+    "test_agent_http.py",  # 40
+    "test_inbox.py",  # 32
+    "test_socket_mode.py",  # 32
+    "test_run_page.py",  # 32
+    "test_browser.py",  # 30
+    "test_governance_slack.py",  # 30
+    "test_cli_failures.py",  # 28
+    "test_api_schema.py",  # 27
+    "test_demo.py",  # 24
+    "test_claim_race.py",  # 18
+    "test_audit_chain.py",  # 17
+    "test_repository_contract.py",  # 16
+    "test_agent_mcp_clients.py",  # 15
+    "test_slack_incident.py",  # 14
+    "test_approval_sla_slack.py",  # 14
 )
 
 
