@@ -61,6 +61,10 @@ def test_propose_approve_in_slack_wait_report_done_and_read_the_result(rig: Agen
     status, decision, _ = waited["answer"]
     assert status == 200 and decision["decision"] == "approved", decision
     assert decision["approvers"] == ["U_LEAD"]
+    told = lambda: [  # noqa: E731 - the person the agent acts for hears of the decision
+        m.all_text() for m in rig.slack.standin.channel("U_CODER") if "approved by" in m.all_text()
+    ]
+    assert "was approved by <@U_LEAD>" in rig.until(told)[0]
 
     # the run stops at the people's step "prepare" (role coder): the Coder agent reports it
     rig.until(
