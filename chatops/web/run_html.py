@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from chatops.engine.domain.delivery import time_to_approve
 from chatops.engine.domain.postmortem import QUESTIONS
 from chatops.engine.runs.pages import RunPage
 from chatops.web.ansi import AnsiHtml, lines_of
@@ -61,11 +62,23 @@ def _plan(page: RunPage) -> list[str]:
     return parts
 
 
+def _span(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
 def _approvals(page: RunPage) -> list[str]:
     if not page.approvals:
         return ["<h2>Approvals</h2><p>None yet.</p>"]
+    waited = time_to_approve(page.run, page.audit)
+    took = (
+        f'<p class="meta" id="time-to-approve">Approved {t(_span(waited))} after it was asked.</p>'
+        if waited is not None
+        else ""
+    )
     return [
-        "<h2>Approvals</h2><table><tr><th>who</th><th>roles</th><th>when</th><th>of</th></tr>"
+        f"<h2>Approvals</h2>{took}<table><tr><th>who</th><th>roles</th><th>when</th><th>of</th></tr>"
         + "".join(
             f"<tr><td>{t(a.user)}</td><td>{t(', '.join(a.roles))}</td>"
             f"<td>{when(a.at)}</td><td>{t(a.step_id or 'the plan')} "

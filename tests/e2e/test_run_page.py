@@ -97,6 +97,7 @@ def test_the_page_shows_the_plan_approvals_steps_and_audit_with_every_text_inert
     assert status == 200, html
     assert f"Run #{run_id}" in html and "succeeded" in html
     assert "U_CODER" in html and "U_LEAD" in html  # who asked, who approved
+    assert 'id="time-to-approve">Approved 0 s after it was asked' in html  # a fake clock
     assert slack.wired.queries.get_run(run_id).plan_hash in html  # the plan as approved
     assert "plan.approved" in html and "run.succeeded" in html  # its audit rows
     assert "The whole trail: intact" in html  # and the chain's verdict

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from chatops.engine.domain.delivery import changes_of, numbers, percentile, weekly
+from chatops.engine.domain.delivery import (
+    changes_of,
+    numbers,
+    percentile,
+    time_to_approve,
+    weekly,
+)
 from chatops.engine.domain.run import AuditEvent, RunState, RunView
 from tests.factories import NOW
 
@@ -150,3 +156,8 @@ def test_weekly_numbers_start_on_mondays_and_cover_the_window() -> None:
     shipped = sum(w["deployment_frequency"]["count"] for w in weeks)  # type: ignore[index]
     assert shipped == 4  # every week together: the window's deploys, none twice
     assert len(weeks) in (3, 4)
+
+
+def test_a_runs_time_to_approve_is_its_request_to_its_first_quorum() -> None:
+    assert time_to_approve(RUNS[0], AUDIT) == 3600.0
+    assert time_to_approve(RUNS[6], AUDIT) is None  # still waiting

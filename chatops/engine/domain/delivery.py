@@ -32,6 +32,7 @@ __all__ = [
     "changes_of",
     "numbers",
     "percentile",
+    "time_to_approve",
     "weekly",
 ]
 
@@ -94,6 +95,14 @@ def changes_of(runs: Iterable[RunView], audit: Iterable[AuditEvent]) -> list[Cha
         )
         for r in runs
     ]
+
+
+def time_to_approve(run: RunView, audit: Iterable[AuditEvent]) -> float | None:
+    """Seconds from the run's request to its quorum (its first `run.queued`), or None."""
+    for e in audit:
+        if e.run_id == run.id and e.action == "run.queued":
+            return max(0.0, (e.at - run.created_at).total_seconds())
+    return None
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
