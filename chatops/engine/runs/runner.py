@@ -23,6 +23,7 @@ from chatops.engine.runs.durable import Durable, StoreLost
 from chatops.engine.runs.host_steps import HostSteps, hosts_of, step_state
 from chatops.engine.runs.settling import OutcomeUnknown, Settler
 from chatops.engine.runs.sink import FLUSH_SECONDS
+from chatops.engine.runs.stops import Cancelled, Paused, main_summary
 from chatops.engine.runs.stranded import end_stranded
 from chatops.engine.unit_of_work import Transactions, UnitOfWork
 
@@ -33,15 +34,6 @@ STORE_PATIENCE = 120.0  # seconds a run waits out one database outage before it 
 SALVAGE_PATIENCE = 24 * 3600.0  # how long an interrupted run's last words wait for the store
 
 log = logging.getLogger(__name__)
-
-
-class _Paused(Exception):
-    def __init__(self, step_id: str) -> None:
-        self.step_id = step_id
-
-
-class _Cancelled(Exception):
-    pass
 
 
 class Runner:
@@ -208,7 +200,9 @@ class Runner:
                 records = t.steps.of_run(run.id)
                 t.events.add(ev.RunStarted(run))
                 t.commit()
-        started: list[PlannedStep] = [s for s in plan.steps if _summary(records, s.id) is not None]
+        started: list[PlannedStep] = [
+            s for s in plan.steps if main_summary(records, s.id) is not None
+        ]
         # commands whose outcome was unknown: how did they end? (waits if they still run)
         records, settled_failed = self.settler.settle(
             run, plan, records, hosts_of(self.config, run)
@@ -222,20 +216,20 @@ class Runner:
         failure = ""
         try:
             for step in plan.steps:
-                summary = _summary(records, step.id)
+                summary = main_summary(records, step.id)
                 if summary is not None and summary.state in FINISHED:
                     continue
                 for attempt in self.durable.attempts(f"starting step {step.id}"):
                     with attempt as t:
                         if t.runs.get(run.id).cancel_requested:
-                            raise _Cancelled()
+                            raise Cancelled()
                         t.runs.set_current_step(run.id, step.id, self.clock.now())
                         t.commit()
                 if step not in started:
                     started.append(step)
                 ok = self._step(run, plan, step, summary)
                 if self._cancels.get(run.id, threading.Event()).is_set():
-                    raise _Cancelled()
+                    raise Cancelled()
                 if not ok and step.on_failure == "stop":
                     failure = f"step {step.id} failed"
                     break
@@ -248,7 +242,7 @@ class Runner:
                 if too_many:
                     failure = too_many
                     break
-        except _Paused as p:
+        except Paused as p:
             for attempt in self.durable.attempts(f"parking the run at step {p.step_id}"):
                 with attempt as t:
                     t.runs.park(run.id, self.owner, self.clock.now(), p.step_id)
@@ -256,7 +250,7 @@ class Runner:
                     t.events.add(ev.RunWaiting(run, p.step_id))
                     t.commit()
             return run
-        except _Cancelled:
+        except Cancelled:
             return self._end(run, RunState.CANCELLED, "run.cancelled", "cancelled", stopped=True)
         if not failure:
             return self._end(run, RunState.SUCCEEDED, "run.succeeded", None)
@@ -338,7 +332,7 @@ class Runner:
                         t.steps.start(run.id, phase, step.id, "", now, StepState.WAITING)
                         self._audit(t, run, "step.waiting", step.id)
                         t.commit()
-            raise _Paused(step.id)
+            raise Paused(step.id)
         return self._machine(run, step, phase)
 
     def _machine(self, run: RunView, step: PlannedStep, phase: str) -> bool:
@@ -398,8 +392,3 @@ class Runner:
                 self.clock.now(), "chatops", action, run.id, run.task_id, run.plan_hash, detail
             )
         )
-
-
-def _summary(records: list[StepRecord], step_id: str) -> StepRecord | None:
-    found = [r for r in records if r.step_id == step_id and r.host == "" and r.phase == "main"]
-    return found[-1] if found else None
