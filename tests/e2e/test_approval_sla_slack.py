@@ -10,37 +10,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from chatops.adapters.clock import ManualClock
 from chatops.simulator.harness import ChatHarness
-from tests.apps import ROOMY, make_app, service_config
 from tests.factories import NOW
 from tests.history import SHIP
+from tests.local_harness import local_harness
 
 MIN = timedelta(minutes=1)
 
 
 @pytest.fixture
 def slack(tmp_path: Path) -> Iterator[ChatHarness]:
-    app = make_app(tmp_path / "app")
-    cfg = service_config(app, "http://127.0.0.1:9/health", [{"name": "h1", "transport": "local"}])
-    cfg["approvals"] = {"sla": "15m", "escalate_after": "30m", "expire_after": "1h"}
-    roles = cfg["roles"]
-    assert isinstance(roles, dict) and "oncall" in roles
-    path = tmp_path / "chatops.yml"
-    path.write_text(yaml.safe_dump(cfg))
-    commands = tmp_path / "commands"
-    commands.mkdir()
-    (commands / "ship.yml").write_text(SHIP)
-    with ChatHarness(
-        config=path,
-        commands=commands,
-        database_url=f"sqlite:///{tmp_path / 'c.db'}",
-        clock=ManualClock(NOW),
-        throttle=0.05,
-        slack_limits=ROOMY,
-    ) as h:
+    times = {"sla": "15m", "escalate_after": "30m", "expire_after": "1h"}
+    with local_harness(tmp_path, {"ship.yml": SHIP}, ManualClock(NOW), approvals=times) as h:
         yield h
 
 

@@ -4,65 +4,25 @@ personal link, with its charts) and the App Home's four numbers with its Insight
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from chatops.engine.domain.links import INSIGHTS, token_for
 from chatops.engine.domain.run import RunState
 from chatops.errors import PermissionDenied
 from chatops.simulator.harness import ChatHarness
-from tests.apps import ROOMY, make_app, service_config, service_runbook
 from tests.e2e.test_slack_forms import homes, open_home
-
-SHIP = service_runbook(
-    "Ship",
-    "a deploy, a person's step then the machine's",
-    """  - id: prepare
-    kind: manual
-    role: coder
-    title: Tests pass and the change is pushed
-  - id: ship
-    kind: ssh
-    title: Ship it
-    run: echo shipped
-    rollback:
-      run: echo unshipped
-""",
-).replace("kind: debug", "kind: deploy")
+from tests.history import SHIP
+from tests.local_harness import fetch, local_harness
 
 
 @pytest.fixture
 def slack(tmp_path: Path) -> Iterator[ChatHarness]:
-    app = make_app(tmp_path / "app")
-    cfg = service_config(app, "http://127.0.0.1:9/health", [{"name": "h1", "transport": "local"}])
-    path = tmp_path / "chatops.yml"
-    path.write_text(yaml.safe_dump(cfg))
-    commands = tmp_path / "commands"
-    commands.mkdir()
-    (commands / "ship.yml").write_text(SHIP)
-    with ChatHarness(
-        config=path,
-        commands=commands,
-        database_url=f"sqlite:///{tmp_path / 'c.db'}",
-        throttle=0.05,
-        slack_limits=ROOMY,
-    ) as h:
+    with local_harness(tmp_path, {"ship.yml": SHIP}) as h:
         yield h
-
-
-def fetch(slack: ChatHarness, path: str, accept: str = "text/html") -> tuple[int, str]:
-    req = urllib.request.Request(slack.url + path, headers={"Accept": accept})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
 def shipped(slack: ChatHarness) -> int:
@@ -108,7 +68,7 @@ def test_the_insights_page_shows_the_numbers_and_charts_to_leads_alone(
     assert "rollback: <code>h1$ " in html and "echo unshipped" in html  # and the way back
     link = slack.wired.insights.link("U_LEAD")
     assert link.startswith("/insights?t=v1.0.")
-    code, html = fetch(slack, link)
+    code, html, _ = fetch(slack, link)
     assert code == 200, html
     numbers = html.split('id="numbers"', 1)[1].split("</div></div>", 1)[0]
     assert "Deployment frequency<b>1</b>" in numbers and "Change failure rate<b>0% (0/1)" in numbers
@@ -118,12 +78,12 @@ def test_the_insights_page_shows_the_numbers_and_charts_to_leads_alone(
     with pytest.raises(PermissionDenied):
         slack.wired.insights.link("U_CODER")  # not a lead: no link
     forged = token_for(slack.settings.link_key(), INSIGHTS, "U_CODER", 4_000_000_000)
-    code, html = fetch(slack, f"/insights?t={forged}")
+    code, html, _ = fetch(slack, f"/insights?t={forged}")
     assert code == 403 and "may see the team&#x27;s numbers" in html
     run_link = slack.wired.pages.link(1, "U_LEAD")  # a run's link opens no insights
-    code, html = fetch(slack, "/insights?" + run_link.split("?", 1)[1])
+    code, html, _ = fetch(slack, "/insights?" + run_link.split("?", 1)[1])
     assert code == 403 and "for run #1, not the insights page" in html
-    code, body = fetch(slack, "/insights", accept="application/json")
+    code, body, _ = fetch(slack, "/insights", accept="application/json")
     assert code == 403 and json.loads(body)["status"] == 403 and "Traceback" not in body
     denied = [e for e in slack.wired.queries.recent_audit(50) if e.action == "denied.insights"]
     assert len(denied) >= 3  # every refusal is on record

@@ -4,78 +4,55 @@ what it shows, that every text on it is inert, and whom it refuses."""
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from chatops.adapters.clock import ManualClock
 from chatops.engine.domain.links import token_for
 from chatops.engine.domain.run import RunState
 from chatops.errors import PermissionDenied
 from chatops.simulator.harness import ChatHarness
-from tests.apps import ROOMY, make_app, service_config, service_runbook
+from tests.apps import service_runbook
 from tests.cli_rig import chatops
 from tests.conftest import ROOT
 from tests.factories import NOW
+from tests.local_harness import fetch, local_harness
 
 HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
 
 
-@pytest.fixture
-def slack(tmp_path: Path) -> Iterator[ChatHarness]:
-    app = make_app(tmp_path / "app")
-    cfg = service_config(app, "http://127.0.0.1:9/health", [{"name": "h1", "transport": "local"}])
-    path = tmp_path / "chatops.yml"
-    path.write_text(yaml.safe_dump(cfg))
-    commands = tmp_path / "commands"
-    commands.mkdir()
-    for name in ("deploy.yml",):
-        (commands / name).write_text((ROOT / "commands" / name).read_text())
-    (commands / "shout.yml").write_text(
-        service_runbook(
-            "Shout",
-            "prints what a hostile step would",
-            f"""  - id: shout
+SHOUT = service_runbook(
+    "Shout",
+    "prints what a hostile step would",
+    f"""  - id: shout
     kind: ssh
     title: Print markup
     run: printf '%s\\n' {json.dumps(HOSTILE)}
 """,
-        )
-    )
-    (commands / "colours.yml").write_text(
-        service_runbook(
-            "Colours",
-            "prints a long coloured output",
-            """  - id: colours
+)
+COLOURS = service_runbook(
+    "Colours",
+    "prints a long coloured output",
+    """  - id: colours
     kind: ssh
     title: Print 2500 coloured lines
     run: for i in $(seq 1 2500); do printf '\\033[31mred %s\\033[0m plain\\n' "$i"; done
 """,
-        )
-    )
-    with ChatHarness(
-        config=path,
-        commands=commands,
-        database_url=f"sqlite:///{tmp_path / 'c.db'}",
-        clock=ManualClock(NOW),
-        throttle=0.05,
-        slack_limits=ROOMY,
-    ) as h:
+)
+
+
+@pytest.fixture
+def slack(tmp_path: Path) -> Iterator[ChatHarness]:
+    books = {
+        "deploy.yml": (ROOT / "commands" / "deploy.yml").read_text(),
+        "shout.yml": SHOUT,
+        "colours.yml": COLOURS,
+    }
+    with local_harness(tmp_path, books, ManualClock(NOW)) as h:
         yield h
-
-
-def fetch(slack: ChatHarness, path: str, accept: str = "text/html") -> tuple[int, str, dict]:
-    req = urllib.request.Request(slack.url + path, headers={"Accept": accept})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, resp.read().decode(), dict(resp.headers)
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(), dict(e.headers)
 
 
 def ran(slack: ChatHarness, runbook: str = "shout") -> int:
