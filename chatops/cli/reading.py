@@ -170,13 +170,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hours(seconds: object) -> str:
-    if not isinstance(seconds, int | float):
-        return "-"
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
-
-
 def _report_text(got: dict[str, object], since: str, service: str | None) -> str:
+    from chatops.engine.planning.durations import spoken
+
     def line(name: str, n: dict[str, object]) -> str:
         df = n["deployment_frequency"]
         cfr = n["change_failure_rate"]
@@ -186,10 +182,10 @@ def _report_text(got: dict[str, object], since: str, service: str | None) -> str
         assert isinstance(lt, dict) and isinstance(ttr, dict) and isinstance(tta, dict)
         rate = "-" if cfr["rate"] is None else f"{cfr['rate']:.0%} ({cfr['failed']}/{cfr['total']})"
         return (
-            f"{name:<14} {df['count']:>4} deploys ({df['per_day']}/day)  lead {_hours(lt['p50_s'])}"
-            f"  failures {rate}  restore {_hours(ttr['p50_s'])}"
-            f"  approve p50 {_hours(tta['p50_s'])} p90 {_hours(tta['p90_s'])}"
-            f"  people p50 {_hours(people['p50_s'])}"
+            f"{name:<14} {df['count']:>4} deploys ({df['per_day']}/day)  lead {spoken(lt['p50_s'])}"
+            f"  failures {rate}  restore {spoken(ttr['p50_s'])}"
+            f"  approve p50 {spoken(tta['p50_s'])} p90 {spoken(tta['p90_s'])}"
+            f"  people p50 {spoken(people['p50_s'])}"
         )
 
     head = f"delivery over the last {since}" + (f" on {service}" if service else "")

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from chatops.engine.bus import Handlers
 from chatops.engine.domain import events as ev
+from chatops.engine.planning.durations import spoken
 from chatops.engine.ports import Clock
 from chatops.engine.runs.insights import TeamNumbers
 from chatops.engine.runs.overview import Overview
@@ -38,14 +39,6 @@ CHANGES = (
 )
 
 
-def _span(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds >= 86400:
-        return f"{seconds / 86400:.1f} d"
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
-
-
 def team_blocks(n: TeamNumbers) -> list[bk.Block]:
     """The team's four numbers for the last 30 days, and a button to the charts."""
     rate = "-" if n.failure_rate is None else f"{n.failure_rate:.0%} ({n.failed}/{n.ended})"
@@ -53,9 +46,9 @@ def team_blocks(n: TeamNumbers) -> list[bk.Block]:
     text = (
         "*The team, last 30 days*\n"
         f"• Deployment frequency: {n.deploys} ({per_day})\n"
-        f"• Lead time for changes (p50): {_span(n.lead_p50_s)}\n"
+        f"• Lead time for changes (p50): {spoken(n.lead_p50_s)}\n"
         f"• Change failure rate: {rate}\n"
-        f"• Time to restore (p50): {_span(n.restore_p50_s)}"
+        f"• Time to restore (p50): {spoken(n.restore_p50_s)}"
     )
     section = bk.section(text)
     section["accessory"] = bk.button("Insights", bk.A_INSIGHTS, "30d")

@@ -6,19 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from chatops.engine.planning.durations import spoken
 from chatops.engine.runs.insights import InsightsPage
 from chatops.web.charts import bars, lines
 from chatops.web.html import document, t, when
 
 __all__ = ["insights_page"]
-
-
-def _span(seconds: object) -> str:
-    if not isinstance(seconds, int | float):
-        return "-"
-    if seconds >= 86400:
-        return f"{seconds / 86400:.1f} d"
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
 
 
 def _rate(cfr: dict[str, Any]) -> str:
@@ -31,18 +24,18 @@ def _cards(n: dict[str, Any]) -> str:
     per_day = "-" if df["per_day"] is None else f"{df['per_day']:g} a day"
     cards = [
         ("Deployment frequency", str(df["count"]), per_day),
-        ("Lead time for changes", _span(n["lead_time"]["p50_s"]), "p50, request to success"),
+        ("Lead time for changes", spoken(n["lead_time"]["p50_s"]), "p50, request to success"),
         ("Change failure rate", _rate(n["change_failure_rate"]), "failed, rolled back or hotfixed"),
-        ("Time to restore", _span(n["time_to_restore"]["p50_s"]), "p50, hotfix asked to done"),
+        ("Time to restore", spoken(n["time_to_restore"]["p50_s"]), "p50, hotfix asked to done"),
         (
             "Time to approve",
-            _span(n["time_to_approve"]["p50_s"]),
-            f"p50 (p90 {_span(n['time_to_approve']['p90_s'])}), plan to quorum",
+            spoken(n["time_to_approve"]["p50_s"]),
+            f"p50 (p90 {spoken(n['time_to_approve']['p90_s'])}), plan to quorum",
         ),
         (
             "Waiting on people",
-            _span(n["time_waiting_on_people"]["p50_s"]),
-            f"p50 (p90 {_span(n['time_waiting_on_people']['p90_s'])}), manual steps and gates",
+            spoken(n["time_waiting_on_people"]["p50_s"]),
+            f"p50 (p90 {spoken(n['time_waiting_on_people']['p90_s'])}), manual steps and gates",
         ),
     ]
     return (
@@ -60,10 +53,10 @@ def _table(title: str, groups: dict[str, Any]) -> str:
         return ""
     rows = "".join(
         f"<tr><td>{t(name)}</td><td>{n['deployment_frequency']['count']}</td>"
-        f"<td>{t(_span(n['lead_time']['p50_s']))}</td><td>{t(_rate(n['change_failure_rate']))}</td>"
-        f"<td>{t(_span(n['time_to_restore']['p50_s']))}</td>"
-        f"<td>{t(_span(n['time_to_approve']['p50_s']))} / {t(_span(n['time_to_approve']['p90_s']))}"
-        f"</td><td>{t(_span(n['time_waiting_on_people']['p50_s']))}</td></tr>"
+        f"<td>{t(spoken(n['lead_time']['p50_s']))}</td><td>{t(_rate(n['change_failure_rate']))}</td>"
+        f"<td>{t(spoken(n['time_to_restore']['p50_s']))}</td>"
+        f"<td>{t(spoken(n['time_to_approve']['p50_s']))} / "
+        f"{t(spoken(n['time_to_approve']['p90_s']))}</td><td>{t(spoken(n['time_waiting_on_people']['p50_s']))}</td></tr>"
         for name, n in groups.items()
     )
     return (

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from chatops.engine.domain.delivery import time_to_approve
 from chatops.engine.domain.postmortem import QUESTIONS
+from chatops.engine.planning.durations import spoken
 from chatops.engine.runs.pages import RunPage
 from chatops.web.ansi import AnsiHtml, lines_of
 from chatops.web.html import document, t, when
@@ -62,18 +63,12 @@ def _plan(page: RunPage) -> list[str]:
     return parts
 
 
-def _span(seconds: float) -> str:
-    if seconds >= 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
-
-
 def _approvals(page: RunPage) -> list[str]:
     if not page.approvals:
         return ["<h2>Approvals</h2><p>None yet.</p>"]
     waited = time_to_approve(page.run, page.audit)
     took = (
-        f'<p class="meta" id="time-to-approve">Approved {t(_span(waited))} after it was asked.</p>'
+        f'<p class="meta" id="time-to-approve">Approved {t(spoken(waited))} after it was asked.</p>'
         if waited is not None
         else ""
     )

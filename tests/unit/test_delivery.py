@@ -161,3 +161,16 @@ def test_weekly_numbers_start_on_mondays_and_cover_the_window() -> None:
 def test_a_runs_time_to_approve_is_its_request_to_its_first_quorum() -> None:
     assert time_to_approve(RUNS[0], AUDIT) == 3600.0
     assert time_to_approve(RUNS[6], AUDIT) is None  # still waiting
+
+
+def test_times_are_spoken_in_the_unit_they_read_best_in() -> None:
+    from chatops.engine.planning.durations import spoken
+
+    assert [spoken(v) for v in (None, 0, 59.4, 600, 5400, 172800)] == [
+        "-",
+        "0 s",
+        "59 s",
+        "10 min",
+        "1.5 h",
+        "2.0 d",
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["parse_duration"]
+__all__ = ["parse_duration", "spoken"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RE = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
@@ -16,3 +16,14 @@ def parse_duration(text: str) -> timedelta:
     if not m:
         raise ValueError(f"{text!r} is not a duration like 90s, 15m, 4h or 2d")
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
+def spoken(seconds: object) -> str:
+    """A number of seconds as a person reads it: 40 s, 12 min, 3.5 h, 2.0 d; "-" for none."""
+    if not isinstance(seconds, int | float):
+        return "-"
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} d"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
