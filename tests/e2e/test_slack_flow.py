@@ -259,10 +259,12 @@ def test_status_updates_at_most_once_a_second(slack_with: Factory, tmp_path: Pat
     [plan] = slack.plans()
     status = next(m for m in slack.thread(plan) if m.all_text().startswith("Run #1"))
     updates = [c for c in slack.standin.calls_to("chat.update") if c.args.get("ts") == status.ts]
-    progress = [c.at for c in updates if "running" in str(c.args.get("text"))]
-    assert len(progress) >= 4  # it was kept current while the 4 s of output streamed
+    # a step starting or ending goes at once (on a busy machine two can be 0.2 s apart);
+    # the install's live tail is progress, and progress goes at most once a second
+    progress = [c.at for c in updates if "*install* (live)" in str(c.args.get("blocks"))]
+    assert len(progress) >= 3  # it was kept current while the 4 s of output streamed
     gaps = [b - a for a, b in itertools.pairwise(progress)]
-    assert min(gaps) >= 0.95, gaps  # progress at most once a second; the end at once
+    assert min(gaps) >= 0.95, gaps
     assert "succeeded" in slack.standin.message(status.channel, status.ts).all_text()
 
 
