@@ -260,6 +260,7 @@ def _slack(
         return wired.events.prune(before=wired.clock.now() - keep)  # the clock events bear
 
     sweeper = Sweeper(wired.services, wired.recover, settings.sweep_every, prune, replay)
+    wired.listen(sweeper)  # a run approved to start later wakes it
 
     def post_anchor(channel: str, text: str) -> None:
         client.chat_postMessage(channel=channel, text=text)

@@ -87,6 +87,7 @@ class MemoryRuns:
             now,
             now,
             error=error,
+            not_before=plan.start.earliest if plan.start else None,
         )
         self.st.runs[run.id] = run
         self.st.queue_keys[run.id] = plan.queue_key
@@ -113,6 +114,7 @@ class MemoryRuns:
             state=RunState.AWAITING_APPROVAL,
             updated_at=now,
             created_at=now,
+            not_before=plan.start.earliest if plan.start else None,
         )
         self.st.queue_keys[run_id] = plan.queue_key
         return True
@@ -158,7 +160,12 @@ class MemoryRuns:
 
     def claim_next(self, owner: str, now: datetime, held: Held | None = None) -> RunView | None:
         queued = sorted(
-            (r for r in self.st.runs.values() if r.state == RunState.QUEUED), key=lambda r: r.id
+            (
+                r
+                for r in self.st.runs.values()
+                if r.state == RunState.QUEUED and (r.not_before is None or r.not_before <= now)
+            ),
+            key=lambda r: r.id,
         )
         tried: set[str] = set()
         for run in queued:
@@ -180,6 +187,14 @@ class MemoryRuns:
             )
             return self.st.runs[run.id]
         return None
+
+    def next_start(self) -> datetime | None:
+        starts = [
+            r.not_before
+            for r in self.st.runs.values()
+            if r.state == RunState.QUEUED and r.not_before is not None
+        ]
+        return min(starts, default=None)
 
     def claim_parked(self, run_id: int, owner: str, now: datetime) -> bool:
         run = self.st.runs.get(run_id)

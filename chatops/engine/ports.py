@@ -141,7 +141,12 @@ class Runs(Protocol):
 
     def claim_next(self, owner: str, now: datetime, held: Held | None = None) -> RunView | None:
         """Atomically start the oldest queued run whose service+environment is free. A run
-        `held` names (a change freeze) is not started, and keeps its queue waiting."""
+        `held` names (a change freeze) is not started, and keeps its queue waiting; a run
+        scheduled later (`not_before` after `now`) is not started and keeps nothing waiting."""
+        ...
+
+    def next_start(self) -> datetime | None:
+        """The earliest scheduled start (`not_before`) of a queued run, due or not."""
         ...
 
     def claim_parked(self, run_id: int, owner: str, now: datetime) -> bool: ...

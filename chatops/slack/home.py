@@ -27,6 +27,7 @@ CHANGES = (
     ev.RunApproved,
     ev.RunRejected,
     ev.RunExpired,
+    ev.StartMissed,
     ev.RunCancelled,
     ev.PlanRevised,
     ev.RunStarted,

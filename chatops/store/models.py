@@ -72,6 +72,8 @@ class RunRow(Base):
     #: Set to queue_key while running, NULL otherwise: the unique index makes
     #: "one run at a time per service+environment" a database fact.
     active_key: Mapped[str | None] = mapped_column(String(140), unique=True)
+    #: A scheduled start (the plan's `start`): a queued run is not claimed before it.
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class StepRunRow(Base):

@@ -22,11 +22,12 @@ from chatops.errors import ConfigError, NotFound
 from chatops.store.audit_chain import Row
 
 #: The schema this code reads: the newest Alembic revision (a test keeps them equal).
-SCHEMA_HEAD = "0011"
+SCHEMA_HEAD = "0012"
 
 RUN_COLUMNS = (
     "id, task_id, plan_hash, runbook, kind, service, environment, state, requester, "
-    "created_at, updated_at, current_step, owner, error, cancel_requested, heartbeat_at"
+    "created_at, updated_at, current_step, owner, error, cancel_requested, heartbeat_at, "
+    "not_before"
 )
 STEP_COLUMNS = (
     "id, run_id, phase, step_id, host, state, exit_code, started_at, finished_at, tail, "
@@ -68,6 +69,7 @@ def _run(r: Sequence[Any]) -> RunView:
         error=r[13] or "",
         cancel_requested=bool(r[14]),
         heartbeat_at=_time(r[15]),
+        not_before=_time(r[16]),
     )
 
 

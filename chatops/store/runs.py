@@ -35,6 +35,7 @@ def _view(r: RunRow) -> RunView:
         cancel_requested=bool(r.cancel_requested),
         heartbeat_at=r.heartbeat_at,
         rollback_requested=bool(r.rollback_requested),
+        not_before=r.not_before,
     )
 
 
@@ -60,6 +61,7 @@ class SqlRuns:
             error=error,
             cancel_requested=False,
             rollback_requested=False,
+            not_before=plan.start.earliest if plan.start else None,
         )
         s.add(row)
         s.flush()
@@ -98,6 +100,7 @@ class SqlRuns:
                 state=RunState.AWAITING_APPROVAL.value,
                 updated_at=now,
                 created_at=now,
+                not_before=plan.start.earliest if plan.start else None,
             )
         )
         return bool(res.rowcount)  # type: ignore[attr-defined]
@@ -142,7 +145,8 @@ class SqlRuns:
 
     def claim_next(self, owner: str, now: datetime, held: Held | None = None) -> RunView | None:
         s = self.s
-        q = select(RunRow).where(RunRow.state == RunState.QUEUED.value).order_by(RunRow.id)
+        due = RunRow.not_before.is_(None) | (RunRow.not_before <= now)
+        q = select(RunRow).where(RunRow.state == RunState.QUEUED.value, due).order_by(RunRow.id)
         if self._pg:
             q = q.with_for_update(skip_locked=True)
         candidates = list(s.scalars(q))
@@ -161,6 +165,7 @@ class SqlRuns:
                     RunRow.queue_key == key,
                     RunRow.id < row.id,
                     RunRow.state == RunState.QUEUED.value,
+                    due,
                 )
             )
             busy = s.scalar(
@@ -190,6 +195,14 @@ class SqlRuns:
             s.refresh(row)
             return _view(row)
         return None
+
+    def next_start(self) -> datetime | None:
+        """The earliest scheduled start of a queued run (due or not)."""
+        return self.s.scalar(
+            select(func.min(RunRow.not_before)).where(
+                RunRow.state == RunState.QUEUED.value, RunRow.not_before.is_not(None)
+            )
+        )
 
     def claim_parked(self, run_id: int, owner: str, now: datetime) -> bool:
         s = self.s

@@ -224,7 +224,8 @@ def test_agents_propose_under_the_seeds_rules_and_people_approve(
 def test_a_plan_stored_before_new_fields_keeps_its_hash(
     config: Config, runbooks: dict[str, Runbook]
 ) -> None:
-    """Plans stored before on_behalf_of, approval_rule and rolling batches existed hash as
+    """Plans stored before on_behalf_of, approval_rule, rolling batches and scheduled starts
+    existed hash as
     they did: a field left at None is not part of the canonical form."""
     import json
 
@@ -234,7 +235,7 @@ def test_a_plan_stored_before_new_fields_keeps_its_hash(
     before = {
         k: v
         for k, v in plan.model_dump(mode="json").items()
-        if k not in ("on_behalf_of", "approval_rule", "required")
+        if k not in ("on_behalf_of", "approval_rule", "required", "start")
     }
     for step in [*before["steps"], *before["rollback"]]:
         del step["batch"], step["max_failures"]

@@ -30,6 +30,7 @@ from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.policy import Verdict, evaluate
 from chatops.engine.planning.runbook import Runbook
+from chatops.engine.planning.starts import too_late
 from chatops.engine.planning.taskformat import import_task
 from chatops.engine.ports import Clock
 from chatops.engine.unit_of_work import Transactions, UnitOfWork
@@ -260,7 +261,7 @@ class ChangeService:
                 )
             if plan.unanswered():
                 raise self.ctx.deny(user, "approve", unanswered_refusal(plan, run), run, t)
-            refused = approval_refusal(user)
+            refused = approval_refusal(user) or too_late(plan.start, self.clock.now())
             if refused is not None:
                 raise self.ctx.deny(user, "approve", refused, run, t)
             if user in barred(self.config, plan):

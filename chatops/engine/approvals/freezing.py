@@ -55,6 +55,8 @@ def tell_held(config: Config, t: UnitOfWork, freezes: list[Freeze], now: datetim
     """Say once, in each queued run's thread, which freeze holds it (an event and an audit
     row, once per run and freeze)."""
     for run in t.runs.list(limit=200, states=[RunState.QUEUED]):
+        if run.not_before is not None and run.not_before > now:
+            continue  # scheduled later: a freeze then is said then
         for f in freezes:
             why = refusal(config, [f], run.runbook, run.kind, run.service)
             if why is None:

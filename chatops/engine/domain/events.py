@@ -39,6 +39,7 @@ __all__ = [
     "RunRequested",
     "RunStarted",
     "RunWaiting",
+    "StartMissed",
     "StepDone",
     "StepFinished",
     "StepOutput",
@@ -105,6 +106,14 @@ class RunCancelled(Event):
     """Cancelled before it started (a started run ends with RunFinished)."""
 
     by: str
+
+
+@dataclass(frozen=True)
+class StartMissed(Event):
+    """A scheduled run that may no longer start (its window closed, its approvals lapsed):
+    expired, never started."""
+
+    reason: str
 
 
 @dataclass(frozen=True)

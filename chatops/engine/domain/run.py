@@ -55,7 +55,8 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
         {S.APPROVED, S.REJECTED, S.EXPIRED, S.CANCELLED, S.AWAITING_APPROVAL}
     ),
     S.APPROVED: frozenset({S.QUEUED, S.CANCELLED, S.AWAITING_APPROVAL}),
-    S.QUEUED: frozenset({S.RUNNING, S.CANCELLED, S.AWAITING_APPROVAL}),
+    # expired: a scheduled run that could not start in its time (engine/runs/scheduled.py)
+    S.QUEUED: frozenset({S.RUNNING, S.CANCELLED, S.AWAITING_APPROVAL, S.EXPIRED}),
     S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.ROLLED_BACK, S.CANCELLED, S.INTERRUPTED}),
     S.INTERRUPTED: frozenset({S.QUEUED, S.CANCELLED, S.FAILED}),
     S.SUCCEEDED: frozenset(),
@@ -92,6 +93,7 @@ class RunView:
     cancel_requested: bool = False
     heartbeat_at: datetime | None = None
     rollback_requested: bool = False
+    not_before: datetime | None = None  # a scheduled start: not claimed before then
 
     @property
     def queue_key(self) -> str:

@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chatops.engine.planning.durations import parse_duration
 from chatops.engine.planning.freezes import FreezePolicy
 from chatops.engine.planning.inventory import Service
+from chatops.engine.planning.starts import StartPolicy
 
 __all__ = [
+    "HOLD_FOR",
     "ROLES",
     "AgentPolicy",
     "ApprovalRule",
@@ -27,6 +29,7 @@ __all__ = [
     "channel_id",
 ]
 
+HOLD_FOR = "24h"  # how long approvals hold for a run that starts later, unless set
 ROLES = ("requester", "architect", "lead", "oncall", "coder")
 Role = Literal["requester", "architect", "lead", "oncall", "coder"]
 
@@ -162,15 +165,22 @@ class ApprovalRule(BaseModel):
 
 class ApprovalTimes(BaseModel):
     """How long a plan may wait for its approvals: reminded at `sla`, escalated to the leads
-    and on-call past `escalate_after`, expired at `expire_after` (durations like 15m, 4h)."""
+    and on-call past `escalate_after`, expired at `expire_after` (durations like 15m, 4h);
+    and how long approvals given hold for a run that starts later (`hold_for`, 24h unless
+    set): a scheduled run whose approvals are older when it is due expires instead."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sla: str | None = None
     escalate_after: str | None = None
     expire_after: str | None = None
+    hold_for: str | None = None
 
-    @field_validator("sla", "escalate_after", "expire_after")
+    @property
+    def holds(self) -> timedelta:
+        return parse_duration(self.hold_for or HOLD_FOR)
+
+    @field_validator("sla", "escalate_after", "expire_after", "hold_for")
     @classmethod
     def _duration(cls, v: str | None) -> str | None:
         if v is not None:
@@ -192,7 +202,9 @@ class ApprovalSlas(ApprovalTimes):
             layers.append(self.per[process])
         if environment and f"{process}/{environment}" in self.per:
             layers.append(self.per[f"{process}/{environment}"])
-        got: dict[str, str | None] = {"sla": None, "escalate_after": None, "expire_after": None}
+        got: dict[str, str | None] = dict.fromkeys(
+            ("sla", "escalate_after", "expire_after", "hold_for")
+        )
         for layer in layers:
             for key in got:
                 value = getattr(layer, key)
@@ -221,6 +233,7 @@ class Config(BaseModel):
     agents: AgentPolicy = AgentPolicy()
     audit: AuditPolicy = AuditPolicy()
     freezes: FreezePolicy = FreezePolicy()
+    starts: StartPolicy = StartPolicy()
     secrets: Secrets = Secrets()
 
     @field_validator("services")
@@ -230,6 +243,19 @@ class Config(BaseModel):
             if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,62}", name):
                 raise ValueError(f"service name {name!r} must be lower-case letters, digits, .-_")
         return v
+
+    @property
+    def timezone(self) -> str:
+        """The team's time zone: where a request's `start_at=22:00` is read."""
+        return self.starts.timezone or self.freezes.timezone
+
+    @model_validator(mode="after")
+    def _windows_once(self) -> Config:
+        names = [w.name for w in self.starts.windows]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"starts.windows: a name given twice: {', '.join(twice)}")
+        return self
 
     @model_validator(mode="after")
     def _freezes_name_services(self) -> Config:

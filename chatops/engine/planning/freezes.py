@@ -15,7 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-__all__ = ["AT", "DAYS", "WEEK_MINUTES", "Freeze", "FreezePolicy", "FreezeWindow"]
+__all__ = [
+    "AT",
+    "DAYS",
+    "WEEK_MINUTES",
+    "Freeze",
+    "FreezePolicy",
+    "FreezeWindow",
+    "minute_of_week",
+    "zone_of",
+]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEK_MINUTES = 7 * 24 * 60
@@ -42,14 +51,14 @@ class Freeze:
         return f"change freeze '{self.name}' on {scope}{until}{why}"
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_of(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r} (an IANA name like Europe/Berlin)") from None
 
 
-def _minute_of_week(text: str) -> int:
+def minute_of_week(text: str) -> int:
     m = AT.fullmatch(text.strip().lower())
     if not m:
         raise ValueError(f"{text!r}: a day and a time like 'fri 16:00'")
@@ -90,22 +99,22 @@ class FreezeWindow(BaseModel):
         if weekly:
             if self.weekly_from is None or self.weekly_to is None:
                 raise ValueError(f"freeze {self.name!r}: weekly_from and weekly_to go together")
-            if _minute_of_week(self.weekly_from) == _minute_of_week(self.weekly_to):
+            if minute_of_week(self.weekly_from) == minute_of_week(self.weekly_to):
                 raise ValueError(f"freeze {self.name!r}: an empty weekly window")
         if self.timezone is not None:
-            _zone(self.timezone)
+            zone_of(self.timezone)
         return self
 
     def active(self, now: datetime, default_tz: str) -> Freeze | None:
         """The freeze this window puts in force at `now`, or None."""
-        zone = _zone(self.timezone or default_tz)
+        zone = zone_of(self.timezone or default_tz)
         local = now.astimezone(zone)
         if self.start is not None and self.end is not None:
             start = self.start if self.start.tzinfo else self.start.replace(tzinfo=zone)
             end = self.end if self.end.tzinfo else self.end.replace(tzinfo=zone)
             return self._freeze(end) if start <= now < end else None
         assert self.weekly_from is not None and self.weekly_to is not None
-        a, b = _minute_of_week(self.weekly_from), _minute_of_week(self.weekly_to)
+        a, b = minute_of_week(self.weekly_from), minute_of_week(self.weekly_to)
         m = local.weekday() * 1440 + local.hour * 60 + local.minute
         inside = a <= m < b if a < b else (m >= a or m < b)
         if not inside:
@@ -128,7 +137,7 @@ class FreezePolicy(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        _zone(v)
+        zone_of(v)
         return v
 
     def active(self, now: datetime) -> list[Freeze]:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chatops.engine.planning.inventory import HealthCheck
 from chatops.engine.planning.runbook import Approval, ProcessKind
+from chatops.engine.planning.starts import Start
 
 __all__ = ["Frozen", "HostCommand", "HttpCheck", "Plan", "PlannedStep"]
 
@@ -101,10 +102,15 @@ class Plan(Frozen):
     created_at: str
     context: str = ""
     expected_outcome: str = ""
+    start: Start | None = None  # approved now, started later: from when, until when
 
     def canonical(self) -> bytes:
         data = self.model_dump(mode="json")
-        for added in ("on_behalf_of", "approval_rule"):  # plans stored before keep their hash
+        for added in (
+            "on_behalf_of",
+            "approval_rule",
+            "start",
+        ):  # plans stored before keep their hash
             if data.get(added) is None:
                 data.pop(added, None)
         if not data.get("required"):

@@ -13,6 +13,7 @@ from chatops.engine.planning.params import validate_params
 from chatops.engine.planning.plan import HostCommand, HttpCheck, Plan, PlannedStep
 from chatops.engine.planning.rolling import expand
 from chatops.engine.planning.runbook import Command, Runbook, Step
+from chatops.engine.planning.starts import Start, resolve_start
 from chatops.engine.planning.templates import quote, render
 from chatops.errors import ConfigError, ParameterError
 
@@ -36,6 +37,8 @@ def build_plan(
     answers: dict[str, str] | None = None,
     task_id: str | None = None,
 ) -> Plan:
+    raw_params = dict(raw_params)
+    asked_at, window = raw_params.pop("start_at", ""), raw_params.pop("window", "")
     params = validate_params(runbook.parameters, raw_params, config)
     answers = dict(answers or {})
     _check_answers(runbook, answers)
@@ -63,6 +66,7 @@ def build_plan(
     if svc is not None and env_name is None:
         env_name = sorted(svc.environments)[0]
     base = _context(service_name, env_name, svc, params, now)
+    start = _start(runbook, config, env_name, asked_at, window, now)
 
     def plan_step(step: Step) -> PlannedStep | None:
         if step.when is not None and not params.get(step.when):
@@ -100,7 +104,23 @@ def build_plan(
         approval=approval,
         approval_rule=why,
         created_at=now.isoformat(timespec="seconds"),
+        start=start,
     )
+
+
+def _start(
+    runbook: Runbook, config: Config, env: str | None, at: str, window: str, now: datetime
+) -> Start | None:
+    """The plan's scheduled start, from the request's reserved `start_at=` or `window=`."""
+    if not at and not window:
+        return None
+    if runbook.kind == "hotfix":
+        raise ParameterError("a hotfix starts once approved: it takes no start_at or window")
+    holds = config.approvals.times_for(runbook.name, env).holds
+    try:
+        return resolve_start(at or None, window or None, config.starts, config.timezone, now, holds)
+    except ValueError as e:
+        raise ParameterError(str(e)) from None
 
 
 def _check_answers(runbook: Runbook, answers: dict[str, str]) -> None:

@@ -17,6 +17,7 @@ from pydantic import (
 
 from chatops.engine.planning.config import Role
 from chatops.engine.planning.params import Parameter
+from chatops.engine.planning.starts import RESERVED
 from chatops.engine.planning.templates import placeholders
 
 __all__ = [
@@ -247,7 +248,7 @@ class Runbook(Strict):
         for name in v:
             if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
                 raise ValueError(f"parameter name {name!r} must be lower_snake_case")
-            if name in BUILTIN_NAMES - {"service", "environment"}:
+            if name in (BUILTIN_NAMES - {"service", "environment"}) | RESERVED:
                 raise ValueError(f"parameter name {name!r} is reserved")
         return v
 

@@ -9,6 +9,7 @@ cancelled run lets the next queued one start.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from chatops.engine.approvals.changes import ApprovalStatus, ChangeService
 from chatops.engine.domain.run import RunState, RunView
@@ -32,6 +33,11 @@ class Operations:
     def kick(self) -> None:
         """Start whatever queued runs this process can claim."""
         self.start(self.runner.drain)
+
+    def next_start(self) -> datetime | None:
+        """The earliest scheduled start of a queued run (the sweep wakes for it)."""
+        with self.changes.tx() as t:
+            return t.runs.next_start()
 
     def continue_run(self, run_id: int) -> None:
         """Go on with a run parked for a person, then with the queue behind it."""

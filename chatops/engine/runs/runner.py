@@ -21,6 +21,7 @@ from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.engine.runs.batches import only_touched, over_threshold
 from chatops.engine.runs.durable import Durable, StoreLost
 from chatops.engine.runs.host_steps import HostSteps, hosts_of, step_state
+from chatops.engine.runs.scheduled import expire_missed
 from chatops.engine.runs.settling import OutcomeUnknown, Settler
 from chatops.engine.runs.sink import FLUSH_SECONDS
 from chatops.engine.runs.stops import Cancelled, Paused, main_summary
@@ -90,6 +91,7 @@ class Runner:
         done: list[RunView] = []
         while True:
             with self.tx() as t:
+                expire_missed(t, self.config, self.clock.now())  # due, but too late to start
                 frozen = in_force(self.config, t.freezes, self.clock)
                 held = holding(self.config, frozen) if frozen else None
                 run = t.runs.claim_next(self.owner, self.clock.now(), held)

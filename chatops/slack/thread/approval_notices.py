@@ -1,7 +1,8 @@
 """A plan's approval clock and its decisions, told to people: past its SLA the approvers
 are reminded in the thread and by DM, past `escalate_after` the leads and on-call; and the
 person who asked (the one an agent acts for, too) gets a DM at every decision: approved by
-whom, rejected with the reason, expired. A part of the thread."""
+whom (and when it starts, if later), rejected with the reason, expired, or a scheduled
+start missed. A part of the thread."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from chatops.engine.bus import Handlers
 from chatops.engine.domain import events as ev
 from chatops.engine.domain.agent_rules import is_agent
 from chatops.engine.domain.run import RunView
+from chatops.engine.planning.starts import starts_said
 from chatops.slack.records import RunMessages
 from chatops.slack.thread.notices import Thread
 from chatops.slack.views import blocks as bk
@@ -23,6 +25,7 @@ class ApprovalNotices:
         handlers.on(ev.RunApproved, self.on_approved)
         handlers.on(ev.RunRejected, self.on_rejected)
         handlers.on(ev.RunExpired, self.on_expired)
+        handlers.on(ev.StartMissed, self.on_start_missed)
 
     def _asker(self, run: RunView) -> list[str]:
         """The person to tell of a decision: the requester, or whom an agent acts for."""
@@ -55,7 +58,21 @@ class ApprovalNotices:
         who = ", ".join(bk.mention(u) for u in e.approvers)
         self.thread.dm(
             self._asker(e.run),
-            f":white_check_mark: Your {self._what(e.run)} was approved by {who}.",
+            f":white_check_mark: Your {self._what(e.run)} was approved by {who}."
+            + self._starts(e.run),
+        )
+
+    def _starts(self, run: RunView) -> str:
+        start = self.thread.store.load_plan(run.task_id).start
+        if start is None or start.earliest <= self.thread.clock.now():
+            return ""
+        return f" It starts at {starts_said(start, self.thread.clock.now())}."
+
+    def on_start_missed(self, e: ev.StartMissed, m: RunMessages) -> None:
+        self.thread.dm(
+            self._asker(e.run),
+            f":hourglass: Your {self._what(e.run)} did not start: {bk.escape(e.reason)}. "
+            "Request it again if it is still needed.",
         )
 
     def on_rejected(self, e: ev.RunRejected, m: RunMessages) -> None:

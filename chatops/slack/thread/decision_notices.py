@@ -1,11 +1,12 @@
 """The decisions on a plan, on its message and in its thread: approvals so far, approved
-(and where it is queued), revised, rejected, expired, cancelled. A part of the thread
-(SlackNotifier gives it the plumbing)."""
+(and where it is queued, or when it starts), revised, rejected, expired, cancelled, a
+scheduled start missed. A part of the thread (SlackNotifier gives it the plumbing)."""
 
 from __future__ import annotations
 
 from chatops.engine.bus import Handlers
 from chatops.engine.domain import events as ev
+from chatops.engine.planning.starts import starts_said
 from chatops.slack.records import RunMessages
 from chatops.slack.thread.notices import Thread
 from chatops.slack.views import blocks as bk
@@ -22,6 +23,7 @@ class DecisionNotices:
         handlers.on(ev.RunRejected, self.on_rejected)
         handlers.on(ev.RunExpired, self.on_expired)
         handlers.on(ev.RunCancelled, self.on_cancelled)
+        handlers.on(ev.StartMissed, self.on_start_missed)
 
     def on_approved(self, e: ev.RunApproved, m: RunMessages) -> None:
         run = e.run
@@ -30,7 +32,15 @@ class DecisionNotices:
         self.thread.refresh_plan(
             run, f":white_check_mark: Approved by {who} at {bk.when(self.thread.clock.now())}"
         )
-        if e.position > 1:
+        start = self.thread.store.load_plan(run.task_id).start
+        now = self.thread.clock.now()
+        if start is not None and start.earliest > now:
+            self.thread.reply(
+                m,
+                f":alarm_clock: Approved early: it starts at {starts_said(start, now)}. "
+                "Until then it can be cancelled (Cancel run below).",
+            )
+        elif e.position > 1:
             self.thread.reply(
                 m,
                 f":hourglass: Queued at position {e.position}: another run "
@@ -64,6 +74,13 @@ class DecisionNotices:
             run, ":hourglass: Expired: not enough approvals in time. Request it again."
         )
         self.thread.reply(m, ":hourglass: This request expired without enough approvals.")
+
+    def on_start_missed(self, e: ev.StartMissed, m: RunMessages) -> None:
+        run = e.run
+        line = f":hourglass: Not started: {bk.escape(e.reason)}. Request it again if still needed."
+        self.thread.refresh_plan(run, line)
+        self.thread.refresh_status(run.id)
+        self.thread.reply(m, line)
 
     def on_cancelled(self, e: ev.RunCancelled, m: RunMessages) -> None:
         run = e.run

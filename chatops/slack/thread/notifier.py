@@ -230,8 +230,9 @@ class SlackNotifier:
             run = self.store.get_run(run_id)
             plan = self.store.load_plan(run.task_id)
             live = self.live.text(run_id)
-            blocks = bk.status_blocks(run, plan, self.store.steps(run_id), live)
-            return f"Run #{run.id}: {run.state.value}", blocks
+            now = self.clock.now()
+            blocks = bk.status_blocks(run, plan, self.store.steps(run_id), live, now)
+            return f"Run #{run.id}: {bk.status_word(run, plan, now)}", blocks
 
         self.show(m.channel, m.status_ts, render, priority, wait)
 
@@ -245,8 +246,8 @@ class SlackNotifier:
             lambda: self.client.chat_postMessage(
                 channel=m.channel,
                 thread_ts=m.plan_ts,
-                text=f"Run #{run.id}: {run.state.value}",
-                blocks=bk.status_blocks(run, plan, self.store.steps(run.id)),
+                text=f"Run #{run.id}: {bk.status_word(run, plan, self.clock.now())}",
+                blocks=bk.status_blocks(run, plan, self.store.steps(run.id), "", self.clock.now()),
             ),
             once=True,
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 from chatops.engine.domain.run import RunState, RunView, StepRecord, StepState
 from chatops.engine.planning.plan import Plan
+from chatops.engine.planning.starts import starts_said
 
 Block = dict[str, Any]
 MAX_BLOCKS = 50
@@ -199,8 +200,21 @@ def packed(texts: Sequence[str], budget: int) -> list[Block]:
     return blocks
 
 
+def status_word(run: RunView, plan: Plan, now: datetime | None) -> str:
+    """The run's state as its status message says it: "scheduled" for one approved to start
+    later, not yet due."""
+    later = plan.start is not None and run.state == RunState.QUEUED
+    if later and now is not None and run.not_before is not None and run.not_before > now:
+        return "scheduled"
+    return run.state.value
+
+
 def status_blocks(
-    run: RunView, plan: Plan, records: Sequence[StepRecord], live: str = ""
+    run: RunView,
+    plan: Plan,
+    records: Sequence[StepRecord],
+    live: str = "",
+    now: datetime | None = None,
 ) -> list[Block]:
     summary = {r.step_id: r for r in records if r.host == "" and r.phase == "main"}
     lines = []
@@ -211,10 +225,14 @@ def status_blocks(
     rollback = [r for r in records if r.phase == "rollback" and r.host == ""]
     for r in rollback:
         lines.append(f"{STATE_EMOJI[r.state]} rollback: {r.step_id}")
-    head = f"{RUN_EMOJI.get(run.state, '')} *Run #{run.id}: {run.state.value.replace('_', ' ')}*"
+    said = status_word(run, plan, now).replace("_", " ")
+    later = said == "scheduled"
+    head = f"{':alarm_clock:' if later else RUN_EMOJI.get(run.state, '')} *Run #{run.id}: {said}*"
     if run.is_hotfix:
         head += "  :rotating_light: hotfix"
     blocks: list[Block] = [section(head)]
+    if later and plan.start is not None:
+        blocks.append(section(f"Starts at {starts_said(plan.start, now)}."))
     blocks.extend(packed(lines, 20))
     if live and run.state == RunState.RUNNING:
         blocks.append(

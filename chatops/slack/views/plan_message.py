@@ -9,6 +9,7 @@ from typing import Any
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.planning.plan import Plan, PlannedStep
 from chatops.engine.planning.policy import Verdict
+from chatops.engine.planning.starts import starts_said
 from chatops.slack.views.blocks import (
     A_ANSWER,
     A_APPROVE,
@@ -140,6 +141,13 @@ def plan_parts(
     blocks.append(
         {"type": "section", "fields": [{"type": "mrkdwn", "text": cut(f, 2000)} for f in fields]}
     )
+    if plan.start is not None:
+        blocks.append(
+            section(
+                f":alarm_clock: *Starts* at {starts_said(plan.start)}: approved before, it "
+                "waits until then (freezes and approvals are checked again when it starts)."
+            )
+        )
     if plan.request:
         blocks.append(section(f"*Request*\n{escape(plan.request)}"))
     if plan.requester.startswith("agent:") and plan.objective != plan.request:
