@@ -193,6 +193,7 @@ LONGEST = (
     "test_slack_forms.py",  # 45
     "test_hostile_input.py",  # 44
     "test_agent_http.py",  # 40
+    "test_scheduled_start.py",  # 36
     "test_inbox.py",  # 32
     "test_socket_mode.py",  # 32
     "test_run_page.py",  # 32

@@ -31,6 +31,7 @@ def run_json(run: RunView) -> Json:
         "requester": run.requester,
         "current_step": run.current_step,
         "error": run.error,
+        "starts_at": run.not_before.isoformat() if run.not_before else None,  # scheduled
         "created_at": run.created_at.isoformat(),
         "updated_at": run.updated_at.isoformat(),
     }

@@ -26,6 +26,10 @@ def plan_text(plan: Plan, verdict: Verdict, run: RunView | None = None) -> str:
         )
     if plan.request:
         lines.append(f"  request: {plan.request}")
+    if plan.start is not None:
+        from chatops.engine.planning.starts import starts_said
+
+        lines.append(f"  starts at {starts_said(plan.start)} (approved before, it waits)")
     for qid, ask in plan.asked():
         shown = plan.answers.get(qid) or (
             "(NOT ANSWERED: required before approval)"

@@ -84,9 +84,10 @@ def home_view(o: Overview, team: TeamNumbers | None = None) -> dict[str, Any]:
         for r in o.active[:15]:
             mark = " :rotating_light: hotfix" if r.is_hotfix else ""
             step = f" at `{r.current_step}`" if r.current_step and r.state == "running" else ""
-            lines.append(
-                f"• #{r.id} {r.runbook} {r.service}/{r.environment}: {r.state.value}{step}{mark}"
-            )
+            said = r.state.value
+            if r.state == "queued" and r.not_before is not None and r.not_before > o.now:
+                said = f"scheduled, starts {bk.when(r.not_before)}"
+            lines.append(f"• #{r.id} {r.runbook} {r.service}/{r.environment}: {said}{step}{mark}")
         blocks.append(bk.section("\n".join(lines)))
     if o.overdue:
         lines = [":memo: *Overdue post-mortems*"]

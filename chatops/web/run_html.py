@@ -10,6 +10,7 @@ from urllib.parse import quote
 from chatops.engine.domain.delivery import time_to_approve
 from chatops.engine.domain.postmortem import QUESTIONS
 from chatops.engine.planning.durations import spoken
+from chatops.engine.planning.starts import starts_said
 from chatops.engine.runs.pages import RunPage
 from chatops.web.ansi import AnsiHtml, lines_of
 from chatops.web.html import document, t, when
@@ -30,6 +31,8 @@ def _plan(page: RunPage) -> list[str]:
     ]
     if plan.request:
         parts.append(f"<p>Asked: {t(plan.request)}</p>")
+    if plan.start is not None:
+        parts.append(f'<p id="start">Starts at {t(starts_said(plan.start))}.</p>')
     if page.verdict:
         parts.append(
             '<p id="verdict"><strong>The process\'s rules refuse this plan:</strong></p><ul>'

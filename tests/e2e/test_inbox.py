@@ -4,10 +4,6 @@ the handler needs is locked by the test), and the next serve handles them, once.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -16,82 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, text
 
-from chatops.simulator.harness import BOT_TOKEN, SIGNING_SECRET, RemoteSlack
+from chatops.simulator.harness import RemoteSlack
 from chatops.simulator.standin import SlackStandIn
 from chatops.slack.transport.inbox import Completion, Inbox, key_of
-from chatops.store.db import upgrade
-from tests.apps import make_app, service_config
-from tests.conftest import ROOT
 from tests.factories import Each, sql
 from tests.faults import audit_verify, wait_for
-from tests.servers import free_port, wait_port
-
-
-class Serve:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Serve:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chatops", "serve", "--http", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.env["TEST_LOG"], "ab"),  # noqa: SIM115
-        )
-        wait_port(self.port, timeout=60)
-        return self
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+from tests.serve_process import Serve, serve_world
 
 
 @pytest.fixture
 def world(tmp_path: Path, postgres_url: str) -> Iterator[tuple[dict[str, str], SlackStandIn, str]]:
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text('DROP DATABASE IF EXISTS "inbox"'))
-        c.execute(text('CREATE DATABASE "inbox"'))
-    url = postgres_url.rsplit("/", 1)[0] + "/inbox"
-    upgrade(url)
-    app = make_app(tmp_path / "app")
-    cfg = service_config(
-        app, "http://127.0.0.1:9/health", [{"name": "local", "transport": "local"}]
-    )
-    path = tmp_path / "chatops.yml"
-    path.write_text(yaml.safe_dump(cfg))
-    standin = SlackStandIn().start()
-    env = dict(
-        os.environ,
-        CHATOPS_CONFIG=str(path),
-        CHATOPS_COMMANDS=str(ROOT / "commands"),
-        CHATOPS_DATABASE_URL=url,
-        CHATOPS_SLACK_API_URL=standin.api_url,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        CHATOPS_SWEEP_EVERY="1",
-        TEST_LOG=str(tmp_path / "serve.log"),
-    )
-    env.pop("SLACK_APP_TOKEN", None)
-    try:
-        yield env, standin, url
-    finally:
-        standin.stop()
-        admin.dispose()
+    with serve_world(tmp_path, postgres_url, "inbox") as w:
+        yield w
 
 
 def locked(url: str, table: str) -> Any:

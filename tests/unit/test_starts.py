@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chatops.engine.planning.starts import (
+    Start,
     StartPolicy,
     resolve_start,
     start_refusal,
@@ -30,7 +31,9 @@ POLICY = StartPolicy.model_validate(
 WED = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)  # a Wednesday, 07:00 in Berlin
 
 
-def at(text: str | None, window: str | None = None, now: datetime = WED, hold: timedelta = 7 * DAY):
+def at(
+    text: str | None, window: str | None = None, now: datetime = WED, hold: timedelta = 7 * DAY
+) -> Start:
     return resolve_start(text, window, POLICY, BERLIN, now, hold)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from chatops.engine.domain.postmortem import PostMortem
 from chatops.engine.domain.roles import Roles
@@ -15,6 +15,7 @@ from chatops.engine.ports import Approvals, Plans, PostMortemStore, Runs
 
 __all__ = ["ACTIVE", "Overview", "overview"]
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ACTIVE = (RunState.RUNNING, RunState.QUEUED, RunState.APPROVED)
 
 
@@ -27,6 +28,7 @@ class Overview:
     overdue: list[PostMortem] = field(default_factory=list)
     recent: list[RunView] = field(default_factory=list)
     freezes: list[Freeze] = field(default_factory=list)
+    now: datetime = EPOCH  # when it was read
 
 
 def overview(
@@ -41,7 +43,7 @@ def overview(
     recent: int = 10,
 ) -> Overview:
     held = roles.of(user)
-    out = Overview(user, held)
+    out = Overview(user, held, now=now)
     latest = runs.list(limit=300)
     approved_by_user = approvals.approved_by(
         user, [r.id for r in latest]
