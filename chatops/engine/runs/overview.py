@@ -13,7 +13,7 @@ from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Approvals, Plans, PostMortemStore, Runs
 
-__all__ = ["ACTIVE", "Overview", "overview"]
+__all__ = ["ACTIVE", "EPOCH", "Overview", "overview"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ACTIVE = (RunState.RUNNING, RunState.QUEUED, RunState.APPROVED)
