@@ -51,6 +51,7 @@ class FakeExecutor:
     sessions: list[str | None] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     settled: dict[str, int | None] = field(default_factory=dict)  # job -> exit (None: unknown)
+    keys: dict[str, str] = field(default_factory=dict)  # host -> its key's fingerprint
 
     def close_session(self, session: str) -> None:
         self.closed.append(session)
@@ -84,6 +85,9 @@ class FakeExecutor:
             0.01,
             "" if code == 0 else f"exit code {code}",
         )
+
+    def host_key(self, host: Host) -> str:
+        return self.keys.get(host.name, "SHA256:known")
 
     def probe(self, host: Host) -> CommandResult:
         return CommandResult(host.name, "true", "ok", 0, "", 0.0)

@@ -75,6 +75,12 @@ class Executor(Protocol):
 
     def probe(self, host: Host) -> CommandResult: ...
 
+    def host_key(self, host: Host) -> str:
+        """The fingerprint of the key the host presents ("SHA256:..."), as accepted against
+        known_hosts; "none" where there is no key (a local host); "unreadable (why)" when
+        it cannot be reached or its key is refused. Never raises."""
+        ...
+
     def settle(self, host: Host, job: str, timeout: float) -> CommandResult | None:
         """What became of the command run as `job` (a `run(..., job=)` whose outcome was
         never learned): waits for it to end if it still runs (up to `timeout`) and returns

@@ -48,6 +48,9 @@ class LocalExecutor:
     def probe(self, host: Host) -> CommandResult:
         return self.run(host, "true", timeout=10, on_output=lambda _c: None)
 
+    def host_key(self, host: Host) -> str:
+        return "none"  # this machine: no connection, no key
+
     def close_session(self, session: str) -> None:
         return None
 

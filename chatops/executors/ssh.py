@@ -8,9 +8,11 @@ group id is reported first, so a timeout or cancel kills all of it, not just the
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import functools
+import hashlib
 import os
 import socket
 import threading
@@ -181,6 +183,21 @@ class SshExecutor:
             return self._exec(link, host, "true", 15, lambda _c: None, None, started)
         finally:
             link.conn.close()
+
+    def host_key(self, host: Host) -> str:
+        try:
+            conn = self.connect(host)  # RejectPolicy: only a key known_hosts holds is seen
+        except Exception as e:
+            return f"unreadable ({_classify(e, host)[1]})"
+        try:
+            transport = conn.client.get_transport()
+            if transport is None:
+                return "unreadable (no transport)"
+            raw = transport.get_remote_server_key().asbytes()
+            digest = base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+            return f"SHA256:{digest}"
+        finally:
+            conn.close()
 
     def run(
         self,

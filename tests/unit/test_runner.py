@@ -43,7 +43,10 @@ def test_deploy_runs_every_step_in_order(
     r = rig(url, config, runbooks)
     run = through_manual(r, approved_deploy(r, ref="v1.2"))
     assert run.state == RunState.SUCCEEDED
-    order = [c for _h, c in r.executor.calls]
+    read, order = [], []  # the facts the drift check reads; the plan's commands (in its dir)
+    for _h, c in r.executor.calls:
+        (order if c.startswith("cd ") else read).append(c)
+    assert read[0].startswith("git -C") and read[0].endswith("rev-parse HEAD")
     assert "git fetch --quiet origin v1.2" in order[1]
     assert order[2].endswith("npm install --omit=dev")
     assert order[3].endswith("pm2 restart eckwms-global")

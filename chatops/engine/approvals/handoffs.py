@@ -6,6 +6,7 @@ from chatops.engine.approvals.parts import ChangeContext
 from chatops.engine.domain import events as ev
 from chatops.engine.domain.agent_rules import approval_refusal
 from chatops.engine.domain.run import ApprovalRecord, RunState, RunView, StepState
+from chatops.engine.planning.drift import DRIFT_STEP, FOUND, REAPPROVED
 from chatops.engine.unit_of_work import UnitOfWork
 from chatops.errors import StateError
 
@@ -66,18 +67,25 @@ class Handoffs:
                 why = f"gate {step_id} needs {', '.join(step.roles)}"
                 raise self.ctx.deny(user, "gate", why, run, t)
             rec = self.waiting(t, run, step_id)
+            since = next(r.started_at for r in t.steps.of_run(run.id) if r.id == rec)
             t.approvals.add(
                 ApprovalRecord(
                     run.id, plan.sha256, user, tuple(sorted(held)), step_id, self.ctx.clock.now()
                 )
             )
             self.ctx.audit(t, user, "gate.approved", run, step_id)
-            users = {
-                a.user for a in t.approvals.of_run(run.id, step_id) if a.plan_hash == plan.sha256
+            users = {  # given while it waits now (a drift step may come back: not before)
+                a.user
+                for a in t.approvals.of_run(run.id, step_id)
+                if a.plan_hash == plan.sha256 and (since is None or a.at >= since)
             }
             passed = len(users) >= step.quorum
             if passed:
                 t.steps.finish(rec, StepState.SUCCEEDED, self.ctx.clock.now(), actor=user)
+                if step_id == DRIFT_STEP:  # the hosts as found are what is approved now
+                    found = [e for e in t.audit.for_run(run.id) if e.action == FOUND]
+                    seen = found[-1].detail if found else ""
+                    self.ctx.audit(t, user, REAPPROVED, run, seen)
             t.commit()
             return passed
 

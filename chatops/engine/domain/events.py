@@ -18,6 +18,7 @@ __all__ = [
     "POSTMORTEM_EVENTS",
     "ApprovalAdded",
     "ApprovalOverdue",
+    "DriftFound",
     "EscalationAnswered",
     "Event",
     "PlanRevised",
@@ -106,6 +107,14 @@ class RunCancelled(Event):
     """Cancelled before it started (a started run ends with RunFinished)."""
 
     by: str
+
+
+@dataclass(frozen=True)
+class DriftFound(Event):
+    """Before its first machine step, the run's hosts differ from what its plan was approved
+    against: it waits for its approvers again (at `DRIFT_STEP`), nothing touched."""
+
+    differences: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from chatops.engine.planning.drift import DRIFT_STEP, Fact
 from chatops.engine.planning.inventory import HealthCheck
 from chatops.engine.planning.runbook import Approval, ProcessKind
 from chatops.engine.planning.starts import Start
@@ -103,6 +104,8 @@ class Plan(Frozen):
     context: str = ""
     expected_outcome: str = ""
     start: Start | None = None  # approved now, started later: from when, until when
+    #: the facts of its hosts recorded at approval and compared before the first machine step
+    drift: list[Fact] = []
 
     def canonical(self) -> bytes:
         data = self.model_dump(mode="json")
@@ -113,8 +116,9 @@ class Plan(Frozen):
         ):  # plans stored before keep their hash
             if data.get(added) is None:
                 data.pop(added, None)
-        if not data.get("required"):
-            data.pop("required", None)
+        for empty in ("required", "drift"):
+            if not data.get(empty):
+                data.pop(empty, None)
         for step in [*data["steps"], *data["rollback"]]:
             for added in ("batch", "max_failures"):
                 if step.get(added) is None:
@@ -151,4 +155,13 @@ class Plan(Frozen):
         for s in [*self.steps, *self.rollback]:
             if s.id == step_id:
                 return s
+        if step_id == DRIFT_STEP:  # the hosts changed since approval: its approvers again
+            return PlannedStep(
+                id=DRIFT_STEP,
+                title="Approve again: the hosts changed since this plan was approved",
+                kind="gate",
+                description="Nothing was touched. The thread says what changed.",
+                roles=list(self.approval.roles),
+                quorum=self.approval.quorum,
+            )
         raise KeyError(step_id)

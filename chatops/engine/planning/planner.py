@@ -8,6 +8,7 @@ from datetime import datetime
 from chatops.engine.planning.actions import action_command
 from chatops.engine.planning.approval_rules import approval_for
 from chatops.engine.planning.config import Config
+from chatops.engine.planning.drift import FACT_NAMES, Fact
 from chatops.engine.planning.inventory import Service
 from chatops.engine.planning.params import validate_params
 from chatops.engine.planning.plan import HostCommand, HttpCheck, Plan, PlannedStep
@@ -105,7 +106,16 @@ def build_plan(
         approval_rule=why,
         created_at=now.isoformat(timespec="seconds"),
         start=start,
+        drift=_drift(runbook, steps),
     )
+
+
+def _drift(runbook: Runbook, steps: list[PlannedStep]) -> list[Fact]:
+    """The facts the plan records of its hosts: the runbook's, and its planned steps'."""
+    if not any(s.commands for s in steps):
+        return []  # no machine step on a host: nothing to compare
+    named = set(runbook.drift).union(*(s.drift for s in runbook.steps))
+    return [f for f in FACT_NAMES if f in named]
 
 
 def _start(

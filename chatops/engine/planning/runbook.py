@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from chatops.engine.planning.config import Role
+from chatops.engine.planning.drift import Fact
 from chatops.engine.planning.params import Parameter
 from chatops.engine.planning.starts import RESERVED
 from chatops.engine.planning.templates import placeholders
@@ -133,6 +134,8 @@ class Step(Strict):
     when: str | None = None
     optional: bool = False
     rollback: Command | None = None
+    #: what to record of its hosts at approval and compare before the first machine step
+    drift: list[Fact] = []
 
     @model_validator(mode="after")
     def _shape(self) -> Step:
@@ -241,6 +244,8 @@ class Runbook(Strict):
     rollback: list[Step] = []
     validation: list[str] = []
     rolling: Rolling = Rolling()
+    #: what to record of every host at approval and compare before the first machine step
+    drift: list[Fact] = []
 
     @field_validator("parameters")
     @classmethod

@@ -51,6 +51,7 @@ class Operations:
     def approve(self, run_id: int, user: str, plan_hash: str) -> ApprovalStatus:
         status = self.changes.approve(run_id, user, plan_hash)
         if status.complete and status.run.state == RunState.QUEUED:
+            self.runner.drift.record(run_id)  # what it is approved against, before it starts
             self.kick()
         return status
 

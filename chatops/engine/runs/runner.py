@@ -1,9 +1,7 @@
-"""Executes claimed runs step by step, rolls back on failure, recovers dead ones.
-
-A run is started by exactly one process: the one whose claim succeeded in the store.
-Manual steps and gates park the run (no owner) until a person acts; any process may then
-continue it by claiming it again.
-"""
+"""Executes claimed runs step by step, rolls back on failure, recovers dead ones. A run is
+started by exactly one process: the one whose claim succeeded in the store. Manual steps,
+gates and hosts changed since approval (engine/runs/drift.py) park the run (no owner) until
+a person acts; any process may then continue it by claiming it again."""
 
 from __future__ import annotations
 
@@ -19,6 +17,7 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan, PlannedStep
 from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.engine.runs.batches import only_touched, over_threshold
+from chatops.engine.runs.drift import DriftCheck
 from chatops.engine.runs.durable import Durable, StoreLost
 from chatops.engine.runs.host_steps import HostSteps, hosts_of, step_state
 from chatops.engine.runs.scheduled import expire_missed
@@ -70,6 +69,7 @@ class Runner:
         # how an outage is waited out (sleep, monotonic): real time but for the tests' own
         self.durable = Durable(tx, store_patience, *(store_waits or (time.sleep, time.monotonic)))
         self.settler = Settler(self.durable, clock, executors)
+        self.drift = DriftCheck(config, tx, clock, executors, max_parallel)
         self.hosts = HostSteps(
             config, self.durable, clock, executors, http, owner, self._cancels, max_parallel, sleep
         )
@@ -229,6 +229,8 @@ class Runner:
                         t.commit()
                 if step not in started:
                     started.append(step)
+                if step.is_machine:  # the hosts as approved, or it waits for its approvers
+                    self.drift.check(run, plan)
                 ok = self._step(run, plan, step, summary)
                 if self._cancels.get(run.id, threading.Event()).is_set():
                     raise Cancelled()

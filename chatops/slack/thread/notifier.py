@@ -26,6 +26,7 @@ from chatops.slack.thread.decision_notices import DecisionNotices
 from chatops.slack.thread.desk import MessageDesk, Render
 from chatops.slack.thread.done_notices import DoneNotices
 from chatops.slack.thread.escalation_notices import EscalationNotices
+from chatops.slack.thread.drift_notices import DriftNotices
 from chatops.slack.thread.freeze_notices import FreezeNotices
 from chatops.slack.thread.notices import Part
 from chatops.slack.thread.output_text import LiveOutput
@@ -48,6 +49,7 @@ PRIORITY: dict[type[ev.Event], Priority] = {
     ev.EscalationAnswered: Priority.ACT,
     ev.RunWaiting: Priority.ACT,
     ev.RunHeld: Priority.ACT,
+    ev.DriftFound: Priority.ACT,
     ev.PostMortemOpened: Priority.ACT,
     ev.PostMortemReminded: Priority.ACT,
     ev.PostMortemEscalated: Priority.ACT,
@@ -108,6 +110,7 @@ class SlackNotifier:
             EscalationNotices(self),
             DoneNotices(self),
             FreezeNotices(self),
+            DriftNotices(self),
             PostMortemNotices(self),
         )
         for part in self.parts:
