@@ -25,8 +25,8 @@ from chatops.slack.thread.approval_notices import ApprovalNotices
 from chatops.slack.thread.decision_notices import DecisionNotices
 from chatops.slack.thread.desk import MessageDesk, Render
 from chatops.slack.thread.done_notices import DoneNotices
-from chatops.slack.thread.escalation_notices import EscalationNotices
 from chatops.slack.thread.drift_notices import DriftNotices
+from chatops.slack.thread.escalation_notices import EscalationNotices
 from chatops.slack.thread.freeze_notices import FreezeNotices
 from chatops.slack.thread.notices import Part
 from chatops.slack.thread.output_text import LiveOutput
