@@ -86,7 +86,7 @@ class FakeExecutor:
             "" if code == 0 else f"exit code {code}",
         )
 
-    def host_key(self, host: Host) -> str:
+    def host_key(self, host: Host, session: str | None = None) -> str:
         return self.keys.get(host.name, "SHA256:known")
 
     def probe(self, host: Host) -> CommandResult:

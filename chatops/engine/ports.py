@@ -75,10 +75,11 @@ class Executor(Protocol):
 
     def probe(self, host: Host) -> CommandResult: ...
 
-    def host_key(self, host: Host) -> str:
+    def host_key(self, host: Host, session: str | None = None) -> str:
         """The fingerprint of the key the host presents ("SHA256:..."), as accepted against
-        known_hosts; "none" where there is no key (a local host); "unreadable (why)" when
-        it cannot be reached or its key is refused. Never raises."""
+        known_hosts (over the session's connection, if given); "none" where there is no key
+        (a local host); "unreadable (why)" when it cannot be reached or its key is refused.
+        Never raises."""
         ...
 
     def settle(self, host: Host, job: str, timeout: float) -> CommandResult | None:

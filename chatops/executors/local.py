@@ -48,7 +48,7 @@ class LocalExecutor:
     def probe(self, host: Host) -> CommandResult:
         return self.run(host, "true", timeout=10, on_output=lambda _c: None)
 
-    def host_key(self, host: Host) -> str:
+    def host_key(self, host: Host, session: str | None = None) -> str:
         return "none"  # this machine: no connection, no key
 
     def close_session(self, session: str) -> None:

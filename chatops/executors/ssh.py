@@ -68,6 +68,14 @@ def _classify(exc: BaseException, host: Host) -> tuple[Outcome, str]:
     return "error", repr(exc)
 
 
+def _fingerprint(conn: Connection) -> str:
+    transport = conn.client.get_transport()
+    if transport is None or not transport.is_active():
+        return "unreadable (the connection is closed)"
+    raw = transport.get_remote_server_key().asbytes()
+    return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+
+
 KEEPALIVE = 30  # seconds between SSH keepalives on a run's connections
 IDLE_LIMIT = 300.0  # a run's connection unused this long is closed
 
@@ -184,18 +192,17 @@ class SshExecutor:
         finally:
             link.conn.close()
 
-    def host_key(self, host: Host) -> str:
-        try:
-            conn = self.connect(host)  # RejectPolicy: only a key known_hosts holds is seen
+    def host_key(self, host: Host, session: str | None = None) -> str:
+        try:  # RejectPolicy: only a key known_hosts holds is ever seen
+            if session is not None:
+                entry = self._pooled(session, host)
+                with entry.lock:
+                    return _fingerprint(entry.conn)
+            conn = self.connect(host)
         except Exception as e:
             return f"unreadable ({_classify(e, host)[1]})"
         try:
-            transport = conn.client.get_transport()
-            if transport is None:
-                return "unreadable (no transport)"
-            raw = transport.get_remote_server_key().asbytes()
-            digest = base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
-            return f"SHA256:{digest}"
+            return _fingerprint(conn)
         finally:
             conn.close()
 

@@ -57,8 +57,8 @@ class DriftCheck:
         self.executors = executors
         self.max_parallel = max_parallel
 
-    def read(self, run: RunView, plan: Plan) -> Facts:
-        """The plan's facts, read now on each of its hosts."""
+    def read(self, run: RunView, plan: Plan, session: str) -> Facts:
+        """The plan's facts, read now on each of its hosts (over `session`'s connections)."""
         hosts = _planned_hosts(self.config, run, plan)
         if not plan.drift or not hosts or run.service is None:
             return {}
@@ -69,10 +69,11 @@ class DriftCheck:
             got: dict[str, str] = {}
             for name in plan.drift:
                 if name == "host_key":
-                    got[name] = executor.host_key(host)
+                    got[name] = executor.host_key(host, session)
                     continue
+                command = fact_command(svc, name)
                 result = executor.run(
-                    host, fact_command(svc, name), timeout=READ_TIMEOUT, on_output=lambda _c: None
+                    host, command, timeout=READ_TIMEOUT, on_output=lambda _c: None, session=session
                 )
                 got[name] = fact_value(
                     svc, name, result.outcome, result.exit_code, result.tail, result.error
@@ -89,15 +90,20 @@ class DriftCheck:
             plan = t.plans.get(run.task_id)
         if not plan.drift:
             return
-        facts = self.read(run, plan)
+        session = f"drift-{run.id}"
+        try:
+            facts = self.read(run, plan, session)
+        finally:
+            for executor in self.executors.values():
+                executor.close_session(session)
         with self.tx() as t:
             self._audit(t, run, RECORDED, facts_text(facts))
             t.commit()
 
-    def check(self, run: RunView, plan: Plan) -> None:
+    def check(self, run: RunView, plan: Plan, session: str) -> None:
         """Before a machine step: raises Paused at the drift step if the hosts differ from
-        what the plan was approved against. Only before the run's first machine step (after
-        it, the run itself changes them)."""
+        what the plan was approved against (read over the run's `session`). Only before the
+        run's first machine step (after it, the run itself changes them)."""
         if not plan.drift:
             return
         machine = {s.id for s in [*plan.steps, *plan.rollback] if s.is_machine}
@@ -105,7 +111,7 @@ class DriftCheck:
             if any(r.step_id in machine for r in t.steps.of_run(run.id)):
                 return
             basis = _basis(t, run)
-        now = self.read(run, plan)
+        now = self.read(run, plan, session)
         if basis is None:  # never recorded (the quorum's process died first): from now on
             log.warning("run %s: no facts recorded at approval; recorded at its start", run.id)
             with self.tx() as t:

@@ -230,7 +230,7 @@ class Runner:
                 if step not in started:
                     started.append(step)
                 if step.is_machine:  # the hosts as approved, or it waits for its approvers
-                    self.drift.check(run, plan)
+                    self.drift.check(run, plan, self.hosts.session(run))
                 ok = self._step(run, plan, step, summary)
                 if self._cancels.get(run.id, threading.Event()).is_set():
                     raise Cancelled()
