@@ -32,7 +32,12 @@ def run_console(config: Path | None, base: Path, settings: Settings) -> int:
                 if u not in users:
                     users.append(u)
         slack = ChatHarness(
-            config=config, commands=commands, database_url=database, scheduler=True, agents=False
+            config=config,
+            commands=commands,
+            database_url=database,
+            scheduler=True,
+            agents=False,
+            sweep=True,
         )
         try:
             return Console(slack, users).run()

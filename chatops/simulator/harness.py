@@ -57,10 +57,12 @@ class ChatHarness(SlackSim):
         standin: SlackStandIn | None = None,
         slack_limits: str = "",
         agents: bool = True,
+        sweep: bool = False,
     ) -> None:
         """`agents`: serve the agents' endpoints (`/api/v1`, `/mcp`) beside Slack's, as
         `chatops serve` does (the console has no agents: it goes without, and starts
-        sooner)."""
+        sooner). `sweep`: sweep in the background as serve does (the console: scheduled
+        starts start, stale requests expire); a test otherwise sweeps when it means to."""
         self._own_standin = standin is None
         self._begin(standin or SlackStandIn(groups=groups).start(), channel)
         self.port = free_port()
@@ -88,7 +90,7 @@ class ChatHarness(SlackSim):
         self.sweeper = self.bot.sweeper
         self.desk = self.services.notifier.desk
         self.scheduler = self.bot.scheduler
-        self.bot.start(sweep=False)  # as serve starts it; a test sweeps when it means to
+        self.bot.start(sweep=sweep)  # as serve starts it
         routes: list[BaseRoute] = [*web_routes(self.wired.pages, self.wired.insights)]
         lifespan = None
         if agents:
