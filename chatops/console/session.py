@@ -19,6 +19,7 @@ The console:
   /who                    who you are
   /home                   open the App Home
   /cancel                 leave a form without submitting it
+  (an empty line)         what the bot said meanwhile (a scheduled start, a reminder)
   /help                   this text;  /quit or Ctrl-D leaves
 """
 
@@ -74,7 +75,8 @@ class Console:
                 self.say("bye")
                 return 0
             line = line.strip()
-            if not line:
+            if not line:  # what the bot said while nobody typed (a start, a reminder)
+                self.show()
                 continue
             try:
                 if not self.handle(line):

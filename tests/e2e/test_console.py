@@ -168,3 +168,40 @@ def test_help_lists_every_command_the_readme_names(tmp_path: Path) -> None:
     assert named, "the README names console commands"
     for command in sorted(named | {"/change", "/hotfix", "/logs", "/status", "@chatops"}):
         assert command in out.stdout, f"/help does not mention {command}"
+
+
+def test_a_scheduled_start_starts_while_nobody_types(tmp_path: Path) -> None:
+    """Approved to start in a few seconds: the console sweeps as serve does, and an empty
+    line shows what the bot said meanwhile (the run started, waiting for the coder)."""
+    from tests.factories import Each, sql
+    from tests.faults import wait_for
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatops", "console", "--dir", str(tmp_path / "d")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write("/change deploy service=demo ref=v2 start_at=+3s\n/as lead\n1\ny\n")
+    proc.stdin.flush()
+    path = tmp_path / "d" / "chatops.db"
+
+    def started() -> bool:
+        if not path.exists():  # the console has not made it yet (opening it would)
+            return False
+        try:
+            return [r.state.value for r in Each(sql(f"sqlite:///{path}"), "runs").list()] == [
+                "running"
+            ]
+        except Exception:  # not migrated yet
+            return False
+
+    wait_for(started, timeout=60, what="the scheduled run started by the console's sweep")
+    out, err = proc.communicate("\n", timeout=120)  # an empty line, then Ctrl-D
+    assert proc.returncode == 0, err
+    assert "Approved early: it starts at" in out and "Run #1: scheduled" in out
+    after = out.split("Approved early", 1)[1]
+    assert "Changes work locally" in after and re.search(r"\[\d+\] Mark done", after)
