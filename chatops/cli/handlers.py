@@ -192,6 +192,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_REFUSED
+    w.runner.drift.record(run.id)  # what it is approved against, as every approval does
+    if req.plan.start is not None and run.not_before and run.not_before > w.clock.now():
+        from chatops.engine.planning.starts import starts_said
+
+        print(
+            f"run #{run.id}: scheduled, starts at {starts_said(req.plan.start, w.clock.now())}; "
+            "a running `chatops serve` starts it then (cancel: "
+            f"`chatops cancel {run.id} --as {args.as_user}`)"
+        )
+        return 0
     pos = w.queries.queue_position(run.id)
     if pos > 1:
         print(f"run #{run.id}: queued at position {pos} for {run.queue_key}")
