@@ -144,3 +144,16 @@ def test_the_time_is_part_of_what_is_approved(runbooks: dict[str, Runbook]) -> N
     with pytest.raises(PermissionDenied, match="that has passed"):
         r.changes.approve(timed.run.id, "U_LEAD", timed.plan.sha256)
     assert "denied.approve" in r.audit_actions(timed.run.id)
+
+
+def test_an_edit_keeps_the_time_unless_it_gives_another(runbooks: dict[str, Runbook]) -> None:
+    r = rig(MemoryDatabase(), eck_config(starts=STARTS), runbooks)
+    made = r.changes.request("deploy", {**SERVICE, "start_at": "22:00"}, requester="U_CODER")
+    assert made.plan.start is not None
+    kept = r.changes.revisions.revise(made.run.id, "U_CODER", {"ref": "v2"}).plan
+    assert kept.start == made.plan.start and kept.params["ref"] == "v2"
+    moved = r.changes.revisions.revise(made.run.id, "U_CODER", {"start_at": "23:00"}).plan
+    assert moved.start is not None and moved.start.earliest.hour == 22  # 23:00 in Berlin
+    dropped = r.changes.revisions.revise(made.run.id, "U_CODER", {"start_at": "now"}).plan
+    assert dropped.start is None
+    assert r.store.get_run(made.run.id).not_before is None  # the run follows its plan

@@ -56,6 +56,9 @@ class Revisions:
             asked = {q.id for q in rb.questions} - set(rb.parameters)
             answers = {**(answers or {}), **{k: v for k, v in params.items() if k in asked}}
             merged = as_text(old.params)
+            if old.start is not None and not {"start_at", "window"} & set(params):
+                kept = old.start.window and {"window": old.start.window}  # its time is kept
+                merged.update(kept or {"start_at": old.start.not_before})
             merged.update({k: v for k, v in params.items() if k not in asked})
             version = 2
             base = old.task_id.split("~")[0]

@@ -122,7 +122,7 @@ def _start(
     runbook: Runbook, config: Config, env: str | None, at: str, window: str, now: datetime
 ) -> Start | None:
     """The plan's scheduled start, from the request's reserved `start_at=` or `window=`."""
-    if not at and not window:
+    if (not at or at == "now") and not window:  # now: once approved (an edit says so)
         return None
     if runbook.kind == "hotfix":
         raise ParameterError("a hotfix starts once approved: it takes no start_at or window")
