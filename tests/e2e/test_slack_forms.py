@@ -111,21 +111,22 @@ def test_the_form_builds_a_plan(slack: ChatHarness) -> None:
     )
     assert status == 200 and json.loads(body)["response_action"] == "errors"
     assert "param:script" in json.loads(body)["errors"]
-    status, body = slack.submit(
-        form,
-        {
-            "process": "migration",
-            "param:service": "web",
-            "param:script": "scripts/add-status.js",
-            "answer:tables": "orders",
-            "request": "orders need a status",
-        },
-        user="U_ARCH",
-    )
+    assert "param:start_at" in ids  # approved now, started later: optional
+    good = {
+        "process": "migration",
+        "param:service": "web",
+        "param:script": "scripts/add-status.js",
+        "answer:tables": "orders",
+        "request": "orders need a status",
+    }
+    status, body = slack.submit(form, {**good, "param:start_at": "tomorrow"}, user="U_ARCH")
+    assert "a time like 22:00" in json.loads(body)["errors"]["param:start_at"]
+    status, body = slack.submit(form, {**good, "param:start_at": "+2h"}, user="U_ARCH")
     assert status == 200 and body == ""
     slack.settle()
     [plan] = slack.plans()
     text = plan.all_text()
+    assert ":alarm_clock: *Starts* at" in text
     assert "Database migration: web / production" in text
     assert "Which tables are affected?" in text and "orders" in text
     assert "architect required" in text

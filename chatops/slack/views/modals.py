@@ -145,6 +145,9 @@ def change_modal(
                         optional=not p.required or p.default is not None,
                     )
                 )
+        if rb.kind != "hotfix":  # approved now, started later (engine/planning/starts.py)
+            hint = "22:00, 2026-12-03T22:00 or +2h; empty: once approved"
+            blocks.append(_input("param:start_at", "Start at", hint=hint, optional=True))
         for q in rb.questions:
             blocks.append(_input(f"answer:{q.id}", q.ask, multiline=True, optional=not q.required))
         blocks.append(_input("request", "What and why", multiline=True, optional=True))
