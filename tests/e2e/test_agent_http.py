@@ -422,3 +422,23 @@ def test_an_agent_gets_a_link_to_its_own_runs_page_which_dies_with_its_token(
     assert rig.slack.get(path)[0] == 403  # the link opens while the agent's token is active
     audit = [e.action for e in rig.slack.wired.queries.audit_for_run(run_id)]
     assert audit.count("denied.view") >= 2
+
+
+def test_an_agent_proposes_a_plan_that_starts_later(rig: AgentRig) -> None:
+    """`start_at` in the params: the plan carries the time, the run says when it starts, and
+    the approval does not start it before then."""
+    arch = rig.tokens["architect-agent"]
+    proposal = {"process": "deploy", "params": {**DEPLOY, "start_at": "+2h"}, "reason": "v2"}
+    status, made, _ = rig.api("POST", "/plans", arch, {**proposal, "on_behalf_of": "U_CODER"})
+    assert status == 201, made
+    assert made["plan"]["params"].get("start_at") is None  # reserved: not a runbook parameter
+    run_id = made["run"]["id"]
+    rig.until(lambda: rig.slack.plans(CHANNEL))
+    rig.slack.click("chatops.approve", user="U_LEAD")
+    rig.until(lambda: rig.api("GET", f"/runs/{run_id}", arch)[1]["run"]["state"] == "queued")
+    status, got, _ = rig.api("GET", f"/runs/{run_id}", arch)
+    assert got["run"]["starts_at"] is not None and got["run"]["current_step"] is None
+    status, bad, _ = rig.api(
+        "POST", "/plans", arch, {**proposal, "params": {**DEPLOY, "start_at": "soon"}}
+    )
+    assert status == 400 and "a time like 22:00" in bad["error"], bad
