@@ -92,7 +92,7 @@ def test_after_a_form_the_numbers_mean_the_buttons_shown_last(tmp_path: Path) ->
     """Plan X by command, plan Y by the form (which grows once it knows the process): bob's
     `1` is plan Y's Approve, the one on screen, and its confirmation names run #2."""
     script = (
-        "/change deploy demo ref=v2 -- plan X\n/change\n4\n1\n\nmain\n\nplan Y via the form\n"
+        "/change deploy demo ref=v2 -- plan X\n/change\n4\n1\n\nmain\n\n\nplan Y via the form\n"
         "/as bob\n1\ny\n"
     )
     out = console(script, "--dir", str(tmp_path / "d"))
@@ -104,9 +104,9 @@ def test_after_a_form_the_numbers_mean_the_buttons_shown_last(tmp_path: Path) ->
 
 def test_forms_are_filled_field_by_field(tmp_path: Path) -> None:
     # /change opens the form: pick deploy (asked once), service 1, default environment,
-    # ref v2, default install, the request text; then a bad pick is asked again, and
-    # /cancel leaves the form
-    script = "/change\n4\n1\n\nv2\n\nship it from the form\n/change\n42\n/cancel\n/who\n"
+    # ref v2, default install, no start time, the request text; then a bad pick is asked
+    # again, and /cancel leaves the form
+    script = "/change\n4\n1\n\nv2\n\n\nship it from the form\n/change\n42\n/cancel\n/who\n"
     out = console(script, "--dir", str(tmp_path / "d"))
     assert out.returncode == 0, out.stderr
     assert (

@@ -74,9 +74,11 @@ def test_migration_backs_up_first_and_restores_on_failure(
     ids = [s.id for s in plan.steps]
     assert ids.index("backup") < ids.index("migrate") < ids.index("verify")
     backup = plan.step("backup").commands[0].command
+    mark = plan.task_id.rsplit("-", 1)[-1]  # the plan's own: never another's in that second
     assert (
         "pg_dump --format=custom "
-        "--file=/var/backups/chatops/eckwms-global_2026-03-02_10-30-00.dump eckwms" in backup
+        f"--file=/var/backups/chatops/eckwms-global_2026-03-02_10-30-00_{mark}.dump eckwms"
+        in backup
     )
     assert plan.step("migrate").commands[0].command.endswith("node scripts/2026-add-status.js")
     assert "pg_restore" in plan.step("migrate").rollback[0].command

@@ -66,7 +66,7 @@ def build_plan(
     svc = config.services[service_name] if service_name else None
     if svc is not None and env_name is None:
         env_name = sorted(svc.environments)[0]
-    base = _context(service_name, env_name, svc, params, now)
+    base = _context(service_name, env_name, svc, params, now, task_id)
     start = _start(runbook, config, env_name, asked_at, window, now)
 
     def plan_step(step: Step) -> PlannedStep | None:
@@ -149,6 +149,7 @@ def _context(
     svc: Service | None,
     params: dict[str, str | int | bool],
     now: datetime,
+    task_id: str,
 ) -> dict[str, object]:
     ctx: dict[str, object] = dict(params)
     if svc is None or service is None:
@@ -164,7 +165,10 @@ def _context(
     if svc.database is not None:
         ctx["database"] = svc.database.name
         ctx["backup_dir"] = svc.database.backup_dir
-        ctx["backup_file"] = f"{svc.database.backup_dir}/{service}_{now:%Y-%m-%d_%H-%M-%S}.dump"
+        # the plan's own: two migrations in one second never overwrite each other's backup
+        mark = "".join(c for c in task_id.rsplit("-", 1)[-1].split("~")[0] if c.isalnum())[:12]
+        stamp = f"{service}_{now:%Y-%m-%d_%H-%M-%S}_{mark}"
+        ctx["backup_file"] = f"{svc.database.backup_dir}/{stamp}.dump"
     return ctx
 
 
