@@ -25,15 +25,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_port(port: int, timeout: float = 20.0) -> None:
+def wait_port(port: int, timeout: float = 20.0, address: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((address, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+    raise TimeoutError(f"nothing listens on {address}:{port}")
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Sshd:
     workdir: Path
     proc: subprocess.Popen[bytes] | None = None
     config: Path | None = None
+    address: str = "127.0.0.1"
 
     def kill_sessions(self) -> None:
         """Kill the sshd children serving connections (the listener stays)."""
@@ -71,7 +72,7 @@ class Sshd:
         """The listener back on the same port, with the same keys."""
         assert self.config is not None
         self.proc = _start_sshd(self.config)
-        wait_port(self.port)
+        wait_port(self.port, address=self.address)
 
     @property
     def bin(self) -> Path:
@@ -87,7 +88,7 @@ class Sshd:
     def host(self, name: str = "box-1", **over: object) -> dict[str, object]:
         d: dict[str, object] = {
             "name": name,
-            "address": "127.0.0.1",
+            "address": self.address,
             "port": self.port,
             "user": self.user,
             "key_file": str(self.key_file),
@@ -105,8 +106,9 @@ def _keygen(path: Path, comment: str) -> None:
 
 
 @contextmanager
-def run_sshd() -> Iterator[Sshd]:
-    """sshd -D on a free loopback port with its own host key and authorized_keys."""
+def run_sshd(address: str = "127.0.0.1", extra: str = "") -> Iterator[Sshd]:
+    """sshd -D on a free loopback port with its own host key and authorized_keys (`extra`:
+    more sshd_config lines)."""
     work = Path(tempfile.mkdtemp(prefix="chatops-sshd-"))
     os.chmod(work, 0o755)
     _keygen(work / "host_key", "host")
@@ -121,7 +123,7 @@ def run_sshd() -> Iterator[Sshd]:
     )
     cfg = work / "sshd_config"
     cfg.write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {work / 'host_key'}\n"
+        f"Port {port}\nListenAddress {address}\nHostKey {work / 'host_key'}\n"
         f"AuthorizedKeysFile {auth}\nPidFile {work / 'sshd.pid'}\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
         "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
@@ -129,17 +131,20 @@ def run_sshd() -> Iterator[Sshd]:
         "Subsystem sftp internal-sftp\n"
         # stand-in service managers (pm2, systemctl) come first on the sessions' PATH
         f"SetEnv PATH={work / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        + extra
     )
     (work / "bin").mkdir()
     os.chmod(work / "bin", 0o755)
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    server = Sshd(port, user, work / "client_key", work / "known_hosts", "", work, None, cfg)
+    server = Sshd(
+        port, user, work / "client_key", work / "known_hosts", "", work, None, cfg, address
+    )
     server.proc = _start_sshd(cfg)
     try:
-        wait_port(port)
+        wait_port(port, address=address)
         host_pub = (work / "host_key.pub").read_text().split()
-        server.known_hosts.write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
+        server.known_hosts.write_text(f"[{address}]:{port} {host_pub[0]} {host_pub[1]}\n")
         server.host_pub = f"{host_pub[0]} {host_pub[1]}"
         yield server
     finally:

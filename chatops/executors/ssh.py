@@ -22,7 +22,7 @@ import paramiko
 from fabric import Config, Connection
 
 from chatops.engine.domain.result import CommandResult, Outcome
-from chatops.engine.planning.inventory import Host
+from chatops.engine.planning.inventory import Host, JumpHost, Reachable
 from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
 from chatops.executors.capture import Capture
@@ -33,11 +33,20 @@ class NoBanner(paramiko.SSHException):
     """The port took the connection and never said it is an SSH server."""
 
 
-def _where(host: Host) -> str:
+class ViaBastion(Exception):
+    """The bastion a host is reached through could not be: `cause` says why."""
+
+    def __init__(self, jump: JumpHost, cause: BaseException) -> None:
+        super().__init__(f"via {jump.name}: {cause}")
+        self.jump = jump
+        self.cause = cause
+
+
+def _where(host: Host | JumpHost) -> str:
     return f"{host.name} ({host.address}:{host.port})"
 
 
-def _unreachable(host: Host, exc: BaseException) -> str:
+def _unreachable(host: Host | JumpHost, exc: BaseException) -> str:
     """What happened, in words an on-call engineer can act on."""
     if isinstance(exc, NoBanner):
         return f"{_where(host)}: no SSH banner within {host.connect_timeout:g} s"
@@ -53,16 +62,25 @@ def _unreachable(host: Host, exc: BaseException) -> str:
         return f"{_where(host)}: {exc.strerror}"
     if isinstance(exc, EOFError):
         return f"{_where(host)}: the connection was closed"
+    if isinstance(exc, paramiko.ChannelException):  # the bastion's forward was refused
+        return f"{_where(host)}: its bastion could not or would not connect to it ({exc})"
     return f"{_where(host)}: {exc}"
 
 
-def _classify(exc: BaseException, host: Host) -> tuple[Outcome, str]:
+def _classify(exc: BaseException, host: Host | JumpHost) -> tuple[Outcome, str]:
+    if isinstance(exc, ViaBastion):  # the bastion's hop failed: say so, in its words
+        outcome, said = _classify(exc.cause, exc.jump)
+        return outcome, f"through bastion {said}"
     if isinstance(exc, paramiko.BadHostKeyException):
-        return "host_key_mismatch", "host key mismatch: the server's key differs from known_hosts"
+        return "host_key_mismatch", (
+            f"{_where(host)}: host key mismatch: the server's key differs from known_hosts"
+        )
     if isinstance(exc, paramiko.AuthenticationException):
         return "auth_failed", f"authentication failed: {exc}"
     if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
-        return "host_key_unknown", "host key unknown: add it to the configured known_hosts"
+        return "host_key_unknown", (
+            f"{_where(host)}: host key unknown: add it to the configured known_hosts"
+        )
     if isinstance(exc, OSError | paramiko.SSHException | EOFError):
         return "unreachable", _unreachable(host, exc)
     return "error", repr(exc)
@@ -74,6 +92,16 @@ def _fingerprint(conn: Connection) -> str:
         return "unreadable (the connection is closed)"
     raw = transport.get_remote_server_key().asbytes()
     return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+
+
+class _Closing(Connection):  # type: ignore[misc]
+    """A Connection that also closes the bastion's connection it came through (Fabric
+    leaves a gateway open)."""
+
+    def close(self) -> None:
+        super().close()
+        if isinstance(self.gateway, Connection):
+            self.gateway.close()
 
 
 KEEPALIVE = 30  # seconds between SSH keepalives on a run's connections
@@ -141,37 +169,49 @@ class SshExecutor:
             with entry.lock:
                 entry.conn.close()
 
-    def connect(self, host: Host) -> Connection:
-        """An open Connection that trusts only keys in the host's known_hosts file."""
+    def _connection(self, to: Reachable, gateway: Connection | None = None) -> Connection:
+        """A Connection (not open yet) that trusts only keys in `to`'s known_hosts file."""
         connect_kwargs: dict[str, object] = {
-            "look_for_keys": host.key_file is None,
-            "allow_agent": host.key_file is None,
-            "banner_timeout": host.connect_timeout,
-            "auth_timeout": host.connect_timeout,
+            "look_for_keys": to.key_file is None,
+            "allow_agent": to.key_file is None,
+            "banner_timeout": to.connect_timeout,
+            "auth_timeout": to.connect_timeout,
         }
-        if host.key_file:
-            connect_kwargs["key_filename"] = os.path.expanduser(host.key_file)
-        conn = Connection(
-            host.address,
-            user=host.user,
-            port=host.port,
-            connect_timeout=int(max(1, host.connect_timeout)),
+        if to.key_file:
+            connect_kwargs["key_filename"] = os.path.expanduser(to.key_file)
+        conn = _Closing(
+            to.address,
+            user=to.user,
+            port=to.port,
+            connect_timeout=int(max(1, to.connect_timeout)),
             connect_kwargs=connect_kwargs,
             config=Config(ssh_config=paramiko.SSHConfig()),
+            gateway=gateway,
         )
         client: paramiko.SSHClient = conn.client
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        known = os.path.expanduser(host.known_hosts or self.default_known_hosts)
+        known = os.path.expanduser(to.known_hosts or self.default_known_hosts)
         if os.path.exists(known):
             client.load_host_keys(known)
+        return conn
+
+    def connect(self, host: Host) -> Connection:
+        """An open Connection that trusts only keys in the host's known_hosts file; through
+        its bastion (`via`) if it has one, whose key is checked the same way."""
+        gateway = self._connection(host.jump) if host.jump is not None else None
+        conn = self._connection(host, gateway)
+        client: paramiko.SSHClient = conn.client
         try:
             conn.open()
-        except paramiko.SSHException as e:
+        except Exception as e:
+            hop_failed = gateway is not None and not gateway.is_connected
             opened = client.get_transport()
-            if opened is not None and not opened.remote_version:  # nothing said SSH
-                conn.close()
-                raise NoBanner(str(e)) from e
+            said_nothing = opened is not None and not opened.remote_version
             conn.close()
+            if hop_failed and host.jump is not None:
+                raise ViaBastion(host.jump, e) from e
+            if isinstance(e, paramiko.SSHException) and said_nothing:  # nothing said SSH
+                raise NoBanner(str(e)) from e
             raise
         transport = client.get_transport()
         if transport is not None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chatops.engine.planning.durations import parse_duration
 from chatops.engine.planning.freezes import FreezePolicy
-from chatops.engine.planning.inventory import Service
+from chatops.engine.planning.inventory import JumpHost, Reachable, Service
 from chatops.engine.planning.starts import StartPolicy
 
 __all__ = [
@@ -226,6 +226,7 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     services: dict[str, Service] = {}
+    bastions: dict[str, Reachable] = {}  # jump hosts, by the name hosts give in `via:`
     roles: dict[Role, RoleMembers] = {}
     policies: Policies = Policies()
     approval_rules: list[ApprovalRule] = []
@@ -248,6 +249,36 @@ class Config(BaseModel):
     def timezone(self) -> str:
         """The team's time zone: where a request's `start_at=22:00` is read."""
         return self.starts.timezone or self.freezes.timezone
+
+    @model_validator(mode="after")
+    def _through_bastions(self) -> Config:
+        """Each host's `via:` names a bastion: the host carries it (`jump`), so whatever
+        reaches the host knows the way."""
+        for name in self.bastions:
+            if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,62}", name):
+                raise ValueError(f"bastion name {name!r} must be lower-case letters, digits, .-_")
+        services = {}
+        for sname, svc in self.services.items():
+            envs = {}
+            for ename, env in svc.environments.items():
+                hosts = []
+                for h in env.hosts:
+                    if h.via is not None:
+                        b = self.bastions.get(h.via)
+                        if b is None:
+                            known = ", ".join(sorted(self.bastions)) or "none configured"
+                            raise ValueError(
+                                f"host {h.name} of {sname}/{ename}: via {h.via!r} is not in "
+                                f"bastions ({known})"
+                            )
+                        if h.transport != "ssh":
+                            raise ValueError(f"host {h.name}: only an ssh host goes via a bastion")
+                        h = h.model_copy(update={"jump": JumpHost(name=h.via, **b.model_dump())})
+                    hosts.append(h)
+                envs[ename] = env.model_copy(update={"hosts": hosts})
+            services[sname] = svc.model_copy(update={"environments": envs})
+        object.__setattr__(self, "services", services)  # frozen: set once, here
+        return self
 
     @model_validator(mode="after")
     def _windows_once(self) -> Config:

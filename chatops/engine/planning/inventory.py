@@ -20,9 +20,11 @@ __all__ = [
     "HealthCheck",
     "Host",
     "JournaldLogs",
+    "JumpHost",
     "LogSource",
     "Manager",
     "Pm2Manager",
+    "Reachable",
     "Service",
     "Strict",
     "SystemdManager",
@@ -36,20 +38,15 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Host(Strict):
-    """One machine a service runs on."""
+class Reachable(Strict):
+    """Where an SSH server is and how it is logged in to (its key known in known_hosts)."""
 
-    name: Annotated[str, Field(pattern=NAME_RE)]
     address: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 22
     user: str = "deploy"
     key_file: str | None = None
     known_hosts: str | None = None
-    transport: Literal["ssh", "local"] = "ssh"
     connect_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
-    #: after a connection drops mid-command, how long to try reaching the host again before
-    #: the command's outcome is called unknown
-    reconnect_for: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
     @field_validator("address")
     @classmethod
@@ -64,6 +61,26 @@ class Host(Strict):
         if not re.fullmatch(r"[a-z_][a-z0-9_.-]{0,31}", v):
             raise ValueError("not a valid user name")
         return v
+
+
+class JumpHost(Reachable):
+    """A bastion (`bastions:` in chatops.yml) that hosts are reached through (`via:`), as
+    OpenSSH's ProxyJump: the bastion's key and the host's are each checked against
+    known_hosts; the host's login is end to end, the bastion only forwards."""
+
+    name: Annotated[str, Field(pattern=NAME_RE)]
+
+
+class Host(Reachable):
+    """One machine a service runs on."""
+
+    name: Annotated[str, Field(pattern=NAME_RE)]
+    transport: Literal["ssh", "local"] = "ssh"
+    #: after a connection drops mid-command, how long to try reaching the host again before
+    #: the command's outcome is called unknown
+    reconnect_for: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    via: str | None = None  # the bastion (a name in `bastions:`) it is reached through
+    jump: JumpHost | None = None  # that bastion, as the config resolves `via`
 
 
 class Environment(Strict):
