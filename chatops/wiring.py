@@ -44,6 +44,7 @@ from chatops.engine.runs.runner import Runner
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import ConfigError
 from chatops.executors.local import LocalExecutor
+from chatops.executors.pacing import machine_parallel
 from chatops.executors.ssh import SshExecutor
 from chatops.settings import Settings
 from chatops.store.audit import audit_head
@@ -284,6 +285,7 @@ def core(
         executors,
         http,
         owner,
+        max_parallel=config.ssh.max_parallel or machine_parallel(),
         sleep=sleep,
         store_patience=patience,
         store_waits=store_waits,
@@ -314,9 +316,14 @@ def core(
     )
 
 
-def executors(redactor: Redactor) -> dict[str, Executor]:
-    """The executors by transport: SSH (known hosts only) and this machine."""
-    return {"ssh": SshExecutor(redactor), "local": LocalExecutor(redactor)}
+def executors(redactor: Redactor, config: Config | None = None) -> dict[str, Executor]:
+    """The executors by transport: SSH (known hosts only, paced as `ssh:` says) and this
+    machine."""
+    policy = (config or Config()).ssh
+    ssh = SshExecutor(
+        redactor, connects_per_second=policy.connects_per_second, retries=policy.connect_retries
+    )
+    return {"ssh": ssh, "local": LocalExecutor(redactor)}
 
 
 def wire_engine(
@@ -342,7 +349,7 @@ def wire_engine(
     engine, tx, events = opened.engine, opened.tx, opened.events
     ensure_schema(settings.database_url, engine)
     roles = Roles(config, groups_of or no_groups)
-    executors = executors or _executors(redactor)
+    executors = executors or _executors(redactor, config)
     owner = owner or new_owner()
     services = core(
         config=config,

@@ -106,7 +106,9 @@ def _keygen(path: Path, comment: str) -> None:
 
 
 @contextmanager
-def run_sshd(address: str = "127.0.0.1", extra: str = "") -> Iterator[Sshd]:
+def run_sshd(
+    address: str = "127.0.0.1", extra: str = "", max_startups: str = "100:30:200"
+) -> Iterator[Sshd]:
     """sshd -D on a free loopback port with its own host key and authorized_keys (`extra`:
     more sshd_config lines)."""
     work = Path(tempfile.mkdtemp(prefix="chatops-sshd-"))
@@ -127,7 +129,7 @@ def run_sshd(address: str = "127.0.0.1", extra: str = "") -> Iterator[Sshd]:
         f"AuthorizedKeysFile {auth}\nPidFile {work / 'sshd.pid'}\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
         "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
-        "MaxStartups 100:30:200\nMaxSessions 50\nLogLevel ERROR\n"
+        f"MaxStartups {max_startups}\nMaxSessions 50\nLogLevel ERROR\n"
         "Subsystem sftp internal-sftp\n"
         # stand-in service managers (pm2, systemctl) come first on the sessions' PATH
         f"SetEnv PATH={work / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"

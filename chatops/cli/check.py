@@ -113,7 +113,7 @@ def check(config_path: Path, commands: Path, connect: bool, database_url: str = 
         print("slack: SLACK_BOT_TOKEN is not set: not checked")
 
     redactor = Redactor([*Settings().secret_values(), *secret_values(config)])
-    by_transport = executors(redactor)
+    by_transport = executors(redactor, config)
 
     def probe(h: Host) -> CommandResult:
         return by_transport["local" if h.transport == "local" else "ssh"].probe(h)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import errno
 import functools
 import hashlib
+import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -21,69 +22,16 @@ import time
 import paramiko
 from fabric import Config, Connection
 
-from chatops.engine.domain.result import CommandResult, Outcome
-from chatops.engine.planning.inventory import Host, JumpHost, Reachable
+from chatops.engine.domain.result import CommandResult
+from chatops.engine.planning.inventory import Host, Reachable
 from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
 from chatops.executors.capture import Capture
+from chatops.executors.pacing import OpenPace, refused_early
+from chatops.executors.ssh_errors import NoBanner, ViaBastion, classify
 from chatops.executors.ssh_job import JobRun, Link
 
-
-class NoBanner(paramiko.SSHException):
-    """The port took the connection and never said it is an SSH server."""
-
-
-class ViaBastion(Exception):
-    """The bastion a host is reached through could not be: `cause` says why."""
-
-    def __init__(self, jump: JumpHost, cause: BaseException) -> None:
-        super().__init__(f"via {jump.name}: {cause}")
-        self.jump = jump
-        self.cause = cause
-
-
-def _where(host: Host | JumpHost) -> str:
-    return f"{host.name} ({host.address}:{host.port})"
-
-
-def _unreachable(host: Host | JumpHost, exc: BaseException) -> str:
-    """What happened, in words an on-call engineer can act on."""
-    if isinstance(exc, NoBanner):
-        return f"{_where(host)}: no SSH banner within {host.connect_timeout:g} s"
-    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
-        codes = {getattr(e, "errno", None) for e in exc.errors.values()}
-        if codes <= {errno.ECONNREFUSED}:
-            return f"{_where(host)}: connection refused"
-        first = next(iter(exc.errors.values()))
-        return f"{_where(host)}: {getattr(first, 'strerror', None) or first}"
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return f"{_where(host)}: no answer within {host.connect_timeout:g} s"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{_where(host)}: {exc.strerror}"
-    if isinstance(exc, EOFError):
-        return f"{_where(host)}: the connection was closed"
-    if isinstance(exc, paramiko.ChannelException):  # the bastion's forward was refused
-        return f"{_where(host)}: its bastion could not or would not connect to it ({exc})"
-    return f"{_where(host)}: {exc}"
-
-
-def _classify(exc: BaseException, host: Host | JumpHost) -> tuple[Outcome, str]:
-    if isinstance(exc, ViaBastion):  # the bastion's hop failed: say so, in its words
-        outcome, said = _classify(exc.cause, exc.jump)
-        return outcome, f"through bastion {said}"
-    if isinstance(exc, paramiko.BadHostKeyException):
-        return "host_key_mismatch", (
-            f"{_where(host)}: host key mismatch: the server's key differs from known_hosts"
-        )
-    if isinstance(exc, paramiko.AuthenticationException):
-        return "auth_failed", f"authentication failed: {exc}"
-    if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
-        return "host_key_unknown", (
-            f"{_where(host)}: host key unknown: add it to the configured known_hosts"
-        )
-    if isinstance(exc, OSError | paramiko.SSHException | EOFError):
-        return "unreachable", _unreachable(host, exc)
-    return "error", repr(exc)
+log = logging.getLogger(__name__)
 
 
 def _fingerprint(conn: Connection) -> str:
@@ -129,8 +77,12 @@ class SshExecutor:
         redactor: Redactor | None = None,
         default_known_hosts: str | None = None,
         idle_limit: float = IDLE_LIMIT,
+        connects_per_second: float = 20.0,
+        retries: int = 4,
     ) -> None:
         self.redactor = redactor or Redactor()
+        self.pace = OpenPace(connects_per_second)
+        self.retries = retries
         self.default_known_hosts = default_known_hosts or os.path.expanduser("~/.ssh/known_hosts")
         self.idle_limit = idle_limit
         self._pool: dict[tuple[str, str], _Pooled] = {}
@@ -197,7 +149,22 @@ class SshExecutor:
 
     def connect(self, host: Host) -> Connection:
         """An open Connection that trusts only keys in the host's known_hosts file; through
-        its bastion (`via`) if it has one, whose key is checked the same way."""
+        its bastion (`via`) if it has one, whose key is checked the same way. Opened at the
+        process's pace; dropped before the greeting (MaxStartups), tried again with backoff."""
+        delay = 0.25
+        for attempt in range(self.retries + 1):
+            self.pace.take()
+            try:
+                return self._open(host)
+            except Exception as e:
+                if attempt == self.retries or not refused_early(e):
+                    raise
+                log.info("%s: dropped before the SSH greeting; again in %.2f s", host.name, delay)
+                time.sleep(delay * (1 + random.random() / 2))
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _open(self, host: Host) -> Connection:
         gateway = self._connection(host.jump) if host.jump is not None else None
         conn = self._connection(host, gateway)
         client: paramiko.SSHClient = conn.client
@@ -240,7 +207,7 @@ class SshExecutor:
                     return _fingerprint(entry.conn)
             conn = self.connect(host)
         except Exception as e:
-            return f"unreadable ({_classify(e, host)[1]})"
+            return f"unreadable ({classify(e, host)[1]})"
         try:
             return _fingerprint(conn)
         finally:
@@ -279,7 +246,7 @@ class SshExecutor:
         try:
             conn = self.connect(host)
         except Exception as e:
-            _outcome, msg = _classify(e, host)
+            _outcome, msg = classify(e, host)
             error = f"cannot reach {host.name} to learn how job {job} ended: {msg}"
             return CommandResult(host.name, job, "unknown", None, "", 0.0, error, job=job)
         link = Link(conn, lambda: self.connect(host))
@@ -302,7 +269,7 @@ class SshExecutor:
             link.conn.close()
 
     def _refused(self, host: Host, command: str, e: BaseException, started: float) -> CommandResult:
-        outcome, msg = _classify(e, host)
+        outcome, msg = classify(e, host)
         return CommandResult(host.name, command, outcome, None, "", time.monotonic() - started, msg)
 
     def _run_pooled(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chatops.engine.planning.durations import parse_duration
 from chatops.engine.planning.freezes import FreezePolicy
 from chatops.engine.planning.inventory import JumpHost, Reachable, Service
+from chatops.engine.planning.ssh_policy import SshPolicy
 from chatops.engine.planning.starts import StartPolicy
 
 __all__ = [
@@ -227,6 +228,7 @@ class Config(BaseModel):
 
     services: dict[str, Service] = {}
     bastions: dict[str, Reachable] = {}  # jump hosts, by the name hosts give in `via:`
+    ssh: SshPolicy = SshPolicy()
     roles: dict[Role, RoleMembers] = {}
     policies: Policies = Policies()
     approval_rules: list[ApprovalRule] = []

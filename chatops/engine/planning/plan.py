@@ -66,6 +66,7 @@ class PlannedStep(Frozen):
     expect: str | None = None
     timeout: int = 300
     hosts: Literal["serial", "parallel", "rolling"] = "serial"
+    max_parallel: int | None = None  # hosts at once for this step (within `ssh.max_parallel`)
     on_failure: Literal["stop", "continue"] = "stop"
     rollback: list[HostCommand] = []
     action: str | None = None
@@ -120,7 +121,7 @@ class Plan(Frozen):
             if not data.get(empty):
                 data.pop(empty, None)
         for step in [*data["steps"], *data["rollback"]]:
-            for added in ("batch", "max_failures"):
+            for added in ("batch", "max_failures", "max_parallel"):
                 if step.get(added) is None:
                     step.pop(added, None)
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -201,6 +201,7 @@ def _render_step(
         description=step.description,
         timeout=step.timeout,
         hosts=step.hosts,
+        max_parallel=step.max_parallel,
         on_failure=step.on_failure,
     )
     if step.kind == "manual":

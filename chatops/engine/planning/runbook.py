@@ -130,6 +130,7 @@ class Step(Strict):
     # machine step behaviour
     timeout: Annotated[int, Field(ge=1, le=86400)] = 300
     hosts: Literal["serial", "parallel", "rolling"] = "serial"
+    max_parallel: Annotated[int, Field(ge=1, le=2000)] | None = None  # hosts at once, if fewer
     on_failure: Literal["stop", "continue"] = "stop"
     when: str | None = None
     optional: bool = False

@@ -46,6 +46,8 @@ class HostSteps:
         self.owner = owner
         self.cancels = cancels  # the runner's: a cancel reaches every host's command
         self.max_parallel = max_parallel
+        # hosts at once across every run of this process: a step's pool is within it
+        self.slots = threading.BoundedSemaphore(max_parallel)
         self.sleep = sleep
         self.sinks: dict[int, set[Sink]] = {}  # a run's output not stored yet, per host
 
@@ -91,7 +93,8 @@ class HostSteps:
                 if r.failed and step.on_failure == "stop":
                     break
             return results
-        workers = max(1, min(self.max_parallel, len(step.commands)))
+        wide = min(self.max_parallel, step.max_parallel or self.max_parallel)
+        workers = max(1, min(wide, len(step.commands)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chatops-host") as pool:
             futures = [
                 pool.submit(self._one, run, step, phase, hosts[hc.host], hc) for hc in step.commands
@@ -109,15 +112,16 @@ class HostSteps:
         self.sinks.setdefault(run.id, set()).add(sink)
         executor = self.executors[host.transport]
         try:
-            result = executor.run(
-                host,
-                hc.command,
-                timeout=step.timeout,
-                on_output=sink,
-                cancel=self.cancels.get(run.id),
-                session=self.session(run),
-                job=job_name(run.task_id, run.id, rec),
-            )
+            with self.slots:  # within the process's fan-out, whatever the runs at once
+                result = executor.run(
+                    host,
+                    hc.command,
+                    timeout=step.timeout,
+                    on_output=sink,
+                    cancel=self.cancels.get(run.id),
+                    session=self.session(run),
+                    job=job_name(run.task_id, run.id, rec),
+                )
         except Exception as e:  # an executor bug must not leave the run hanging
             result = CommandResult(host.name, hc.command, "error", None, "", 0.0, error=repr(e))
         sink.flush(durable=True)  # waits out an outage; StoreLost past the patience

@@ -1,0 +1,24 @@
+"""`ssh:` in chatops.yml: how wide one controller fans out over SSH, and how fast it opens
+connections, so a fleet's step neither exhausts this machine nor trips the servers'
+MaxStartups (sshd refuses unauthenticated connections beyond it)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["SshPolicy"]
+
+
+class SshPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: hosts at once across every run of this process (a step's `max_parallel` is within
+    #: it); unset, sized for the machine (executors/pacing.py: machine_parallel)
+    max_parallel: Annotated[int, Field(ge=1, le=2000)] | None = None
+    #: new connections a second, process-wide (a burst of 500 opens in ~25 s at 20)
+    connects_per_second: Annotated[float, Field(gt=0, le=1000)] = 20.0
+    #: a connection refused or dropped before SSH's greeting (MaxStartups, a full backlog)
+    #: is tried again this many times, waiting 0.25 s, 0.5 s, 1 s ... (with jitter)
+    connect_retries: Annotated[int, Field(ge=0, le=10)] = 4
