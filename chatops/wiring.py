@@ -321,7 +321,10 @@ def executors(redactor: Redactor, config: Config | None = None) -> dict[str, Exe
     machine."""
     policy = (config or Config()).ssh
     ssh = SshExecutor(
-        redactor, connects_per_second=policy.connects_per_second, retries=policy.connect_retries
+        redactor,
+        connects_per_second=policy.connects_per_second,
+        retries=policy.connect_retries,
+        keep_warm=policy.warm_seconds,
     )
     return {"ssh": ssh, "local": LocalExecutor(redactor)}
 

@@ -18,6 +18,7 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import paramiko
 from fabric import Config, Connection
@@ -30,6 +31,7 @@ from chatops.executors.capture import Capture
 from chatops.executors.pacing import OpenPace, refused_early
 from chatops.executors.ssh_errors import NoBanner, ViaBastion, classify
 from chatops.executors.ssh_job import JobRun, Link
+from chatops.executors.warm import WarmPool, identity, still_good
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +59,9 @@ IDLE_LIMIT = 300.0  # a run's connection unused this long is closed
 
 
 class _Pooled:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, way: str = "") -> None:
         self.conn = conn
+        self.way = way  # how it reaches its host (warm.identity): where it waits after
         self.used = time.monotonic()
         self.lock = threading.Lock()  # one command at a time on a connection
 
@@ -79,8 +82,11 @@ class SshExecutor:
         idle_limit: float = IDLE_LIMIT,
         connects_per_second: float = 20.0,
         retries: int = 4,
+        keep_warm: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.redactor = redactor or Redactor()
+        self.warm = WarmPool(keep_warm, clock)  # a run's connections, for the next run
         self.pace = OpenPace(connects_per_second)
         self.retries = retries
         self.default_known_hosts = default_known_hosts or os.path.expanduser("~/.ssh/known_hosts")
@@ -98,11 +104,22 @@ class SshExecutor:
         with self._pool_lock:
             self._reap_locked()
             entry = self._pool.get(key)
-            if entry is None:
-                entry = self._pool[key] = _Pooled(self.connect(host))
+        if entry is not None:
             return entry
+        # opened outside the lock: the hosts of a step connect side by side
+        way = identity(host)
+        conn = self.warm.take(way, lambda c: still_good(c, host, self.default_known_hosts))
+        conn = conn or self.connect(host)
+        with self._pool_lock:
+            entry = self._pool.get(key)
+            if entry is None:
+                entry = self._pool[key] = _Pooled(conn, way)
+                return entry
+        conn.close()  # another thread of this session got there first
+        return entry
 
     def _reap_locked(self) -> None:
+        self.warm.reap()
         now = time.monotonic()
         for key, entry in list(self._pool.items()):
             if now - entry.used > self.idle_limit and entry.lock.acquire(blocking=False):
@@ -119,7 +136,8 @@ class SshExecutor:
             entries = [self._pool.pop(k) for k in mine]
         for entry in entries:
             with entry.lock:
-                entry.conn.close()
+                if not self.warm.park(entry.way, entry.conn):
+                    entry.conn.close()
 
     def _connection(self, to: Reachable, gateway: Connection | None = None) -> Connection:
         """A Connection (not open yet) that trusts only keys in `to`'s known_hosts file."""
