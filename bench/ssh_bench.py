@@ -38,10 +38,11 @@ import paramiko  # noqa: E402
 from fabric import Config, Connection, ThreadingGroup  # noqa: E402
 
 from chatops.engine.planning.inventory import Host  # noqa: E402
+from chatops.executors.pacing import machine_parallel  # noqa: E402
 from chatops.executors.ssh import SshExecutor  # noqa: E402
 from tests.servers import SSHD, _keygen, free_port  # noqa: E402
 
-HOSTS = 50
+HOSTS = int(os.environ.get("BENCH_HOSTS", "50"))  # up to 254 (127.0.0.x)
 PER_SSHD = 16
 ROUNDS = 5
 COMMAND = "echo ok"
@@ -124,10 +125,10 @@ def fabric_step(work: Path, hosts: list[tuple[str, int]]) -> float:
 
 
 def chatops_step(
-    ex: SshExecutor, inventory: list[Host], session: str | None
+    ex: SshExecutor, inventory: list[Host], session: str | None, width: int = HOSTS
 ) -> tuple[float, float]:
     cpu, started = time.process_time(), time.perf_counter()
-    with ThreadPoolExecutor(max_workers=HOSTS) as pool:
+    with ThreadPoolExecutor(max_workers=width) as pool:
         results = list(
             pool.map(
                 lambda h: ex.run(
@@ -182,8 +183,18 @@ def main() -> int:
         ]
         solo_first, solo_next, floor = one_host(inventory[0])
         fabric, first, second, alone, cpu, cpu2 = [], [], [], [], [], []
+        cold, warm = [], []
+        width = machine_parallel()
         for n in range(ROUNDS):
             fabric.append(fabric_step(work, hosts))
+            # a run, then the next run on the same hosts within ssh.keep_warm
+            wx = SshExecutor(keep_warm=60)
+            cold.append(chatops_step(wx, inventory, f"cold-{n}", width)[0])
+            wx.close_session(f"cold-{n}")
+            warm.append(chatops_step(wx, inventory, f"warm-{n}", width)[0])
+            wx.close_session(f"warm-{n}")
+            assert wx.opened == HOSTS and wx.warm.reused == HOSTS, (wx.opened, wx.warm.reused)
+            wx.warm.close_all()
             ex = SshExecutor()
             t1, c1 = chatops_step(ex, inventory, f"run-{n}")
             t2, c2 = chatops_step(ex, inventory, f"run-{n}")
@@ -201,6 +212,9 @@ def main() -> int:
         f"{HOSTS} hosts on {len(range(0, HOSTS, PER_SSHD))} sshd · medians of {ROUNDS}"
     )
     print(f"ThreadingGroup.run (anchor)      {f * 1000:7.0f} ms  1.00x")
+    k, w = statistics.median(cold), statistics.median(warm)
+    print(f"chatops, {width} at once (a run)     {k * 1000:7.0f} ms  {k / f:.2f}x")
+    print(f"the next run, warm connections   {w * 1000:7.0f} ms  {w / k:.2f}x of a cold one")
     print(f"chatops first step (connects)    {a * 1000:7.0f} ms  {a / f:.2f}x")
     print(f"chatops second step (same run)   {b * 1000:7.0f} ms  {b / a:.2f}x of the first")
     print(f"a step without a session         {d * 1000:7.0f} ms  (a connection per command)")
