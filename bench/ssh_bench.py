@@ -196,11 +196,11 @@ def main() -> int:
             assert wx.opened == HOSTS and wx.warm.reused == HOSTS, (wx.opened, wx.warm.reused)
             wx.warm.close_all()
             ex = SshExecutor()
-            t1, c1 = chatops_step(ex, inventory, f"run-{n}")
-            t2, c2 = chatops_step(ex, inventory, f"run-{n}")
+            t1, c1 = chatops_step(ex, inventory, f"run-{n}", width)
+            t2, c2 = chatops_step(ex, inventory, f"run-{n}", width)
             assert ex.opened == HOSTS, ex.opened  # the second step opened nothing
             ex.close_session(f"run-{n}")
-            alone.append(chatops_step(ex, inventory, None)[0])  # a connection per command
+            alone.append(chatops_step(ex, inventory, None, width)[0])  # a connection a command
             first.append(t1)
             second.append(t2)
             cpu.append(c1 / HOSTS)
