@@ -52,6 +52,23 @@ class Serve:
                 self.proc.kill()
 
 
+def serve_env(config: Path, url: str, standin: SlackStandIn, **more: str) -> dict[str, str]:
+    """What `chatops serve --http` needs in its environment for this config, database and
+    stand-in (no app token: HTTP mode)."""
+    env = dict(
+        os.environ,
+        CHATOPS_CONFIG=str(config),
+        CHATOPS_COMMANDS=str(ROOT / "commands"),
+        CHATOPS_DATABASE_URL=url,
+        CHATOPS_SLACK_API_URL=standin.api_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        **more,
+    )
+    env.pop("SLACK_APP_TOKEN", None)
+    return env
+
+
 @contextmanager
 def serve_world(
     tmp_path: Path, postgres_url: str, database: str, **config: object
@@ -72,18 +89,9 @@ def serve_world(
     path = tmp_path / "chatops.yml"
     path.write_text(yaml.safe_dump(cfg))
     standin = SlackStandIn().start()
-    env = dict(
-        os.environ,
-        CHATOPS_CONFIG=str(path),
-        CHATOPS_COMMANDS=str(ROOT / "commands"),
-        CHATOPS_DATABASE_URL=url,
-        CHATOPS_SLACK_API_URL=standin.api_url,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        CHATOPS_SWEEP_EVERY="1",
-        TEST_LOG=str(tmp_path / "serve.log"),
+    env = serve_env(
+        path, url, standin, CHATOPS_SWEEP_EVERY="1", TEST_LOG=str(tmp_path / "serve.log")
     )
-    env.pop("SLACK_APP_TOKEN", None)
     try:
         yield env, standin, url
     finally:

@@ -4,7 +4,6 @@ one replica sends the reminders; when it dies the other takes over, losing and d
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -18,12 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chatops.simulator.harness import BOT_TOKEN, SIGNING_SECRET, RemoteSlack
+from chatops.simulator.harness import RemoteSlack
 from chatops.simulator.standin import SlackStandIn
 from chatops.store.db import upgrade
 from tests.apps import App, health_server, make_app, service_config
-from tests.conftest import ROOT
 from tests.factories import Each, sql
+from tests.serve_process import serve_env
 from tests.servers import free_port, wait_port
 
 
@@ -66,18 +65,7 @@ def cluster(
         }
         path = tmp_path / "chatops.yml"
         path.write_text(yaml.safe_dump(cfg))
-        env = dict(
-            os.environ,
-            CHATOPS_CONFIG=str(path),
-            CHATOPS_COMMANDS=str(ROOT / "commands"),
-            CHATOPS_DATABASE_URL=url,
-            CHATOPS_SLACK_API_URL=standin.api_url,
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            CHATOPS_SCHEDULER_RETRY="1",
-            CHATOPS_SWEEP_EVERY="2",
-        )
-        env.pop("SLACK_APP_TOKEN", None)
+        env = serve_env(path, url, standin, CHATOPS_SCHEDULER_RETRY="1", CHATOPS_SWEEP_EVERY="2")
         for _ in range(2):
             port = free_port()
             procs[port] = subprocess.Popen(

@@ -37,7 +37,12 @@ RECORDED = "drift.recorded"  # read at the quorum (or, if it could not be, at th
 FOUND = "drift.found"  # read before the first machine step, and different
 REAPPROVED = "drift.reapproved"  # the hosts as found, approved: the new basis
 
-_SAID = {"revision": "at", "service": "service", "host_key": "host key"}
+#: How a change of each fact is said, from the host, the value then and the value now.
+_SAID = {
+    "revision": "{host} was at {was} when approved, is at {now} now",
+    "service": "{host} service was {was} when approved, is {now} now",
+    "host_key": "{host} host key was {was} when approved, is {now} now",
+}
 
 
 def facts_text(facts: Facts) -> str:
@@ -75,10 +80,6 @@ def differences(approved: Facts, now: Facts) -> list[str]:
         for name in sorted(set(was) | set(is_)):
             a, b = was.get(name, "not read"), is_.get(name, "not read")
             if a != b:
-                what = _SAID.get(name, name)
-                out.append(
-                    f"{host} {'was' if what == 'at' else what + ' was'} "
-                    f"{'at ' if what == 'at' else ''}{_short(name, a)} when approved, "
-                    f"is {'at ' if what == 'at' else ''}{_short(name, b)} now"
-                )
+                said = _SAID.get(name, "{host} " + name + " was {was} when approved, is {now} now")
+                out.append(said.format(host=host, was=_short(name, a), now=_short(name, b)))
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -22,7 +23,9 @@ __all__ = [
     "Freeze",
     "FreezePolicy",
     "FreezeWindow",
+    "TimeWindow",
     "minute_of_week",
+    "wall_after",
     "zone_of",
 ]
 
@@ -65,19 +68,71 @@ def minute_of_week(text: str) -> int:
     return DAYS.index(m.group(1)) * 1440 + int(m.group(2)) * 60 + int(m.group(3))
 
 
-class FreezeWindow(BaseModel):
+def wall_after(local: datetime, minutes: int, zone: ZoneInfo) -> datetime:
+    """`minutes` of wall-clock time after `local`, in `zone` (daylight saving followed)."""
+    return (local.replace(tzinfo=None) + timedelta(minutes=minutes)).replace(tzinfo=zone)
+
+
+class TimeWindow(BaseModel):
+    """A span of time in a zone: weekly (`weekly_from: fri 16:00`, `weekly_to: mon 08:00`)
+    or once (`start`, `end`, local times in the zone). A change freeze is one; so is a
+    window a run may start in (starts.py)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    KIND: ClassVar[str] = "window"  # how its errors name it
 
     name: str
-    services: list[str] = []  # empty: every service
-    reason: str = ""
-    timezone: str | None = None  # default: freezes.timezone
+    timezone: str | None = None  # default: its policy's timezone
     # one-off: local date-times in the zone
     start: datetime | None = None
     end: datetime | None = None
     # weekly: e.g. from "fri 16:00" to "mon 08:00"
     weekly_from: str | None = None
     weekly_to: str | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> TimeWindow:
+        what = f"{self.KIND} {self.name!r}"
+        one_off = self.start is not None or self.end is not None
+        weekly = self.weekly_from is not None or self.weekly_to is not None
+        if one_off == weekly:
+            raise ValueError(f"{what}: give start and end, or weekly_from and weekly_to")
+        if one_off and (self.start is None or self.end is None or self.end <= self.start):
+            raise ValueError(f"{what}: end must come after start")
+        if weekly:
+            if self.weekly_from is None or self.weekly_to is None:
+                raise ValueError(f"{what}: weekly_from and weekly_to go together")
+            if minute_of_week(self.weekly_from) == minute_of_week(self.weekly_to):
+                raise ValueError(f"{what}: an empty weekly window")
+        if self.timezone is not None:
+            zone_of(self.timezone)
+        return self
+
+    def span(self, now: datetime, default_tz: str) -> tuple[datetime, datetime] | None:
+        """The span (open, close) in force at `now`, else the next one; None if none is left."""
+        zone = zone_of(self.timezone or default_tz)
+        if self.start is not None and self.end is not None:
+            start = self.start if self.start.tzinfo else self.start.replace(tzinfo=zone)
+            end = self.end if self.end.tzinfo else self.end.replace(tzinfo=zone)
+            return (start, end) if now < end else None
+        assert self.weekly_from is not None and self.weekly_to is not None
+        a, b = minute_of_week(self.weekly_from), minute_of_week(self.weekly_to)
+        local = now.astimezone(zone).replace(second=0, microsecond=0)
+        m = local.weekday() * 1440 + local.hour * 60 + local.minute
+        length = (b - a) % WEEK_MINUTES
+        since_open = (m - a) % WEEK_MINUTES
+        if since_open < length:  # inside: it opened `since_open` minutes ago
+            opened = wall_after(local, -since_open, zone)
+        else:
+            opened = wall_after(local, (a - m) % WEEK_MINUTES, zone)
+        return opened, wall_after(opened, length, zone)
+
+
+class FreezeWindow(TimeWindow):
+    KIND: ClassVar[str] = "freeze"
+
+    services: list[str] = []  # empty: every service
+    reason: str = ""
 
     @field_validator("name")
     @classmethod
@@ -86,42 +141,10 @@ class FreezeWindow(BaseModel):
             raise ValueError(f"freeze name {v!r}: letters, digits, space . _ - (at most 40)")
         return v
 
-    @model_validator(mode="after")
-    def _shape(self) -> FreezeWindow:
-        one_off = self.start is not None or self.end is not None
-        weekly = self.weekly_from is not None or self.weekly_to is not None
-        if one_off == weekly:
-            raise ValueError(
-                f"freeze {self.name!r}: give start and end, or weekly_from and weekly_to"
-            )
-        if one_off and (self.start is None or self.end is None or self.end <= self.start):
-            raise ValueError(f"freeze {self.name!r}: end must come after start")
-        if weekly:
-            if self.weekly_from is None or self.weekly_to is None:
-                raise ValueError(f"freeze {self.name!r}: weekly_from and weekly_to go together")
-            if minute_of_week(self.weekly_from) == minute_of_week(self.weekly_to):
-                raise ValueError(f"freeze {self.name!r}: an empty weekly window")
-        if self.timezone is not None:
-            zone_of(self.timezone)
-        return self
-
     def active(self, now: datetime, default_tz: str) -> Freeze | None:
         """The freeze this window puts in force at `now`, or None."""
-        zone = zone_of(self.timezone or default_tz)
-        local = now.astimezone(zone)
-        if self.start is not None and self.end is not None:
-            start = self.start if self.start.tzinfo else self.start.replace(tzinfo=zone)
-            end = self.end if self.end.tzinfo else self.end.replace(tzinfo=zone)
-            return self._freeze(end) if start <= now < end else None
-        assert self.weekly_from is not None and self.weekly_to is not None
-        a, b = minute_of_week(self.weekly_from), minute_of_week(self.weekly_to)
-        m = local.weekday() * 1440 + local.hour * 60 + local.minute
-        inside = a <= m < b if a < b else (m >= a or m < b)
-        if not inside:
-            return None
-        left = (b - m) % WEEK_MINUTES
-        wall = local.replace(second=0, microsecond=0, tzinfo=None) + timedelta(minutes=left)
-        return self._freeze(wall.replace(tzinfo=zone))
+        span = self.span(now, default_tz)
+        return self._freeze(span[1]) if span is not None and span[0] <= now else None
 
     def _freeze(self, until: datetime) -> Freeze:
         return Freeze(self.name, tuple(self.services), self.reason, until)

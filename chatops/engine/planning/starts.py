@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatops.engine.planning.durations import parse_duration, spoken
-from chatops.engine.planning.freezes import DAYS, WEEK_MINUTES, minute_of_week, zone_of
+from chatops.engine.planning.freezes import DAYS, TimeWindow, wall_after, zone_of
 
 __all__ = [
     "MAX_AHEAD",
@@ -59,18 +59,8 @@ class Start(BaseModel):
         return datetime.fromisoformat(self.not_after)
 
 
-class StartWindow(BaseModel):
-    """A named window runs may start in: weekly (`weekly_from: tue 22:00`, `weekly_to: tue
-    23:30`) or once (`start`, `end`, local times in the zone)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    timezone: str | None = None  # default: starts.timezone
-    start: datetime | None = None
-    end: datetime | None = None
-    weekly_from: str | None = None
-    weekly_to: str | None = None
+class StartWindow(TimeWindow):
+    """A named window runs may start in (`window=NAME`), in the freeze windows' syntax."""
 
     @field_validator("name")
     @classmethod
@@ -78,47 +68,6 @@ class StartWindow(BaseModel):
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", v):
             raise ValueError(f"window name {v!r}: lower-case letters, digits, _ - (at most 40)")
         return v
-
-    @model_validator(mode="after")
-    def _shape(self) -> StartWindow:
-        once = self.start is not None or self.end is not None
-        weekly = self.weekly_from is not None or self.weekly_to is not None
-        if once == weekly:
-            raise ValueError(f"window {self.name!r}: give start and end, or weekly_from and to")
-        if once and (self.start is None or self.end is None or self.end <= self.start):
-            raise ValueError(f"window {self.name!r}: end must come after start")
-        if weekly:
-            if self.weekly_from is None or self.weekly_to is None:
-                raise ValueError(f"window {self.name!r}: weekly_from and weekly_to go together")
-            if minute_of_week(self.weekly_from) == minute_of_week(self.weekly_to):
-                raise ValueError(f"window {self.name!r}: an empty weekly window")
-        if self.timezone is not None:
-            zone_of(self.timezone)
-        return self
-
-    def next_span(self, now: datetime, default_tz: str) -> tuple[datetime, datetime] | None:
-        """The span (open, close) in force at `now`, else the next one; None if none is left."""
-        zone = zone_of(self.timezone or default_tz)
-        if self.start is not None and self.end is not None:
-            start = self.start if self.start.tzinfo else self.start.replace(tzinfo=zone)
-            end = self.end if self.end.tzinfo else self.end.replace(tzinfo=zone)
-            return (start, end) if now < end else None
-        assert self.weekly_from is not None and self.weekly_to is not None
-        a, b = minute_of_week(self.weekly_from), minute_of_week(self.weekly_to)
-        local = now.astimezone(zone).replace(second=0, microsecond=0)
-        m = local.weekday() * 1440 + local.hour * 60 + local.minute
-        length = (b - a) % WEEK_MINUTES
-        since_open = (m - a) % WEEK_MINUTES
-        if since_open < length:  # inside: it opened `since_open` minutes ago
-            opened = _wall(local, -since_open, zone)
-        else:
-            opened = _wall(local, (a - m) % WEEK_MINUTES, zone)
-        return opened, _wall(opened, length, zone)
-
-
-def _wall(local: datetime, minutes: int, zone: ZoneInfo) -> datetime:
-    """`minutes` of wall-clock time after `local`, in `zone` (daylight saving followed)."""
-    return (local.replace(tzinfo=None) + timedelta(minutes=minutes)).replace(tzinfo=zone)
 
 
 class StartPolicy(BaseModel):
@@ -166,7 +115,7 @@ def resolve_start(
         if w is None:
             known = ", ".join(x.name for x in policy.windows) or "none configured"
             raise ValueError(f"unknown window {window!r}; windows: {known}")
-        span = w.next_span(now, zone_name)
+        span = w.span(now, zone_name)
         if span is None:
             raise ValueError(f"window {window!r} has no opening left")
         opens, closes = span
@@ -202,7 +151,7 @@ def _parse_at(text: str, zone: ZoneInfo, now: datetime) -> datetime:
         local = now.astimezone(zone).replace(second=0, microsecond=0)
         at = local.replace(hour=int(m.group(1)), minute=int(m.group(2)))
         if at <= local:
-            at = _wall(at, 1440, zone)
+            at = wall_after(at, 1440, zone)
         return at
     if _STAMP.fullmatch(text):
         at = datetime.fromisoformat(text.replace(" ", "T").replace("Z", "+00:00"))
@@ -217,9 +166,10 @@ def _utc(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _said(at: datetime, zone: ZoneInfo, now: datetime) -> str:
+def _said(at: datetime, zone: ZoneInfo, now: datetime | None) -> str:
+    """The time in the zone, with its day unless it is today (or no today is given)."""
     local = at.astimezone(zone)
-    same_day = local.date() == now.astimezone(zone).date()
+    same_day = now is not None and local.date() == now.astimezone(zone).date()
     day = "" if same_day else f"{DAYS[local.weekday()].capitalize()} {local:%d %b} "
     return f"{day}{local:%H:%M} {zone}"
 
@@ -230,7 +180,7 @@ def starts_said(start: Start, now: datetime | None = None) -> str:
     `now`, always with its day."""
     zone = zone_of(start.timezone)
     at, until = start.earliest, start.latest
-    text = _said(at, zone, now or at - timedelta(days=2))
+    text = _said(at, zone, now)
     if now is not None and at > now:
         text += f" (in {spoken((at - now).total_seconds())})"
     if start.window:

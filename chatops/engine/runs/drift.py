@@ -101,15 +101,12 @@ class DriftCheck:
             t.commit()
 
     def check(self, run: RunView, plan: Plan, session: str) -> None:
-        """Before a machine step: raises Paused at the drift step if the hosts differ from
-        what the plan was approved against (read over the run's `session`). Only before the
-        run's first machine step (after it, the run itself changes them)."""
+        """Before the run's first machine step (after it, the run itself changes the hosts):
+        raises Paused at the drift step if the hosts differ from what the plan was approved
+        against (read over the run's `session`)."""
         if not plan.drift:
             return
-        machine = {s.id for s in [*plan.steps, *plan.rollback] if s.is_machine}
         with self.tx() as t:
-            if any(r.step_id in machine for r in t.steps.of_run(run.id)):
-                return
             basis = _basis(t, run)
         now = self.read(run, plan, session)
         if basis is None:  # never recorded (the quorum's process died first): from now on

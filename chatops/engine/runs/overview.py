@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from chatops.engine.domain.postmortem import PostMortem
 from chatops.engine.domain.roles import Roles
@@ -13,9 +13,8 @@ from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Approvals, Plans, PostMortemStore, Runs
 
-__all__ = ["ACTIVE", "EPOCH", "Overview", "overview"]
+__all__ = ["ACTIVE", "Overview", "overview"]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ACTIVE = (RunState.RUNNING, RunState.QUEUED, RunState.APPROVED)
 
 
@@ -23,12 +22,12 @@ ACTIVE = (RunState.RUNNING, RunState.QUEUED, RunState.APPROVED)
 class Overview:
     user: str
     roles: frozenset[str]
+    now: datetime  # when it was read
     to_approve: list[tuple[RunView, Plan]] = field(default_factory=list)
     active: list[RunView] = field(default_factory=list)
     overdue: list[PostMortem] = field(default_factory=list)
     recent: list[RunView] = field(default_factory=list)
     freezes: list[Freeze] = field(default_factory=list)
-    now: datetime = EPOCH  # when it was read
 
 
 def overview(
@@ -43,7 +42,7 @@ def overview(
     recent: int = 10,
 ) -> Overview:
     held = roles.of(user)
-    out = Overview(user, held, now=now)
+    out = Overview(user, held, now)
     latest = runs.list(limit=300)
     approved_by_user = approvals.approved_by(
         user, [r.id for r in latest]

@@ -227,10 +227,10 @@ class Runner:
                             raise Cancelled()
                         t.runs.set_current_step(run.id, step.id, self.clock.now())
                         t.commit()
+                if step.is_machine and not any(s.is_machine for s in started):  # the first:
+                    self.drift.check(run, plan, self.hosts.session(run))  # hosts as approved
                 if step not in started:
                     started.append(step)
-                if step.is_machine:  # the hosts as approved, or it waits for its approvers
-                    self.drift.check(run, plan, self.hosts.session(run))
                 ok = self._step(run, plan, step, summary)
                 if self._cancels.get(run.id, threading.Event()).is_set():
                     raise Cancelled()

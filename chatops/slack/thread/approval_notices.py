@@ -16,6 +16,15 @@ from chatops.slack.thread.notices import Thread
 from chatops.slack.views import blocks as bk
 
 
+def asker(thread: Thread, run: RunView) -> list[str]:
+    """The person to tell of what became of a request: the requester, or whom an agent
+    acts for (nobody, if it acts for no one)."""
+    if not is_agent(run.requester):
+        return [run.requester]
+    person = thread.store.load_plan(run.task_id).on_behalf_of
+    return [person] if person else []
+
+
 class ApprovalNotices:
     def __init__(self, thread: Thread) -> None:
         self.thread = thread
@@ -26,13 +35,6 @@ class ApprovalNotices:
         handlers.on(ev.RunRejected, self.on_rejected)
         handlers.on(ev.RunExpired, self.on_expired)
         handlers.on(ev.StartMissed, self.on_start_missed)
-
-    def _asker(self, run: RunView) -> list[str]:
-        """The person to tell of a decision: the requester, or whom an agent acts for."""
-        if not is_agent(run.requester):
-            return [run.requester]
-        person = self.thread.store.load_plan(run.task_id).on_behalf_of
-        return [person] if person else []
 
     def _what(self, run: RunView) -> str:
         return f"run #{run.id} ({run.runbook} on {run.service}/{run.environment})"
@@ -57,7 +59,7 @@ class ApprovalNotices:
     def on_approved(self, e: ev.RunApproved, m: RunMessages) -> None:
         who = ", ".join(bk.mention(u) for u in e.approvers)
         self.thread.dm(
-            self._asker(e.run),
+            asker(self.thread, e.run),
             f":white_check_mark: Your {self._what(e.run)} was approved by {who}."
             + self._starts(e.run),
         )
@@ -70,21 +72,21 @@ class ApprovalNotices:
 
     def on_start_missed(self, e: ev.StartMissed, m: RunMessages) -> None:
         self.thread.dm(
-            self._asker(e.run),
+            asker(self.thread, e.run),
             f":hourglass: Your {self._what(e.run)} did not start: {bk.escape(e.reason)}. "
             "Request it again if it is still needed.",
         )
 
     def on_rejected(self, e: ev.RunRejected, m: RunMessages) -> None:
         self.thread.dm(
-            self._asker(e.run),
+            asker(self.thread, e.run),
             f":no_entry: Your {self._what(e.run)} was rejected by {bk.mention(e.by)}: "
             f"{bk.escape(e.reason)}",
         )
 
     def on_expired(self, e: ev.RunExpired, m: RunMessages) -> None:
         self.thread.dm(
-            self._asker(e.run),
+            asker(self.thread, e.run),
             f":hourglass: Your {self._what(e.run)} expired without enough approvals: "
             "request it again if it is still needed.",
         )

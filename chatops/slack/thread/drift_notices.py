@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from chatops.engine.bus import Handlers
 from chatops.engine.domain import events as ev
-from chatops.engine.domain.agent_rules import is_agent
 from chatops.slack.records import RunMessages
+from chatops.slack.thread.approval_notices import asker
 from chatops.slack.thread.notices import Thread
 from chatops.slack.views import blocks as bk
 
@@ -31,7 +31,4 @@ class DriftNotices:
             "the hosts as they are now, or cancel it."
         )
         self.thread.reply(m, text, [bk.section(bk.cut(text, 2900))], broadcast=True)
-        plan = self.thread.store.load_plan(run.task_id)
-        asker = plan.on_behalf_of if is_agent(run.requester) else run.requester
-        if asker:
-            self.thread.dm([asker], f"{text} The plan is in <#{m.channel}>.")
+        self.thread.dm(asker(self.thread, run), f"{text} The plan is in <#{m.channel}>.")
