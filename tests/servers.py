@@ -131,9 +131,11 @@ def run_sshd(
         "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
         f"MaxStartups {max_startups}\nMaxSessions 50\nLogLevel ERROR\n"
         "Subsystem sftp internal-sftp\n"
-        # stand-in service managers (pm2, systemctl) come first on the sessions' PATH
-        f"SetEnv PATH={work / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
-        + extra
+        # stand-in service managers (pm2, systemctl) come first on the sessions' PATH;
+        # SHLVL=1 keeps bash from sourcing the login's ~/.bashrc for every session (sshd
+        # accepts one SetEnv line: the first one wins)
+        f"SetEnv PATH={work / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        " SHLVL=1\n" + extra
     )
     (work / "bin").mkdir()
     os.chmod(work / "bin", 0o755)
