@@ -28,6 +28,7 @@ from chatops.engine.planning.inventory import Host, Reachable
 from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
 from chatops.executors.capture import Capture
+from chatops.executors.known_hosts import KnownHosts, host_name
 from chatops.executors.pacing import OpenPace, refused_early
 from chatops.executors.ssh_errors import NoBanner, ViaBastion, classify
 from chatops.executors.ssh_job import JobRun, Link
@@ -90,6 +91,7 @@ class SshExecutor:
         self.pace = OpenPace(connects_per_second)
         self.retries = retries
         self.default_known_hosts = default_known_hosts or os.path.expanduser("~/.ssh/known_hosts")
+        self.known = KnownHosts()  # each file parsed once while it stays the same
         self.idle_limit = idle_limit
         self._pool: dict[tuple[str, str], _Pooled] = {}
         self._pool_lock = threading.Lock()
@@ -108,7 +110,7 @@ class SshExecutor:
             return entry
         # opened outside the lock: the hosts of a step connect side by side
         way = identity(host)
-        conn = self.warm.take(way, lambda c: still_good(c, host, self.default_known_hosts))
+        conn = self.warm.take(way, lambda c: still_good(c, self.known_keys(host)))
         conn = conn or self.connect(host)
         with self._pool_lock:
             entry = self._pool.get(key)
@@ -160,10 +162,15 @@ class SshExecutor:
         )
         client: paramiko.SSHClient = conn.client
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        known = os.path.expanduser(to.known_hosts or self.default_known_hosts)
-        if os.path.exists(known):
-            client.load_host_keys(known)
+        self.known.trust(client, self._known_file(to), host_name(to.address, to.port))
         return conn
+
+    def _known_file(self, to: Reachable) -> str:
+        return os.path.expanduser(to.known_hosts or self.default_known_hosts)
+
+    def known_keys(self, to: Reachable) -> dict[str, paramiko.PKey]:
+        """The keys known_hosts holds for `to` now, by key type."""
+        return self.known.keys(self._known_file(to), host_name(to.address, to.port))
 
     def connect(self, host: Host) -> Connection:
         """An open Connection that trusts only keys in the host's known_hosts file; through

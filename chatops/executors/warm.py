@@ -6,7 +6,6 @@ an expired one is closed."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -26,20 +25,14 @@ def identity(host: Host) -> str:
     )
 
 
-def still_good(conn: Connection, host: Host, default_known_hosts: str) -> bool:
-    """Alive (a channel opens and closes) and the host's key still the one known_hosts
-    holds for it."""
+def still_good(conn: Connection, known: dict[str, paramiko.PKey]) -> bool:
+    """Alive (a channel opens and closes) and the key the host presented still one of
+    `known`, the keys its known_hosts holds for it now."""
     transport = conn.client.get_transport()
     if transport is None or not transport.is_active():
         return False
-    known = paramiko.HostKeys()
-    path = os.path.expanduser(host.known_hosts or default_known_hosts)
-    if os.path.exists(path):
-        known.load(path)
-    name = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
     key = transport.get_remote_server_key()
-    held = known.lookup(name)
-    if held is None or held.get(key.get_name()) != key:
+    if known.get(key.get_name()) != key:
         return False
     try:
         transport.open_session(timeout=5).close()
