@@ -56,6 +56,7 @@ class _Closing(Connection):  # type: ignore[misc]
 
 
 KEEPALIVE = 30  # seconds between SSH keepalives on a run's connections
+SWEEP_EVERY = 86400.0  # a host's abandoned jobs are looked for once a day (remote_job)
 IDLE_LIMIT = 300.0  # a run's connection unused this long is closed
 
 
@@ -81,7 +82,7 @@ class SshExecutor:
         redactor: Redactor | None = None,
         default_known_hosts: str | None = None,
         idle_limit: float = IDLE_LIMIT,
-        connects_per_second: float = 20.0,
+        connects_per_second: float = 100.0,
         retries: int = 4,
         keep_warm: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
@@ -96,6 +97,7 @@ class SshExecutor:
         self._pool: dict[tuple[str, str], _Pooled] = {}
         self._pool_lock = threading.Lock()
         self.opened = 0  # connections opened, for tests and benchmarks
+        self._swept: dict[str, float] = {}  # when each host's old jobs were last removed
 
     # -- sessions --------------------------------------------------------------------------
     def _key(self, session: str, host: Host) -> tuple[str, str]:
@@ -368,8 +370,18 @@ class SshExecutor:
             started,
             reconnect_for=host.reconnect_for,
             job=job,
+            sweep=self._sweep_due(host),
         )
         return follow.run(chan)
+
+    def _sweep_due(self, host: Host) -> bool:
+        way, now = identity(host), time.monotonic()
+        with self._pool_lock:
+            last = self._swept.get(way)
+            if last is not None and now - last < SWEEP_EVERY:
+                return False
+            self._swept[way] = now
+            return True
 
 
 def _no_delay(transport: paramiko.Transport) -> None:
