@@ -19,8 +19,9 @@ class SshPolicy(BaseModel):
     #: hosts at once across every run of this process (a step's `max_parallel` is within
     #: it); unset, sized for the machine (executors/pacing.py: machine_parallel)
     max_parallel: Annotated[int, Field(ge=1, le=2000)] | None = None
-    #: new connections a second, process-wide (a burst of 500 opens in ~25 s at 20)
-    connects_per_second: Annotated[float, Field(gt=0, le=1000)] = 20.0
+    #: new connections a second, process-wide (500 hosts open in ~5 s at 100; lower it
+    #: for hosts behind one bastion: each is a handshake on the bastion's sshd)
+    connects_per_second: Annotated[float, Field(gt=0, le=1000)] = 100.0
     #: a connection refused or dropped before SSH's greeting (MaxStartups, a full backlog)
     #: is tried again this many times, waiting 0.25 s, 0.5 s, 1 s ... (with jitter)
     connect_retries: Annotated[int, Field(ge=0, le=10)] = 4

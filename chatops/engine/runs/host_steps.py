@@ -124,17 +124,24 @@ class HostSteps:
                 )
         except Exception as e:  # an executor bug must not leave the run hanging
             result = CommandResult(host.name, hc.command, "error", None, "", 0.0, error=repr(e))
-        sink.flush(durable=True)  # waits out an outage; StoreLost past the patience
-        self.sinks.get(run.id, set()).discard(sink)
-        sink.close()
+        rest = sink.rest()  # stored with the step's end; salvaged if that write fails
         if step.kind == "check":
             result = output_matches(result, step.expect)
-        self._finish(rec, result)
+        self._finish(rec, result, rest)
+        sink.stored(rest[0])
+        self.sinks.get(run.id, set()).discard(sink)
+        sink.close()
         return result
 
-    def _finish(self, rec: int, r: CommandResult) -> None:
+    def _finish(
+        self, rec: int, r: CommandResult, rest: tuple[str, ev.StepOutput | None] = ("", None)
+    ) -> None:
+        text, told = rest
         for attempt in self.durable.attempts("recording a step's end"):
             with attempt as t:
+                if told is not None:
+                    t.steps.append_output(rec, text)
+                    t.events.add(told)
                 t.steps.finish(
                     rec,
                     step_state(r.ok, r.outcome == "unknown"),

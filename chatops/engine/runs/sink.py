@@ -79,6 +79,28 @@ class Sink:
             finally:
                 self._writing.release()
 
+    def rest(self) -> tuple[str, ev.StepOutput | None]:
+        """At the step's end: what was not stored yet, and the event that tells of it, for
+        the caller to store with the step's end, one transaction instead of two (a step on
+        500 hosts writes 500 fewer); it stays here until `stored()`, so a failed write
+        leaves it to be salvaged. More than a chunk is stored here first, waiting out an
+        outage (StoreLost past the writer's patience)."""
+        with self._writing:  # a chunk being written by the reading thread goes first
+            with self._lock:
+                big = len(self._buf) + len(self._pending) > FLUSH_BYTES
+            if big:
+                self._write(durable=True)
+            with self._lock:
+                self._pending += self._buf.take(FLUSH_BYTES)
+                text = self._pending
+        return text, (self._event(text) if text else None)
+
+    def stored(self, text: str) -> None:
+        """`text` (from `rest()`) is stored."""
+        with self._lock:
+            if self._pending == text:
+                self._pending = ""
+
     def close(self) -> None:
         self._buf.close()
 

@@ -1,0 +1,222 @@
+"""One step on every host of a benchmark fleet, by one contender, in a process of its own
+(for its peak RSS); prints what it measured as one JSON line.
+
+    python bench/ssh_contenders.py NAME WORK N
+
+NAME: `chatops` (the real engine: a plan requested, approved and run from a SQLite store,
+then the next run on the same hosts, its connections warm), `fabric` (Fabric 3's
+ThreadingGroup with RejectPolicy), `pssh` (parallel-ssh's ParallelSSHClient), `handshake`
+(connect, authenticate, close: the servers' cost of a connection alone). WORK holds
+hosts.json, client_key, known_hosts (written by bench/ssh_bench.py); N: the first N hosts.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+COMMAND = "echo ok"
+
+RUNBOOK = f"""\
+kind: debug
+title: One command on every host
+description: The benchmark's step.
+requesters: [coder]
+approval: {{roles: [lead], quorum: 1}}
+parameters:
+  service: {{type: service}}
+  environment: {{type: environment, default: production}}
+steps:
+  - {{id: fanout, kind: ssh, title: One command on every host, run: "{COMMAND}",
+     hosts: parallel, timeout: 120}}
+"""
+
+
+def hosts(work: Path, n: int) -> list[dict[str, object]]:
+    listed: list[dict[str, object]] = json.loads((work / "hosts.json").read_text())
+    return listed[:n]
+
+
+def measured(step: Callable[[], None]) -> tuple[float, float]:
+    cpu, started = time.process_time(), time.perf_counter()
+    step()
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def chatops(work: Path, n: int) -> dict[str, float]:
+    import yaml
+
+    from chatops.bootstrap import build
+    from chatops.engine.domain.run import RunState
+    from chatops.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="chatops-bench-"))
+    inventory = [
+        {
+            "name": f"h{i}",
+            "address": h["address"],
+            "port": h["port"],
+            "user": h["user"],
+            "key_file": str(work / "client_key"),
+            "known_hosts": str(work / "known_hosts"),
+        }
+        for i, h in enumerate(hosts(work, n))
+    ]
+    manager = {k: "true" for k in ("status", "start", "stop", "restart")}
+    config = {
+        "services": {
+            "web": {
+                "app_dir": "/tmp",
+                "manager": {"type": "custom", **manager},
+                "environments": {"production": {"hosts": inventory}},
+            }
+        },
+        "roles": {"coder": {"users": ["U_CODER"]}, "lead": {"users": ["U_LEAD"]}},
+        "ssh": {"keep_warm": "60s"},  # as `chatops serve` would keep them for the next run
+    }
+    (tmp / "chatops.yml").write_text(yaml.safe_dump(config))
+    (tmp / "commands").mkdir()
+    (tmp / "commands" / "fanout.yml").write_text(RUNBOOK)
+    settings = Settings(
+        config=tmp / "chatops.yml",
+        database_url=f"sqlite:///{tmp / 'chatops.db'}",
+        commands=tmp / "commands",
+    )
+    container = build(settings).start(sweep=False)
+    w = container.wired
+
+    def one_run() -> None:
+        req = w.changes.request("fanout", {"service": "web"}, requester="U_CODER")
+        assert req.verdict.ok, req.verdict.reasons
+        w.changes.approve(req.run.id, "U_LEAD", req.plan.sha256)
+        [run] = w.runner.drain()
+        assert run.state == RunState.SUCCEEDED, run.state
+        steps = [s for s in w.queries.steps(run.id) if s.host]
+        assert len(steps) == n and all(s.exit_code == 0 for s in steps), len(steps)
+
+    cold, cold_cpu = measured(one_run)
+    warm, warm_cpu = measured(one_run)
+    container.stop()
+    return {"wall": cold, "cpu": cold_cpu, "warm": warm, "warm_cpu": warm_cpu}
+
+
+def fabric(work: Path, n: int) -> dict[str, float]:
+    import paramiko
+    from fabric import Config, Connection, ThreadingGroup
+
+    # a careful Fabric user: known_hosts parsed once, each connection given its host's keys
+    # (paramiko's load_host_keys per connection parses the whole file each time)
+    known = paramiko.HostKeys(str(work / "known_hosts"))
+    listed = hosts(work, n)
+
+    def step() -> None:
+        conns = []
+        for h in listed:
+            c = Connection(
+                str(h["address"]),
+                user=str(h["user"]),
+                port=int(str(h["port"])),
+                config=Config(ssh_config=paramiko.SSHConfig()),
+                connect_kwargs={
+                    "key_filename": str(work / "client_key"),
+                    "look_for_keys": False,
+                    "allow_agent": False,
+                },
+            )
+            c.client.set_missing_host_key_policy(paramiko.RejectPolicy())
+            name = f"[{h['address']}]:{h['port']}"
+            for keytype, key in (known.lookup(name) or {}).items():
+                c.client.get_host_keys().add(name, keytype, key)
+            conns.append(c)
+        group = ThreadingGroup.from_connections(conns)
+        results = group.run(COMMAND, hide=True)
+        assert len(results) == n and all(r.ok for r in results.values())
+        group.close()
+
+    wall, cpu = measured(step)
+    return {"wall": wall, "cpu": cpu}
+
+
+def pssh(work: Path, n: int) -> dict[str, float]:
+    from pssh.clients import ParallelSSHClient
+    from pssh.config import HostConfig
+
+    listed = hosts(work, n)
+
+    def step() -> None:
+        client = ParallelSSHClient(
+            [str(h["address"]) for h in listed],
+            host_config=[
+                HostConfig(
+                    port=int(str(h["port"])),
+                    user=str(h["user"]),
+                    private_key=str(work / "client_key"),
+                    allow_agent=False,
+                    identity_auth=False,
+                )
+                for h in listed
+            ],
+            timeout=120,
+        )
+        output = client.run_command(COMMAND)
+        client.join(output)
+        assert len(output) == n and all(o.exit_code == 0 for o in output), [
+            (o.host, o.exception) for o in output if o.exit_code != 0
+        ][:3]
+
+    wall, cpu = measured(step)
+    return {"wall": wall, "cpu": cpu}
+
+
+def handshake(work: Path, n: int) -> dict[str, float]:
+    import paramiko
+
+    listed = hosts(work, n)
+    known = paramiko.HostKeys(str(work / "known_hosts"))
+
+    def one(h: dict[str, object]) -> None:
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        name = f"[{h['address']}]:{h['port']}"
+        for keytype, key in (known.lookup(name) or {}).items():
+            client.get_host_keys().add(name, keytype, key)
+        client.connect(
+            str(h["address"]),
+            port=int(str(h["port"])),
+            username=str(h["user"]),
+            key_filename=str(work / "client_key"),
+            look_for_keys=False,
+            allow_agent=False,
+        )
+        client.close()
+
+    def step() -> None:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(one, listed))
+
+    wall, cpu = measured(step)
+    return {"wall": wall, "cpu": cpu}
+
+
+CONTENDERS = {"chatops": chatops, "fabric": fabric, "pssh": pssh, "handshake": handshake}
+
+
+def main() -> int:
+    name, work, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    out = CONTENDERS[name](work, n)
+    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
