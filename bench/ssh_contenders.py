@@ -24,21 +24,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.apps import service_runbook  # noqa: E402
+
 COMMAND = "echo ok"
 
-RUNBOOK = f"""\
-kind: debug
-title: One command on every host
-description: The benchmark's step.
-requesters: [coder]
-approval: {{roles: [lead], quorum: 1}}
-parameters:
-  service: {{type: service}}
-  environment: {{type: environment, default: production}}
-steps:
-  - {{id: fanout, kind: ssh, title: One command on every host, run: "{COMMAND}",
-     hosts: parallel, timeout: 120}}
-"""
+RUNBOOK = service_runbook(
+    "One command on every host",
+    "The benchmark's step.",
+    "  - {id: fanout, kind: ssh, title: One command on every host, "
+    f'run: "{COMMAND}", hosts: parallel, timeout: 120}}',
+)
 
 
 def hosts(work: Path, n: int) -> list[dict[str, object]]:

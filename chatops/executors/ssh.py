@@ -97,7 +97,7 @@ class SshExecutor:
         self._pool: dict[tuple[str, str], _Pooled] = {}
         self._pool_lock = threading.Lock()
         self.opened = 0  # connections opened, for tests and benchmarks
-        self._swept: dict[str, float] = {}  # when each host's old jobs were last removed
+        self._swept: dict[str, float] = {}  # when each login's old jobs were last removed
 
     # -- sessions --------------------------------------------------------------------------
     def _key(self, session: str, host: Host) -> tuple[str, str]:
@@ -375,12 +375,12 @@ class SshExecutor:
         return follow.run(chan)
 
     def _sweep_due(self, host: Host) -> bool:
-        way, now = identity(host), time.monotonic()
+        login, now = f"{host.user}@{host.address}:{host.port}", time.monotonic()
         with self._pool_lock:
-            last = self._swept.get(way)
+            last = self._swept.get(login)
             if last is not None and now - last < SWEEP_EVERY:
                 return False
-            self._swept[way] = now
+            self._swept[login] = now
             return True
 
 
