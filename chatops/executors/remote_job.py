@@ -2,14 +2,23 @@
 
 A lost connection says nothing about the command: it may have finished, failed, or still be
 running. So over SSH the command is not tied to the channel. `start` launches a supervisor
-(detached: `nohup`, its own session) that runs the command under `timeout` with output to
-`out` and, at its end, writes the exit status to `exit`, in a job directory on the host
-(`~/.chatops/jobs/<id>`). The channel only follows: it prints `chatops-pid:N` (the command's
-process group, which `timeout` leads) and streams `out` until the supervisor is gone, then
-exits with the command's own status. After a dropped connection, `attach` from the byte
-already received reads what was missed, waits for a command still running, and ends with
-its true status. Only a job whose supervisor vanished without a status (the host rebooted)
-is unknown, and says so with LOST.
+(a background subshell, SIGHUP ignored, its input and output away from the channel) that
+runs the command under `timeout` with output to `<job>.out` and, at its end, writes the exit
+status to `<job>.exit`, in the host's job directory (`~/.chatops/jobs`). The channel only
+follows: it prints `chatops-pid:N` (the supervisor; the job has started) and streams the
+output until the supervisor is gone, then exits with the command's own status. After a
+dropped connection, `attach` from the byte already received reads what was missed, waits
+for a command still running, and ends with its true status. Only a job whose supervisor
+vanished without a status (the host rebooted) is unknown, and says so with LOST. `kill`
+stops the command's process group (`timeout` leads it; its id is in `<job>.pid`).
+
+Every process costs the host a fork and an exec (about 1 ms of CPU each, and on a fleet of
+hundreds that is the step's cost): the shell's builtins do what they can. A job started is
+the login shell, `/bin/sh`, `timeout`, the command's `/bin/sh`, `tail` and `rm`; the
+supervisor is a fork of the shell, not a program.
+
+Jobs started by earlier versions kept their files in a directory of their own
+(`<job>/out`, ...): `attach`, `status` and `kill` still find them.
 """
 
 from __future__ import annotations
@@ -22,55 +31,57 @@ from chatops.executors.wrapper import KILL_GRACE
 
 JOBS = "$HOME/.chatops/jobs"
 LOST = 255  # the attach's exit status when no status was written (checked with `status`)
-_ID = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
 
 
 def job_dir(job: str) -> str:
+    """Where the job's files are (their names are this and a suffix)."""
     if not _ID.fullmatch(job):
         raise ValueError(f"bad job id {job!r}")
     return f"{JOBS}/{job}"
 
 
+def _files(job: str) -> str:
+    """Sets `f`, the prefix of the job's files: `<job>.` (or `<job>/` for an older job)."""
+    d = job_dir(job)
+    return f'f="{d}."; [ -d "{d}" ] && f="{d}/"; '
+
+
 def start(job: str, command: str, timeout: float, sweep: bool = True) -> str:
     """The command line that starts the job and follows it (see the module docstring).
     `sweep`: also remove the jobs nobody came back for (a week old); the executor asks
-    for it once a day a host, not on every command.
-
-    Every process here costs the host a fork and an exec (about 1 ms of CPU each), so the
-    shell's builtins do what they can: `read` instead of `cat`, the status files written
-    straight (a reader waits for them to be non-empty, and one short write() lands whole),
-    SIGHUP ignored by `trap` instead of `nohup`."""
+    for it once a day a host, not on every command."""
     secs = max(1, int(timeout))
     d = job_dir(job)
     supervisor = (
-        "trap '' HUP; echo $$ >\"$2/sup\"; "
-        f'timeout --kill-after={KILL_GRACE}s {secs}s /bin/sh -c "$1" >"$2/out" 2>&1 </dev/null &'
-        ' echo $! >"$2/pid"; wait $!; echo $? >"$2/exit"'
+        "( trap '' HUP; "
+        f'timeout --kill-after={KILL_GRACE}s {secs}s /bin/sh -c "$c" >"$f"out 2>&1 </dev/null & '
+        'echo $! >"$f"pid; wait $!; echo $? >"$f"exit ) >/dev/null 2>&1 </dev/null & '
     )
     script = (
+        f"c={shlex.quote(command)}; "
         # `out` exists before the supervisor starts, so the follower never finds it missing
-        f'd="{d}"; mkdir -p "$d" && : >"$d/out" || exit {LOST}; '
+        f'f="{d}."; [ -d "{JOBS}" ] || mkdir -p "{JOBS}" || exit {LOST}; '
+        f': >"$f"out || exit {LOST}; '
         + (
             # jobs nobody came back for, after a week
             f'find "{JOBS}" -mindepth 1 -maxdepth 1 -mtime +7 -exec rm -rf {{}} + 2>/dev/null; '
             if sweep
             else ""
         )
-        + f"setsid /bin/sh -c {shlex.quote(supervisor)} chatops-job {shlex.quote(command)}"
-        ' "$d" >/dev/null 2>&1 </dev/null & '
-        # the command's group id (timeout leads it), as soon as the supervisor wrote it
-        'i=0; while [ ! -s "$d/pid" ] && [ $i -lt 1000 ]; do sleep 0.005; i=$((i+1)); done; '
-        'p=0; read p <"$d/pid" 2>/dev/null; echo "chatops-pid:$p"; ' + _follow(0)
+        + supervisor
+        + 's=$!; echo $s >"$f"sup; echo "chatops-pid:$s"; '
+        + _follow(0)
     )
     return f"/bin/sh -c {shlex.quote(script)}"
 
 
 def attach(job: str, offset: int) -> str:
     """Follow a started job again from byte `offset` of its output."""
-    d = job_dir(job)
     script = (
-        f'd="{d}"; [ -d "$d" ] || exit {LOST}; '
-        + 'p=0; read p <"$d/pid" 2>/dev/null; echo "chatops-pid:$p"; '
+        _files(job)
+        + f'[ -e "$f"out ] || exit {LOST}; '
+        + 's=0; read s 2>/dev/null <"$f"sup; echo "chatops-pid:$s"; '
         + _follow(offset)
     )
     return f"/bin/sh -c {shlex.quote(script)}"
@@ -80,21 +91,38 @@ def _follow(offset: int) -> str:
     """Stream `out` from byte offset+1 until the supervisor has ended, then exit with the
     command's status (and forget the job), or LOST if it wrote none."""
     return (
-        's=0; read s <"$d/sup" 2>/dev/null; '
-        f'tail -c +{int(offset) + 1} -s 0.02 -f --pid="$s" "$d/out" 2>/dev/null; '
-        'c=""; read c <"$d/exit" 2>/dev/null; '
-        f'if [ -n "$c" ]; then rm -rf "$d"; exit "$c"; fi; exit {LOST}'
+        # no supervisor on record (0 is this shell's own group to `kill -0`): no following
+        f'if [ "$s" -gt 1 ] 2>/dev/null; then tail -c +{int(offset) + 1} -s 0.02 -f --pid="$s" '
+        f'"$f"out 2>/dev/null; else tail -c +{int(offset) + 1} "$f"out 2>/dev/null; fi; '
+        'x=""; read x 2>/dev/null <"$f"exit; '
+        'if [ -n "$x" ]; then rm -rf "$f"out "$f"pid "$f"sup "$f"exit "${f%[./]}"; exit "$x"; fi; '
+        f"exit {LOST}"
     )
 
 
 def status(job: str) -> str:
     """Prints the job's state: `exit N`, `running`, or `lost` (no job, no supervisor)."""
-    d = job_dir(job)
     script = (
-        f'd="{d}"; c=""; read c <"$d/exit" 2>/dev/null; s=""; read s <"$d/sup" 2>/dev/null; '
-        'if [ -n "$c" ]; then echo "exit $c"; '
+        _files(job) + 'x=""; read x 2>/dev/null <"$f"exit; s=""; read s 2>/dev/null <"$f"sup; '
+        'p=""; read p 2>/dev/null <"$f"pid; '
+        'if [ -n "$x" ]; then echo "exit $x"; '
         'elif [ -n "$s" ] && kill -0 "$s" 2>/dev/null; then echo running; '
+        'elif [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then echo running; '
         "else echo lost; fi"
+    )
+    return f"/bin/sh -c {shlex.quote(script)}"
+
+
+def kill(job: str, grace: float = 2.0) -> str:
+    """Stop the job's command: SIGTERM to its process group, SIGKILL after `grace` seconds.
+    A job that has just started may not have written its group's id yet: wait for it (5 s
+    at most); a job already ended is left alone."""
+    script = (
+        _files(job) + 'p=""; i=0; while [ -e "$f"out ] && [ $i -lt 50 ]; do '
+        'read p 2>/dev/null <"$f"pid; [ -n "$p" ] && break; sleep 0.1; i=$((i+1)); done; '
+        '[ -n "$p" ] && [ "$p" -gt 1 ] || exit 0; '
+        # dash's `kill` takes no `--`: a negative id after the signal is a group
+        f'kill -TERM "-$p" 2>/dev/null; sleep {grace:g}; kill -KILL "-$p" 2>/dev/null; true'
     )
     return f"/bin/sh -c {shlex.quote(script)}"
 

@@ -232,10 +232,9 @@ class JobRun:
         return ("running", None) if said == "running" else ("lost", None)
 
     def _kill(self) -> None:
-        pid = self.pid
-        if pid is None or pid <= 1:
+        if self.pid is None:  # it never started
             return
-        kill = f"kill -TERM -- -{pid} 2>/dev/null; sleep 2; kill -KILL -- -{pid} 2>/dev/null; true"
+        kill = remote_job.kill(self.job)
         for _ in range(2):
             try:
                 chan = self.link.conn.create_session()
