@@ -17,7 +17,8 @@ consumer reaches an SSH read loop, an ack or a step's result.
   are joined into one (its last 64 KiB): after an outage the status message jumps to the
   latest state.
 - **Lanes.** A consumer may take several runs at once (`lanes`): each run's events stay in
-  order in one lane; the position moves once the whole batch is handled.
+  order in one lane; the position moves once the whole batch is handled (a feed of one
+  lane records it every half second within a batch, and at its end).
 - **At most once.** A consumer that must not repeat itself (Slack posts) implements
   `deliver(stored)` and keys its side effects by the event's id (`Stored.id`).
 """
@@ -41,6 +42,10 @@ MAX_RETRY_DELAY = 60.0
 #: Output events joined behind a slow consumer keep their last characters only: a reader that
 #: wants all of a step's output reads it from the store, not from the event stream.
 COALESCED_CHARS = 64 * 1024
+#: A feed of one lane writes its position this often within a batch, and at its end: each
+#: write is a transaction, and a step on 500 hosts is 500 events. After a crash what was
+#: handled since the last write is handed over again (deliveries are at least once).
+CHECKPOINT = 0.5
 
 
 class Published:
@@ -196,13 +201,22 @@ class Feed:
         if self.lanes > 1:
             self._in_lanes(items)
             return self._advance(items[-1][1])
-        for item, last in items:
-            if self._stop.is_set():
-                return True
-            self._handle(item)
-            if not self._advance(last):
-                return False
-        return True
+        handled: int | None = None  # the position is written every CHECKPOINT, not per event
+        since = time.monotonic()
+        try:
+            for item, last in items:
+                if self._stop.is_set():
+                    break
+                self._handle(item)
+                handled = last
+                if time.monotonic() - since >= CHECKPOINT:
+                    handled, since = None, time.monotonic()
+                    if not self._advance(last):
+                        return False
+        finally:
+            if handled is not None:
+                self._advance(handled)  # also when stopped mid-retry, or a bug surfaced
+        return self.position is not None
 
     def _in_lanes(self, items: list[tuple[Stored, int]]) -> None:
         """Runs are independent: each run's events go to one lane, in order, and the lanes

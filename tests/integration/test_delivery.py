@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -124,6 +125,66 @@ def test_a_failing_consumer_is_retried_until_slack_recovers_in_order(
     assert waits == [0.5, 1.0, 2.0, 4.0, 8.0]  # backing off, never giving up early
     want = [type(s.event).__name__ for s, _ in coalesce(db.after(0, 10_000))]
     assert [type(e).__name__ for e in flaky.seen] == want  # nothing lost, nothing reordered
+
+
+class Counted(MemoryDatabase):
+    """The memory store, counting the positions a feed writes (each is a transaction)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.advances: list[int] = []
+
+    def advance(self, consumer: str, holder: str, position: int) -> bool:
+        self.advances.append(position)
+        return super().advance(consumer, holder, position)
+
+
+class Slow:
+    """Takes `each` seconds of real time an event."""
+
+    def __init__(self, each: float) -> None:
+        self.each = each
+        self.seen = 0
+
+    def publish(self, event: ev.Event) -> None:
+        time.sleep(self.each)
+        self.seen += 1
+
+
+def stored_outputs(db: MemoryDatabase, r: Rig, n: int) -> None:
+    req = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_CODER")
+    with r.tx() as t:
+        for i in range(n):
+            t.events.add(ev.StepOutput(req.run, "pull", f"h{i}", "ok\n"))
+        t.commit()
+
+
+def test_a_feed_of_one_lane_writes_its_position_once_for_a_batch_not_per_event(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = Counted()
+    r = rig(db, config, runbooks)
+    stored_outputs(db, r, 300)  # a step's last output on 300 hosts
+    quick = Slow(each=0)
+    feed = Feed(db, Published(quick), "postmortems", "me", poll=0.05).start()
+    assert feed.drain(30)
+    feed.stop()
+    assert quick.seen >= 300
+    assert len(db.advances) <= 3 and db.advances[-1] == db.head()  # not 300 transactions
+
+
+def test_a_slow_feed_of_one_lane_still_records_its_position_within_a_batch(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = Counted()
+    r = rig(db, config, runbooks)
+    stored_outputs(db, r, 40)
+    slow = Slow(each=0.05)  # 2 s for the batch: positions every CHECKPOINT within it
+    feed = Feed(db, Published(slow), "postmortems", "me", poll=0.05).start()
+    assert feed.drain(30)
+    feed.stop()
+    assert slow.seen >= 40 and len(db.advances) >= 3, db.advances
+    assert db.advances == sorted(db.advances) and db.advances[-1] == db.head()
 
 
 def test_a_consumer_that_always_fails_gives_up_on_the_event_and_the_run_goes_on(

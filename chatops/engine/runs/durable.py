@@ -18,13 +18,17 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
+from typing import TypeVar
 
+from chatops.engine.together import Together
 from chatops.engine.unit_of_work import Transactions, UnitOfWork, _Block
 from chatops.errors import StoreUnavailable
 
 __all__ = ["FIRST_DELAY", "MAX_DELAY", "Attempt", "Durable", "StoreLost"]
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 FIRST_DELAY = 0.2
 MAX_DELAY = 5.0
@@ -114,6 +118,7 @@ class Durable:
         self.patience = patience
         self.sleep = sleep
         self.monotonic = monotonic
+        self.group = Together(tx)
 
     def attempts(self, what: str, patience: float | None = None) -> Iterator[Attempt]:
         limit = self.patience if patience is None else patience
@@ -132,6 +137,30 @@ class Durable:
                 log.warning("the store is unavailable while %s: %s", what, _short(attempt.error))
             if now - began >= limit:
                 raise StoreLost(what, now - began, attempt.error)
+            self.sleep(min(delay, max(0.0, began + limit - now)))
+            delay = min(delay * 2, MAX_DELAY)
+
+    def together(
+        self, what: str, fn: Callable[[UnitOfWork], R], patience: float | None = None
+    ) -> R:
+        """`fn(t)` (its writes, no commit) committed with the other writers of the moment
+        (`Together`), retried like an attempt while the store is unavailable; its result."""
+        limit = self.patience if patience is None else patience
+        began: float | None = None
+        delay = FIRST_DELAY
+        while True:
+            try:
+                return self.group.write(fn)
+            except Exception as e:
+                if not self.tx.is_transient(e):
+                    raise
+                error: BaseException = e
+            now = self.monotonic()
+            if began is None:
+                began = now
+                log.warning("the store is unavailable while %s: %s", what, _short(error))
+            if now - began >= limit:
+                raise StoreLost(what, now - began, error)
             self.sleep(min(delay, max(0.0, began + limit - now)))
             delay = min(delay * 2, MAX_DELAY)
 

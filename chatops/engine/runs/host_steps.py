@@ -21,6 +21,7 @@ from chatops.engine.runs.batches import remaining
 from chatops.engine.runs.checks import http_check, output_matches
 from chatops.engine.runs.durable import Durable
 from chatops.engine.runs.sink import Sink
+from chatops.engine.unit_of_work import UnitOfWork
 
 __all__ = ["HostSteps", "hosts_of", "step_state"]
 
@@ -104,10 +105,11 @@ class HostSteps:
     def _one(
         self, run: RunView, step: PlannedStep, phase: str, host: Host, hc: HostCommand
     ) -> CommandResult:
-        for attempt in self.durable.attempts(f"starting step {step.id} on {host.name}"):
-            with attempt as t:
-                rec = t.steps.start(run.id, phase, step.id, host.name, self.clock.now())
-                t.commit()
+        now = self.clock.now()
+        rec = self.durable.together(  # with the other hosts' starts of the moment
+            f"starting step {step.id} on {host.name}",
+            lambda t: t.steps.start(run.id, phase, step.id, host.name, now),
+        )
         sink = Sink(self.durable, rec, lambda chunk: ev.StepOutput(run, step.id, host.name, chunk))
         self.sinks.setdefault(run.id, set()).add(sink)
         executor = self.executors[host.transport]
@@ -137,20 +139,22 @@ class HostSteps:
         self, rec: int, r: CommandResult, rest: tuple[str, ev.StepOutput | None] = ("", None)
     ) -> None:
         text, told = rest
-        for attempt in self.durable.attempts("recording a step's end"):
-            with attempt as t:
-                if told is not None:
-                    t.steps.append_output(rec, text)
-                    t.events.add(told)
-                t.steps.finish(
-                    rec,
-                    step_state(r.ok, r.outcome == "unknown"),
-                    self.clock.now(),
-                    exit_code=r.exit_code,
-                    tail=r.tail_lines(40),
-                    error=r.error,
-                )
-                t.commit()
+        now = self.clock.now()
+
+        def end(t: UnitOfWork) -> None:
+            if told is not None:
+                t.steps.append_output(rec, text)
+                t.events.add(told)
+            t.steps.finish(
+                rec,
+                step_state(r.ok, r.outcome == "unknown"),
+                now,
+                exit_code=r.exit_code,
+                tail=r.tail_lines(40),
+                error=r.error,
+            )
+
+        self.durable.together("recording a step's end", end)  # with the other hosts' ends
 
     def session(self, run: RunView) -> str:
         """A run's connections, while this process executes it."""
