@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy import Engine, Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatops.engine import event_codec
@@ -20,6 +20,7 @@ from chatops.engine.ports import Stored
 from chatops.store.models import ConsumerRow, EventRow
 
 OUTBOX_LOCK = 0x4F_55_54_42  # "OUTB"
+_EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
 
 
 class SqlOutbox:
@@ -32,8 +33,8 @@ class SqlOutbox:
     def add(self, event: Event) -> None:
         if self._pg and not self.added:
             self.s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK})
-        self.s.add(
-            EventRow(
+        self.s.execute(  # a Core insert: no ORM bookkeeping for a row nobody reads back here
+            insert(_EVENTS).values(
                 at=self.now,
                 run_id=event.run.id,
                 kind=event_codec.kind_of(event),
