@@ -12,10 +12,15 @@ for a command still running, and ends with its true status. Only a job whose sup
 vanished without a status (the host rebooted) is unknown, and says so with LOST. `kill`
 stops the command's process group (`timeout` leads it; its id is in `<job>.pid`).
 
+A job's record stays a week: once followed to its end its output is emptied (it was
+streamed and stored), but its status stays, so a controller that died between reading an
+end and storing it learns the same end again. The host's first job of a day (UTC, a date in
+`.swept`) removes the records a week old.
+
 Every process costs the host a fork and an exec (about 1 ms of CPU each, and on a fleet of
 hundreds that is the step's cost): the shell's builtins do what they can. A job started is
-the login shell, `/bin/sh`, `timeout`, the command's `/bin/sh`, `tail` and `rm`; the
-supervisor is a fork of the shell, not a program.
+the login shell, `/bin/sh`, `timeout`, the command's `/bin/sh` and `tail`; the supervisor is
+a fork of the shell, not a program.
 
 Jobs started by earlier versions kept their files in a directory of their own
 (`<job>/out`, ...): `attach`, `status` and `kill` still find them.
@@ -32,6 +37,7 @@ from chatops.executors.wrapper import KILL_GRACE
 JOBS = "$HOME/.chatops/jobs"
 LOST = 255  # the attach's exit status when no status was written (checked with `status`)
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def job_dir(job: str) -> str:
@@ -47,12 +53,15 @@ def _files(job: str) -> str:
     return f'f="{d}."; [ -d "{d}" ] && f="{d}/"; '
 
 
-def start(job: str, command: str, timeout: float, sweep: bool = True) -> str:
+def start(job: str, command: str, timeout: float, today: str | None = None) -> str:
     """The command line that starts the job and follows it (see the module docstring).
-    `sweep`: also remove the jobs nobody came back for (a week old); the executor asks
-    for it once a day a host, not on every command."""
+    `today` (UTC, YYYY-MM-DD): the day's first job on the host removes the records a week
+    old, once."""
     secs = max(1, int(timeout))
     d = job_dir(job)
+    day = today or time.strftime("%Y-%m-%d", time.gmtime())
+    if not _DAY.fullmatch(day):
+        raise ValueError(f"bad day {day!r}")
     supervisor = (
         "( trap '' HUP; "
         f'timeout --kill-after={KILL_GRACE}s {secs}s /bin/sh -c "$c" >"$f"out 2>&1 </dev/null & '
@@ -63,12 +72,11 @@ def start(job: str, command: str, timeout: float, sweep: bool = True) -> str:
         # `out` exists before the supervisor starts, so the follower never finds it missing
         f'f="{d}."; [ -d "{JOBS}" ] || mkdir -p "{JOBS}" || exit {LOST}; '
         f': >"$f"out || exit {LOST}; '
-        + (
-            # jobs nobody came back for, after a week
-            f'find "{JOBS}" -mindepth 1 -maxdepth 1 -mtime +7 -exec rm -rf {{}} + 2>/dev/null; '
-            if sweep
-            else ""
-        )
+        # records nobody came back for, after a week: looked for once a day (`read` and
+        # `[` are builtins; `find` runs only when the day changed)
+        f'w=""; read w 2>/dev/null <"{JOBS}/.swept"; if [ "$w" != {day} ]; then '
+        f'echo {day} >"{JOBS}/.swept"; '
+        f'find "{JOBS}" -mindepth 1 -maxdepth 1 -mtime +7 -exec rm -rf {{}} + 2>/dev/null; fi; '
         + supervisor
         + 's=$!; echo $s >"$f"sup; echo "chatops-pid:$s"; '
         + _follow(0)
@@ -89,14 +97,15 @@ def attach(job: str, offset: int) -> str:
 
 def _follow(offset: int) -> str:
     """Stream `out` from byte offset+1 until the supervisor has ended, then exit with the
-    command's status (and forget the job), or LOST if it wrote none."""
+    command's status (its output emptied, the status kept), or LOST if it wrote none."""
     return (
         # no supervisor on record (0 is this shell's own group to `kill -0`): no following
         f'if [ "$s" -gt 1 ] 2>/dev/null; then tail -c +{int(offset) + 1} -s 0.02 -f --pid="$s" '
         f'"$f"out 2>/dev/null; else tail -c +{int(offset) + 1} "$f"out 2>/dev/null; fi; '
         'x=""; read x 2>/dev/null <"$f"exit; '
-        'if [ -n "$x" ]; then rm -rf "$f"out "$f"pid "$f"sup "$f"exit "${f%[./]}"; exit "$x"; fi; '
-        f"exit {LOST}"
+        # an earlier version's directory goes; a record of ours keeps its status a week
+        'if [ -n "$x" ]; then case "$f" in */) rm -rf "${f%/}" ;; *) : >"$f"out ;; esac; '
+        f'exit "$x"; fi; exit {LOST}'
     )
 
 

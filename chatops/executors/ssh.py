@@ -56,7 +56,6 @@ class _Closing(Connection):  # type: ignore[misc]
 
 
 KEEPALIVE = 30  # seconds between SSH keepalives on a run's connections
-SWEEP_EVERY = 86400.0  # a host's abandoned jobs are looked for once a day (remote_job)
 IDLE_LIMIT = 300.0  # a run's connection unused this long is closed
 
 
@@ -97,7 +96,6 @@ class SshExecutor:
         self._pool: dict[tuple[str, str], _Pooled] = {}
         self._pool_lock = threading.Lock()
         self.opened = 0  # connections opened, for tests and benchmarks
-        self._swept: dict[str, float] = {}  # when each login's old jobs were last removed
 
     # -- sessions --------------------------------------------------------------------------
     def _key(self, session: str, host: Host) -> tuple[str, str]:
@@ -370,18 +368,8 @@ class SshExecutor:
             started,
             reconnect_for=host.reconnect_for,
             job=job,
-            sweep=self._sweep_due(host),
         )
         return follow.run(chan)
-
-    def _sweep_due(self, host: Host) -> bool:
-        login, now = f"{host.user}@{host.address}:{host.port}", time.monotonic()
-        with self._pool_lock:
-            last = self._swept.get(login)
-            if last is not None and now - last < SWEEP_EVERY:
-                return False
-            self._swept[login] = now
-            return True
 
 
 def _no_delay(transport: paramiko.Transport) -> None:

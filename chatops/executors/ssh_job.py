@@ -105,10 +105,10 @@ class JobRun:
         reconnect_for: float = RECONNECT_FOR,
         sleep: Callable[[float], None] = time.sleep,
         job: str | None = None,
-        sweep: bool = True,
+        today: str | None = None,
     ) -> None:
         self.link = link
-        self.sweep = sweep  # the start also removes the host's abandoned jobs
+        self.today = today  # the UTC day the host's old job records are swept for
         self.host = host
         self.command = command
         self.timeout = timeout
@@ -129,7 +129,7 @@ class JobRun:
         line = (
             remote_job.attach(self.job, 0)
             if attach
-            else remote_job.start(self.job, self.command, self.timeout, self.sweep)
+            else remote_job.start(self.job, self.command, self.timeout, self.today)
         )
         ch = self._open(line, chan)
         how = self._follow(ch, deadline)

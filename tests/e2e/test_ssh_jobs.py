@@ -1,6 +1,6 @@
-"""A command's job record on the host, on the real sshd: gone once its end was read, and the
-jobs nobody came back for (a week old) removed on a host's first command of the day, not
-on every command (each costs the host a `find`)."""
+"""A command's job record on the host, on the real sshd: its output emptied once read, its
+status kept for a controller that comes back, and the records a week old removed by a
+host's first command of the day, not on every command (each costs the host a `find`)."""
 
 from __future__ import annotations
 
@@ -30,25 +30,36 @@ def abandoned() -> Path:
     return d
 
 
-def test_a_jobs_record_is_gone_after_its_end_was_read(sshd: Sshd) -> None:
-    ex = SshExecutor()
-    job = f"test-{secrets.token_hex(4)}"
-    r = ex.run(Host.model_validate(sshd.host()), "echo hi", timeout=20, on_output=print, job=job)
-    assert r.ok and r.exit_code == 0
-    assert not (JOBS / job).exists() and not list(JOBS.glob(f"{job}.*"))
-
-
-def test_old_jobs_are_swept_on_the_days_first_command_only(sshd: Sshd) -> None:
-    ex = SshExecutor()
+def test_a_jobs_output_goes_once_read_and_its_end_stays_for_a_controller_that_died(
+    sshd: Sshd,
+) -> None:
     host = Host.model_validate(sshd.host())
+    job = f"test-{secrets.token_hex(4)}"
+    r = SshExecutor().run(host, "seq 1 3000; exit 3", timeout=20, on_output=print, job=job)
+    assert r.exit_code == 3 and "3000" in r.tail
+    assert (JOBS / f"{job}.out").stat().st_size == 0  # streamed and stored: not kept twice
+    # the controller died before it stored that end: the next one learns the same end
+    again = SshExecutor().settle(host, job, timeout=20)
+    assert again is not None and again.exit_code == 3 and again.outcome == "failed", again
+
+
+def yesterday() -> None:
+    (JOBS / ".swept").write_text(time.strftime("%Y-%m-%d\n", time.gmtime(time.time() - 86400)))
+
+
+def test_old_jobs_are_swept_by_the_hosts_first_command_of_the_day_only(sshd: Sshd) -> None:
+    host = Host.model_validate(sshd.host())
+    JOBS.mkdir(parents=True, exist_ok=True)
+    yesterday()
     first = abandoned()
-    assert ex.run(host, "true", timeout=20, on_output=print).ok
-    assert not first.exists()  # the first command to the host swept it
-    second = abandoned()
-    assert ex.run(host, "true", timeout=20, on_output=print).ok
-    assert second.exists()  # not again the same day
     assert SshExecutor().run(host, "true", timeout=20, on_output=print).ok
-    assert not second.exists()  # another process: its own first command sweeps
+    assert not first.exists()  # the day's first command to the host swept it
+    second = abandoned()
+    assert SshExecutor().run(host, "true", timeout=20, on_output=print).ok
+    assert second.exists()  # not again the same day, whichever process asks
+    yesterday()  # a day later
+    assert SshExecutor().run(host, "true", timeout=20, on_output=print).ok
+    assert not second.exists()
 
 
 def test_a_job_an_earlier_version_started_is_still_settled(sshd: Sshd) -> None:
@@ -65,10 +76,11 @@ def test_a_job_an_earlier_version_started_is_still_settled(sshd: Sshd) -> None:
     assert not d.exists()
 
 
-def test_the_job_files_are_not_left_by_a_failed_command(sshd: Sshd) -> None:
+def test_a_failed_commands_status_is_kept_its_output_emptied(sshd: Sshd) -> None:
     job = f"fails-{secrets.token_hex(4)}"
     r = SshExecutor().run(
         Host.model_validate(sshd.host()), "echo out; exit 7", timeout=20, on_output=print, job=job
     )
     assert r.exit_code == 7 and "out" in r.tail
-    assert not list(JOBS.glob(f"{job}*"))
+    assert (JOBS / f"{job}.out").stat().st_size == 0
+    assert (JOBS / f"{job}.exit").read_text().strip() == "7"

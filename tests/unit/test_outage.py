@@ -294,7 +294,7 @@ def test_a_resumed_unknown_step_that_had_failed_rolls_back(
     r.changes.resume(run.id, "U_LEAD")
     [done] = r.runner.drain()
     assert done.state == RunState.ROLLED_BACK, done.error
-    assert "learned after its connection came back" in done.error
+    assert "learned from its host's record of the job" in done.error
 
 
 def test_a_host_that_still_cannot_say_keeps_the_run_interrupted_and_starts_nothing(

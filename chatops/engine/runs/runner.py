@@ -210,7 +210,7 @@ class Runner:
             run, plan, records, hosts_of(self.config, run)
         )
         if settled_failed and not run.rollback_requested:
-            why = f"step {settled_failed[0]} failed (learned after its connection came back)"
+            why = f"step {settled_failed[0]} failed (learned from its host's record of the job)"
             return self._fail(run, plan, started, why)
         if run.rollback_requested:  # a lead chose to roll back an interrupted run
             why = f"a lead chose to roll back at step {run.current_step}"

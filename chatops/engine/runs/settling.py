@@ -100,7 +100,7 @@ class Settler:
                 f"{host.name} still cannot say how `{rec.step_id}` ended ({result.error}); "
                 "nothing goes on while it may still run"
             )
-        said = f"{host.name}: {result.code}, learned after the connection came back (job {job})"
+        said = f"{host.name}: {result.code}, learned from the host's record of job {job}"
         for attempt in self.durable.attempts(f"recording how step {rec.step_id} ended"):
             with attempt as t:
                 t.steps.finish(
