@@ -20,6 +20,7 @@ from chatops.adapters.config_files import (
 from chatops.adapters.feeds import Published
 from chatops.adapters.liveness import owner_gone
 from chatops.adapters.sweeper import Sweeper
+from chatops.engine.domain.run import RunState
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.engine.runs.operations import Start, at_once
 from chatops.errors import ConfigError
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
 __all__ = ["Container", "build"]
 
 log = logging.getLogger(__name__)
+
+#: The states of a run whose status message a restart redraws, and how many at most.
+LIVE = (RunState.QUEUED, RunState.RUNNING, RunState.INTERRUPTED)
+CAUGHT_UP = 500
 
 
 @dataclass(kw_only=True)
@@ -91,12 +96,27 @@ class Container:
             for run_id in self.wired.recover():
                 log.warning("run %s was left running by a dead process: now interrupted", run_id)
             self.sweeper.replay_inbox()  # requests a dead process acked and never handled
+            self._catch_up()
             self.wired.ops.kick()
             if sweep:
                 self.sweeper.start()
         if self.scheduler is not None:
             self.scheduler.start()
         return self
+
+    def _catch_up(self) -> None:
+        """The status messages of the runs not yet ended, redrawn once at start: what a
+        killed process had handled but not yet shown reaches Slack."""
+        if self.services is None:
+            return
+        try:
+            live = self.wired.queries.list_runs(CAUGHT_UP, LIVE)
+        except Exception:  # the store away at start: the next event redraws them
+            log.warning("the live runs' status messages could not be read", exc_info=True)
+            return
+        shown = self.services.notifier.catch_up(live)
+        if shown:
+            log.info("%d live runs' status messages redrawn", shown)
 
     def stop(self, drain: float = 10.0) -> None:
         """Stop sweeping and reminding, finish the tasks in hand, tell Slack what the runs

@@ -161,6 +161,11 @@ class SlackStandIn:
         with self._lock:
             self._faults.setdefault(method, []).extend([(status, retry_after)] * times)
 
+    def heal(self) -> None:
+        """Forget the errors `fail` has yet to answer."""
+        with self._lock:
+            self._faults.clear()
+
     # -- queries for tests -----------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:

@@ -1,7 +1,9 @@
 """A scheduled start survives serve: `/change deploy … start_at=+Ns` is approved in Slack
 (signed HTTP), serve is killed -9 before the start is due and started again after it; the
 next process starts the run once, by itself, and a third one does not start it again. The
-thread says when it starts before, and that it started after."""
+thread says when it starts before, and that it started after: the second process is killed
+while Slack refuses its message updates (so the status message it meant to redraw is still
+"scheduled"), and the third redraws it when it starts."""
 
 from __future__ import annotations
 
@@ -64,6 +66,7 @@ def test_a_scheduled_start_is_kept_once_across_a_kill(
     time.sleep(left + 1)  # due, and nobody is up to start it
     assert Each(sql(url), "runs").get(run.id).state.value == "queued"
 
+    standin.fail("chat.update", status=500, times=10_000)  # its redraws never reach Slack
     second = Serve(env).start()
     try:
         wait_for(
@@ -72,8 +75,14 @@ def test_a_scheduled_start_is_kept_once_across_a_kill(
         )
         assert Each(sql(url), "runs").get(run.id).current_step == "prepare"  # a person's step
         assert started(url, run.id) == 1
+        wait_for(  # its feed is past the run's start: the prompt for the person's step is out
+            lambda: [m for m in slack.thread(plan) if m.text.startswith("Waiting:")],
+            what="the prompt of the person's step",
+        )
     finally:
         second.kill()
+    assert standin.message(status_msg[0].channel, status_msg[0].ts).text.endswith("scheduled")
+    standin.heal()
     third = Serve(env).start()
     slack = RemoteSlack(f"http://127.0.0.1:{third.port}", standin)
     try:
