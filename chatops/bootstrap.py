@@ -38,8 +38,8 @@ __all__ = ["Container", "build"]
 log = logging.getLogger(__name__)
 
 #: The states of a run whose status message a restart redraws, and how many at most.
-LIVE = (RunState.QUEUED, RunState.RUNNING, RunState.INTERRUPTED)
-CAUGHT_UP = 500
+_LIVE = (RunState.QUEUED, RunState.RUNNING, RunState.INTERRUPTED)
+_CAUGHT_UP = 500
 
 
 @dataclass(kw_only=True)
@@ -110,7 +110,7 @@ class Container:
         if self.services is None:
             return
         try:
-            live = self.wired.queries.list_runs(CAUGHT_UP, LIVE)
+            live = self.wired.queries.list_runs(_CAUGHT_UP, _LIVE)
         except Exception:  # the store away at start: the next event redraws them
             log.warning("the live runs' status messages could not be read", exc_info=True)
             return

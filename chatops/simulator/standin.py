@@ -108,6 +108,7 @@ class SlackStandIn:
         self.views: list[dict[str, Any]] = []
         self.files: dict[str, dict[str, Any]] = {}
         self._faults: dict[str, list[tuple[int, int]]] = {}
+        self._refused: dict[tuple[str, str], tuple[int, int]] = {}  # (method, ts): for good
         self.latency: dict[str, float] = {}  # method -> seconds each call takes (a slow Slack)
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         #: the tokens this workspace knows (None: any); another one gets `invalid_auth`
@@ -161,10 +162,17 @@ class SlackStandIn:
         with self._lock:
             self._faults.setdefault(method, []).extend([(status, retry_after)] * times)
 
+    def refuse(self, method: str, ts: str, status: int = 500, retry_after: int = 1) -> None:
+        """Answer every call of `method` about the message `ts` with an error status (until
+        `heal`); calls about other messages are answered as usual."""
+        with self._lock:
+            self._refused[(method, ts)] = (status, retry_after)
+
     def heal(self) -> None:
-        """Forget the errors `fail` has yet to answer."""
+        """Forget the errors `fail` has yet to answer and the messages `refuse` named."""
         with self._lock:
             self._faults.clear()
+            self._refused.clear()
 
     # -- queries for tests -----------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -211,6 +219,8 @@ class SlackStandIn:
         with self._lock:
             faults = self._faults.get(method)
             fault = faults.pop(0) if faults else None
+            if fault is None:
+                fault = self._refused.get((method, str(args.get("ts", ""))))
         if fault is None and self.limits is not None:
             wait = self.limits.check(method, args)
             if wait is not None:
