@@ -96,7 +96,6 @@ class Feed:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._handling = False
-        self._read = 0  # events the last round read
         self._thread: threading.Thread | None = None
         self._sleep = sleep
         self._renew_at = 0.0
@@ -161,7 +160,7 @@ class Feed:
         failing_since: float | None = None  # one line when the outbox goes away, one back
         while not self._stop.is_set():
             try:
-                moved = self._round()
+                moved, full = self._round()
                 if failing_since is not None:
                     away = time.monotonic() - failing_since
                     log.warning("the %s feed reads the outbox again (%.0f s)", self.name, away)
@@ -172,11 +171,11 @@ class Feed:
                     log.warning("the %s feed cannot read the outbox: %s", self.name, first)
                     log.debug("the outbox failed", exc_info=True)
                     failing_since = time.monotonic()
-                moved = False
+                moved = full = False
             if not moved:
                 self._wake.wait(self.poll)
                 self._wake.clear()
-            elif self._read < self.batch:  # caught up: let the next events gather a moment
+            elif not full:  # caught up: let the next events gather a moment
                 self._stop.wait(GATHER)
 
     def _lease(self) -> int | None:
@@ -185,23 +184,24 @@ class Feed:
         self._renew_at = time.monotonic() + self.lease / 3 if got is not None else 0.0
         return got
 
-    def _round(self) -> bool:
+    def _round(self) -> tuple[bool, bool]:
+        """One round: whether the feed moved, and whether it read a whole batch (more may
+        be waiting)."""
         if self.position is None or time.monotonic() >= self._renew_at:
             position = self._lease()  # renewed a third of the way, not on every round
             if position is None:
                 self.position = None  # another process holds this consumer
-                return False
+                return False, False
             self.position = position
         position = self.position
         stored = self.events.after(position, self.batch)
-        self._read = len(stored)
         if not stored:
-            return False
+            return False, False
         self._handling = True
         try:
-            return self._deliver(coalesce(stored))
+            return self._deliver(coalesce(stored)), len(stored) >= self.batch
         except _Stopped:
-            return False  # stopped mid-retry: the next holder starts from the position
+            return False, False  # stopped mid-retry: the next holder starts from the position
         finally:
             self._handling = False
 

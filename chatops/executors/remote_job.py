@@ -37,7 +37,6 @@ from chatops.executors.wrapper import KILL_GRACE
 JOBS = "$HOME/.chatops/jobs"
 LOST = 255  # the attach's exit status when no status was written (checked with `status`)
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def job_dir(job: str) -> str:
@@ -53,15 +52,12 @@ def _files(job: str) -> str:
     return f'f="{d}."; [ -d "{d}" ] && f="{d}/"; '
 
 
-def start(job: str, command: str, timeout: float, today: str | None = None) -> str:
-    """The command line that starts the job and follows it (see the module docstring).
-    `today` (UTC, YYYY-MM-DD): the day's first job on the host removes the records a week
-    old, once."""
+def start(job: str, command: str, timeout: float) -> str:
+    """The command line that starts the job and follows it (see the module docstring); the
+    host's first job of a UTC day removes the records a week old."""
     secs = max(1, int(timeout))
     d = job_dir(job)
-    day = today or time.strftime("%Y-%m-%d", time.gmtime())
-    if not _DAY.fullmatch(day):
-        raise ValueError(f"bad day {day!r}")
+    day = time.strftime("%Y-%m-%d", time.gmtime())
     supervisor = (
         "( trap '' HUP; "
         f'timeout --kill-after={KILL_GRACE}s {secs}s /bin/sh -c "$c" >"$f"out 2>&1 </dev/null & '

@@ -105,10 +105,8 @@ class JobRun:
         reconnect_for: float = RECONNECT_FOR,
         sleep: Callable[[float], None] = time.sleep,
         job: str | None = None,
-        today: str | None = None,
     ) -> None:
         self.link = link
-        self.today = today  # the UTC day the host's old job records are swept for
         self.host = host
         self.command = command
         self.timeout = timeout
@@ -129,7 +127,7 @@ class JobRun:
         line = (
             remote_job.attach(self.job, 0)
             if attach
-            else remote_job.start(self.job, self.command, self.timeout, self.today)
+            else remote_job.start(self.job, self.command, self.timeout)
         )
         ch = self._open(line, chan)
         how = self._follow(ch, deadline)

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from chatops.simulator.blockkit import refusal
+from chatops.simulator.faults import Faults
 from chatops.simulator.ratelimits import Limits
 
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
@@ -107,8 +108,7 @@ class SlackStandIn:
         self.ephemeral: list[dict[str, Any]] = []
         self.views: list[dict[str, Any]] = []
         self.files: dict[str, dict[str, Any]] = {}
-        self._faults: dict[str, list[tuple[int, int]]] = {}
-        self._refused: dict[tuple[str, str], tuple[int, int]] = {}  # (method, ts): for good
+        self.faults = Faults()  # errors answered on demand (fail, refuse, heal)
         self.latency: dict[str, float] = {}  # method -> seconds each call takes (a slow Slack)
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         #: the tokens this workspace knows (None: any); another one gets `invalid_auth`
@@ -159,20 +159,15 @@ class SlackStandIn:
 
     def fail(self, method: str, status: int = 429, retry_after: int = 1, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with an error status."""
-        with self._lock:
-            self._faults.setdefault(method, []).extend([(status, retry_after)] * times)
+        self.faults.fail(method, status, retry_after, times)
 
-    def refuse(self, method: str, ts: str, status: int = 500, retry_after: int = 1) -> None:
-        """Answer every call of `method` about the message `ts` with an error status (until
-        `heal`); calls about other messages are answered as usual."""
-        with self._lock:
-            self._refused[(method, ts)] = (status, retry_after)
+    def refuse(self, method: str, ts: str, status: int = 500) -> None:
+        """Answer every call of `method` about the message `ts` with an error (until `heal`)."""
+        self.faults.refuse(method, ts, status)
 
     def heal(self) -> None:
-        """Forget the errors `fail` has yet to answer and the messages `refuse` named."""
-        with self._lock:
-            self._faults.clear()
-            self._refused.clear()
+        """Answer every call as usual again."""
+        self.faults.heal()
 
     # -- queries for tests -----------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -216,11 +211,7 @@ class SlackStandIn:
             return
         if self.latency.get(method):
             time.sleep(self.latency[method])
-        with self._lock:
-            faults = self._faults.get(method)
-            fault = faults.pop(0) if faults else None
-            if fault is None:
-                fault = self._refused.get((method, str(args.get("ts", ""))))
+        fault = self.faults.take(method, args)
         if fault is None and self.limits is not None:
             wait = self.limits.check(method, args)
             if wait is not None:

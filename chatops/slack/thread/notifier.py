@@ -240,14 +240,12 @@ class SlackNotifier:
         self.show(m.channel, m.status_ts, render, priority, wait)
 
     def catch_up(self, runs: Sequence[RunView]) -> int:
-        """Redraw the status message of each run not yet ended, from what the store says
-        now: a process killed after its feed handled an event and before the desk sent the
-        update (progress and prompts are not waited for) left that message behind. The
-        number redrawn."""
+        """Redraw the status message of each of `runs` (those not yet ended) from what the
+        store says now: a process killed after its feed handled an event and before the
+        desk sent the update (progress and prompts are not waited for) left that message
+        behind. The number redrawn."""
         shown = 0
         for run in runs:
-            if run.state.is_terminal:
-                continue
             m = self.records.get(run.id)
             if m is None or m.status_ts is None:
                 continue
