@@ -53,16 +53,18 @@ class OpenPace:
 
 def refused_early(exc: BaseException) -> bool:
     """A connection the server took and dropped before its greeting, at once (what sshd does
-    past MaxStartups): worth trying again. A timeout, a refusal, a wrong key are not."""
-    seen: set[int] = set()
+    past MaxStartups): worth trying again. A timeout, a refusal, a wrong key are not. A
+    timeout anywhere in the chain decides: paramiko words a banner that never came the same
+    way as one cut short, and only the cause tells them apart."""
+    chain: list[BaseException] = []
     e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if isinstance(e, socket.timeout | TimeoutError):
-            return False
-        if isinstance(e, EOFError | ConnectionResetError | BrokenPipeError):
-            return True
-        if "Error reading SSH protocol banner" in str(e) and "timed out" not in str(e).lower():
-            return True
+    while e is not None and all(e is not seen for seen in chain):
+        chain.append(e)
         e = e.__cause__ or e.__context__
-    return False
+    if any(isinstance(e, socket.timeout | TimeoutError) for e in chain):
+        return False
+    return any(
+        isinstance(e, EOFError | ConnectionResetError | BrokenPipeError)
+        or ("Error reading SSH protocol banner" in str(e) and "timed out" not in str(e).lower())
+        for e in chain
+    )
