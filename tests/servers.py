@@ -117,7 +117,7 @@ def run_sshd(
     _keygen(work / "client_key", "client")
     auth = work / "authorized_keys"
     shutil.copy(work / "client_key.pub", auth)
-    os.chmod(auth, 0o600)
+    os.chmod(auth, 0o644)  # public keys; sshd reads it as the user logging in
     port = free_port()
     user = (
         os.environ.get("USER")

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +23,6 @@ pytestmark = pytest.mark.sshd
 
 JOBS = Path(os.path.expanduser("~")) / ".chatops" / "jobs"
 WEEK_AND_A_DAY = 8 * 86400
-
-
-def abandoned() -> Path:
-    d = JOBS / f"abandoned-{secrets.token_hex(4)}"
-    d.mkdir(parents=True)
-    (d / "out").write_text("output nobody read\n")
-    old = time.time() - WEEK_AND_A_DAY
-    os.utime(d, (old, old))
-    return d
 
 
 def test_a_jobs_output_goes_once_read_and_its_end_stays_for_a_controller_that_died(
@@ -43,22 +38,64 @@ def test_a_jobs_output_goes_once_read_and_its_end_stays_for_a_controller_that_di
     assert again is not None and again.exit_code == 3 and again.outcome == "failed", again
 
 
-def yesterday() -> None:
-    (JOBS / ".swept").write_text(time.strftime("%Y-%m-%d\n", time.gmtime(time.time() - 86400)))
+@pytest.fixture
+def lone() -> Iterator[tuple[str, Path]]:
+    """A throwaway account (name, home) on this machine: its job records are its own, so
+    no other test's command, on another worker, sweeps them or marks the day first."""
+    if os.geteuid() != 0:
+        pytest.skip("adding a throwaway account needs root")
+    name = f"cs{secrets.token_hex(4)}"
+    home = Path(tempfile.mkdtemp(prefix="chatops-lone-"))  # outside pytest's 0700 tree
+    subprocess.run(
+        ["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/sh", name],
+        check=True,
+    )
+    subprocess.run(["usermod", "--password", "*", name], check=True)  # not locked: key login
+    try:
+        (home / ".chatops" / "jobs").mkdir(parents=True)
+        yield name, home
+    finally:
+        subprocess.run(["userdel", name], check=False)
+        shutil.rmtree(home, ignore_errors=True)
 
 
-def test_old_jobs_are_swept_by_the_hosts_first_command_of_the_day_only(sshd: Sshd) -> None:
-    host = Host.model_validate(sshd.host())
-    JOBS.mkdir(parents=True, exist_ok=True)
+def test_old_jobs_are_swept_by_the_hosts_first_command_of_the_day_only(
+    sshd: Sshd, lone: tuple[str, Path]
+) -> None:
+    name, home = lone
+    jobs = home / ".chatops" / "jobs"
+    host = Host.model_validate(sshd.host(user=name))
+
+    def run() -> None:
+        r = SshExecutor().run(host, "true", timeout=20, on_output=print)
+        assert r.ok, r
+
+    def abandoned() -> Path:
+        d = jobs / f"abandoned-{secrets.token_hex(4)}"
+        d.mkdir()
+        (d / "out").write_text("output nobody read\n")
+        old = time.time() - WEEK_AND_A_DAY
+        os.utime(d, (old, old))
+        return d
+
+    def yesterday() -> None:
+        day = time.strftime("%Y-%m-%d\n", time.gmtime(time.time() - 86400))
+        (jobs / ".swept").write_text(day)
+
+    def owned() -> None:  # made here as root, the account's own on the host
+        subprocess.run(["chown", "-R", f"{name}:", str(home)], check=True)
+
     yesterday()
     first = abandoned()
-    assert SshExecutor().run(host, "true", timeout=20, on_output=print).ok
+    owned()
+    run()
     assert not first.exists()  # the day's first command to the host swept it
     second = abandoned()
-    assert SshExecutor().run(host, "true", timeout=20, on_output=print).ok
+    owned()
+    run()
     assert second.exists()  # not again the same day, whichever process asks
     yesterday()  # a day later
-    assert SshExecutor().run(host, "true", timeout=20, on_output=print).ok
+    run()
     assert not second.exists()
 
 
