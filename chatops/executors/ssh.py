@@ -96,6 +96,10 @@ class SshExecutor:
         self._pool: dict[tuple[str, str], _Pooled] = {}
         self._pool_lock = threading.Lock()
         self.opened = 0  # connections opened, for tests and benchmarks
+        # one Fabric Config for every connection: each new one looks for Fabric's config
+        # files and merges them (a millisecond a host); a Connection only reads it, and the
+        # ssh_config is empty (the inventory says how a host is reached, not ~/.ssh/config)
+        self._fabric = Config(ssh_config=paramiko.SSHConfig())
 
     # -- sessions --------------------------------------------------------------------------
     def _key(self, session: str, host: Host) -> tuple[str, str]:
@@ -157,7 +161,7 @@ class SshExecutor:
             port=to.port,
             connect_timeout=int(max(1, to.connect_timeout)),
             connect_kwargs=connect_kwargs,
-            config=Config(ssh_config=paramiko.SSHConfig()),
+            config=self._fabric,
             gateway=gateway,
         )
         client: paramiko.SSHClient = conn.client
