@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chatops.engine import event_codec
 from chatops.engine.domain.events import Event
-from chatops.engine.ports import Stored
+from chatops.engine.ports import Read, Stored
 from chatops.store.models import ConsumerRow, EventRow
 
 OUTBOX_LOCK = 0x4F_55_54_42  # "OUTB"
 _EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
+_ADD = insert(_EVENTS)  # built once (see store/steps.py): every event of a run is one row
 
 
 class SqlOutbox:
@@ -34,12 +35,13 @@ class SqlOutbox:
         if self._pg and not self.added:
             self.s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK})
         self.s.execute(  # a Core insert: no ORM bookkeeping for a row nobody reads back here
-            insert(_EVENTS).values(
-                at=self.now,
-                run_id=event.run.id,
-                kind=event_codec.kind_of(event),
-                body=event_codec.encode(event),
-            )
+            _ADD,
+            {
+                "at": self.now,
+                "run_id": event.run.id,
+                "kind": event_codec.kind_of(event),
+                "body": event_codec.encode(event),
+            },
         )
         self.added.append(event)
 
@@ -56,6 +58,17 @@ class SqlEventLog:
             q = select(EventRow.id, EventRow.body).where(EventRow.id > position)
             rows = s.execute(q.order_by(EventRow.id).limit(limit)).all()
         return [Stored(i, event_codec.decode(body)) for i, body in rows]
+
+    def read(self, position: int, limit: int, kinds: frozenset[str] | None = None) -> Read:
+        with self.reading() as s:
+            q = select(EventRow.id, EventRow.kind, EventRow.body).where(EventRow.id > position)
+            rows = s.execute(q.order_by(EventRow.id).limit(limit)).all()
+        wanted = [
+            Stored(i, event_codec.decode(body))
+            for i, kind, body in rows
+            if kinds is None or kind in kinds
+        ]
+        return Read(wanted, rows[-1][0] if rows else position, len(rows) >= limit)
 
     def of_run(self, run_id: int, position: int = 0, limit: int = 500) -> list[Stored]:
         with self.reading() as s:
