@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from chatops.engine.domain.events import Event
-from chatops.engine.ports import Clock, Stored
+from chatops.engine.ports import Clock, Read, Stored
 from chatops.engine.unit_of_work import StoreTransaction, Transactions
 from chatops.errors import StoreUnavailable
 from tests.memory_repos import (
@@ -96,6 +96,11 @@ class MemoryDatabase:
     def after(self, position: int, limit: int = 500) -> list[Stored]:
         with self.lock:
             return [s for s in self.state.events if s.id > position][:limit]
+
+    def read(self, position: int, limit: int, kinds: frozenset[str] | None = None) -> Read:
+        seen = self.after(position, limit)
+        wanted = [s for s in seen if kinds is None or type(s.event).__name__ in kinds]
+        return Read(wanted, seen[-1].id if seen else position, len(seen) >= limit)
 
     def of_run(self, run_id: int, position: int = 0, limit: int = 500) -> list[Stored]:
         with self.lock:

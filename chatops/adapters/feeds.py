@@ -80,10 +80,12 @@ class Feed:
         lanes: int = 1,
         sleep: Callable[[float], None] | None = None,
         keep_trying: Callable[[BaseException], bool] | None = None,
+        kinds: frozenset[str] | None = None,
     ) -> None:
         self.events = events
         self.consumer = consumer
         self.name = name
+        self.kinds = kinds  # the event types the consumer handles (None: all); others passed over
         self.holder = holder
         self.poll = poll
         self.lease = lease
@@ -101,6 +103,7 @@ class Feed:
         self._renew_at = 0.0
         self.keep_trying = keep_trying or (lambda _e: False)
         self._stalls: dict[int, float] = {}  # event id -> since when it keeps failing
+        self._written: tuple[int, float] | None = None  # the position last stored, and when
 
     # -- control ---------------------------------------------------------------------------
     def start(self) -> Feed:
@@ -131,6 +134,8 @@ class Feed:
             self._pool.shutdown(wait=True)
             self._pool = None
         try:
+            if self.position is not None and self._written_position != self.position:
+                self._advance(self.position)  # events passed over since the last write
             self.events.release(self.name, self.holder)
         except Exception:
             log.exception("could not release the %s feed", self.name)
@@ -192,23 +197,27 @@ class Feed:
             if position is None:
                 self.position = None  # another process holds this consumer
                 return False, False
-            self.position = position
-        position = self.position
-        stored = self.events.after(position, self.batch)
-        if not stored:
+            # events passed over since the last write are not read again
+            self.position = position if self.position is None else max(position, self.position)
+        read = self.events.read(self.position, self.batch, self.kinds)
+        if read.last == self.position:
             return False, False
         self._handling = True
         try:
-            return self._deliver(coalesce(stored)), len(stored) >= self.batch
+            return self._deliver(coalesce(read.stored), read.last), read.full
         except _Stopped:
             return False, False  # stopped mid-retry: the next holder starts from the position
         finally:
             self._handling = False
 
-    def _deliver(self, items: list[tuple[Stored, int]]) -> bool:
+    def _deliver(self, items: list[tuple[Stored, int]], last_read: int) -> bool:
+        """Hand `items` over; once all are, the position is the last event read (events the
+        consumer does not want are passed over with them)."""
+        if not items:  # none it handles: passed over, the position stored now and then
+            return self._pass_over(last_read)
         if self.lanes > 1:
             self._in_lanes(items)
-            return self._advance(items[-1][1])
+            return self._advance(last_read)
         handled: int | None = None  # the position is written every CHECKPOINT, not per event
         since = time.monotonic()
         try:
@@ -221,6 +230,8 @@ class Feed:
                     handled, since = None, time.monotonic()
                     if not self._advance(last):
                         return False
+            else:
+                handled = last_read
         finally:
             if handled is not None:
                 self._advance(handled)  # also when stopped mid-retry, or a bug surfaced
@@ -247,6 +258,20 @@ class Feed:
             log.warning("the %s feed lost its lease; another process goes on", self.name)
             self.position = None
             return False
+        self.position = last
+        self._written = (last, time.monotonic())
+        return True
+
+    @property
+    def _written_position(self) -> int | None:
+        return self._written[0] if self._written is not None else None
+
+    def _pass_over(self, last: int) -> bool:
+        """Events this consumer does not handle were read: the position moves past them at
+        once, and is stored at most every CHECKPOINT (a transaction each time; after a
+        crash they are read again and passed over again, nothing handed over twice)."""
+        if self._written is None or time.monotonic() - self._written[1] >= CHECKPOINT:
+            return self._advance(last)
         self.position = last
         return True
 

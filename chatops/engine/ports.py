@@ -40,6 +40,7 @@ __all__ = [
     "OutputCallback",
     "Plans",
     "PostMortemStore",
+    "Read",
     "Runs",
     "Steps",
     "Stored",
@@ -291,6 +292,17 @@ class Stored:
     event: Event
 
 
+@dataclass(frozen=True)
+class Read:
+    """One read of the outbox by a consumer: the events it wants, in order; the id of the
+    last event read, wanted or not (its position once those are handled); and whether the
+    read reached its limit (more may be waiting)."""
+
+    stored: list[Stored]
+    last: int
+    full: bool
+
+
 class Consumer(Protocol):
     """What a feed hands the stored events to, in order, from its own position."""
 
@@ -306,6 +318,11 @@ class EventLog(Protocol):
     lease); its position is the last event it handled."""
 
     def after(self, position: int, limit: int = 500) -> list[Stored]: ...
+
+    def read(self, position: int, limit: int, kinds: frozenset[str] | None = None) -> Read:
+        """Up to `limit` events after `position`; only those of `kinds` (event type names)
+        are decoded and handed back, the others only passed over (None: every event)."""
+        ...
 
     def of_run(self, run_id: int, position: int = 0, limit: int = 500) -> list[Stored]:
         """One run's events after `position`, in order (what an agent follows)."""

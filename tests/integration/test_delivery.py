@@ -187,6 +187,42 @@ def test_a_slow_feed_of_one_lane_still_records_its_position_within_a_batch(
     assert db.advances == sorted(db.advances) and db.advances[-1] == db.head()
 
 
+def test_a_feed_passes_over_the_events_its_consumer_does_not_handle(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    """Given the kinds its consumer handles, a feed hands over those only, and its position
+    still reaches the end of the stream (the others are not read again)."""
+    db = Counted()
+    r = rig(db, config, runbooks)
+    deploy_to_the_end(r)
+    stored_outputs(db, r, 300)
+    ended = ev.Recorder()
+    feed = Feed(db, Published(ended), "ended", "me", poll=0.05, kinds=frozenset({"RunFinished"}))
+    assert feed.start().drain(30)
+    feed.stop()
+    assert [type(e) for e in ended.seen] == [ev.RunFinished]
+    assert db.advances[-1] == db.head() and len(db.advances) <= 2, db.advances
+
+
+def test_a_read_decodes_only_the_kinds_asked_for_and_says_where_it_stopped(
+    db_url: str, config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    tx, log, run, _now = outbox_with_a_run(db_url, config, runbooks)
+    with tx() as t:
+        for i in range(4):
+            t.events.add(ev.StepOutput(run, "pull", f"h{i}", "ok\n"))
+        t.events.add(ev.RunFinished(run, RunState.SUCCEEDED))
+        t.commit()
+    every = log.after(0)
+    read = log.read(0, 3, frozenset({"RunFinished"}))
+    assert read.stored == [] and read.last == every[2].id and read.full
+    rest = log.read(read.last, 3, frozenset({"RunFinished"}))
+    assert [type(s.event) for s in rest.stored] == [ev.RunFinished]
+    assert rest.last == every[-1].id and not rest.full
+    assert log.read(rest.last, 3).last == rest.last  # nothing new: the position stays
+    assert log.read(0, 10).stored == every  # no kinds: every event
+
+
 def test_a_consumer_that_always_fails_gives_up_on_the_event_and_the_run_goes_on(
     config: Config, runbooks: dict[str, Runbook]
 ) -> None:

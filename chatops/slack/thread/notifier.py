@@ -271,6 +271,11 @@ class SlackNotifier:
         if resp is not None:
             self.records.set_status(run.id, resp["ts"])
 
+    @property
+    def kinds(self) -> frozenset[type[ev.Event]]:
+        """The event types it handles: the feed passes the others over."""
+        return self.unposted.kinds | self.handlers.kinds
+
     # -- the Notifier port -----------------------------------------------------------------
     def publish(self, event: ev.Event) -> None:
         if self.unposted.handle(event, None):
