@@ -1,16 +1,18 @@
 """A remote command that outlives its SSH connection and leaves its own record on the host.
 
 A lost connection says nothing about the command: it may have finished, failed, or still be
-running. So over SSH the command is not tied to the channel. `start` launches a supervisor
-(a background subshell, SIGHUP ignored, its input and output away from the channel) that
-runs the command under `timeout` with output to `<job>.out` and, at its end, writes the exit
-status to `<job>.exit`, in the host's job directory (`~/.chatops/jobs`). The channel only
-follows: it prints `chatops-pid:N` (the supervisor; the job has started) and streams the
-output until the supervisor is gone, then exits with the command's own status. After a
+running. So over SSH the command is not tied to the channel. The shell `start` runs is the
+command's supervisor: SIGHUP ignored, it starts the command under `timeout` with output to
+`<job>.out` (input and output away from the channel), ignores SIGPIPE from then on, and
+when the command ends writes its exit status to `<job>.exit`, in the host's job directory
+(`~/.chatops/jobs`), whether the channel is still there or not. The channel only follows:
+the shell prints `chatops-pid:N` (itself, the supervisor: the job has started) and streams
+the output while the command runs, then exits with the command's own status. After a
 dropped connection, `attach` from the byte already received reads what was missed, waits
-for a command still running, and ends with its true status. Only a job whose supervisor
-vanished without a status (the host rebooted) is unknown, and says so with LOST. `kill`
-stops the command's process group (`timeout` leads it; its id is in `<job>.pid`).
+for a command still running (its supervisor alive), and ends with its true status. Only a
+job whose supervisor vanished without a status (the host rebooted) is unknown, and says so
+with LOST. `kill` stops the command's process group (`timeout` leads it; its id is in
+`<job>.pid`).
 
 A job's record stays a week: once followed to its end its output is emptied (it was
 streamed and stored), but its status stays, so a controller that died between reading an
@@ -19,8 +21,7 @@ end and storing it learns the same end again. The host's first job of a day (UTC
 
 Every process costs the host a fork and an exec (about 1 ms of CPU each, and on a fleet of
 hundreds that is the step's cost): the shell's builtins do what they can. A job started is
-the login shell, `/bin/sh`, `timeout`, the command's `/bin/sh` and `tail`; the supervisor is
-a fork of the shell, not a program.
+the login shell, `/bin/sh` (the supervisor), `timeout`, the command's `/bin/sh` and `tail`.
 
 Jobs started by earlier versions kept their files in a directory of their own
 (`<job>/out`, ...): `attach`, `status` and `kill` still find them.
@@ -36,6 +37,7 @@ from chatops.executors.wrapper import KILL_GRACE
 
 JOBS = "$HOME/.chatops/jobs"
 LOST = 255  # the attach's exit status when no status was written (checked with `status`)
+POLL = 0.02  # how often a follower looks whether the command (or its supervisor) has ended
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
 
 
@@ -58,14 +60,9 @@ def start(job: str, command: str, timeout: float) -> str:
     secs = max(1, int(timeout))
     d = job_dir(job)
     day = time.strftime("%Y-%m-%d", time.gmtime())
-    supervisor = (
-        "( trap '' HUP; "
-        f'timeout --kill-after={KILL_GRACE}s {secs}s /bin/sh -c "$c" >"$f"out 2>&1 </dev/null & '
-        'echo $! >"$f"pid; wait $!; echo $? >"$f"exit ) >/dev/null 2>&1 </dev/null & '
-    )
     script = (
         f"c={shlex.quote(command)}; "
-        # `out` exists before the supervisor starts, so the follower never finds it missing
+        # `out` exists before the command starts, so the follower never finds it missing
         f'f="{d}."; [ -d "{JOBS}" ] || mkdir -p "{JOBS}" || exit {LOST}; '
         f': >"$f"out || exit {LOST}; '
         # records nobody came back for, after a week: looked for once a day (`read` and
@@ -73,9 +70,14 @@ def start(job: str, command: str, timeout: float) -> str:
         f'w=""; read w 2>/dev/null <"{JOBS}/.swept"; if [ "$w" != {day} ]; then '
         f'echo {day} >"{JOBS}/.swept"; '
         f'find "{JOBS}" -mindepth 1 -maxdepth 1 -mtime +7 -exec rm -rf {{}} + 2>/dev/null; fi; '
-        + supervisor
-        + 's=$!; echo $s >"$f"sup; echo "chatops-pid:$s"; '
-        + _follow(0)
+        # this shell supervises: it outlives the channel (no SIGHUP; SIGPIPE ignored once the
+        # command has started, so only the follower and this shell's own prints are spared)
+        "trap '' HUP; "
+        f'timeout --kill-after={KILL_GRACE}s {secs}s /bin/sh -c "$c" >"$f"out 2>&1 </dev/null & '
+        "p=$!; trap '' PIPE; s=$$; "
+        'echo $p >"$f"pid; echo $s >"$f"sup; echo "chatops-pid:$s"; '
+        f'tail -c +1 -s {POLL} -f --pid="$p" "$f"out 2>/dev/null; '
+        'wait "$p"; echo $? >"$f"exit; ' + _ended()
     )
     return f"/bin/sh -c {shlex.quote(script)}"
 
@@ -96,8 +98,15 @@ def _follow(offset: int) -> str:
     command's status (its output emptied, the status kept), or LOST if it wrote none."""
     return (
         # no supervisor on record (0 is this shell's own group to `kill -0`): no following
-        f'if [ "$s" -gt 1 ] 2>/dev/null; then tail -c +{int(offset) + 1} -s 0.02 -f --pid="$s" '
-        f'"$f"out 2>/dev/null; else tail -c +{int(offset) + 1} "$f"out 2>/dev/null; fi; '
+        f'if [ "$s" -gt 1 ] 2>/dev/null; then tail -c +{int(offset) + 1} -s {POLL} -f --pid="$s" '
+        f'"$f"out 2>/dev/null; else tail -c +{int(offset) + 1} "$f"out 2>/dev/null; fi; ' + _ended()
+    )
+
+
+def _ended() -> str:
+    """Exit with the status on record (the output emptied: it was streamed and stored, the
+    status kept a week), or LOST if there is none."""
+    return (
         'x=""; read x 2>/dev/null <"$f"exit; '
         # an earlier version's directory goes; a record of ours keeps its status a week
         'if [ -n "$x" ]; then case "$f" in */) rm -rf "${f%/}" ;; *) : >"$f"out ;; esac; '
