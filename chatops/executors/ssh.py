@@ -8,10 +8,8 @@ group id is reported first, so a timeout or cancel kills all of it, not just the
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
-import hashlib
 import logging
 import os
 import random
@@ -28,6 +26,8 @@ from chatops.engine.planning.inventory import Host, Reachable
 from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
 from chatops.executors.capture import Capture
+from chatops.executors.connection import HostConnection, fingerprint
+from chatops.executors.key_files import KeyFiles
 from chatops.executors.known_hosts import KnownHosts, host_name
 from chatops.executors.pacing import OpenPace, refused_early
 from chatops.executors.ssh_errors import NoBanner, ViaBastion, classify
@@ -35,24 +35,6 @@ from chatops.executors.ssh_job import JobRun, Link
 from chatops.executors.warm import WarmPool, identity, still_good
 
 log = logging.getLogger(__name__)
-
-
-def _fingerprint(conn: Connection) -> str:
-    transport = conn.client.get_transport()
-    if transport is None or not transport.is_active():
-        return "unreadable (the connection is closed)"
-    raw = transport.get_remote_server_key().asbytes()
-    return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
-
-
-class _Closing(Connection):  # type: ignore[misc]
-    """A Connection that also closes the bastion's connection it came through (Fabric
-    leaves a gateway open)."""
-
-    def close(self) -> None:
-        super().close()
-        if isinstance(self.gateway, Connection):
-            self.gateway.close()
 
 
 KEEPALIVE = 30  # seconds between SSH keepalives on a run's connections
@@ -92,6 +74,7 @@ class SshExecutor:
         self.retries = retries
         self.default_known_hosts = default_known_hosts or os.path.expanduser("~/.ssh/known_hosts")
         self.known = KnownHosts()  # each file parsed once while it stays the same
+        self.keys = KeyFiles()  # each private key loaded once while its file stays the same
         self.idle_limit = idle_limit
         self._pool: dict[tuple[str, str], _Pooled] = {}
         self._pool_lock = threading.Lock()
@@ -154,8 +137,13 @@ class SshExecutor:
             "auth_timeout": to.connect_timeout,
         }
         if to.key_file:
-            connect_kwargs["key_filename"] = os.path.expanduser(to.key_file)
-        conn = _Closing(
+            path = os.path.expanduser(to.key_file)
+            key = self.keys.key(path)
+            if key is not None:
+                connect_kwargs["pkey"] = key
+            else:
+                connect_kwargs["key_filename"] = path
+        conn = HostConnection(
             to.address,
             user=to.user,
             port=to.port,
@@ -233,12 +221,12 @@ class SshExecutor:
             if session is not None:
                 entry = self._pooled(session, host)
                 with entry.lock:
-                    return _fingerprint(entry.conn)
+                    return fingerprint(entry.conn)
             conn = self.connect(host)
         except Exception as e:
             return f"unreadable ({classify(e, host)[1]})"
         try:
-            return _fingerprint(conn)
+            return fingerprint(conn)
         finally:
             conn.close()
 
