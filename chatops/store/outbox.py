@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, Table, delete, func, insert, select, text, update
+from sqlalchemy import Engine, Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatops.engine import event_codec
@@ -22,6 +22,30 @@ from chatops.store.models import ConsumerRow, EventRow
 OUTBOX_LOCK = 0x4F_55_54_42  # "OUTB"
 _EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
 _ADD = insert(_EVENTS)  # built once (see store/steps.py): every event of a run is one row
+# a consumer's reads, built once too: every feed reads several times a second while a run goes
+_AFTER = (
+    select(EventRow.id, EventRow.body)
+    .where(EventRow.id > bindparam("position"))
+    .order_by(EventRow.id)
+    .limit(bindparam("limit"))
+)
+_READ = (
+    select(EventRow.id)
+    .where(EventRow.id > bindparam("position"))
+    .order_by(EventRow.id)
+    .limit(bindparam("limit"))
+    .subquery()
+)
+_WINDOW = select(func.max(_READ.c.id), func.count()).select_from(_READ)
+_WANTED = (
+    select(EventRow.id, EventRow.body)
+    .where(
+        EventRow.id > bindparam("position"),
+        EventRow.id <= bindparam("last"),
+        EventRow.kind.in_(bindparam("kinds", expanding=True)),
+    )
+    .order_by(EventRow.id)
+)
 
 
 class SqlOutbox:
@@ -60,15 +84,22 @@ class SqlEventLog:
         return [Stored(i, event_codec.decode(body)) for i, body in rows]
 
     def read(self, position: int, limit: int, kinds: frozenset[str] | None = None) -> Read:
+        """Given `kinds`, the events passed over never leave the database: one statement
+        finds where the read ends, another fetches the wanted events up to there (ids are
+        visible in order, so none below that end can still appear)."""
         with self.reading() as s:
-            q = select(EventRow.id, EventRow.kind, EventRow.body).where(EventRow.id > position)
-            rows = s.execute(q.order_by(EventRow.id).limit(limit)).all()
-        wanted = [
-            Stored(i, event_codec.decode(body))
-            for i, kind, body in rows
-            if kinds is None or kind in kinds
-        ]
-        return Read(wanted, rows[-1][0] if rows else position, len(rows) >= limit)
+            if kinds is None:
+                rows = s.execute(_AFTER, {"position": position, "limit": limit}).all()
+                stored = [Stored(i, event_codec.decode(body)) for i, body in rows]
+                return Read(stored, rows[-1][0] if rows else position, len(rows) >= limit)
+            last, count = s.execute(_WINDOW, {"position": position, "limit": limit}).one()
+            if not count:
+                return Read([], position, False)
+            wanted = s.execute(
+                _WANTED, {"position": position, "last": last, "kinds": sorted(kinds)}
+            ).all()
+        stored = [Stored(i, event_codec.decode(body)) for i, body in wanted]
+        return Read(stored, int(last), count >= limit)
 
     def of_run(self, run_id: int, position: int = 0, limit: int = 500) -> list[Stored]:
         with self.reading() as s:
