@@ -21,7 +21,7 @@ def fingerprint(conn: Connection) -> str:
 
 class HostConnection(Connection):  # type: ignore[misc]
     """A Connection that also closes the bastion's connection it came through (Fabric
-    leaves a gateway open), and sets its attributes without invoke's listing."""
+    leaves a gateway open), and never writes to the Config it is given (shared)."""
 
     def close(self) -> None:
         super().close()
@@ -29,10 +29,10 @@ class HostConnection(Connection):  # type: ignore[misc]
             self.gateway.close()
 
     def __setattr__(self, key: str, value: object) -> None:
-        # invoke's DataProxy lists dir(self) on every attribute set, to tell an attribute
-        # from a config key: fifteen times a Connection, a tenth of a step's controller CPU
-        # on hundreds of hosts. The same test, without listing everything:
-        if key in self.__dict__ or hasattr(type(self), key):
-            object.__setattr__(self, key, value)
-        else:
-            super().__setattr__(key, value)
+        # Every attribute is the Connection's own. invoke's DataProxy turns a set of a name
+        # that is not a class attribute into a write to the config (Fabric's
+        # `inline_ssh_env` is one), and the executor's connections share one Config: a
+        # write from one thread while another reads it made that read fail. It also lists
+        # dir(self) on every set (fifteen times a Connection: a tenth of a step's
+        # controller CPU on hundreds of hosts).
+        object.__setattr__(self, key, value)
