@@ -59,6 +59,11 @@ def configure(fmt: str, level: str | None, redact: Redactor, default: str = "WAR
     root.handlers[:] = [handler]
     root.setLevel((level or default).upper())
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # paramiko logs each failed connection at ERROR with its traceback, a record a line (an
+    # unreachable host of a 500-host step is twenty lines); the executor reports each one
+    # with its host and its cause. Below DEBUG, paramiko says only what is critical.
+    debug = root.level <= logging.DEBUG
+    logging.getLogger("paramiko").setLevel(logging.NOTSET if debug else logging.CRITICAL)
     # Said by the libraries at every start or retry, and said better by chatops: bolt warns
     # that the env's SLACK_BOT_TOKEN is unused (it is: the client we hand it carries it);
     # slack_sdk logs each failed try before our client reports the failure once.
