@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from chatops import logs
@@ -23,6 +22,7 @@ from chatops.adapters.config_files import (
 from chatops.adapters.feeds import Feed, Published
 from chatops.adapters.http_get import UrllibGetter
 from chatops.adapters.liveness import OwnerLiveness, new_owner
+from chatops.engine import event_codec
 from chatops.engine.agents.gate import AgentGate
 from chatops.engine.agents.service import AgentService
 from chatops.engine.agents.waiting import Waiters
@@ -43,27 +43,20 @@ from chatops.engine.runs.pages import RunPages
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.runner import Runner
 from chatops.engine.unit_of_work import Transactions
-from chatops.errors import ConfigError
 from chatops.executors.local import LocalExecutor
 from chatops.executors.pacing import machine_parallel
 from chatops.executors.ssh import SshExecutor
 from chatops.settings import Settings
 from chatops.store.audit import audit_head
 from chatops.store.audit_chain import Anchor
-from chatops.store.db import is_current, make_engine, upgrade
+from chatops.store.opened import chain_verdict, ensure_schema, history, store
 from chatops.store.outbox import SqlEventLog
-from chatops.store.transaction import sql_transactions
 
 __all__ = [
-    "VERDICT_KEPT",
     "Core",
-    "Store",
     "Wired",
-    "chain_verdict",
     "core",
-    "ensure_schema",
     "executors",
-    "store",
     "wire_engine",
 ]
 
@@ -138,7 +131,7 @@ class Wired:
         def keep_trying(e: BaseException) -> bool:  # outages are waited out, never skipped
             return self.tx.is_transient(e) or consumer.transient(e)
 
-        names = None if kinds is None else frozenset(k.__name__ for k in kinds)
+        names = None if kinds is None else frozenset(map(event_codec.kind_named, kinds))
         feed = Feed(
             self.events,
             consumer,
@@ -182,70 +175,6 @@ class Wired:
         active = self.runner.active()  # read first: a run that ends meanwhile is not running
         check = OwnerLiveness(self.owner, self.clock.now(), stale, active)
         return [r.id for r in self.runner.recover(check)]
-
-
-@dataclass(frozen=True)
-class Store:
-    """The SQL store one process opens: its engine, its units of work and its outbox."""
-
-    engine: Engine
-    tx: Transactions
-    events: SqlEventLog
-
-
-def store(url: str, clock: Clock) -> Store:
-    """The store at `url` (its schema as found: `ensure_schema` creates or checks it)."""
-    engine = make_engine(url)
-    events = SqlEventLog(engine, make_engine(url, reads_only=True))
-    return Store(engine, sql_transactions(engine, clock), events)
-
-
-_verdicts: dict[str, tuple[tuple[int, str] | None, float, str]] = {}
-VERDICT_KEPT = 60.0  # seconds a verdict is kept while the chain's head stays the same
-
-
-def chain_verdict(url: str) -> str:
-    """The audit chain's verdict, as `chatops audit verify` says it (without anchors). The
-    whole chain is read again when its head moves, or after a minute: a live run page asks
-    every few seconds, and a long trail takes a while to verify."""
-    from chatops.store.audit_chain import verify
-    from chatops.store.reader import Reader
-
-    reader = Reader(url)
-    try:
-        newest = reader.head()
-        kept = _verdicts.get(url)
-        if kept is not None and kept[0] == newest and time.monotonic() - kept[1] < VERDICT_KEPT:
-            return kept[2]
-        verdict = verify(reader.chain())
-    finally:
-        reader.close()
-    if not verdict.ok:
-        said = f"BROKEN at row {verdict.bad_row}: {verdict.problem}"
-    else:
-        head = f", head #{verdict.head.id} sha256 {verdict.head.hash[:16]}" if verdict.head else ""
-        said = f"intact, {verdict.rows} row(s){head}"
-    _verdicts[url] = (newest, time.monotonic(), said)
-    return said
-
-
-def _history(url: str) -> Callable[[], History] | None:
-    """The store's history, read-only, opened for each reading (None: not a SQL file)."""
-    from chatops.store.reader import Reader
-
-    if url.startswith("sqlite") and (":memory:" in url or ":///" not in url):
-        return None
-    return lambda: Reader(url)
-
-
-def ensure_schema(url: str, engine: Engine) -> None:
-    """SQLite databases are created and upgraded on the fly; others need `chatops db upgrade`."""
-    if make_url(url).get_backend_name() == "sqlite":
-        upgrade(url)
-    elif not is_current(engine):
-        raise ConfigError(
-            url.split("@")[-1], ["database has no chatops schema: run `chatops db upgrade`"]
-        )
 
 
 @dataclass(kw_only=True)
@@ -386,7 +315,7 @@ def wire_engine(
         link_key=settings.link_key(),
         link_ttl=settings.link_ttl,
         chain=lambda: chain_verdict(settings.database_url),
-        history=_history(settings.database_url),
+        history=history(settings.database_url),
     )
     wired = Wired(
         settings=settings,

@@ -23,8 +23,8 @@ from chatops.engine.ports import EventLog, OutputCallback
 from chatops.engine.runs.queries import Queries
 from chatops.engine.runs.runner import Runner
 from chatops.engine.unit_of_work import Transactions
+from chatops.store.opened import store as sql_store
 from chatops.wiring import core
-from chatops.wiring import store as sql_store
 from tests.memory import MemoryDatabase
 
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from chatops.engine import event_codec
 from chatops.engine.domain.events import Event
 from chatops.engine.ports import Clock, Read, Stored
 from chatops.engine.unit_of_work import StoreTransaction, Transactions
@@ -99,7 +100,7 @@ class MemoryDatabase:
 
     def read(self, position: int, limit: int, kinds: frozenset[str] | None = None) -> Read:
         seen = self.after(position, limit)
-        wanted = [s for s in seen if kinds is None or type(s.event).__name__ in kinds]
+        wanted = [s for s in seen if kinds is None or event_codec.kind_of(s.event) in kinds]
         return Read(wanted, seen[-1].id if seen else position, len(seen) >= limit)
 
     def of_run(self, run_id: int, position: int = 0, limit: int = 500) -> list[Stored]:

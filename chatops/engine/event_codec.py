@@ -18,7 +18,7 @@ from typing import Any
 
 from chatops.engine.domain import events as ev
 
-__all__ = ["KINDS", "decode", "encode", "kind_of"]
+__all__ = ["KINDS", "decode", "encode", "kind_named", "kind_of"]
 
 KINDS: dict[str, type[ev.Event]] = {
     cls.__name__: cls
@@ -27,8 +27,13 @@ KINDS: dict[str, type[ev.Event]] = {
 }
 
 
+def kind_named(cls: type[ev.Event]) -> str:
+    """The name the outbox stores events of this type under (its `kind` column)."""
+    return cls.__name__
+
+
 def kind_of(event: ev.Event) -> str:
-    return type(event).__name__
+    return kind_named(type(event))
 
 
 def encode(event: ev.Event) -> str:
