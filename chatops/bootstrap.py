@@ -39,7 +39,8 @@ __all__ = ["Container", "build"]
 log = logging.getLogger(__name__)
 
 #: The states of a run whose status message a restart redraws, and how many at most.
-_frozen = False
+_LIVE = (RunState.QUEUED, RunState.RUNNING, RunState.INTERRUPTED)
+_CAUGHT_UP = 500
 
 
 def _settled() -> None:
@@ -47,14 +48,8 @@ def _settled() -> None:
     left out of the cyclic garbage collector's full passes from now on: a step on hundreds
     of hosts no longer pays for walking it again and again (a tenth of its CPU). Once a
     process; objects freed later by their counts go as before."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
+    if gc.get_freeze_count() == 0:
         gc.freeze()
-
-
-_LIVE = (RunState.QUEUED, RunState.RUNNING, RunState.INTERRUPTED)
-_CAUGHT_UP = 500
 
 
 @dataclass(kw_only=True)

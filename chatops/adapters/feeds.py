@@ -103,7 +103,8 @@ class Feed:
         self._renew_at = 0.0
         self.keep_trying = keep_trying or (lambda _e: False)
         self._stalls: dict[int, float] = {}  # event id -> since when it keeps failing
-        self._written: tuple[int, float] | None = None  # the position last stored, and when
+        self._stored: int | None = None  # the position last written to the store
+        self._stored_at = 0.0  # and when (time.monotonic())
 
     # -- control ---------------------------------------------------------------------------
     def start(self) -> Feed:
@@ -134,7 +135,7 @@ class Feed:
             self._pool.shutdown(wait=True)
             self._pool = None
         try:
-            if self.position is not None and self._written_position != self.position:
+            if self.position is not None and self._stored != self.position:
                 self._advance(self.position)  # events passed over since the last write
             self.events.release(self.name, self.holder)
         except Exception:
@@ -258,19 +259,15 @@ class Feed:
             log.warning("the %s feed lost its lease; another process goes on", self.name)
             self.position = None
             return False
-        self.position = last
-        self._written = (last, time.monotonic())
+        self.position = self._stored = last
+        self._stored_at = time.monotonic()
         return True
-
-    @property
-    def _written_position(self) -> int | None:
-        return self._written[0] if self._written is not None else None
 
     def _pass_over(self, last: int) -> bool:
         """Events this consumer does not handle were read: the position moves past them at
         once, and is stored at most every CHECKPOINT (a transaction each time; after a
         crash they are read again and passed over again, nothing handed over twice)."""
-        if self._written is None or time.monotonic() - self._written[1] >= CHECKPOINT:
+        if self._stored is None or time.monotonic() - self._stored_at >= CHECKPOINT:
             return self._advance(last)
         self.position = last
         return True

@@ -79,19 +79,17 @@ class SqlEventLog:
 
     def after(self, position: int, limit: int = 500) -> list[Stored]:
         with self.reading() as s:
-            q = select(EventRow.id, EventRow.body).where(EventRow.id > position)
-            rows = s.execute(q.order_by(EventRow.id).limit(limit)).all()
+            rows = s.execute(_AFTER, {"position": position, "limit": limit}).all()
         return [Stored(i, event_codec.decode(body)) for i, body in rows]
 
     def read(self, position: int, limit: int, kinds: frozenset[str] | None = None) -> Read:
         """Given `kinds`, the events passed over never leave the database: one statement
         finds where the read ends, another fetches the wanted events up to there (ids are
         visible in order, so none below that end can still appear)."""
+        if kinds is None:
+            every = self.after(position, limit)
+            return Read(every, every[-1].id if every else position, len(every) >= limit)
         with self.reading() as s:
-            if kinds is None:
-                rows = s.execute(_AFTER, {"position": position, "limit": limit}).all()
-                stored = [Stored(i, event_codec.decode(body)) for i, body in rows]
-                return Read(stored, rows[-1][0] if rows else position, len(rows) >= limit)
             last, count = s.execute(_WINDOW, {"position": position, "limit": limit}).one()
             if not count:
                 return Read([], position, False)
