@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chatops.api.proposal_schema import NOT_BLANK
 from chatops.engine.planning.params import as_text
 
 Scalar = str | int | bool
@@ -50,7 +51,7 @@ class Proposal(BaseModel):
     reason: str | None = Field(
         None,
         max_length=2000,
-        pattern=r"\S",
+        pattern=NOT_BLANK,
         description="Why this change: shown to the approvers.",
     )
     answers: dict[str, Annotated[str, Field(max_length=3000)]] = Field(
@@ -84,7 +85,7 @@ class Done(BaseModel):
     evidence: str = Field(
         min_length=1,
         max_length=4000,
-        pattern=r"\S",
+        pattern=NOT_BLANK,
         description="What was done, and how it was checked.",
     )
     links: list[Annotated[str, Field(pattern=LINK)]] = Field(

@@ -18,7 +18,8 @@ from chatops.engine.planning.taskformat import MAX_STEPS
 Json = dict[str, Any]
 
 # a character no reader takes for a space: Python's strip() also drops \x1c-\x1f and \x85,
-# ECMA's \s also matches \ufeff, so "not blank" excludes them all
+# ECMA's \s also matches \ufeff, so "not blank" excludes them all (the request models
+# validate with it too, so what the document calls valid is what the server takes)
 NOT_BLANK = "[^\\s\\u001c-\\u001f\\u0085\\ufeff]"
 # what engine/planning/params.py refuses in any value (SAFE_TEXT_RE)
 CONTROL = {"pattern": "[\\u0000-\\u0008\\u000b-\\u001f\\u007f]"}

@@ -104,3 +104,22 @@ def test_the_task_form_names_its_runbook(runbooks: dict[str, Runbook]) -> None:
 def test_an_agent_that_may_propose_nothing_gets_a_schema_that_accepts_nothing() -> None:
     schema = proposal_schema([], _config())
     assert not _valid(schema, deploy(service="eckwms-global"))
+
+
+def test_the_request_models_call_blank_what_the_document_calls_blank() -> None:
+    """Evidence of a record separator alone passed the model's `\\S` and was then refused as
+    empty (strip() drops it): schema-valid, answered 400. Model and document now agree."""
+    import pydantic
+    import pytest
+
+    from chatops.api.models import Done
+    from chatops.api.proposal_schema import NOT_BLANK
+
+    document = {"type": "string", "pattern": NOT_BLANK}
+    for blank in ("\x1e", "\x85", "\ufeff", " \t\n"):
+        with pytest.raises(pydantic.ValidationError):
+            Done(evidence=blank)
+        assert not jsonschema.Draft202012Validator(document).is_valid(blank)
+    for said in ("ok", "привет", "\x1a"):
+        assert Done(evidence=said).evidence == said
+        assert jsonschema.Draft202012Validator(document).is_valid(said)
