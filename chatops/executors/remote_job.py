@@ -14,9 +14,13 @@ job whose supervisor vanished without a status (the host rebooted) is unknown, a
 with LOST. `kill` stops the command's process group (`timeout` leads it; its id is in
 `<job>.pid`).
 
-A job's record stays a week: once followed to its end its output is emptied (it was
-streamed and stored), but its status stays, so a controller that died between reading an
-end and storing it learns the same end again. The host's first job of a day (UTC, a date in
+A job's record stays a week. Nothing on the host empties its output by itself: the shell
+streaming it cannot know whether it arrived (in a network blip the channel looks open while
+sshd buffers what never reaches the controller), so a follower attached again after the job
+ended still reads all it missed. The controller says when it has received a job's end: the
+next job it starts on that host carries the id (`forget`) and empties that output with the
+shell's builtins. The status stays, so a controller that died between reading an end and
+storing it learns the same end again. The host's first job of a day (UTC, a date in
 `.swept`) removes the records a week old.
 
 Every process costs the host a fork and an exec (about 1 ms of CPU each, and on a fleet of
@@ -24,7 +28,7 @@ hundreds that is the step's cost): the shell's builtins do what they can. A job 
 the login shell, `/bin/sh` (the supervisor), `timeout`, the command's `/bin/sh` and `tail`.
 
 Jobs started by earlier versions kept their files in a directory of their own
-(`<job>/out`, ...): `attach`, `status` and `kill` still find them.
+(`<job>/out`, ...): `attach`, `status` and `kill` still find them, and `forget` removes it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import re
 import shlex
 import time
+from collections.abc import Iterable
 
 from chatops.executors.wrapper import KILL_GRACE
 
@@ -54,9 +59,10 @@ def _files(job: str) -> str:
     return f'f="{d}."; [ -d "{d}" ] && f="{d}/"; '
 
 
-def start(job: str, command: str, timeout: float) -> str:
+def start(job: str, command: str, timeout: float, forget: Iterable[str] = ()) -> str:
     """The command line that starts the job and follows it (see the module docstring); the
-    host's first job of a UTC day removes the records a week old."""
+    outputs of the jobs in `forget` (their ends received) are emptied first, and the host's
+    first job of a UTC day removes the records a week old."""
     secs = max(1, int(timeout))
     d = job_dir(job)
     day = time.strftime("%Y-%m-%d", time.gmtime())
@@ -64,7 +70,7 @@ def start(job: str, command: str, timeout: float) -> str:
         f"c={shlex.quote(command)}; "
         # `out` exists before the command starts, so the follower never finds it missing
         f'f="{d}."; [ -d "{JOBS}" ] || mkdir -p "{JOBS}" || exit {LOST}; '
-        f': >"$f"out || exit {LOST}; '
+        f': >"$f"out || exit {LOST}; ' + "".join(_forget(j) for j in forget) +
         # records nobody came back for, after a week: looked for once a day (`read` and
         # `[` are builtins; `find` runs only when the day changed)
         f'w=""; read w 2>/dev/null <"{JOBS}/.swept"; if [ "$w" != {day} ]; then '
@@ -95,7 +101,7 @@ def attach(job: str, offset: int) -> str:
 
 def _follow(offset: int) -> str:
     """Stream `out` from byte offset+1 until the supervisor has ended, then exit with the
-    command's status (its output emptied, the status kept), or LOST if it wrote none."""
+    command's status, or LOST if it wrote none."""
     return (
         # no supervisor on record (0 is this shell's own group to `kill -0`): no following
         f'if [ "$s" -gt 1 ] 2>/dev/null; then tail -c +{int(offset) + 1} -s {POLL} -f --pid="$s" '
@@ -104,14 +110,15 @@ def _follow(offset: int) -> str:
 
 
 def _ended() -> str:
-    """Exit with the status on record (the output emptied: it was streamed and stored, the
-    status kept a week), or LOST if there is none."""
-    return (
-        'x=""; read x 2>/dev/null <"$f"exit; '
-        # an earlier version's directory goes; a record of ours keeps its status a week
-        'if [ -n "$x" ]; then case "$f" in */) rm -rf "${f%/}" ;; *) : >"$f"out ;; esac; '
-        f'exit "$x"; fi; exit {LOST}'
-    )
+    """Exit with the status on record, or LOST if there is none. The output stays: only the
+    controller knows it has received all of it (`forget`)."""
+    return f'x=""; read x 2>/dev/null <"$f"exit; [ -n "$x" ] && exit "$x"; exit {LOST}'
+
+
+def _forget(job: str) -> str:
+    """Empties a job's output, its end received (an earlier version's directory goes)."""
+    d = job_dir(job)
+    return f'if [ -d "{d}" ]; then rm -rf "{d}"; elif [ -s "{d}.out" ]; then : >"{d}.out"; fi; '
 
 
 def status(job: str) -> str:

@@ -27,6 +27,7 @@ from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
 from chatops.executors.capture import Capture
 from chatops.executors.connection import HostConnection, fingerprint
+from chatops.executors.delivered import Delivered
 from chatops.executors.key_files import KeyFiles
 from chatops.executors.known_hosts import KnownHosts, host_name
 from chatops.executors.pacing import OpenPace, refused_early
@@ -76,6 +77,7 @@ class SshExecutor:
         self.known = KnownHosts()  # each file parsed once while it stays the same
         self.keys = KeyFiles()  # each private key loaded once while its file stays the same
         self.idle_limit = idle_limit
+        self.delivered = Delivered()  # jobs whose end came, to empty with the next start
         self._pool: dict[tuple[str, str], _Pooled] = {}
         self._pool_lock = threading.Lock()
         self.opened = 0  # connections opened, for tests and benchmarks
@@ -281,9 +283,13 @@ class SshExecutor:
         )
         try:
             result = follow.run(attach=True)
-            return None if follow.gone else result
         finally:
             link.conn.close()
+        if follow.gone:
+            return None
+        if result.outcome != "unknown":
+            self.delivered.add(identity(host), (job,))
+        return result
 
     def _refused(self, host: Host, command: str, e: BaseException, started: float) -> CommandResult:
         outcome, msg = classify(e, host)
@@ -350,6 +356,7 @@ class SshExecutor:
         job: str | None = None,
     ) -> CommandResult:
         cap = Capture(self.redactor, on_output)
+        way = identity(host)
         follow = JobRun(
             link,
             host,
@@ -360,8 +367,15 @@ class SshExecutor:
             started,
             reconnect_for=host.reconnect_for,
             job=job,
+            forget=self.delivered.take(way),
         )
-        return follow.run(chan)
+        try:
+            result = follow.run(chan)
+        except BaseException:
+            self.delivered.add(way, follow.forget)  # perhaps never sent: the next one says
+            raise
+        self.delivered.add(way, (follow.job,) if result.outcome != "unknown" else ())
+        return result
 
 
 def _no_delay(transport: paramiko.Transport) -> None:

@@ -105,6 +105,7 @@ class JobRun:
         reconnect_for: float = RECONNECT_FOR,
         sleep: Callable[[float], None] = time.sleep,
         job: str | None = None,
+        forget: tuple[str, ...] = (),
     ) -> None:
         self.link = link
         self.host = host
@@ -116,6 +117,7 @@ class JobRun:
         self.reconnect_for = reconnect_for
         self.sleep = sleep
         self.job = job or remote_job.new_id()
+        self.forget = forget  # jobs on this host whose end came: their output goes at start
         self.pid: int | None = None
         self.received = 0
         self.reconnects = 0
@@ -127,7 +129,7 @@ class JobRun:
         line = (
             remote_job.attach(self.job, 0)
             if attach
-            else remote_job.start(self.job, self.command, self.timeout)
+            else remote_job.start(self.job, self.command, self.timeout, self.forget)
         )
         ch = self._open(line, chan)
         how = self._follow(ch, deadline)

@@ -1,5 +1,6 @@
-"""A command's job record on the host, on the real sshd: its output emptied once read, its
-status kept for a controller that comes back, and the records a week old removed by a
+"""A command's job record on the host, on the real sshd: its output kept until the
+controller's next command there says it was received, its status kept for a controller that
+comes back, and the records a week old removed by a
 host's first command of the day, not on every command (each costs the host a `find`)."""
 
 from __future__ import annotations
@@ -25,17 +26,21 @@ JOBS = Path(os.path.expanduser("~")) / ".chatops" / "jobs"
 WEEK_AND_A_DAY = 8 * 86400
 
 
-def test_a_jobs_output_goes_once_read_and_its_end_stays_for_a_controller_that_died(
+def test_a_jobs_output_goes_once_received_and_its_end_stays_for_a_controller_that_died(
     sshd: Sshd,
 ) -> None:
     host = Host.model_validate(sshd.host())
     job = f"test-{secrets.token_hex(4)}"
-    r = SshExecutor().run(host, "seq 1 3000; exit 3", timeout=20, on_output=print, job=job)
+    ex = SshExecutor()
+    r = ex.run(host, "seq 1 3000; exit 3", timeout=20, on_output=print, job=job)
     assert r.exit_code == 3 and "3000" in r.tail
-    assert (JOBS / f"{job}.out").stat().st_size == 0  # streamed and stored: not kept twice
     # the controller died before it stored that end: the next one learns the same end
     again = SshExecutor().settle(host, job, timeout=20)
     assert again is not None and again.exit_code == 3 and again.outcome == "failed", again
+    assert "3000" in again.tail  # nothing on the host emptied it before it was received
+    assert ex.run(host, "true", timeout=20, on_output=print).ok
+    assert (JOBS / f"{job}.out").stat().st_size == 0  # received and said so: not kept twice
+    assert (JOBS / f"{job}.exit").read_text().strip() == "3"
 
 
 @pytest.fixture
@@ -108,16 +113,22 @@ def test_a_job_an_earlier_version_started_is_still_settled(sshd: Sshd) -> None:
     (d / "out").write_text("migrated 3 tables\n")
     (d / "exit").write_text("4\n")
     (d / "sup").write_text("0\n")  # its supervisor is gone
-    r = SshExecutor().settle(Host.model_validate(sshd.host()), job, timeout=20)
+    ex, host = SshExecutor(), Host.model_validate(sshd.host())
+    r = ex.settle(host, job, timeout=20)
     assert r is not None and r.exit_code == 4 and not r.ok, r
+    assert "migrated 3 tables" in r.tail
+    assert ex.run(host, "true", timeout=20, on_output=print).ok
     assert not d.exists()
 
 
-def test_a_failed_commands_status_is_kept_its_output_emptied(sshd: Sshd) -> None:
+def test_a_failed_commands_status_is_kept_its_output_emptied_by_the_next(sshd: Sshd) -> None:
     job = f"fails-{secrets.token_hex(4)}"
-    r = SshExecutor().run(
-        Host.model_validate(sshd.host()), "echo out; exit 7", timeout=20, on_output=print, job=job
-    )
+    ex, host = SshExecutor(), Host.model_validate(sshd.host())
+    r = ex.run(host, "echo out; exit 7", timeout=20, on_output=print, job=job)
     assert r.exit_code == 7 and "out" in r.tail
+    assert (JOBS / f"{job}.out").read_text() == "out\n"
+    # within a session too: the next command on the kept connection carries the id
+    ex.run(host, "true", timeout=20, on_output=print, session="s")
+    ex.close_session("s")
     assert (JOBS / f"{job}.out").stat().st_size == 0
     assert (JOBS / f"{job}.exit").read_text().strip() == "7"
