@@ -25,7 +25,7 @@ from chatops.simulator.slack_sim import (
     SIGNING_SECRET,
     RemoteSlack,
     SlackSim,
-    free_port,
+    bound,
     sign,
 )
 from chatops.simulator.standin import SlackStandIn
@@ -65,7 +65,8 @@ class ChatHarness(SlackSim):
         starts start, stale requests expire); a test otherwise sweeps when it means to."""
         self._own_standin = standin is None
         self._begin(standin or SlackStandIn(groups=groups).start(), channel)
-        self.port = free_port()
+        self._socket = bound()
+        self.port = int(self._socket.getsockname()[1])
         self.settings = Settings(
             config=config,
             commands=commands,
@@ -111,11 +112,13 @@ class ChatHarness(SlackSim):
             lifespan="on",
         )
         self.server = uvicorn.Server(server_config)
-        self._thread = threading.Thread(target=self.server.run, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:
-            if time.monotonic() > deadline:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise TimeoutError("the app did not start")
             time.sleep(0.02)
 

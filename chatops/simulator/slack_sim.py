@@ -30,9 +30,20 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def free_port() -> int:
+    """A port free now, for a server in another process (which may lose it meanwhile: one
+    in this process takes `bound()` instead)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def bound() -> socket.socket:
+    """A loopback socket bound to a port of its own, for a server in this process: held from
+    the start, no other process (or outgoing connection) can take the port in between."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    return s
 
 
 class SlackSim:

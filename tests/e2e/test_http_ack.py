@@ -19,19 +19,22 @@ from slack_sdk import WebClient
 from starlette.applications import Starlette
 
 from chatops.simulator.harness import SIGNING_SECRET, sign
+from chatops.simulator.slack_sim import bound
 from chatops.simulator.standin import SlackStandIn
 from chatops.slack.transport.http import asgi
-from tests.servers import free_port
 
 
 class Served:
     def __init__(self, api: Starlette) -> None:
         self.api = api
-        self.port = free_port()
+        sock = bound()  # held from here: no other worker takes the port meanwhile
+        self.port = int(sock.getsockname()[1])
         self.server = uvicorn.Server(
             uvicorn.Config(api, host="127.0.0.1", port=self.port, log_level="warning")
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
 
     def post(self, body: bytes, content_type: str) -> tuple[int, bytes]:
         ts = str(int(time.time()))
