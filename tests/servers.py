@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import random
 import shutil
 import signal
 import socket
@@ -19,10 +20,28 @@ from pathlib import Path
 SSHD = "/usr/sbin/sshd"
 
 
+# Ports for servers in other processes (sshd, PostgreSQL, `chatops serve`) are picked
+# below the kernel's ephemeral range (32768-60999 here): a port from there, free when
+# picked, was at times taken by an outgoing connection, or another worker's server, before
+# the server bound it. Each xdist worker picks from a block of its own.
+_BLOCK = 1500
+_FIRST = 20000
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port free now, from this worker's own block below the ephemeral range."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) if worker.isdigit() else 0
+    low = _FIRST + (index % 8) * _BLOCK
+    for _ in range(200):
+        port = random.randrange(low, low + _BLOCK)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}-{low + _BLOCK - 1}")
 
 
 def wait_port(port: int, timeout: float = 20.0, address: str = "127.0.0.1") -> None:

@@ -7,18 +7,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 import threading
 import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.servers import free_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["SocketStandIn", "free_port"]
 
 
 class SocketStandIn:

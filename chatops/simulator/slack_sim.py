@@ -18,7 +18,7 @@ from typing import Any
 
 from chatops.simulator.standin import Message, SlackStandIn
 
-__all__ = ["BOT_TOKEN", "SIGNING_SECRET", "RemoteSlack", "SlackSim", "free_port", "sign"]
+__all__ = ["BOT_TOKEN", "SIGNING_SECRET", "RemoteSlack", "SlackSim", "bound", "sign"]
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - a test value
 BOT_TOKEN = "xoxb-000000000000-000000000000-testtesttesttesttesttest"  # noqa: S105
@@ -27,14 +27,6 @@ BOT_TOKEN = "xoxb-000000000000-000000000000-testtesttesttesttesttest"  # noqa: S
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     base = b"v0:" + timestamp.encode() + b":" + body
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-
-
-def free_port() -> int:
-    """A port free now, for a server in another process (which may lose it meanwhile: one
-    in this process takes `bound()` instead)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def bound() -> socket.socket:
