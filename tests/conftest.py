@@ -175,39 +175,38 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 # The longest files first: a file stays on one worker (--dist loadfile), so one of these
 # started last is the tail every other worker waits out. Measured with --durations=0
-# (seconds on these two-core machines); a file not listed keeps its place after them.
+# (seconds on these two-core machines, 2026-12-03); a file not listed keeps its place after
+# them. xdist would put the files with the most tests first instead: scripts/test says
+# --no-loadscope-reorder (a two-minute file of one test went out at 165 s of 345).
 LONGEST = (
-    "test_agent_mcp_wait.py",  # 105
-    "test_console.py",  # 102
-    "test_oncall.py",  # 98
-    "test_slack_flow.py",  # 78
-    "test_slack_outages.py",  # 77
-    "test_waiting.py",  # 64
-    "test_readme.py",  # 61
-    "test_ssh_faults.py",  # 58
-    "test_replicas.py",  # 58
-    "test_store_faults.py",  # 54
-    "test_agent_mcp.py",  # 52
-    "test_ssh.py",  # 47
-    "test_cli.py",  # 46
-    "test_slack_forms.py",  # 45
+    "test_console.py",  # 106
+    "test_agent_mcp_wait.py",  # 99
+    "test_slack_outages.py",  # 82
+    "test_oncall.py",  # 82
+    "test_waiting.py",  # 65
+    "test_slack_flow.py",  # 60
+    "test_ssh_faults.py",  # 59
+    "test_readme.py",  # 51
+    "test_agent_mcp.py",  # 50
+    "test_slack_forms.py",  # 48
+    "test_store_faults.py",  # 46
+    "test_replicas.py",  # 46
     "test_hostile_input.py",  # 44
-    "test_agent_http.py",  # 40
-    "test_scheduled_start.py",  # 36
-    "test_inbox.py",  # 32
-    "test_socket_mode.py",  # 32
-    "test_run_page.py",  # 32
+    "test_inbox.py",  # 41
+    "test_scheduled_start.py",  # 40
+    "test_socket_mode.py",  # 39
+    "test_agent_http.py",  # 38
+    "test_ssh.py",  # 32
+    "test_cli.py",  # 32
+    "test_run_page.py",  # 30
     "test_browser.py",  # 30
-    "test_governance_slack.py",  # 30
-    "test_cli_failures.py",  # 28
-    "test_api_schema.py",  # 27
-    "test_demo.py",  # 24
-    "test_claim_race.py",  # 18
-    "test_audit_chain.py",  # 17
-    "test_repository_contract.py",  # 16
-    "test_agent_mcp_clients.py",  # 15
-    "test_slack_incident.py",  # 14
-    "test_approval_sla_slack.py",  # 14
+    "test_demo.py",  # 29
+    "test_cli_failures.py",  # 29
+    "test_questions.py",  # 28
+    "test_governance_slack.py",  # 20
+    "test_api_schema.py",  # 17
+    "test_packaging.py",  # 17
+    "test_mcp_inspector.py",  # 16
 )
 
 
