@@ -374,7 +374,8 @@ class SshExecutor:
         except BaseException:
             self.delivered.add(way, follow.forget)  # perhaps never sent: the next one says
             raise
-        self.delivered.add(way, (follow.job,) if result.outcome != "unknown" else ())
+        if result.outcome != "unknown":  # its end came: the next start there empties it
+            self.delivered.add(way, (follow.job,))
         return result
 
 
