@@ -6,14 +6,20 @@
 NAME: `chatops` (the real engine: a plan requested, approved and run from a SQLite store,
 then the next run on the same hosts, its connections warm), `fabric` (Fabric 3's
 ThreadingGroup with RejectPolicy), `pssh` (parallel-ssh's ParallelSSHClient), `handshake`
-(connect, authenticate, close: the servers' cost of a connection alone). WORK holds
+(connect, authenticate, close: the servers' cost of a connection alone). Two more split
+chatops' time from Fabric's: `fabric-timeout` (Fabric running the command under `timeout`
+on the host, as this project's rules require of every remote command) and `paramiko-job`
+(bare paramiko, as many hosts at once as chatops, each running chatops' durable job: its
+price without the engine). WORK holds
 hosts.json, client_key, known_hosts (written by bench/ssh_bench.py); N: the first N hosts.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
+import shlex
 import sys
 import tempfile
 import time
@@ -104,7 +110,7 @@ def chatops(work: Path, n: int) -> dict[str, float]:
     return {"wall": cold, "cpu": cold_cpu, "warm": warm, "warm_cpu": warm_cpu}
 
 
-def fabric(work: Path, n: int) -> dict[str, float]:
+def fabric(work: Path, n: int, command: str = COMMAND) -> dict[str, float]:
     import paramiko
     from fabric import Config, Connection, ThreadingGroup
 
@@ -133,9 +139,56 @@ def fabric(work: Path, n: int) -> dict[str, float]:
                 c.client.get_host_keys().add(name, keytype, key)
             conns.append(c)
         group = ThreadingGroup.from_connections(conns)
-        results = group.run(COMMAND, hide=True)
+        results = group.run(command, hide=True)
         assert len(results) == n and all(r.ok for r in results.values())
         group.close()
+
+    wall, cpu = measured(step)
+    return {"wall": wall, "cpu": cpu}
+
+
+def fabric_timeout(work: Path, n: int) -> dict[str, float]:
+    """What the rules ask of any remote command, on Fabric: a timeout that stops it on the
+    host (a closed channel alone leaves it running)."""
+    return fabric(work, n, f"timeout 120s /bin/sh -c {shlex.quote(COMMAND)}")
+
+
+def paramiko_job(work: Path, n: int) -> dict[str, float]:
+    """chatops' durable job (a supervisor that outlives the channel, `timeout`, the output
+    and the exit status kept on the host) over bare paramiko: the job's price alone."""
+    import paramiko
+
+    from chatops.executors import remote_job
+    from chatops.executors.pacing import machine_parallel
+
+    listed = hosts(work, n)
+    known = paramiko.HostKeys(str(work / "known_hosts"))
+    key = paramiko.Ed25519Key.from_private_key_file(str(work / "client_key"))
+
+    def one(i: int) -> None:
+        h = listed[i]
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        name = f"[{h['address']}]:{h['port']}"
+        for keytype, k in (known.lookup(name) or {}).items():
+            client.get_host_keys().add(name, keytype, k)
+        client.connect(
+            str(h["address"]),
+            port=int(str(h["port"])),
+            username=str(h["user"]),
+            pkey=key,
+            look_for_keys=False,
+            allow_agent=False,
+        )
+        chan = client.get_transport().open_session()  # type: ignore[union-attr]
+        chan.exec_command(remote_job.start(f"bench-{os.getpid()}-{i}", COMMAND, 120))
+        out = b"".join(iter(lambda: chan.recv(65536), b""))
+        assert chan.recv_exit_status() == 0 and out.endswith(b"ok\n"), out
+        client.close()
+
+    def step() -> None:
+        with ThreadPoolExecutor(max_workers=machine_parallel()) as pool:
+            list(pool.map(one, range(n)))
 
     wall, cpu = measured(step)
     return {"wall": wall, "cpu": cpu}
@@ -202,7 +255,14 @@ def handshake(work: Path, n: int) -> dict[str, float]:
     return {"wall": wall, "cpu": cpu}
 
 
-CONTENDERS = {"chatops": chatops, "fabric": fabric, "pssh": pssh, "handshake": handshake}
+CONTENDERS = {
+    "chatops": chatops,
+    "fabric": fabric,
+    "pssh": pssh,
+    "handshake": handshake,
+    "fabric-timeout": fabric_timeout,
+    "paramiko-job": paramiko_job,
+}
 
 
 def main() -> int:
