@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE = 30  # seconds between SSH keepalives on a run's connections
 IDLE_LIMIT = 300.0  # a run's connection unused this long is closed
+REAP_EVERY = 1.0  # seconds between looks for idle connections (each look goes through all)
 
 
 class _Pooled:
@@ -80,6 +81,7 @@ class SshExecutor:
         self.delivered = Delivered()  # jobs whose end came, to empty with the next start
         self._pool: dict[tuple[str, str], _Pooled] = {}
         self._pool_lock = threading.Lock()
+        self._reaped = float("-inf")  # when idle connections were last looked for
         self.opened = 0  # connections opened, for tests and benchmarks
         # one Fabric Config for every connection: each new one looks for Fabric's config
         # files and merges them (a millisecond a host); a Connection only reads it, and the
@@ -110,8 +112,13 @@ class SshExecutor:
         return entry
 
     def _reap_locked(self) -> None:
-        self.warm.reap()
+        """Close what stayed idle too long. At most once every REAP_EVERY: a look goes through
+        every connection, and one at each command made a step on n hosts cost n^2."""
         now = time.monotonic()
+        if now - self._reaped < REAP_EVERY:
+            return
+        self._reaped = now
+        self.warm.reap()
         for key, entry in list(self._pool.items()):
             if now - entry.used > self.idle_limit and entry.lock.acquire(blocking=False):
                 try:
