@@ -7,7 +7,8 @@ Fabric (RejectPolicy and the generated known_hosts; parallel-ssh checks no host 
 Measured, interleaved (the contenders' order turns each round), medians:
 
 - the step's wall time and the controller's CPU per host; the process's peak RSS;
-- chatops' next run on the same hosts, its connections warm (`ssh.keep_warm`);
+- chatops' next run on the same hosts, its connections warm (`ssh.keep_warm`), and what
+  they cost the controller while they wait, idle;
 - the servers' own CPU (every sshd process, their sessions included) per host for a
   step, and for a connection alone (connect, authenticate, close): the floor a step
   cannot go under on this machine is the servers' CPU over its cores;
@@ -209,7 +210,8 @@ def report(
         cold, warm = med(r["chatops"], "wall"), med(r["chatops"], "warm")
         print(
             f"{'chatops, next run, warm':24}{warm:8.2f}{warm / cold:7.2f}x of the cold run, "
-            f"CPU/host {med(r['chatops'], 'warm_cpu') / n:.4f} s"
+            f"CPU/host {med(r['chatops'], 'warm_cpu') / n:.4f} s; {n} kept warm, idle: "
+            f"{med(r['chatops'], 'idle_cpu_per_s') * 1000:.0f} ms of CPU a second"
         )
         print(
             "  (chatops' sshd CPU counts both its runs: the cold one and the warm one; "

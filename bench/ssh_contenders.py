@@ -106,8 +106,16 @@ def chatops(work: Path, n: int) -> dict[str, float]:
 
     cold, cold_cpu = measured(one_run)
     warm, warm_cpu = measured(one_run)
+    # what the connections kept warm cost the controller while nothing happens
+    idle, idle_cpu = measured(lambda: time.sleep(2))
     container.stop()
-    return {"wall": cold, "cpu": cold_cpu, "warm": warm, "warm_cpu": warm_cpu}
+    return {
+        "wall": cold,
+        "cpu": cold_cpu,
+        "warm": warm,
+        "warm_cpu": warm_cpu,
+        "idle_cpu_per_s": idle_cpu / idle,
+    }
 
 
 def fabric(work: Path, n: int, command: str = COMMAND) -> dict[str, float]:

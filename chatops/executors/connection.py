@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import socket
 
 from fabric import Connection
 
@@ -21,9 +23,17 @@ def fingerprint(conn: Connection) -> str:
 
 class HostConnection(Connection):  # type: ignore[misc]
     """A Connection that also closes the bastion's connection it came through (Fabric
-    leaves a gateway open), and never writes to the Config it is given (shared)."""
+    leaves a gateway open), closes its own at once, and never writes to the Config it is
+    given (shared)."""
 
     def close(self) -> None:
+        # shut down first: paramiko only closes the socket, and the transport's reader,
+        # waiting on it, keeps it open (no FIN to the host) until its wait ends
+        transport = self.client.get_transport()
+        sock = getattr(transport, "sock", None)
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         super().close()
         if isinstance(self.gateway, Connection):
             self.gateway.close()
