@@ -142,8 +142,8 @@ def contender(
         )
         if out.returncode == 0:
             break
-        # parallel-ssh now and then reports a host's exit code as None (no error): its round
-        # is run again, and said; any other contender's failure ends the benchmark
+        # parallel-ssh has reported a host's exit code as None (no error): its round is run
+        # again, and said; any other contender's failure ends the benchmark
         if name != "pssh" or attempt == 2:
             raise RuntimeError(f"{name} on {n} hosts failed:\n{out.stderr[-3000:]}")
         print(f"  {n} hosts, {name} failed, run again: {out.stderr.strip().splitlines()[-1]}")

@@ -224,6 +224,8 @@ def pssh(work: Path, n: int) -> dict[str, float]:
             timeout=120,
         )
         output = client.run_command(COMMAND)
+        for o in output:  # read to its end, as the others do: join alone at times left a
+            list(o.stdout)  # host's exit code None (its end not yet in)
         client.join(output)
         assert len(output) == n and all(o.exit_code == 0 for o in output), [
             (o.host, o.exception) for o in output if o.exit_code != 0
