@@ -132,21 +132,15 @@ def _children(pid: int) -> bool:
 def contender(
     name: str, work: Path, n: int, procs: list[subprocess.Popen[bytes]]
 ) -> dict[str, float]:
-    for attempt in (1, 2):
-        before = server_cpu(procs)
-        out = subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "ssh_contenders.py"), name, str(work), str(n)],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-        if out.returncode == 0:
-            break
-        # parallel-ssh has reported a host's exit code as None (no error): its round is run
-        # again, and said; any other contender's failure ends the benchmark
-        if name != "pssh" or attempt == 2:
-            raise RuntimeError(f"{name} on {n} hosts failed:\n{out.stderr[-3000:]}")
-        print(f"  {n} hosts, {name} failed, run again: {out.stderr.strip().splitlines()[-1]}")
+    before = server_cpu(procs)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "ssh_contenders.py"), name, str(work), str(n)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{name} on {n} hosts failed:\n{out.stderr[-3000:]}")
     measured: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     measured["server_cpu"] = server_cpu(procs) - before
     return measured

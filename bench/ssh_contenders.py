@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,6 +46,27 @@ RUNBOOK = service_runbook(
 def hosts(work: Path, n: int) -> list[dict[str, object]]:
     listed: list[dict[str, object]] = json.loads((work / "hosts.json").read_text())
     return listed[:n]
+
+
+def connected(h: dict[str, object], known: Any, key: Any) -> Any:
+    """A bare paramiko client connected to host `h`: its key only from `known` (RejectPolicy),
+    authenticated with `key`."""
+    import paramiko
+
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    name = f"[{h['address']}]:{h['port']}"
+    for keytype, k in (known.lookup(name) or {}).items():
+        client.get_host_keys().add(name, keytype, k)
+    client.connect(
+        str(h["address"]),
+        port=int(str(h["port"])),
+        username=str(h["user"]),
+        pkey=key,
+        look_for_keys=False,
+        allow_agent=False,
+    )
+    return client
 
 
 def measured(step: Callable[[], None]) -> tuple[float, float]:
@@ -174,21 +196,8 @@ def paramiko_job(work: Path, n: int) -> dict[str, float]:
     key = paramiko.Ed25519Key.from_private_key_file(str(work / "client_key"))
 
     def one(i: int) -> None:
-        h = listed[i]
-        client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        name = f"[{h['address']}]:{h['port']}"
-        for keytype, k in (known.lookup(name) or {}).items():
-            client.get_host_keys().add(name, keytype, k)
-        client.connect(
-            str(h["address"]),
-            port=int(str(h["port"])),
-            username=str(h["user"]),
-            pkey=key,
-            look_for_keys=False,
-            allow_agent=False,
-        )
-        chan = client.get_transport().open_session()  # type: ignore[union-attr]
+        client = connected(listed[i], known, key)
+        chan = client.get_transport().open_session()
         chan.exec_command(remote_job.start(f"bench-{os.getpid()}-{i}", COMMAND, 120))
         out = b"".join(iter(lambda: chan.recv(65536), b""))
         assert chan.recv_exit_status() == 0 and out.endswith(b"ok\n"), out
@@ -240,22 +249,10 @@ def handshake(work: Path, n: int) -> dict[str, float]:
 
     listed = hosts(work, n)
     known = paramiko.HostKeys(str(work / "known_hosts"))
+    key = paramiko.Ed25519Key.from_private_key_file(str(work / "client_key"))
 
     def one(h: dict[str, object]) -> None:
-        client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        name = f"[{h['address']}]:{h['port']}"
-        for keytype, key in (known.lookup(name) or {}).items():
-            client.get_host_keys().add(name, keytype, key)
-        client.connect(
-            str(h["address"]),
-            port=int(str(h["port"])),
-            username=str(h["user"]),
-            key_filename=str(work / "client_key"),
-            look_for_keys=False,
-            allow_agent=False,
-        )
-        client.close()
+        connected(h, known, key).close()
 
     def step() -> None:
         with ThreadPoolExecutor(max_workers=16) as pool:

@@ -8,12 +8,10 @@ group id is reported first, so a timeout or cancel kills all of it, not just the
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +24,7 @@ from chatops.engine.planning.inventory import Host, Reachable
 from chatops.engine.ports import OutputCallback
 from chatops.engine.redact import Redactor
 from chatops.executors.capture import Capture
-from chatops.executors.connection import HostConnection, fingerprint
+from chatops.executors.connection import HostConnection, fingerprint, tune
 from chatops.executors.delivered import Delivered
 from chatops.executors.key_files import KeyFiles
 from chatops.executors.known_hosts import KnownHosts, host_name
@@ -41,9 +39,6 @@ log = logging.getLogger(__name__)
 KEEPALIVE = 30  # seconds between SSH keepalives on a run's connections
 IDLE_LIMIT = 300.0  # a run's connection unused this long is closed
 REAP_EVERY = 1.0  # seconds between looks for idle connections (each look goes through all)
-# how often an idle connection's reader thread wakes (paramiko's own: 0.1 s, which made 500
-# open connections, a step's or warm ones, cost an eighth of a core doing nothing)
-READER_WAKE = 1.0
 
 
 class _Pooled:
@@ -212,7 +207,7 @@ class SshExecutor:
         transport = client.get_transport()
         if transport is not None:
             transport.set_keepalive(KEEPALIVE)
-            _tune(transport)
+            tune(transport)
         self.opened += 1
         return conn
 
@@ -387,15 +382,3 @@ class SshExecutor:
         if result.outcome != "unknown":  # its end came: the next start there empties it
             self.delivered.add(way, (follow.job,))
         return result
-
-
-def _tune(transport: paramiko.Transport) -> None:
-    """An open connection's socket: small SSH packets sent at once (with Nagle's algorithm,
-    opening a channel on a kept connection waited ~40 ms for a delayed ACK: a run's later
-    steps paid it on every host), and its reader woken every READER_WAKE when nothing comes
-    (data, a close, a keepalive due still wake it in time: keepalives are 30 s apart)."""
-    sock = getattr(transport, "sock", None)
-    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(READER_WAKE)
