@@ -19,11 +19,11 @@ from chatops.adapters.config_files import (
     load_config,
 )
 from chatops.adapters.feeds import Published
-from chatops.adapters.liveness import owner_gone
+from chatops.adapters.liveness import worker_alive
 from chatops.adapters.sweeper import Sweeper
 from chatops.engine.domain.run import RunState
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
-from chatops.engine.runs.operations import Start, at_once
+from chatops.engine.runs.operations import at_once
 from chatops.errors import ConfigError
 from chatops.settings import Settings
 from chatops.store.probe import WriteProbe
@@ -85,6 +85,10 @@ class Container:
         if db != "ok":
             state["reason"] = f"the database cannot be written ({db.removeprefix('error: ')})"
             return state
+        try:  # who executes runs: a run never silently waits for nobody
+            state["workers"] = self.wired.workforce_said()
+        except Exception as e:  # the database went away since the probe
+            state["workers"] = f"unknown: {type(e).__name__}"
         stallable = [*self.wired.feeds, *([self.services.notifier.desk] if self.services else [])]
         stalled = {f.name: round(f.stalled_for, 1) for f in stallable if f.stalled_for}
         if stalled:  # a feed retrying an event (Slack down, the store away): for how long
@@ -101,6 +105,8 @@ class Container:
         left (their runs marked interrupted, the requests they acked replayed), starts what
         is queued and then sweeps periodically (unless `sweep` is false: a test sweeps by
         hand), and reminds of post-mortems. A CLI command does only its own work."""
+        if self.wired.loop is not None:  # on the list before it claims or recovers anything
+            self.wired.loop.register()
         self.wired.start_feeds()
         if self.sweeper is not None:
             for run_id in self.wired.recover():
@@ -112,6 +118,8 @@ class Container:
                 self.sweeper.start()
         if self.scheduler is not None:
             self.scheduler.start()
+        if self.wired.loop is not None:
+            self.wired.loop.start()
         _settled()
         return self
 
@@ -137,12 +145,16 @@ class Container:
             self.scheduler.stop()
         if self.sweeper is not None:
             self.sweeper.stop()
+        if self.wired.loop is not None:
+            self.wired.loop.quiet()  # beats on while the runs in hand end; claims nothing new
         if self.inbox is not None:
             self.inbox.close()  # what was accepted is written before the store closes
         if self.services is not None:
             self.services.workers.shutdown()
         if self.pool is not None:
             self.pool.shutdown(wait=True)  # the runs in hand end before their feeds stop
+        if self.wired.loop is not None:
+            self.wired.loop.stop()  # off the workers' list: it holds no run any more
         self.wired.close(drain)
         if self.services is not None:
             self.services.notifier.desk.stop(drain)  # the updates the feeds left, sent first
@@ -152,37 +164,51 @@ def build(
     settings: Settings,
     *,
     slack: bool = False,
+    worker: bool = False,
+    here: bool = False,
     clock: Clock | None = None,
     executors: Mapping[str, Executor] | None = None,
     http: HttpGetter | None = None,
     notifier: Notifier | None = None,
-    background: int = 0,
+    runs: int = 8,
     follow_postmortems: bool = True,
     throttle_every: float = 1.0,
     scheduler: bool = True,
     scheduler_retry: float | None = None,
 ) -> Container:
     """The one composition root. Without `slack`, the engine over the store (a CLI command,
-    `chatops mcp`): `notifier` hears each commit; a run's work runs on the caller's thread,
-    or with `background` on that many threads of the container's own. With it,
-    everything the Slack bot is made of. The overrides are the ports a test or the console
-    replaces (the clock, executors, HTTP) and the paces it shortens."""
+    `chatops mcp`): `notifier` hears each commit; decisions are recorded and the workers
+    find them, nothing is executed here, unless `here` (a terminal that is the worker of the
+    run it starts, on the caller's thread). With `worker`, a worker: runs on `runs` threads
+    of its own, the sweep, the reminders; no Slack (`chatops worker`). With `slack`,
+    everything the Slack bot is made of, itself a worker. The overrides are the ports a
+    test or the console replaces (the clock, executors, HTTP) and the paces it shortens."""
+    if worker:
+        return _worker(
+            settings,
+            clock=clock,
+            executors=executors,
+            http=http,
+            notifier=notifier,
+            runs=runs,
+            scheduler=scheduler,
+            scheduler_retry=scheduler_retry,
+        )
     if not slack:
-        pool = None
-        start: Start = at_once
-        if background:
-            pool = ThreadPoolExecutor(max_workers=background, thread_name_prefix="chatops-run")
-            start = pool.submit
         wired = wire_engine(
             settings,
             clock=clock,
             notifier=notifier,
             executors=executors,
             http=http,
-            start=start,
+            start=at_once,
+            executes=here,
+            site=settings.site,
             follow_postmortems=follow_postmortems,
         )
-        return Container(wired=wired, pool=pool)
+        if here:  # on the workers' list while it runs (its runs are never thought dead)
+            wired.work("here", looks=False)
+        return Container(wired=wired)
     return _slack(
         settings,
         clock=clock,
@@ -193,6 +219,55 @@ def build(
         scheduler=scheduler,
         scheduler_retry=scheduler_retry,
     )
+
+
+def _worker(
+    settings: Settings,
+    *,
+    clock: Clock | None,
+    executors: Mapping[str, Executor] | None,
+    http: HttpGetter | None,
+    notifier: Notifier | None,
+    runs: int,
+    scheduler: bool,
+    scheduler_retry: float | None,
+) -> Container:
+    """`chatops worker`: executes runs (of its site) and the scheduler's work; no Slack. The
+    thread's messages come from a serve, which follows the same events."""
+    from chatops.adapters.leader import leader_lock
+    from chatops.adapters.scheduler import ReminderScheduler
+
+    pool = ThreadPoolExecutor(max_workers=runs, thread_name_prefix="chatops-run")
+    wired = wire_engine(
+        settings,
+        clock=clock,
+        notifier=notifier,
+        executors=executors,
+        http=http,
+        start=pool.submit,
+        executes=True,
+        site=settings.site,
+    )
+    wired.work("worker")
+
+    def prune() -> int:
+        keep = timedelta(days=settings.event_retention_days)
+        return wired.events.prune(before=wired.clock.now() - keep)
+
+    sweeper = Sweeper(wired.services, wired.recover, settings.sweep_every, prune)
+    wired.listen(sweeper)
+    reminders = None
+    if scheduler:
+        reminders = ReminderScheduler(
+            wired.postmortems,
+            wired.engine,
+            wired.clock,
+            leader_lock(settings.database_url, wired.engine),
+            sweep_every=settings.sweep_every,
+            retry=scheduler_retry if scheduler_retry is not None else settings.scheduler_retry,
+        )
+        wired.listen(reminders)
+    return Container(wired=wired, sweeper=sweeper, scheduler=reminders, pool=pool)
 
 
 def _slack(
@@ -241,7 +316,10 @@ def _slack(
         http=http,
         groups_of=directory.groups_of,
         start=workers.run,
+        executes=True,
+        site=settings.site,
     )
+    wired.work("serve")
     client.redactor = wired.redactor
     records = SqlSlackRecords(wired.engine)
     throttle = Throttle(throttle_every)
@@ -268,7 +346,10 @@ def _slack(
         wired.owner,
         wired.clock.now,
         settings.slack_signing_secret or "",
-        lambda holder, since: owner_gone(holder, since, wired.clock.now(), stale),
+        lambda holder, _since: (
+            holder is None
+            or not worker_alive(wired.registry.by_id().get(holder), wired.clock.now(), stale)
+        ),
     )
     workers.completion = inbox.completion
     services = SlackServices(

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     scheduler_retry: float = 15.0  # seconds between a follower's tries to lead the scheduler
     sweep_every: float = 15.0  # seconds between sweeps (stranded runs, expiries, queued runs)
     event_retention_days: float = 14.0  # delivered events older than this are forgotten
+    # the site whose runs this worker executes (`chatops worker --site`; serve's, if set):
+    # hosts behind a network boundary name theirs in the inventory
+    site: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
     socket_grace: float = 60.0  # seconds Socket Mode may be down before /healthz says 503
     socket_ping: float = 10.0  # seconds between Socket Mode pings (a dead socket is seen then)
     # run pages: links are signed with this key (default: one derived from the Slack signing

@@ -22,6 +22,7 @@ from chatops.adapters.config_files import (
 from chatops.adapters.feeds import Feed, Published
 from chatops.adapters.http_get import UrllibGetter
 from chatops.adapters.liveness import OwnerLiveness, new_owner
+from chatops.adapters.workers import Registry, WorkerLoop, me
 from chatops.engine import event_codec
 from chatops.engine.agents.gate import AgentGate
 from chatops.engine.agents.service import AgentService
@@ -30,12 +31,21 @@ from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.freezing import FreezeService
 from chatops.engine.domain.events import Event
 from chatops.engine.domain.roles import GroupLookup, Roles, no_groups
+from chatops.engine.domain.run import RunView
 from chatops.engine.front.services import Services
 from chatops.engine.incidents.oncall import OnCall
 from chatops.engine.incidents.postmortem_service import PostMortems
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
-from chatops.engine.ports import Clock, Consumer, EventLog, Executor, HttpGetter, Notifier
+from chatops.engine.ports import (
+    Clock,
+    Consumer,
+    EventLog,
+    Executor,
+    HttpGetter,
+    Notifier,
+    Workforce,
+)
 from chatops.engine.redact import Redactor
 from chatops.engine.runs.insights import History, Insights
 from chatops.engine.runs.operations import Operations, Start, at_once
@@ -51,6 +61,7 @@ from chatops.store.audit import audit_head
 from chatops.store.audit_chain import Anchor
 from chatops.store.opened import chain_verdict, ensure_schema, history, store
 from chatops.store.outbox import SqlEventLog
+from chatops.store.workers import SqlWorkers
 
 __all__ = [
     "Core",
@@ -90,6 +101,9 @@ class Wired:
     freezes: FreezeService
     pages: RunPages
     insights: Insights
+    workers: SqlWorkers
+    registry: Registry
+    loop: WorkerLoop | None = None  # this process as a worker (serve, worker, --here)
     feeds: list[Feed] = field(default_factory=list)
     started: bool = False
 
@@ -170,11 +184,56 @@ class Wired:
             return audit_head(s)
 
     def recover(self) -> list[int]:
-        """Mark runs of dead processes (or dead workers of this one) interrupted."""
+        """The runs of dead workers (or of dead threads of this one): a worker takes those of
+        its site over when it safely can (`Operations.take_over`); the rest are marked
+        interrupted. Their ids. A worker leaves other sites' runs to their own workers."""
         stale = self.config.policies.stale_run_delta
         active = self.runner.active()  # read first: a run that ends meanwhile is not running
-        check = OwnerLiveness(self.owner, self.clock.now(), stale, active)
-        return [r.id for r in self.runner.recover(check)]
+        check = OwnerLiveness(self.owner, self.clock.now(), stale, self.registry.by_id(), active)
+        if not self.ops.executes:
+            return [r.id for r in self.runner.recover(check)]
+        site = self.runner.site
+
+        def dead_here(run: RunView) -> bool:
+            return self.config.site_of(run.service, run.environment) == site and check(run)
+
+        def adopt(run: RunView) -> bool:
+            if self.ops.take_over(run):
+                log.warning("run %s: its worker %s stopped; taken over", run.id, run.owner)
+                return True
+            return False
+
+        return [r.id for r in self.runner.recover(dead_here, adopt)]
+
+    def workforce_said(self) -> list[dict[str, object]]:
+        """The live workers, as /healthz and `chatops check` list them."""
+        now = self.clock.now()
+        return [
+            {
+                "id": w.id,
+                "kind": w.kind,
+                "site": w.site,
+                "beat_s_ago": round((now - w.beat_at).total_seconds(), 1),
+                "config": w.config_hash[:12],
+            }
+            for w, alive in self.registry.listed()
+            if alive
+        ]
+
+    def work(self, kind: str, *, looks: bool = True) -> WorkerLoop:
+        """This process as a worker of its runner's site: registered and beating (and, with
+        `looks`, finding work and taking over dead workers' runs) once started."""
+        if self.loop is None:
+            self.loop = WorkerLoop(
+                self.workers,
+                me(self.owner, kind, self.runner.site, self.clock.now()),
+                self.clock,
+                kick=self.ops.kick,
+                recover=self.recover,
+                head=self.events.head,
+                looks=looks,
+            )
+        return self.loop
 
 
 @dataclass(kw_only=True)
@@ -210,6 +269,9 @@ def core(
     sleep: Callable[[float], None] = time.sleep,
     store_patience: float | None = None,
     store_waits: tuple[Callable[[float], None], Callable[[], float]] | None = None,
+    executes: bool = True,
+    workforce: Workforce | None = None,
+    site: str | None = None,
     link_key: bytes = b"",
     link_ttl: float = 3600.0,
     chain: Callable[[], str] | None = None,
@@ -236,8 +298,9 @@ def core(
         sleep=sleep,
         store_patience=patience,
         store_waits=store_waits,
+        site=site,
     )
-    ops = Operations(changes, runner, start)
+    ops = Operations(changes, runner, start, executes=executes, workforce=workforce)
     queries = Queries(tx, config, roles, clock)
     agents = AgentService(tx, clock, config, runbooks, roles)
     waiters = Waiters()
@@ -289,7 +352,11 @@ def wire_engine(
     groups_of: GroupLookup | None = None,
     follow_postmortems: bool = True,
     start: Start = at_once,
+    executes: bool = False,
+    site: str | None = None,
 ) -> Wired:
+    """The engine over the SQL store. `executes`: this process is a worker (it runs what it
+    claims, through `start`); otherwise decisions are recorded and the workers find them."""
     config = config or load_config_or_empty(settings.config)
     runbooks = runbooks or load_runbooks(settings.commands)
     redactor = Redactor([*settings.secret_values(), *secret_values(config)])
@@ -298,6 +365,8 @@ def wire_engine(
     opened = store(settings.database_url, clock)
     engine, tx, events = opened.engine, opened.tx, opened.events
     ensure_schema(settings.database_url, engine)
+    rows = SqlWorkers(engine, opened.reads)
+    registry = Registry(rows, clock, config.policies.stale_run_delta)
     roles = Roles(config, groups_of or no_groups)
     executors = executors or _executors(redactor, config)
     owner = owner or new_owner()
@@ -312,6 +381,9 @@ def wire_engine(
         owner=owner,
         events=events,
         start=start,
+        executes=executes,
+        workforce=registry,
+        site=site,
         link_key=settings.link_key(),
         link_ttl=settings.link_ttl,
         chain=lambda: chain_verdict(settings.database_url),
@@ -329,6 +401,8 @@ def wire_engine(
         redactor=redactor,
         executors=executors,
         owner=owner,
+        workers=rows,
+        registry=registry,
         **{f.name: getattr(services, f.name) for f in fields(services)},
     )
     if notifier is not None:

@@ -29,6 +29,7 @@ class State:
     plans: dict[str, Plan] = field(default_factory=dict)
     runs: dict[int, RunView] = field(default_factory=dict)
     queue_keys: dict[int, str] = field(default_factory=dict)
+    sites: dict[int, str | None] = field(default_factory=dict)
     steps: dict[int, StepRecord] = field(default_factory=dict)
     output: dict[int, list[str]] = field(default_factory=dict)
     approvals: list[ApprovalRecord] = field(default_factory=list)
@@ -73,7 +74,9 @@ class MemoryRuns:
         ]
         return max(mine, key=lambda r: r.id) if mine else None
 
-    def create(self, plan: Plan, state: RunState, now: datetime, error: str = "") -> RunView:
+    def create(
+        self, plan: Plan, state: RunState, now: datetime, error: str = "", site: str | None = None
+    ) -> RunView:
         run = RunView(
             self.st.next_id("run"),
             plan.task_id,
@@ -91,6 +94,7 @@ class MemoryRuns:
         )
         self.st.runs[run.id] = run
         self.st.queue_keys[run.id] = plan.queue_key
+        self.st.sites[run.id] = site
         return run
 
     def get(self, run_id: int) -> RunView:
@@ -101,10 +105,11 @@ class MemoryRuns:
     def _set(self, run_id: int, **values: object) -> None:
         self.st.runs[run_id] = replace(self.st.runs[run_id], **values)  # type: ignore[arg-type]
 
-    def replace_plan(self, run_id: int, plan: Plan, now: datetime) -> bool:
+    def replace_plan(self, run_id: int, plan: Plan, now: datetime, site: str | None = None) -> bool:
         run = self.st.runs.get(run_id)
         if run is None or run.state not in sources_of(RunState.AWAITING_APPROVAL):
             return False
+        self.st.sites[run_id] = site
         self._set(
             run_id,
             task_id=plan.task_id,
@@ -138,9 +143,12 @@ class MemoryRuns:
         error: str | None = None,
         owner: str | None = None,
         keep_owner: bool = False,
+        held_by: str | None = None,
     ) -> bool:
         run = self.st.runs.get(run_id)
         if run is None or run.state not in sources_of(to):
+            return False
+        if held_by is not None and run.owner != held_by:
             return False
         values: dict[str, object] = {"state": to, "updated_at": now}
         if to != RunState.RUNNING and not keep_owner:
@@ -158,12 +166,16 @@ class MemoryRuns:
             for r in self.st.runs.values()
         )
 
-    def claim_next(self, owner: str, now: datetime, held: Held | None = None) -> RunView | None:
+    def claim_next(
+        self, owner: str, now: datetime, held: Held | None = None, site: str | None = None
+    ) -> RunView | None:
         queued = sorted(
             (
                 r
                 for r in self.st.runs.values()
-                if r.state == RunState.QUEUED and (r.not_before is None or r.not_before <= now)
+                if r.state == RunState.QUEUED
+                and (r.not_before is None or r.not_before <= now)
+                and self.st.sites.get(r.id) == site
             ),
             key=lambda r: r.id,
         )
@@ -195,6 +207,34 @@ class MemoryRuns:
             if r.state == RunState.QUEUED and r.not_before is not None
         ]
         return min(starts, default=None)
+
+    def claim_ready(self, owner: str, now: datetime, site: str | None = None) -> RunView | None:
+        for run in sorted(self.st.runs.values(), key=lambda r: r.id):
+            if run.state != RunState.RUNNING or run.owner is not None:
+                continue
+            if self.st.sites.get(run.id) != site:
+                continue
+            if any(
+                s.state == StepState.WAITING for s in self.st.steps.values() if s.run_id == run.id
+            ):
+                continue
+            self._set(run.id, owner=owner, heartbeat_at=now, updated_at=now)
+            return self.st.runs[run.id]
+        return None
+
+    def hold(self, run_id: int, owner: str, now: datetime) -> bool:
+        run = self.st.runs.get(run_id)
+        if run is None or run.owner != owner:
+            return False
+        self._set(run_id, heartbeat_at=now)
+        return True
+
+    def take_over(self, run_id: int, dead: str, owner: str, now: datetime) -> bool:
+        run = self.st.runs.get(run_id)
+        if run is None or run.state != RunState.RUNNING or run.owner != dead:
+            return False
+        self._set(run_id, owner=owner, heartbeat_at=now, updated_at=now)
+        return True
 
     def claim_parked(self, run_id: int, owner: str, now: datetime) -> bool:
         run = self.st.runs.get(run_id)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 
 from chatops.cli import render
-from chatops.cli.handlers import _answers, _follow, _wire
+from chatops.cli.handlers import _answers, _decided, _follow, _stopped, _wire
 from chatops.engine.planning.params import parse_assignments
+from chatops.errors import ParameterError
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
@@ -28,19 +29,33 @@ def cmd_edit(args: argparse.Namespace) -> int:
 def cmd_approve(args: argparse.Namespace) -> int:
     """Approve the plan a run awaits: the hash shown must be the plan's current one, so a
     plan changed since it was read is never approved by mistake."""
+    if args.manual_done and not args.here:
+        raise ParameterError("--manual-done drives the run in this terminal: add --here")
     w = _wire(args, stream=args.stream)
     run = w.queries.get_run(args.run_id)
     plan = w.queries.load_plan(run.task_id)
     chosen = plan.sha256
     if args.plan and not plan.sha256.startswith(args.plan.lower()):
         chosen = args.plan  # refused, and audited, as a click on an old plan's button is
-    status = w.ops.approve(run.id, args.as_user, chosen)  # complete: it starts here
-    if not status.complete:
-        print(f"run #{run.id}: approval recorded; still needed: {'; '.join(status.missing)}")
-        return 0
-    print(f"run #{run.id}: approved by {', '.join(status.approvers)}")
     args.approve_as = []
-    return _follow(w, run.id, args)
+    said: list[str] = []
+
+    def decide() -> None:
+        status = w.ops.approve(run.id, args.as_user, chosen)  # complete: it starts
+        if status.complete:
+            print(f"run #{run.id}: approved by {', '.join(status.approvers)}")
+        else:
+            said.append(f"run #{run.id}: approval recorded; still needed: ")
+            said[-1] += "; ".join(status.missing)
+
+    try:
+        decide()
+        if said:
+            print(said[0])
+            return 0
+        return _follow(w, run.id, args) if args.here else _decided(w, run.id, "approved")
+    except KeyboardInterrupt:
+        return _stopped(w, run.id)
 
 
 def cmd_reject(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 import atexit
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chatops.bootstrap import Container, build
@@ -53,9 +53,58 @@ atexit.register(close_opened)
 
 
 def _wire(args: argparse.Namespace, stream: bool = False) -> Wired:
-    built = build(_settings(args), notifier=TerminalNotifier(stream_output=stream)).start()
+    """The engine for one command: it records decisions; with `--here` this terminal is also
+    the worker of what it starts (on the workers' list while it lives)."""
+    here = bool(getattr(args, "here", False))
+    notifier = TerminalNotifier(stream_output=stream)
+    built = build(_settings(args), notifier=notifier, here=here).start()
     _OPENED.append(built)
     return built.wired
+
+
+def _decided(w: Wired, run_id: int, what: str) -> int:
+    """After a decision taken outside a worker: who will run it, or that nobody can yet."""
+    run = w.queries.get_run(run_id)
+    note = w.ops.idle_note(run, what)
+    if note is not None:
+        print(note, file=sys.stderr)
+        return 0
+    if run.state.is_terminal:
+        print(f"run #{run.id} is {run.state.value}")
+    else:
+        print(
+            f"run #{run.id} {what}; a worker runs it: follow it with `chatops show {run.id}` "
+            "(or in Slack), or run it in this terminal instead with --here"
+        )
+    return 0
+
+
+def _stopped(w: Wired, run_id: int) -> int:
+    """Ctrl-C in a terminal that was the run's worker: the run is interrupted where it is,
+    visibly, and a lead resumes or rolls it back."""
+    ended = w.runner.stop_here(run_id, "stopped with Ctrl-C in the terminal running it")
+    state = ended.state.value if ended else "left as it was"
+    print(
+        f"\nrun #{run_id}: {state}; `chatops resume {run_id} --as LEAD` goes on from "
+        f"where it stopped, `chatops rollback {run_id} --as LEAD` undoes it",
+        file=sys.stderr,
+    )
+    return 130
+
+
+def _decide(
+    w: Wired, run_id: int, args: argparse.Namespace, decide: Callable[[], object], what: str
+) -> int:
+    """A decision, then: with `--here`, the run in this terminal (Ctrl-C: `_stopped`);
+    without, what the workers will do (`_decided`)."""
+    if not getattr(args, "here", False):
+        decide()
+        return _decided(w, run_id, what)
+    try:
+        decide()
+        return _follow(w, run_id, args)
+    except KeyboardInterrupt:
+        return _stopped(w, run_id)
 
 
 def _params(w: Wired, args: argparse.Namespace) -> dict[str, str]:
@@ -170,6 +219,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(render.plan_text(req.plan, req.verdict, req.run))
     if not req.verdict.ok:
         raise PolicyRefused(list(req.verdict.reasons))
+    if args.manual_done and not args.here:
+        raise ParameterError("--manual-done drives the run in this terminal: add --here")
     for approver in args.approve_as:
         try:
             status = w.changes.approve(req.run.id, approver, req.plan.sha256)
@@ -205,9 +256,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     pos = w.queries.queue_position(run.id)
     if pos > 1:
         print(f"run #{run.id}: queued at position {pos} for {run.queue_key}")
-    w.ops.kick()
-    code = _follow(w, run.id, args)
-    if run.is_hotfix:
+    code = _decide(w, run.id, args, w.ops.kick, "approved")  # here, or by a worker
+    if run.is_hotfix and args.here:
         _postmortem_notice(w, run.id)
     return code
 
@@ -259,23 +309,32 @@ def _follow(w: Wired, run_id: int, args: argparse.Namespace) -> int:
 
 def cmd_done(args: argparse.Namespace) -> int:
     w = _wire(args)
-    w.ops.mark_done(args.run_id, args.step, args.as_user)  # and goes on with the run
     args.manual_done, args.approve_as = False, []
-    return _follow(w, args.run_id, args)
+
+    def decide() -> None:
+        w.ops.mark_done(args.run_id, args.step, args.as_user)  # and the run goes on
+
+    return _decide(w, args.run_id, args, decide, "goes on")
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     w = _wire(args)
-    w.ops.resume(args.run_id, args.as_user)  # and starts it
     args.manual_done, args.approve_as = False, []
-    return _follow(w, args.run_id, args)
+
+    def decide() -> None:
+        w.ops.resume(args.run_id, args.as_user)  # and it starts again
+
+    return _decide(w, args.run_id, args, decide, "resumed")
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     w = _wire(args)
-    w.ops.roll_back(args.run_id, args.as_user)  # and starts the rollback
     args.manual_done, args.approve_as = False, []
-    return _follow(w, args.run_id, args)
+
+    def decide() -> None:
+        w.ops.roll_back(args.run_id, args.as_user)  # and the rollback starts
+
+    return _decide(w, args.run_id, args, decide, "to be rolled back")
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:

@@ -41,6 +41,8 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
             from chatops.cli import deciding as module  # type: ignore[no-redef]
         elif name in ("cmd_freeze", "cmd_unfreeze", "cmd_freezes"):
             from chatops.cli import freezing as module  # type: ignore[no-redef]
+        elif name == "cmd_worker":
+            from chatops.cli import working as module  # type: ignore[no-redef]
         else:
             from chatops.cli import handlers as module  # type: ignore[no-redef]
         args.cli_main = main  # the demo runs CLI commands: handed in, not imported back
@@ -62,6 +64,14 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("check", parents=[common], help="validate config and runbooks")
     s.add_argument("--connect", action="store_true", help="also open every host (strict host keys)")
     s.set_defaults(func=_lazy("cmd_check"))
+
+    def here_flag(s: argparse.ArgumentParser) -> None:
+        s.add_argument(
+            "--here",
+            action="store_true",
+            help="this terminal is the worker: run it in the foreground (Ctrl-C leaves it "
+            "interrupted, resumable); without it a worker (serve, `chatops worker`) runs it",
+        )
 
     def planning(s: argparse.ArgumentParser) -> None:
         s.add_argument("process", nargs="?", help="runbook name: deploy, migration, hotfix, ...")
@@ -100,9 +110,12 @@ def parser() -> argparse.ArgumentParser:
         help="approve as this user (repeat for a quorum)",
     )
     s.add_argument(
-        "--manual-done", action="store_true", help="mark manual steps done as --as (audited)"
+        "--manual-done",
+        action="store_true",
+        help="with --here: mark manual steps done as --as (audited)",
     )
     s.add_argument("--stream", action="store_true", help="print command output as it arrives")
+    here_flag(s)
     s.set_defaults(func=_lazy("cmd_run"))
 
     s = sub.add_parser(
@@ -130,9 +143,12 @@ def parser() -> argparse.ArgumentParser:
         "--plan", metavar="HASH", help="the plan hash you read (refused if it changed since)"
     )
     s.add_argument(
-        "--manual-done", action="store_true", help="mark manual steps done as --as (audited)"
+        "--manual-done",
+        action="store_true",
+        help="with --here: mark manual steps done as --as (audited)",
     )
     s.add_argument("--stream", action="store_true", help="print command output as it arrives")
+    here_flag(s)
     s.set_defaults(func=_lazy("cmd_approve"))
 
     s = sub.add_parser("reject", parents=[common], help="reject the plan a run awaits")
@@ -145,6 +161,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("run_id", type=int, metavar="RUN", help="the run that waits on the step")
     s.add_argument("step", metavar="STEP", help="the step's id, as `chatops show RUN` lists it")
     s.add_argument("--as", dest="as_user", required=True, help="who did it (its role's member)")
+    here_flag(s)
     s.set_defaults(func=_lazy("cmd_done"))
 
     s = sub.add_parser(
@@ -207,6 +224,8 @@ def parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, parents=[common], help=text)
         s.add_argument("run_id", type=int, metavar="RUN", help="the run's number")
         s.add_argument("--as", dest="as_user", required=True, help="who does it (audited)")
+        if name != "cancel":
+            here_flag(s)
         s.set_defaults(func=_lazy(func))
 
     s = sub.add_parser("db", parents=[common], help="database maintenance: `chatops db upgrade`")
@@ -273,6 +292,25 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     s.set_defaults(func=_lazy("cmd_serve"))
+
+    s = sub.add_parser(
+        "worker",
+        parents=[common],
+        help="execute runs and the scheduler's work (no Slack): the unit of scale",
+        description="Execute approved runs (and the post-mortem reminders): claims them from "
+        "the shared database, beats so that others know it lives, takes over the runs of "
+        "workers that died. Run several, on several machines, on one PostgreSQL.",
+    )
+    s.add_argument(
+        "--site",
+        help="only the runs of hosts of this site (`site:` in the inventory), for hosts "
+        "behind a network boundary",
+    )
+    s.add_argument("--threads", type=int, default=8, help="runs at once (default 8)")
+    s.add_argument(
+        "--port", type=int, help="serve GET /healthz and /metrics on this port (default: none)"
+    )
+    s.set_defaults(func=_lazy("cmd_worker"))
 
     s = sub.add_parser(
         "console",

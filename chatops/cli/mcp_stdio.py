@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from chatops.cli.exits import EXIT_REFUSED, EXIT_USAGE
@@ -49,11 +47,6 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     if not token:
         print(f"chatops mcp: set {TOKEN_ENV} to the agent's token", file=sys.stderr)
         return EXIT_USAGE
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatops-run")
-
-    def start(work: Callable[[], object]) -> object:
-        return pool.submit(work)
-
     settings = _settings(args)
     where = looked_in(settings.database_url)
     missing = missing_sqlite(settings.database_url)
@@ -64,7 +57,9 @@ def cmd_mcp(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    built = build(settings, background=2, follow_postmortems=False).start()
+    # an agent's process: it records decisions, the workers (serve, `chatops worker`) run
+    # them; the agent may close it at any moment and no run is touched
+    built = build(settings, follow_postmortems=False).start()
     w = built.wired
     try:
         agent = w.agents.authenticate(token)
@@ -85,5 +80,5 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     try:
         server.run("stdio")
     finally:
-        built.stop()  # the runs it started end first
+        built.stop()
     return 0

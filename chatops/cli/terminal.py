@@ -11,6 +11,7 @@ from chatops.engine.domain.events import (
     RollbackStarted,
     RunFinished,
     RunInterrupted,
+    RunTakenOver,
     RunWaiting,
     StepFinished,
     StepOutput,
@@ -31,6 +32,7 @@ class TerminalNotifier:
             .on(RollbackStarted, lambda e, tag: self._say(f"{tag}: rolling back ({e.reason})"))
             .on(RunFinished, self.on_finished)
             .on(RunInterrupted, lambda e, tag: self._say(f"{tag}: interrupted at step {e.step}"))
+            .on(RunTakenOver, lambda e, tag: self._say(f"{tag}: taken over by {e.by}"))
         )
 
     def _say(self, text: str) -> None:

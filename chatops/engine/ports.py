@@ -44,6 +44,8 @@ __all__ = [
     "Runs",
     "Steps",
     "Stored",
+    "WorkerInfo",
+    "Workforce",
 ]
 
 OutputCallback = Callable[[str], None]
@@ -118,7 +120,11 @@ class Plans(Protocol):
 
 
 class Runs(Protocol):
-    def create(self, plan: Plan, state: RunState, now: datetime, error: str = "") -> RunView: ...
+    def create(
+        self, plan: Plan, state: RunState, now: datetime, error: str = "", site: str | None = None
+    ) -> RunView:
+        """A new run of `plan`; `site`: only workers of that site claim it."""
+        ...
 
     def get(self, run_id: int) -> RunView: ...
 
@@ -126,7 +132,7 @@ class Runs(Protocol):
         """The newest run of this task (its revisions `task_id~N` included)."""
         ...
 
-    def replace_plan(self, run_id: int, plan: Plan, now: datetime) -> bool:
+    def replace_plan(self, run_id: int, plan: Plan, now: datetime, site: str | None = None) -> bool:
         """Point a run not yet started at a revised plan; it awaits approval again."""
         ...
 
@@ -143,14 +149,33 @@ class Runs(Protocol):
         error: str | None = None,
         owner: str | None = None,
         keep_owner: bool = False,
+        held_by: str | None = None,
     ) -> bool:
-        """Compare-and-set: move the run to `to` if its state allows it. False if it did not."""
+        """Compare-and-set: move the run to `to` if its state allows it (and, with
+        `held_by`, while that owner holds it). False if it did not."""
         ...
 
-    def claim_next(self, owner: str, now: datetime, held: Held | None = None) -> RunView | None:
-        """Atomically start the oldest queued run whose service+environment is free. A run
-        `held` names (a change freeze) is not started, and keeps its queue waiting; a run
-        scheduled later (`not_before` after `now`) is not started and keeps nothing waiting."""
+    def claim_next(
+        self, owner: str, now: datetime, held: Held | None = None, site: str | None = None
+    ) -> RunView | None:
+        """Atomically start the oldest queued run of `site` whose service+environment is
+        free. A run `held` names (a change freeze) is not started, and keeps its queue
+        waiting; a run scheduled later (`not_before` after `now`) is not started and keeps
+        nothing waiting."""
+        ...
+
+    def claim_ready(self, owner: str, now: datetime, site: str | None = None) -> RunView | None:
+        """Atomically take a run of `site` parked for a person who has acted (none of its
+        steps waits any more): `owner` goes on with it."""
+        ...
+
+    def hold(self, run_id: int, owner: str, now: datetime) -> bool:
+        """Does `owner` still hold the run? (Beats its heartbeat if so.)"""
+        ...
+
+    def take_over(self, run_id: int, dead: str, owner: str, now: datetime) -> bool:
+        """A running run owned by `dead` (its worker died) becomes `owner`'s; False if
+        another worker took it first or it moved on."""
         ...
 
     def next_start(self) -> datetime | None:
@@ -337,3 +362,27 @@ class EventLog(Protocol):
     def advance(self, consumer: str, holder: str, position: int) -> bool: ...
 
     def release(self, consumer: str, holder: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """A process that executes runs, as the registry knows it: its id (the owner token of the
+    runs it claims), what it is (serve, worker, here), where, its site and its last beat."""
+
+    id: str
+    kind: str
+    host: str
+    pid: int
+    site: str | None
+    started_at: datetime
+    beat_at: datetime
+    process_key: str = ""
+    config_hash: str = ""
+
+
+class Workforce(Protocol):
+    """Which workers are alive now: a decision taken where no worker runs says so."""
+
+    def alive(self, site: str | None = None) -> list[WorkerInfo]:
+        """The live workers that execute runs of `site` (None: runs without a site)."""
+        ...

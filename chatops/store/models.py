@@ -74,6 +74,8 @@ class RunRow(Base):
     active_key: Mapped[str | None] = mapped_column(String(140), unique=True)
     #: A scheduled start (the plan's `start`): a queued run is not claimed before it.
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The inventory's site of its hosts: only workers of that site claim it.
+    site: Mapped[str | None] = mapped_column(String(64))
 
 
 class StepRunRow(Base):
@@ -271,3 +273,21 @@ class InboxRow(Base):
     holder: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class WorkerRow(Base):
+    """A process that executes runs (`chatops serve`, `chatops worker`, a `--here` terminal),
+    alive while it beats: a run's owner is one of these, and only these claim runs."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # the runs' owner token
+    kind: Mapped[str] = mapped_column(String(20))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    #: boot id, pid namespace and start time: a pid is checked only where it means the same
+    process_key: Mapped[str] = mapped_column(String(255), default="")
+    site: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    config_hash: Mapped[str] = mapped_column(String(64), default="")

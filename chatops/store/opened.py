@@ -28,13 +28,15 @@ class Store:
     engine: Engine
     tx: Transactions
     events: SqlEventLog
+    reads: Engine  # for readers that must not take SQLite's write lock
 
 
 def store(url: str, clock: Clock) -> Store:
     """The store at `url` (its schema as found: `ensure_schema` creates or checks it)."""
     engine = make_engine(url)
-    events = SqlEventLog(engine, make_engine(url, reads_only=True))
-    return Store(engine, sql_transactions(engine, clock), events)
+    reads = make_engine(url, reads_only=True)
+    events = SqlEventLog(engine, reads)
+    return Store(engine, sql_transactions(engine, clock), events, reads)
 
 
 _verdicts: dict[str, tuple[tuple[int, str] | None, float, str]] = {}

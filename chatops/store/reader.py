@@ -22,7 +22,7 @@ from chatops.errors import ConfigError, NotFound
 from chatops.store.audit_chain import Row
 
 #: The schema this code reads: the newest Alembic revision (a test keeps them equal).
-SCHEMA_HEAD = "0012"
+SCHEMA_HEAD = "0013"
 
 RUN_COLUMNS = (
     "id, task_id, plan_hash, runbook, kind, service, environment, state, requester, "

@@ -5,15 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from chatops.engine.domain.run import RunState, RunView, sources_of
+from chatops.engine.domain.run import RunState, RunView, StepState, sources_of
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Held
 from chatops.errors import NotFound
-from chatops.store.models import RunRow
+from chatops.store.models import RunRow, StepRunRow
+
+
+def _of_site(site: str | None) -> ColumnElement[bool]:
+    """Runs of `site` (None: runs without one)."""
+    return RunRow.site.is_(None) if site is None else RunRow.site == site
 
 
 def _view(r: RunRow) -> RunView:
@@ -44,7 +49,9 @@ class SqlRuns:
         self.s = session
         self._pg = session.get_bind().dialect.name == "postgresql"
 
-    def create(self, plan: Plan, state: RunState, now: datetime, error: str = "") -> RunView:
+    def create(
+        self, plan: Plan, state: RunState, now: datetime, error: str = "", site: str | None = None
+    ) -> RunView:
         s = self.s
         row = RunRow(
             task_id=plan.task_id,
@@ -62,6 +69,7 @@ class SqlRuns:
             cancel_requested=False,
             rollback_requested=False,
             not_before=plan.start.earliest if plan.start else None,
+            site=site,
         )
         s.add(row)
         s.flush()
@@ -85,7 +93,7 @@ class SqlRuns:
         row = self.s.scalars(q).first()
         return None if row is None else _view(row)
 
-    def replace_plan(self, run_id: int, plan: Plan, now: datetime) -> bool:
+    def replace_plan(self, run_id: int, plan: Plan, now: datetime, site: str | None = None) -> bool:
         waiting = [s.value for s in sources_of(RunState.AWAITING_APPROVAL)]
         s = self.s
         res = s.execute(
@@ -101,6 +109,7 @@ class SqlRuns:
                 updated_at=now,
                 created_at=now,
                 not_before=plan.start.earliest if plan.start else None,
+                site=site,
             )
         )
         return bool(res.rowcount)  # type: ignore[attr-defined]
@@ -126,7 +135,10 @@ class SqlRuns:
         error: str | None = None,
         owner: str | None = None,
         keep_owner: bool = False,
+        held_by: str | None = None,
     ) -> bool:
+        """Compare-and-set: from a state `to` may follow, and (with `held_by`) only while
+        that owner holds the run: a worker whose run was taken over records nothing."""
         values: dict[str, object] = {"state": to.value, "updated_at": now}
         if to != RunState.RUNNING:
             values["active_key"] = None
@@ -138,15 +150,24 @@ class SqlRuns:
             values["error"] = error
         allowed = [s.value for s in sources_of(to)]
         s = self.s
-        res = s.execute(
-            update(RunRow).where(RunRow.id == run_id, RunRow.state.in_(allowed)).values(**values)
-        )
+        q = update(RunRow).where(RunRow.id == run_id, RunRow.state.in_(allowed))
+        if held_by is not None:
+            q = q.where(RunRow.owner == held_by)
+        res = s.execute(q.values(**values))
         return bool(res.rowcount)  # type: ignore[attr-defined]
 
-    def claim_next(self, owner: str, now: datetime, held: Held | None = None) -> RunView | None:
+    def claim_next(
+        self, owner: str, now: datetime, held: Held | None = None, site: str | None = None
+    ) -> RunView | None:
+        """The oldest queued run of `site` whose service+environment is free, now `running`
+        and owned by `owner`, in one compare-and-set."""
         s = self.s
         due = RunRow.not_before.is_(None) | (RunRow.not_before <= now)
-        q = select(RunRow).where(RunRow.state == RunState.QUEUED.value, due).order_by(RunRow.id)
+        q = (
+            select(RunRow)
+            .where(RunRow.state == RunState.QUEUED.value, due, _of_site(site))
+            .order_by(RunRow.id)
+        )
         if self._pg:
             q = q.with_for_update(skip_locked=True)
         candidates = list(s.scalars(q))
@@ -203,6 +224,55 @@ class SqlRuns:
                 RunRow.state == RunState.QUEUED.value, RunRow.not_before.is_not(None)
             )
         )
+
+    def claim_ready(self, owner: str, now: datetime, site: str | None = None) -> RunView | None:
+        """A run parked for a person whose person has acted (no step of it waits any more),
+        now owned by `owner`: any worker of its site goes on with it, whichever process
+        recorded the decision."""
+        s = self.s
+        waiting = (
+            select(StepRunRow.id)
+            .where(StepRunRow.run_id == RunRow.id, StepRunRow.state == StepState.WAITING.value)
+            .exists()
+        )
+        q = (
+            select(RunRow.id)
+            .where(
+                RunRow.state == RunState.RUNNING.value,
+                RunRow.owner.is_(None),
+                _of_site(site),
+                ~waiting,
+            )
+            .order_by(RunRow.id)
+        )
+        for run_id in list(s.scalars(q)):
+            if self.claim_parked(run_id, owner, now):
+                return self.get(run_id)
+        return None
+
+    def hold(self, run_id: int, owner: str, now: datetime) -> bool:
+        """Does `owner` still hold the run? Beats its heartbeat if so (compare-and-set: a run
+        taken over meanwhile answers False, and its former owner stops)."""
+        res = self.s.execute(
+            update(RunRow)
+            .where(RunRow.id == run_id, RunRow.owner == owner)
+            .values(heartbeat_at=now)
+        )
+        return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    def take_over(self, run_id: int, dead: str, owner: str, now: datetime) -> bool:
+        """A running run whose owner `dead` died, now `owner`'s (compare-and-set: of two
+        workers that see it dead, one takes it)."""
+        res = self.s.execute(
+            update(RunRow)
+            .where(
+                RunRow.id == run_id,
+                RunRow.state == RunState.RUNNING.value,
+                RunRow.owner == dead,
+            )
+            .values(owner=owner, heartbeat_at=now, updated_at=now)
+        )
+        return bool(res.rowcount)  # type: ignore[attr-defined]
 
     def claim_parked(self, run_id: int, owner: str, now: datetime) -> bool:
         s = self.s

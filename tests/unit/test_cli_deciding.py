@@ -49,10 +49,14 @@ def test_answer_by_edit_then_approve_with_the_hash_read(
     assert cli(["approve", "1", "--as", "U_ARCH", *common]) == 0
     said = capsys.readouterr()
     assert "approved by U_LEAD, U_ARCH" in said.out
-    assert "waits at manual step 'write': chatops done 1 write --as USER" in said.err
+    # the terminal is no worker, and none runs: it says so, and nothing ran here
+    assert "run #1 approved; no worker is running, so it waits: start `chatops serve`" in said.err
     trail = audit(common, capsys, 1)
     assert trail.count("denied.approve") == 2 and "denied.revise" in trail
-    assert "run.queued" in trail and "run.started" in trail
+    assert "run.queued" in trail and "run.started" not in trail
+    # asked to, the terminal is the worker: the run starts here and waits for its person
+    assert cli(["resume", "1", "--as", "U_LEAD", "--here", *common]) == EXIT_FAILED
+    assert "run 1 is queued" in capsys.readouterr().err  # only an interrupted run resumes
 
 
 def test_reject_from_the_terminal(common: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -210,7 +210,8 @@ class ChangeService:
             t.plans.add(plan)
             now = self.clock.now()
             if verdict.ok:
-                run = t.runs.create(plan, RunState.AWAITING_APPROVAL, now)
+                site = self.config.site_of(plan.service, plan.environment)
+                run = t.runs.create(plan, RunState.AWAITING_APPROVAL, now, site=site)
                 self.ctx.audit(t, requester, "plan.imported" if imported else "plan.requested", run)
             else:
                 run = t.runs.create(plan, RunState.REJECTED, now, "; ".join(verdict.reasons))

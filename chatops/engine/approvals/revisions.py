@@ -87,7 +87,8 @@ class Revisions:
         if not verdict.ok:
             raise PolicyRefused(list(verdict.reasons))
         t.plans.add(plan)
-        if not t.runs.replace_plan(run.id, plan, self.ctx.clock.now()):
+        site = self.ctx.config.site_of(plan.service, plan.environment)
+        if not t.runs.replace_plan(run.id, plan, self.ctx.clock.now(), site=site):
             raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
         run = t.runs.get(run.id)
         self.ctx.audit(

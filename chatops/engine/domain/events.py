@@ -39,6 +39,7 @@ __all__ = [
     "RunRejected",
     "RunRequested",
     "RunStarted",
+    "RunTakenOver",
     "RunWaiting",
     "StartMissed",
     "StepDone",
@@ -193,6 +194,16 @@ class RunFinished(Event):
 @dataclass(frozen=True)
 class RunInterrupted(Event):
     step: str | None
+
+
+@dataclass(frozen=True)
+class RunTakenOver(Event):
+    """The worker running it died; another took the run over, to follow what was running to
+    its true end and go on."""
+
+    step: str | None
+    dead: str  # the worker that stopped beating
+    by: str  # the worker that goes on with it
 
 
 # -- Process 4: escalation -----------------------------------------------------------------

@@ -57,7 +57,8 @@ class Policies(BaseModel):
     insights_roles: list[Role] = ["lead"]  # who may open /insights, the team's numbers
     logs_max_lines: Annotated[int, Field(ge=10, le=100000)] = 2000
     blast_radius: dict[str, Annotated[int, Field(ge=1, le=10000)]] = {}  # environment: hosts
-    stale_run_after: str = "2m"
+    #: a worker (serve, `chatops worker`) silent this long is dead: its runs are taken over
+    stale_run_after: str = "20s"
     store_outage_limit: str = "2m"  # a run waits out a database outage this long, then stops
 
     @field_validator(
@@ -238,6 +239,12 @@ class Config(BaseModel):
     freezes: FreezePolicy = FreezePolicy()
     starts: StartPolicy = StartPolicy()
     secrets: Secrets = Secrets()
+
+    def site_of(self, service: str | None, environment: str | None) -> str | None:
+        """The site whose workers run this service+environment's steps (None: no site)."""
+        svc = self.services.get(service or "")
+        env = svc.environments.get(environment or "") if svc else None
+        return env.site_of_hosts if env else None
 
     @field_validator("services")
     @classmethod

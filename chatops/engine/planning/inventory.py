@@ -81,17 +81,32 @@ class Host(Reachable):
     reconnect_for: Annotated[float, Field(ge=0, le=3600)] = 60.0
     via: str | None = None  # the bastion (a name in `bastions:`) it is reached through
     jump: JumpHost | None = None  # that bastion, as the config resolves `via`
+    #: behind a network boundary: only workers started with this site run its steps
+    site: Annotated[str, Field(pattern=NAME_RE)] | None = None
 
 
 class Environment(Strict):
     hosts: Annotated[list[Host], Field(min_length=1)]
+    #: the site of every host of the environment that names none
+    site: Annotated[str, Field(pattern=NAME_RE)] | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> Environment:
         names = [h.name for h in self.hosts]
         if len(names) != len(set(names)):
             raise ValueError(f"host names must be unique, got {names}")
+        sites = {h.site or self.site for h in self.hosts}
+        if len(sites) > 1:
+            shown = ", ".join(sorted(s or "(none)" for s in sites))
+            raise ValueError(
+                f"an environment's hosts share one site (a run is one worker's), got {shown}"
+            )
         return self
+
+    @property
+    def site_of_hosts(self) -> str | None:
+        """The site whose workers run this environment's steps (None: any worker without one)."""
+        return self.hosts[0].site or self.site
 
 
 class SystemdManager(Strict):

@@ -3,7 +3,11 @@ console, agents): an approval that completes the quorum starts the queue; a manu
 marked done, a gate passed or an escalation answered continues its run; a resumed or
 cancelled run lets the next queued one start.
 
-`start` says how work is started: Slack hands it to its run pool, the CLI runs it at once.
+Only a worker executes runs (`chatops serve`, `chatops worker`, a terminal asked to with
+`--here`): there `start` hands the work to the process's run threads. Anywhere else (`chatops
+mcp`, the CLI's deciding commands) a decision is recorded and the workers are woken
+(`wake`); no step runs in a process that may leave, and `idle_note` says when no worker is
+alive to take the run.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from datetime import datetime
 
 from chatops.engine.approvals.changes import ApprovalStatus, ChangeService
 from chatops.engine.domain.run import RunState, RunView
+from chatops.engine.ports import Workforce
 from chatops.engine.runs.runner import Runner
 
-__all__ = ["Operations", "Start", "at_once"]
+__all__ = ["Operations", "Start", "at_once", "idle_note"]
 
 Start = Callable[[Callable[[], object]], object]
 
@@ -24,29 +29,90 @@ def at_once(work: Callable[[], object]) -> object:
     return work()
 
 
+def idle_note(run_id: int, site: str | None, what: str = "approved") -> str:
+    """What a decision says when no worker can take its run."""
+    if site is None:
+        return (
+            f"run #{run_id} {what}; no worker is running, so it waits: "
+            "start `chatops serve` or `chatops worker`"
+        )
+    return (
+        f"run #{run_id} {what}; no worker of site {site} is running, so it waits: "
+        f"start `chatops worker --site {site}`"
+    )
+
+
 class Operations:
-    def __init__(self, changes: ChangeService, runner: Runner, start: Start = at_once) -> None:
+    def __init__(
+        self,
+        changes: ChangeService,
+        runner: Runner,
+        start: Start = at_once,
+        *,
+        executes: bool = True,
+        wake: Callable[[], None] = lambda: None,
+        workforce: Workforce | None = None,
+    ) -> None:
         self.changes = changes
         self.runner = runner
         self.start = start
+        self.executes = executes  # a worker: runs go on here (else: recorded, workers woken)
+        self.wake = wake
+        self.workforce = workforce
 
     def kick(self) -> None:
-        """Start whatever queued runs this process can claim."""
-        self.start(self.runner.drain)
+        """Start whatever queued (or ready parked) runs a worker can claim: here, if this
+        process is one; and wake the others."""
+        if self.executes:
+            self.start(self.runner.drain)
+        self.wake()
 
     def next_start(self) -> datetime | None:
         """The earliest scheduled start of a queued run (the sweep wakes for it)."""
         with self.changes.tx() as t:
             return t.runs.next_start()
 
+    def idle_note(self, run: RunView, what: str = "approved") -> str | None:
+        """ "run #12 approved; no worker is running, so it waits: ..." when no live worker
+        can take `run` (of its site), None when one can or this process is one."""
+        if self.executes or self.workforce is None:
+            return None
+        site = self.changes.config.site_of(run.service, run.environment)
+        if self.workforce.alive(site):
+            return None
+        return idle_note(run.id, site, what)
+
     def continue_run(self, run_id: int) -> None:
-        """Go on with a run parked for a person, then with the queue behind it."""
+        """Go on with a run parked for a person, then with the queue behind it: here if this
+        process is a worker; else any worker claims it (`claim_ready`)."""
+        if not self.executes:
+            self.wake()
+            return
 
         def go() -> None:
             self.runner.continue_run(run_id)
             self.runner.drain()
 
         self.start(go)
+        self.wake()
+
+    def take_over(self, run: RunView) -> bool:
+        """A run whose worker died: this worker goes on with it (if it is of this worker's
+        site, in a state to go on from, and no other worker took it first)."""
+        if not self.executes:
+            return False
+        if self.changes.config.site_of(run.service, run.environment) != self.runner.site:
+            return False
+        taken = self.runner.adopt(run)
+        if taken is None:
+            return False
+
+        def go() -> None:
+            self.runner.execute(taken, strict=True)
+            self.runner.drain()
+
+        self.start(go)
+        return True
 
     def approve(self, run_id: int, user: str, plan_hash: str) -> ApprovalStatus:
         status = self.changes.approve(run_id, user, plan_hash)

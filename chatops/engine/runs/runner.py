@@ -1,7 +1,10 @@
 """Executes claimed runs step by step, rolls back on failure, recovers dead ones. A run is
-started by exactly one process: the one whose claim succeeded in the store. Manual steps,
-gates and hosts changed since approval (engine/runs/drift.py) park the run (no owner) until
-a person acts; any process may then continue it by claiming it again."""
+executed by exactly one worker: the one whose claim succeeded in the store, which holds it
+(its owner) until the run ends or parks. Manual steps, gates and hosts changed since
+approval (engine/runs/drift.py) park the run (no owner) until a person acts; a worker then
+claims it again (`claim_ready`), whichever process recorded the decision. Before each step
+the worker checks that it still holds the run (`hold`, a compare-and-set): one whose run was
+taken over, because it was thought dead, stops before its next command (`Taken`)."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from chatops.engine.runs.host_steps import HostSteps, hosts_of, step_state
 from chatops.engine.runs.scheduled import expire_missed
 from chatops.engine.runs.settling import OutcomeUnknown, Settler
 from chatops.engine.runs.sink import FLUSH_SECONDS
-from chatops.engine.runs.stops import Cancelled, Paused, main_summary
+from chatops.engine.runs.stops import Cancelled, Paused, Taken, main_summary
 from chatops.engine.runs.stranded import end_stranded
 from chatops.engine.unit_of_work import Transactions, UnitOfWork
 
@@ -52,8 +55,10 @@ class Runner:
         sleep: Callable[[float], None] = time.sleep,
         store_patience: float = STORE_PATIENCE,
         store_waits: tuple[Callable[[float], None], Callable[[], float]] | None = None,
+        site: str | None = None,
     ) -> None:
         self.config = config
+        self.site = site  # this worker claims runs of this site only (None: without one)
         self.tx = tx
         self.clock = clock
         self.executors = executors
@@ -94,13 +99,16 @@ class Runner:
                 expire_missed(t, self.config, self.clock.now())  # due, but too late to start
                 frozen = in_force(self.config, t.freezes, self.clock)
                 held = holding(self.config, frozen) if frozen else None
-                run = t.runs.claim_next(self.owner, self.clock.now(), held)
+                run = t.runs.claim_next(self.owner, self.clock.now(), held, self.site)
+                if run is not None:
+                    self._audit(t, run, "run.started", f"owner {self.owner}")
+                else:  # a run whose person acted, wherever that was recorded: go on with it
+                    run = t.runs.claim_ready(self.owner, self.clock.now(), self.site)
                 if run is None:
                     if frozen:
                         tell_held(self.config, t, frozen, self.clock.now())
                     t.commit()
                     return done
-                self._audit(t, run, "run.started", f"owner {self.owner}")
                 t.commit()
             done.append(self.execute(run))
 
@@ -113,19 +121,62 @@ class Runner:
             t.commit()
         return self.execute(run)
 
-    def recover(self, is_dead: Callable[[RunView], bool]) -> list[RunView]:
-        """Mark runs left `running` by a dead process as interrupted, at the step they were on."""
+    def recover(
+        self,
+        is_dead: Callable[[RunView], bool],
+        adopt: Callable[[RunView], bool] | None = None,
+    ) -> list[RunView]:
+        """Mark runs left `running` by a dead process as interrupted, at the step they were on
+        (unless `adopt` takes one over: then it goes on, and is not in the list)."""
         out = []
         with self.tx() as t:
             running = t.runs.list(limit=1000, states=[RunState.RUNNING])
         for run in running:
             if run.owner is None or not is_dead(run):
                 continue
+            if adopt is not None and adopt(run):
+                continue
             cause = self._why.pop(run.id, "the process running it died")
             ended = self._interrupt(run, cause, patience=0.0)
             if ended is not None:
                 out.append(ended)
         return out
+
+    def stop_here(self, run_id: int, cause: str) -> RunView | None:
+        """This process is stopping mid-run (Ctrl-C in a `--here` terminal): the run it holds
+        is interrupted at once, with `cause`, for a lead to resume or roll back."""
+        with self.tx() as t:
+            run = t.runs.get(run_id)
+        if run.owner != self.owner:
+            return None
+        return self._interrupt(run, cause, patience=0.0)
+
+    def adopt(self, run: RunView) -> RunView | None:
+        """Take over a run whose worker died (`run.owner`, as seen dead): this worker holds it
+        now; what was running is marked interrupted, to be followed to its true end by the
+        execution that comes next (`execute(..., strict=True)`), never started again. None if
+        another worker took it first, or it moved on. Only a run in its main phase with no
+        failure is taken over: one that was failing or rolling back waits for a lead."""
+        dead = run.owner
+        if dead is None or dead == self.owner:
+            return None
+        now = self.clock.now()
+        with self.tx() as t:
+            records = t.steps.of_run(run.id)
+            if any(r.phase != "main" or r.state == StepState.FAILED for r in records):
+                return None
+            if not t.runs.take_over(run.id, dead, self.owner, now):
+                return None
+            for rec in records:
+                if rec.state == StepState.RUNNING:
+                    why = f"its worker {dead} stopped; {self.owner} follows it to its end"
+                    t.steps.finish(rec.id, StepState.INTERRUPTED, now, error=why)
+            taken = t.runs.get(run.id)
+            detail = f"at step {taken.current_step}; from {dead} (stopped), by {self.owner}"
+            self._audit(t, taken, "run.taken_over", detail)
+            t.events.add(ev.RunTakenOver(taken, taken.current_step, dead, self.owner))
+            t.commit()
+        return taken
 
     def _interrupt(self, run: RunView, cause: str, patience: float) -> RunView | None:
         """End a run whose worker stopped: `interrupted` at the step it was on (resumable),
@@ -139,7 +190,8 @@ class Runner:
         out: list[RunView] = []
 
         def write(t: UnitOfWork) -> None:
-            out[:] = [r for r in [end_stranded(t, run.id, cause, self.clock.now())] if r]
+            ended = end_stranded(t, run.id, cause, self.clock.now(), run.owner)
+            out[:] = [ended] if ended is not None else []
 
         if patience <= 0:
             with self.tx() as t:
@@ -150,7 +202,10 @@ class Runner:
         return out[0] if out else None
 
     # -- execution -------------------------------------------------------------------------
-    def execute(self, run: RunView) -> RunView:
+    def execute(self, run: RunView, strict: bool = False) -> RunView:
+        """Run what is left of a run this worker holds. `strict` (a run taken over): every
+        command that was running is followed to its true end first; one that nobody can
+        follow leaves the run interrupted, for a lead, rather than run twice."""
         with self.tx() as t:
             plan = t.plans.get(run.task_id)
         stop, cancel = threading.Event(), threading.Event()
@@ -162,7 +217,11 @@ class Runner:
         # handler saved of the output, and after the watch that flushes it has stopped
         with self.hosts.opened(run):
             try:
-                return self._execute(run, plan)
+                return self._execute(run, plan, strict)
+            except Taken:
+                log.warning("run %s: no longer held by %s: stopped here", run.id, self.owner)
+                with self.tx() as t:
+                    return t.runs.get(run.id)
             except Exception as e:  # the store stayed away, or a bug: never leave it `running`
                 known = isinstance(e, StoreLost | OutcomeUnknown)
                 cause = str(e) if known else f"its worker failed: {e!r}"
@@ -196,9 +255,15 @@ class Runner:
             except Exception:  # noqa: S112 - the store may be briefly unavailable; try again
                 continue
 
-    def _execute(self, run: RunView, plan: Plan) -> RunView:
+    def _held(self, t: UnitOfWork, run: RunView) -> None:
+        """In `t`: this worker still holds `run`, or Taken."""
+        if not t.runs.hold(run.id, self.owner, self.clock.now()):
+            raise Taken()
+
+    def _execute(self, run: RunView, plan: Plan, strict: bool = False) -> RunView:
         for attempt in self.durable.attempts("starting the run"):
             with attempt as t:
+                self._held(t, run)
                 records = t.steps.of_run(run.id)
                 t.events.add(ev.RunStarted(run))
                 t.commit()
@@ -207,7 +272,7 @@ class Runner:
         ]
         # commands whose outcome was unknown: how did they end? (waits if they still run)
         records, settled_failed = self.settler.settle(
-            run, plan, records, hosts_of(self.config, run)
+            run, plan, records, hosts_of(self.config, run), strict=strict
         )
         if settled_failed and not run.rollback_requested:
             why = f"step {settled_failed[0]} failed (learned from its host's record of the job)"
@@ -223,6 +288,7 @@ class Runner:
                     continue
                 for attempt in self.durable.attempts(f"starting step {step.id}"):
                     with attempt as t:
+                        self._held(t, run)
                         if t.runs.get(run.id).cancel_requested:
                             raise Cancelled()
                         t.runs.set_current_step(run.id, step.id, self.clock.now())
@@ -249,6 +315,7 @@ class Runner:
         except Paused as p:
             for attempt in self.durable.attempts(f"parking the run at step {p.step_id}"):
                 with attempt as t:
+                    self._held(t, run)
                     t.runs.park(run.id, self.owner, self.clock.now(), p.step_id)
                     run = t.runs.get(run.id)
                     t.events.add(ev.RunWaiting(run, p.step_id))
@@ -273,7 +340,11 @@ class Runner:
         for attempt in self.durable.attempts(f"recording the end of the run ({state.value})"):
             with attempt as t:
                 keep = state == RunState.SUCCEEDED
-                t.runs.transition(run.id, state, self.clock.now(), error=error, keep_owner=keep)
+                now = self.clock.now()
+                if not t.runs.transition(
+                    run.id, state, now, error=error, keep_owner=keep, held_by=self.owner
+                ):
+                    raise Taken()
                 run = t.runs.get(run.id)
                 if stopped:
                     detail = f"stopped at step {run.current_step}"
@@ -285,6 +356,7 @@ class Runner:
     def _fail(self, run: RunView, plan: Plan, started: list[PlannedStep], failure: str) -> RunView:
         for attempt in self.durable.attempts("recording the failure"):
             with attempt as t:
+                self._held(t, run)
                 self._audit(t, run, "run.step_failed", failure)
                 t.commit()
         rollbacks = [s for s in reversed(started) if s.rollback]
@@ -342,6 +414,7 @@ class Runner:
     def _machine(self, run: RunView, step: PlannedStep, phase: str) -> bool:
         for attempt in self.durable.attempts(f"starting step {step.id}"):
             with attempt as t:
+                self._held(t, run)
                 summary_id = t.steps.start(run.id, phase, step.id, "", self.clock.now())
                 t.events.add(ev.StepStarted(run, step.id, phase))
                 t.commit()
@@ -355,6 +428,7 @@ class Runner:
         error = "; ".join(f"{r.host}: {r.error or r.outcome}" for r in results if not r.ok)
         for attempt in self.durable.attempts(f"recording the end of step {step.id}"):
             with attempt as t:
+                self._held(t, run)  # taken over meanwhile: the new owner learns how it ended
                 t.steps.finish(
                     summary_id,
                     step_state(ok, bool(unknown)),
@@ -376,6 +450,7 @@ class Runner:
         """Between two batches of a rolling deploy: watch; a cancel ends the wait at once."""
         for attempt in self.durable.attempts(f"starting step {step.id}"):
             with attempt as t:
+                self._held(t, run)
                 rec = t.steps.start(run.id, phase, step.id, "", self.clock.now())
                 t.events.add(ev.StepStarted(run, step.id, phase))
                 t.commit()

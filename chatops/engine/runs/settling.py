@@ -37,11 +37,18 @@ class Settler:
         self.executors = executors
 
     def settle(
-        self, run: RunView, plan: Plan, records: list[StepRecord], hosts: Mapping[str, Host]
+        self,
+        run: RunView,
+        plan: Plan,
+        records: list[StepRecord],
+        hosts: Mapping[str, Host],
+        strict: bool = False,
     ) -> tuple[list[StepRecord], list[str]]:
         """Settle every unknown outcome of the run's main steps: the run's records (read
         again if any changed) and the steps that turn out to have failed. Raises
-        OutcomeUnknown when a host cannot say."""
+        OutcomeUnknown when a host cannot say; `strict` (a run taken over from a dead
+        worker, no lead asked): also when a command keeps no record of itself (this
+        machine's), since it may have run."""
         failed: list[str] = []
         changed = False
         for summary in records:
@@ -59,6 +66,12 @@ class Settler:
                 if r.state == StepState.INTERRUPTED and r.host in hosts
             ]
             results = [res for _r, res in learned if res is not None]
+            if strict and any(res is None for _r, res in learned):
+                left = ", ".join(r.host for r, res in learned if res is None)
+                raise OutcomeUnknown(
+                    f"`{step.id}` was running on {left} when its worker stopped, and nothing "
+                    "there records how it ended; check the host, then resume or roll back"
+                )
             if not results:
                 continue  # nothing to learn: the step runs again when resumed
             changed = True

@@ -1,12 +1,12 @@
 """Where a run's execution stops short, as the runner tells itself: paused at a person's
-step (the run waits, parked), or cancelled mid-way; and the record a step's progress is
-read back from when a run goes on (its summary in the main phase)."""
+step (the run waits, parked), cancelled mid-way, or taken by another worker; and the record
+a step's progress is read back from when a run goes on (its summary in the main phase)."""
 
 from __future__ import annotations
 
 from chatops.engine.domain.run import StepRecord
 
-__all__ = ["Cancelled", "Paused", "main_summary"]
+__all__ = ["Cancelled", "Paused", "Taken", "main_summary"]
 
 
 class Paused(Exception):
@@ -18,6 +18,11 @@ class Paused(Exception):
 
 class Cancelled(Exception):
     """Someone cancelled the run while it ran."""
+
+
+class Taken(Exception):
+    """This worker no longer holds the run (another took it over, thinking this one dead; or
+    it ended meanwhile): it stops before its next command and records nothing more."""
 
 
 def main_summary(records: list[StepRecord], step_id: str) -> StepRecord | None:

@@ -24,6 +24,7 @@ class RunNotices:
         handlers.on(ev.RunWaiting, self.on_waiting)
         handlers.on(ev.RollbackStarted, self.on_rolling_back)
         handlers.on(ev.RunInterrupted, self.on_interrupted)
+        handlers.on(ev.RunTakenOver, self.on_taken_over)
         handlers.on(ev.RunFinished, self.on_finished)
 
     def on_running(self, e: ev.RunStarted, m: RunMessages) -> None:
@@ -55,6 +56,17 @@ class RunNotices:
         )
         self.thread.prompt(run, m, text, ib.interrupted_blocks(text, run))
         self.thread.refresh_status(run.id, Priority.FINAL, wait=True)
+
+    def on_taken_over(self, e: ev.RunTakenOver, m: RunMessages) -> None:
+        """Who runs it now: a worker died mid-run and another goes on, first learning how
+        what was running ended (never starting it again)."""
+        text = (
+            f":arrows_counterclockwise: Run #{e.run.id}: worker `{bk.escape(e.dead)}` stopped "
+            f"at step `{e.step}`; worker `{bk.escape(e.by)}` took over. It follows what was "
+            "running to its end before going on; nothing runs twice."
+        )
+        self.thread.reply(m, text)
+        self.thread.refresh_status(e.run.id, Priority.FINAL)
 
     def on_finished(self, e: ev.RunFinished, m: RunMessages) -> None:
         run = e.run
