@@ -46,6 +46,7 @@ def main() -> int:
                     "ref=v2",
                     "--as",
                     "alice",
+                    "--here",
                     "--approve-as",
                     "bob",
                     "--manual-done",

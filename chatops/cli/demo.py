@@ -88,7 +88,7 @@ def run_demo(base: Path, cli_main: Callable[[list[str]], int]) -> int:
 
 
 def tour(base: Path, step: Callable[[str, str], int]) -> int:
-    approved = "--as alice --approve-as bob --manual-done"
+    approved = "--as alice --approve-as bob --manual-done --here"
     step("a deploy plan, as the bot would post it", "plan deploy demo ref=v2 --as alice")
     ok = step(
         "alice requests it, bob (lead) approves, the steps run on this machine",

@@ -199,6 +199,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.manual_done and not args.here:
+        raise ParameterError("--manual-done drives the run in this terminal: add --here")
     w = _wire(args, stream=args.stream)
     params = _params(w, args)
     if args.import_file:
@@ -219,8 +221,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(render.plan_text(req.plan, req.verdict, req.run))
     if not req.verdict.ok:
         raise PolicyRefused(list(req.verdict.reasons))
-    if args.manual_done and not args.here:
-        raise ParameterError("--manual-done drives the run in this terminal: add --here")
     for approver in args.approve_as:
         try:
             status = w.changes.approve(req.run.id, approver, req.plan.sha256)

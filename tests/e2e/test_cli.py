@@ -38,6 +38,7 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         "status",
         "postmortem",
         "serve",
+        "worker",
         "console",
     ):
         out = chatops(env, cmd, "--help")
@@ -68,6 +69,7 @@ def test_shell_metacharacters_are_refused_and_nothing_runs(
         arg.format(c=canary),
         "--as",
         "U_CODER",
+        "--here",
         "--approve-as",
         "U_LEAD",
         "--manual-done",
@@ -111,6 +113,7 @@ def test_broken_task_json(env: dict[str, str], tmp_path: Path) -> None:
             "-",
             "--as",
             "U_CODER",
+            "--here",
             "--approve-as",
             "U_LEAD",
             "--manual-done",
@@ -138,6 +141,7 @@ def test_imported_commands_never_run(env: dict[str, str], tmp_path: Path, app: A
         "service=web",
         "--as",
         "U_CODER",
+        "--here",
         "--approve-as",
         "U_LEAD",
         "--manual-done",
@@ -168,6 +172,7 @@ def test_refused_plan_exits_3_with_reasons(env: dict[str, str]) -> None:
         "service=web",
         "--as",
         "U_ARCH",
+        "--here",
         "--approve-as",
         "U_LEAD",
         stdin=json.dumps(task),
@@ -194,6 +199,7 @@ def test_killed_process_leaves_an_interrupted_run(
             "ref=v2",
             "--as",
             "U_CODER",
+            "--here",
             "--approve-as",
             "U_LEAD",
             "--manual-done",
@@ -260,6 +266,7 @@ def test_json_logs_are_one_object_a_line(env: dict[str, str]) -> None:
         "ref=v2",
         "--as",
         "U_CODER",
+        "--here",
         "--approve-as",
         "U_LEAD",
         "--manual-done",
@@ -308,7 +315,9 @@ def test_a_refused_break_glass_leaves_no_stray_run(env: dict[str, str]) -> None:
     """`run --approve-as` someone who may not approve (the requester, not a lead): the run
     it made is cancelled, audited, and says so; without approvers it says how to end it."""
     for approver in ("U_CODER", "U_ONCALL"):  # four-eyes; not a lead
-        out = chatops(env, "run", "deploy", "web", "--as", "U_CODER", "--approve-as", approver)
+        out = chatops(
+            env, "run", "deploy", "web", "--as", "U_CODER", "--here", "--approve-as", approver
+        )
         assert out.returncode != 0 and "cancelled, its approval was refused" in out.stderr
     runs = chatops(env, "runs")
     assert "awaiting_approval" not in runs.stdout and runs.stdout.count("cancelled") == 2
@@ -351,7 +360,7 @@ def test_a_hotfix_from_the_terminal_says_its_post_mortem_is_open_and_it_is_writt
 
     _, _, err = run(
         *("run", "hotfix", "web", "ref=main", "--text", "labels down", "--as", "U_ONCALL"),
-        *("--approve-as", "U_LEAD", "--manual-done"),
+        *("--here", "--approve-as", "U_LEAD", "--manual-done"),
     )
     assert "run #1 was a hotfix: its post-mortem is open" in err, err
     assert "chatops postmortem 1 --write --as USER" in err

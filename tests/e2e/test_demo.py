@@ -63,7 +63,7 @@ def test_every_process_runs_end_to_end_on_the_demo(
     demo: Demo, process: str, params: list[str], approvers: list[str]
 ) -> None:
     requester = {"hotfix": "dave", "debug": "dave", "config-fix": "dave"}.get(process, "alice")
-    approve = [a for who in approvers for a in ("--approve-as", who)]
+    approve = [a for who in approvers for a in ("--here", "--approve-as", who)]
     code = chatops(
         demo,
         "run",
@@ -92,8 +92,10 @@ def test_a_migration_backs_up_migrates_and_verifies(demo: Demo) -> None:
             "migration",
             "demo",
             *args,
+            "--here",
             "--approve-as",
             "carol",
+            "--here",
             "--approve-as",
             "bob",
             "--manual-done",
@@ -120,6 +122,7 @@ def test_the_health_check_outlives_the_command_that_built_the_demo(demo: Demo) -
             "ref=v3-broken",
             "--as",
             "alice",
+            "--here",
             "--approve-as",
             "bob",
             "--manual-done",
@@ -136,6 +139,7 @@ def test_the_health_check_outlives_the_command_that_built_the_demo(demo: Demo) -
             "ref=v2",
             "--as",
             "alice",
+            "--here",
             "--approve-as",
             "bob",
             "--manual-done",
@@ -161,6 +165,7 @@ def test_a_failed_data_fix_restores_the_backup(demo: Demo) -> None:
         "script=scripts/fix-labels-buggy.py",
         "--as",
         "alice",
+        "--here",
         "--approve-as",
         "bob",
         "--manual-done",

@@ -15,6 +15,7 @@ def test_the_report_counts_a_run_from_the_terminal_in_json_and_text(env: dict[st
         "service=web",
         "--as",
         "U_CODER",
+        "--here",
         "--approve-as",
         "U_LEAD",
         "--manual-done",

@@ -146,6 +146,7 @@ def test_the_terminal_prints_the_same_personal_link(env: dict[str, str]) -> None
         "service=web",
         "--as",
         "U_CODER",
+        "--here",
         "--approve-as",
         "U_LEAD",
         "--manual-done",

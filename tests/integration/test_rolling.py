@@ -164,13 +164,13 @@ def test_a_rolling_deploy_from_the_terminal(env: dict[str, str], app: App) -> No
     cfg["services"]["web"]["environments"]["production"]["hosts"] = hosts
     path.write_text(yaml.safe_dump(cfg))
     args = ("run", "rolling-deploy", "web", "ref=v2", "--as", "U_CODER")
-    sick = chatops(env, *args, "--approve-as", "U_LEAD", "--manual-done")
+    sick = chatops(env, *args, "--here", "--approve-as", "U_LEAD", "--manual-done")
     assert sick.returncode == 1 and "rolled_back (step health@1 failed" in sick.stdout
     assert "local-2: exit" not in sick.stdout  # the canary failed: no second batch ran
     with health_server(app) as url:
         cfg["services"]["web"]["health"]["url"] = url
         path.write_text(yaml.safe_dump(cfg))
-        out = chatops(env, *args, "--approve-as", "U_LEAD", "--manual-done")
+        out = chatops(env, *args, "--here", "--approve-as", "U_LEAD", "--manual-done")
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.index("local-1: exit 0") < out.stdout.index("local-2: exit 0")
     assert "succeeded" in out.stdout
