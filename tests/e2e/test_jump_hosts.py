@@ -110,7 +110,7 @@ def test_a_deploy_runs_through_the_bastion(hops: tuple[Sshd, Sshd], tmp_path: Pa
         settings = Settings(
             config=path, database_url=f"sqlite:///{tmp_path / 'c.db'}", commands=ROOT / "commands"
         )
-        built = build(settings).start()
+        built = build(settings, here=True).start()  # this process is the run's worker
         try:
             w = built.wired
             req = w.changes.request("deploy", {"service": "web", "ref": "v2"}, requester="U_CODER")

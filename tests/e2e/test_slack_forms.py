@@ -14,6 +14,7 @@ from slack_sdk.models.views import View
 
 from chatops.adapters.clock import ManualClock
 from chatops.engine.domain.run import RunState
+from chatops.engine.ports import WorkerInfo
 from chatops.simulator.harness import ChatHarness
 from tests.apps import ROOMY, App, make_app, service_config
 from tests.conftest import ROOT
@@ -299,22 +300,35 @@ def test_a_dead_replicas_run_is_marked_interrupted_by_the_sweep(
     slack.settle()
     store = slack.wired.queries
     runs = Each(slack.wired.tx, "runs")
-    assert runs.claim_parked(1, "other-host:4242:dead", clock.now())  # another replica took it
+    other = "other-host:4242:dead"
+    assert runs.claim_parked(1, other, clock.now())  # another replica's worker took it on
+    steps = Each(slack.wired.tx, "steps")  # and was running `snapshot` on the local host
+    Each(slack.wired.tx, "runs").set_current_step(1, "snapshot", clock.now())
+    steps.start(1, "main", "snapshot", "", clock.now())
+    steps.start(1, "main", "snapshot", "h1", clock.now())
+    now = clock.now()
+    slack.wired.workers.register(WorkerInfo(other, "serve", "other-host", 4242, None, now, now))
     slack.sweeper.sweep()
-    assert store.get_run(1).state == RunState.RUNNING  # its heartbeat is fresh: alive
-    clock.advance(timedelta(minutes=3))
+    assert store.get_run(1).state == RunState.RUNNING  # its worker beats: alive, left alone
+    assert store.get_run(1).owner == other
+    clock.advance(timedelta(minutes=3))  # its worker fell silent: dead
     slack.sweeper.sweep()
     slack.settle()
+    # taken over; but a command on this machine keeps no record of how it ended: nobody can
+    # say whether `snapshot` ran, so a lead decides (never run twice by a machine's guess)
     assert store.get_run(1).state == RunState.INTERRUPTED
     [plan] = slack.plans()
-    assert "Nothing will re-run until a lead resumes it" in slack.thread(plan)[-1].all_text()
+    said = [m.all_text() for m in slack.thread(plan)]
+    assert any("took over" in t and "other-host:4242:dead" in t for t in said)
+    assert "Nothing will re-run until a lead resumes it" in said[-1]
+    assert "nothing there records how it ended" in said[-1]
     slack.click("chatops.resume", user="U_CODER")
     slack.settle()
     assert any("only a lead may resume" in t for t in slack.ephemerals("U_CODER"))
     slack.click("chatops.resume", user="U_LEAD")
     slack.settle()
     run = store.get_run(1)
-    assert run.state == RunState.RUNNING and run.current_step == "prepare"  # re-runs from there
+    assert run.state == RunState.RUNNING and run.current_step in ("prepare", "snapshot")
     assert any("Resumed by <@U_LEAD>" in m.all_text() for m in slack.thread(plan))
 
 
