@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatops.adapters.config_files import (
     PACKAGED,
@@ -17,6 +19,9 @@ from chatops.engine.planning.actions import unsupported
 from chatops.engine.planning.inventory import Host
 from chatops.engine.redact import Redactor
 
+if TYPE_CHECKING:
+    from chatops.store.reader import Reader
+
 LABEL = {
     "ok": "ok",
     "unreachable": "unreachable",
@@ -27,7 +32,7 @@ LABEL = {
 }
 
 
-def check_database(url: str) -> str:
+def check_database(url: str, dead_after: timedelta = timedelta(seconds=20)) -> str:
     """One line on the database: reachable, at the schema this chatops reads (or not created
     yet, for a SQLite file). Failures propagate (main prints them as one line, exit 4)."""
     from chatops.cli.failures import safe_url
@@ -41,9 +46,30 @@ def check_database(url: str) -> str:
     try:
         if not reader.exists:
             return f"database {safe_url(url)}: not created yet (the first command that writes does)"
-        return f"database {safe_url(url)}: ok (schema {SCHEMA_HEAD})"
+        return f"database {safe_url(url)}: ok (schema {SCHEMA_HEAD})\n" + workers_said(
+            reader, dead_after
+        )
     finally:
         reader.close()
+
+
+def workers_said(reader: Reader, dead_after: timedelta) -> str:
+    """The live workers, one line each, or that none runs (a run approved now would wait)."""
+    from chatops.adapters.liveness import worker_alive
+
+    now = datetime.now(UTC)
+    live = [w for w in reader.workers() if worker_alive(w, now, dead_after)]
+    if not live:
+        return (
+            "workers: none is running: approved runs wait (start `chatops serve` or "
+            "`chatops worker`)"
+        )
+    lines = [f"workers: {len(live)} running"]
+    for w in live:
+        site = f", site {w.site}" if w.site else ""
+        ago = (now - w.beat_at).total_seconds()
+        lines.append(f"  {w.id} ({w.kind}{site}), beat {ago:.0f}s ago")
+    return "\n".join(lines)
 
 
 def check_slack(token: str, api_url: str | None) -> tuple[bool, str]:
@@ -91,7 +117,7 @@ def check(config_path: Path, commands: Path, connect: bool, database_url: str = 
             odd = ", ".join(sorted(set(rule.environments) - envs))
             print(f"warning: approval rule {rule.name!r} names unknown environment(s): {odd}")
     if database_url:
-        print(check_database(database_url))
+        print(check_database(database_url, config.policies.stale_run_delta))
     if config.agents.channel is None:
         print("note: agents.channel is not set: agents' plans would not be posted in Slack")
     for rb in runbooks.values():

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from chatops.engine.domain.identity import Agent
 from chatops.engine.domain.run import AuditEvent, RunState, RunView, StepRecord, StepState
 from chatops.engine.planning.freezes import Freeze
+from chatops.engine.ports import WorkerInfo
 from chatops.errors import ConfigError, NotFound
 from chatops.store.audit_chain import Row
 
@@ -153,6 +154,17 @@ class Reader:
         return [
             Freeze(f"ad hoc #{i}", (svc,) if svc else (), reason, _time(until), by)
             for i, svc, reason, until, by in rows
+        ]
+
+    def workers(self) -> list[WorkerInfo]:
+        """The workers on the list (alive or not: `liveness.worker_alive` says)."""
+        rows = self._rows(
+            "SELECT id, kind, host, pid, site, started_at, beat_at, process_key, config_hash "
+            "FROM workers ORDER BY started_at"
+        )
+        return [
+            WorkerInfo(i, k, h, p, s, _time(start), _time(beat), key or "", cfg or "")
+            for i, k, h, p, s, start, beat, key, cfg in rows
         ]
 
     def agents(self) -> list[Agent]:
