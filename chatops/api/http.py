@@ -266,7 +266,8 @@ class Api:
 
         def work(c: Caller) -> Any:
             evidence = Evidence(body.evidence, tuple(body.links))
-            return {"run": views.run_json(self.gate.mark_done(c, run_id, step, evidence))}
+            run = self.gate.mark_done(c, run_id, step, evidence)
+            return {"run": views.run_json(run), "note": self.gate.idle_note(run)}
 
         return await self.call(request, "mark_done", work, detail=f"run {run_id} step {step}")
 

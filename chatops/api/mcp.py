@@ -302,11 +302,8 @@ def build_server(
         links: list[str] | None = None,
     ) -> out.StepReported:
         def work(c: Caller) -> Any:
-            return {
-                "run": views.run_json(
-                    gate.mark_done(c, run_id, step_id, Evidence(evidence, tuple(links or ())))
-                )
-            }
+            run = gate.mark_done(c, run_id, step_id, Evidence(evidence, tuple(links or ())))
+            return {"run": views.run_json(run), "note": gate.idle_note(run)}
 
         return out.StepReported.model_validate(
             call(ctx, "mark_done", work, f"run {run_id} step {step_id}")

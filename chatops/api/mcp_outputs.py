@@ -80,6 +80,10 @@ class Events(_Answer):
 
 class StepReported(_Answer):
     run: dict[str, Any]
+    note: str | None = Field(
+        default=None,
+        description="set when no worker is alive to go on with the run: it waits until one is",
+    )
 
 
 class Cancelled(_Answer):

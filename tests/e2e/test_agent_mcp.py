@@ -132,6 +132,45 @@ def test_over_stdio_against_chatops_mcp(rig: AgentRig) -> None:
     assert actors == {"agent:architect-agent"}
 
 
+async def report_and_leave(rig: AgentRig) -> tuple[int, dict[str, Any]]:
+    """An Architect proposes over stdio and leaves; a lead approves; the Coder reports its
+    step done over stdio and closes its session at once, as an agent's client does when its
+    session ends (`chatops mcp` then exits)."""
+    slack: ChatHarness = rig.slack
+    async with over_stdio(rig, rig.tokens["architect-agent"]) as arch:
+        made = await tool(
+            arch,
+            "propose_change",
+            {"process": "deploy", "params": DEPLOY, "reason": "ship v2", "on_behalf_of": "U_CODER"},
+        )
+    run_id = int(made["run"]["id"])
+    await in_thread(lambda: rig.until(lambda: slack.plans(CHANNEL)))
+    await in_thread(lambda: slack.click("chatops.approve", user="U_LEAD"))
+    await in_thread(
+        lambda: rig.until(lambda: slack.wired.queries.get_run(run_id).current_step == "prepare")
+    )
+    async with over_stdio(rig, rig.tokens["coder-agent"]) as coder:
+        done = await tool(
+            coder,
+            "mark_step_done",
+            {"run_id": run_id, "step_id": "prepare", "evidence": "v2 tagged, CI green"},
+        )
+    return run_id, done
+
+
+def test_an_agents_exit_never_touches_its_run(rig: AgentRig) -> None:
+    """The run goes on in serve, a worker; the agent's process, gone, never ran a step."""
+    run_id, done = anyio.run(report_and_leave, rig)
+    assert done["note"] is None  # a worker is alive: nothing to warn of
+    queries = rig.slack.wired.queries
+    rig.until(lambda: queries.get_run(run_id).state.is_terminal, timeout=120)
+    run = queries.get_run(run_id)
+    assert run.state.value == "succeeded", run.error
+    actions = [act for _a, act, _d in rig.audit()]
+    assert "run.interrupted" not in actions and "run.taken_over" not in actions
+    assert (rig.app.app_dir / "VERSION").read_text().strip() == "v2"
+
+
 async def refusals(rig: AgentRig) -> None:
     async with over_http(rig, rig.tokens["coder-agent"]) as coder:
         with pytest.raises(ToolRefused, match="must NOT change the database schema"):

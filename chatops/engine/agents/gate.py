@@ -317,6 +317,11 @@ class AgentGate:
         self.ops.continue_run(run_id)
         return run
 
+    def idle_note(self, run: RunView) -> str | None:
+        """That no worker is alive to go on with `run` (None: one is): a run never waits
+        silently for nobody."""
+        return self.ops.idle_note(run, "goes on")
+
     def cancel(self, caller: Caller, run_id: int) -> RunView:
         run = self._readable(caller, run_id)
         if run.requester != caller.who:

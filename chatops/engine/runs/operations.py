@@ -75,9 +75,9 @@ class Operations:
     def idle_note(self, run: RunView, what: str = "approved") -> str | None:
         """ "run #12 approved; no worker is running, so it waits: ..." when no live worker
         can take `run` (of its site), None when one can or this process is one."""
-        if self.executes or self.workforce is None:
-            return None
         site = self.changes.config.site_of(run.service, run.environment)
+        if (self.executes and site == self.runner.site) or self.workforce is None:
+            return None
         if self.workforce.alive(site):
             return None
         return idle_note(run.id, site, what)

@@ -65,6 +65,11 @@ def register(app: App, s: SlackServices) -> None:
                     ":ballot_box_with_check: Your approval is recorded; still needed: "
                     + "; ".join(status.missing)
                 )
+                return
+            idle = s.ops.idle_note(status.run)  # its site's workers: none alive
+            m = s.records.get(run_id) if idle is not None else None
+            if idle is not None and m is not None:  # said in the thread: nobody waits blind
+                s.notifier.reply(m, f":hourglass_flowing_sand: {idle[0].upper()}{idle[1:]}")
 
         handle(body, RUN_HASH, work)
 
