@@ -34,6 +34,7 @@ class AgentRig:
     tokens: dict[str, str] = field(default_factory=dict)
 
     def add(self, name: str, role: str, **kw: Any) -> str:
+        kw.setdefault("acts_for", ("U_CODER",))  # whom the tests' agents act for
         _agent, token = self.slack.wired.agents.add(name, role, by="U_LEAD", **kw)
         self.tokens[name] = token
         return token

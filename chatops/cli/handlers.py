@@ -394,6 +394,7 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
         services=[x for x in args.services.split(",") if x],
         processes=[x for x in args.processes.split(",") if x],
         expires=expires,
+        acts_for=[x.strip() for x in args.acts_for.split(",") if x.strip()],
     )
     print(f"agent {agent.name} ({agent.role}) added. Its token, shown this once:")
     print(token)

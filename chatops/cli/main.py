@@ -348,6 +348,14 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--services", default="", help="comma-separated (default: all)")
     a.add_argument("--processes", default="", help="comma-separated (default: all its role may)")
     a.add_argument("--expires", help="a duration like 30d or 12h (default: never)")
+    a.add_argument(
+        "--for",
+        dest="acts_for",
+        default="",
+        metavar="USERS",
+        help="the people (Slack user ids, comma-separated) it may act for with on_behalf_of "
+        "(default: nobody); each is told by DM when it does",
+    )
     a.add_argument("--as", dest="as_user", required=True, help="who adds it (a lead)")
     a.set_defaults(func=_lazy("cmd_agent_add"))
     a = asub.add_parser("list", parents=[common], help="every agent, its scope and state")

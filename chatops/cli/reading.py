@@ -104,7 +104,7 @@ def cmd_agent_list(args: argparse.Namespace) -> int:
     if not agents:
         print("no agents; add one with: chatops agent add NAME --role architect --as LEAD")
         return 0
-    rows = [("NAME", "ROLE", "STATE", "EXPIRES", "SERVICES", "PROCESSES")]
+    rows = [("NAME", "ROLE", "STATE", "EXPIRES", "SERVICES", "PROCESSES", "ACTS FOR")]
     for a in agents:
         rows.append(
             (
@@ -114,6 +114,7 @@ def cmd_agent_list(args: argparse.Namespace) -> int:
                 a.expires_at.strftime("%Y-%m-%d %H:%M") if a.expires_at else "never",
                 ",".join(a.services) or "all",
                 ",".join(a.processes) or "all its role may",
+                ",".join(a.acts_for) or "nobody",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -22,6 +22,7 @@ def _agent(r: AgentRow) -> Agent:
         r.created_at,
         r.expires_at,
         r.revoked_at,
+        tuple(x for x in (r.acts_for or "").split(",") if x),
     )
 
 
@@ -42,6 +43,7 @@ class SqlAgents:
                         created_by=agent.created_by,
                         created_at=agent.created_at,
                         expires_at=agent.expires_at,
+                        acts_for=",".join(agent.acts_for),
                     )
                 )
             return True

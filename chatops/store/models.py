@@ -233,6 +233,7 @@ class AgentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acts_for: Mapped[str] = mapped_column(Text, default="")  # Slack user ids, comma-separated
 
 
 class FreezeRow(Base):

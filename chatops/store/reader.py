@@ -171,7 +171,7 @@ class Reader:
         """Every agent and its scope (never a token: only its hash is stored)."""
         rows = self._rows(
             "SELECT name, role, services, processes, created_by, created_at, expires_at, "
-            "revoked_at FROM agents ORDER BY name"
+            "revoked_at, acts_for FROM agents ORDER BY name"
         )
         return [
             Agent(
@@ -183,6 +183,7 @@ class Reader:
                 _time(r[5]),
                 _time(r[6]),
                 _time(r[7]),
+                tuple(x for x in (r[8] or "").split(",") if x),
             )
             for r in rows
         ]

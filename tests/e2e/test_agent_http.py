@@ -152,6 +152,31 @@ def test_a_call_outside_the_agents_scope_gets_403_with_the_reason(rig: AgentRig)
     assert refused == ["debug-agent may propose only debug"]
 
 
+def test_on_behalf_of_names_only_the_people_a_lead_listed_who_are_told(rig: AgentRig) -> None:
+    """An agent may not name any lead (who would be barred from approving by four-eyes and
+    credited with a request never made): only those `--for` lists, and they hear of it."""
+    token = rig.add("helper-agent", "architect", acts_for=("U_CODER",))
+    proposal = {"process": "deploy", "params": DEPLOY, "reason": "ship v2"}
+    status, body, _ = rig.api("POST", "/plans", token, {**proposal, "on_behalf_of": "U_LEAD"})
+    assert status == 403
+    assert body["error"] == "helper-agent may act only for U_CODER, not for U_LEAD"
+    status, _body, _ = rig.api(
+        "POST", "/plans", token, proposal, headers={"X-On-Behalf-Of": "U_ARCH"}
+    )
+    assert status == 403  # the header is the same claim
+    refused = [d for a, act, d in rig.audit() if act == "denied.on_behalf_of"]
+    assert len(refused) == 2 and "not for U_LEAD" in refused[-1] + refused[0]
+    assert not rig.slack.wired.queries.list_runs(10)  # nothing was proposed
+    status, made, _ = rig.api("POST", "/plans", token, {**proposal, "on_behalf_of": "U_CODER"})
+    assert status == 201, made
+    rig.slack.settle()
+    told = [m.all_text() for m in rig.slack.standin.channel("U_CODER")]
+    assert any(f"run #{made['run']['id']}" in t and "on your behalf" in t for t in told), told
+    nobody = rig.add("lonely-agent", "architect", acts_for=())
+    status, body, _ = rig.api("POST", "/plans", nobody, {**proposal, "on_behalf_of": "U_CODER"})
+    assert status == 403 and "may act only for nobody" in body["error"]
+
+
 def test_unreadable_input_gets_a_clear_4xx(rig: AgentRig) -> None:
     arch = rig.tokens["architect-agent"]
     assert rig.api("POST", "/plans", arch, {"process": "deploy"})[0] == 400  # no reason

@@ -123,14 +123,16 @@ def test_the_sql_store_keeps_only_the_hash(db_url: str) -> None:
 def test_the_cli_adds_lists_and_revokes_agents(env: dict[str, str], tmp_path: Path) -> None:
     refused = chatops(env, "agent", "add", "coder-agent", "--role", "coder", "--as", "U_CODER")
     assert refused.returncode == 3 and "only a lead" in refused.stderr
-    added = chatops(
-        env, "agent", "add", "coder-agent", "--role", "coder", "--expires", "30d", "--as", "U_LEAD"
-    )
+    add = ("agent", "add", "coder-agent", "--role", "coder", "--expires", "30d")
+    odd = chatops(env, *add, "--for", "U_CODER,dana", "--as", "U_LEAD")
+    assert odd.returncode == 2 and "'dana': Slack user ids" in odd.stderr
+    added = chatops(env, *add, "--for", "U_CODER, U_ONCALL", "--as", "U_LEAD")
     assert added.returncode == 0, added.stderr
     token = added.stdout.splitlines()[1]
     assert token.startswith("chatops-agent-")
     listed = chatops(env, "agent", "list")
     assert "coder-agent" in listed.stdout and "active" in listed.stdout
+    assert "ACTS FOR" in listed.stdout and "U_CODER,U_ONCALL" in listed.stdout
     assert token not in listed.stdout
     db = sqlite3.connect(tmp_path / "c.db")
     [(stored,)] = db.execute("SELECT token_hash FROM agents").fetchall()

@@ -8,7 +8,6 @@ done with evidence and cancel their own runs; people approve.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.parts import Requested
 from chatops.engine.domain.agent_rules import principal, proposal_refusal
 from chatops.engine.domain.evidence import Evidence
-from chatops.engine.domain.identity import Agent
+from chatops.engine.domain.identity import PERSON, Agent
 from chatops.engine.domain.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
 from chatops.engine.incidents.logquery import LogQuery
 from chatops.engine.incidents.oncall import LogResult, OnCall, ServiceStatus
@@ -44,7 +43,6 @@ __all__ = [
     "RunbookInfo",
 ]
 
-PERSON = re.compile(r"[UW][A-Z0-9_]{2,20}")
 MAX_EVENTS = 200
 MAX_ID = 2**62
 REFUSED = "-refused-"  # the rate-limit bucket of calls without a valid token
@@ -123,6 +121,14 @@ class AgentGate:
         if on_behalf_of is not None and not PERSON.fullmatch(on_behalf_of):
             raise ParameterError("on_behalf_of must be a Slack user id (U0123ABCD)")
         caller = Caller(agent, token, on_behalf_of)
+        if on_behalf_of is not None and on_behalf_of not in agent.acts_for:
+            # never on the agent's word: a person named here is barred from approving
+            # (four-eyes) and credited with the request, so only those a lead listed
+            mayfor = ", ".join(agent.acts_for) or "nobody (`chatops agent add ... --for`)"
+            why = f"{agent.name} may act only for {mayfor}, not for {on_behalf_of}"
+            self.limiter.take(agent.name)
+            self._audit(Caller(agent, token, None), "denied.on_behalf_of", why)
+            raise PermissionDenied(why)
         self.limiter.take(agent.name)
         who = f"; on behalf of {on_behalf_of}" if on_behalf_of else ""
         self._audit(caller, f"agent.{op}", f"{detail}{who}".strip("; ")[:500])

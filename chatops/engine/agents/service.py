@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from chatops.engine.domain.agent_rules import AGENT_PREFIX, is_agent
-from chatops.engine.domain.identity import NAME, ROLES, Agent, new_token, token_hash
+from chatops.engine.domain.identity import NAME, PERSON, ROLES, Agent, new_token, token_hash
 from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import AuditEvent
 from chatops.engine.planning.config import Config
@@ -53,6 +53,7 @@ class AgentService:
         services: Sequence[str] = (),
         processes: Sequence[str] = (),
         expires: timedelta | None = None,
+        acts_for: Sequence[str] = (),
     ) -> tuple[Agent, str]:
         """A new agent and its token (shown once; only its hash is kept). Only a lead may."""
         self._lead(by, "agent_add")
@@ -68,6 +69,12 @@ class AgentService:
         unknown = [p for p in processes if p not in self.runbooks]
         if unknown:
             raise ParameterError(f"unknown process(es): {', '.join(unknown)}")
+        odd = [p for p in acts_for if not PERSON.fullmatch(p)]
+        if odd:
+            raise ParameterError(
+                f"--for {', '.join(map(repr, odd))}: Slack user ids (U0123ABCD), the people "
+                "it may act for"
+            )
         now = self.clock.now()
         agent = Agent(
             name,
@@ -77,6 +84,7 @@ class AgentService:
             by,
             now,
             now + expires if expires is not None else None,
+            acts_for=tuple(dict.fromkeys(acts_for)),
         )
         token = new_token()
         with self.tx() as t:
@@ -85,6 +93,7 @@ class AgentService:
             scope = (
                 f"role {role}; services {', '.join(services) or 'all'}; "
                 f"processes {', '.join(processes) or 'all its role allows'}; "
+                f"acts for {', '.join(agent.acts_for) or 'nobody'}; "
                 f"expires {agent.expires_at.isoformat() if agent.expires_at else 'never'}"
             )
             t.audit.append(AuditEvent(now, by, "agent.added", detail=f"{name}: {scope}"))

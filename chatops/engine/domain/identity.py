@@ -9,10 +9,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["NAME", "ROLES", "TOKEN_PREFIX", "Agent", "new_token", "token_hash"]
+__all__ = ["NAME", "PERSON", "ROLES", "TOKEN_PREFIX", "Agent", "new_token", "token_hash"]
 
 ROLES = ("architect", "coder")
 NAME = re.compile(r"[a-z][a-z0-9-]{1,39}")
+PERSON = re.compile(r"[UW][A-Z0-9_]{2,20}")  # a Slack user id: whom an agent acts for
 TOKEN_PREFIX = "chatops-agent-"  # noqa: S105 - a prefix, not a secret
 
 
@@ -26,6 +27,8 @@ class Agent:
     created_at: datetime
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    #: the people (Slack user ids) it may act for (`on_behalf_of`); empty: for nobody
+    acts_for: tuple[str, ...] = ()
 
     def state(self, now: datetime) -> str:
         if self.revoked_at is not None:

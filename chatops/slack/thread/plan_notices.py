@@ -9,6 +9,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from chatops.engine.domain import events as ev
+from chatops.engine.domain.agent_rules import is_agent
 from chatops.engine.domain.run import RunView
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.policy import Verdict
@@ -67,6 +68,14 @@ class PlanNotices:
             raise
         self.thread.records.save(run.id, channel, str(resp["ts"]))
         m = self.thread.records.get(run.id)
+        if plan.on_behalf_of and is_agent(run.requester):  # the person hears it from us
+            self.thread.dm(
+                [plan.on_behalf_of],
+                f":robot_face: {bk.escape(run.requester.removeprefix('agent:'))} asked for "
+                f"run #{run.id} ({plan.runbook} on {plan.service}/{plan.environment}) on your "
+                f"behalf, in <#{channel}>. If you did not ask for it, reject it there or tell "
+                "a lead.",
+            )
         for i, more in enumerate(rest, 1):  # the steps the message had no room for
             if m is not None:
                 self.thread.reply(

@@ -1,4 +1,5 @@
-"""Workers: the processes that execute runs, with their heartbeats; a run's site.
+"""Workers: the processes that execute runs, with their heartbeats; a run's site; the people
+an agent may act for.
 
 Revision ID: 0013
 Revises: 0012
@@ -34,9 +35,13 @@ def upgrade() -> None:
     op.create_index("ix_workers_beat_at", "workers", ["beat_at"])
     with op.batch_alter_table("runs") as batch:
         batch.add_column(sa.Column("site", sa.String(64), nullable=True))
+    with op.batch_alter_table("agents") as batch:
+        batch.add_column(sa.Column("acts_for", sa.Text(), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("agents") as batch:
+        batch.drop_column("acts_for")
     with op.batch_alter_table("runs") as batch:
         batch.drop_column("site")
     op.drop_index("ix_workers_beat_at", "workers")
