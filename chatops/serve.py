@@ -32,6 +32,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
 
             from chatops.api.web import agent_endpoints
             from chatops.slack.transport.http import asgi
+            from chatops.slack.transport.limits import bounded
 
             routes, lifespan = agent_endpoints(
                 bot.wired.gate, bot.wired.redactor, settings.public_url or ""
@@ -40,15 +41,16 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
             log.info(
                 "serving Slack, /api/v1, /mcp, /runs and /insights over HTTP on %s:%s", host, port
             )
+            app = asgi(
+                bot.app,
+                bot.health,
+                settings.slack_signing_secret,
+                routes,
+                lifespan,
+                inbox=bot.inbox,
+            )
             uvicorn.run(
-                asgi(
-                    bot.app,
-                    bot.health,
-                    settings.slack_signing_secret,
-                    routes,
-                    lifespan,
-                    inbox=bot.inbox,
-                ),
+                **bounded(app, settings.max_body, settings.header_timeout),
                 host=host,
                 port=port,
                 log_level="warning",

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # the site whose runs this worker executes (`chatops worker --site`; serve's, if set):
     # hosts behind a network boundary name theirs in the inventory
     site: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    # bounds before authentication: a request body's bytes (413 past it), and the seconds a
+    # request's headers may take (the connection is closed past it)
+    max_body: int = Field(default=1024 * 1024, ge=1024)
+    header_timeout: float = Field(default=10.0, gt=0)
     socket_grace: float = 60.0  # seconds Socket Mode may be down before /healthz says 503
     socket_ping: float = 10.0  # seconds between Socket Mode pings (a dead socket is seen then)
     # run pages: links are signed with this key (default: one derived from the Slack signing

@@ -41,11 +41,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
         import uvicorn
 
         from chatops.slack.transport.http import ops_asgi
+        from chatops.slack.transport.limits import bounded
 
+        app = bounded(ops_asgi(built.health), settings.max_body, settings.header_timeout)
         server = uvicorn.Server(
-            uvicorn.Config(
-                ops_asgi(built.health), host="127.0.0.1", port=args.port, log_level="warning"
-            )
+            uvicorn.Config(**app, host="127.0.0.1", port=args.port, log_level="warning")
         )
         threading.Thread(target=server.run, name="chatops-health", daemon=True).start()
     where = f"site {settings.site}" if settings.site else "no site"

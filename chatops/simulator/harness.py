@@ -30,6 +30,7 @@ from chatops.simulator.slack_sim import (
 )
 from chatops.simulator.standin import SlackStandIn
 from chatops.slack.transport.http import asgi
+from chatops.slack.transport.limits import bounded
 from chatops.web.routes import web_routes
 
 __all__ = ["BOT_TOKEN", "QUIET", "SIGNING_SECRET", "ChatHarness", "RemoteSlack", "SlackSim", "sign"]
@@ -105,7 +106,7 @@ class ChatHarness(SlackSim):
             self.app, self.bot.health, SIGNING_SECRET, routes, lifespan, inbox=self.bot.inbox
         )
         server_config = uvicorn.Config(
-            self._api,
+            **bounded(self._api, self.settings.max_body, self.settings.header_timeout),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

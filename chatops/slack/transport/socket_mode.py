@@ -32,6 +32,7 @@ def socket_mode(
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from chatops.slack.transport.http import ops_asgi
+    from chatops.slack.transport.limits import bounded
     from chatops.slack.transport.socket_health import SocketHealth, combined
 
     assert settings.slack_app_token
@@ -56,7 +57,11 @@ def socket_mode(
     try:
         log.info("serving /healthz and /metrics on %s:%s", host, port)
         uvicorn.run(
-            ops_asgi(lambda: combined(health, socket), routes),
+            **bounded(
+                ops_asgi(lambda: combined(health, socket), routes),
+                settings.max_body,
+                settings.header_timeout,
+            ),
             host=host,
             port=port,
             log_level="warning",
