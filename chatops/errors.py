@@ -82,9 +82,9 @@ class UnknownName(NotFound, ParameterError):
 
 
 class RateLimited(ChatopsError):
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, retry_after: float, why: str = "too many requests") -> None:
         self.retry_after = retry_after
-        super().__init__(f"too many requests: try again in {retry_after:.0f} s")
+        super().__init__(f"{why}: try again in {retry_after:.0f} s")
 
 
 class StoreUnavailable(Exception):

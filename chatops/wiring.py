@@ -322,7 +322,9 @@ def core(
         gate=gate,
         freezes=FreezeService(config, tx, clock, roles),
         pages=pages,
-        insights=Insights(history, config, roles, clock, tx, link_key, link_ttl),
+        insights=Insights(
+            history, config, roles, clock, tx, link_key, link_ttl, refusals=pages.refusals
+        ),
     )
 
 

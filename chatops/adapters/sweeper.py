@@ -62,6 +62,7 @@ class Sweeper:
             log.warning("run %s was left running by a dead process: now interrupted", run_id)
         self.replay_inbox()
         self.engine.changes.expiry.expire_due()
+        self.engine.pages.flush_refusals()  # a flood of bad links that stopped: its count
         self.engine.ops.kick()
         if self.prune is not None:
             gone = self.prune()

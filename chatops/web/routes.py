@@ -26,19 +26,21 @@ from starlette.routing import BaseRoute, Route
 from chatops.engine.runs.insights import Insights
 from chatops.engine.runs.pages import RunPages
 from chatops.engine.runs.printable import Printable
-from chatops.errors import NotFound, PermissionDenied
+from chatops.errors import NotFound, PermissionDenied, RateLimited
 from chatops.web.html import csp, refusal_page
 from chatops.web.insights_html import insights_page
 from chatops.web.output_html import OutputQuery, output_page
 from chatops.web.run_html import run_page
 
-__all__ = ["POLL", "web_routes"]
+__all__ = ["MAX_STREAMS", "MAX_STREAMS_PER_USER", "POLL", "Streams", "web_routes"]
 
 log = logging.getLogger(__name__)
 
 POLL = 1.0  # seconds between looks at a live run, for its events
 RECHECK = 30.0  # seconds between checks, on a live stream, that its link still opens
 KEEP_ALIVE = 15.0  # seconds of silence after which a stream says it is still there
+MAX_STREAMS_PER_USER = 10  # live pages one person may have open at once
+MAX_STREAMS = 200  # live pages open at once, in all
 
 
 def _headers(script: bool = False, form: bool = False) -> dict[str, str]:
@@ -66,7 +68,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _guarded(handler: Handler) -> Handler:
-    """NotFound is 404, a refused link 403, anything else a 503 that says so (logged)."""
+    """NotFound is 404, a refused link 403 (429 past a client's limit of refused links),
+    anything else a 503 that says so (logged)."""
 
     async def guarded(request: Request) -> Response:
         try:
@@ -75,6 +78,10 @@ def _guarded(handler: Handler) -> Handler:
             return _refuse(request, 404, str(e))
         except PermissionDenied as e:
             return _refuse(request, 403, str(e))
+        except RateLimited as e:
+            refused = _refuse(request, 429, str(e))
+            refused.headers["retry-after"] = str(max(1, round(e.retry_after)))
+            return refused
         except Exception:
             log.exception("a web page failed: %s", request.url.path)
             return _refuse(request, 503, "this page could not be read just now: try again")
@@ -82,13 +89,46 @@ def _guarded(handler: Handler) -> Handler:
     return guarded
 
 
-def web_routes(pages: RunPages, insights: Insights | None = None) -> list[BaseRoute]:
+def _client(request: Request) -> str:
+    """The client's address (the proxy's X-Forwarded-For, where uvicorn trusts it)."""
+    return request.client.host if request.client else "unknown"
+
+
+class Streams:
+    """The live pages' event streams open now: at most `per_user` for one person and `total`
+    in all; past either a new one is answered 429 (the page falls back to reloading)."""
+
+    def __init__(self, per_user: int = MAX_STREAMS_PER_USER, total: int = MAX_STREAMS) -> None:
+        self.per_user = per_user
+        self.total = total
+        self.open: dict[str, int] = {}
+
+    def enter(self, user: str) -> None:
+        if sum(self.open.values()) >= self.total:
+            raise RateLimited(10.0, f"{self.total} live pages are open: try again shortly")
+        if self.open.get(user, 0) >= self.per_user:
+            raise RateLimited(
+                10.0, f"{self.per_user} live pages are open for you: close one, or reload"
+            )
+        self.open[user] = self.open.get(user, 0) + 1
+
+    def leave(self, user: str) -> None:
+        self.open[user] -= 1
+        if not self.open[user]:
+            del self.open[user]
+
+
+def web_routes(
+    pages: RunPages, insights: Insights | None = None, streams: Streams | None = None
+) -> list[BaseRoute]:
+    live_streams = streams or Streams()  # touched on the event loop only: no lock
+
     async def page(request: Request) -> Response:
         run_id = _number(request, "run_id")
         if run_id is None:
             raise NotFound("no such run")
         token = request.query_params.get("t", "")
-        found = await run_in_threadpool(pages.open, run_id, token)
+        found = await run_in_threadpool(pages.open, run_id, token, _client(request))
         live = not found.run.state.is_terminal
         return HTMLResponse(run_page(found, token), headers=_headers(script=live))
 
@@ -97,9 +137,19 @@ def web_routes(pages: RunPages, insights: Insights | None = None) -> list[BaseRo
         if run_id is None:
             raise NotFound("no such run")
         token = request.query_params.get("t", "")
-        first, _live = await run_in_threadpool(pages.version, run_id, token)
+        user = await run_in_threadpool(pages.viewer, run_id, token, _client(request))
+        first, _live = await run_in_threadpool(pages.version, run_id, token, False)
+        live_streams.enter(user)
+
+        async def counted() -> AsyncIterator[str]:
+            try:
+                async for part in _stream(request, pages, run_id, token, first):
+                    yield part
+            finally:
+                live_streams.leave(user)
+
         return StreamingResponse(
-            _stream(request, pages, run_id, token, first),
+            counted(),
             media_type="text/event-stream",
             headers={**_headers(), "x-accel-buffering": "no"},
         )
@@ -113,7 +163,9 @@ def web_routes(pages: RunPages, insights: Insights | None = None) -> list[BaseRo
     async def output(request: Request) -> Response:
         run_id, step = _step(request)
         token = request.query_params.get("t", "")
-        title, chunks = await run_in_threadpool(pages.output_of, run_id, token, step)
+        title, chunks = await run_in_threadpool(
+            pages.output_of, run_id, token, step, _client(request)
+        )
         query = OutputQuery.of(dict(request.query_params))
         html = await run_in_threadpool(output_page, run_id, step, title, chunks, token, query)
         return HTMLResponse(html, headers=_headers(form=True))
@@ -121,7 +173,7 @@ def web_routes(pages: RunPages, insights: Insights | None = None) -> list[BaseRo
     async def download(request: Request) -> Response:
         run_id, step = _step(request)
         token = request.query_params.get("t", "")
-        chunks = await run_in_threadpool(pages.output, run_id, token, step)
+        chunks = await run_in_threadpool(pages.output, run_id, token, step, _client(request))
         raw = request.query_params.get("raw") == "1"
 
         def shown() -> Iterator[str]:
@@ -144,7 +196,7 @@ def web_routes(pages: RunPages, insights: Insights | None = None) -> list[BaseRo
         service = request.query_params.get("service") or None
         if service is not None and (len(service) > 64 or not service.replace("-", "").isalnum()):
             raise NotFound(f"no service {service[:64]!r}")
-        found = await run_in_threadpool(insights.open, token, service)
+        found = await run_in_threadpool(insights.open, token, service, _client(request))
         return HTMLResponse(insights_page(found), headers=_headers())
 
     return [

@@ -6,7 +6,9 @@ dribble in is cut off after the header timeout; what was accepted before still w
 from __future__ import annotations
 
 import socket
+import sqlite3
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,3 +145,25 @@ def test_a_request_within_the_bounds_is_served(serve: Serve) -> None:
     body = b'{"type": "url_verification"}'
     answer = exchange(serve.port, head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
     assert answer.startswith(b"HTTP/1.1 401"), answer[:200]  # unsigned: refused, not 413
+
+
+def test_a_flood_of_bad_links_writes_a_few_rows_not_one_each(serve: Serve, tmp_path: Path) -> None:
+    """300 unauthenticated page requests from one address: the first few refused with 403
+    and on record, the rest 429 with Retry-After and not written to the audit chain."""
+    statuses: list[int] = []
+    retry: set[str] = set()
+    for _ in range(300):
+        req = urllib.request.Request(f"http://127.0.0.1:{serve.port}/insights?t=garbage")
+        try:
+            urllib.request.urlopen(req, timeout=10)
+            statuses.append(200)
+        except urllib.error.HTTPError as e:
+            statuses.append(e.code)
+            if e.code == 429:
+                retry.add(e.headers.get("retry-after", ""))
+    assert statuses[:10] == [403] * 10 and set(statuses[10:]) == {429}
+    assert retry and all(r.isdigit() and int(r) >= 1 for r in retry)
+    db = Path(serve.env["CHATOPS_DATABASE_URL"].removeprefix("sqlite:///"))
+    with sqlite3.connect(db) as c:
+        rows = c.execute("SELECT COUNT(*) FROM audit_events WHERE action = 'denied.insights'")
+        assert rows.fetchone()[0] <= 11  # ten, and at most one summary

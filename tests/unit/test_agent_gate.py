@@ -65,7 +65,9 @@ def build(config: Config, runbooks: dict[str, Runbook]) -> Agents:
         ("coder-agent", "coder", ()),
         ("web-coder", "coder", ("other",)),
     ):
-        _agent, tokens[name] = service.add(name, role, by="U_LEAD", services=scope)
+        _agent, tokens[name] = service.add(
+            name, role, by="U_LEAD", services=scope, acts_for=("U_DANA", "U_LEAD")
+        )
     return Agents(gate, r, db, service, tokens)
 
 

@@ -57,7 +57,9 @@ def test_runs_by_state_and_lists_with_headers(
     said(capsys)
     assert cli(["agent", "list", *common]) == 0
     header, row = said(capsys).splitlines()
-    assert header.split() == ["NAME", "ROLE", "STATE", "EXPIRES", "SERVICES", "PROCESSES"]
+    assert header.split() == [
+        *("NAME", "ROLE", "STATE", "EXPIRES", "SERVICES", "PROCESSES", "ACTS", "FOR")
+    ]
     assert row.split()[:3] == ["arch", "architect", "active"]
 
 

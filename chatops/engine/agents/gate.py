@@ -35,7 +35,6 @@ from chatops.errors import NotAuthenticated, NotFound, ParameterError, Permissio
 __all__ = [
     "MAX_EVENTS",
     "MAX_ID",
-    "PERSON",
     "REFUSED",
     "AgentGate",
     "Caller",

@@ -22,6 +22,7 @@ from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import AuditEvent, RunState, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.ports import Clock
+from chatops.engine.runs.refusals import Refusals
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import PermissionDenied
 
@@ -100,7 +101,9 @@ class Insights:
         tx: Transactions,
         key: bytes,
         ttl: float = 3600.0,
+        refusals: Refusals | None = None,
     ) -> None:
+        self.refusals = refusals or Refusals(clock)  # shared with the run pages: one limit
         self.history = history  # None: a store the numbers cannot be read from (memory)
         self.config = config
         self.roles = roles
@@ -130,12 +133,18 @@ class Insights:
         expires = int(self.clock.now().timestamp() + self.ttl)
         return f"/insights?t={token_for(self.key, INSIGHTS, user, expires)}"
 
-    def open(self, token: str, service: str | None = None) -> InsightsPage:
-        """The page for the user `token` names: LinkRefused or PermissionDenied (audited)."""
+    def open(self, token: str, service: str | None = None, client: str = "unknown") -> InsightsPage:
+        """The page for the user `token` names: LinkRefused or PermissionDenied (audited, up
+        to a client address's limit: then RateLimited, and a summary row a minute)."""
         try:
             granted = read_token(self.key, token, INSIGHTS, self.clock.now().timestamp())
         except LinkRefused as e:
-            self._deny("link", str(e))
+            why = f"{e}; from {client}"
+            self.refusals.refused(
+                client,
+                lambda: self._deny("link", why),
+                lambda said: self._deny("link", said),
+            )
             raise
         self._check(granted.user)
         until = self.clock.now()

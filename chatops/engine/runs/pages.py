@@ -26,6 +26,7 @@ from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.policy import evaluate
 from chatops.engine.ports import Clock
 from chatops.engine.runs.queries import Queries
+from chatops.engine.runs.refusals import Refusals
 from chatops.engine.unit_of_work import Transactions
 from chatops.errors import NotFound, PermissionDenied
 
@@ -114,6 +115,7 @@ class RunPages:
         self.ttl = ttl
         self.chain = chain  # verifies the whole audit chain: its verdict, for the page
         self.held_by = held_by  # the roles of who is not a person (an active agent's own)
+        self.refusals = Refusals(clock)
 
     @property
     def enabled(self) -> bool:
@@ -134,11 +136,11 @@ class RunPages:
         expires = int(self.clock.now().timestamp() + self.ttl)
         return f"/runs/{run.id}?t={token_for(self.key, run.id, user, expires)}"
 
-    def open(self, run_id: int, token: str) -> RunPage:
+    def open(self, run_id: int, token: str, client: str = "unknown") -> RunPage:
         """The page of run `run_id` for the user `token` names. NotFound if there is no such
         run; LinkRefused or PermissionDenied (audited) if the link does not open it."""
         run = self.queries.get_run(run_id)
-        viewer = self._pass(run, token).user
+        viewer = self._pass(run, token, client).user
         plan = self.queries.load_plan(run.task_id)
         steps = self.queries.steps(run.id)
         live: dict[int, str] = {}
@@ -161,13 +163,19 @@ class RunPages:
             evaluate(plan).reasons,
         )
 
-    def version(self, run_id: int, token: str, check: bool = True) -> tuple[str, bool]:
+    def viewer(self, run_id: int, token: str, client: str = "unknown") -> str:
+        """Who the link names, if it opens the run's page (as `open` checks it)."""
+        return self._pass(self.queries.get_run(run_id), token, client).user
+
+    def version(
+        self, run_id: int, token: str, check: bool = True, client: str = "unknown"
+    ) -> tuple[str, bool]:
         """What changes when anything the run's page shows does, and whether the run still
         goes on; the link is checked first (unless `check` is False: a live page checks it
         again every so often, not at each look)."""
         run = self.queries.get_run(run_id)
         if check:
-            self._pass(run, token)
+            self._pass(run, token, client)
         return self._version(run, self.queries.steps(run.id)), not run.state.is_terminal
 
     def _version(self, run: RunView, steps: list[StepRecord]) -> str:
@@ -183,14 +191,18 @@ class RunPages:
             parts.append(f"pm:{postmortem.done_at}:{postmortem.reminders_sent}")
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
-    def output(self, run_id: int, token: str, step_run_id: int) -> Iterator[str]:
+    def output(
+        self, run_id: int, token: str, step_run_id: int, client: str = "unknown"
+    ) -> Iterator[str]:
         """One step's whole output on one host, read a page of chunks at a time."""
-        return self.output_of(run_id, token, step_run_id)[1]
+        return self.output_of(run_id, token, step_run_id, client)[1]
 
-    def output_of(self, run_id: int, token: str, step_run_id: int) -> tuple[str, Iterator[str]]:
+    def output_of(
+        self, run_id: int, token: str, step_run_id: int, client: str = "unknown"
+    ) -> tuple[str, Iterator[str]]:
         """What the output is of ("<step> on <host>") and the output, as `output` reads it."""
         run = self.queries.get_run(run_id)
-        self._pass(run, token)
+        self._pass(run, token, client)
         found = [s for s in self.queries.steps(run.id) if s.id == step_run_id and s.host]
         if not found:
             raise NotFound(f"run #{run.id} has no step output {step_run_id}")
@@ -198,11 +210,17 @@ class RunPages:
         what = f"{step.step_id}{' (rollback)' if step.phase == 'rollback' else ''} on {step.host}"
         return what, self.queries.output_chunks(step_run_id)
 
-    def _pass(self, run: RunView, token: str) -> Pass:
+    def _pass(self, run: RunView, token: str, client: str) -> Pass:
         try:
             granted = read_token(self.key, token, run.id, self.clock.now().timestamp())
         except LinkRefused as e:
-            self._deny("link", run, str(e))
+            # on record while few from this address; past that 429 and a row a minute
+            why = f"{e}; from {client}"
+            self.refusals.refused(
+                client,
+                lambda: self._deny("link", run, why),
+                lambda said: self._deny("link", None, said),
+            )
             raise
         self._check(run, granted.user)
         return granted
@@ -215,11 +233,21 @@ class RunPages:
             self._deny(user, run, why)
             raise PermissionDenied(why)
 
-    def _deny(self, actor: str, run: RunView, why: str) -> None:
+    def _deny(self, actor: str, run: RunView | None, why: str) -> None:
         with self.tx() as t:
             t.audit.append(
                 AuditEvent(
-                    self.clock.now(), actor, "denied.view", run.id, run.task_id, run.plan_hash, why
+                    self.clock.now(),
+                    actor,
+                    "denied.view",
+                    run.id if run else None,
+                    run.task_id if run else None,
+                    run.plan_hash if run else None,
+                    why,
                 )
             )
             t.commit()
+
+    def flush_refusals(self) -> None:
+        """The refused links counted past the limit and not yet summarised, on record."""
+        self.refusals.flush(lambda said: self._deny("link", None, said))
