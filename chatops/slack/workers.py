@@ -38,12 +38,18 @@ class Workers:
     def __init__(self, tasks: int = 8, runs: int = 8, completion: Completion | None = None) -> None:
         self.completion = completion  # a stored request's work: its tasks count toward it
         self.tasks = ThreadPoolExecutor(max_workers=tasks, thread_name_prefix="chatops-task")
+        # what cannot wait behind a flood of ordinary requests: a hotfix, on-call's reads,
+        # people's clicks (a lead's decision)
+        self.urgent = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatops-urgent")
         self.runs = ThreadPoolExecutor(max_workers=runs, thread_name_prefix="chatops-run")
         self._pending = 0
         self._lock = threading.Lock()
 
-    def task(self, fn: Callable[[], object], tell: Tell) -> Future[None]:
-        return self._submit(self.tasks, fn, tell, part_of_request=True)
+    def task(self, fn: Callable[[], object], tell: Tell, urgent: bool = False) -> Future[None]:
+        """A listener's work; `urgent` work has threads of its own, never queued behind the
+        ordinary requests."""
+        pool = self.urgent if urgent else self.tasks
+        return self._submit(pool, fn, tell, part_of_request=True)
 
     def run(self, fn: Callable[[], object]) -> Future[None]:
         """A run: not part of the request that started it (a run survives its process as a
@@ -88,5 +94,6 @@ class Workers:
                 log.exception("could not tell the user about an error")
 
     def shutdown(self) -> None:
+        self.urgent.shutdown(wait=True, cancel_futures=False)
         self.tasks.shutdown(wait=True, cancel_futures=False)
         self.runs.shutdown(wait=True, cancel_futures=False)

@@ -51,7 +51,7 @@ def register(app: App, s: SlackServices) -> None:
                 s.records.forget(key)
                 raise
 
-        s.workers.task(guarded, s.ephemeral(channel, user))
+        s.workers.task(guarded, s.ephemeral(channel, user), urgent=True)  # a person's click
 
     @app.action(bk.A_APPROVE)
     def approve(ack: Ack, body: dict[str, Any]) -> None:

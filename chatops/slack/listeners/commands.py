@@ -64,9 +64,16 @@ def register(app: App, s: SlackServices) -> None:
         user, channel = command["user_id"], command["channel_id"]
         if not s.first(f"command:{command.get('trigger_id')}"):
             return
-        s.workers.task(
-            lambda: request_from_text(
-                s, command.get("text", ""), user, channel, command["trigger_id"]
-            ),
-            s.ephemeral(channel, user),
-        )
+        if not s.admission.admit(user, channel):  # their earlier ones still wait to be posted
+            said = s.admission.refusal(user, channel)
+            if said is not None:
+                s.workers.task(lambda: s.ephemeral(channel, user)(said), lambda _m: None)
+            return
+
+        def work() -> None:
+            try:
+                request_from_text(s, command.get("text", ""), user, channel, command["trigger_id"])
+            finally:
+                s.admission.release(user, channel)
+
+        s.workers.task(work, s.ephemeral(channel, user))

@@ -166,6 +166,7 @@ def slash_command(
         s.workers.task(
             lambda: work(s, command.get("text", ""), user, channel),
             s.ephemeral(channel, user),
+            urgent=True,  # on-call's: never behind a flood of ordinary requests
         )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
@@ -14,6 +15,8 @@ from chatops.engine.approvals.changes import ChangeService
 from chatops.engine.approvals.parts import Requested
 from chatops.engine.front.services import Services
 from chatops.engine.runs.operations import Operations
+from chatops.slack.admission import Admission
+from chatops.slack.budget import Priority
 from chatops.slack.home import HomePublisher
 from chatops.slack.records import SlackRecords
 from chatops.slack.thread.notifier import SlackNotifier
@@ -36,6 +39,7 @@ class SlackServices:
     home: HomePublisher
     delivering: Callable[[], bool] = lambda: False
     public_url: str = "http://127.0.0.1:3000"  # where people reach serve: links start there
+    admission: Admission = field(default_factory=Admission)  # one person's queued requests
 
     @property
     def busy(self) -> bool:
@@ -88,8 +92,12 @@ class SlackServices:
     def post_plan(self, req: Requested, channel: str) -> None:
         """Post the plan at once, from the request's own task; if Slack fails now, the event
         stream posts it when Slack answers again (once: the post is claimed either way)."""
+        # a hotfix's plan takes the channel's next post; an ordinary one waits its turn
+        budget = getattr(self.client, "budget", None)  # the SafeWebClient's (tests: none)
+        rank = Priority.NOW if req.run.is_hotfix else Priority.ACT
         try:
-            self.notifier.post_plan(req.run, req.plan, req.verdict, channel)
+            with budget.at(rank) if budget is not None else contextlib.nullcontext():
+                self.notifier.post_plan(req.run, req.plan, req.verdict, channel)
         except Exception as e:
             log.warning(
                 "could not post the plan of run %s now (%s); the event stream will",
