@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +21,8 @@ from chatops.adapters.config_files import (
 from chatops.adapters.feeds import Published
 from chatops.adapters.liveness import worker_alive
 from chatops.adapters.sweeper import Sweeper
-from chatops.engine.domain.run import RunState
+from chatops.engine.domain.run import AuditEvent, RunState
+from chatops.engine.planning.config import Config
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
 from chatops.engine.runs.operations import at_once
 from chatops.errors import ConfigError
@@ -31,6 +32,7 @@ from chatops.wiring import Wired, wire_engine
 
 if TYPE_CHECKING:
     from chatops.adapters.audit_anchor import AuditAnchor
+    from chatops.adapters.config_reload import ConfigReload
     from chatops.adapters.scheduler import ReminderScheduler
 
 
@@ -68,6 +70,7 @@ class Container:
     probe: WriteProbe | None = None
     inbox: Any = None  # slack.transport.inbox.Inbox: requests acked, not yet handled
     pool: ThreadPoolExecutor | None = None  # the runs' threads, when they run in the background
+    reload: ConfigReload | None = None  # the config in force, re-read when its files change
 
     def health(self) -> dict[str, object]:
         """Ready when the database takes a write (a full disk answers SELECT 1 and refuses
@@ -82,6 +85,9 @@ class Container:
             "database": db,
             "scheduler": role,
         }
+        if self.reload is not None:  # replicas show which config each serves
+            kept = self.reload.state
+            state["config"] = {"sha256": kept.sha256[:12], "refused": kept.error}
         if db != "ok":
             state["reason"] = f"the database cannot be written ({db.removeprefix('error: ')})"
             return state
@@ -120,6 +126,8 @@ class Container:
             self.scheduler.start()
         if self.wired.loop is not None:
             self.wired.loop.start()
+        if self.reload is not None:
+            self.reload.start()
         _settled()
         return self
 
@@ -141,6 +149,8 @@ class Container:
         """Stop sweeping and reminding, finish the tasks in hand, tell Slack what the runs
         said (the feeds and the desk, each for up to `drain` seconds), and hand the feeds
         to whichever process comes next."""
+        if self.reload is not None:
+            self.reload.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.sweeper is not None:
@@ -267,7 +277,40 @@ def _worker(
             retry=scheduler_retry if scheduler_retry is not None else settings.scheduler_retry,
         )
         wired.listen(reminders)
-    return Container(wired=wired, sweeper=sweeper, scheduler=reminders, pool=pool)
+    return Container(
+        wired=wired,
+        sweeper=sweeper,
+        scheduler=reminders,
+        pool=pool,
+        reload=_reload(settings, wired),
+    )
+
+
+def _reload(
+    settings: Settings, wired: Wired, after: Callable[[Config], None] = lambda _c: None
+) -> ConfigReload:
+    """The config in force of a serve or worker, re-read when its files change (or SIGHUP);
+    the worker's beat carries its hash."""
+    from chatops.adapters.config_reload import ConfigReload
+
+    def record(action: str, detail: str) -> None:
+        with wired.tx() as t:
+            t.audit.append(AuditEvent(wired.clock.now(), "chatops", action, detail=detail))
+            t.commit()
+
+    reload = ConfigReload(
+        settings.config,
+        settings.commands,
+        wired.config,
+        wired.runbooks,
+        wired.redactor,
+        record,
+        every=settings.reload_every,
+        after=after,
+    )
+    if wired.loop is not None:
+        wired.loop.config_hash = lambda: reload.sha256
+    return reload
 
 
 def _slack(
@@ -326,8 +369,30 @@ def _slack(
     notifier = SlackNotifier(
         client, wired.queries, records, wired.clock, progress_every=throttle_every
     )
+
+    def groups_follow(c: Config) -> None:  # user groups named by the roles in force
+        directory.groups = sorted({g for m in c.roles.values() for g in m.groups})
+
+    reload = _reload(settings, wired, groups_follow)
+
+    def config_notice(user: str) -> str | None:
+        """A refused config, told to the leads on their App Home until it is fixed."""
+        refused = reload.state.error
+        if refused is None or "lead" not in wired.roles.of(user):
+            return None
+        return (
+            f":warning: The config files were changed and refused; the config in force "
+            f"(sha256 {reload.sha256[:12]}) stays until they are fixed: {refused}"
+        )
+
     home = HomePublisher(
-        client, wired.queries, wired.clock, records, throttle, team=wired.insights.team
+        client,
+        wired.queries,
+        wired.clock,
+        records,
+        throttle,
+        team=wired.insights.team,
+        notice=config_notice,
     )
     # Slack is slow at times: its consumers follow the stored events on threads of their own;
     # a lane may wait for a final state to reach Slack, so there are enough for ten live runs
@@ -390,6 +455,7 @@ def _slack(
             also=anchor.tick,  # the leader anchors the audit chain
         )
         wired.listen(reminders)
+
     return Container(
         wired=wired,
         app=app,
@@ -398,4 +464,5 @@ def _slack(
         scheduler=reminders,
         anchor=anchor,
         inbox=inbox,
+        reload=reload,
     )

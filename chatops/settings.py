@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     # bounds before authentication: a request body's bytes (413 past it), and the seconds a
     # request's headers may take (the connection is closed past it)
     max_body: int = Field(default=1024 * 1024, ge=1024)
+    reload_every: float = Field(default=2.0, gt=0)  # seconds between looks at the config files
     header_timeout: float = Field(default=10.0, gt=0)
     socket_grace: float = 60.0  # seconds Socket Mode may be down before /healthz says 503
     socket_ping: float = 10.0  # seconds between Socket Mode pings (a dead socket is seen then)

@@ -33,7 +33,14 @@ class Redactor:
     """Replaces secret values (given) and token-shaped strings with a mask."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        values = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._values: set[str] = set()
+        self._re = re.compile("|".join(f"(?:{p})" for p in TOKEN_PATTERNS))
+        self.extend(secrets)
+
+    def extend(self, secrets: Iterable[str]) -> None:
+        """Redact these too (a reloaded config's secrets); none is ever forgotten."""
+        self._values |= {s for s in secrets if s and len(s) >= 4}
+        values = sorted(self._values, key=len, reverse=True)
         parts = [re.escape(v) for v in values] + TOKEN_PATTERNS
         self._re = re.compile("|".join(f"(?:{p})" for p in parts))
 

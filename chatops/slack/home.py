@@ -56,7 +56,9 @@ def team_blocks(n: TeamNumbers) -> list[bk.Block]:
     return [section]
 
 
-def home_view(o: Overview, team: TeamNumbers | None = None) -> dict[str, Any]:
+def home_view(
+    o: Overview, team: TeamNumbers | None = None, notice: str | None = None
+) -> dict[str, Any]:
     blocks: list[bk.Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "chatops"}},
         bk.context(
@@ -65,6 +67,8 @@ def home_view(o: Overview, team: TeamNumbers | None = None) -> dict[str, Any]:
         ),
         {"type": "divider"},
     ]
+    if notice:
+        blocks.append(bk.section(bk.escape_message(notice)[:2900]))
     if o.freezes:
         lines = ["*:snowflake: Change freezes in force*"]
         lines += [f"• {bk.escape(f.describe())}" for f in o.freezes[:10]]
@@ -121,8 +125,10 @@ class HomePublisher:
         records: SlackRecords,
         throttle: Throttle | None = None,
         team: Callable[[], TeamNumbers | None] | None = None,
+        notice: Callable[[str], str | None] = lambda _user: None,
     ) -> None:
         self.client = client
+        self.notice = notice  # what a person must know first (a refused config, to leads)
         self.team = team  # the team's four numbers (Insights.team), read at most once a minute
         self.queries = queries
         self.clock = clock
@@ -139,7 +145,7 @@ class HomePublisher:
                 team = self.team()
             except Exception:  # the numbers are a nicety: the home is shown without them
                 log.exception("could not read the team's numbers for the App Home")
-        return home_view(self.queries.overview(user), team)
+        return home_view(self.queries.overview(user), team, self.notice(user))
 
     def publish_home(self, user: str) -> None:
         try:

@@ -240,6 +240,13 @@ class Config(BaseModel):
     starts: StartPolicy = StartPolicy()
     secrets: Secrets = Secrets()
 
+    def take(self, new: Config) -> None:
+        """A reload: this Config, the one every service of a process holds, takes `new`'s
+        values (validated already), so every later check reads the config in force. The
+        one sanctioned change of a frozen Config; plans are stored and never change."""
+        for name in type(self).model_fields:
+            object.__setattr__(self, name, getattr(new, name))
+
     def site_of(self, service: str | None, environment: str | None) -> str | None:
         """The site whose workers run this service+environment's steps (None: no site)."""
         svc = self.services.get(service or "")
