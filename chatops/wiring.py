@@ -301,6 +301,7 @@ def core(
         site=site,
     )
     ops = Operations(changes, runner, start, executes=executes, workforce=workforce)
+    changes.ctx.read_facts = runner.drift.read_plan  # a plan shows its hosts as they are
     queries = Queries(tx, config, roles, clock)
     agents = AgentService(tx, clock, config, runbooks, roles)
     waiters = Waiters()

@@ -6,6 +6,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from chatops.engine.domain.run import AuditEvent, RunView, StepRecord
+from chatops.engine.planning.drift import facts_said
 
 if TYPE_CHECKING:
     from chatops.engine.planning.plan import Plan
@@ -43,6 +44,8 @@ def plan_text(plan: Plan, verdict: Verdict, run: RunView | None = None) -> str:
     if plan.approval_rule:
         approval += f" ({plan.approval_rule})"
     lines.append(f"  approval: {approval}")
+    for said in facts_said(plan.facts):  # what approving it approves, as read when made
+        lines.append(f"  hosts as shown: {said}")
     lines.append("")
     for i, s in enumerate(plan.steps, 1):
         who = f" ({s.role})" if s.role else ""

@@ -9,7 +9,7 @@ import pytest
 
 from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import RunState, StepState
-from chatops.engine.planning.drift import DRIFT_STEP, facts_from
+from chatops.engine.planning.drift import DRIFT_STEP
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.runs.operations import Operations
 from chatops.errors import PermissionDenied
@@ -43,15 +43,37 @@ def test_unchanged_hosts_go_on_and_the_basis_is_on_record(
     r = rig(db_url, eck_config(), runbooks)
     at(r, A)
     ops, run_id = approved(r)
-    [recorded] = [e for e in r.audit.for_run(run_id) if e.action == "drift.recorded"]
-    assert facts_from(recorded.detail)["prod-1"] == {
+    plan = r.store.load_plan(r.store.get_run(run_id).task_id)
+    assert plan.facts["prod-1"] == {  # read when the plan was made: in what was approved
         "revision": A,
         "service": "unreadable (pm2 describe eckwms-global shows no status)",
         "host_key": "SHA256:known",
     }
+    assert not [e for e in r.audit.for_run(run_id) if e.action == "drift.recorded"]
     ops.mark_done(run_id, "prepare", "U_CODER")
     assert r.store.get_run(run_id).state == RunState.SUCCEEDED
     assert "DriftFound" not in r.events.names()
+
+
+def test_a_change_between_the_plan_and_the_quorum_is_caught(
+    db_url: str, runbooks: dict[str, Runbook]
+) -> None:
+    """The hosts as the plan showed them are what is approved: a hand commit that lands
+    after the plan was posted, a moment before or after the approving click, is a drift
+    (the facts are never read again at the quorum to become the basis)."""
+    r = rig(db_url, eck_config(), runbooks)
+    at(r, A)
+    ops = Operations(r.changes, r.runner)
+    made = r.changes.request("deploy", dict(SERVICE), requester="U_CODER")
+    assert made.plan.facts["prod-1"]["revision"] == A  # shown to the approvers
+    at(r, B)  # the hand commit, 0.2 s after the click was answered (or before)
+    ops.approve(made.run.id, "U_LEAD", made.plan.sha256)
+    ops.mark_done(made.run.id, "prepare", "U_CODER")
+    run = r.store.get_run(made.run.id)
+    assert run.state == RunState.RUNNING and run.current_step == DRIFT_STEP
+    assert planned(r) == []  # nothing touched
+    [found] = [e for e in r.events.seen if isinstance(e, ev.DriftFound)]
+    assert found.differences == (f"prod-1 was at {A[:12]} when approved, is at {B[:12]} now",)
 
 
 def test_a_commit_landing_stops_the_run_untouched_until_approved_again(

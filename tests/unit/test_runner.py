@@ -148,7 +148,8 @@ def test_cancel_ends_a_run_waiting_on_a_person_at_once(
     with pytest.raises(StateError):
         r.changes.handoffs.mark_done(run.id, "prepare", "U_CODER")
     assert r.runner.continue_run(run.id) is None
-    assert r.executor.calls == []
+    # nothing ran on a host: the only commands read the plans' facts when they were made
+    assert r.executor.sessions and all(s.startswith("facts-") for s in r.executor.sessions)
     assert [s.state for s in r.store.steps(run.id)] == [StepState.CANCELLED]
     assert [x.id for x in r.runner.drain()] == [second.id]  # the service is free again
 

@@ -198,6 +198,8 @@ class ChangeService:
     def submit(
         self, plan: Plan, requester: str, imported: bool = False, origin: str = ""
     ) -> Requested:
+        if evaluate(plan).ok:  # its hosts as they are now: what its approvers will approve
+            plan = self.ctx.with_facts(plan)
         with self.tx() as t:
             frozen = self._frozen(t, plan)
             if frozen is not None:

@@ -5,6 +5,7 @@ goes on record. Each part is handed one; none inherits from another."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,6 +51,15 @@ class ChangeContext:
         self.tx = tx
         self.clock = clock
         self.roles = roles
+        #: reads a plan's facts on its hosts (the runner's drift check); None: not read
+        self.read_facts: Callable[[Plan], dict[str, dict[str, str]]] | None = None
+
+    def with_facts(self, plan: Plan) -> Plan:
+        """`plan` with its hosts' facts as they are now, read outside any unit of work: what
+        its approvers will see and approve (its hash covers them)."""
+        if self.read_facts is None or not plan.drift:
+            return plan
+        return plan.model_copy(update={"facts": self.read_facts(plan)})
 
     def runbook(self, name: str) -> Runbook:
         rb = self.runbooks.get(name)

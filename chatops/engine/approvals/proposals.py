@@ -135,8 +135,12 @@ class Proposals:
             existing = None if run is None else t.plans.get(run.task_id)
         if run is None or existing is None:
             return self._submit(plan, who, imported=True, origin=origin)
-        same = plan.model_copy(
-            update={"task_id": existing.task_id, "created_at": existing.created_at}
+        same = plan.model_copy(  # a retry: the same plan, whatever its hosts say now
+            update={
+                "task_id": existing.task_id,
+                "created_at": existing.created_at,
+                "facts": existing.facts,
+            }
         )
         if same.sha256 == existing.sha256:
             return Requested(existing, evaluate(existing), run)
@@ -151,6 +155,7 @@ class Proposals:
         revised = plan.model_copy(update={"task_id": f"{base}~{version}"})
         if run.state in never_ran:  # rejected or expired: the revision is a new request
             return self._submit(revised, who, imported=True, origin=origin)
+        revised = self.ctx.with_facts(revised)
         with self.ctx.tx() as t:
             requested = self._revisions.put_revision(t, run, existing, revised, who)
             t.commit()

@@ -74,6 +74,11 @@ class Revisions:
                 answers={**old.answers, **(answers or {})},
                 task_id=f"{base}~{version}",
             )
+        plan = self.ctx.with_facts(plan)  # read on the hosts, outside any unit of work
+        with self.ctx.tx() as t:
+            run = t.runs.get(run_id)
+            if run.task_id != old.task_id:
+                raise StateError(f"run {run.id}'s plan changed meanwhile: look at it again")
             requested = self.put_revision(t, run, old, plan, user)
             t.commit()
             return requested

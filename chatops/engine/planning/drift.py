@@ -23,6 +23,7 @@ __all__ = [
     "Facts",
     "differences",
     "facts_from",
+    "facts_said",
     "facts_text",
 ]
 
@@ -64,6 +65,33 @@ def facts_from(text: str) -> Facts:
     }
 
 
+def facts_said(facts: Facts) -> list[str]:
+    """A plan's facts as its approvers read them, a line a host: "prod-1 at a1b2c3d4e5f6,
+    service online, host key SHA256:..."; "prod-1: facts unknown (...)" when a host could not
+    be read (the run then stops before its first command and asks again)."""
+    out = []
+    for host in sorted(facts):
+        got = facts[host]
+        unknown = [f"{n} {v}" for n, v in sorted(got.items()) if _unknown(v)]
+        if unknown:
+            out.append(f"{host}: facts unknown ({'; '.join(unknown)})")
+            continue
+        parts = []
+        if "revision" in got:
+            parts.append(f"at {_short('revision', got['revision'])}")
+        if "service" in got:
+            parts.append(f"service {got['service']}")
+        if "host_key" in got:
+            parts.append(f"host key {got['host_key'][:24]}")
+        out.append(f"{host} {', '.join(parts)}")
+    return out
+
+
+def _unknown(value: str) -> bool:
+    """A fact that could not be read (the host down, the command failing)."""
+    return value == "not read" or value.startswith("unreadable")
+
+
 def _short(name: str, value: str) -> str:
     if name == "revision" and len(value) == 40 and all(c in "0123456789abcdef" for c in value):
         return value[:12]
@@ -79,7 +107,7 @@ def differences(approved: Facts, now: Facts) -> list[str]:
         was, is_ = approved.get(host, {}), now.get(host, {})
         for name in sorted(set(was) | set(is_)):
             a, b = was.get(name, "not read"), is_.get(name, "not read")
-            if a != b:
+            if a != b:  # unknown then and known now differs: never a silent new basis
                 said = _SAID.get(name, "{host} " + name + " was {was} when approved, is {now} now")
                 out.append(said.format(host=host, was=_short(name, a), now=_short(name, b)))
     return out

@@ -107,6 +107,9 @@ class Plan(Frozen):
     start: Start | None = None  # approved now, started later: from when, until when
     #: the facts of its hosts recorded at approval and compared before the first machine step
     drift: list[Fact] = []
+    #: those facts as read on each host when the plan was made (host -> fact -> value): shown
+    #: to its approvers and in its hash, so an approval approves what it saw
+    facts: dict[str, dict[str, str]] = {}
 
     def canonical(self) -> bytes:
         data = self.model_dump(mode="json")
@@ -117,7 +120,7 @@ class Plan(Frozen):
         ):  # plans stored before keep their hash
             if data.get(added) is None:
                 data.pop(added, None)
-        for empty in ("required", "drift"):
+        for empty in ("required", "drift", "facts"):
             if not data.get(empty):
                 data.pop(empty, None)
         for step in [*data["steps"], *data["rollback"]]:

@@ -1,7 +1,9 @@
 """The drift check: what a plan was approved against on each host, read again before the
 run first touches one (engine/planning/drift.py says what and why).
 
-`record` runs when an approval completes the quorum (before the run may start);
+`read_plan` reads the facts when the plan is made: they are in the plan its approvers see
+and approve (its hash covers them), so nothing that changes after they were shown can
+become what was approved. (`record`, at the quorum, only for plans made without them.)
 `check` runs before the first machine step, reading the same facts again: the same, the
 run goes on; different, the run waits at the drift step for its approvers, nothing
 touched, and the thread shows the difference. A host that cannot be read now (or then)
@@ -32,7 +34,6 @@ from chatops.engine.planning.facts import fact_command, fact_value
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import Plan
 from chatops.engine.ports import Clock, Executor
-from chatops.engine.runs.host_steps import hosts_of
 from chatops.engine.runs.stops import Paused
 from chatops.engine.unit_of_work import Transactions, UnitOfWork
 
@@ -57,12 +58,28 @@ class DriftCheck:
         self.executors = executors
         self.max_parallel = max_parallel
 
+    def read_plan(self, plan: Plan) -> Facts:
+        """A new plan's facts, read on its hosts now (on connections of their own): what its
+        approvers will see and approve. A host that cannot be read says "unreadable (...)"
+        there, and never passes a check as unchanged."""
+        session = f"facts-{plan.task_id}"
+        try:
+            return self._read(plan.service, plan.environment, plan, session)
+        finally:
+            for executor in self.executors.values():
+                executor.close_session(session)
+
     def read(self, run: RunView, plan: Plan, session: str) -> Facts:
         """The plan's facts, read now on each of its hosts (over `session`'s connections)."""
-        hosts = _planned_hosts(self.config, run, plan)
-        if not plan.drift or not hosts or run.service is None:
+        return self._read(run.service, run.environment, plan, session)
+
+    def _read(
+        self, service: str | None, environment: str | None, plan: Plan, session: str
+    ) -> Facts:
+        hosts = _planned_hosts(self.config, service, environment, plan)
+        if not plan.drift or not hosts or service is None:
             return {}
-        svc = self.config.services[run.service]
+        svc = self.config.services[service]
 
         def on(host: Host) -> tuple[str, dict[str, str]]:
             executor = self.executors[host.transport]
@@ -88,7 +105,7 @@ class DriftCheck:
         with self.tx() as t:
             run = t.runs.get(run_id)
             plan = t.plans.get(run.task_id)
-        if not plan.drift:
+        if not plan.drift or plan.facts:  # read when the plan was made: approved as shown
             return
         session = f"drift-{run.id}"
         try:
@@ -107,7 +124,7 @@ class DriftCheck:
         if not plan.drift:
             return
         with self.tx() as t:
-            basis = _basis(t, run)
+            basis = _basis(t, run, plan)
         now = self.read(run, plan, session)
         if basis is None:  # never recorded (the quorum's process died first): from now on
             log.warning("run %s: no facts recorded at approval; recorded at its start", run.id)
@@ -132,14 +149,25 @@ class DriftCheck:
         )
 
 
-def _basis(t: UnitOfWork, run: RunView) -> Facts | None:
-    """What the run's plan was last approved against: recorded at the quorum, or the hosts
-    as found and approved again."""
+def _basis(t: UnitOfWork, run: RunView, plan: Plan) -> Facts | None:
+    """What the run's plan was last approved against: the hosts as found and approved again
+    at the drift step, else the facts in the plan (read when it was made and shown to its
+    approvers), else (a plan made without them) those recorded at the quorum."""
     rows = [e for e in t.audit.for_run(run.id) if e.action in (RECORDED, REAPPROVED)]
     rows = [e for e in rows if e.plan_hash in (None, run.plan_hash)]
+    again = [e for e in rows if e.action == REAPPROVED]
+    if again:
+        return facts_from(again[-1].detail)
+    if plan.facts:
+        return plan.facts
     return facts_from(rows[-1].detail) if rows else None
 
 
-def _planned_hosts(config: Config, run: RunView, plan: Plan) -> list[Host]:
+def _planned_hosts(
+    config: Config, service: str | None, environment: str | None, plan: Plan
+) -> list[Host]:
     named = {c.host for s in [*plan.steps, *plan.rollback] for c in s.commands}
-    return [h for name, h in sorted(hosts_of(config, run).items()) if name in named]
+    if service is None or environment is None:
+        return []
+    env = config.services[service].environments[environment]
+    return [h for h in sorted(env.hosts, key=lambda h: h.name) if h.name in named]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chatops.engine.domain.run import RunState, RunView
+from chatops.engine.planning.drift import facts_said
 from chatops.engine.planning.plan import Plan, PlannedStep
 from chatops.engine.planning.policy import Verdict
 from chatops.engine.planning.starts import starts_said
@@ -174,6 +175,11 @@ def plan_parts(
     else:
         reasons = "\n".join(f"• {escape(r)}" for r in verdict.reasons)
         blocks.append(section(f":no_entry: *Refused by policy:*\n{reasons}"))
+    as_read = facts_said(plan.facts)  # what approving it approves, as read when it was made
+    if as_read:
+        unknown = any("facts unknown" in s for s in as_read)
+        mark = ":warning: *Facts unknown:* " if unknown else ":mag: *Hosts as shown:* "
+        blocks.append(context(mark + escape("; ".join(as_read))[:2900]))
     if run.state == RunState.AWAITING_APPROVAL and verdict.ok and plan.unanswered():
         blocks.extend(_unanswered(plan, run))
     elif run.state == RunState.AWAITING_APPROVAL and verdict.ok:
