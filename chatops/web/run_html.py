@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from chatops.engine.domain.delivery import time_to_approve
 from chatops.engine.domain.postmortem import QUESTIONS
+from chatops.engine.planning.drift import facts_said
 from chatops.engine.planning.durations import spoken
 from chatops.engine.planning.starts import starts_said
 from chatops.engine.runs.pages import RunPage
@@ -41,6 +42,13 @@ def _plan(page: RunPage) -> list[str]:
         )
     else:
         parts.append('<p id="verdict">Policy: the plan keeps every rule of its process.</p>')
+    shown = facts_said(plan.facts)
+    if shown:  # what approving it approved, as read on its hosts when it was made
+        parts.append(
+            '<p id="facts">Hosts as shown when it was approved:</p><ul>'
+            + "".join(f"<li>{t(s)}</li>" for s in shown)
+            + "</ul>"
+        )
     rows = []
     for i, step in enumerate([*plan.steps, *plan.rollback], 1):
         commands = "".join(
