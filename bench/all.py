@@ -25,6 +25,7 @@ BENCHES = {
     "output": "serve's peak memory for a 20 MB line against 100 KB of output",
     "incident": "ten runs in one channel against Slack's rate limits, and without them",
     "web": "a page of a 200k-line output, and a search, against bare Python",
+    "waits": "500 agents' waits at once: /healthz and a run page against an idle serve",
 }
 
 

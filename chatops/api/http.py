@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import shlex
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Request], Awaitable[Response]]
 PREFIX = "/api/v1"
 MAX_BODY = 256 * 1024
-THREADS = 48  # calls (long polls among them) in flight at once, apart from Slack's
+THREADS = 8  # calls in flight on threads at once (long polls hold none), apart from Slack's
 
 
 def status_of(e: ChatopsError) -> int:
@@ -98,22 +99,26 @@ class Api:
         self,
         request: Request,
         op: str,
-        work: Callable[[Caller], Any],
+        work: Callable[[Caller], Any] | None = None,
         *,
+        waiting: Callable[[Caller], Awaitable[Any]] | None = None,
         detail: str = "",
         status: int = 200,
         on_behalf_of: str | None = None,
     ) -> Response:
-        """Authenticate, run `work` on a thread of the API's own, answer JSON."""
+        """Authenticate, run `work` on a thread of the API's own (or await `waiting`, a long
+        poll that holds no thread), answer JSON."""
         token = bearer(request.headers)
         person = on_behalf_of or request.headers.get("x-on-behalf-of") or None
 
         def run() -> Any:
             caller = self.gate.enter(token, op, person, detail)
-            return work(caller)
+            return caller if work is None else work(caller)
 
         try:
             body = await anyio.to_thread.run_sync(run, limiter=self.threads)
+            if waiting is not None:
+                body = await waiting(body)
         except NotAuthenticated as e:
             return self.refuse(401, str(e), {"WWW-Authenticate": 'Bearer realm="chatops"'})
         except RateLimited as e:
@@ -234,11 +239,15 @@ class Api:
         timeout = _seconds(request.query_params.get("wait", "0"))
         if timeout is None:
             return self.refuse(400, "wait is a number of seconds")
+
+        arrived = time.monotonic()  # its deadline counts from here, not from a queue
+
+        async def wait(c: Caller) -> Any:  # holds no thread while it waits
+            decided = await self.gate.polls.decision(c, run_id, timeout, since=arrived)
+            return views.decision_json(decided)
+
         return await self.call(
-            request,
-            "wait",
-            lambda c: views.decision_json(self.gate.wait(c, run_id, timeout)),
-            detail=f"run {run_id}, up to {timeout:g} s",
+            request, "wait", waiting=wait, detail=f"run {run_id}, up to {timeout:g} s"
         )
 
     async def events(self, request: Request) -> Response:
@@ -248,13 +257,15 @@ class Api:
         after = q.get("after", "0")
         if timeout is None or not after.isdigit():
             return self.refuse(400, "after is an event position; wait a number of seconds")
+
+        arrived = time.monotonic()
+
+        async def follow(c: Caller) -> Any:  # holds no thread while it waits
+            found = await self.gate.polls.events(c, run_id, int(after), timeout, since=arrived)
+            return views.events_json(found, int(after))
+
         return await self.call(
-            request,
-            "events",
-            lambda c: views.events_json(
-                self.gate.follow(c, run_id, int(after), timeout), int(after)
-            ),
-            detail=f"run {run_id} after {after}",
+            request, "events", waiting=follow, detail=f"run {run_id} after {after}"
         )
 
     async def done(self, request: Request) -> Response:

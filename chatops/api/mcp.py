@@ -225,7 +225,7 @@ def build_server(
             while True:
                 left = this_call - (time.monotonic() - started)
                 piece = max(0.0, min(PROGRESS_EVERY, left))
-                decided = await anyio.to_thread.run_sync(gate.wait, caller, run_id, piece)
+                decided = await gate.polls.decision(caller, run_id, piece)  # no thread held
                 if decided.final or left <= PROGRESS_EVERY:
                     break
                 waited = before + time.monotonic() - started
@@ -274,19 +274,19 @@ def build_server(
         description="A run's events after position `after` (approvals, steps, output, the end), "
         "waiting up to wait_seconds for the first. Pass next_after back to continue.",
     )
-    def run_events(
+    async def run_events(
         ctx: Context, run_id: int, after: int = 0, wait_seconds: float = 0
     ) -> out.Events:
-        return out.Events.model_validate(
-            call(
-                ctx,
-                "events",
-                lambda c: views.events_json(
-                    gate.follow(c, run_id, max(0, after), max(0.0, wait_seconds)), after
-                ),
-                f"run {run_id} after {after}",
+        detail = f"run {run_id} after {after}"
+        try:
+            caller = await anyio.to_thread.run_sync(
+                gate.enter, token_of(ctx), "events", None, detail
             )
-        )
+            found = await gate.polls.events(caller, run_id, max(0, after), max(0.0, wait_seconds))
+        except ChatopsError as e:
+            raise fail(e) from None
+        answer = redact_tree(views.events_json(found, after), redactor)
+        return out.Events.model_validate(answer)
 
     @server.tool(
         **_hints("Report a step done", read=False, destructive=True, idempotent=False),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chatops.engine.planning.drift import DRIFT_STEP, facts_from
+from chatops.engine.planning.drift import DRIFT_STEP
 from chatops.simulator.harness import ChatHarness
 from tests.apps import ROOMY, App, git, health_server, make_app, service_config
 from tests.conftest import ROOT
@@ -53,11 +53,12 @@ def test_a_commit_landing_after_approval_stops_the_run_until_approved_again(
     h.click("chatops.approve", user="U_LEAD")
     h.settle()
     [run] = Each(sql(db), "runs").list()
-    [recorded] = [e for e in Each(sql(db), "audit").for_run(run.id) if e.action == "drift.recorded"]
     approved_at = app.head()
-    facts = facts_from(recorded.detail)["box-1"]
+    facts = Each(sql(db), "plans").get(run.task_id).facts["box-1"]  # read when it was made
     assert facts["revision"] == approved_at
     assert facts["host_key"] == fingerprint(sshd)  # the key the host presented, as known
+    [plan_message] = h.plans()
+    assert f"Hosts as shown:* box-1 at {approved_at[:12]}" in str(plan_message.blocks)
 
     git("-c", "user.email=ops@example.test", "-c", "user.name=ops", "commit", "-q",
         "--allow-empty", "-m", "patched by hand", cwd=app.app_dir)  # fmt: skip

@@ -184,6 +184,8 @@ def test_healthz(slack: ChatHarness) -> None:
     assert status == 200
     said = json.loads(body)
     workers = said.pop("workers")
+    config = said.pop("config")
+    assert config["refused"] is None and len(config["sha256"]) == 12  # the config it serves
     assert said == {
         "status": "ok",
         "database": "ok",

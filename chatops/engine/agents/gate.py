@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from chatops.engine.agents.long_polls import LongPolls
 from chatops.engine.agents.ratelimit import RateLimiter
 from chatops.engine.agents.service import AgentService
 from chatops.engine.agents.waiting import POLL, Decision, Waiters, decision_of
@@ -100,6 +101,8 @@ class AgentGate:
         self.pages = pages
         policy = config.agents
         self.limiter = limiter or RateLimiter(policy.requests_per_minute, policy.burst, clock)
+        self.waiters.per_agent = policy.max_waits
+        self.polls = LongPolls(self)  # the long polls that hold no thread
 
     # -- every call ------------------------------------------------------------------------
     def authenticate(self, token: str) -> Agent:
@@ -309,6 +312,11 @@ class AgentGate:
                 return found
             self.waiters.wait(seen, min(POLL, left))
             self.authenticate(caller.token)
+
+    def agents_now(self) -> list[Agent]:
+        """Every agent as the store has it now (revoked ones too)."""
+        with self.changes.tx() as t:
+            return t.agents.all()
 
     def _cap(self, timeout: float) -> float:
         if timeout < 0:

@@ -101,6 +101,8 @@ class AgentPolicy(BaseModel):
     requests_per_minute: Annotated[int, Field(ge=1, le=6000)] = 60
     burst: Annotated[int, Field(ge=1, le=1000)] = 20
     max_wait: Annotated[int, Field(ge=1, le=3600)] = 300  # seconds one wait may last
+    # waits (decisions, events) one agent may have open at once, per process; past: 429
+    max_waits: Annotated[int, Field(ge=1, le=10000)] = 64
 
     @field_validator("channel")
     @classmethod

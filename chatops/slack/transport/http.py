@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -87,16 +88,79 @@ def asgi(
     return api
 
 
+class Snapshots:
+    """/healthz's state and /metrics' text, made by a thread of their own every `every`
+    seconds and answered from memory on the event loop: a probe never waits behind a busy
+    pool or a slow store. A snapshot older than `stale` seconds (the store hangs the thread)
+    answers 503 and says so."""
+
+    def __init__(self, health: Health, every: float = 1.0, stale: float = 10.0) -> None:
+        self.health = health
+        self.every = every
+        self.stale = stale
+        self._state: tuple[float, dict[str, object]] | None = None
+        self._metrics: bytes = b""
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="chatops-health", daemon=True
+                )
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                state = self.health()
+            except Exception as e:  # a broken check is a degraded process, said plainly
+                state = {"status": "degraded", "reason": f"health check failed: {e!r}"[:300]}
+            try:
+                text = exposition()
+            except Exception:
+                log.exception("metrics could not be made")
+                text = self._metrics
+            self._state, self._metrics = (time.monotonic(), state), text
+            self._ready.set()
+            time.sleep(self.every)
+
+    async def state(self) -> dict[str, object]:
+        self._start()
+        if not self._ready.is_set():  # the first one: awaited without a thread
+            deadline = time.monotonic() + self.stale
+            while not self._ready.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+        got = self._state
+        if got is None:
+            return {"status": "degraded", "reason": "the health check has not completed yet"}
+        age = time.monotonic() - got[0]
+        if age > self.stale:
+            return {
+                **got[1],
+                "status": "degraded",
+                "reason": f"the health check has not completed for {age:.0f} s",
+            }
+        return got[1]
+
+    async def metrics(self) -> bytes:
+        await self.state()
+        return self._metrics
+
+
 def health_routes(health: Health) -> list[BaseRoute]:
-    """GET /healthz (200 while ok, 503 with the reason otherwise) and GET /metrics."""
+    """GET /healthz (200 while ok, 503 with the reason otherwise) and GET /metrics, both
+    answered on the event loop from a snapshot (`Snapshots`)."""
+    snapshots = Snapshots(health)
 
     async def healthz(_request: Request) -> Response:
-        state = await run_in_threadpool(health)
+        state = await snapshots.state()
         return JSONResponse(state, status_code=200 if state.get("status") == "ok" else 503)
 
     async def metrics(_request: Request) -> Response:
-        body = await run_in_threadpool(exposition)
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
+        return Response(await snapshots.metrics(), media_type=CONTENT_TYPE_LATEST)
 
     return [
         Route("/healthz", healthz, methods=["GET"]),
