@@ -66,6 +66,7 @@ def propose(rig: AgentRig, token: str) -> int:
 def test_a_hundred_waits_hold_no_thread_and_another_process_decides(rig: AgentRig) -> None:
     token = rig.add("waiting-agent", "coder")
     run_id = propose(rig, token)
+
     def served() -> int:  # the process's threads but the test's own clients
         return sum(not t.name.startswith("client") for t in threading.enumerate())
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from chatops.engine.domain.result import CommandResult
 from chatops.engine.domain.run import RunState, RunView, StepState
 from chatops.engine.planning.config import Config
+from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.runbook import Runbook
 from chatops.errors import StateError
 from tests.factories import FakeExecutor, FakeHttp, Rig, rig
@@ -241,3 +245,49 @@ def test_continue_is_claimed_by_one_process_only(
         t.commit()
     assert b.runner.continue_run(run.id) is None  # already taken
     assert b.executor.calls == []
+
+
+@dataclass
+class TakenMidCommand(FakeExecutor):
+    """Worker A's executor: while `pull` runs, worker B takes the run over (A was thought
+    dead): what B's take-over does at that moment, in the store A and B share."""
+
+    taker: Rig | None = None
+    taken: list[RunView] = field(default_factory=list)
+
+    def run(self, host: Host, command: str, **kw: Any) -> CommandResult:
+        result = super().run(host, command, **kw)
+        if "git fetch" in command and self.taker is not None and not self.taken:
+            [mine] = [r for r in self.taker.store.list_runs(10) if r.state == RunState.RUNNING]
+            adopted = self.taker.runner.adopt(mine)
+            assert adopted is not None
+            self.taken.append(adopted)
+        return result
+
+
+def test_a_worker_whose_run_was_taken_stops_before_its_next_command(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    db = MemoryDatabase()
+    a_exec = TakenMidCommand()
+    a = rig(db, config, runbooks, executor=a_exec, owner="host:1:worker-a")
+    b = rig(db, config, runbooks, owner="host:2:worker-b")
+    a_exec.taker = b
+    run = approved_deploy(a)
+    a.runner.drain()  # parked at the person's step
+    a.changes.handoffs.mark_done(run.id, "prepare", "U_CODER")
+    stopped = a.runner.continue_run(run.id)
+    assert stopped is not None and stopped.owner == "host:2:worker-b"  # not A's any more
+    assert stopped.state == RunState.RUNNING
+    ran_by_a = [c for _h, c in a_exec.calls if not c.startswith("settle")]
+    assert any("git fetch" in c for c in ran_by_a)
+    assert not any("npm install" in c or "pm2 restart" in c for c in ran_by_a)  # stopped
+    # what was running (pull) ended on its host and A recorded that end: B goes on from it
+    done = b.runner.execute(a_exec.taken[0], strict=True)
+    assert done.state == RunState.SUCCEEDED, done.error
+    ran_by_b = [c for _h, c in b.executor.calls]
+    assert not any("git fetch" in c for c in ran_by_b)  # never ran twice
+    assert any("pm2 restart" in c for c in ran_by_b)
+    assert "run.taken_over" in b.audit_actions(run.id)
+    [pull] = [s for s in b.store.steps(run.id) if s.step_id == "pull" and not s.host]
+    assert pull.state == StepState.SUCCEEDED

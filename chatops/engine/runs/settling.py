@@ -66,6 +66,13 @@ class Settler:
                 if r.state == StepState.INTERRUPTED and r.host in hosts
             ]
             results = [res for _r, res in learned if res is not None]
+            if mine and not learned:  # every host's end is on record: that is how it ended
+                ok = all(r.state == StepState.SUCCEEDED for r in mine)
+                self._summarise(run, step.id, summary, ok, mine)
+                changed = True
+                if not ok:
+                    failed.append(step.id)
+                continue
             if strict and any(res is None for _r, res in learned):
                 left = ", ".join(r.host for r, res in learned if res is None)
                 raise OutcomeUnknown(
@@ -100,6 +107,25 @@ class Settler:
                 with attempt as t:
                     records = t.steps.of_run(run.id)
         return records, failed
+
+    def _summarise(
+        self, run: RunView, step_id: str, summary: StepRecord, ok: bool, hosts: list[StepRecord]
+    ) -> None:
+        """The step's summary, from its hosts' records (each ended, and said so)."""
+        error = "; ".join(
+            f"{r.host}: {r.error or r.state.value}" for r in hosts if r.state != StepState.SUCCEEDED
+        )
+        codes = [r.exit_code for r in hosts if r.exit_code is not None]
+        for attempt in self.durable.attempts(f"recording how step {step_id} ended"):
+            with attempt as t:
+                t.steps.finish(
+                    summary.id,
+                    StepState.SUCCEEDED if ok else StepState.FAILED,
+                    self.clock.now(),
+                    exit_code=max(codes) if codes else None,
+                    error=error,
+                )
+                t.commit()
 
     def _one(
         self, run: RunView, rec: StepRecord, host: Host, timeout: float
