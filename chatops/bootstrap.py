@@ -244,8 +244,6 @@ def _worker(
 ) -> Container:
     """`chatops worker`: executes runs (of its site) and the scheduler's work; no Slack. The
     thread's messages come from a serve, which follows the same events."""
-    from chatops.adapters.leader import leader_lock
-    from chatops.adapters.scheduler import ReminderScheduler
 
     pool = ThreadPoolExecutor(max_workers=runs, thread_name_prefix="chatops-run")
     wired = wire_engine(
@@ -260,23 +258,9 @@ def _worker(
     )
     wired.work("worker")
 
-    def prune() -> int:
-        keep = timedelta(days=settings.event_retention_days)
-        return wired.events.prune(before=wired.clock.now() - keep)
-
-    sweeper = Sweeper(wired.services, wired.recover, settings.sweep_every, prune)
+    sweeper = Sweeper(wired.services, wired.recover, settings.sweep_every, _pruner(settings, wired))
     wired.listen(sweeper)
-    reminders = None
-    if scheduler:
-        reminders = ReminderScheduler(
-            wired.postmortems,
-            wired.engine,
-            wired.clock,
-            leader_lock(settings.database_url, wired.engine),
-            sweep_every=settings.sweep_every,
-            retry=scheduler_retry if scheduler_retry is not None else settings.scheduler_retry,
-        )
-        wired.listen(reminders)
+    reminders = _reminders(settings, wired, scheduler_retry) if scheduler else None
     return Container(
         wired=wired,
         sweeper=sweeper,
@@ -284,6 +268,39 @@ def _worker(
         pool=pool,
         reload=_reload(settings, wired),
     )
+
+
+def _pruner(settings: Settings, wired: Wired) -> Callable[[], int]:
+    """The sweep's forgetting of delivered events older than the retention."""
+
+    def prune() -> int:
+        keep = timedelta(days=settings.event_retention_days)
+        return wired.events.prune(before=wired.clock.now() - keep)  # the clock events bear
+
+    return prune
+
+
+def _reminders(
+    settings: Settings,
+    wired: Wired,
+    retry: float | None,
+    also: Callable[[], object] | None = None,
+) -> ReminderScheduler:
+    """The post-mortem reminders, run by one process at a time (the scheduler's leader)."""
+    from chatops.adapters.leader import leader_lock
+    from chatops.adapters.scheduler import ReminderScheduler
+
+    reminders = ReminderScheduler(
+        wired.postmortems,
+        wired.engine,
+        wired.clock,
+        leader_lock(settings.database_url, wired.engine),
+        sweep_every=settings.sweep_every,
+        retry=retry if retry is not None else settings.scheduler_retry,
+        also=also,
+    )
+    wired.listen(reminders)
+    return reminders
 
 
 def _reload(
@@ -326,8 +343,6 @@ def _slack(
 ) -> Container:
     """Everything the Slack bot is made of, wired once."""
     from chatops.adapters.audit_anchor import AuditAnchor
-    from chatops.adapters.leader import leader_lock
-    from chatops.adapters.scheduler import ReminderScheduler
     from chatops.metrics import DeliveryMetrics, StepMetrics, watch_runs
     from chatops.slack.budget import SLACK_TIERS, SlackBudget, parse_rates
     from chatops.slack.directory import SlackDirectory
@@ -432,10 +447,7 @@ def _slack(
     def replay() -> list[int]:
         return inbox.replay(lambda body, headers: app.dispatch(bolt_request(body, headers)))
 
-    def prune() -> int:
-        keep = timedelta(days=settings.event_retention_days)
-        return wired.events.prune(before=wired.clock.now() - keep)  # the clock events bear
-
+    prune = _pruner(settings, wired)
     sweeper = Sweeper(wired.services, wired.recover, settings.sweep_every, prune, replay)
     wired.listen(sweeper)  # a run approved to start later wakes it
 
@@ -443,18 +455,8 @@ def _slack(
         client.chat_postMessage(channel=channel, text=text)
 
     anchor = AuditAnchor(wired.config.audit, wired.audit_head, wired.clock, post_anchor)
-    reminders = None
-    if scheduler:
-        reminders = ReminderScheduler(
-            wired.postmortems,
-            wired.engine,
-            wired.clock,
-            leader_lock(settings.database_url, wired.engine),
-            sweep_every=settings.sweep_every,
-            retry=scheduler_retry if scheduler_retry is not None else settings.scheduler_retry,
-            also=anchor.tick,  # the leader anchors the audit chain
-        )
-        wired.listen(reminders)
+    # the leader of the reminders anchors the audit chain too
+    reminders = _reminders(settings, wired, scheduler_retry, anchor.tick) if scheduler else None
 
     return Container(
         wired=wired,

@@ -97,3 +97,25 @@ def serve_world(
     finally:
         standin.stop()
         admin.dispose()
+
+
+@contextmanager
+def sqlite_serve(base: Path, **more: str) -> Iterator[tuple[Serve, Path, dict[str, str]]]:
+    """`chatops serve --http` on a SQLite database in `base`, for service `web` on a local
+    host, started: the serve, its config file and its environment (with `more`)."""
+    app = make_app(base / "app")
+    cfg = service_config(
+        app, "http://127.0.0.1:9/health", [{"name": "local", "transport": "local"}]
+    )
+    path = base / "chatops.yml"
+    path.write_text(yaml.safe_dump(cfg))
+    standin = SlackStandIn().start()
+    env = serve_env(
+        path, f"sqlite:///{base / 'c.db'}", standin, TEST_LOG=str(base / "serve.log"), **more
+    )
+    server = Serve(env).start()
+    try:
+        yield server, path, env
+    finally:
+        server.stop()
+        standin.stop()

@@ -14,38 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from chatops.simulator.standin import SlackStandIn
-from tests.apps import make_app, service_config
-from tests.serve_process import Serve, serve_env
+from tests.serve_process import Serve, sqlite_serve
 
 MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
-    base = tmp_path_factory.mktemp("limits")
-    app = make_app(base / "app")
-    cfg = service_config(
-        app, "http://127.0.0.1:9/health", [{"name": "local", "transport": "local"}]
-    )
-    path = base / "chatops.yml"
-    path.write_text(yaml.safe_dump(cfg))
-    standin = SlackStandIn().start()
-    env = serve_env(
-        path,
-        f"sqlite:///{base / 'c.db'}",
-        standin,
-        TEST_LOG=str(base / "serve.log"),
-        CHATOPS_HEADER_TIMEOUT="2",
-    )
-    server = Serve(env).start()
-    try:
+    with sqlite_serve(tmp_path_factory.mktemp("limits"), CHATOPS_HEADER_TIMEOUT="2") as (
+        server,
+        _path,
+        _env,
+    ):
         yield server
-    finally:
-        server.stop()
-        standin.stop()
 
 
 def rss_kib(pid: int) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,10 +20,9 @@ import yaml
 from chatops.adapters.config_reload import ConfigReload
 from chatops.engine.planning.config import Config
 from chatops.engine.redact import Redactor
-from chatops.simulator.standin import SlackStandIn
-from tests.apps import make_app, service_config
+from tests.cli_rig import chatops
 from tests.conftest import ROOT
-from tests.serve_process import Serve, serve_env
+from tests.serve_process import Serve, sqlite_serve
 
 
 def get(url: str) -> int:
@@ -49,36 +47,13 @@ def until(check: Callable[[], object], timeout: float = 30) -> None:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[Serve, Path, dict[str, str]]]:
-    app = make_app(tmp_path / "app")
-    cfg = service_config(
-        app, "http://127.0.0.1:9/health", [{"name": "local", "transport": "local"}]
-    )
-    path = tmp_path / "chatops.yml"
-    path.write_text(yaml.safe_dump(cfg))
-    standin = SlackStandIn().start()
-    env = serve_env(
-        path,
-        f"sqlite:///{tmp_path / 'c.db'}",
-        standin,
-        TEST_LOG=str(tmp_path / "serve.log"),
-        CHATOPS_RELOAD_EVERY="3600",  # only SIGHUP, here: the file watch has its own test
-    )
-    server = Serve(env).start()
-    try:
-        yield server, path, env
-    finally:
-        server.stop()
-        standin.stop()
+    # only SIGHUP here: the file watch has its own test
+    with sqlite_serve(tmp_path, CHATOPS_RELOAD_EVERY="3600") as started:
+        yield started
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chatops", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return chatops(env, *args, fresh=True)
 
 
 def test_a_person_taken_out_of_a_role_loses_the_page_at_once(

@@ -24,6 +24,7 @@ from chatops.simulator.harness import RemoteSlack
 from chatops.simulator.standin import SlackStandIn
 from chatops.store.db import upgrade
 from tests.apps import health_server, make_app, service_config
+from tests.cli_rig import chatops
 from tests.factories import Each, sql
 from tests.serve_process import serve_env
 from tests.servers import Sshd, free_port, wait_port
@@ -102,14 +103,7 @@ def world(
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chatops", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return chatops(env, *args, fresh=True)
 
 
 def audit_actions(url: str, run_id: int) -> list[tuple[str, str]]:

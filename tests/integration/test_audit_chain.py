@@ -199,18 +199,7 @@ def test_anchors_are_written_when_due_and_only_when_the_head_moved(
 
 
 def test_the_cli_verifies_and_exports(env: dict[str, str], tmp_path: Path) -> None:
-    done = chatops(
-        env,
-        "run",
-        "deploy",
-        "web",
-        "ref=main",
-        "--as",
-        "U_CODER",
-        "--here",
-        "--approve-as",
-        "U_LEAD",
-    )
+    done = chatops(env, *"run deploy web ref=main --as U_CODER --here --approve-as U_LEAD".split())
     assert done.returncode in (0, 1), done.stderr
     ok = chatops(env, "audit", "verify")
     assert ok.returncode == 0 and "audit trail intact" in ok.stdout, ok.stderr

@@ -160,16 +160,7 @@ def test_the_cli_freezes_and_unfreezes(env: dict[str, str], tmp_path: Path) -> N
     listed = chatops(env, "freezes")
     assert "db failover" in listed.stdout and "(by U_LEAD)" in listed.stdout
     refused = chatops(
-        env,
-        "run",
-        "deploy",
-        "web",
-        "ref=main",
-        "--as",
-        "U_CODER",
-        "--here",
-        "--approve-as",
-        "U_LEAD",
+        env, *"run deploy web ref=main --as U_CODER --here --approve-as U_LEAD".split()
     )
     assert refused.returncode == 3 and "change freeze" in refused.stderr
     lifted = chatops(env, "unfreeze", "web", "--as", "U_LEAD")
