@@ -24,6 +24,8 @@ from chatops.store.transaction import sql_transactions
 from tests.cli_rig import chatops
 from tests.factories import NOW, Each
 
+HERE_DEPLOY = ("run", "deploy", "web", "ref=main", "--as", "U_CODER", "--here")
+
 
 def write(url: str, n: int, actor: str = "U_LEAD") -> None:
     audit = Each(sql_transactions(make_engine(url), ManualClock(NOW)), "audit")
@@ -199,7 +201,7 @@ def test_anchors_are_written_when_due_and_only_when_the_head_moved(
 
 
 def test_the_cli_verifies_and_exports(env: dict[str, str], tmp_path: Path) -> None:
-    done = chatops(env, *"run deploy web ref=main --as U_CODER --here --approve-as U_LEAD".split())
+    done = chatops(env, *HERE_DEPLOY, "--approve-as", "U_LEAD")
     assert done.returncode in (0, 1), done.stderr
     ok = chatops(env, "audit", "verify")
     assert ok.returncode == 0 and "audit trail intact" in ok.stdout, ok.stderr

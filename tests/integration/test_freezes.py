@@ -28,6 +28,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 WEEKEND = {"name": "weekend", "weekly_from": "fri 16:00", "weekly_to": "mon 08:00"}
 SERVICE = {"service": "eckwms-global"}
 
+HERE_DEPLOY = ("run", "deploy", "web", "ref=main", "--as", "U_CODER", "--here")
+
 
 def at(*args: int) -> datetime:
     return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
@@ -159,9 +161,7 @@ def test_the_cli_freezes_and_unfreezes(env: dict[str, str], tmp_path: Path) -> N
     assert ok.returncode == 0 and "change freeze" in ok.stdout, ok.stderr
     listed = chatops(env, "freezes")
     assert "db failover" in listed.stdout and "(by U_LEAD)" in listed.stdout
-    refused = chatops(
-        env, *"run deploy web ref=main --as U_CODER --here --approve-as U_LEAD".split()
-    )
+    refused = chatops(env, *HERE_DEPLOY, "--approve-as", "U_LEAD")
     assert refused.returncode == 3 and "change freeze" in refused.stderr
     lifted = chatops(env, "unfreeze", "web", "--as", "U_LEAD")
     assert lifted.returncode == 0 and "lifted 1 freeze" in lifted.stdout
