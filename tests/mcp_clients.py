@@ -8,21 +8,32 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio.to_thread
 import httpx2
 from mcp import Client, StdioServerParameters
+from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
 from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CallToolResult, Request, RequestParams, Result
+from pydantic import ConfigDict, Field
 
 from tests.agent_rig import AgentRig
 from tests.conftest import ROOT
 
 
-def over_http(rig: AgentRig, token: str | None, mode: str = "auto") -> Client:
+def over_http(
+    rig: AgentRig | str,
+    token: str | None,
+    mode: str = "auto",
+    extensions: list[ClientExtension] | None = None,
+) -> Client:
+    """The SDK's client over streamable HTTP at `/mcp` of the rig's app (or of `rig`, a URL)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(120))
-    return Client(streamable_http_client(f"{rig.slack.url}/mcp", http_client=http), mode=mode)
+    url = rig if isinstance(rig, str) else rig.slack.url
+    transport = streamable_http_client(f"{url}/mcp", http_client=http)
+    return Client(transport, mode=mode, extensions=extensions)
 
 
 def over_stdio(rig: AgentRig, token: str, mode: str = "auto") -> Client:
@@ -54,3 +65,83 @@ class ToolRefused(Exception):
 
 async def in_thread(fn: Any, *args: Any) -> Any:
     return await anyio.to_thread.run_sync(fn, *args)
+
+
+TASKS = "io.modelcontextprotocol/tasks"
+
+
+class TaskParams(RequestParams):
+    taskId: str
+
+
+class GetTask(Request[TaskParams, Literal["tasks/get"]]):
+    method: Literal["tasks/get"] = "tasks/get"
+    params: TaskParams
+
+
+class CreateTask(Result):
+    """What a server answers in lieu of a result when it makes a task."""
+
+    model_config = ConfigDict(extra="allow")
+    result_type: Literal["task"] = Field(alias="resultType")
+    taskId: str
+    status: str
+    pollIntervalMs: int | None = None
+
+
+class GotTask(Result):
+    model_config = ConfigDict(extra="allow")
+    taskId: str
+    status: str
+    statusMessage: str | None = None
+    result: dict[str, Any] | None = None
+
+
+class Detached(Exception):
+    """A task recorded and left, to be polled later (in another session)."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(task_id)
+        self.task_id = task_id
+
+
+async def poll_task(client: Client, task_id: str) -> GotTask:
+    """One `tasks/get` of `task_id` on `client`'s session."""
+    return await client.session.send_request(GetTask(params=TaskParams(taskId=task_id)), GotTask)
+
+
+class TasksClient(ClientExtension):
+    """The Tasks extension as a client does it, over the SDK's own extension hooks: declared
+    on each request; a `resultType: "task"` answer is polled with `tasks/get` (at its
+    `pollIntervalMs`) until it ends, and its result is the tool's. `seen` records each task
+    and what each poll said (a test looks at them)."""
+
+    identifier = TASKS
+
+    def __init__(self, poll: float | None = None, detach: bool = False) -> None:
+        self.poll = poll
+        self.detach = detach  # record the task and leave (a client that polls it later)
+        self.seen: list[tuple[str, str, str | None]] = []  # task id, status, message
+
+    def claims(self) -> list[ResultClaim[Any]]:
+        async def resolve(task: CreateTask, cc: ClaimContext) -> CallToolResult:
+            self.seen.append((task.taskId, task.status, None))
+            if self.detach:
+                raise Detached(task.taskId)
+            while True:
+                try:
+                    got = await cc.session.send_request(
+                        GetTask(params=TaskParams(taskId=task.taskId)), GotTask
+                    )
+                except httpx2.TransportError:  # the server away (a restart): poll on
+                    await anyio.sleep(0.5)
+                    continue
+                self.seen.append((got.taskId, got.status, got.statusMessage))
+                if got.status in ("completed", "failed", "cancelled"):
+                    if got.result is None:
+                        raise ToolRefused(f"task {got.status}: {got.statusMessage}")
+                    return CallToolResult.model_validate(got.result)
+                interval = self.poll or (task.pollIntervalMs or 1000) / 1000
+                await anyio.sleep(interval)
+
+        return [ResultClaim(result_type="task", model=CreateTask, resolve=resolve)]

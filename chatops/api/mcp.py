@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -23,6 +23,7 @@ from chatops.api import mcp_outputs as out
 from chatops.api import views
 from chatops.api.http import log_query, redact_tree, status_of
 from chatops.api.mcp_resources import add_resources
+from chatops.api.mcp_tasks import DecisionTasks
 from chatops.api.models import Proposal
 from chatops.engine.agents.gate import AgentGate, Caller
 from chatops.engine.domain.evidence import Evidence
@@ -30,7 +31,7 @@ from chatops.engine.domain.run import RunState
 from chatops.engine.redact import Redactor
 from chatops.errors import ChatopsError, RateLimited
 
-TokenOf = Callable[[Context], str]
+TokenOf = Callable[[Mapping[str, str] | None], str]  # a request's headers -> its token
 
 #: A call of wait_for_decision returns by then, pending or not: MCP clients end a tool call
 #: after about 60 s, and a call that ended so must never look like a failure (or approval).
@@ -89,7 +90,11 @@ approval. Refusals say which rule applied; do not retry them unchanged.
 def build_server(
     gate: AgentGate, redactor: Redactor, token_of: TokenOf, public_url: str = ""
 ) -> MCPServer:
-    server: MCPServer = MCPServer("chatops", instructions=INSTRUCTIONS, version="1")
+    tasks = DecisionTasks(gate, redactor, token_of)  # long decisions as MCP tasks
+    extensions = [tasks] if tasks.enabled else []
+    server: MCPServer = MCPServer(
+        "chatops", instructions=INSTRUCTIONS, version="1", extensions=extensions
+    )
 
     def call(
         ctx: Context,
@@ -99,7 +104,7 @@ def build_server(
         person: str | None = None,
     ) -> dict[str, Any]:
         try:
-            caller = gate.enter(token_of(ctx), op, person, detail)
+            caller = gate.enter(token_of(ctx.headers), op, person, detail)
             answer: dict[str, Any] = redact_tree(work(caller), redactor)
             return answer
         except ChatopsError as e:
@@ -221,7 +226,9 @@ def build_server(
         started = time.monotonic()
         detail = f"run {run_id}, up to {this_call:g} s ({before:g} s waited before)"
         try:
-            caller = await anyio.to_thread.run_sync(gate.enter, token_of(ctx), "wait", None, detail)
+            caller = await anyio.to_thread.run_sync(
+                gate.enter, token_of(ctx.headers), "wait", None, detail
+            )
             while True:
                 left = this_call - (time.monotonic() - started)
                 piece = max(0.0, min(PROGRESS_EVERY, left))
@@ -280,7 +287,7 @@ def build_server(
         detail = f"run {run_id} after {after}"
         try:
             caller = await anyio.to_thread.run_sync(
-                gate.enter, token_of(ctx), "events", None, detail
+                gate.enter, token_of(ctx.headers), "events", None, detail
             )
             found = await gate.polls.events(caller, run_id, max(0, after), max(0.0, wait_seconds))
         except ChatopsError as e:

@@ -42,6 +42,11 @@ class Proposed(_Answer):
     run: dict[str, Any] = Field(description="the run the proposal made (id, state, ...)")
     plan: dict[str, Any] = Field(description="the plan people approve: steps and commands")
     refusals: list[str] = Field(description="the process's rules the plan breaks (none: ok)")
+    decision: dict[str, Any] | None = Field(
+        default=None,
+        description="with the tasks extension (the call answered as a task): the people's "
+        "decision, once final",
+    )
 
 
 class Decision(_Answer):

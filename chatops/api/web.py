@@ -62,7 +62,7 @@ def agent_endpoints(
     gate: AgentGate, redactor: Redactor, public_url: str = ""
 ) -> tuple[list[BaseRoute], Lifespan]:
     """The routes to add to the serve app, and the lifespan the MCP transport needs."""
-    server = build_server(gate, redactor, lambda ctx: bearer(ctx.headers or {}), public_url)
+    server = build_server(gate, redactor, lambda headers: bearer(headers or {}), public_url)
     server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=True,
