@@ -242,6 +242,40 @@ def test_killed_process_leaves_an_interrupted_run(
     assert app.head() == app.revs["v2"]  # it had pulled before it died; nothing re-ran
 
 
+def test_ctrl_c_in_the_terminal_running_it_leaves_it_interrupted_and_resumable(
+    env: dict[str, str],
+) -> None:
+    """`--here`: the terminal is the run's worker. Ctrl-C (SIGINT) in the middle of a step
+    stops it there: the run is interrupted at once, visibly, and a lead resumes it."""
+    cfg = yaml.safe_load(Path(env["CHATOPS_CONFIG"]).read_text())
+    marker = f"chatops-ctrl-c-{os.getpid()}"
+    cfg["services"]["web"]["install"] = f"sleep 120 # {marker}"
+    Path(env["CHATOPS_CONFIG"]).write_text(yaml.safe_dump(cfg))
+    words = "run deploy service=web ref=v2 --as U_CODER --here --approve-as U_LEAD --manual-done"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatops", *words.split()],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode:
+            assert time.monotonic() < deadline, "the install step never started"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        subprocess.run(["pkill", "-f", marker])
+    assert proc.returncode == 130, err
+    assert "run #1: interrupted; `chatops resume 1 --as LEAD` goes on" in err
+    shown = chatops(env, "show", "1").stdout
+    assert "stopped with Ctrl-C in the terminal running it" in shown
+    assert "run.interrupted" in chatops(env, "audit", "1").stdout  # at once, visibly
+    assert chatops(env, "resume", "1", "--as", "U_LEAD").returncode == 0  # resumable
+
+
 def test_check_warns_when_a_runbook_cannot_run_on_a_service(env: dict[str, str]) -> None:
     out = chatops(env, "check")
     assert out.returncode == 0, out.stderr
