@@ -52,3 +52,11 @@ def test_everyone_reads_when_it_starts(runbooks: dict[str, Runbook], config: Con
     page = run_page(RunPage(run, plan, [], [], [], "U_CODER"), "token")
     assert '<p id="start">Starts at Mon 02 Mar 12:30 UTC.</p>' in page
     assert "starts at Mon 02 Mar 12:30 UTC" in plan_text(plan, Verdict(()))
+
+
+def test_a_refused_config_is_shown_first_on_the_home() -> None:
+    o = Overview("U_LEAD", frozenset({"lead"}), now=NOW)
+    said = ":warning: The config files were changed and refused: chatops.yml: line 3"
+    blocks = home_view(o, None, said)["blocks"]
+    assert said.split(":", 2)[2].strip() in str(blocks[3])  # right under the header
+    assert "refused" not in str(home_view(o)["blocks"])
