@@ -116,6 +116,7 @@ def test_headers_that_dribble_in_are_cut_off(serve: Serve) -> None:
                     break
                 got += data
             assert got.startswith(b"HTTP/1.1 408"), got
+            assert got.endswith(b"the request's headers took over 2 s\n")  # a one-line reason
     finally:
         for s in socks:
             s.close()

@@ -155,8 +155,11 @@ class HeaderTimeout(H11Protocol):
         if self.cycle is not None and not self.cycle.response_complete:
             return  # a request is being answered: its headers came in time
         log.info("closed a connection whose request headers took over %gs", self.header_timeout)
+        body = f"the request's headers took over {self.header_timeout:g} s\n".encode()
         self.transport.write(
-            b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\n"
+            + b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+            + body
         )
         self.transport.close()
 
