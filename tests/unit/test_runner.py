@@ -291,3 +291,42 @@ def test_a_worker_whose_run_was_taken_stops_before_its_next_command(
     assert "run.taken_over" in b.audit_actions(run.id)
     [pull] = [s for s in b.store.steps(run.id) if s.step_id == "pull" and not s.host]
     assert pull.state == StepState.SUCCEEDED
+
+
+def test_a_step_begun_on_some_hosts_only_is_never_guessed_on_a_take_over(
+    runbooks: dict[str, Runbook],
+) -> None:
+    """The dead worker had begun `pull` on prod-1 (it ended there) but not on prod-2: taking
+    over must neither run it again on prod-1 nor call it done on prod-2: a lead decides."""
+    from tests.conftest import eck_config
+
+    two = eck_config()
+    env = two.services["eckwms-global"].environments["production"]
+    hosts = [env.hosts[0], env.hosts[0].model_copy(update={"name": "prod-2"})]
+    two = two.model_copy(
+        update={
+            "services": {
+                "eckwms-global": two.services["eckwms-global"].model_copy(
+                    update={"environments": {"production": env.model_copy(update={"hosts": hosts})}}
+                )
+            }
+        }
+    )
+    db = MemoryDatabase()
+    dead = rig(db, two, runbooks, owner="host:1:dead")
+    alive = rig(db, two, runbooks, owner="host:2:alive")
+    run = approved_deploy(dead)
+    dead.runner.drain()
+    dead.changes.handoffs.mark_done(run.id, "prepare", "U_CODER")
+    with dead.tx() as t:  # it claims the run, begins `pull` on prod-1 only, and dies
+        assert t.runs.claim_parked(run.id, "host:1:dead", dead.clock.now())
+        t.steps.start(run.id, "main", "pull", "", dead.clock.now())
+        one = t.steps.start(run.id, "main", "pull", "prod-1", dead.clock.now())
+        t.steps.finish(one, StepState.SUCCEEDED, dead.clock.now(), exit_code=0)
+        t.commit()
+    taken = alive.runner.adopt(alive.store.get_run(run.id))
+    assert taken is not None
+    ended = alive.runner.execute(taken, strict=True)
+    assert ended.state == RunState.INTERRUPTED
+    assert "had begun on some hosts but not on prod-2" in ended.error
+    assert not [c for _h, c in alive.executor.calls if "git fetch" in c]  # nothing re-run

@@ -66,7 +66,15 @@ class Settler:
                 if r.state == StepState.INTERRUPTED and r.host in hosts
             ]
             results = [res for _r, res in learned if res is not None]
-            if mine and not learned:  # every host's end is on record: that is how it ended
+            planned = {c.host for c in step.commands}
+            begun = {r.host for r in mine}
+            if strict and begun and planned - begun:  # some hosts began it, some never did
+                left = ", ".join(sorted(planned - begun))
+                raise OutcomeUnknown(
+                    f"`{step.id}` had begun on some hosts but not on {left} when its worker "
+                    "stopped; check the hosts, then resume or roll back"
+                )
+            if mine and not learned and begun >= planned:  # each host's end is on record
                 ok = all(r.state == StepState.SUCCEEDED for r in mine)
                 self._summarise(run, step.id, summary, ok, mine)
                 changed = True
