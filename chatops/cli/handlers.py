@@ -20,6 +20,7 @@ from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.taskformat import export_task, import_task
 from chatops.errors import (
     ChatopsError,
+    ConfigError,
     ParameterError,
     PolicyRefused,
     TaskFormatError,
@@ -235,14 +236,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             + ("" if status.complete else f"; still needs {'; '.join(status.missing)}")
         )
     run = w.queries.get_run(req.run.id)
-    if run.state != RunState.QUEUED:
+    if run.state != RunState.QUEUED:  # asked, and on record: done, not refused
         print(
             f"run #{run.id} is {run.state.value}: not enough approvals to start; it waits for "
             f"them (in Slack, or `chatops approve {run.id} --as USER`), or end it: "
             f"`chatops cancel {run.id} --as {args.as_user}`",
             file=sys.stderr,
         )
-        return EXIT_REFUSED
+        return 0
     w.runner.drift.record(run.id)  # what it is approved against, as every approval does
     if req.plan.start is not None and run.not_before and run.not_before > w.clock.now():
         from chatops.engine.planning.starts import starts_said
@@ -304,7 +305,11 @@ def _follow(w: Wired, run_id: int, args: argparse.Namespace) -> int:
             )
             return 0
     run = w.queries.get_run(run_id)
-    return 0 if run.state == RunState.SUCCEEDED else EXIT_FAILED
+    if run.state == RunState.SUCCEEDED:
+        return 0
+    if run.state == RunState.ROLLED_BACK and run.rollback_requested:
+        return 0  # rolled back, as a lead asked: done
+    return EXIT_FAILED
 
 
 def cmd_done(args: argparse.Namespace) -> int:
@@ -416,6 +421,10 @@ def cmd_link(args: argparse.Namespace) -> int:
     if not args.as_user:
         raise ParameterError("--link needs --as USER: a link is for one person")
     settings = _settings(args)
+    if not settings.link_key():  # configuration, not a refusal: exit 2
+        raise ConfigError(
+            "environment", ["set CHATOPS_LINK_SECRET (or SLACK_SIGNING_SECRET): links are signed"]
+        )
     w = _wire(args)
     run_id = getattr(args, "run_id", None)
     path = w.insights.link(args.as_user) if run_id is None else w.pages.link(run_id, args.as_user)

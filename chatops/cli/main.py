@@ -6,6 +6,7 @@ Start with `chatops init` (a demo service on this machine), then `chatops check`
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -28,8 +29,12 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
     pay for SQLAlchemy, bolt or Fabric."""
 
     def call(args: argparse.Namespace) -> int:
-        from chatops.cli.reading import precheck
+        from chatops.cli.reading import precheck, where
 
+        if getattr(args, "as_user", None) is not None:
+            from chatops.cli.people import check_user
+
+            check_user(args, name, where(args, "config"))
         precheck(name, args)
         if name in READING:
             from chatops.cli import reading as module
@@ -397,7 +402,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "process", "x") is None and not getattr(args, "import_file", None):
         parser().error("name a process (deploy, migration, ...) or give --import FILE")
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a reader that went away (| head) is met here, not at exit
+        return code
+    except BrokenPipeError:  # as Unix tools do: quiet, 128 + SIGPIPE
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except ConfigError as e:
         print(f"chatops: {e}", file=sys.stderr)
         return EXIT_USAGE

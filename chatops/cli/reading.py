@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatops.engine.domain.run import RunState
-from chatops.errors import ParameterError
+from chatops.errors import ConfigError, ParameterError
 
 if TYPE_CHECKING:
     from chatops.store.reader import Reader
@@ -26,9 +26,23 @@ def where(args: argparse.Namespace, name: str) -> str:
 
 
 def _reader(args: argparse.Namespace) -> Reader:
+    """The database to read, as it is: a reading command never invents one (a mistyped
+    path would look like an empty database)."""
+    from chatops.cli.failures import safe_url
     from chatops.store.reader import Reader
 
-    return Reader(where(args, "database_url"))
+    url = where(args, "database_url")
+    reader = Reader(url)
+    if not reader.exists:
+        raise ConfigError(
+            safe_url(url),
+            [
+                "no database here: nothing was ever written to it. Is it the one `chatops "
+                "serve` uses (CHATOPS_DATABASE_URL, --database-url)? `chatops check` says "
+                "which one is in use"
+            ],
+        )
+    return reader
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -157,8 +157,10 @@ def test_the_terminal_prints_the_same_personal_link(env: dict[str, str]) -> None
     url = out.stdout.splitlines()[0]
     assert url.startswith("https://chatops.example.test/runs/1?t=v1.1.")
     assert "for U_LEAD alone, valid 1 h" in out.stdout
-    refused = chatops(env, "show", "1", "--link", "--as", "U_NOBODY")
-    assert refused.returncode != 0 and "may see a run's page" in refused.stderr
+    refused = chatops(env, "show", "1", "--link", "--as", "U_ARCH")  # no role reading logs
+    assert refused.returncode == 3 and "may see a run's page" in refused.stderr
+    unknown = chatops(env, "show", "1", "--link", "--as", "U_NOBODY")
+    assert unknown.returncode == 2 and "unknown user 'U_NOBODY'" in unknown.stderr
     assert "Traceback" not in refused.stderr
     usage = chatops(env, "show", "1", "--link")
     assert usage.returncode == 2 and "--as USER" in usage.stderr

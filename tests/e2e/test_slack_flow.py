@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -309,6 +310,10 @@ def test_metrics_count_runs_steps_slack_calls_and_decisions(slack: ChatHarness) 
     slack.settle()
     slack.click("chatops.done", user="U_CODER")
     slack.settle()
+    ended = 'chatops_runs{state="succeeded"} 1.0'  # the next snapshot (at most a second)
+    deadline = time.monotonic() + 30
+    while ended not in (after := slack.get("/metrics")[1]) and time.monotonic() < deadline:
+        time.sleep(0.1)
     status, after = slack.get("/metrics")
     assert status == 200
 

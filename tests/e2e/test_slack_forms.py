@@ -305,7 +305,8 @@ def test_a_dead_replicas_run_is_marked_interrupted_by_the_sweep(
     steps = Each(slack.wired.tx, "steps")  # and was running `snapshot` on the local host
     Each(slack.wired.tx, "runs").set_current_step(1, "snapshot", clock.now())
     steps.start(1, "main", "snapshot", "", clock.now())
-    steps.start(1, "main", "snapshot", "h1", clock.now())
+    for i in range(1, 31):  # on each of its thirty hosts
+        steps.start(1, "main", "snapshot", f"h{i}", clock.now())
     now = clock.now()
     slack.wired.workers.register(WorkerInfo(other, "serve", "other-host", 4242, None, now, now))
     slack.sweeper.sweep()

@@ -38,8 +38,12 @@ def test_typos_in_names_are_usage_errors_told_before_the_engine_starts(
     assert "unknown service 'nosuch'; known services: web" in said(capsys)
     assert cli(["logs", "nosuch", "--as", "U_ONCALL", *common]) == 2
     assert "unknown service 'nosuch'" in said(capsys)
-    assert cli(["postmortem", "2", *common]) == 1
-    assert "run 2 has no post-mortem" in said(capsys)
+    assert cli(["postmortem", "2", *common]) == 2  # nothing was ever written: no database
+    assert "no database here" in said(capsys)
+    assert cli(["run", "deploy", "web", "--as", "U_CODER", *common]) == 0  # now there is
+    said(capsys)
+    assert cli(["postmortem", "1", *common]) == 1
+    assert "run 1 has no post-mortem" in said(capsys)
     assert cli(["audit", "export", "--run", "42", *common]) == 1
     assert "no run #42" in said(capsys)
 
@@ -47,9 +51,9 @@ def test_typos_in_names_are_usage_errors_told_before_the_engine_starts(
 def test_runs_by_state_and_lists_with_headers(
     common: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli(["runs", "--state", "interrupted", *common]) == 0
-    assert "no runs yet" in said(capsys)
-    assert cli(["run", "deploy", "web", "--as", "U_CODER", *common]) == 3  # waits for approval
+    assert cli(["runs", "--state", "interrupted", *common]) == 2  # a path never written to
+    assert "no database here" in said(capsys)
+    assert cli(["run", "deploy", "web", "--as", "U_CODER", *common]) == 0  # waits for approval
     said(capsys)
     assert cli(["runs", "--state", "interrupted", *common]) == 0
     assert "no runs are interrupted (`chatops runs` lists all)" in said(capsys)
@@ -96,3 +100,28 @@ def test_every_argument_has_help_and_serve_names_the_agents_endpoints() -> None:
         walk(name, command)
     serve = sub.choices["serve"].format_help()  # type: ignore[attr-defined]
     assert "/api/v1" in serve and "/mcp" in serve
+
+
+def test_unknown_people_are_named_and_nobody_named_is_said(
+    common: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(["run", "deploy", "web", "--as", "U_CODER", *common]) == 0
+    said(capsys)
+    assert cli(["approve", "1", "--as", "U_LAED", *common]) == 2
+    assert "unknown user 'U_LAED' (did you mean U_LEAD?)" in said(capsys)
+    assert cli(["plan", "deploy", "web", "--as", "U_CDOER", *common]) == 2
+    assert "unknown user 'U_CDOER' (did you mean U_CODER?)" in said(capsys)
+    assert cli(["run", "deploy", "web", *common]) == 2  # no --as: nobody asks
+    assert "say who asks for it: --as USER" in said(capsys)
+    assert cli(["plan", "deploy", "web", *common]) == 0  # a preview needs nobody
+
+
+def test_a_link_without_its_key_is_a_configuration_error(
+    common: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("CHATOPS_LINK_SECRET", "SLACK_SIGNING_SECRET", "CHATOPS_SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli(["run", "deploy", "web", "--as", "U_CODER", *common]) == 0
+    said(capsys)
+    assert cli(["show", "1", "--link", "--as", "U_LEAD", *common]) == 2
+    assert "set CHATOPS_LINK_SECRET (or SLACK_SIGNING_SECRET)" in said(capsys)
