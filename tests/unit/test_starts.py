@@ -108,7 +108,10 @@ def test_at_the_start_a_closed_window_or_lapsed_approvals_refuse_it() -> None:
     missed = start_refusal(start, WED, start.latest + timedelta(seconds=1), 7 * DAY)
     assert missed is not None and "missed window maintenance" in missed
     lapsed = start_refusal(start, WED, due, DAY)
-    assert lapsed is not None and "approvals lapsed" in lapsed and "6.6 d ago" in lapsed
+    assert lapsed is not None and "approvals lapsed" in lapsed
+    assert "given 6 d 15 h 5 min ago, they hold 1 d (approvals.hold_for)" in lapsed  # exact
+    close = start_refusal(start, due - timedelta(seconds=75), due, timedelta(seconds=60))
+    assert close is not None and "given 1 min 15 s ago, they hold 1 min" in close
     assert too_late(start, due) is None and too_late(None, due) is None
     late = too_late(start, start.latest + timedelta(minutes=1))
     assert late is not None and "has passed" in late

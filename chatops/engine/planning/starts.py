@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chatops.engine.planning.durations import parse_duration, spoken
+from chatops.engine.planning.durations import exact, parse_duration, spoken
 from chatops.engine.planning.freezes import DAYS, TimeWindow, wall_after, zone_of
 
 __all__ = [
@@ -201,8 +201,8 @@ def start_refusal(
         )
     if approved_at is not None and now - approved_at > hold_for:
         return (
-            f"its approvals lapsed: given {spoken((now - approved_at).total_seconds())} ago, "
-            f"they hold {spoken(hold_for.total_seconds())} (approvals.hold_for)"
+            f"its approvals lapsed: given {exact((now - approved_at).total_seconds())} ago, "
+            f"they hold {exact(hold_for.total_seconds())} (approvals.hold_for)"
         )
     return None
 
