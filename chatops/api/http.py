@@ -368,8 +368,14 @@ class Api:
             from starlette.routing import Match
 
             path = request.url.path
-            if any(r.matches(request.scope)[0] == Match.PARTIAL for r in known):
-                return self.refuse(405, f"{request.method} is not an operation of {path}")
+            partial = [r for r in known if r.matches(request.scope)[0] == Match.PARTIAL]
+            if partial:  # RFC 9110: a 405 names the methods the path takes
+                allowed = sorted({m for r in partial for m in (r.methods or ())})
+                return self.refuse(
+                    405,
+                    f"{request.method} is not an operation of {path}",
+                    {"Allow": ", ".join(allowed)},
+                )
             return self.refuse(
                 404, f"no such operation: {request.method} {path} (see {p}/openapi.json)"
             )

@@ -413,6 +413,8 @@ def test_the_token_comes_first_and_every_error_is_json(rig: AgentRig) -> None:
         assert status == code, (method, path, status, answer)
         assert headers["content-type"] == "application/json", headers
         assert answer["status"] == code and answer["error"]
+        if code == 405:  # RFC 9110: the methods the path does take
+            assert headers["allow"] == {"/runs/1": "GET, HEAD", "/plans": "POST"}[path], headers
     coder = rig.tokens["coder-agent"]
     status, answer, _ = rig.api("GET", "/services/nosuch/status", coder)
     assert status == 404 and "unknown service 'nosuch'" in answer["error"], answer
