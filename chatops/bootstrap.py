@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 #: The states of a run whose status message a restart redraws, and how many at most.
 _LIVE = (RunState.QUEUED, RunState.RUNNING, RunState.INTERRUPTED)
 _CAUGHT_UP = 500
+CATCH_UP_AGAIN = 5.0  # seconds after start the live runs' status messages are redrawn again
 
 
 def _settled() -> None:
@@ -71,6 +73,7 @@ class Container:
     inbox: Any = None  # slack.transport.inbox.Inbox: requests acked, not yet handled
     pool: ThreadPoolExecutor | None = None  # the runs' threads, when they run in the background
     reload: ConfigReload | None = None  # the config in force, re-read when its files change
+    _again: threading.Timer | None = None  # the second redraw of the live runs' messages
 
     def health(self) -> dict[str, object]:
         """Ready when the database takes a write (a full disk answers SELECT 1 and refuses
@@ -119,6 +122,11 @@ class Container:
                 log.warning("run %s was left running by a dead process: now interrupted", run_id)
             self.sweeper.replay_inbox()  # requests a dead process acked and never handled
             self._catch_up()
+            # and once more a moment later: a store or Slack hiccup at start (a loaded
+            # machine, a database still recovering) leaves no status message behind
+            self._again = threading.Timer(CATCH_UP_AGAIN, self._catch_up, kwargs={"again": True})
+            self._again.daemon = True
+            self._again.start()
             self.wired.ops.kick()
             if sweep:
                 self.sweeper.start()
@@ -131,7 +139,7 @@ class Container:
         _settled()
         return self
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, again: bool = False) -> None:
         """The status messages of the runs not yet ended, redrawn once at start: what a
         killed process had handled but not yet shown reaches Slack."""
         if self.services is None:
@@ -141,7 +149,15 @@ class Container:
         except Exception:  # the store away at start: the next event redraws them
             log.warning("the live runs' status messages could not be read", exc_info=True)
             return
-        shown = self.services.notifier.catch_up(live)
+        try:
+            from chatops.slack.budget import Priority
+
+            # again: as progress (at most once a second a message, never ahead of a run's news)
+            rank = Priority.PROGRESS if again else Priority.ACT
+            shown = self.services.notifier.catch_up(live, rank)
+        except Exception:  # its records unread: the second pass (or the next event) does it
+            log.warning("the live runs' status messages could not be redrawn", exc_info=True)
+            return
         if shown:
             log.info("%d live runs' status messages redrawn", shown)
 
@@ -149,6 +165,8 @@ class Container:
         """Stop sweeping and reminding, finish the tasks in hand, tell Slack what the runs
         said (the feeds and the desk, each for up to `drain` seconds), and hand the feeds
         to whichever process comes next."""
+        if self._again is not None:
+            self._again.cancel()
         if self.reload is not None:
             self.reload.stop()
         if self.scheduler is not None:

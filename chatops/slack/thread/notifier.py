@@ -239,7 +239,7 @@ class SlackNotifier:
 
         self.show(m.channel, m.status_ts, render, priority, wait)
 
-    def catch_up(self, runs: Sequence[RunView]) -> int:
+    def catch_up(self, runs: Sequence[RunView], priority: Priority = Priority.ACT) -> int:
         """Redraw the status message of each of `runs` (those not yet ended) from what the
         store says now: a process killed after its feed handled an event and before the
         desk sent the update (progress and prompts are not waited for) left that message
@@ -249,7 +249,7 @@ class SlackNotifier:
             m = self.records.get(run.id)
             if m is None or m.status_ts is None:
                 continue
-            self.refresh_status(run.id, Priority.ACT)
+            self.refresh_status(run.id, priority)
             shown += 1
         return shown
 
