@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 #: The states of a run whose status message a restart redraws, and how many at most.
 _LIVE = (RunState.QUEUED, RunState.RUNNING, RunState.INTERRUPTED)
 _CAUGHT_UP = 500
-CATCH_UP_AGAIN = 5.0  # seconds after start the live runs' status messages are redrawn again
+_CATCH_UP_AGAIN = 5.0  # seconds after start the live runs' status messages are redrawn again
 
 
 def _settled() -> None:
@@ -124,7 +124,7 @@ class Container:
             self._catch_up()
             # and once more a moment later: a store or Slack hiccup at start (a loaded
             # machine, a database still recovering) leaves no status message behind
-            self._again = threading.Timer(CATCH_UP_AGAIN, self._catch_up, kwargs={"again": True})
+            self._again = threading.Timer(_CATCH_UP_AGAIN, self._catch_up, kwargs={"again": True})
             self._again.daemon = True
             self._again.start()
             self.wired.ops.kick()
