@@ -96,8 +96,13 @@ def test_a_scheduled_start_is_kept_once_across_a_kill(
 
         try:
             wait_for(lambda: f"*Run #{run.id}: running*" in shown(), what="it saying it runs")
-        except AssertionError:
-            raise AssertionError(shown()) from None
+        except AssertionError:  # what was shown, and every update of it Slack was asked for
+            tried = [
+                (c.at, c.status, str(c.args.get("text"))[:40])
+                for c in standin.calls_to("chat.update")
+                if c.args.get("ts") == ts
+            ]
+            raise AssertionError(f"{shown()}\nupdates: {tried}") from None
         assert "scheduled" not in shown() and "Starts at" not in shown()
         assert "Cancel run" in shown()
     finally:
