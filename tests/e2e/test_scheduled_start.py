@@ -29,6 +29,21 @@ def world(tmp_path: Path, postgres_url: str) -> Iterator[tuple[dict[str, str], S
         yield w
 
 
+def status_ts(url: str, run_id: int) -> str | None:
+    """The status message of the run, as the store has it."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            found = c.execute(
+                text("SELECT status_ts FROM slack_messages WHERE run_id = :r"), {"r": run_id}
+            ).scalar()
+    finally:
+        engine.dispose()
+    return None if found is None else str(found)
+
+
 def started(url: str, run_id: int) -> int:
     return [e.action for e in Each(sql(url), "audit").for_run(run_id)].count("run.started")
 
@@ -59,6 +74,9 @@ def test_a_scheduled_start_is_kept_once_across_a_kill(
             what="the status message",
         )
         assert status_msg[0].text == f"Run #{run.id}: scheduled"
+        # posted is not yet recorded: killed in between, the next process would post another
+        # status message (and keep that one current), not the one this test watches
+        wait_for(lambda: status_ts(url, run.id) == status_msg[0].ts, what="its ts on record")
     finally:
         first.kill()  # down before the start is due
     left = (run.not_before - datetime.now(UTC)).total_seconds()
