@@ -20,7 +20,6 @@ from chatops.adapters.config_files import (
     load_config,
 )
 from chatops.adapters.feeds import Published
-from chatops.adapters.liveness import worker_alive
 from chatops.adapters.sweeper import Sweeper
 from chatops.engine.domain.run import AuditEvent, RunState
 from chatops.engine.planning.config import Config
@@ -408,15 +407,8 @@ def _slack(
 
     reload = _reload(settings, wired, groups_follow)
 
-    def config_notice(user: str) -> str | None:
-        """A refused config, told to the leads on their App Home until it is fixed."""
-        refused = reload.state.error
-        if refused is None or "lead" not in wired.roles.of(user):
-            return None
-        return (
-            f":warning: The config files were changed and refused; the config in force "
-            f"(sha256 {reload.sha256[:12]}) stays until they are fixed: {refused}"
-        )
+    def config_notice(user: str) -> str | None:  # a refused config, to the leads
+        return reload.refused_notice() if "lead" in wired.roles.of(user) else None
 
     home = HomePublisher(
         client,
@@ -438,16 +430,12 @@ def _slack(
     def delivering() -> bool:
         return wired.delivering or throttle.pending or notifier.desk.pending
 
-    stale = wired.config.policies.stale_run_delta
     inbox = Inbox(
         SqlInbox(inbox_engine(settings.database_url, wired.engine)),
         wired.owner,
         wired.clock.now,
         settings.slack_signing_secret or "",
-        lambda holder, _since: (
-            holder is None
-            or not worker_alive(wired.registry.by_id().get(holder), wired.clock.now(), stale)
-        ),
+        lambda holder, _since: holder is None or not wired.registry.is_alive(holder),
     )
     workers.completion = inbox.completion
     services = SlackServices(

@@ -369,7 +369,7 @@ def wire_engine(
     engine, tx, events = opened.engine, opened.tx, opened.events
     ensure_schema(settings.database_url, engine)
     rows = SqlWorkers(engine, opened.reads)
-    registry = Registry(rows, clock, config.policies.stale_run_delta)
+    registry = Registry(rows, clock, lambda: config.policies.stale_run_delta)
     roles = Roles(config, groups_of or no_groups)
     executors = executors or _executors(redactor, config)
     owner = owner or new_owner()

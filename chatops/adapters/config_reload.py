@@ -103,6 +103,16 @@ class ConfigReload:
     def sha256(self) -> str:
         return self.state.sha256
 
+    def refused_notice(self) -> str | None:
+        """What the leads' App Home says while a changed config is refused (None: it isn't)."""
+        refused = self.state.error
+        if refused is None:
+            return None
+        return (
+            f":warning: The config files were changed and refused; the config in force "
+            f"(sha256 {self.sha256[:12]}) stays until they are fixed: {refused}"
+        )
+
     def start(self) -> ConfigReload:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGHUP, lambda _s, _f: self._now.set())

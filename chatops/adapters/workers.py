@@ -62,24 +62,25 @@ def me(owner: str, kind: str, site: str | None, now: datetime) -> WorkerInfo:
 class Registry:
     """The workforce as the registry says: who is alive now (the engine's `Workforce`)."""
 
-    def __init__(self, rows: WorkerRows, clock: Clock, dead_after: timedelta) -> None:
+    def __init__(self, rows: WorkerRows, clock: Clock, dead_after: Callable[[], timedelta]) -> None:
         self.rows = rows
         self.clock = clock
-        self.dead_after = dead_after
+        self.dead_after = dead_after  # read at each look: the config in force says it
 
     def by_id(self) -> dict[str, WorkerInfo]:
         return {w.id: w for w in self.rows.all()}
 
+    def is_alive(self, worker_id: str) -> bool:
+        found = self.by_id().get(worker_id)
+        return worker_alive(found, self.clock.now(), self.dead_after())
+
     def alive(self, site: str | None = None) -> list[WorkerInfo]:
-        now = self.clock.now()
-        return [
-            w for w in self.rows.all() if w.site == site and worker_alive(w, now, self.dead_after)
-        ]
+        return [w for w, alive in self.listed() if alive and w.site == site]
 
     def listed(self) -> list[tuple[WorkerInfo, bool]]:
         """Every registered worker and whether it is alive (for `chatops check`, /healthz)."""
-        now = self.clock.now()
-        return [(w, worker_alive(w, now, self.dead_after)) for w in self.rows.all()]
+        now, dead_after = self.clock.now(), self.dead_after()
+        return [(w, worker_alive(w, now, dead_after)) for w in self.rows.all()]
 
 
 class WorkerLoop:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,9 +16,22 @@ from chatops.errors import NotFound
 from chatops.store.models import RunRow, StepRunRow
 
 
-def _of_site(site: str | None) -> ColumnElement[bool]:
+def of_site(site: str | None) -> ColumnElement[bool]:
     """Runs of `site` (None: runs without one)."""
     return RunRow.site.is_(None) if site is None else RunRow.site == site
+
+
+def ready_to_go_on(site: str | None) -> ColumnElement[bool]:
+    """Runs of `site` parked for a person who has acted: running, nobody holds them, and none
+    of their steps waits any more (what `claim_ready` takes)."""
+    waiting = (
+        select(StepRunRow.id)
+        .where(StepRunRow.run_id == RunRow.id, StepRunRow.state == StepState.WAITING.value)
+        .exists()
+    )
+    return and_(
+        RunRow.state == RunState.RUNNING.value, RunRow.owner.is_(None), of_site(site), ~waiting
+    )
 
 
 def _view(r: RunRow) -> RunView:
@@ -165,7 +178,7 @@ class SqlRuns:
         due = RunRow.not_before.is_(None) | (RunRow.not_before <= now)
         q = (
             select(RunRow)
-            .where(RunRow.state == RunState.QUEUED.value, due, _of_site(site))
+            .where(RunRow.state == RunState.QUEUED.value, due, of_site(site))
             .order_by(RunRow.id)
         )
         if self._pg:
@@ -230,21 +243,7 @@ class SqlRuns:
         now owned by `owner`: any worker of its site goes on with it, whichever process
         recorded the decision."""
         s = self.s
-        waiting = (
-            select(StepRunRow.id)
-            .where(StepRunRow.run_id == RunRow.id, StepRunRow.state == StepState.WAITING.value)
-            .exists()
-        )
-        q = (
-            select(RunRow.id)
-            .where(
-                RunRow.state == RunState.RUNNING.value,
-                RunRow.owner.is_(None),
-                _of_site(site),
-                ~waiting,
-            )
-            .order_by(RunRow.id)
-        )
+        q = select(RunRow.id).where(ready_to_go_on(site)).order_by(RunRow.id)
         for run_id in list(s.scalars(q)):
             if self.claim_parked(run_id, owner, now):
                 return self.get(run_id)

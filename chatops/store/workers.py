@@ -13,9 +13,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from chatops.engine.domain.run import RunState, StepState
+from chatops.engine.domain.run import RunState
 from chatops.engine.ports import WorkerInfo
-from chatops.store.models import RunRow, StepRunRow, WorkerRow
+from chatops.store.models import RunRow, WorkerRow
+from chatops.store.runs import of_site, ready_to_go_on
 
 __all__ = ["SqlWorkers"]
 
@@ -46,19 +47,13 @@ class SqlWorkers:
     def claimable(self, site: str | None, now: datetime) -> bool:
         """Is there work a worker of `site` could claim now: a queued run that is due and
         whose service+environment is free, or a parked run whose person has acted?"""
-        of_site = RunRow.site.is_(None) if site is None else RunRow.site == site
         due = RunRow.not_before.is_(None) | (RunRow.not_before <= now)
         active = aliased(RunRow)
         busy = select(active.id).where(active.active_key == RunRow.queue_key).exists()
-        queued = select(RunRow.id).where(RunRow.state == RunState.QUEUED.value, due, of_site, ~busy)
-        waiting = (
-            select(StepRunRow.id)
-            .where(StepRunRow.run_id == RunRow.id, StepRunRow.state == StepState.WAITING.value)
-            .exists()
+        queued = select(RunRow.id).where(
+            RunRow.state == RunState.QUEUED.value, due, of_site(site), ~busy
         )
-        ready = select(RunRow.id).where(
-            RunRow.state == RunState.RUNNING.value, RunRow.owner.is_(None), of_site, ~waiting
-        )
+        ready = select(RunRow.id).where(ready_to_go_on(site))
         with Session(self.reads) as s:
             return s.scalar(queued.limit(1)) is not None or s.scalar(ready.limit(1)) is not None
 

@@ -140,16 +140,8 @@ def web_routes(
         user = await run_in_threadpool(pages.viewer, run_id, token, _client(request))
         first, _live = await run_in_threadpool(pages.version, run_id, token, False)
         live_streams.enter(user)
-
-        async def counted() -> AsyncIterator[str]:
-            try:
-                async for part in _stream(request, pages, run_id, token, first):
-                    yield part
-            finally:
-                live_streams.leave(user)
-
         return StreamingResponse(
-            counted(),
+            _counted(_stream(request, pages, run_id, token, first), live_streams, user),
             media_type="text/event-stream",
             headers={**_headers(), "x-accel-buffering": "no"},
         )
@@ -206,6 +198,15 @@ def web_routes(
         Route("/runs/{run_id}/output/{step}/download", _guarded(download), methods=["GET"]),
         Route("/insights", _guarded(team), methods=["GET"]),
     ]
+
+
+async def _counted(parts: AsyncIterator[str], streams: Streams, user: str) -> AsyncIterator[str]:
+    """A live page's stream, counted among `user`'s open ones until it ends."""
+    try:
+        async for part in parts:
+            yield part
+    finally:
+        streams.leave(user)
 
 
 async def _stream(
