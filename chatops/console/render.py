@@ -16,6 +16,7 @@ class Button:
     action_id: str
     value: str
     confirm: dict[str, Any] | None
+    surface: str = "message"  # or "home": the App Home's (pressed on the view, not a message)
 
 
 EMOJI = {
@@ -84,7 +85,11 @@ def _text(t: str, width: int = WIDTH) -> list[str]:
                 if line.startswith(">"):  # a quote in Slack's mrkdwn
                     out.extend("┃ " + w for w in textwrap.wrap(line[1:].strip(), width - 2) or [""])
                 else:
-                    out.extend(textwrap.wrap(line, width) or [""])
+                    # a link stays whole, to be copied
+                    out.extend(
+                        textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False)
+                        or [""]
+                    )
     return out
 
 
@@ -120,6 +125,10 @@ def blocks_text(
                 lines += _text(b["text"]["text"], width)
             fields = [mrkdwn(f["text"]).replace("\n", ": ", 1) for f in b.get("fields", [])]
             lines += _columns(fields, width)
+            if b.get("accessory"):  # Slack draws it beside the text: here, under it
+                shown = _controls([b["accessory"]], buttons)
+                if shown:
+                    lines.append("  ".join(shown))
         elif kind == "context":
             lines += [
                 "  " + line
@@ -129,19 +138,34 @@ def blocks_text(
             ]
         elif kind == "divider":
             lines.append("-" * 40)
-        elif kind == "actions":
-            shown = []
-            for e in b.get("elements", []):
-                if e.get("type") == "button":
-                    buttons.append(
-                        Button(
-                            e["text"]["text"], e["action_id"], e.get("value", ""), e.get("confirm")
-                        )
-                    )
-                    shown.append(f"[{len(buttons)}] {e['text']['text']}")
+        elif kind in ("actions", "context_actions"):
+            shown = _controls(b.get("elements", []), buttons)
             if shown:
                 lines.append("  ".join(shown))
     return lines
+
+
+def _controls(elements: list[dict[str, Any]], buttons: list[Button]) -> list[str]:
+    """Every element a person can press, numbered: buttons (an icon button too), each item
+    of an overflow menu, each of a pair of feedback buttons."""
+    shown = []
+
+    def add(label: str, action_id: str, value: str, confirm: Any = None) -> None:
+        buttons.append(Button(label, action_id, value, confirm))
+        shown.append(f"[{len(buttons)}] {label}")
+
+    for e in elements:
+        kind = e.get("type")
+        if kind in ("button", "icon_button"):
+            add(e["text"]["text"], e["action_id"], e.get("value", ""), e.get("confirm"))
+        elif kind == "overflow":
+            for o in e.get("options", []):
+                add(f"{o['text']['text']} (menu)", e["action_id"], o.get("value", ""))
+        elif kind == "feedback_buttons":
+            for side in ("positive_button", "negative_button"):
+                if side in e:
+                    add(e[side]["text"]["text"], e["action_id"], e[side].get("value", ""))
+    return shown
 
 
 def view_text(view: dict[str, Any], buttons: list[Button]) -> list[str]:

@@ -26,6 +26,7 @@ The console:
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -35,6 +36,7 @@ from chatops.engine.planning.config import ROLES
 from chatops.simulator.harness import ChatHarness
 from chatops.simulator.standin import Message
 
+BUTTONS = re.compile(r"^\[\d+\] ")  # a row of numbered buttons
 SLASH = ("/change", "/hotfix", "/logs", "/status", "/freeze", "/unfreeze")
 
 
@@ -152,11 +154,39 @@ class Console:
             if (answer or "").strip().lower() not in ("y", "yes"):
                 self.say("not pressed")
                 return
+        if found.surface == "home":
+            self._press_on_home(found)
+            return
         message = self._message_of(found)
         if message is None:
             self.say(f"the {found.label!r} button is gone: the message changed (/buttons)")
             return
         self.slack.click(found.action_id, user=self.user, message=message, value=found.value)
+        self.show()
+
+    def _press_on_home(self, b: Button) -> None:
+        """A button of the App Home: a block action from the home view (Slack sends the view
+        as its container, with no channel)."""
+        view = self._home_view() or {}
+        payload = {
+            "type": "block_actions",
+            "user": {"id": self.user},
+            "team": {"id": "T0TEST"},
+            "api_app_id": "A0TEST",
+            "container": {"type": "view", "view_id": "VHOME"},
+            "view": {**view, "id": "VHOME", "type": "home"},
+            "trigger_id": "console",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": b.action_id,
+                    "block_id": "home",
+                    "value": b.value,
+                    "action_ts": "0",
+                }
+            ],
+        }
+        self.slack.send(payload)
         self.show()
 
     def fill(self, view: dict[str, Any]) -> None:
@@ -165,6 +195,8 @@ class Console:
         shown last (a form that grew was filled and submitted by the nested call)."""
         for line in view_text(view, []):
             self.say(line)
+        if "submit" not in view:  # a modal that only tells something: nothing to fill
+            return
         self.say("(a form: answer each field in turn; /cancel leaves it without submitting)")
         values = self._answers(view)
         if isinstance(values, Replaced):
@@ -173,10 +205,19 @@ class Console:
             self.say("form closed, nothing submitted")
             return
         _status, body = self.slack.submit(view, values, user=self.user)
-        if body:
-            errors = json.loads(body).get("errors", {})
+        errors = json.loads(body).get("errors", {}) if body else {}
+        if errors:  # as in Slack, the form stays open with its values: change what it says
+            labels = {
+                b.get("block_id"): b["label"]["text"]
+                for b in view.get("blocks", [])
+                if b.get("type") == "input"
+            }
             for field, error in errors.items():
-                self.say(f"! {field}: {error}")
+                self.say(f"! {labels.get(field, field)}: {error}")
+            self.say("(the form is still open with your answers: Enter keeps one)")
+            self._picked.clear()  # every field is asked again, the process too
+            self.fill(_refilled(view, values))
+            return
         self.show()
 
     def _answers(self, view: dict[str, Any]) -> dict[str, str] | Replaced | None:
@@ -226,6 +267,9 @@ class Console:
                     if answer is not None and answer.strip() == "/cancel":
                         return None
                     value = (answer or "").strip() or initial
+                    if not value and not block.get("optional"):
+                        self.say("! this field is required (as Slack's form requires it): again")
+                        continue
                     if len(value) <= limit:
                         break
                     self.say(f"! at most {limit} characters here ({len(value)} given): again")
@@ -259,6 +303,7 @@ class Console:
         self.slack.settle(strict=False)  # a long run goes on; what it said so far is shown
         standin = self.slack.standin
         new_buttons: list[Button] = []
+        told: set[str] = set()  # a change told once, even when several messages made it
         for m in list(standin.messages):
             key = id(m)
             if m.channel in self.users and m.channel != self.user:
@@ -272,8 +317,16 @@ class Console:
             lines = blocks_text(m.blocks, m.text, new_buttons)
             before = self._shown.get(key, [])
             self._shown[key] = lines
-            if updated:  # show what changed, not the whole message again
-                lines = [f"(updated) {line}" for line in lines if line not in before]
+            if updated:  # show what changed, naming the message, not the whole of it again
+                name = self._name(m, before)
+                lines = [  # its buttons always: their numbers are the ones to press now
+                    f"(updated {name}) {line}"
+                    for line in lines
+                    if (line not in before or BUTTONS.match(line))
+                    and line.strip()
+                    and line not in told
+                ]
+                told.update(x.split(") ", 1)[1] for x in lines)
                 if not lines:
                     continue
             self.say()
@@ -299,6 +352,26 @@ class Console:
         if fresh:
             self.fill(fresh[-1]["view"])
 
+    def _name(self, m: Message, before: list[str]) -> str:
+        """Which message changed, as a person would say it: "plan of run #3", "status of
+        run #3", "reply in run #3's thread"."""
+        first = mrkdwn(m.text or (before[0] if before else "")).strip()
+        if m.thread_ts:
+            parent = next(
+                (p for p in self.slack.standin.messages if p.ts == m.thread_ts and not p.thread_ts),
+                None,
+            )
+            number = _run_number(parent.text if parent else "")
+            if first.startswith("Run #"):
+                return f"status of run #{_run_number(first)}"
+            return f"reply in run #{number}'s thread" if number else "reply in a thread"
+        number = _run_number(m.text + " " + " ".join(before))
+        if first.startswith("Plan for") or first.startswith("Plan of"):
+            return f"plan of run #{number}" if number else "plan"
+        if first.startswith("Run #"):
+            return f"status of run #{number}"
+        return f"message {first[:30]!r}"
+
     def _message_of(self, b: Button) -> Message | None:
         for m in reversed(self.slack.standin.messages):
             for e in m.buttons():
@@ -317,12 +390,30 @@ class Console:
                 continue
             before = len(found)
             lines = blocks_text(m.blocks, m.text, found)
+            if len(found) > before:  # each message as it reads now (its first line)
+                self.say(f"  {self._name(m, lines)}: {(lines[0] if lines else '')[:70]}")
+                self.say("    " + "  ".join(x for x in lines if BUTTONS.match(x)))
+        home = self._home_view()
+        if home is not None:  # the App Home's, as last opened
+            before = len(found)
+            lines = blocks_text(home.get("blocks", []), "", found)
+            for b in found[before:]:
+                b.surface = "home"
             if len(found) > before:
-                self.say(f"  {mrkdwn(m.text)[:70]}")
-                self.say("    " + "  ".join(x for x in lines if x.startswith("[")))
+                self.say("  [home] your App Home")
+                self.say("    " + "  ".join(x for x in lines if BUTTONS.match(x)))
         if not found:
             self.say("no buttons on screen")
         self.buttons = found
+
+    def _home_view(self) -> dict[str, Any] | None:
+        """The App Home last published for this user, if any."""
+        homes = [
+            v
+            for v in self.slack.standin.views
+            if v["kind"] == "publish" and v["user_id"] == self.user
+        ]
+        return homes[-1]["view"] if homes else None
 
     def home(self) -> None:
         self.slack.post(
@@ -350,7 +441,32 @@ class Console:
         self.say()
         for line in blocks_text(views[-1]["view"].get("blocks", []), "", self.buttons):
             self.say(f"[home] {line}")
+        for b in self.buttons:
+            b.surface = "home"
         self._views = len(self.slack.standin.views)
+
+
+def _run_number(text: str) -> str:
+    found = re.search(r"\b[Rr]un #(\d+)", text)
+    return found.group(1) if found else ""
+
+
+def _refilled(view: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    """The form again with the answers given as its initial values (a refused submission
+    keeps them, as a Slack modal does)."""
+    blocks = []
+    for block in view.get("blocks", []):
+        given = values.get(block.get("block_id", ""))
+        if block.get("type") == "input" and given:
+            el = dict(block["element"])
+            if el["type"] == "static_select":
+                text = {"type": "plain_text", "text": given}
+                el["initial_option"] = {"text": text, "value": given}
+            else:
+                el["initial_value"] = given
+            block = {**block, "element": el}
+        blocks.append(block)
+    return {**view, "blocks": blocks}
 
 
 def _reader(out: TextIO) -> Callable[[str], str | None]:

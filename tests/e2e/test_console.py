@@ -155,8 +155,66 @@ def test_after_an_escalation_the_run_keeps_its_controls(tmp_path: Path) -> None:
     assert re.search(r"\[\d+\] Take over \(fix plan\)\s+\[\d+\] Close with a reason", after)
     assert "no button" not in after
     assert "carol takes this over" in after.replace("@", "")
-    assert "Run #1 succeeded" in after
     assert "== Request a change ==" in after  # the fix plan's form
+
+
+def test_a_take_over_ends_in_a_fix_plan_on_the_requesters_behalf(tmp_path: Path) -> None:
+    """The Architect takes an on-call engineer's escalation over: a form closed unsubmitted
+    loses nothing (the escalation stays open, its form opens again), a refused form keeps
+    its answers and names the field to change, and the fix plan is a process the requester
+    may request (hotfix: not the architect's own), requested on their behalf."""
+    script = (
+        "/as oncall\n/change debug demo -- orders time out\n"
+        "/as lead\n/press Approve\ny\n"
+        "/as oncall\n/press Escalate to Architect\n2\nno idea yet\n"
+        "/as architect\n/press Take over (fix plan)\ny\n/cancel\n"
+        "/press Write the fix plan\n7\n\n\nfix/orders leak\nthe orders queue leaks\n\n"
+        "\n\n\nfix/orders-leak\n\n\n"
+        "/buttons\n"
+    )
+    out = console(script, "--dir", str(tmp_path / "d"))
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.replace("@", "")
+    taken = text[text.index("carol takes this over") :]
+    # the prompts it answered changed alike: told once, naming the message
+    told = re.findall(r"\(updated ([^)]*)\) 🛠 carol takes this over", text)
+    assert told == ["reply in run #1's thread"], told
+    assert "form closed, nothing submitted" in taken
+    assert "[1] Write the fix plan" in taken  # still open, the form a press away
+    assert "requested on dave's behalf" in taken
+    assert "! ref: ref='fix/orders leak' is not a git ref" in taken  # the field named
+    assert "(the form is still open with your answers" in taken
+    assert "Enter for hotfix" in taken  # its answers kept
+    assert "only oncall, coder, lead may request" not in taken
+    assert "carol planned the fix: run #2" in taken
+    assert "Run #1 succeeded" in taken
+    listed = taken[taken.rindex("carol> /buttons") :]
+    assert re.search(r"plan of run #2: HOTFIX.*\n\s+\[\d+\] Approve", listed), listed
+
+
+def test_every_button_slack_would_show_is_reachable_and_numbers_mean_what_was_shown(
+    tmp_path: Path,
+) -> None:
+    """The App Home's Insights button (a section accessory) is listed and pressed; /buttons
+    names each message as it is now, and a number presses the button it listed; a changed
+    message is named, and a change made to several messages is told once."""
+    script = (
+        "/as lead\n/home\n/buttons\n1\n"
+        "/as coder\n/change deploy demo ref=main -- one\n"
+        "/as lead\n1\ny\n/buttons\n2\ny\n"
+    )
+    out = console(script, "--dir", str(tmp_path / "d"))
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    home = text[text.index("bob> /buttons") :]
+    assert re.search(r"\[home\] your App Home\n\s+\[1\] Insights", home), home[:400]
+    assert "== Insights ==" in home and "/insights?t=" in home
+    approved = text[text.index("Approve run #1? [y/N] y") :]
+    assert "(updated plan of run #1) ✔ Approved by @bob" in approved
+    listed = approved[approved.index("bob> /buttons") :]
+    assert re.search(r"plan of run #1: DEPLOY READY CODE.*\n\s+\[1\] View run", listed)
+    assert re.search(r"status of run #1: ↻ Run #1: running\n\s+\[2\] Cancel run", listed)
+    assert "Cancel run #1?" in listed  # 2 pressed what /buttons listed as 2
 
 
 def test_help_lists_every_command_the_readme_names(tmp_path: Path) -> None:

@@ -228,7 +228,7 @@ CASES: list[tuple[str, Setup, RunState, str, str, dict[str, str] | None, set[Run
         "chatops.take_over",
         "U_ARCH",
         None,
-        {RunState.SUCCEEDED},
+        {RunState.RUNNING},  # open until its fix plan exists
     ),
     (
         "escalated/close",
@@ -300,7 +300,9 @@ def test_escalation_keeps_the_controls_and_the_architect_answers(slack: ChatHarn
     assert state(slack) == RunState.RUNNING
 
     press(slack, "chatops.take_over", "U_ARCH")
-    assert state(slack) == RunState.SUCCEEDED
+    assert state(slack) == RunState.RUNNING  # open until the fix plan exists
+    again = visible(slack, "chatops.take_over")  # the form opens again from here
+    assert "Write the fix plan" in str(again.blocks)
     form = slack.opened_views()[-1]  # a fix plan, for the same service, once a process is picked
     assert form["callback_id"] == "chatops.change"
     slack.send(pick(form, "hotfix", "U_ARCH"))
@@ -328,6 +330,11 @@ def test_escalation_keeps_the_controls_and_the_architect_answers(slack: ChatHarn
     slack.settle()
     fix = slack.wired.queries.get_run(2)
     assert fix.requester == "U_ONCALL" and fix.state == RunState.AWAITING_APPROVAL
+    assert state(slack) == RunState.SUCCEEDED  # the diagnosis ended with its fix planned
+    said = " ".join(m.all_text() for m in slack.thread(plan))
+    assert "planned the fix: run #2" in said
+    actions = [e.action for e in slack.wired.queries.audit_for_run(1)]
+    assert "run.escalation_fixed" in actions
     requested = [e for e in slack.wired.queries.audit_for_run(2) if e.action == "plan.requested"]
     assert [e.actor for e in requested] == ["U_ARCH"]  # who wrote it stays on the record
     [fix_plan] = [p for p in slack.plans() if "run #2" in p.all_text()]

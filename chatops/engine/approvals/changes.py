@@ -12,7 +12,7 @@ from chatops.engine.approvals.approvers import barred, nobody_approves, unanswer
 from chatops.engine.approvals.expiry import Expiry
 from chatops.engine.approvals.freezing import in_force
 from chatops.engine.approvals.freezing import refusal as freeze_refusal
-from chatops.engine.approvals.handoffs import Handoffs
+from chatops.engine.approvals.handoffs import Handoffs, taker
 from chatops.engine.approvals.parts import ChangeContext, Requested
 from chatops.engine.approvals.proposals import Proposals
 from chatops.engine.approvals.revisions import Revisions
@@ -105,8 +105,13 @@ class ChangeService:
         `taking_over`: the escalated run whose problem `requester` (the architect) took
         over; the fix plan keeps that run's requester, so the architect may approve it."""
         rb = self.runbook(process)
-        self._check_requester(rb, requester)
-        owner = requester if taking_over is None else self._taken_over(taking_over, requester)
+        if taking_over is None:
+            self._check_requester(rb, requester)
+            owner = requester
+        else:
+            owner = self._taken_over(taking_over, requester)
+            if not self.may_request(rb.name, requester, on_behalf_of=owner):
+                self._check_requester(rb, owner)
         plan = build_plan(
             rb,
             self.config,
@@ -116,16 +121,28 @@ class ChangeService:
             request=text,
             answers=answers,
         )
-        return self.submit(plan, requester, origin=origin)
+        made = self.submit(plan, requester, origin=origin)
+        if taking_over is not None and made.verdict.ok:  # a refused plan fixes nothing
+            self.handoffs.fix_planned(taking_over, requester, made.run)
+        return made
+
+    def may_request(self, process: str, user: str, on_behalf_of: str | None = None) -> bool:
+        """Whether `user` may request `process`: in their own right, or (the fix plan of an
+        escalation taken over) as the escalated run's requester could."""
+        allowed: list[str] = list(self.runbook(process).requesters)
+        if self.roles.may_request(user, allowed):
+            return True
+        return on_behalf_of is not None and self.roles.may_request(on_behalf_of, allowed)
+
+    def requestable(self, user: str, on_behalf_of: str | None = None) -> list[str]:
+        """The processes `user` may request (a form offers only these)."""
+        return [n for n in self.runbooks if self.may_request(n, user, on_behalf_of)]
 
     def _taken_over(self, run_id: int, user: str) -> str:
         """The requester of the escalated run `user` took over (refused, audited, if not)."""
         with self.tx() as t:
             run = t.runs.get(run_id)
-            taken = any(
-                e.action == "run.escalation_taken" and e.actor == user
-                for e in t.audit.for_run(run.id)
-            )
+            taken = taker(t.audit.for_run(run.id)) == user
         if not taken:
             raise self.ctx.deny(user, "request", f"you did not take over run {run_id}", run)
         return run.requester

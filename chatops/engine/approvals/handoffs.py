@@ -5,12 +5,19 @@ from __future__ import annotations
 from chatops.engine.approvals.parts import ChangeContext
 from chatops.engine.domain import events as ev
 from chatops.engine.domain.agent_rules import approval_refusal
-from chatops.engine.domain.run import ApprovalRecord, RunState, RunView, StepState
+from chatops.engine.domain.run import (
+    ApprovalRecord,
+    AuditEvent,
+    RunState,
+    RunView,
+    StepRecord,
+    StepState,
+)
 from chatops.engine.planning.drift import DRIFT_STEP, FOUND, REAPPROVED
 from chatops.engine.unit_of_work import UnitOfWork
 from chatops.errors import StateError
 
-__all__ = ["ESCALATION_REASONS", "Handoffs"]
+__all__ = ["ESCALATION_REASONS", "Handoffs", "taker"]
 
 #: Process 4: when to escalate to the Architect.
 ESCALATION_REASONS = {
@@ -19,6 +26,12 @@ ESCALATION_REASONS = {
     "recurring": "the problem recurs systematically",
     "decision": "a decision about the approach is needed",
 }
+
+
+def taker(trail: list[AuditEvent]) -> str | None:
+    """Who took an escalated run over last (the fix plan is theirs to write), or None."""
+    taken = [e.actor for e in trail if e.action == "run.escalation_taken"]
+    return taken[-1] if taken else None
 
 
 class Handoffs:
@@ -149,9 +162,11 @@ class Handoffs:
             return run
 
     def answer_escalation(self, run_id: int, user: str, how: str, reason: str = "") -> RunView:
-        """Process 4, the Architect's answer to an escalation: take the problem over (a fix
-        plan follows) or close it with a reason. Either way the diagnosis step it waits on is
-        done, by the architect, and the run finishes."""
+        """Process 4, the Architect's answer to an escalation: take the problem over or close
+        it with a reason. Closing ends the diagnosis step it waits on (done, by the
+        architect). Taking over keeps the escalation open until the fix plan exists
+        (`fix_planned`): a form closed unsubmitted leaves nothing lost, and the one who took
+        it over may open the form again by pressing Take over again."""
         with self.ctx.tx() as t:
             run = t.runs.get(run_id)
             if how not in ("take_over", "close"):
@@ -167,25 +182,50 @@ class Handoffs:
                 )
             if how == "close" and not reason.strip():
                 raise StateError("say why it is closed")
-            if not any(e.action == "run.escalated" for e in t.audit.for_run(run.id)):
+            trail = t.audit.for_run(run.id)
+            if not any(e.action == "run.escalated" for e in trail):
                 raise StateError(f"run {run.id} was not escalated")
             waiting = [r for r in t.steps.of_run(run.id) if r.state == StepState.WAITING]
             if run.state != RunState.RUNNING or not waiting:
                 raise StateError(f"run {run.id} is {run.state.value}: nothing waits for an answer")
             if how == "take_over":
-                action, detail = "run.escalation_taken", "taken over: a fix plan follows"
-            else:
-                action, detail = "run.escalation_closed", f"closed: {reason.strip()}"
-            self.ctx.audit(t, user, action, run, detail)
-            for rec in waiting:
-                t.steps.finish(
-                    rec.id, StepState.SUCCEEDED, self.ctx.clock.now(), actor=user, error=""
-                )
-                self.ctx.audit(t, user, "step.done", run, f"{rec.step_id}: {detail}")
+                if taker(trail) == user:
+                    return run  # taken over already: the form opens again
+                detail = "taken over: a fix plan follows"
+                self.ctx.audit(t, user, "run.escalation_taken", run, detail)
+                t.events.add(ev.EscalationAnswered(run, user, how))
+                t.commit()
+                return run
+            detail = f"closed: {reason.strip()}"
+            self.ctx.audit(t, user, "run.escalation_closed", run, detail)
+            self._finish_waiting(t, run, waiting, user, detail)
             t.events.add(ev.EscalationAnswered(run, user, how, reason.strip()))
             run = t.runs.get(run.id)
             t.commit()
             return run
+
+    def fix_planned(self, run_id: int, user: str, fix: RunView) -> RunView:
+        """The fix plan of a taken-over escalation exists: the diagnosis it waited on ends,
+        done by the architect who took it over, pointing at the fix."""
+        with self.ctx.tx() as t:
+            run = t.runs.get(run_id)
+            waiting = [r for r in t.steps.of_run(run.id) if r.state == StepState.WAITING]
+            if run.state != RunState.RUNNING or not waiting:
+                return run  # closed, cancelled or ended meanwhile: the fix stands alone
+            detail = f"fix plan: run #{fix.id} ({fix.runbook})"
+            self.ctx.audit(t, user, "run.escalation_fixed", run, detail)
+            self._finish_waiting(t, run, waiting, user, detail)
+            t.events.add(ev.EscalationAnswered(run, user, "fixed", f"run #{fix.id}"))
+            run = t.runs.get(run.id)
+            t.commit()
+            return run
+
+    def _finish_waiting(
+        self, t: UnitOfWork, run: RunView, waiting: list[StepRecord], user: str, detail: str
+    ) -> None:
+        for rec in waiting:
+            t.steps.finish(rec.id, StepState.SUCCEEDED, self.ctx.clock.now(), actor=user, error="")
+            self.ctx.audit(t, user, "step.done", run, f"{rec.step_id}: {detail}")
 
     def waited(self, t: UnitOfWork, run: RunView, rec_id: int) -> float | None:
         """Seconds the waiting step `rec_id` has waited for its person, until now."""

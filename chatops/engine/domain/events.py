@@ -219,7 +219,7 @@ class RunEscalated(Event):
 @dataclass(frozen=True)
 class EscalationAnswered(Event):
     by: str
-    how: str  # "take_over" or "close"
+    how: str  # "take_over", "fixed" (its fix plan exists: reason names it) or "close"
     reason: str = ""
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from chatops.engine.approvals.changes import ApprovalStatus, ChangeService
+from chatops.engine.approvals.parts import Requested
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.ports import Workforce
 from chatops.engine.runs.runner import Runner
@@ -134,8 +135,34 @@ class Operations:
 
     def answer_escalation(self, run_id: int, user: str, how: str, reason: str = "") -> RunView:
         run = self.changes.handoffs.answer_escalation(run_id, user, how, reason)
-        self.continue_run(run_id)
+        if how == "close":  # a take-over goes on when its fix plan exists (`request_fix`)
+            self.continue_run(run_id)
         return run
+
+    def request_fix(
+        self,
+        taking_over: int,
+        process: str,
+        params: dict[str, str],
+        *,
+        user: str,
+        text: str = "",
+        answers: dict[str, str] | None = None,
+        origin: str = "",
+    ) -> Requested:
+        """The fix plan of an escalation `user` took over: requested on the escalated run's
+        requester's behalf; the diagnosis it waited on then ends and its run goes on."""
+        made = self.changes.request(
+            process,
+            params,
+            requester=user,
+            text=text,
+            answers=answers,
+            origin=origin,
+            taking_over=taking_over,
+        )
+        self.continue_run(taking_over)
+        return made
 
     def resume(self, run_id: int, user: str) -> RunView:
         run = self.changes.resume(run_id, user)

@@ -230,9 +230,9 @@ def register(app: App, s: SlackServices) -> None:
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
             run = s.ops.answer_escalation(int(v[0]), user, "take_over")
             preset = {"service": run.service or "", "environment": run.environment or ""}
-            meta = {"channel": channel, "taking_over": str(run.id)}  # the fix keeps its requester
-            view = modals.change_modal(s.changes.runbooks, s.changes.config, meta, None, preset)
-            s.client.views_open(trigger_id=trigger, view=view)
+            # the fix keeps the escalated run's requester, and may be what they may request
+            meta = {"channel": channel, "taking_over": str(run.id), "on_behalf_of": run.requester}
+            s.client.views_open(trigger_id=trigger, view=s.change_form(user, meta, None, preset))
 
         handle(body, RUN, work)
 
@@ -248,7 +248,7 @@ def register(app: App, s: SlackServices) -> None:
         action = _click(body)[3]
         process = str((action.get("selected_option") or {}).get("value", ""))
         meta = modals.metadata(view)
-        new = modals.change_modal(s.changes.runbooks, s.changes.config, meta, process)
+        new = s.change_form(str((body.get("user") or {}).get("id", "")), meta, process)
         s.workers.task(
             lambda: client.views_update(view_id=view["id"], hash=view.get("hash"), view=new),
             lambda _m: None,

@@ -32,9 +32,7 @@ def request_from_text(
     elif req.action == "help" or (req.action == "modal" and not trigger_id):
         s.ephemeral(channel, user)(usage(runbooks))
     elif req.action == "modal":
-        s.client.views_open(
-            trigger_id=trigger_id, view=modals.change_modal(runbooks, s.changes.config, meta)
-        )
+        s.client.views_open(trigger_id=trigger_id, view=s.change_form(user, meta))
     elif req.action == "edit":
         s.changes.revisions.revise(req.run_id, user, req.params, text=req.text or None)
         s.ephemeral(channel, user)(

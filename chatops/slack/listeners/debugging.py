@@ -29,9 +29,7 @@ def register(app: App, s: SlackServices) -> None:
 
             def work() -> None:
                 _run_id, preset = diagnosed(body)
-                view = modals.change_modal(
-                    s.changes.runbooks, s.changes.config, {"channel": channel}, process, preset
-                )
+                view = s.change_form(user, {"channel": channel}, process, preset)
                 client.views_open(trigger_id=body.get("trigger_id", ""), view=view)
 
             s.workers.task(work, s.ephemeral(channel, user))

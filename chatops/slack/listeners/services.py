@@ -21,6 +21,7 @@ from chatops.slack.home import HomePublisher
 from chatops.slack.records import SlackRecords
 from chatops.slack.thread.notifier import SlackNotifier
 from chatops.slack.thread.plan_notices import transient
+from chatops.slack.views import modals
 from chatops.slack.workers import Tell, Workers
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,20 @@ class SlackServices:
                 "reads (the message may be from an older version): use the latest message",
             )
         return found
+
+    def change_form(
+        self,
+        user: str,
+        meta: dict[str, str],
+        process: str | None = None,
+        preset: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The /change form as `user` may fill it: only the processes they may request (a
+        fix plan of an escalation they took over: also those its requester may)."""
+        behalf = meta.get("on_behalf_of") or None
+        allowed = set(self.changes.requestable(user, behalf))
+        runbooks = {n: rb for n, rb in self.changes.runbooks.items() if n in allowed}
+        return modals.change_modal(runbooks, self.changes.config, meta, process, preset)
 
     def first(self, key: str) -> bool:
         """The first time this click or command is seen. A request handed over again after

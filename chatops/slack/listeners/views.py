@@ -7,6 +7,7 @@ under its field in the form instead of a message elsewhere.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -16,10 +17,17 @@ from chatops.slack.listeners.services import SlackServices
 from chatops.slack.views import modals
 
 
-def _field_for(message: str, vals: dict[str, str], default: str) -> str:
-    for block in vals:
-        if block.startswith("param:") and block.split(":", 1)[1] in message:
-            return block
+def _field_for(message: str, view: dict[str, Any], default: str) -> str:
+    """The form field an error is about (a parameter it names), so Slack shows it there."""
+    names = [
+        str(b.get("block_id", "")).split(":", 1)[1]
+        for b in view.get("blocks", [])
+        if b.get("type") == "input" and str(b.get("block_id", "")).startswith("param:")
+    ]
+    for pattern in (r"\b{}=", r"\b{}\b"):  # "ref=…" named first, a mere mention after
+        for name in names:
+            if re.search(pattern.format(re.escape(name)), message):
+                return f"param:{name}"
     return default
 
 
@@ -34,20 +42,28 @@ def register(app: App, s: SlackServices) -> None:
         answers = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("answer:") and v}
         taken = meta.get("taking_over", "")
         try:
-            made = s.changes.request(
-                process,
-                params,
-                requester=user,
-                text=vals.get("request", ""),
-                answers=answers,
-                origin=f"slack:{meta['channel']}",
-                taking_over=int(taken)
-                if (taken := meta.get("taking_over", "")).isdigit()
-                else None,
-            )
+            if taken.isdigit():  # the fix plan of an escalation this architect took over
+                made = s.ops.request_fix(
+                    int(taken),
+                    process,
+                    params,
+                    user=user,
+                    text=vals.get("request", ""),
+                    answers=answers,
+                    origin=f"slack:{meta['channel']}",
+                )
+            else:
+                made = s.changes.request(
+                    process,
+                    params,
+                    requester=user,
+                    text=vals.get("request", ""),
+                    answers=answers,
+                    origin=f"slack:{meta['channel']}",
+                )
         except ChatopsError as e:
             ack(
-                response_action="errors", errors={_field_for(str(e), vals, "process"): str(e)[:300]}
+                response_action="errors", errors={_field_for(str(e), view, "process"): str(e)[:300]}
             )
             return
         ack()

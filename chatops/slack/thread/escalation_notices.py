@@ -40,6 +40,11 @@ class EscalationNotices:
         by = e.by
         if e.how == "take_over":
             text = f":hammer_and_wrench: <@{by}> takes this over: a fix plan follows."
+            self.thread.retire_prompts(run.id, text)
+            self.thread.prompt(run, m, text, pb.taken_over_blocks(text, run))
+            return
+        if e.how == "fixed":
+            text = f":hammer_and_wrench: <@{by}> planned the fix: {bk.escape(e.reason)}."
         else:
             text = f":white_check_mark: <@{by}> closes this: {bk.escape(e.reason)}"
         self.thread.retire_prompts(run.id, text)

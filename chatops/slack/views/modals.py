@@ -88,7 +88,23 @@ def change_modal(
         meta = {**meta, "preset": json.dumps(preset)}
     preset = preset or json.loads(meta.get("preset") or "{}")
     process = process if process in runbooks else None
-    blocks: list[Block] = [_process_select(runbooks, process)]
+    blocks: list[Block] = []
+    if meta.get("taking_over"):
+        behalf = meta.get("on_behalf_of", "")
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"The fix plan for run #{meta['taking_over']}"
+                        + (f", requested on <@{behalf}>'s behalf" if behalf else "")
+                        + ". The escalation stays open until it is planned.",
+                    }
+                ],
+            }
+        )
+    blocks.append(_process_select(runbooks, process))
     if process:
         rb = runbooks[process]
         blocks.append(

@@ -72,10 +72,27 @@ def escalation_blocks(text: str, run: RunView) -> list[Block]:
                     "primary",
                     confirm(
                         "Take this problem over?",
-                        "The diagnosis ends as handed to you, and a form opens for the fix plan.",
+                        "A form opens for the fix plan; the diagnosis ends when it is planned.",
                         "Take over",
                     ),
                 ),
+                button("Close with a reason", A_CLOSE_ESCALATION, str(run.id)),
+                cancel_button(run),
+            ],
+        },
+    ]
+
+
+def taken_over_blocks(text: str, run: RunView) -> list[Block]:
+    """Process 4, taken over: the escalation stays open until the fix plan exists; its form
+    opens again from here (a form closed unsubmitted loses nothing)."""
+    return [
+        section(text),
+        {
+            "type": "actions",
+            "block_id": f"escalation:{run.id}",
+            "elements": [
+                button("Write the fix plan", A_TAKE_OVER, str(run.id), "primary"),
                 button("Close with a reason", A_CLOSE_ESCALATION, str(run.id)),
                 cancel_button(run),
             ],
