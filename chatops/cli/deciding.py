@@ -16,7 +16,12 @@ def cmd_edit(args: argparse.Namespace) -> int:
     w = _wire(args)
     given = parse_assignments(args.params)
     made = w.changes.revisions.revise(
-        args.run_id, args.as_user, given, text=args.text, answers=_answers(args.answer)
+        args.run_id,
+        args.as_user,
+        given,
+        text=args.text,
+        answers=_answers(args.answer),
+        why=args.why or "",
     )
     print(render.plan_text(made.plan, made.verdict, made.run))
     print(

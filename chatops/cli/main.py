@@ -135,7 +135,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--answer", action="append", default=[], metavar="ID=TEXT", help="an answer by question id"
     )
-    s.add_argument("--text", help="the request in new words")
+    s.add_argument("--text", help="the request in new words (else it keeps its own)")
+    s.add_argument("--why", help="why the plan changes (audited, told in its thread)")
     s.add_argument("--as", dest="as_user", required=True, help="who edits (the requester)")
     s.set_defaults(func=_lazy("cmd_edit"))
 

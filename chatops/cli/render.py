@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
+from chatops.engine.approvals.approvers import approval_said
 from chatops.engine.domain.run import AuditEvent, RunView, StepRecord
 from chatops.engine.planning.drift import facts_said
 
@@ -38,12 +39,7 @@ def plan_text(plan: Plan, verdict: Verdict, run: RunView | None = None) -> str:
             else "(not answered)"
         )
         lines.append(f"  {ask} [{qid}]: {shown}")
-    approval = f"{plan.approval.quorum} of {', '.join(plan.approval.roles)}"
-    if plan.approval.architect:
-        approval += " (the architect role must be among them)"
-    if plan.approval_rule:
-        approval += f" ({plan.approval_rule})"
-    lines.append(f"  approval: {approval}")
+    lines.append(f"  approval: {approval_said(plan, plan.approval.quorum)}")
     for said in facts_said(plan.facts):  # what approving it approves, as read when made
         lines.append(f"  hosts as shown: {said}")
     lines.append("")

@@ -57,7 +57,7 @@ def parse_change(
         return ChangeRequest(process, text=text.split(None, 1)[1] if rest else "")
     if process == "edit":
         if not rest or not rest[0].lstrip("#").isdigit():
-            raise ParameterError("usage: `/change edit RUN key=value ... -- new text`")
+            raise ParameterError("usage: `/change edit RUN key=value ... -- why`")
         return ChangeRequest(
             "edit",
             "",
@@ -94,8 +94,8 @@ def usage(runbooks: dict[str, Runbook], only: str | None = None) -> str:
         return "\n".join(lines)
     lines += [
         "`/change` alone opens a form; `/change import` takes a task in JSON;",
-        "`/change edit RUN key=value -- text` changes your plan or answers its questions "
-        "(approvals start over).",
+        "`/change edit RUN key=value -- why` changes your plan or answers its questions "
+        '(approvals start over; `request="..."` gives the request new words).',
         'Planning questions can be answered inline: `tables="orders, order_lines"`.',
         "On call: `/hotfix SERVICE what is broken`, `/logs SERVICE since=1h grep=TEXT`, "
         "`/status SERVICE`.",

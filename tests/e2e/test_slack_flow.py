@@ -135,7 +135,7 @@ def test_an_approval_of_an_edited_plan_is_void(slack_with: Factory, app: App) ->
     assert isinstance(roles, dict)
     roles["lead"] = {"users": ["U_LEAD", "U_LEAD2"]}
     slack = slack_with(policies={"approvals": {"deploy": 2}}, roles=roles)
-    slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
+    slack.command("/change", "deploy service=web ref=v2 -- ship the label fix", user="U_CODER")
     slack.settle()
     [plan] = slack.plans()
     stale_payload = slack.click_payload("chatops.approve", "U_LEAD2", plan)
@@ -143,13 +143,28 @@ def test_an_approval_of_an_edited_plan_is_void(slack_with: Factory, app: App) ->
     slack.settle()
     assert any("still needed" in t for t in slack.ephemerals("U_LEAD"))
     partly = slack.standin.message(plan.channel, plan.ts)  # redrawn from ApprovalAdded
-    assert "Approved so far by <@U_LEAD>" in partly.all_text() and partly.controls()
+    # who is still needed, named, and who approved: no dangling phrase
+    assert "2 approvals from lead" in plan.all_text()
+    assert "needs: 1 more approval from lead (U_LEAD2); U_LEAD (lead) approved" in (
+        partly.all_text()
+    )
+    assert partly.controls()
 
     slack.command("/change", "edit 1 ref=v1 -- deploy v1 instead", user="U_CODER")
     slack.settle()
     revised = slack.standin.message(plan.channel, plan.ts)
-    assert "ref=v1" in revised.all_text() and "Approved so far" not in revised.all_text()
+    assert "ref=v1" in revised.all_text() and "U_LEAD (lead) approved" not in revised.all_text()
     assert any("no longer count" in m.all_text() for m in slack.thread(plan))
+    # the words after -- say why it changed; the request keeps its own words
+    assert any(
+        "changed the plan" in m.all_text() and "deploy v1 instead" in m.all_text()
+        for m in slack.thread(plan)
+    )
+    revision = slack.wired.queries.load_plan(slack.wired.queries.get_run(1).task_id)
+    assert revision.request == "ship the label fix"
+    assert "ship the label fix" in revised.all_text()
+    trail = [e.detail for e in slack.wired.queries.audit_for_run(1) if e.action == "plan.revised"]
+    assert trail == [trail[0]] and trail[0].endswith("why: deploy v1 instead")
 
     slack.send(stale_payload)  # a click on the old version
     slack.settle()

@@ -45,7 +45,7 @@ def test_answer_by_edit_then_approve_with_the_hash_read(
     assert cli(["approve", "1", "--as", "U_LEAD", "--plan", old_hash, *common]) == EXIT_REFUSED
     assert "different version of the plan" in capsys.readouterr().err
     assert cli(["approve", "1", "--as", "U_LEAD", *common]) == 0
-    assert "an approval from the architect role" in capsys.readouterr().out
+    assert "an architect (U_ARCH)" in capsys.readouterr().out  # named, plainly
     assert cli(["approve", "1", "--as", "U_ARCH", *common]) == 0
     said = capsys.readouterr()
     assert "approved by U_LEAD, U_ARCH" in said.out

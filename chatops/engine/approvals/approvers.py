@@ -4,12 +4,81 @@ all, and why a plan with open planning questions cannot be approved yet."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chatops.engine.domain.roles import Roles
-from chatops.engine.domain.run import RunView
+from chatops.engine.domain.run import ApprovalRecord, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
 
-__all__ = ["barred", "nobody_approves", "unanswered_refusal"]
+__all__ = [
+    "approval_said",
+    "barred",
+    "needs_said",
+    "nobody_approves",
+    "still_needed",
+    "unanswered_refusal",
+]
+
+
+def _roles_said(roles: Sequence[str]) -> str:
+    return " or ".join(roles)
+
+
+def approval_said(plan: Plan, needed: int) -> str:
+    """The approval a plan needs, plainly: "1 approval from architect or lead; an architect
+    among them (set by the feature runbook)"."""
+    said = f"{needed} approval{'s' if needed != 1 else ''} from {_roles_said(plan.approval.roles)}"
+    if plan.approval.architect:
+        said += "; an architect among them"
+    if plan.approval_rule:
+        said += f" (set by {plan.approval_rule})"
+    return said
+
+
+def still_needed(
+    config: Config,
+    roles: Roles,
+    plan: Plan,
+    needed: int,
+    valid: list[ApprovalRecord],
+) -> tuple[str, ...]:
+    """Who is still needed, named: "an architect (carol)", "1 more approval from lead
+    (bob, erin)". Those who approved and those four-eyes bars are not named."""
+    approved = {a.user for a in valid}
+    own = barred(config, plan)
+
+    def named(role_list: Sequence[str]) -> str:
+        people = sorted({u for r in role_list for u in roles.members(r)} - approved - own)
+        return f" ({', '.join(people)})" if people else ""
+
+    out: list[str] = []
+    architect_missing = plan.approval.architect and not any("architect" in a.roles for a in valid)
+    more = needed - len(approved)
+    if architect_missing:
+        out.append("an architect" + named(["architect"]))
+        more -= 1  # the architect's approval counts toward the quorum
+    if more > 0:
+        others = " more" if approved or architect_missing else ""
+        out.append(
+            f"{more}{others} approval{'s' if more != 1 else ''} from "
+            f"{_roles_said(plan.approval.roles)}" + named(plan.approval.roles)
+        )
+    return tuple(out)
+
+
+def needs_said(plan: Plan, needs: tuple[str, ...], valid: list[ApprovalRecord]) -> str:
+    """ "needs: an architect (carol); bob (lead) approved"."""
+    approved = [
+        f"{a.user} ({', '.join(r for r in a.roles if r in plan.approval.roles) or 'no role'})"
+        for a in valid
+    ]
+    parts = []
+    if needs:
+        parts.append("needs: " + " and ".join(needs))
+    if approved:
+        parts.append(", ".join(approved) + " approved")
+    return "; ".join(parts)
 
 
 def barred(config: Config, plan: Plan) -> set[str]:

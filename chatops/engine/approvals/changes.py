@@ -8,7 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chatops.engine.approvals.approvers import barred, nobody_approves, unanswered_refusal
+from chatops.engine.approvals.approvers import (
+    barred,
+    nobody_approves,
+    still_needed,
+    unanswered_refusal,
+)
 from chatops.engine.approvals.expiry import Expiry
 from chatops.engine.approvals.freezing import in_force
 from chatops.engine.approvals.freezing import refusal as freeze_refusal
@@ -254,12 +259,7 @@ class ChangeService:
         missing: list[str] = []
         if plan.unanswered():
             missing.append("answers to " + ", ".join(plan.unanswered()))
-        if len(users) < needed:
-            missing.append(
-                f"{needed - len(users)} more approval(s) from {', '.join(plan.approval.roles)}"
-            )
-        if plan.approval.architect and not any("architect" in a.roles for a in valid):
-            missing.append("an approval from the architect role")
+        missing.extend(still_needed(self.config, self.roles, plan, needed, valid))
         return ApprovalStatus(run, users, needed, tuple(missing))
 
     def approve(self, run_id: int, user: str, plan_hash: str) -> ApprovalStatus:

@@ -44,10 +44,16 @@ class Revisions:
         params: dict[str, str],
         text: str | None = None,
         answers: dict[str, str] | None = None,
+        why: str = "",
     ) -> Requested:
         """The requester changes a plan that has not started: a new version, whose hash voids
         every approval given to the old one. It awaits approval again. A key that names a
-        planning question answers it (`/change edit 3 tables="orders"`)."""
+        planning question answers it (`/change edit 3 tables="orders"`). The request keeps
+        its words unless new ones are given on purpose (`text`, or `request="..."`); `why`
+        is the reason for the change, audited and told in the thread."""
+        params = dict(params)
+        if "request" in params:
+            text = params.pop("request")
         with self.ctx.tx() as t:
             run = t.runs.get(run_id)
             old = t.plans.get(run.task_id)
@@ -79,12 +85,12 @@ class Revisions:
             run = t.runs.get(run_id)
             if run.task_id != old.task_id:
                 raise StateError(f"run {run.id}'s plan changed meanwhile: look at it again")
-            requested = self.put_revision(t, run, old, plan, user)
+            requested = self.put_revision(t, run, old, plan, user, why.strip())
             t.commit()
             return requested
 
     def put_revision(
-        self, t: UnitOfWork, run: RunView, old: Plan, plan: Plan, who: str
+        self, t: UnitOfWork, run: RunView, old: Plan, plan: Plan, who: str, why: str = ""
     ) -> Requested:
         """Point a run not yet started at a new version of its plan: earlier approvals are
         void (they name the old hash), the revision is audited, the plan message redrawn."""
@@ -96,8 +102,7 @@ class Revisions:
         if not t.runs.replace_plan(run.id, plan, self.ctx.clock.now(), site=site):
             raise StateError(f"run {run.id} started meanwhile: its plan can no longer change")
         run = t.runs.get(run.id)
-        self.ctx.audit(
-            t, who, "plan.revised", run, f"from {old.short_hash}: earlier approvals are void"
-        )
-        t.events.add(ev.PlanRevised(run, old.sha256))
+        detail = f"from {old.short_hash}: earlier approvals are void"
+        self.ctx.audit(t, who, "plan.revised", run, detail + (f"; why: {why}" if why else ""))
+        t.events.add(ev.PlanRevised(run, old.sha256, why))
         return Requested(plan, verdict, run)

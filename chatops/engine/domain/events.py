@@ -64,6 +64,7 @@ class RunRequested(Event):
 @dataclass(frozen=True)
 class PlanRevised(Event):
     old_hash: str
+    why: str = ""  # the reason the requester gave for the change
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from chatops.engine.approvals.approvers import approval_said, needs_said, still_needed
 from chatops.engine.approvals.freezing import in_force
 from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import ApprovalRecord, AuditEvent, RunState, RunView, StepRecord
@@ -31,6 +32,8 @@ class PlanCard:
     plan: Plan
     approvers: tuple[str, ...]
     freezes: tuple[str, ...]
+    approval: str = ""  # what it needs, plainly ("1 approval from lead (set by ...)")
+    needs: str = ""  # who is still needed, named, and who approved
 
 
 class Queries:
@@ -113,10 +116,19 @@ class Queries:
     def plan_card(self, run_id: int) -> PlanCard:
         with self.tx() as t:
             run = t.runs.get(run_id)
-            valid = [a.user for a in t.approvals.of_run(run_id) if a.plan_hash == run.plan_hash]
+            valid = [a for a in t.approvals.of_run(run_id) if a.plan_hash == run.plan_hash]
             frozen = in_force(self.config, t.freezes, self.clock, run.service)
         plan = self.load_plan(run.task_id)
-        return PlanCard(run, plan, tuple(dict.fromkeys(valid)), tuple(f.describe() for f in frozen))
+        needed = max(plan.approval.quorum, self.config.policies.approvals.get(plan.runbook, 1))
+        needs = still_needed(self.config, self.roles, plan, needed, valid)
+        return PlanCard(
+            run,
+            plan,
+            tuple(dict.fromkeys(a.user for a in valid)),
+            tuple(f.describe() for f in frozen),
+            approval_said(plan, needed),
+            needs_said(plan, needs, valid),
+        )
 
     def overview(self, user: str) -> Overview:
         """What concerns one person now (the App Home), read in one transaction."""

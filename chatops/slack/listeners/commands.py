@@ -34,7 +34,8 @@ def request_from_text(
     elif req.action == "modal":
         s.client.views_open(trigger_id=trigger_id, view=s.change_form(user, meta))
     elif req.action == "edit":
-        s.changes.revisions.revise(req.run_id, user, req.params, text=req.text or None)
+        # the words after -- say why; the request keeps its own (request="..." changes it)
+        s.changes.revisions.revise(req.run_id, user, req.params, why=req.text)
         s.ephemeral(channel, user)(
             f":pencil2: Plan of run #{req.run_id} changed; approvals start over."
         )

@@ -57,8 +57,9 @@ class DecisionNotices:
         old = e.old_hash[:10]
         self.thread.reply(
             m,
-            f":pencil2: {bk.mention(run.requester)} changed the plan (was `{old}`). "
-            "Approvals given to the earlier version no longer count.",
+            f":pencil2: {bk.mention(run.requester)} changed the plan (was `{old}`)"
+            + (f": {bk.escape(e.why)}" if e.why else "")
+            + ". Approvals given to the earlier version no longer count.",
         )
 
     def on_rejected(self, e: ev.RunRejected, m: RunMessages) -> None:

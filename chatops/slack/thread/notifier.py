@@ -215,6 +215,8 @@ class SlackNotifier:
                 approvers=card.approvers,
                 status_line=status_line,
                 freezes=card.freezes,
+                approval=card.approval,
+                needs=card.needs,
             )
             return plan_message.plan_fallback(card.plan, run), blocks
 

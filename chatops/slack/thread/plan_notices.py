@@ -50,11 +50,14 @@ class PlanNotices:
         key = f"plan:{run.id}"
         if not self.thread.records.first_delivery(key, self.thread.clock.now()):
             return self.thread.records.get(run.id) is not None
+        card = self.thread.store.plan_card(run.id)
         blocks, rest = plan_message.plan_parts(
             plan,
             verdict,
             run,
-            freezes=[f.describe() for f in self.thread.store.freezes(plan.service)],
+            freezes=card.freezes,
+            approval=card.approval,
+            needs=card.needs if verdict.ok else "",
         )
         try:
             resp = self.thread.client.chat_postMessage(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from chatops.engine.approvals.approvers import approval_said
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.planning.drift import facts_said
 from chatops.engine.planning.plan import Plan, PlannedStep
@@ -114,6 +115,8 @@ def plan_parts(
     approvers: Sequence[str] = (),
     status_line: str | None = None,
     freezes: Sequence[str] = (),
+    approval: str = "",
+    needs: str = "",
 ) -> tuple[list[Block], list[list[Block]]]:
     """The plan message, and the thread replies that carry the steps it has no room for: a
     message whose blocks hold more than about 12,000 characters is refused by Slack
@@ -133,9 +136,7 @@ def plan_parts(
         + (f" ({plan.kind})" if plan.kind != plan.runbook else ""),
         f"*Service*\n{plan.service or '-'}",
         f"*Environment*\n{plan.environment or '-'}",
-        f"*Approval*\n{plan.approval.quorum} of {', '.join(plan.approval.roles)}"
-        + (" (architect required)" if plan.approval.architect else "")
-        + (f"\n_{escape(plan.approval_rule)}_" if plan.approval_rule else ""),
+        f"*Approval*\n{escape(approval or approval_said(plan, plan.approval.quorum))}",
         "*Parameters*\n"
         + (escape(", ".join(f"{k}={v}" for k, v in sorted(plan.params.items()))) or "-"),
     ]
@@ -208,7 +209,9 @@ def plan_parts(
                 ],
             }
         )
-        if approvers:
+        if needs:  # who is still needed, named, and who approved
+            blocks.append(context(escape(needs)))
+        elif approvers:
             blocks.append(context("Approved so far by " + ", ".join(f"<@{u}>" for u in approvers)))
     elif status_line:
         blocks.append(section(status_line))
