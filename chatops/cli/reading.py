@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatops.engine.domain.run import RunState
+from chatops.engine.runs.history import course
 from chatops.errors import ConfigError, ParameterError
 
 if TYPE_CHECKING:
@@ -75,6 +76,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(render.plan_text(plan, evaluate(plan), run))
     if run.error:
         print(f"  error: {run.error}")
+    went = course(run, reader.for_run(run.id))
+    if went:
+        print(f"  course: {went}")
     print(render.steps_text(reader.steps(run.id)))
     return 0
 
@@ -186,9 +190,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _report_text(got: dict[str, object], since: str, service: str | None) -> str:
+    """A table: the whole, then each service, process and kind of requester, names whole."""
     from chatops.engine.planning.durations import spoken
 
-    def line(name: str, n: dict[str, object]) -> str:
+    head = ["", "deploys", "per day", "lead p50", "failures", "restore p50"]
+    head += ["approve p50", "approve p90", "people p50"]
+
+    def row(name: str, n: dict[str, object]) -> list[str]:
         df = n["deployment_frequency"]
         cfr = n["change_failure_rate"]
         lt, ttr, tta = n["lead_time"], n["time_to_restore"], n["time_to_approve"]
@@ -196,18 +204,37 @@ def _report_text(got: dict[str, object], since: str, service: str | None) -> str
         assert isinstance(df, dict) and isinstance(cfr, dict) and isinstance(people, dict)
         assert isinstance(lt, dict) and isinstance(ttr, dict) and isinstance(tta, dict)
         rate = "-" if cfr["rate"] is None else f"{cfr['rate']:.0%} ({cfr['failed']}/{cfr['total']})"
-        return (
-            f"{name:<14} {df['count']:>4} deploys ({df['per_day']}/day)  lead {spoken(lt['p50_s'])}"
-            f"  failures {rate}  restore {spoken(ttr['p50_s'])}"
-            f"  approve p50 {spoken(tta['p50_s'])} p90 {spoken(tta['p90_s'])}"
-            f"  people p50 {spoken(people['p50_s'])}"
-        )
+        per_day = "-" if df["per_day"] is None else f"{df['per_day']:g}"
+        return [
+            name,
+            str(df["count"]),
+            per_day,
+            spoken(lt["p50_s"]),
+            rate,
+            spoken(ttr["p50_s"]),
+            spoken(tta["p50_s"]),
+            spoken(tta["p90_s"]),
+            spoken(people["p50_s"]),
+        ]
 
-    head = f"delivery over the last {since}" + (f" on {service}" if service else "")
-    out = [head, line("all", got)]
-    for group in ("by_service", "by_process", "by_requester_kind"):
+    rows = [head, row("all", got)]
+    for group, title in (
+        ("by_service", "by service"),
+        ("by_process", "by process"),
+        ("by_requester_kind", "by kind of requester"),
+    ):
         parts = got[group]
         assert isinstance(parts, dict)
-        for name, n in parts.items():
-            out.append(line(f"{group.removeprefix('by_')[:7]} {name}"[:14], n))
-    return "\n".join(out)
+        if parts:
+            rows.append([title] + [""] * (len(head) - 1))
+            rows += [row(f"  {name}", n) for name, n in parts.items()]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+        for r in rows
+    ]
+    title = f"delivery over the last {since}" + (f" on {service}" if service else "")
+    return "\n".join([title, *lines])

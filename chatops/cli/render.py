@@ -101,18 +101,36 @@ def runs_table(runs: list[RunView]) -> str:
 
 
 def steps_text(steps: list[StepRecord]) -> str:
-    out = []
+    """Each step once: a step run on one host (or by a person) in one line; a step over
+    several hosts as its summary, then a line per host."""
+    groups: dict[tuple[str, str], list[StepRecord]] = {}
     for s in steps:
-        where = f"@{s.host}" if s.host else ""
-        kind = "HTTP" if s.host == "bot" else "exit"
-        code = f" {kind} {s.exit_code}" if s.exit_code is not None else ""
-        who = f" by {s.actor}" if s.actor else ""
-        out.append(f"  [{s.phase}] {s.step_id}{where}: {s.state.value}{code}{who}")
-        if s.error:
-            out.append(f"      {s.error}")
-        if s.tail and s.host:
-            out.append(textwrap.indent(s.tail.rstrip()[-1500:], "      | "))
+        groups.setdefault((s.phase, s.step_id), []).append(s)
+    out: list[str] = []
+    for (phase, step_id), records in groups.items():
+        summary = next((r for r in records if not r.host), None)
+        hosts = [r for r in records if r.host]
+        if len(hosts) == 1 and (summary is None or summary.state == hosts[0].state):
+            out += _step_lines(hosts[0], f"  [{phase}] {step_id}@{hosts[0].host}", "      ")
+            if summary is not None and summary.error and summary.error != hosts[0].error:
+                out.append(f"      {summary.error}")
+            continue
+        if summary is not None:
+            out += _step_lines(summary, f"  [{phase}] {step_id}", "      ")
+        for r in hosts:
+            out += _step_lines(r, f"      on {r.host}", "        ")
     return "\n".join(out)
+
+
+def _step_lines(s: StepRecord, head: str, indent: str) -> list[str]:
+    code = f" {s.code}" if s.code else ""
+    who = f" by {s.actor}" if s.actor else ""
+    lines = [f"{head}: {s.state.value}{code}{who}"]
+    if s.error:
+        lines.append(f"{indent}{s.error}")
+    if s.tail and s.host:
+        lines.append(textwrap.indent(s.tail.rstrip()[-1500:], f"{indent}| "))
+    return lines
 
 
 def audit_text(events: list[AuditEvent]) -> str:

@@ -21,7 +21,8 @@ STYLE = (
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;color:#1d1c1d;
 padding:0 1rem}h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem;
 border-bottom:1px solid #ddd}table{border-collapse:collapse;width:100%}
-td,th{text-align:left;padding:.25rem .5rem;vertical-align:top;border-bottom:1px solid #eee}
+td,th{text-align:left;padding:.25rem .5rem;vertical-align:top;border-bottom:1px solid #eee;
+overflow-wrap:anywhere}td.when{white-space:nowrap;overflow-wrap:normal}
 pre{background:#f6f6f6;padding:.5rem;overflow:auto;white-space:pre-wrap;
 word-break:break-all}pre.tail{max-height:24rem}code{font-size:.9em}
 .succeeded{color:#1a7f37}.failed,.rolled_back,.interrupted{color:#cf222e}

@@ -67,11 +67,14 @@ def _table(title: str, groups: dict[str, Any]) -> str:
 
 
 def _scale(values: list[object]) -> tuple[float, str]:
-    """The unit the longest of these times reads best in: minutes, hours or days."""
+    """The unit the longest of these times reads best in: seconds, minutes, hours or days
+    (a lead time of 54 s reads "54 s", never "0.9 min")."""
     top = max((v for v in values if isinstance(v, int | float)), default=0.0)
     if top >= 3 * 86400:
         return 86400.0, "d"
-    return (3600.0, "h") if top >= 2 * 3600 else (60.0, "min")
+    if top >= 2 * 3600:
+        return 3600.0, "h"
+    return (60.0, "min") if top >= 2 * 60 else (1.0, "s")
 
 
 def insights_page(page: InsightsPage) -> str:

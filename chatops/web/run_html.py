@@ -12,6 +12,7 @@ from chatops.engine.domain.postmortem import QUESTIONS
 from chatops.engine.planning.drift import facts_said
 from chatops.engine.planning.durations import spoken
 from chatops.engine.planning.starts import starts_said
+from chatops.engine.runs.history import course
 from chatops.engine.runs.pages import RunPage
 from chatops.web.ansi import AnsiHtml, lines_of
 from chatops.web.html import document, t, when
@@ -109,7 +110,7 @@ def _steps(page: RunPage, token: str) -> list[str]:
         parts.append("<p>No step has started.</p>")
     tq = quote(token, safe="")
     for s in page.steps:
-        code = "" if s.exit_code is None else f" · exit {s.exit_code}"
+        code = f" · {s.code}" if s.code else ""
         if not s.host:  # a step's summary: its heading; each host's record follows it
             parts.append(
                 f'<h3 id="step-{s.id}"><code>{t(s.step_id)}</code>'
@@ -171,7 +172,7 @@ def _timeline(page: RunPage) -> list[str]:
     return [
         '<h2>Timeline</h2><table id="timeline"><tr><th>when</th><th>who</th><th>what</th></tr>'
         + "".join(
-            f"<tr><td>{when(m.at)}</td><td>{t(m.who)}</td><td>{t(m.what)}</td></tr>"
+            f'<tr><td class="when">{when(m.at)}</td><td>{t(m.who)}</td><td>{t(m.what)}</td></tr>'
             for m in page.timeline
         )
         + "</table>"
@@ -185,7 +186,7 @@ def _audit(page: RunPage) -> list[str]:
     parts.append(
         "<table><tr><th>when</th><th>who</th><th>what</th><th>detail</th></tr>"
         + "".join(
-            f"<tr><td>{when(e.at)}</td><td>{t(e.actor)}</td><td>{t(e.action)}</td>"
+            f'<tr><td class="when">{when(e.at)}</td><td>{t(e.actor)}</td><td>{t(e.action)}</td>'
             f"<td>{t(e.detail)}</td></tr>"
             for e in page.audit
         )
@@ -211,6 +212,9 @@ def run_page(page: RunPage, token: str) -> str:
     ]
     if run.error:
         parts.append(f"<p><strong>Error:</strong> {t(run.error)}</p>")
+    went = course(run, page.audit)
+    if went:
+        parts.append(f"<p><strong>Course:</strong> {t(went)}</p>")
     for section in (_plan, _approvals):
         parts += section(page)
     parts += _steps(page, token)

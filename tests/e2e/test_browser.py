@@ -206,6 +206,24 @@ def test_the_run_page_in_a_browser_is_live_inert_and_personal(
     assert browser.execute_script("return window.chatopsPwned === undefined")  # ran nothing
     assert "plan.approved" in text_of(browser, "#timeline") and "green done" in page
     keep(browser, tmp_path, "run-page.png")
+    browser.set_window_size(640, 1800)  # a phone-wide window: nothing runs off the page
+    try:
+        # a long detail with no space in it (a drift's JSON), as the timeline may show one
+        browser.execute_script(
+            "var c = document.querySelector('#timeline tr:last-child td:last-child');"
+            "c.textContent = JSON.stringify({expected: 'a'.repeat(150), found: 'b'.repeat(150)})"
+            ".replace(/ /g, '');"
+        )
+        fits = "return document.documentElement.scrollWidth <= window.innerWidth"
+        assert wait_for(lambda: browser.execute_script(fits), WAIT, "a page that fits")
+        lines = browser.execute_script(  # the line boxes of each "when" cell's text
+            "return Array.from(document.querySelectorAll('td.when')).map(function (c) {"
+            " var r = document.createRange(); r.selectNodeContents(c);"
+            " return r.getClientRects().length; })"
+        )
+        assert lines and max(lines) == 1, lines  # each "when" on one line
+    finally:
+        browser.set_window_size(1280, 1800)
 
     from selenium.webdriver.common.by import By
 

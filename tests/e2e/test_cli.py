@@ -433,3 +433,31 @@ def test_a_reader_that_goes_away_ends_it_quietly(
         os.close(write)
     assert proc.returncode == 141, proc.stderr
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_show_lists_each_step_once_and_says_http_for_a_health_check(
+    tmp_path: Path, app: App
+) -> None:
+    """A deploy on one host that succeeds: `show` gives each step one line (never `pull:`
+    and again `pull@local:`), and the bot's health request ends in "HTTP 200", not "exit"."""
+    from tests.apps import health_server, service_config
+
+    with health_server(app) as health:
+        cfg = service_config(app, health, [{"name": "local", "transport": "local"}])
+        (tmp_path / "chatops.yml").write_text(yaml.safe_dump(cfg))
+        env = {
+            **os.environ,
+            "CHATOPS_CONFIG": str(tmp_path / "chatops.yml"),
+            "CHATOPS_COMMANDS": str(Path(__file__).parents[2] / "commands"),
+            "CHATOPS_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+        }
+        words = "run deploy service=web ref=v2 --as U_CODER --here --approve-as U_LEAD"
+        done = chatops(env, *words.split(), "--manual-done")
+        assert done.returncode == 0, done.stdout + done.stderr
+    shown = chatops(env, "show", "1").stdout
+    steps = [line for line in shown.splitlines() if line.startswith("  [main] ")]
+    names = [line.split()[1].split("@")[0].rstrip(":") for line in steps]
+    assert names and len(names) == len(set(names)), steps  # each step once
+    health = next(line for line in steps if "health" in line)
+    assert "HTTP 200" in health and "exit" not in health, health
+    assert "error:" not in shown and "course:" not in shown  # a plain run: no history

@@ -4,6 +4,7 @@ personal link, with its charts) and the App Home's four numbers with its Insight
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ def test_the_insights_page_shows_the_numbers_and_charts_to_leads_alone(
     assert "Deployment frequency<b>1</b>" in numbers and "Change failure rate<b>0% (0/1)" in numbers
     assert "Waiting on people" in numbers
     assert html.count("<svg") == 2 and "lead time p50" in html and "<script" not in html
+    # a lead time of seconds is charted in seconds, never as "0.015 min"
+    assert "p50 a week (s)" in html and not re.search(r"0\.0\d+ min", html)
     assert "<td>web</td><td>1</td>" in html  # by service
     with pytest.raises(PermissionDenied):
         slack.wired.insights.link("U_CODER")  # not a lead: no link

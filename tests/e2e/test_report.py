@@ -34,7 +34,21 @@ def test_the_report_counts_a_run_from_the_terminal_in_json_and_text(env: dict[st
     assert got["deployment_frequency"]["count"] == 0  # the one deploy did not succeed
     assert set(got["by_service"]) == {"web"} and set(got["by_requester_kind"]) == {"person"}
     text = chatops(env, "report", "--since", "7d").stdout
-    assert text.startswith("delivery over the last 7d") and "failures 100% (1/1)" in text
+    assert text.startswith("delivery over the last 7d")
+    lines = text.splitlines()
+    assert lines[
+        1
+    ].split() == "deploys per day lead p50 failures restore p50 approve p50".split() + [
+        "approve",
+        "p90",
+        "people",
+        "p50",
+    ]
+    assert lines[2].startswith("all") and "100% (1/1)" in lines[2]
+    # each group titled, each name whole (never "process migrat"), no "1 deploys"
+    assert "by process" in lines and any(x.startswith("  deploy ") for x in lines), text
+    assert "by kind of requester" in lines and any(x.startswith("  person ") for x in lines)
+    assert "deploys (" not in text
     assert json.loads(chatops(env, "report", "--json", "--service", "api").stdout)["lead_time"] == {
         "n": 0,
         "p50_s": None,

@@ -14,6 +14,7 @@ from chatops.engine.domain.run import RunState, RunView, StepState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.runbook import Runbook
+from chatops.engine.runs.history import course
 from chatops.errors import StateError
 from tests.factories import FakeExecutor, FakeHttp, Rig, rig
 from tests.memory import MemoryDatabase
@@ -188,6 +189,18 @@ def test_dead_owner_is_recovered_as_interrupted_and_resumed_only_by_a_lead(
     alive.changes.resume(run.id, "U_LEAD")
     [again] = alive.runner.drain()
     assert again.state == RunState.RUNNING and again.current_step == "prepare"
+    alive.changes.handoffs.mark_done(run.id, "prepare", "U_CODER")
+    alive.runner.continue_run(run.id)
+    ended = alive.store.get_run(run.id)
+    assert ended.state == RunState.SUCCEEDED
+    # its end no longer carries the interruption's error; its course tells it
+    assert ended.error == ""
+    with alive.tx() as t:
+        trail = t.audit.for_run(run.id)
+    went = course(ended, trail)
+    assert went.startswith("interrupted at step pull (") and went.endswith(
+        ", resumed by U_LEAD from step pull, succeeded"
+    ), went
 
 
 GATED = """\

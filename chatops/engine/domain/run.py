@@ -119,6 +119,14 @@ class StepRecord:
     error: str = ""
     actor: str | None = None
 
+    @property
+    def code(self) -> str:
+        """How it ended, in words: "HTTP 200" (the bot's own request, a health check),
+        "exit 0" (a command), "" (not ended, or no code)."""
+        if self.exit_code is None:
+            return ""
+        return f"HTTP {self.exit_code}" if self.host == "bot" else f"exit {self.exit_code}"
+
 
 @dataclass(frozen=True)
 class ApprovalRecord:

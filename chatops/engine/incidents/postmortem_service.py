@@ -125,8 +125,7 @@ class PostMortems:
         for s in steps:
             if not s.host:
                 continue
-            kind = "HTTP" if s.host == "bot" else "exit"
-            code = f" {kind} {s.exit_code}" if s.exit_code is not None else ""
+            code = f" {s.code}" if s.code else ""
             when = s.finished_at or s.started_at
             if when is not None:
                 rows.append((when, 1, f"{s.phase} {s.step_id} on {s.host}: {s.state.value}{code}"))

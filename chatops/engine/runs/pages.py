@@ -86,7 +86,7 @@ def timeline(run: RunView, steps: list[StepRecord], audit: list[AuditEvent]) -> 
             moment = Moment(s.started_at, s.actor or "chatops", f"started {where}")
             keyed.append(((s.started_at, 1, s.id, 0), moment))
         if s.finished_at is not None:
-            code = "" if s.exit_code is None else f", exit {s.exit_code}"
+            code = f", {s.code}" if s.code else ""
             what = f"{s.state.value} {where}{code}"
             moment = Moment(s.finished_at, s.actor or "chatops", what)
             keyed.append(((s.finished_at, 1, s.id, 1), moment))

@@ -324,7 +324,9 @@ class Runner:
         except Cancelled:
             return self._end(run, RunState.CANCELLED, "run.cancelled", "cancelled", stopped=True)
         if not failure:
-            return self._end(run, RunState.SUCCEEDED, "run.succeeded", None)
+            # an error from before (an interruption it was resumed from) is its past now:
+            # the run's course tells it (engine/runs/history.py)
+            return self._end(run, RunState.SUCCEEDED, "run.succeeded", "")
         return self._fail(run, plan, started, failure)
 
     def _end(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from chatops.engine.bus import Handlers
 from chatops.engine.domain import events as ev
+from chatops.engine.runs.history import course
 from chatops.slack.budget import Priority
 from chatops.slack.records import RunMessages
 from chatops.slack.thread.notices import Thread
@@ -73,7 +74,8 @@ class RunNotices:
         self.thread.live.drop(run.id)
         self.thread.refresh_status(run.id, Priority.FINAL, wait=True)
         plan = self.thread.store.load_plan(run.task_id)
-        text = bk.summary_text(run, plan, self.thread.store.steps(run.id))
+        trail = self.thread.store.audit_for_run(run.id)
+        text = bk.summary_text(run, plan, self.thread.store.steps(run.id), course(run, trail))
         self.thread.retire_prompts(run.id, f"_No longer waiting: {text.splitlines()[0]}_")
         self.thread.reply(m, text, [bk.section(text)], broadcast=True)
         self.thread.refresh_plan(run, text.splitlines()[0])

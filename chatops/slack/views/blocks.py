@@ -274,7 +274,7 @@ def step_finished_text(
 CHANGING = frozenset({"update", "install", "restart", "migrate", "datafix", "other"})
 
 
-def summary_text(run: RunView, plan: Plan, records: Sequence[StepRecord]) -> str:
+def summary_text(run: RunView, plan: Plan, records: Sequence[StepRecord], course: str = "") -> str:
     """The Coder's report of the seed team: done, deploy, validation."""
     main = [r for r in records if r.host == "" and r.phase == "main"]
     ok = [r.step_id for r in main if r.state == StepState.SUCCEEDED]
@@ -301,6 +301,8 @@ def summary_text(run: RunView, plan: Plan, records: Sequence[StepRecord]) -> str
         f"*Validation:* {len(passed)} of {len(checks)} checks passed"
         + (f" ({', '.join(passed)})" if passed else ""),
     ]
+    if course:  # more than started and ended: how it went
+        parts.append(f"*Course:* {escape(course)}")
     if run.error:
         parts.append(f"_{escape(run.error)}_")
     return cut("\n".join(parts), SECTION_MAX)
