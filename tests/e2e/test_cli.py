@@ -461,3 +461,8 @@ def test_show_lists_each_step_once_and_says_http_for_a_health_check(
     health = next(line for line in steps if "health" in line)
     assert "HTTP 200" in health and "exit" not in health, health
     assert "error:" not in shown and "course:" not in shown  # a plain run: no history
+    # the audit trail holds each machine step's start and end, per host
+    trail = chatops(env, "audit", "1").stdout
+    assert re.search(r"step\.started\s+pull on local", trail), trail
+    assert re.search(r"step\.finished\s+pull on local: succeeded, exit 0", trail)
+    assert re.search(r"step\.finished\s+health on bot: succeeded, HTTP 200", trail)

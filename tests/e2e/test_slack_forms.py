@@ -130,7 +130,7 @@ def test_the_form_builds_a_plan(slack: ChatHarness) -> None:
     assert ":alarm_clock: *Starts* at" in text
     assert "Database migration: web / production" in text
     assert "Which tables are affected?" in text and "orders" in text
-    assert "architect required" in text
+    assert "an architect among them" in text
 
 
 def test_import_form(slack: ChatHarness) -> None:

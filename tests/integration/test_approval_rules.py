@@ -114,7 +114,8 @@ def test_the_terminal_shows_the_rule(runbooks: dict[str, Runbook]) -> None:
 
     plan = plan_for(runbooks, config(), "migration", **MIGRATION)
     text = render.plan_text(plan, evaluate(plan), None)
-    assert "approval: 2 of lead, architect" in text and "rule 'production migration'" in text
+    assert "approval: 2 approvals from lead or architect; an architect among them" in text
+    assert "(set by rule 'production migration')" in text
 
 
 def test_check_warns_of_rules_and_freezes_naming_nothing(tmp_path: Path) -> None:

@@ -15,9 +15,10 @@ from chatops.engine.ports import Clock
 from chatops.engine.unit_of_work import Transactions, UnitOfWork
 from chatops.errors import NotFound, PermissionDenied, StateError
 
-__all__ = ["ENDINGS", "OWNER", "PostMortems"]
+__all__ = ["ENDINGS", "HOST_STEPS", "OWNER", "PostMortems"]
 
 OWNER = re.compile(r";? ?owner \S+")
+HOST_STEPS = {"step.started", "step.finished"}  # audited per host; the records tell them
 ENDINGS = {"run.succeeded", "run.failed", "run.rolled_back", "run.cancelled", "run.interrupted"}
 
 
@@ -111,8 +112,8 @@ class PostMortems:
         steps = t.steps.of_run(run_id)
         rows: list[tuple[datetime, int, str]] = []
         for e in events:
-            if e.action.startswith("postmortem."):
-                continue
+            if e.action.startswith("postmortem.") or e.action in HOST_STEPS:
+                continue  # a host's step: its record below says it, with its exit code
             detail = OWNER.sub("", e.detail).strip("; ")  # which process ran it: not a fact
             ended = e.action in ENDINGS
             rows.append(

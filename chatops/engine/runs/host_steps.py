@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from chatops.engine.domain import events as ev
 from chatops.engine.domain.result import CommandResult, job_name
-from chatops.engine.domain.run import RunView, StepState
+from chatops.engine.domain.run import AuditEvent, RunView, StepState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.plan import HostCommand, PlannedStep
@@ -74,10 +74,35 @@ class HostSteps:
         for attempt in self.durable.attempts(f"starting step {step.id}"):
             with attempt as t:
                 rec = t.steps.start(run.id, phase, step.id, "bot", self.clock.now())
+                self._audit(t, run, "step.started", step.id, phase, "bot")
                 t.commit()
         result = http_check(step.http, self.http, self.sleep)
-        self._finish(rec, result)
+        self._finish(rec, result, run=run, step=step.id, phase=phase)
         return result
+
+    def _audit(
+        self,
+        t: UnitOfWork,
+        run: RunView,
+        action: str,
+        step: str,
+        phase: str,
+        host: str,
+        how: str = "",
+    ) -> None:
+        """A machine step's start or end on one host, in the audit trail (with its record)."""
+        where = f"{step}{' (rollback)' if phase == 'rollback' else ''} on {host}"
+        t.audit.append(
+            AuditEvent(
+                self.clock.now(),
+                "chatops",
+                action,
+                run.id,
+                run.task_id,
+                run.plan_hash,
+                where + (f": {how}" if how else ""),
+            )
+        )
 
     def on_hosts(self, run: RunView, step: PlannedStep, phase: str) -> list[CommandResult]:
         hosts = hosts_of(self.config, run)
@@ -106,9 +131,14 @@ class HostSteps:
         self, run: RunView, step: PlannedStep, phase: str, host: Host, hc: HostCommand
     ) -> CommandResult:
         now = self.clock.now()
+
+        def start(t: UnitOfWork) -> int:
+            rec = t.steps.start(run.id, phase, step.id, host.name, now)
+            self._audit(t, run, "step.started", step.id, phase, host.name)
+            return rec
+
         rec = self.durable.together(  # with the other hosts' starts of the moment
-            f"starting step {step.id} on {host.name}",
-            lambda t: t.steps.start(run.id, phase, step.id, host.name, now),
+            f"starting step {step.id} on {host.name}", start
         )
         sink = Sink(self.durable, rec, lambda chunk: ev.StepOutput(run, step.id, host.name, chunk))
         self.sinks.setdefault(run.id, set()).add(sink)
@@ -129,17 +159,28 @@ class HostSteps:
         rest = sink.rest()  # stored with the step's end; salvaged if that write fails
         if step.kind == "check":
             result = output_matches(result, step.expect)
-        self._finish(rec, result, rest)
+        self._finish(rec, result, rest, run=run, step=step.id, phase=phase)
         sink.stored(rest[0])
         self.sinks.get(run.id, set()).discard(sink)
         sink.close()
         return result
 
     def _finish(
-        self, rec: int, r: CommandResult, rest: tuple[str, ev.StepOutput | None] = ("", None)
+        self,
+        rec: int,
+        r: CommandResult,
+        rest: tuple[str, ev.StepOutput | None] = ("", None),
+        *,
+        run: RunView,
+        step: str,
+        phase: str,
     ) -> None:
         text, told = rest
         now = self.clock.now()
+        state = step_state(r.ok, r.outcome == "unknown")
+        how = state.value + (f", {r.code}" if r.exit_code is not None else "")
+        if r.error:
+            how += f": {r.error[:200]}"
 
         def end(t: UnitOfWork) -> None:
             if told is not None:
@@ -147,12 +188,13 @@ class HostSteps:
                 t.events.add(told)
             t.steps.finish(
                 rec,
-                step_state(r.ok, r.outcome == "unknown"),
+                state,
                 now,
                 exit_code=r.exit_code,
                 tail=r.tail_lines(40),
                 error=r.error,
             )
+            self._audit(t, run, "step.finished", step, phase, r.host, how)
 
         self.durable.together("recording a step's end", end)  # with the other hosts' ends
 

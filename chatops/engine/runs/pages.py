@@ -75,6 +75,8 @@ def timeline(run: RunView, steps: list[StepRecord], audit: list[AuditEvent]) -> 
     after them."""
     keyed: list[tuple[tuple[object, ...], Moment]] = []
     for i, e in enumerate(audit):
+        if e.action in ("step.started", "step.finished"):
+            continue  # a host's step: its record says it below (the audit table lists it)
         what = e.action + (f": {e.detail}" if e.detail else "")
         rank = 2 if e.action in ENDS else 0
         keyed.append(((e.at, rank, i, 0), Moment(e.at, e.actor, what)))
