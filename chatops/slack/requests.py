@@ -98,7 +98,8 @@ def usage(runbooks: dict[str, Runbook], only: str | None = None) -> str:
         '(approvals start over; `request="..."` gives the request new words).',
         'Planning questions can be answered inline: `tables="orders, order_lines"`.',
         "On call: `/hotfix SERVICE what is broken`, `/logs SERVICE since=1h grep=TEXT`, "
-        "`/status SERVICE`.",
+        "`/status SERVICE`. `since=` reads journald by time, log files by their lines' own "
+        "times (ISO 8601, nginx's), a log command if it takes `{since}`.",
         "Mention me the same way: `@chatops deploy SERVICE ref=v2`, `@chatops status SERVICE`, "
         "`@chatops logs SERVICE since=1h`, `@chatops help`.",
     ]

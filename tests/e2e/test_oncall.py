@@ -250,6 +250,44 @@ def test_logs_from_a_file_and_from_a_command(start: Factory, sshd: Sshd, app: Ap
     assert "pm2 logs web --lines 3 --nostream" in msg.all_text() and "boom 3" in msg.all_text()
 
 
+def test_logs_since_keeps_the_lines_of_the_window_by_their_own_times(
+    start: Factory, sshd: Sshd, app: App, clock: ManualClock
+) -> None:
+    """`since=1h` over log files: the lines whose own time (PM2's ISO prefix, nginx's) is
+    in the last hour, with the lines without a time that follow them (a stack trace); a
+    file whose lines carry no time is shown as it is, and the reader told so."""
+    now = clock.now()
+
+    def at(minutes_ago: int) -> str:
+        return (now - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%S")
+
+    log = app.app_dir / "logs" / "web-out.log"
+    log.write_text(
+        f"{at(180)}: old request ok\n"
+        f"{at(61)}: just too old\n"
+        "    at handler (old trace)\n"
+        f"{at(30)}: TypeError: boom\n"
+        "    at checkout (app.js:12)\n"
+        f"{(now - timedelta(minutes=5)).strftime('%Y/%m/%d %H:%M:%S')} [error] upstream gone\n"
+    )
+    slack = start()
+    slack.command("/logs", "web since=1h", user="U_ONCALL")
+    slack.settle()
+    [msg] = [m for m in slack.standin.channel(slack.channel) if "Logs of web" in m.all_text()]
+    text = msg.all_text()
+    assert "TypeError: boom" in text and "at checkout (app.js:12)" in text
+    assert "upstream gone" in text
+    assert "old request ok" not in text and "just too old" not in text and "old trace" not in text
+    assert "does not apply" not in text
+
+    log.write_text("".join(f"plain line {i}\n" for i in range(1, 6)))
+    slack.command("/logs", "web since=1h", user="U_ONCALL")
+    slack.settle()
+    msg = [m for m in slack.standin.channel(slack.channel) if "Logs of web" in m.all_text()][-1]
+    text = msg.all_text()
+    assert "plain line 5" in text and "carry no time chatops reads" in text
+
+
 def test_status_reads_the_manager_and_the_health(start: Factory, sshd: Sshd) -> None:
     jlist = json.dumps(
         [{"name": "web", "pm2_env": {"status": "online", "pm_uptime": 0, "restart_time": 4}}]

@@ -9,13 +9,23 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 from chatops.engine.planning.inventory import CommandLogs, FileLogs, JournaldLogs, Service
 from chatops.engine.planning.templates import quote, render
 from chatops.errors import ParameterError
 
-__all__ = ["JOURNAL_UNITS", "KEYS", "SINCE_RE", "WINDOW", "LogQuery", "log_command", "parse_logs"]
+__all__ = [
+    "JOURNAL_UNITS",
+    "KEYS",
+    "SINCE_RE",
+    "WINDOW",
+    "LogQuery",
+    "log_command",
+    "parse_logs",
+    "since_of",
+]
 
 SINCE_RE = re.compile(r"^([1-9][0-9]{0,3})([smhd])$")
 JOURNAL_UNITS = {"s": "s", "m": "min", "h": "h", "d": "d"}
@@ -70,11 +80,22 @@ def parse_logs(text: str, max_lines: int) -> LogQuery:
     return LogQuery(service, lines, since, grep, host, stream)  # type: ignore[arg-type]
 
 
+def since_of(q: LogQuery) -> timedelta | None:
+    """How far back `since=` reaches, or None."""
+    m = SINCE_RE.match(q.since or "")
+    if m is None:
+        return None
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+    return timedelta(**{unit: int(m.group(1))})
+
+
 def log_command(svc: Service, q: LogQuery, ctx: dict[str, object]) -> tuple[str, list[str]]:
     """The command for one host, and notes for the reader (what could not be applied)."""
     src = svc.logs
     notes: list[str] = []
     n = q.lines * WINDOW if q.grep else q.lines
+    if q.since and isinstance(src, FileLogs):
+        n = q.lines * WINDOW  # more lines read, those in the window kept (log_times.within)
     match src:
         case None:
             raise ParameterError(f"service {q.service} has no log source configured")
@@ -96,13 +117,12 @@ def log_command(svc: Service, q: LogQuery, ctx: dict[str, object]) -> tuple[str,
                 paths = [*src.paths, *src.error_paths]
             files = " ".join(quote(render(p, ctx)) for p in paths)
             cmd = f"tail -q -n {n} -- {files}"
-            if q.since:
-                notes.append("since= does not apply to log files: showing the last lines")
         case CommandLogs():
             values = {**ctx, "lines": n, "since": q.since or "", "stream": q.stream}
             cmd = render(src.command, values)
             if q.since and "{since}" not in src.command:
                 notes.append("since= is not supported by this service's log command")
     if q.grep:
-        cmd = f"{{ {cmd}; }} 2>&1 | grep -F -i -e {quote(q.grep)} | tail -n {q.lines} || true"
+        keep = n if q.since and isinstance(src, FileLogs) else q.lines  # the window cuts later
+        cmd = f"{{ {cmd}; }} 2>&1 | grep -F -i -e {quote(q.grep)} | tail -n {keep} || true"
     return f"cd {quote(svc.app_dir)} && {cmd}", notes

@@ -13,12 +13,14 @@ from chatops.engine.approvals.freezing import in_force
 from chatops.engine.domain.result import CommandResult
 from chatops.engine.domain.roles import Roles
 from chatops.engine.domain.run import AuditEvent, RunState, RunView
-from chatops.engine.incidents.logquery import LogQuery, log_command
+from chatops.engine.incidents.log_times import within
+from chatops.engine.incidents.logquery import LogQuery, log_command, since_of
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.freezes import Freeze
 from chatops.engine.planning.inventory import (
     ComposeManager,
     CustomManager,
+    FileLogs,
     Host,
     Pm2Manager,
     Service,
@@ -184,7 +186,21 @@ class OnCall:
         self._audit(user, "logs.read", f"{q.service}/{env}: {args}")
         outputs: dict[str, list[str]] = {}
         results = self._on_hosts(hosts, commands, outputs)
-        return LogResult(q, results, notes, {k: "".join(v) for k, v in outputs.items()})
+        texts = {k: "".join(v) for k, v in outputs.items()}
+        back = since_of(q)
+        if back is not None and isinstance(svc.logs, FileLogs):  # files: by their lines' times
+            cutoff = self.clock.now() - back
+            untimed = []
+            for name, text in texts.items():
+                texts[name], timed = within(text, cutoff, q.lines)
+                if not timed and text.strip():
+                    untimed.append(name)
+            if untimed:
+                notes.append(
+                    f"since={q.since}: the log lines on {', '.join(untimed)} carry no time "
+                    "chatops reads (ISO 8601 or nginx's): showing their last lines"
+                )
+        return LogResult(q, results, notes, texts)
 
     def status(self, name: str, user: str, environment: str | None = None) -> ServiceStatus:
         svc, env, hosts = self._service(name, environment)
