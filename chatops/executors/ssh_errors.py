@@ -41,6 +41,8 @@ def unreachable(host: Host | JumpHost, exc: BaseException) -> str:
             return f"{where(host)}: connection refused"
         first = next(iter(exc.errors.values()))
         return f"{where(host)}: {getattr(first, 'strerror', None) or first}"
+    if isinstance(exc, socket.gaierror):  # DNS: the most common typo in an inventory
+        return f"{where(host)}: name does not resolve ({exc.strerror or exc})"
     if isinstance(exc, socket.timeout | TimeoutError):
         return f"{where(host)}: no answer within {host.connect_timeout:g} s"
     if isinstance(exc, OSError) and exc.strerror:

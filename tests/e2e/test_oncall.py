@@ -288,6 +288,28 @@ def test_logs_since_keeps_the_lines_of_the_window_by_their_own_times(
     assert "plain line 5" in text and "carry no time chatops reads" in text
 
 
+def test_the_thread_says_why_each_host_failed(start: Factory, sshd: Sshd) -> None:
+    """A host whose name does not resolve: the step's reply, the status message and the
+    summary each name the host and why (not just "step snapshot failed")."""
+    slack = start(hosts=[sshd.host("box-1"), sshd.host("ghost", address="no-such-host.invalid")])
+    slack.command("/change", "deploy web ref=v2", user="U_CODER")
+    slack.settle()
+    slack.click("chatops.approve", user="U_LEAD")
+    slack.settle()
+    slack.click("chatops.done", user="U_CODER")
+    slack.settle()
+    [run] = slack.wired.queries.list_runs()
+    assert run.state == RunState.FAILED
+    why = "step snapshot failed on ghost: name does not resolve"
+    assert run.error.startswith(why), run.error
+    said = texts(slack.standin.messages)
+    assert "*ghost*: unreachable" in said and "name does not resolve" in said
+    status = next(m for m in slack.standin.messages if m.all_text().startswith("Run #1"))
+    assert why in status.all_text()
+    summary = next(m for m in slack.standin.messages if "*Done:*" in m.all_text())
+    assert why in summary.all_text()
+
+
 def test_status_reads_the_manager_and_the_health(start: Factory, sshd: Sshd) -> None:
     jlist = json.dumps(
         [{"name": "web", "pm2_env": {"status": "online", "pm_uptime": 0, "restart_time": 4}}]

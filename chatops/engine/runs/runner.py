@@ -301,7 +301,7 @@ class Runner:
                 if self._cancels.get(run.id, threading.Event()).is_set():
                     raise Cancelled()
                 if not ok and step.on_failure == "stop":
-                    failure = f"step {step.id} failed"
+                    failure = self._why_failed(run, step.id)
                     break
                 too_many = None
                 if step.max_failures is not None:  # a rolling batch's end: count failed hosts
@@ -328,6 +328,24 @@ class Runner:
             # the run's course tells it (engine/runs/history.py)
             return self._end(run, RunState.SUCCEEDED, "run.succeeded", "")
         return self._fail(run, plan, started, failure)
+
+    def _why_failed(self, run: RunView, step_id: str) -> str:
+        """ "step pull failed on web-2: exit 1; web-3: name does not resolve": each failed
+        host and why, for the run's error (its status message, summary, page and `show`)."""
+        for attempt in self.durable.attempts(f"reading why step {step_id} failed"):
+            with attempt as t:
+                records = [
+                    r
+                    for r in t.steps.of_run(run.id)
+                    if r.step_id == step_id and r.phase == "main" and r.host
+                ]
+        latest = {r.host: r for r in records}  # a host's last try
+        bad = [r for r in latest.values() if r.state != StepState.SUCCEEDED]
+        if not bad:
+            return f"step {step_id} failed"
+        said = "; ".join(f"{r.host}: {_host_why(r)}" for r in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        return f"step {step_id} failed on {said}{more}"[:1000]
 
     def _end(
         self,
@@ -473,3 +491,11 @@ class Runner:
                 self.clock.now(), "chatops", action, run.id, run.task_id, run.plan_hash, detail
             )
         )
+
+
+def _host_why(r: StepRecord) -> str:
+    """Why a host's step failed, in a few words: its error (without the host's name, said
+    already), else its exit code, else its state."""
+    if r.error:
+        return r.error.split("): ", 1)[-1] if r.error.startswith(f"{r.host} (") else r.error
+    return r.code or r.state.value
