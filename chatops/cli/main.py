@@ -48,6 +48,8 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
             from chatops.cli import freezing as module  # type: ignore[no-redef]
         elif name == "cmd_worker":
             from chatops.cli import working as module  # type: ignore[no-redef]
+        elif name == "cmd_standin":
+            from chatops.cli import standin as module  # type: ignore[no-redef]
         else:
             from chatops.cli import handlers as module  # type: ignore[no-redef]
         args.cli_main = main  # the demo runs CLI commands: handed in, not imported back
@@ -338,6 +340,18 @@ def parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace a chatops.yml that is not the demo's"
     )
     s.set_defaults(func=_lazy("cmd_init"))
+
+    s = sub.add_parser(
+        "standin",
+        help="a stand-in for Slack's Web API on loopback, to try `chatops serve` without Slack",
+    )
+    s.add_argument("--port", type=int, default=3001, help="its port (default 3001)")
+    how = s.add_mutually_exclusive_group()
+    how.add_argument(
+        "--background", action="store_true", help="leave it running (.chatops/standin.pid)"
+    )
+    how.add_argument("--stop", action="store_true", help="stop the one left running")
+    s.set_defaults(func=_lazy("cmd_standin"))
 
     s = sub.add_parser("demo", help="a tour on the demo service: no Slack, no servers needed")
     s.add_argument("--dir", default="demo-data/app", help="its files (default: ./demo-data/app)")

@@ -169,6 +169,11 @@ class SlackStandIn:
         """Answer every call as usual again."""
         self.faults.heal()
 
+    def forget_calls(self, upto: int) -> None:
+        """Drop the first `upto` calls recorded (a long-running stand-in printed them)."""
+        with self._lock:
+            del self.calls[:upto]
+
     # -- queries for tests -----------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
