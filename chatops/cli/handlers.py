@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import atexit
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -57,6 +59,11 @@ def _wire(args: argparse.Namespace, stream: bool = False) -> Wired:
     """The engine for one command: it records decisions; with `--here` this terminal is also
     the worker of what it starts (on the workers' list while it lives)."""
     here = bool(getattr(args, "here", False))
+    if here and threading.current_thread() is threading.main_thread():
+        # Ctrl-C interrupts the run this terminal executes, even when whatever started the
+        # process had SIGINT ignored (Python then keeps it ignored: a shell's background
+        # job, a test runner's worker), which left the run going and the terminal stuck
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     notifier = TerminalNotifier(stream_output=stream)
     built = build(_settings(args), notifier=notifier, here=here).start()
     _OPENED.append(built)

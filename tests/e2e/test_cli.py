@@ -253,7 +253,7 @@ def test_ctrl_c_in_the_terminal_running_it_leaves_it_interrupted_and_resumable(
     Path(env["CHATOPS_CONFIG"]).write_text(yaml.safe_dump(cfg))
     words = "run deploy service=web ref=v2 --as U_CODER --here --approve-as U_LEAD --manual-done"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatops", *words.split()],
+        [sys.executable, "-X", "faulthandler", "-m", "chatops", *words.split()],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -265,7 +265,12 @@ def test_ctrl_c_in_the_terminal_running_it_leaves_it_interrupted_and_resumable(
             assert time.monotonic() < deadline, "the install step never started"
             time.sleep(0.1)
         proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=30)
+        try:
+            _out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            _out, err = proc.communicate(timeout=30)
+            raise AssertionError(err[-6000:])
     finally:
         subprocess.run(["pkill", "-f", marker])
     assert proc.returncode == 130, err
