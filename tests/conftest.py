@@ -193,6 +193,7 @@ LONGEST = (
     "test_replicas.py",  # 46
     "test_hostile_input.py",  # 44
     "test_inbox.py",  # 41
+    "test_flood.py",  # 40
     "test_scheduled_start.py",  # 40
     "test_socket_mode.py",  # 39
     "test_agent_http.py",  # 38
