@@ -161,7 +161,7 @@ def main() -> int:
     slacks = {name: RemoteSlack(url, standin, channel) for name, channel in SERVICES.items()}
     wall0, mono0 = time.time(), time.monotonic()
     try:
-        wait_port(port, timeout=60)
+        wait_port(port, timeout=300 if trace else 60)  # tracing makes every import slow
         time.sleep(5)
         idle = [(0.0, rss_mb(serve.pid))]
         idle_for = float(os.environ.get("BENCH_IDLE", "60"))

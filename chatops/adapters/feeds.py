@@ -17,8 +17,11 @@ consumer reaches an SSH read loop, an ack or a step's result.
   are joined into one (its last 64 KiB): after an outage the status message jumps to the
   latest state.
 - **Lanes.** A consumer may take several runs at once (`lanes`): each run's events stay in
-  order in one lane; the position moves once the whole batch is handled (a feed of one
-  lane records it every half second within a batch, and at its end).
+  order in one lane, and each lane goes on as soon as its own event is handled (a run held
+  up at Slack holds up its lane alone, never the next events of the others). The feed reads
+  on while the lanes work, up to `batch` events in hand; the position recorded is the last
+  event before the oldest one still in hand (a feed of one lane records it every half
+  second within a batch, and at its end).
 - **At most once.** A consumer that must not repeat itself (Slack posts) implements
   `deliver(stored)` and keys its side effects by the event's id (`Stored.id`).
 """
@@ -28,8 +31,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -92,7 +95,7 @@ class Feed:
         self.give_up_after = give_up_after
         self.batch = batch
         self.lanes = lanes
-        self._pool: ThreadPoolExecutor | None = None
+        self._lanes: _Lanes | None = None  # lanes > 1: each run's events in order, at once
         self.position: int | None = None
         self.failures = 0
         self._wake = threading.Event()
@@ -114,6 +117,8 @@ class Feed:
                 self.position = self._lease()
             except Exception:
                 log.exception("the %s feed could not read the outbox", self.name)
+            if self.lanes > 1:
+                self._lanes = _Lanes(self.lanes, self._handle, self.name, self._wake)
             self._thread = threading.Thread(
                 target=self._loop, name=f"chatops-feed-{self.name}", daemon=True
             )
@@ -131,9 +136,11 @@ class Feed:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        if self._lanes is not None:
+            self._lanes.stop()
+            if self.position is not None:
+                self.position = self._lanes.safe(self.position)
+            self._lanes = None
         try:
             if self.position is not None and self._stored != self.position:
                 self._advance(self.position)  # events passed over since the last write
@@ -145,7 +152,7 @@ class Feed:
     def pending(self) -> bool:
         """Events written but not yet handled here (tests and shutdown wait on it). False
         when another process holds this consumer: it delivers them."""
-        if self._handling:
+        if self._handling or (self._lanes is not None and self._lanes.busy):
             return True
         if self.position is None:
             return False
@@ -197,9 +204,13 @@ class Feed:
             position = self._lease()  # renewed a third of the way, not on every round
             if position is None:
                 self.position = None  # another process holds this consumer
+                if self._lanes is not None:
+                    self._lanes.forget()
                 return False, False
             # events passed over since the last write are not read again
             self.position = position if self.position is None else max(position, self.position)
+        if self._lanes is not None:
+            return self._round_in_lanes()
         read = self.events.read(self.position, self.batch, self.kinds)
         if read.last == self.position:
             return False, False
@@ -216,9 +227,6 @@ class Feed:
         consumer does not want are passed over with them)."""
         if not items:  # none it handles: passed over, the position stored now and then
             return self._pass_over(last_read)
-        if self.lanes > 1:
-            self._in_lanes(items)
-            return self._advance(last_read)
         handled: int | None = None  # the position is written every CHECKPOINT, not per event
         since = time.monotonic()
         try:
@@ -238,21 +246,30 @@ class Feed:
                 self._advance(handled)  # also when stopped mid-retry, or a bug surfaced
         return self.position is not None
 
-    def _in_lanes(self, items: list[tuple[Stored, int]]) -> None:
-        """Runs are independent: each run's events go to one lane, in order, and the lanes
-        work at once (twenty plans are posted side by side, not one after another)."""
-        lanes: dict[int, list[Stored]] = {}
-        for item, _last in items:
-            lanes.setdefault(item.event.run.id % self.lanes, []).append(item)
-
-        def work(lane: list[Stored]) -> None:
-            for item in lane:
-                if not self._stop.is_set():
-                    self._handle(item)
-
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix=f"chatops-{self.name}")
-        list(self._pool.map(work, lanes.values()))
+    def _round_in_lanes(self) -> tuple[bool, bool]:
+        """Read on while the lanes work (up to `batch` events in hand), and record the
+        position the lanes have reached (every CHECKPOINT)."""
+        lanes = self._lanes
+        assert lanes is not None and self.position is not None
+        moved = False
+        room = self.batch - lanes.in_hand
+        full = False
+        if room > 0:
+            start = lanes.read_to if lanes.read_to is not None else self.position
+            read = self.events.read(max(start, self.position), room, self.kinds)
+            if read.last != max(start, self.position):
+                lanes.put(coalesce(read.stored), read.last)
+                moved, full = True, read.full
+        safe = lanes.safe(self.position)
+        if safe != self.position:
+            moved = True
+            if self._stored is None or time.monotonic() - self._stored_at >= CHECKPOINT:
+                if not self._advance(safe):
+                    lanes.forget()  # another process holds the consumer: it goes on
+                    return False, False
+            else:
+                self.position = safe
+        return moved, full or (room <= 0 and lanes.in_hand > 0)
 
     def _advance(self, last: int) -> bool:
         if not self.events.advance(self.name, self.holder, last):
@@ -331,6 +348,106 @@ class Feed:
 
 class _Stopped(Exception):
     """The feed was stopped while an event still failed: it was not handled."""
+
+
+class _Lanes:
+    """A feed's lanes: a thread each, taking its runs' events in order as soon as it is
+    free. `safe` says how far every event read is handled (or passed over)."""
+
+    def __init__(
+        self,
+        count: int,
+        handle: Callable[[Stored], None],
+        name: str,
+        wake: threading.Event,
+    ) -> None:
+        self.count = count
+        self.handle = handle
+        self.wake = wake  # the feed looks again when a lane finishes
+        self.read_to: int | None = None  # the last event read (and put in a lane)
+        self._cond = threading.Condition()
+        self._queues: list[deque[int]] = [deque() for _ in range(count)]
+        self._items: dict[int, Stored] = {}
+        self._order: deque[list[int]] = deque()  # [last id covered, done] in read order
+        self._done_at: dict[int, list[int]] = {}
+        self._busy = 0
+        self._stopping = False
+        self._threads = [
+            threading.Thread(target=self._work, args=(i,), name=f"chatops-{name}-{i}", daemon=True)
+            for i in range(count)
+        ]
+        for t in self._threads:
+            t.start()
+
+    @property
+    def in_hand(self) -> int:
+        with self._cond:
+            return len(self._order)
+
+    @property
+    def busy(self) -> bool:
+        with self._cond:
+            return bool(self._order) or self._busy > 0
+
+    def put(self, items: list[tuple[Stored, int]], last_read: int) -> None:
+        with self._cond:
+            for item, last in items:
+                mark = [last, 0]
+                self._order.append(mark)
+                self._items[last] = item
+                self._done_at[last] = mark
+                self._queues[item.event.run.id % self.count].append(last)
+            if not items or items[-1][1] != last_read:  # passed over: done as read
+                self._order.append([last_read, 1])
+            self.read_to = last_read
+            self._cond.notify_all()
+
+    def safe(self, position: int) -> int:
+        """The last event before the oldest one still in hand (or `position`)."""
+        with self._cond:
+            while self._order and self._order[0][1]:
+                position = max(position, self._order.popleft()[0])
+            return position
+
+    def forget(self) -> None:
+        """The consumer went to another process: what is queued is its to deliver."""
+        with self._cond:
+            for q in self._queues:
+                q.clear()
+            self._order.clear()
+            self._items.clear()
+            self._done_at.clear()
+            self.read_to = None
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for t in self._threads:
+            t.join(10.0)
+
+    def _work(self, lane: int) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and not self._queues[lane]:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                key = self._queues[lane].popleft()
+                item = self._items.pop(key)
+                self._busy += 1
+            try:
+                self.handle(item)
+            except _Stopped:
+                return  # not handled: the next holder starts from the position
+            finally:
+                with self._cond:
+                    self._busy -= 1
+            with self._cond:
+                mark = self._done_at.pop(key, None)
+                if mark is not None:
+                    mark[1] = 1
+            self.wake.set()
 
 
 def coalesce(stored: list[Stored]) -> list[tuple[Stored, int]]:

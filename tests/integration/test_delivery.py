@@ -187,6 +187,61 @@ def test_a_slow_feed_of_one_lane_still_records_its_position_within_a_batch(
     assert db.advances == sorted(db.advances) and db.advances[-1] == db.head()
 
 
+class HeldRun:
+    """Holds every event of one run until released (its thread stuck at Slack); takes the
+    others at once."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self.gate = threading.Event()
+        self.seen: list[tuple[int, str]] = []
+        self.lock = threading.Lock()
+
+    def publish(self, event: ev.Event) -> None:
+        if event.run.id == self.run_id:
+            self.gate.wait(30)
+        with self.lock:
+            self.seen.append((event.run.id, type(event).__name__))
+
+
+def test_a_run_held_up_in_its_lane_never_holds_up_another_runs_end(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    """Lanes go on on their own: while one run's events wait at Slack, a later run's end is
+    handed over; the position stays before the held event (a restart delivers it); once
+    released, each run's events arrived in their order and the position is the head."""
+    db = Counted()
+    r = rig(db, config, runbooks)
+    first = r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_CODER").run
+    held = HeldRun(first.id)
+    feed = Feed(db, Published(held), "slack-thread", "me", poll=0.05, lanes=4)
+    r.tx.on_commit(feed.wake)
+    feed.start()
+    deadline = time.monotonic() + 30
+    while not feed.pending or not db.after(0, 1):  # run 1's request is in its lane, held
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    deploy_to_the_end(r)  # run 2, asked and ended after run 1's request was read
+    second = first.id + 1
+    deadline = time.monotonic() + 30
+    while "RunFinished" not in [k for run, k in held.seen if run == second]:
+        assert time.monotonic() < deadline, f"run {second}'s end never came: {held.seen}"
+        time.sleep(0.02)
+    assert all(run != first.id for run, _ in held.seen)  # run 1 still held
+    assert feed.position is not None and feed.position < db.head()
+    before = next(s.id for s in db.after(0, 10_000) if s.event.run.id == first.id)
+    assert feed.position < before  # not past the held event
+    held.gate.set()
+    assert feed.drain(30)
+    feed.stop()
+    order = [k for run, k in held.seen if run == second]
+    expected = [
+        type(s.event).__name__ for s, _ in coalesce(db.after(0, 10_000)) if s.event.run.id == second
+    ]
+    assert order == expected  # in their order
+    assert db.advances[-1] == db.head() and db.advances == sorted(db.advances)
+
+
 def test_a_feed_passes_over_the_events_its_consumer_does_not_handle(
     config: Config, runbooks: dict[str, Runbook]
 ) -> None:

@@ -81,15 +81,19 @@ class StepNotices:
         text = bk.step_finished_text(step_id, e.ok, lines, phase, unknown)
         with self._lock:  # kept until the update succeeds: a retry updates the same message
             ts = self._step_ts.get((run.id, step_id, phase))
-        if (
-            ts is None
-            and e.ok
-            and self._over(run.id)
-            and not self.thread.budget.room(POST, m.channel, Priority.STEP)
-        ):
-            # the run ended before Slack heard of this step and other runs wait for the
-            # channel (ten runs in one channel share a post a second): its status message
-            # and summary tell it; the slot is spent
+        over = e.ok and self._over(run.id)  # the run ended before Slack heard of this step
+        if over and ts is not None:
+            # its "started" reply becomes the result when the budget has room, as progress:
+            # the run's end (its status message and summary) is not held behind it
+            self.thread.call("update step", lambda: None, once=True)
+            self.thread.show(
+                m.channel, ts, lambda: (text, [bk.section(text)]), Priority.PROGRESS, False
+            )
+            with self._lock:
+                self._step_ts.pop((run.id, step_id, phase), None)
+        elif over and not self.thread.budget.room(POST, m.channel, Priority.STEP):
+            # other runs wait for the channel (ten runs in one channel share a post a
+            # second): its status message and summary tell it; the slot is spent
             self.thread.call("step result told by the summary", lambda: None, once=True)
         elif ts is None:
             self.thread.reply(m, text, [bk.section(text)])
