@@ -35,7 +35,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory, sshd: Sshd) -> Iterator[AgentR
 
 def inspect(target: list[str], *args: str) -> Any:
     out = subprocess.run(
-        [str(INSPECTOR), "--cli", *target, *args],
+        # a loaded machine starts `chatops mcp` slower than the Inspector's 15 s default
+        [str(INSPECTOR), "--cli", "--connect-timeout", "90000", *target, *args],
         capture_output=True,
         text=True,
         timeout=120,
