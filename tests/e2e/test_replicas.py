@@ -22,6 +22,7 @@ from chatops.simulator.standin import SlackStandIn
 from chatops.store.db import upgrade
 from tests.apps import App, health_server, make_app, service_config
 from tests.factories import Each, sql
+from tests.faults import wait_for
 from tests.serve_process import serve_env
 from tests.servers import free_port, wait_port
 
@@ -29,15 +30,6 @@ from tests.servers import free_port, wait_port
 def healthz(port: int) -> dict[str, object]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
         return dict(json.loads(r.read()))
-
-
-def wait_for(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting")
 
 
 @pytest.fixture
@@ -107,17 +99,38 @@ def test_two_replicas_one_run_one_reminder_each_time_and_failover(cluster) -> No
     wait_for(lambda: sorted(str(healthz(p)["scheduler"]) for p in ports) == ["follower", "leader"])
 
     a.command("/hotfix", "web ref=v2 labels are down", user="U_ONCALL")
-    a.settle()
-    [plan] = a.plans()
+    plan = wait_for(lambda: next(iter(a.plans()), None), 120, "the hotfix's plan in Slack")
     payloads = [(x, x.click_payload("chatops.approve", "U_LEAD", plan)) for x in (a, b) * 5]
     with ThreadPoolExecutor(10) as pool:
         statuses = list(pool.map(lambda xp: xp[0].send(xp[1])[0], payloads))
     assert statuses == [200] * 10
     a.settle()
+
+    def waiting_at() -> str | None:
+        """The person's step the run waits at, once its Mark done button is in Slack."""
+        [run] = Each(sql(url), "runs").list()
+        waits = [
+            r.step_id for r in Each(sql(url), "steps").of_run(run.id) if r.state.value == "waiting"
+        ]
+        step = waits[-1] if waits else None
+        shown = step is not None and any(
+            b.get("value", "").endswith(f":{step}")
+            for m in list(standin.messages)
+            for b in m.buttons()
+            if b.get("action_id") == "chatops.done"
+        )
+        return step if shown else None
+
     for sim in (b, a, b):  # the three manual steps, marked done at either replica
+        step = wait_for(waiting_at, 120, "the run waiting at a person's step, its button shown")
         sim.click("chatops.done", user="U_ONCALL")
-        sim.settle()
-    [run] = Each(sql(url), "runs").list()
+        wait_for(lambda s=step: waiting_at() != s, 120, f"the run past step {step}")
+    a.settle()
+    run = wait_for(
+        lambda: next((r for r in Each(sql(url), "runs").list() if r.state.is_terminal), None),
+        120,
+        "the run's end",
+    )
     assert run.state.value == "succeeded", run.error
     assert app.head() == app.revs["v2"]
     actions = [e.action for e in Each(sql(url), "audit").for_run(run.id)]

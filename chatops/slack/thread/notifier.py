@@ -19,7 +19,8 @@ from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.policy import Verdict
 from chatops.engine.ports import Clock, Stored
 from chatops.engine.runs.queries import Queries
-from chatops.slack.budget import Priority, SlackBudget
+from chatops.slack.budget import POST, Priority, SlackBudget
+from chatops.slack.client import PATIENCE, OverBudget
 from chatops.slack.records import RunMessages, SlackRecords
 from chatops.slack.thread.approval_notices import ApprovalNotices
 from chatops.slack.thread.decision_notices import DecisionNotices
@@ -152,17 +153,31 @@ class SlackNotifier:
         """Slack down, failing or rate-limiting: the feed waits it out, never skips it."""
         return isinstance(e, Exception) and transient(e)
 
-    def call(self, what: str, fn: Callable[[], Any], once: bool = False) -> Any:
+    def call(
+        self, what: str, fn: Callable[[], Any], once: bool = False, post_to: str | None = None
+    ) -> Any:
+        """`once`: keyed by the event, never repeated (claimed, then made). `post_to`: the
+        channel a chat.postMessage goes to: its token is taken before the claim, so a
+        process that dies between the claim and the post has only the call itself in
+        between, not its wait for the channel (what it claims and never posts is lost)."""
         event: int | None = getattr(self._local, "event", None)
         key = None
+        paid: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
         if once and event is not None:
             self._local.posts += 1
             key = f"event:{event}:{self._local.posts}"
+            prepay = getattr(self.client, "paid", None)
+            if post_to is not None and prepay is not None:
+                patience = PATIENCE[self.budget.priority]
+                if not self.budget.acquire(POST, post_to, timeout=patience):
+                    raise OverBudget(POST, patience)
+                paid = prepay()
             if not self.records.first_delivery(key, self.clock.now()):
                 log.info("slack %s for event %s was done before; not repeated", what, event)
                 return None
         try:
-            return fn()
+            with paid:
+                return fn()
         except Exception as e:
             if key is not None:
                 self.records.forget(key)
@@ -194,6 +209,7 @@ class SlackNotifier:
                 unfurl_media=False,
             ),
             once=True,
+            post_to=m.channel,
         )
         return str(resp["ts"]) if resp is not None else None
 
@@ -319,6 +335,7 @@ class SlackNotifier:
                     channel=u, text=text, blocks=blocks
                 ),
                 once=True,
+                post_to=user,
             )
             if resp is not None:
                 posted.append((str(resp["channel"]), str(resp["ts"])))
