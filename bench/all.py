@@ -26,6 +26,7 @@ BENCHES = {
     "incident": "ten runs in one channel against Slack's rate limits, and without them",
     "web": "a page of a 200k-line output, and a search, against bare Python",
     "waits": "500 agents' waits at once: /healthz and a run page against an idle serve",
+    "soak": "500 runs through serve: RSS per 100 runs, a run's end to its thread (idle anchor)",
 }
 
 
