@@ -212,13 +212,21 @@ class Api:
 
     async def runs(self, request: Request) -> Response:
         q = request.query_params
+        twice = [k for k in ("limit", "mine") if len(q.getlist(k)) > 1]
+        if twice:  # one value each, as the document says (state may repeat)
+            return self.refuse(400, f"{twice[0]} given more than once")
         try:
             limit = int(q.get("limit", "20"))
             states = tuple(RunState(s) for s in q.getlist("state"))
         except ValueError:
             known = ", ".join(s.value for s in RunState)
             return self.refuse(400, f"limit is a number; state is one of {known}")
-        mine = q.get("mine", "false").lower() in ("1", "true", "yes")
+        if not 1 <= limit <= 200:
+            return self.refuse(400, "limit is from 1 to 200")
+        mine_said = q.get("mine", "false").lower()
+        if mine_said not in ("true", "false"):
+            return self.refuse(400, "mine is true or false")
+        mine = mine_said == "true"
         return await self.call(
             request,
             "runs",

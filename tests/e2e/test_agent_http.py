@@ -291,6 +291,9 @@ HOSTILE: list[tuple[str, str, bytes | None]] = [
     ("GET", "/runs/1/decision?wait=-5", None),
     ("GET", "/runs?limit=0", None),
     ("GET", "/runs?limit=abc", None),
+    ("GET", "/runs?mine=null&mine=null", None),  # repeated and ill-typed (schemathesis 4.32)
+    ("GET", "/runs?mine=maybe", None),
+    ("GET", "/runs?limit=5&limit=6", None),
     ("POST", "/runs/1/steps/prepare/done", b'{"evidence": ""}'),
     ("POST", "/runs/1/steps/prepare/done", b'{"evidence": "x", "links": ["javascript:1"]}'),
     ("POST", "/runs/1/steps/%2e%2e/done", b'{"evidence": "x"}'),
