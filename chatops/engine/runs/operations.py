@@ -135,13 +135,12 @@ class Operations:
 
     def answer_escalation(self, run_id: int, user: str, how: str, reason: str = "") -> RunView:
         run = self.changes.handoffs.answer_escalation(run_id, user, how, reason)
-        if how == "close":  # a take-over goes on when its fix plan exists (`request_fix`)
+        if how == "close":  # a take-over goes on once its fix plan exists (`request`)
             self.continue_run(run_id)
         return run
 
-    def request_fix(
+    def request(
         self,
-        taking_over: int,
         process: str,
         params: dict[str, str],
         *,
@@ -149,9 +148,11 @@ class Operations:
         text: str = "",
         answers: dict[str, str] | None = None,
         origin: str = "",
+        taking_over: int | None = None,
     ) -> Requested:
-        """The fix plan of an escalation `user` took over: requested on the escalated run's
-        requester's behalf; the diagnosis it waited on then ends and its run goes on."""
+        """A request from a form. `taking_over`: the escalated run whose problem `user` took
+        over; the fix plan is requested on that run's requester's behalf, and the diagnosis
+        it waited on then ends and its run goes on."""
         made = self.changes.request(
             process,
             params,
@@ -161,7 +162,8 @@ class Operations:
             origin=origin,
             taking_over=taking_over,
         )
-        self.continue_run(taking_over)
+        if taking_over is not None:
+            self.continue_run(taking_over)
         return made
 
     def resume(self, run_id: int, user: str) -> RunView:

@@ -42,25 +42,16 @@ def register(app: App, s: SlackServices) -> None:
         answers = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("answer:") and v}
         taken = meta.get("taking_over", "")
         try:
-            if taken.isdigit():  # the fix plan of an escalation this architect took over
-                made = s.ops.request_fix(
-                    int(taken),
-                    process,
-                    params,
-                    user=user,
-                    text=vals.get("request", ""),
-                    answers=answers,
-                    origin=f"slack:{meta['channel']}",
-                )
-            else:
-                made = s.changes.request(
-                    process,
-                    params,
-                    requester=user,
-                    text=vals.get("request", ""),
-                    answers=answers,
-                    origin=f"slack:{meta['channel']}",
-                )
+            made = s.ops.request(
+                process,
+                params,
+                user=user,
+                text=vals.get("request", ""),
+                answers=answers,
+                origin=f"slack:{meta['channel']}",
+                # the fix plan of an escalation this architect took over
+                taking_over=int(taken) if taken.isdigit() else None,
+            )
         except ChatopsError as e:
             ack(
                 response_action="errors", errors={_field_for(str(e), view, "process"): str(e)[:300]}
