@@ -20,7 +20,10 @@ from chatops.engine.unit_of_work import Transactions
 
 __all__ = ["PLANS_KEPT", "PlanCard", "Queries"]
 
-PLANS_KEPT = 256
+#: Plans kept parsed, the last used first out: the live runs' (a status update reads its
+#: run's plan each time). Bounded low: a plan of many hosts is tens of KB, and 256 of them
+#: were most of serve's growth over its first few hundred runs (bench/soak_bench.py).
+PLANS_KEPT = 32
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,9 @@ class Queries:
         """Plans never change once stored (a task id with other content is refused), so the
         last ones read are kept: a run's status updates do not parse its plan each time."""
         with self._lock:
-            plan = self._plans.get(task_id)
+            plan = self._plans.pop(task_id, None)
+            if plan is not None:
+                self._plans[task_id] = plan  # the last used goes last out
         if plan is not None:
             return plan
         with self.tx() as t:
