@@ -22,6 +22,7 @@ from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.engine.runs.batches import only_touched, over_threshold
 from chatops.engine.runs.drift import DriftCheck
 from chatops.engine.runs.durable import Durable, StoreLost
+from chatops.engine.runs.history import step_failure
 from chatops.engine.runs.host_steps import HostSteps, hosts_of, step_state
 from chatops.engine.runs.scheduled import expire_missed
 from chatops.engine.runs.settling import OutcomeUnknown, Settler
@@ -330,22 +331,12 @@ class Runner:
         return self._fail(run, plan, started, failure)
 
     def _why_failed(self, run: RunView, step_id: str) -> str:
-        """ "step pull failed on web-2: exit 1; web-3: name does not resolve": each failed
-        host and why, for the run's error (its status message, summary, page and `show`)."""
+        """Why a step failed, each failed host named (the run's error: its status message,
+        summary, page and `show` say it)."""
         for attempt in self.durable.attempts(f"reading why step {step_id} failed"):
             with attempt as t:
-                records = [
-                    r
-                    for r in t.steps.of_run(run.id)
-                    if r.step_id == step_id and r.phase == "main" and r.host
-                ]
-        latest = {r.host: r for r in records}  # a host's last try
-        bad = [r for r in latest.values() if r.state != StepState.SUCCEEDED]
-        if not bad:
-            return f"step {step_id} failed"
-        said = "; ".join(f"{r.host}: {_host_why(r)}" for r in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        return f"step {step_id} failed on {said}{more}"[:1000]
+                records = t.steps.of_run(run.id)
+        return step_failure(records, step_id)
 
     def _end(
         self,
@@ -491,11 +482,3 @@ class Runner:
                 self.clock.now(), "chatops", action, run.id, run.task_id, run.plan_hash, detail
             )
         )
-
-
-def _host_why(r: StepRecord) -> str:
-    """Why a host's step failed, in a few words: its error (without the host's name, said
-    already), else its exit code, else its state."""
-    if r.error:
-        return r.error.split("): ", 1)[-1] if r.error.startswith(f"{r.host} (") else r.error
-    return r.code or r.state.value
