@@ -98,7 +98,12 @@ class MemoryDatabase:
         with self.lock:
             return [s for s in self.state.events if s.id > position][:limit]
 
+    def _up(self) -> None:
+        if self.down:
+            raise StoreUnavailable("the in-memory store is down (a test's outage)")
+
     def read(self, position: int, limit: int, kinds: frozenset[str] | None = None) -> Read:
+        self._up()
         seen = self.after(position, limit)
         wanted = [s for s in seen if kinds is None or event_codec.kind_of(s.event) in kinds]
         return Read(wanted, seen[-1].id if seen else position, len(seen) >= limit)
@@ -109,10 +114,12 @@ class MemoryDatabase:
             return mine[:limit]
 
     def head(self) -> int:
+        self._up()
         with self.lock:
             return self.state.events[-1].id if self.state.events else 0
 
     def lease(self, consumer: str, holder: str, now: datetime, until: datetime) -> int | None:
+        self._up()
         with self.lock:
             held = self.holders.get(consumer)
             if held is not None and held[0] != holder and held[1] >= now:
@@ -121,6 +128,7 @@ class MemoryDatabase:
             return self.state.positions.setdefault(consumer, 0)
 
     def advance(self, consumer: str, holder: str, position: int) -> bool:
+        self._up()
         with self.lock:
             if self.holders.get(consumer, ("", None))[0] != holder:
                 return False

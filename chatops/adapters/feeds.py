@@ -42,6 +42,7 @@ from chatops.engine.ports import Consumer, EventLog, Notifier, Stored
 log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY = 60.0
+LANE_RETRY = 1.0  # seconds before a lane takes again an item whose handling raised
 #: Output events joined behind a slow consumer keep their last characters only: a reader that
 #: wants all of a step's output reads it from the store, not from the event stream.
 COALESCED_CHARS = 64 * 1024
@@ -190,6 +191,14 @@ class Feed:
                 self._wake.clear()
             elif not full:  # caught up: let the next events gather a moment
                 self._stop.wait(GATHER)
+
+    def _keep_lease(self) -> None:
+        """Renew the lease while an event waits to be retried. The store may be away too
+        (the same outage): the retry goes on, and the loop renews once it is back."""
+        try:
+            self._lease()
+        except Exception as e:
+            log.debug("the %s feed could not renew its lease: %s", self.name, e)
 
     def _lease(self) -> int | None:
         now = datetime.now(UTC)
@@ -342,7 +351,7 @@ class Feed:
                     self._sleep(delay)
                 else:
                     self._stop.wait(delay)
-                self._lease()  # still ours while we wait
+                self._keep_lease()
                 delay = min(delay * 2, MAX_RETRY_DELAY)
 
 
@@ -363,6 +372,7 @@ class _Lanes:
     ) -> None:
         self.count = count
         self.handle = handle
+        self.name = name
         self.wake = wake  # the feed looks again when a lane finishes
         self.read_to: int | None = None  # the last event read (and put in a lane)
         self._cond = threading.Condition()
@@ -440,6 +450,13 @@ class _Lanes:
                 self.handle(item)
             except _Stopped:
                 return  # not handled: the next holder starts from the position
+            except Exception:  # a lane never dies: its item waits at the head of its queue
+                log.exception("the %s feed's lane %d failed; retrying", self.name, lane)
+                with self._cond:
+                    self._items[key] = item
+                    self._queues[lane].appendleft(key)
+                    self._cond.wait(LANE_RETRY)
+                continue
             finally:
                 with self._cond:
                     self._busy -= 1

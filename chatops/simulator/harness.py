@@ -158,4 +158,19 @@ class ChatHarness(SlackSim):
                 return
             time.sleep(0.05)
         if strict:
-            raise TimeoutError("the app is still busy")
+            raise TimeoutError(f"the app is still busy after {timeout:g} s: {self.busy_with()}")
+
+    def busy_with(self) -> str:
+        """What keeps the app busy, said for a test that waited too long."""
+        parts = [
+            f"the {f.name} feed (at {f.position}, stalled {f.stalled_for:.0f} s)"
+            for f in self.wired.feeds
+            if f.pending
+        ]
+        if self.services.workers.busy:
+            parts.append("a listener's task")
+        if self._api.state.early.pending:
+            parts.append("a request acked early")
+        if not parts and self.services.busy:
+            parts.append("Slack updates waiting their turn")
+        return ", ".join(parts) or "nothing now"

@@ -422,3 +422,42 @@ def test_a_prune_forgets_only_handled_events_and_ids_never_go_back(
         t.commit()
     [new] = log.after(first[3].id)
     assert new.id > first[3].id
+
+
+class FailsDuringOutage:
+    """Fails the first event while taking the store down (a delivery that meets the outage),
+    then takes every event once the store is back."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+        self.failed = threading.Event()
+        self.seen: list[ev.Event] = []
+
+    def publish(self, event: ev.Event) -> None:
+        if not self.failed.is_set():
+            self.failed.set()
+            self.db.down = True  # every read, lease and transaction fails
+            raise OSError("slack.invalid: connection refused")
+        self.seen.append(event)
+
+
+def test_a_lane_outlives_an_outage_met_while_it_retries(
+    config: Config, runbooks: dict[str, Runbook]
+) -> None:
+    """A delivery fails and, while it waits to retry, the store goes away (its lease cannot
+    be renewed): the lane goes on once the store is back, and every event arrives; the feed
+    is not left busy forever with a dead lane."""
+    db = MemoryDatabase()
+    r = rig(db, config, runbooks)
+    consumer = FailsDuringOutage(db)
+    feed = Feed(db, Published(consumer), "slack-thread", "me", poll=0.05, lanes=4)
+    r.tx.on_commit(feed.wake)
+    feed.start()
+    r.changes.request("deploy", {"service": "eckwms-global"}, requester="U_CODER")
+    assert consumer.failed.wait(30), "the first delivery never came"
+    time.sleep(1.5)  # the outage lasts past the first retry
+    db.down = False
+    assert feed.drain(60), "the feed is still busy: a lane died in the outage"
+    feed.stop()
+    expected = [type(s.event) for s, _ in coalesce(db.after(0, 10_000))]
+    assert [type(e) for e in consumer.seen] == expected
