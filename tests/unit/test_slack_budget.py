@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -210,19 +212,43 @@ def test_progress_of_one_message_is_paced_and_a_final_state_is_not() -> None:
     assert slack.calls[-1] == ("4.4", "done")
 
 
-def test_messages_shown_and_untouched_for_an_hour_are_forgotten() -> None:
+def test_messages_shown_and_untouched_for_five_minutes_are_forgotten() -> None:
     slack = FakeSlack()
     clock = Clock()
-    # a budget with room for all 500 updates at once: this is about forgetting, not pace
+    # a budget with room for every update at once: this is about forgetting, not pace
     budget = SlackBudget({"chat.update": Rate(60_000, 1000)})
     desk = MessageDesk(slack.update, budget, senders=1, clock=clock, progress_every=0.0)
-    first = desk.put("C1", "old", lambda: ("done", []), Priority.FINAL)
-    assert desk.wait(first, 5)
-    clock.now += 3601
-    for i in range(499):  # the 500th put prunes
-        assert desk.wait(desk.put("C1", f"new{i}", lambda: ("x", []), Priority.FINAL), 5)
+    for i in range(300):  # a run's messages, shown
+        assert desk.wait(desk.put("C1", f"old{i}", lambda: ("done", []), Priority.FINAL), 5)
+    clock.now += 200
+    recent = desk.put("C1", "recent", lambda: ("x", []), Priority.FINAL)
+    assert desk.wait(recent, 5) and desk.kept == 301  # not yet
+    clock.now += 150  # the old ones untouched for 350 s, the recent one for 150 s
+    assert desk.wait(desk.put("C1", "new", lambda: ("x", []), Priority.FINAL), 5)
     desk.stop()
-    assert ("C1", "old") not in desk._entries and ("C1", "new0") in desk._entries
+    assert desk.kept == 2  # "recent" and "new"
+    # a forgotten message can still be updated: it is a new entry
+    assert len(slack.calls) == 302
+
+
+def test_a_shown_message_keeps_nothing_its_render_captured() -> None:
+    """A render captures what it shows (a run, a plan): once Slack has the message, the desk
+    lets go of it, and memory does not grow with the runs shown."""
+
+    class Shown:
+        text = "run #1: succeeded"
+
+    slack = FakeSlack()
+    desk = desk_for(slack, progress_every=0.0)
+    shown = Shown()
+    alive = weakref.ref(shown)
+    ticket = desk.put("C1", "9.9", lambda s=shown: (s.text, []), Priority.FINAL)  # type: ignore[misc]
+    assert desk.wait(ticket, 5)
+    del shown
+    gc.collect()
+    desk.stop()
+    assert alive() is None, "the desk still holds what a shown message was rendered from"
+    assert slack.calls == [("9.9", "run #1: succeeded")]
 
 
 def test_progress_after_a_state_in_flight_is_paced_from_that_state() -> None:

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 Rendered = tuple[str, list[dict[str, Any]]]  # text, blocks
 Render = Callable[[], Rendered | None]  # None: nothing to show (the run is gone)
 METHOD = "chat.update"
-FORGET_AFTER = 3600.0  # a message shown and untouched this long is forgotten (memory stays flat)
-PRUNE_EVERY = 500  # puts
+#: A message shown and untouched this long is forgotten: memory stays flat however many runs
+#: pass. Should it change later, it is a new entry (at worst one update Slack already had).
+FORGET_AFTER = 300.0
+PRUNE_EVERY = 30.0  # seconds between two looks for messages to forget (on a put)
 MAX_BACKOFF = 10.0  # between tries of one message; any success (Slack is back) ends them all
 
 
@@ -47,7 +49,7 @@ MAX_BACKOFF = 10.0  # between tries of one message; any success (Slack is back) 
 class _Entry:
     channel: str
     ts: str
-    render: Render
+    render: Render | None  # None once shown: what it captured (a run, a plan) is let go
     priority: Priority
     version: int = 1
     sent_version: int = 0
@@ -62,7 +64,6 @@ class _Entry:
     failures: int = 0
     failing_since: float | None = None
     touched: float = 0.0
-    done: threading.Condition = field(default_factory=threading.Condition)
 
 
 def digest(rendered: Rendered) -> str:
@@ -96,7 +97,7 @@ class MessageDesk:
         self._stop = threading.Event()
         self.sent = 0
         self.skipped = 0  # renders identical to what Slack had: not sent
-        self._puts = 0
+        self._pruned_at = clock()
         self._threads = [
             threading.Thread(target=self._loop, name=f"chatops-desk-{i}", daemon=True)
             for i in range(senders)
@@ -129,8 +130,7 @@ class MessageDesk:
                 entry.not_before = max(entry.not_before, entry.last_sent + self.progress_every)
             entry.touched = now
             version = entry.version
-            self._puts += 1
-            if self._puts % PRUNE_EVERY == 0:
+            if now - self._pruned_at >= PRUNE_EVERY:
                 self._prune(now)
             self._cond.notify_all()
         self.budget.poke()
@@ -140,18 +140,21 @@ class MessageDesk:
         """True once the ticket's state (or a later one) was sent or let go."""
         name, version = ticket
         channel, _, ts = name.partition(":")
+        deadline = self.clock() + timeout
         with self._cond:
             entry = self._entries.get((channel, ts))
-        if entry is None:
-            return True
-        deadline = self.clock() + timeout
-        with entry.done:
-            while entry.sent_version < version:
+            while entry is not None and entry.sent_version < version:
                 left = deadline - self.clock()
                 if left <= 0 or self._stop.is_set():
                     return False
-                entry.done.wait(min(left, 0.5))
+                self._cond.wait(min(left, 0.5))
         return True
+
+    @property
+    def kept(self) -> int:
+        """Messages the desk keeps (pending or shown lately)."""
+        with self._cond:
+            return len(self._entries)
 
     name = "slack-updates"  # as /healthz and /metrics name its stall
 
@@ -168,7 +171,8 @@ class MessageDesk:
             return any(e.sent_version < e.version or e.busy for e in self._entries.values())
 
     def _prune(self, now: float) -> None:
-        """Forget messages shown and untouched for an hour (their runs are long over)."""
+        """Forget messages shown and untouched for FORGET_AFTER (their runs are over)."""
+        self._pruned_at = now
         for key, e in list(self._entries.items()):
             if e.sent_version >= e.version and not e.busy and now - e.touched > FORGET_AFTER:
                 del self._entries[key]
@@ -241,6 +245,7 @@ class MessageDesk:
     def _send(self, entry: _Entry) -> None:
         with self._cond:
             version, render, priority = entry.version, entry.render, entry.priority
+            assert render is not None  # pending: a put gave it one
             entry.taken, entry.taken_priority = version, priority
             entry.taken_since = entry.dirty_since
         rendered = render()
@@ -329,6 +334,6 @@ class MessageDesk:
                 entry.dirty_since = self.clock()
                 if entry.priority >= Priority.PROGRESS:
                     entry.not_before = entry.last_sent + self.progress_every
+            else:
+                entry.render = None  # shown: nothing it rendered from is kept alive
             self._cond.notify_all()
-        with entry.done:
-            entry.done.notify_all()

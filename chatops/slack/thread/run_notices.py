@@ -55,6 +55,7 @@ class RunNotices:
             f":warning: Run #{run.id} was interrupted at step `{e.step}`: {bk.escape(why)}. "
             "Nothing will re-run until a lead resumes it."
         )
+        self.thread.live.drop(run.id)  # resumed or not, its live output is over
         self.thread.prompt(run, m, text, ib.interrupted_blocks(text, run))
         self.thread.refresh_status(run.id, Priority.FINAL, wait=True)
 

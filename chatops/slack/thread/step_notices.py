@@ -32,6 +32,14 @@ class StepNotices:
         handlers.on(ev.StepStarted, self.on_step_started)
         handlers.on(ev.StepOutput, self.on_step_output)
         handlers.on(ev.StepFinished, self.on_step_finished)
+        handlers.on(ev.RunFinished, self.on_run_finished)
+
+    def on_run_finished(self, e: ev.RunFinished, m: RunMessages) -> None:
+        """The run is over: a "started" reply whose result never came (the run was cancelled
+        mid-step) is not kept in memory for ever."""
+        with self._lock:
+            for key in [k for k in self._step_ts if k[0] == e.run.id]:
+                del self._step_ts[key]
 
     def on_step_started(self, e: ev.StepStarted, m: RunMessages) -> None:
         run = e.run
