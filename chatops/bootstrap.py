@@ -420,8 +420,8 @@ def _slack(
         notice=config_notice,
     )
     # Slack is slow at times: its consumers follow the stored events on threads of their own;
-    # a lane may wait for a final state to reach Slack, so there are enough for ten live runs
-    wired.follow(notifier, "slack-thread", lanes=6, kinds=notifier.kinds)
+    # a lane may wait for a final state to reach Slack: six for ordinary runs, one for hotfixes
+    wired.follow(notifier, "slack-thread", lanes=7, kinds=notifier.kinds)
     wired.follow(Published(home), "app-home", kinds=home.handlers.kinds)
     wired.listen(StepMetrics())
     wired.listen(DeliveryMetrics(wired.clock))

@@ -361,7 +361,8 @@ class _Stopped(Exception):
 
 class _Lanes:
     """A feed's lanes: a thread each, taking its runs' events in order as soon as it is
-    free. `safe` says how far every event read is handled (or passed over)."""
+    free; hotfixes have a lane of their own. `safe` says how far every event read is
+    handled (or passed over)."""
 
     def __init__(
         self,
@@ -406,11 +407,19 @@ class _Lanes:
                 self._order.append(mark)
                 self._items[last] = item
                 self._done_at[last] = mark
-                self._queues[item.event.run.id % self.count].append(last)
+                self._queues[self._lane_of(item)].append(last)
             if not items or items[-1][1] != last_read:  # passed over: done as read
                 self._order.append([last_read, 1])
             self.read_to = last_read
             self._cond.notify_all()
+
+    def _lane_of(self, item: Stored) -> int:
+        """A run's lane: the first is kept for hotfixes (never behind a flood of ordinary
+        runs waiting at Slack), the others share the rest by run."""
+        run = item.event.run
+        if self.count == 1:
+            return 0
+        return 0 if run.is_hotfix else 1 + run.id % (self.count - 1)
 
     def safe(self, position: int) -> int:
         """The last event before the oldest one still in hand (or `position`)."""

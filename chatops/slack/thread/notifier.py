@@ -59,6 +59,16 @@ PRIORITY: dict[type[ev.Event], Priority] = {
     ev.StepFinished: Priority.STEP,
     ev.StepDone: Priority.STEP,
 }
+
+
+def priority_of(event: ev.Event) -> Priority:
+    """An event's turn at Slack. A hotfix's plan, posted from the stream (Slack held it up at
+    first), goes before the ordinary plans waiting there: it is what on-call must act on."""
+    if isinstance(event, ev.RunRequested) and event.run.is_hotfix:
+        return Priority.ACT
+    return PRIORITY.get(type(event), Priority.FINAL)
+
+
 PASSED = Verdict(())  # the policy's verdict on every plan whose message is redrawn
 SHOWN_WITHIN = 60.0  # a final state not in Slack by then: the feed tries the event again
 
@@ -130,7 +140,7 @@ class SlackNotifier:
         self._local.event = stored.id
         self._local.posts = 0
         try:
-            with self.budget.at(PRIORITY.get(type(stored.event), Priority.FINAL)):
+            with self.budget.at(priority_of(stored.event)):
                 self.publish(stored.event)
         finally:
             self._local.event = None
