@@ -16,6 +16,7 @@ with no runs (what the process grows by itself: caches filling, the allocator).
 
     .venv/bin/python bench/soak_bench.py      (BENCH_RUNS=500 BENCH_EVERY=7.5)
     BENCH_EVERY=0 ...                          six in flight at a time (memory only)
+    BENCH_DB=postgres ...                      on a throwaway PostgreSQL (root: as `postgres`)
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -42,7 +45,7 @@ from chatops.simulator.harness import BOT_TOKEN, SIGNING_SECRET, RemoteSlack  # 
 from chatops.simulator.ratelimits import Limits  # noqa: E402
 from chatops.simulator.standin import SlackStandIn  # noqa: E402
 from tests.apps import make_app, service_config, service_runbook  # noqa: E402
-from tests.servers import free_port, wait_port  # noqa: E402
+from tests.servers import free_port, postgres_cluster, wait_port  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "500"))
 EVERY = float(os.environ.get("BENCH_EVERY", "7.5"))
@@ -113,8 +116,24 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+@contextmanager
+def database(base: Path) -> Iterator[str]:
+    """SQLite in the run's directory, or a throwaway PostgreSQL (`BENCH_DB=postgres`, as the
+    field report's soak ran): the same serve, its own process's memory either way."""
+    if os.environ.get("BENCH_DB", "sqlite") != "postgres":
+        yield f"sqlite:///{base / 'c.db'}"
+        return
+    with postgres_cluster() as pg:
+        yield pg.url
+
+
 def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="soak-bench-"))
+    with database(base) as url:
+        return soak(base, url)
+
+
+def soak(base: Path, database_url: str) -> int:
     apps = {name: make_app(base / name) for name in SERVICES}
     hosts = [{"name": f"h{i}", "transport": "local"} for i in (1, 2, 3)]
     cfg = service_config(apps["web"], "http://127.0.0.1:9/health", hosts)
@@ -133,7 +152,7 @@ def main() -> int:
         os.environ,
         CHATOPS_CONFIG=str(base / "chatops.yml"),
         CHATOPS_COMMANDS=str(commands),
-        CHATOPS_DATABASE_URL=f"sqlite:///{base / 'c.db'}",
+        CHATOPS_DATABASE_URL=database_url,
         CHATOPS_SLACK_API_URL=standin.api_url,
         CHATOPS_LOG_FORMAT="json",
         CHATOPS_LOG_LEVEL="info",
@@ -192,6 +211,7 @@ def main() -> int:
     idle_growth = slope(idle) * 3600  # MB an hour, idle
     minutes = (time.monotonic() - mono0) / 60
     print(f"machine {platform.node()}, {os.cpu_count()} cores, {datetime.now():%Y-%m-%d %H:%M}")
+    print(f"database: {database_url.split(':', 1)[0]}")
     print(f"{ended} runs ended, {len(told)} summaries in their threads, over {minutes:.0f} min")
     print("RSS (MB) by runs: " + ", ".join(f"{n}: {mb:.1f}" for n, mb in samples))
     print(f"growth after {WARM} runs: {growth:.2f} MB per 100 runs (goal <= 0.5)")
