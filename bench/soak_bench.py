@@ -86,7 +86,11 @@ def base(*_):
     marks[:] = [tracemalloc.take_snapshot()]
 def diff(*_):
     now = tracemalloc.take_snapshot()
+    was = sum(s.size for s in marks[0].statistics("filename")) / 2**20
+    is_ = sum(s.size for s in now.statistics("filename")) / 2**20
     with open("{out}", "w") as f:
+        f.write(f"Python's own memory: {{was:.2f}} MB after the warm-up, {{is_:.2f}} MB")
+        f.write(" at the end\\n\\n")
         for stat in now.compare_to(marks[0], "traceback")[:25]:
             f.write(str(stat) + "\\n" + "\\n".join(stat.traceback.format()[-8:]) + "\\n\\n")
 signal.signal(signal.SIGUSR1, base)
