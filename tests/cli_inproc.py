@@ -15,7 +15,7 @@ from contextlib import redirect_stderr, redirect_stdout
 def run_cli(
     args: Sequence[str], env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    from chatops.cli.handlers import close_opened
+    from chatops.cli.commands.handlers import close_opened
     from chatops.cli.main import main
 
     saved_env, saved_stdin = dict(os.environ), sys.stdin

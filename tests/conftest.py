@@ -33,7 +33,7 @@ def need(what: str, install: str) -> None:
 def cli_engines_closed() -> Iterator[None]:
     """A `chatops` command run in-process leaves no engine (feeds, threads) behind it."""
     yield
-    handlers = sys.modules.get("chatops.cli.handlers")
+    handlers = sys.modules.get("chatops.cli.commands.handlers")
     if handlers is not None:
         handlers.close_opened()
 

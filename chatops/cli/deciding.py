@@ -1,70 +1,87 @@
-"""Deciding a plan from the terminal, under the same rules and audit as the Slack buttons:
-`chatops edit` (the requester changes or answers it), `approve` and `reject`."""
+"""Deciding and steering a run: `approve`, `reject`, `done`, `resume`, `rollback`,
+`cancel` (each as its button in Slack, audited as the person named)."""
 
 from __future__ import annotations
 
 import argparse
 
-from chatops.cli import render
-from chatops.cli.handlers import _answers, _decided, _follow, _stopped, _wire
-from chatops.engine.planning.params import parse_assignments
-from chatops.errors import ParameterError
+from chatops.cli.parsing import Handler, Parsers, command, here_flag
 
 
-def cmd_edit(args: argparse.Namespace) -> int:
-    """A new version of a plan not yet started: parameters, planning answers, the request."""
-    w = _wire(args)
-    given = parse_assignments(args.params)
-    made = w.changes.revisions.revise(
-        args.run_id,
-        args.as_user,
-        given,
-        text=args.text,
-        answers=_answers(args.answer),
-        why=args.why or "",
+def register(p: Parsers) -> None:
+    s = p.add("approve", "approve the plan a run awaits (like its button)")
+    s.add_argument("run_id", type=int, metavar="RUN", help="the run to approve")
+    s.add_argument("--as", dest="as_user", required=True, help="who approves (a lead)")
+    s.add_argument(
+        "--plan", metavar="HASH", help="the plan hash you read (refused if it changed since)"
     )
-    print(render.plan_text(made.plan, made.verdict, made.run))
-    print(
-        f"run #{made.run.id}: plan {made.plan.short_hash} replaces the earlier version; "
-        "approvals given to that one no longer count"
+    s.add_argument(
+        "--manual-done",
+        action="store_true",
+        help="with --here: mark manual steps done as --as (audited)",
     )
-    return 0
+    s.add_argument("--stream", action="store_true", help="print command output as it arrives")
+    here_flag(s)
+    s.set_defaults(func=command(_approve))
+
+    s = p.add("reject", "reject the plan a run awaits")
+    s.add_argument("run_id", type=int, metavar="RUN", help="the run to reject")
+    s.add_argument("--reason", required=True, help="why (it goes to the audit trail)")
+    s.add_argument("--as", dest="as_user", required=True, help="an approver or the requester")
+    s.set_defaults(func=command(_reject))
+
+    s = p.add("done", "mark a manual step done and continue")
+    s.add_argument("run_id", type=int, metavar="RUN", help="the run that waits on the step")
+    s.add_argument("step", metavar="STEP", help="the step's id, as `chatops show RUN` lists it")
+    s.add_argument("--as", dest="as_user", required=True, help="who did it (its role's member)")
+    here_flag(s)
+    s.set_defaults(func=command(_done))
+
+    steering: tuple[tuple[str, Handler, str], ...] = (
+        ("resume", _resume, "queue an interrupted run again (lead)"),
+        ("rollback", _rollback, "roll an interrupted run back instead (lead)"),
+        ("cancel", _cancel, "cancel a run (requester or lead)"),
+    )
+    for name, run, text in steering:
+        s = p.add(name, text)
+        s.add_argument("run_id", type=int, metavar="RUN", help="the run's number")
+        s.add_argument("--as", dest="as_user", required=True, help="who does it (audited)")
+        if name != "cancel":
+            here_flag(s)
+        s.set_defaults(func=command(run))
 
 
-def cmd_approve(args: argparse.Namespace) -> int:
-    """Approve the plan a run awaits: the hash shown must be the plan's current one, so a
-    plan changed since it was read is never approved by mistake."""
-    if args.manual_done and not args.here:
-        raise ParameterError("--manual-done drives the run in this terminal: add --here")
-    w = _wire(args, stream=args.stream)
-    run = w.queries.get_run(args.run_id)
-    plan = w.queries.load_plan(run.task_id)
-    chosen = plan.sha256
-    if args.plan and not plan.sha256.startswith(args.plan.lower()):
-        chosen = args.plan  # refused, and audited, as a click on an old plan's button is
-    args.approve_as = []
-    said: list[str] = []
+def _approve(args: argparse.Namespace) -> int:
+    from chatops.cli.commands.deciding import cmd_approve
 
-    def decide() -> None:
-        status = w.ops.approve(run.id, args.as_user, chosen)  # complete: it starts
-        if status.complete:
-            print(f"run #{run.id}: approved by {', '.join(status.approvers)}")
-        else:
-            said.append(f"run #{run.id}: approval recorded; still needed: ")
-            said[-1] += "; ".join(status.missing)
-
-    try:
-        decide()
-        if said:
-            print(said[0])
-            return 0
-        return _follow(w, run.id, args) if args.here else _decided(w, run.id, "approved")
-    except KeyboardInterrupt:
-        return _stopped(w, run.id)
+    return cmd_approve(args)
 
 
-def cmd_reject(args: argparse.Namespace) -> int:
-    w = _wire(args)
-    run = w.changes.reject(args.run_id, args.as_user, args.reason)
-    print(f"run #{run.id}: rejected by {args.as_user}: {args.reason}")
-    return 0
+def _reject(args: argparse.Namespace) -> int:
+    from chatops.cli.commands.deciding import cmd_reject
+
+    return cmd_reject(args)
+
+
+def _done(args: argparse.Namespace) -> int:
+    from chatops.cli.commands.handlers import cmd_done
+
+    return cmd_done(args)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from chatops.cli.commands.handlers import cmd_resume
+
+    return cmd_resume(args)
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from chatops.cli.commands.handlers import cmd_rollback
+
+    return cmd_rollback(args)
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from chatops.cli.commands.handlers import cmd_cancel
+
+    return cmd_cancel(args)

@@ -1,93 +1,83 @@
-"""The on-call commands from the terminal, for when Slack itself is down: `logs`, `status`,
-`postmortem` (read it, export it, write it)."""
+"""On call: `logs` and `status` (as /logs and /status), `postmortem` (a hotfix's)."""
 
 from __future__ import annotations
 
 import argparse
-import shlex
-from pathlib import Path
 
-from chatops.cli.exits import EXIT_FAILED
-from chatops.cli.handlers import _wire
-from chatops.errors import ParameterError
+from chatops.cli.parsing import Parsers, command
 
 
-def cmd_logs(args: argparse.Namespace) -> int:
-    """/logs from the terminal: for when Slack itself is down."""
-    from chatops.engine.incidents.logquery import parse_logs
-
-    w = _wire(args)
-    q = parse_logs(" ".join(shlex.quote(a) for a in args.words), w.config.policies.logs_max_lines)
-    res = w.oncall.logs(q, args.as_user)
-    for note in res.notes:
-        print(f"# {note}")
-    for r in res.results:
-        print(f"== {r.host}: {r.outcome}" + (f" ({r.error})" if r.error else ""))
-        out = res.outputs.get(r.host, "")
-        if out:
-            print(out.rstrip("\n"))
-    return 0 if all(r.outcome in ("ok", "failed") for r in res.results) else EXIT_FAILED
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    w = _wire(args)
-    st = w.oncall.status(args.service, args.as_user, args.environment)
-    print(f"{st.service} / {st.environment}")
-    for h in st.hosts:
-        extra = ", ".join(
-            x
-            for x in (
-                f"up {h.uptime}" if h.uptime else "",
-                f"{h.restarts} restarts" if h.restarts else "",
-                h.detail,
-            )
-            if x
-        )
-        print(f"  {h.host}: {h.state}" + (f" ({extra})" if extra else ""))
-    print(f"  health: {st.health}")
-    if st.contradiction:
-        print(f"  warning: {st.contradiction}")
-    last = st.last_success
-    print(
-        f"  last successful run: #{last.id} {last.runbook}"
-        if last
-        else "  last successful run: none"
+def register(p: Parsers) -> None:
+    s = p.add(
+        "logs",
+        "read a service's logs (like /logs)",
+        usage="chatops logs SERVICE [lines=N] [since=1h] [grep=TEXT] [host=H] --as USER",
     )
-    for r in st.active:
-        print(f"  in progress: #{r.id} {r.runbook} ({r.state.value})")
-    for run_id in st.open_postmortems:
-        print(f"  open post-mortem: run #{run_id}")
-    return 0
+    s.add_argument(
+        "words",
+        nargs="+",
+        metavar="SERVICE",
+        help="the service, then key=value: lines=N since=1h grep=TEXT host=H stream=err",
+    )
+    s.add_argument("--as", dest="as_user", required=True, help="who reads (a Slack user id)")
+    s.set_defaults(func=command(_logs, check=_service_of_logs))
+
+    s = p.add("status", "a service's state (like /status)")
+    s.add_argument("service", metavar="SERVICE", help="a service of chatops.yml")
+    s.add_argument("environment", nargs="?", metavar="ENV", help="default: production")
+    s.add_argument("--as", dest="as_user", default="cli", help="who asks (audited)")
+    s.set_defaults(func=command(_status, check=_service_of_status))
+
+    s = p.add("postmortem", "a hotfix's post-mortem")
+    s.add_argument("run_id", type=int, nargs="?", help="the hotfix run (default: the latest)")
+    s.add_argument("--markdown", action="store_true", help="export it as Markdown")
+    s.add_argument(
+        "--write", action="store_true", help="write it (an owner or a lead), as the Slack form"
+    )
+    s.add_argument("--as", dest="as_user", help="with --write: who writes it")
+    s.add_argument("--why", help="with --write: why did the problem happen?")
+    s.add_argument("--prevent", help="with --write: how could it have been prevented?")
+    s.add_argument(
+        "--process", dest="pm_process", help="with --write: what must change in the process?"
+    )
+    s.add_argument("--docs", help="with --write: which documentation was updated?")
+    s.add_argument(
+        "--timeline", metavar="FILE", help="with --write: the timeline (default: the audit's)"
+    )
+    s.set_defaults(func=command(_postmortem, check=_postmortem_known))
 
 
-def cmd_postmortem(args: argparse.Namespace) -> int:
-    w = _wire(args)
-    if args.run_id is None:
-        args.run_id = w.postmortems.latest().run_id
-    if args.markdown:
-        print(w.postmortems.export(args.run_id))
-        return 0
-    if args.write:
-        from chatops.engine.domain.postmortem import QUESTIONS
+def _service_of_logs(args: argparse.Namespace) -> None:
+    from chatops.cli.commands.reading import service_known
 
-        if not args.as_user:
-            raise ParameterError("--write needs --as USER (an owner of the post-mortem, or a lead)")
-        given = {**vars(args), "process": args.pm_process}
-        answers = {k: (given.get(k) or "").strip() for k, _q in QUESTIONS}
-        answers["timeline"] = (
-            Path(args.timeline).read_text(encoding="utf-8")
-            if args.timeline
-            else w.postmortems.timeline(args.run_id)
-        )
-        pm = w.postmortems.submit(args.run_id, args.as_user, answers)
-        print(f"post-mortem of run #{pm.run_id}: written by {pm.author}; the reminders stop")
-        return 0
-    pm = w.postmortems.get(args.run_id)
-    state = f"written by {pm.author}" if pm.done else f"open, {pm.reminders_sent} reminders sent"
-    print(f"post-mortem of run #{pm.run_id}: {state}; due {pm.due_at:%Y-%m-%d %H:%M} UTC")
-    if not pm.done:
-        print(
-            f"write it: chatops postmortem {pm.run_id} --write --as USER --why ... "
-            "--prevent ... --process ... --docs ..."
-        )
-    return 0
+    service_known(args.words[0], args)
+
+
+def _service_of_status(args: argparse.Namespace) -> None:
+    from chatops.cli.commands.reading import service_known
+
+    service_known(args.service, args)
+
+
+def _postmortem_known(args: argparse.Namespace) -> None:
+    from chatops.cli.commands.reading import postmortem_known
+
+    postmortem_known(args)
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from chatops.cli.commands.oncall import cmd_logs
+
+    return cmd_logs(args)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from chatops.cli.commands.oncall import cmd_status
+
+    return cmd_status(args)
+
+
+def _postmortem(args: argparse.Namespace) -> int:
+    from chatops.cli.commands.oncall import cmd_postmortem
+
+    return cmd_postmortem(args)

@@ -109,7 +109,7 @@ def test_a_plan_over_the_blast_radius_needs_one_more_approval_and_says_so(
 
 
 def test_the_terminal_shows_the_rule(runbooks: dict[str, Runbook]) -> None:
-    from chatops.cli import render
+    from chatops.cli.commands import render
     from chatops.engine.planning.policy import evaluate
 
     plan = plan_for(runbooks, config(), "migration", **MIGRATION)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED
+from chatops.cli.commands.exits import EXIT_FAILED, EXIT_REFUSED
 from chatops.cli.main import main as cli
 from tests.apps import ECHO_DATABASE, cli_config
 from tests.factories import answer_flags

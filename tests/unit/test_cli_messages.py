@@ -72,7 +72,7 @@ def test_long_needs_json_and_init_keeps_a_config(
 ) -> None:
     assert cli(["plan", "deploy", "web", "--long", *common]) == 2
     assert "--long is a form of --json" in said(capsys)
-    from chatops.cli.demo import init
+    from chatops.cli.commands.demo import init
     from chatops.errors import ConfigError
 
     mine = tmp_path / "mine.yml"

@@ -3,7 +3,7 @@ was made, or that they are unknown (never left out)."""
 
 from __future__ import annotations
 
-from chatops.cli.render import plan_text
+from chatops.cli.commands.render import plan_text
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.drift import facts_said
 from chatops.engine.planning.policy import Verdict

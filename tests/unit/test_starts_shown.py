@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from chatops.cli.render import plan_text
+from chatops.cli.commands.render import plan_text
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from chatops.cli.terminal import TerminalNotifier
+from chatops.cli.commands.terminal import TerminalNotifier
 from chatops.console.render import WIDTH, blocks_text
 from chatops.engine.domain.events import StepFinished
 from chatops.engine.domain.result import CommandResult

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chatops.cli.exits import EXIT_FAILED
+from chatops.cli.commands.exits import EXIT_FAILED
 from chatops.errors import ConfigError, ParameterError
 from chatops.store.audit_chain import Anchor, read_anchors
 from chatops.store.audit_chain import verify as check

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chatops.bootstrap import Container, build
-from chatops.cli import render
-from chatops.cli.exits import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE  # noqa: F401
-from chatops.cli.terminal import TerminalNotifier
+from chatops.cli.commands import render
+from chatops.cli.commands.exits import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE  # noqa: F401
+from chatops.cli.commands.terminal import TerminalNotifier
 from chatops.engine.domain.run import RunState, StepState
 from chatops.engine.planning.params import parse_assignments, service_first
 from chatops.engine.planning.plan import Plan
@@ -136,7 +136,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from chatops.cli.demo import init
+    from chatops.cli.commands.demo import init
 
     init(Path(args.dir), force=args.force)
     print("Next: chatops check; chatops plan deploy demo ref=v2 --as alice; chatops console")
@@ -386,7 +386,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from chatops.cli.demo import run_demo, stop
+    from chatops.cli.commands.demo import run_demo, stop
 
     return stop() if args.stop else run_demo(Path(args.dir), args.cli_main)
 

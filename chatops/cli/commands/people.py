@@ -11,22 +11,21 @@ from pathlib import Path
 
 from chatops.errors import ParameterError
 
-__all__ = ["ASKS", "check_user"]
+__all__ = ["NOBODY", "check_user"]
 
 #: the default `--as` of commands where naming nobody is allowed (a preview, a status read)
 NOBODY = "cli"
-#: the commands that act for someone: naming nobody is a mistake there
-ASKS = frozenset({"cmd_run"})
 
 
-def check_user(args: argparse.Namespace, command: str, config_path: str) -> None:
+def check_user(args: argparse.Namespace, config_path: str, *, asks: bool = False) -> None:
     """Refuse an `--as` nobody in chatops.yml's roles is (when the roles list everyone: a
-    role given by Slack user groups may hold anyone), and a missing one where it matters."""
+    role given by Slack user groups may hold anyone), and nobody named where the command
+    `asks` for someone (it acts for them)."""
     user = getattr(args, "as_user", None)
     if user is None:
         return
     if user == NOBODY:
-        if command in ASKS:
+        if asks:
             raise ParameterError("say who asks for it: --as USER (a person of chatops.yml's roles)")
         return
     path = Path(config_path)

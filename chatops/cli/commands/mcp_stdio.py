@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from chatops.cli.exits import EXIT_REFUSED, EXIT_USAGE
+from chatops.cli.commands.exits import EXIT_REFUSED, EXIT_USAGE
 from chatops.errors import NotAuthenticated
 
 TOKEN_ENV = "CHATOPS_AGENT_TOKEN"  # noqa: S105 - the name of a variable, not a secret
@@ -23,7 +23,7 @@ TOKEN_ENV = "CHATOPS_AGENT_TOKEN"  # noqa: S105 - the name of a variable, not a 
 def looked_in(url: str) -> str:
     """The database a URL names, for people: a SQLite file's absolute path, else the URL
     without its password."""
-    from chatops.cli.failures import safe_url
+    from chatops.cli.commands.failures import safe_url
 
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         return str(Path(url.removeprefix("sqlite:///")).expanduser().resolve())
@@ -41,7 +41,7 @@ def missing_sqlite(url: str) -> str | None:
 def cmd_mcp(args: argparse.Namespace) -> int:
     from chatops.api.mcp import build_server
     from chatops.bootstrap import build
-    from chatops.cli.handlers import _settings
+    from chatops.cli.commands.handlers import _settings
 
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:

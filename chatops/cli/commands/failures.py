@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from chatops.cli.exits import EXIT_UNAVAILABLE
+from chatops.cli.commands.exits import EXIT_UNAVAILABLE
 
 __all__ = ["EXIT_UNAVAILABLE", "explain", "safe_url"]
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def _wire(args: argparse.Namespace) -> Wired:
-    from chatops.cli.handlers import _wire as wire  # the engine: only to change something
+    from chatops.cli.commands.handlers import _wire as wire  # the engine: only to change something
 
     return wire(args)
 
@@ -40,7 +40,7 @@ def cmd_freezes(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from chatops.adapters.config_files import load_config_or_empty
-    from chatops.cli.reading import _reader, where
+    from chatops.cli.commands.reading import _reader, where
 
     config = load_config_or_empty(Path(where(args, "config")))
     now = datetime.now(UTC)

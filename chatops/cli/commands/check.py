@@ -35,7 +35,7 @@ LABEL = {
 def check_database(url: str, dead_after: timedelta = timedelta(seconds=20)) -> str:
     """One line on the database: reachable, at the schema this chatops reads (or not created
     yet, for a SQLite file). Failures propagate (main prints them as one line, exit 4)."""
-    from chatops.cli.failures import safe_url
+    from chatops.cli.commands.failures import safe_url
     from chatops.errors import ConfigError
     from chatops.store.reader import SCHEMA_HEAD, Reader
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from chatops.adapters.config_files import DEFAULT_DIR, PACKAGED
-from chatops.cli.exits import EXIT_UNAVAILABLE, EXIT_USAGE
+from chatops.cli.commands.exits import EXIT_UNAVAILABLE, EXIT_USAGE
 from chatops.demo.environment import Demo, build_demo, is_demo_config
 from chatops.errors import ConfigError
 

@@ -13,7 +13,7 @@ import sys
 import threading
 from types import FrameType
 
-from chatops.cli.handlers import _settings
+from chatops.cli.commands.handlers import _settings
 
 log = logging.getLogger(__name__)
 
