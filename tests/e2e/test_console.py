@@ -243,7 +243,9 @@ def test_a_scheduled_start_starts_while_nobody_types(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert proc.stdin is not None
-    proc.stdin.write("/change deploy service=demo ref=v2 start_at=+3s\n/as lead\n1\ny\n")
+    # to start 12 s after it is asked: approved before then even on a machine so busy that
+    # each line typed takes seconds (at +3 s the approval came after the start time)
+    proc.stdin.write("/change deploy service=demo ref=v2 start_at=+12s\n/as lead\n1\ny\n")
     proc.stdin.flush()
     path = tmp_path / "d" / "chatops.db"
 
