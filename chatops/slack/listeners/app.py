@@ -16,13 +16,18 @@ from chatops.settings import Settings
 from chatops.slack.budget import SlackBudget
 from chatops.slack.client import SafeWebClient
 from chatops.slack.listeners import (
-    actions,
+    approvals,
+    change_form,
     commands,
     debugging,
+    escalations,
     events,
     freezes,
+    links,
     oncall,
     postmortems,
+    steering,
+    steps,
     views,
 )
 from chatops.slack.listeners.services import SlackServices
@@ -63,7 +68,22 @@ def create_app(services: SlackServices, signing_secret: str | None) -> App:
         raise_error_for_unhandled_request=False,
         request_verification_enabled=True,
     )
-    for module in (commands, actions, views, events, oncall, postmortems, debugging, freezes):
+    listeners = (
+        commands,
+        approvals,
+        steps,
+        steering,
+        links,
+        escalations,
+        change_form,
+        views,
+        events,
+        oncall,
+        postmortems,
+        debugging,
+        freezes,
+    )
+    for module in listeners:
         module.register(app, services)
 
     @app.error
