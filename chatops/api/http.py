@@ -25,6 +25,22 @@ from starlette.routing import BaseRoute, Route
 from chatops.api import views
 from chatops.api.models import Done, Proposal
 from chatops.api.openapi import document
+from chatops.api.operations import (
+    CANCEL,
+    EVENTS,
+    LINK,
+    LOGS,
+    MARK_DONE,
+    ME,
+    OPERATIONS,
+    PROPOSE,
+    READ,
+    RUNBOOKS,
+    RUNS,
+    SERVICES,
+    STATUS,
+    WAIT_FOR,
+)
 from chatops.api.proposal_schema import proposal_schema
 from chatops.engine.agents.gate import AgentGate, Caller
 from chatops.engine.domain.evidence import Evidence
@@ -159,17 +175,17 @@ class Api:
                 "on_behalf_of": c.on_behalf_of,
             }
 
-        return await self.call(request, "me", work)
+        return await self.call(request, ME.op, work)
 
     async def runbooks(self, request: Request) -> Response:
         return await self.call(
             request,
-            "runbooks",
+            RUNBOOKS.op,
             lambda c: {"runbooks": [views.runbook_json(i) for i in self.gate.runbooks(c)]},
         )
 
     async def services(self, request: Request) -> Response:
-        return await self.call(request, "services", lambda c: {"services": self.gate.services(c)})
+        return await self.call(request, SERVICES.op, lambda c: {"services": self.gate.services(c)})
 
     async def propose(self, request: Request) -> Response:
         raw = await request.body()
@@ -203,7 +219,7 @@ class Api:
         what = proposal.process or str((proposal.task or {}).get("task_id", "a task"))
         return await self.call(
             request,
-            "propose",
+            PROPOSE.op,
             work,
             detail=what[:80],
             status=201,
@@ -229,7 +245,7 @@ class Api:
         mine = mine_said == "true"
         return await self.call(
             request,
-            "runs",
+            RUNS.op,
             lambda c: {"runs": [views.run_json(r) for r in self.gate.runs(c, limit, states, mine)]},
         )
 
@@ -237,7 +253,7 @@ class Api:
         run_id = request.path_params["run_id"]
         return await self.call(
             request,
-            "read",
+            READ.op,
             lambda c: views.report_json(self.gate.report(c, run_id)),
             detail=f"run {run_id}",
         )
@@ -255,7 +271,7 @@ class Api:
             return views.decision_json(decided)
 
         return await self.call(
-            request, "wait", waiting=wait, detail=f"run {run_id}, up to {timeout:g} s"
+            request, WAIT_FOR.op, waiting=wait, detail=f"run {run_id}, up to {timeout:g} s"
         )
 
     async def events(self, request: Request) -> Response:
@@ -273,7 +289,7 @@ class Api:
             return views.events_json(found, int(after))
 
         return await self.call(
-            request, "events", waiting=follow, detail=f"run {run_id} after {after}"
+            request, EVENTS.op, waiting=follow, detail=f"run {run_id} after {after}"
         )
 
     async def done(self, request: Request) -> Response:
@@ -288,13 +304,13 @@ class Api:
             run = self.gate.mark_done(c, run_id, step, evidence)
             return {"run": views.run_json(run), "note": self.gate.idle_note(run)}
 
-        return await self.call(request, "mark_done", work, detail=f"run {run_id} step {step}")
+        return await self.call(request, MARK_DONE.op, work, detail=f"run {run_id} step {step}")
 
     async def cancel(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
         return await self.call(
             request,
-            "cancel",
+            CANCEL.op,
             lambda c: {"run": views.run_json(self.gate.cancel(c, run_id))},
             detail=f"run {run_id}",
         )
@@ -308,14 +324,14 @@ class Api:
             ttl = self.gate.pages.ttl if self.gate.pages is not None else 0
             return {"run_id": run_id, "url": base + path, "expires_in": int(ttl)}
 
-        return await self.call(request, "read", work, detail=f"link to run {run_id}")
+        return await self.call(request, LINK.op, work, detail=f"link to run {run_id}")
 
     async def status(self, request: Request) -> Response:
         name = request.path_params["service"]
         env = request.query_params.get("environment")
         return await self.call(
             request,
-            "status",
+            STATUS.op,
             lambda c: views.status_json(self.gate.status(c, name, env)),
             detail=name,
         )
@@ -329,7 +345,7 @@ class Api:
             return self.refuse(400, str(e))
         return await self.call(
             request,
-            "logs",
+            LOGS.op,
             lambda c: views.logs_json(self.gate.logs(c, query, q.get("environment"))),
             detail=name,
         )
@@ -351,23 +367,34 @@ class Api:
 
         return guarded
 
+    def handlers(self) -> dict[str, Handler]:
+        """Each operation's handler, by its key in the table (`api/operations.py`)."""
+        return {
+            "me": self.me,
+            "runbooks": self.runbooks,
+            "services": self.services,
+            "status": self.status,
+            "logs": self.logs,
+            "propose": self.propose,
+            "runs": self.runs,
+            "run": self.run,
+            "decision": self.decision,
+            "events": self.events,
+            "done": self.done,
+            "cancel": self.cancel,
+            "link": self.link,
+        }
+
     def routes(self) -> list[BaseRoute]:
         p = PREFIX
         g = self.guard
+        handlers = self.handlers()
+        served = [o for o in OPERATIONS if o.http is not None]
+        assert sorted(handlers) == sorted(o.key for o in served), "an operation without handler"
         known = [
-            Route(f"{p}/me", g(self.me), methods=["GET"]),
-            Route(f"{p}/runbooks", g(self.runbooks), methods=["GET"]),
-            Route(f"{p}/services", g(self.services), methods=["GET"]),
-            Route(f"{p}/services/{{service}}/status", g(self.status), methods=["GET"]),
-            Route(f"{p}/services/{{service}}/logs", g(self.logs), methods=["GET"]),
-            Route(f"{p}/plans", g(self.propose), methods=["POST"]),
-            Route(f"{p}/runs", g(self.runs), methods=["GET"]),
-            Route(f"{p}/runs/{{run_id:int}}", g(self.run), methods=["GET"]),
-            Route(f"{p}/runs/{{run_id:int}}/decision", g(self.decision), methods=["GET"]),
-            Route(f"{p}/runs/{{run_id:int}}/events", g(self.events), methods=["GET"]),
-            Route(f"{p}/runs/{{run_id:int}}/steps/{{step}}/done", g(self.done), methods=["POST"]),
-            Route(f"{p}/runs/{{run_id:int}}/cancel", g(self.cancel), methods=["POST"]),
-            Route(f"{p}/runs/{{run_id:int}}/link", g(self.link), methods=["GET"]),
+            Route(p + o.http.route, g(handlers[o.key]), methods=[o.http.method])
+            for o in served
+            if o.http is not None
         ]
 
         async def unknown(request: Request) -> Response:

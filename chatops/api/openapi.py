@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from chatops.api.models import Done, Proposal
+from chatops.api.operations import OPERATIONS, Http, parameters
 from chatops.api.proposal_schema import task_schema
-from chatops.engine.agents.gate import MAX_ID
-from chatops.engine.domain.run import RunState
 
 Json = dict[str, Any]
 
@@ -33,31 +32,20 @@ def _answer(description: str, *codes: str) -> Json:
     return out
 
 
-def _run_id() -> Json:
-    return {"name": "run_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-
-
-def _query(name: str, schema: Json, description: str) -> Json:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-def _service() -> Json:
-    return {
-        "name": "service",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"},
-    }
-
-
-def _env() -> Json:
-    return _query("environment", {"type": "string"}, "production unless given")
+def _operation(http: Http, max_lines: int) -> Json:
+    """One path's operation, as the table declares it."""
+    params = parameters(http, max_lines)
+    out: Json = {"summary": http.summary}
+    if params:
+        out["parameters"] = [p.openapi() for p in params]
+    if http.body is not None:
+        ref = {"$ref": f"#/components/schemas/{http.body.__name__}"}
+        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref}}}
+    responses = _answer(http.answers, *http.errors)
+    if http.status != 200:  # created: the success is that status, not 200
+        responses = {str(http.status): responses.pop("200"), **responses}
+    out["responses"] = responses
+    return out
 
 
 def generic_proposal() -> Json:
@@ -79,170 +67,10 @@ def generic_proposal() -> Json:
 def document(max_lines: int = 2000, proposal: Json | None = None) -> Json:
     """The document; `max_lines` is the config's `policies.logs_max_lines`, `proposal` the
     schema of a proposal for the agent asking (the generic one without a token)."""
-    wait = _query(
-        "wait",
-        {"type": "number", "minimum": 0},
-        "Long-poll: seconds to wait (capped by the server's agents.max_wait).",
-    )
-    paths: Json = {
-        "/me": {
-            "get": {
-                "summary": "Who this token is: name, role, scope",
-                "responses": _answer("The agent", "401"),
-            }
-        },
-        "/runbooks": {
-            "get": {
-                "summary": "The processes, and whether this agent may propose each (and why not)",
-                "responses": _answer("Runbooks", "401", "429"),
-            }
-        },
-        "/services": {
-            "get": {
-                "summary": "The services in this agent's scope",
-                "responses": _answer("Names", "401"),
-            }
-        },
-        "/services/{service}/status": {
-            "get": {
-                "summary": "Service status (as /status): hosts, health, last success, active runs",
-                "parameters": [_service(), _env()],
-                "responses": _answer("Status", "400", "401", "403", "404", "429"),
-            }
-        },
-        "/services/{service}/logs": {
-            "get": {
-                "summary": "Recent logs (as /logs, under the same policy: logs_roles)",
-                "parameters": [
-                    _service(),
-                    _env(),
-                    _query(
-                        "lines",
-                        {"type": "integer", "minimum": 1, "maximum": max_lines},
-                        "default 200",
-                    ),
-                    _query(
-                        "since", {"type": "string", "pattern": "^[1-9][0-9]{0,3}[smhd]$"}, "e.g. 1h"
-                    ),
-                    _query(
-                        "grep",
-                        {"type": "string", "pattern": "^[ -~]{1,200}$"},
-                        "a fixed string (printable, at most 200)",
-                    ),
-                    _query(
-                        "host",
-                        {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"},
-                        "one host of the service",
-                    ),
-                    _query("stream", {"enum": ["out", "err", "all"]}, "default all"),
-                ],
-                "responses": _answer("Log lines per host", "400", "401", "403", "404", "429"),
-            }
-        },
-        "/plans": {
-            "post": {
-                "summary": "Propose a change; people approve it in Slack",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Proposal"}}
-                    },
-                },
-                "responses": {
-                    "201": {"description": "The run and its plan"},
-                    **{
-                        k: v
-                        for k, v in _answer("", "400", "401", "403", "404", "422", "429").items()
-                        if k != "200"
-                    },
-                },
-            }
-        },
-        "/runs": {
-            "get": {
-                "summary": "Recent runs in scope, newest first",
-                "parameters": [
-                    _query(
-                        "limit", {"type": "integer", "minimum": 1, "maximum": 200}, "default 20"
-                    ),
-                    _query(
-                        "state",
-                        {"type": "string", "enum": [x.value for x in RunState]},
-                        "repeatable; a run state",
-                    ),
-                    _query("mine", {"type": "boolean"}, "only the runs this agent proposed"),
-                ],
-                "responses": _answer("Runs", "400", "401", "429"),
-            }
-        },
-        "/runs/{run_id}": {
-            "get": {
-                "summary": "A run: state, decision, plan, per-host step results with output tails",
-                "parameters": [_run_id()],
-                "responses": _answer("The run", "401", "403", "404", "429"),
-            }
-        },
-        "/runs/{run_id}/decision": {
-            "get": {
-                "summary": "Wait for the decision: approved, rejected (with the reason), expired, "
-                "cancelled, or still pending. A wait that runs out is pending, never approved.",
-                "parameters": [_run_id(), wait],
-                "responses": _answer("The decision", "400", "401", "403", "404", "429"),
-            }
-        },
-        "/runs/{run_id}/events": {
-            "get": {
-                "summary": "The run's events after a position (the stream Slack follows)",
-                "parameters": [
-                    _run_id(),
-                    _query(
-                        "after",
-                        {"type": "integer", "minimum": 0, "maximum": MAX_ID - 1},
-                        "last position seen",
-                    ),
-                    wait,
-                ],
-                "responses": _answer("Events and next_after", "400", "401", "403", "404", "429"),
-            }
-        },
-        "/runs/{run_id}/steps/{step}/done": {
-            "post": {
-                "summary": "The Coder agent reports a coder step done, with evidence",
-                "parameters": [
-                    _run_id(),
-                    {
-                        "name": "step",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,39}$"},
-                    },
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Done"}}
-                    },
-                },
-                "responses": _answer("The run", "400", "401", "403", "404", "409", "429"),
-            }
-        },
-        "/runs/{run_id}/cancel": {
-            "post": {
-                "summary": "Cancel a run this agent proposed",
-                "parameters": [_run_id()],
-                "responses": _answer("The run", "401", "403", "404", "409", "429"),
-            }
-        },
-        "/runs/{run_id}/link": {
-            "get": {
-                "summary": "A link to the web page of a run this agent proposed, made for the "
-                "agent and expiring (`url`, `expires_in` seconds); it opens while the agent's "
-                "token is active",
-                "parameters": [_run_id()],
-                "responses": _answer("The link", "401", "403", "404", "429"),
-            }
-        },
-    }
+    paths: Json = {}
+    for o in OPERATIONS:
+        if o.http is not None:
+            paths.setdefault(o.http.path, {})[o.http.method.lower()] = _operation(o.http, max_lines)
     open_paths = {
         "/openapi.json": {
             "get": {
