@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from chatops.adapters.audit_anchor import AuditAnchor
     from chatops.adapters.config_reload import ConfigReload
     from chatops.adapters.scheduler import ReminderScheduler
+    from chatops.slack.client import SafeWebClient
+    from chatops.slack.listeners.services import SlackServices
+    from chatops.slack.workers import Workers
 
 
 __all__ = ["Container", "build"]
@@ -358,20 +361,14 @@ def _slack(
     scheduler: bool = True,
     scheduler_retry: float | None = None,
 ) -> Container:
-    """Everything the Slack bot is made of, wired once."""
+    """Everything the Slack bot is made of, wired once: the engine (a worker on the Slack
+    app's pools), what tells Slack (`_tellers`), what hears it (`_hearing`), the sweep,
+    the audit anchor and the reminders."""
     from chatops.adapters.audit_anchor import AuditAnchor
-    from chatops.metrics import DeliveryMetrics, StepMetrics, watch_runs
     from chatops.slack.budget import SLACK_TIERS, SlackBudget, parse_rates
     from chatops.slack.directory import SlackDirectory
-    from chatops.slack.home import HomePublisher
-    from chatops.slack.listeners.app import create_app, web_client
-    from chatops.slack.listeners.services import SlackServices
-    from chatops.slack.thread.notifier import SlackNotifier
-    from chatops.slack.throttle import Throttle
-    from chatops.slack.transport.inbox import Inbox, bolt_request
+    from chatops.slack.listeners.app import web_client
     from chatops.slack.workers import Workers
-    from chatops.store.inbox import SqlInbox, inbox_engine
-    from chatops.store.slack import SqlSlackRecords
 
     if not settings.slack_bot_token:
         raise ConfigError("environment", ["SLACK_BOT_TOKEN is not set"])
@@ -396,16 +393,57 @@ def _slack(
     )
     wired.work("serve")
     client.redactor = wired.redactor
-    records = SqlSlackRecords(wired.engine)
-    throttle = Throttle(throttle_every)
-    notifier = SlackNotifier(
-        client, wired.queries, records, wired.clock, progress_every=throttle_every
-    )
 
     def groups_follow(c: Config) -> None:  # user groups named by the roles in force
         directory.groups = sorted({g for m in c.roles.values() for g in m.groups})
 
     reload = _reload(settings, wired, groups_follow)
+    services = _tellers(settings, wired, client, workers, reload, throttle_every)
+    app, inbox, replay = _hearing(settings, wired, services)
+    prune = _pruner(settings, wired)
+    sweeper = Sweeper(wired.services, wired.recover, settings.sweep_every, prune, replay)
+    wired.listen(sweeper)  # a run approved to start later wakes it
+
+    def post_anchor(channel: str, text: str) -> None:
+        client.chat_postMessage(channel=channel, text=text)
+
+    anchor = AuditAnchor(wired.config.audit, wired.audit_head, wired.clock, post_anchor)
+    # the leader of the reminders anchors the audit chain too
+    reminders = _reminders(settings, wired, scheduler_retry, anchor.tick) if scheduler else None
+    return Container(
+        wired=wired,
+        app=app,
+        services=services,
+        sweeper=sweeper,
+        scheduler=reminders,
+        anchor=anchor,
+        inbox=inbox,
+        reload=reload,
+    )
+
+
+def _tellers(
+    settings: Settings,
+    wired: Wired,
+    client: SafeWebClient,
+    workers: Workers,
+    reload: ConfigReload,
+    throttle_every: float,
+) -> SlackServices:
+    """What tells Slack: the thread's notifier and the App Home, each following the stored
+    events on a feed of its own, and the services the listeners are given."""
+    from chatops.metrics import DeliveryMetrics, StepMetrics, watch_runs
+    from chatops.slack.home import HomePublisher
+    from chatops.slack.listeners.services import SlackServices
+    from chatops.slack.thread.notifier import SlackNotifier
+    from chatops.slack.throttle import Throttle
+    from chatops.store.slack import SqlSlackRecords
+
+    records = SqlSlackRecords(wired.engine)
+    throttle = Throttle(throttle_every)
+    notifier = SlackNotifier(
+        client, wired.queries, records, wired.clock, progress_every=throttle_every
+    )
 
     def config_notice(user: str) -> str | None:  # a refused config, to the leads
         return reload.refused_notice() if "lead" in wired.roles.of(user) else None
@@ -430,15 +468,7 @@ def _slack(
     def delivering() -> bool:
         return wired.delivering or throttle.pending or notifier.desk.pending
 
-    inbox = Inbox(
-        SqlInbox(inbox_engine(settings.database_url, wired.engine)),
-        wired.owner,
-        wired.clock.now,
-        settings.slack_signing_secret or "",
-        lambda holder, _since: holder is None or not wired.registry.is_alive(holder),
-    )
-    workers.completion = inbox.completion
-    services = SlackServices(
+    return SlackServices(
         wired.services,
         client,
         records,
@@ -448,29 +478,28 @@ def _slack(
         delivering,
         public_url=settings.public_url or "http://127.0.0.1:3000",
     )
+
+
+def _hearing(
+    settings: Settings, wired: Wired, services: Any
+) -> tuple[Any, Any, Callable[[], list[int]]]:
+    """What hears Slack: the bolt app, and the inbox of requests acked and not yet handled
+    (a dead process's are replayed by the sweep: the third of what is returned)."""
+    from chatops.slack.listeners.app import create_app
+    from chatops.slack.transport.inbox import Inbox, bolt_request
+    from chatops.store.inbox import SqlInbox, inbox_engine
+
+    inbox = Inbox(
+        SqlInbox(inbox_engine(settings.database_url, wired.engine)),
+        wired.owner,
+        wired.clock.now,
+        settings.slack_signing_secret or "",
+        lambda holder, _since: holder is None or not wired.registry.is_alive(holder),
+    )
+    services.workers.completion = inbox.completion
     app = create_app(services, settings.slack_signing_secret)
 
     def replay() -> list[int]:
         return inbox.replay(lambda body, headers: app.dispatch(bolt_request(body, headers)))
 
-    prune = _pruner(settings, wired)
-    sweeper = Sweeper(wired.services, wired.recover, settings.sweep_every, prune, replay)
-    wired.listen(sweeper)  # a run approved to start later wakes it
-
-    def post_anchor(channel: str, text: str) -> None:
-        client.chat_postMessage(channel=channel, text=text)
-
-    anchor = AuditAnchor(wired.config.audit, wired.audit_head, wired.clock, post_anchor)
-    # the leader of the reminders anchors the audit chain too
-    reminders = _reminders(settings, wired, scheduler_retry, anchor.tick) if scheduler else None
-
-    return Container(
-        wired=wired,
-        app=app,
-        services=services,
-        sweeper=sweeper,
-        scheduler=reminders,
-        anchor=anchor,
-        inbox=inbox,
-        reload=reload,
-    )
+    return app, inbox, replay

@@ -4,7 +4,7 @@ the serve process at `/mcp` over streamable HTTP (the token as a bearer header).
 
 Every tool goes through the engine's AgentGate, as the HTTP API does: authenticated on each
 call (a revoked token stops at once), rate-limited, audited, bound by the seed's rules. The
-tools are in `api/mcp_tools/`, one module per concern, named and described by the
+tools are in `api/mcp_*.py`, one module per concern, named and described by the
 operations' table (`api/operations.py`).
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from mcp.server.mcpserver import MCPServer
 
+from chatops.api import mcp_proposing, mcp_reading, mcp_services, mcp_steering, mcp_waiting
+from chatops.api.mcp_kit import Kit, TokenOf
 from chatops.api.mcp_resources import add_resources
 from chatops.api.mcp_tasks import DecisionTasks
-from chatops.api.mcp_tools import Kit, TokenOf, proposing, reading, services, steering, waiting
 from chatops.engine.agents.gate import AgentGate
 from chatops.engine.redact import Redactor
 
@@ -45,7 +46,7 @@ def build_server(
         "chatops", instructions=INSTRUCTIONS, version="1", extensions=extensions
     )
     kit = Kit(server, gate, redactor, token_of, public_url)
-    for module in (reading, proposing, waiting, steering, services):
+    for module in (mcp_reading, mcp_proposing, mcp_waiting, mcp_steering, mcp_services):
         module.register(kit)
     add_resources(server, gate, kit.call)
     return server

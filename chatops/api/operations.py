@@ -3,8 +3,8 @@ limits it as, its HTTP face (method, path, parameters, body, answers) and its MC
 tool's name, title, description and hints, as clients read them to ask before a call).
 
 The HTTP routes (`api/http.py`), the OpenAPI document (`api/openapi.py`) and the MCP tools
-(`api/mcp_tools/`) are made from this table; a test holds the three to it. A new agent
-operation is one entry here, a handler in `Api`, and a tool in `api/mcp_tools/`.
+(`api/mcp_<concern>.py`) are made from this table; a test holds the three to it. A new agent
+operation is one entry here, a handler in `Api`, and a tool in an `api/mcp_<concern>.py`.
 """
 
 from __future__ import annotations

@@ -121,11 +121,32 @@ def plan_parts(
     """The plan message, and the thread replies that carry the steps it has no room for: a
     message whose blocks hold more than about 12,000 characters is refused by Slack
     (`msg_blocks_too_long`), so the message keeps to `PLAN_TEXT_MAX` and its buttons."""
-    where = f"{plan.service} / {plan.environment}" if plan.service else ""
+    head = _head(plan, approval)
+    tail = _verdict(plan, verdict, freezes)
+    if run.state == RunState.AWAITING_APPROVAL and verdict.ok and plan.unanswered():
+        tail.extend(_unanswered(plan, run))
+    elif run.state == RunState.AWAITING_APPROVAL and verdict.ok:
+        tail.extend(_decision(plan, run, approvers, needs))
+    elif status_line:
+        tail.append(section(status_line))
+    tail.append({"type": "actions", "block_id": f"view:{run.id}", "elements": [view_button(run)]})
+    tail.append(context(f"plan `{plan.task_id}` · sha256 `{plan.short_hash}` · run #{run.id}"))
+    room = PLAN_TEXT_MAX - text_size(head) - text_size(tail) - 200
+    middle, replies = _steps(plan, room, MAX_BLOCKS - len(head) - len(tail) - 1)
+    return head + middle + tail, replies
+
+
+def _where(plan: Plan) -> str:
+    return f"{plan.service} / {plan.environment}" if plan.service else ""
+
+
+def _head(plan: Plan, approval: str) -> list[Block]:
+    """What is asked: the title, who asked, the process, where, the approval it needs, the
+    parameters, when it starts, the request's words and its planning answers."""
     blocks: list[Block] = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": cut(f"{plan.title}: {where}", 150)},
+            "text": {"type": "plain_text", "text": cut(f"{plan.title}: {_where(plan)}", 150)},
         },
     ]
     fields = [
@@ -165,7 +186,12 @@ def plan_parts(
         ]
         blocks.extend(packed(answers, 3))
     blocks.append({"type": "divider"})
-    head, blocks = blocks, []
+    return blocks
+
+
+def _verdict(plan: Plan, verdict: Verdict, freezes: Sequence[str]) -> list[Block]:
+    """The rollback, the freezes it may pass, the policy's verdict, the hosts as read."""
+    blocks: list[Block] = []
     if plan.rollback:
         blocks.append(context("On failure: " + "; ".join(escape(s.title) for s in plan.rollback)))
     blocks.append({"type": "divider"})
@@ -181,50 +207,53 @@ def plan_parts(
         unknown = any("facts unknown" in s for s in as_read)
         mark = ":warning: *Facts unknown:* " if unknown else ":mag: *Hosts as shown:* "
         blocks.append(context(mark + escape("; ".join(as_read))[:2900]))
-    if run.state == RunState.AWAITING_APPROVAL and verdict.ok and plan.unanswered():
-        blocks.extend(_unanswered(plan, run))
-    elif run.state == RunState.AWAITING_APPROVAL and verdict.ok:
-        value = f"{run.id}:{plan.sha256}"
-        params = ", ".join(f"{k}={v}" for k, v in sorted(plan.params.items()))
-        confirm = {
-            "title": {"type": "plain_text", "text": cut(f"Approve run #{run.id}?", 100)},
-            "text": {
-                "type": "mrkdwn",
-                "text": cut(
-                    f"Run #{run.id}, {escape(plan.title)} on *{where}* ({escape(params)}), "
-                    f"plan `{plan.short_hash}`, will run on the servers.",
-                    300,
-                ),
-            },
-            "confirm": {"type": "plain_text", "text": "Approve"},
-            "deny": {"type": "plain_text", "text": "Not yet"},
+    return blocks
+
+
+def _decision(plan: Plan, run: RunView, approvers: Sequence[str], needs: str) -> list[Block]:
+    """Approve (confirmed, naming what it approves) and Reject, and who is still needed."""
+    value = f"{run.id}:{plan.sha256}"
+    params = ", ".join(f"{k}={v}" for k, v in sorted(plan.params.items()))
+    confirm = {
+        "title": {"type": "plain_text", "text": cut(f"Approve run #{run.id}?", 100)},
+        "text": {
+            "type": "mrkdwn",
+            "text": cut(
+                f"Run #{run.id}, {escape(plan.title)} on *{_where(plan)}* ({escape(params)}), "
+                f"plan `{plan.short_hash}`, will run on the servers.",
+                300,
+            ),
+        },
+        "confirm": {"type": "plain_text", "text": "Approve"},
+        "deny": {"type": "plain_text", "text": "Not yet"},
+    }
+    blocks: list[Block] = [
+        {
+            "type": "actions",
+            "block_id": f"plan:{run.id}",
+            "elements": [
+                button("Approve", A_APPROVE, value, "primary", confirm),
+                button("Reject", A_REJECT, value, "danger"),
+            ],
         }
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"plan:{run.id}",
-                "elements": [
-                    button("Approve", A_APPROVE, value, "primary", confirm),
-                    button("Reject", A_REJECT, value, "danger"),
-                ],
-            }
-        )
-        if needs:  # who is still needed, named, and who approved
-            blocks.append(context(escape(needs)))
-        elif approvers:
-            blocks.append(context("Approved so far by " + ", ".join(f"<@{u}>" for u in approvers)))
-    elif status_line:
-        blocks.append(section(status_line))
-    blocks.append({"type": "actions", "block_id": f"view:{run.id}", "elements": [view_button(run)]})
-    blocks.append(context(f"plan `{plan.task_id}` · sha256 `{plan.short_hash}` · run #{run.id}"))
+    ]
+    if needs:  # who is still needed, named, and who approved
+        blocks.append(context(escape(needs)))
+    elif approvers:
+        blocks.append(context("Approved so far by " + ", ".join(f"<@{u}>" for u in approvers)))
+    return blocks
+
+
+def _steps(plan: Plan, room: int, budget: int) -> tuple[list[Block], list[list[Block]]]:
+    """The steps that fit in `room` characters (and `budget` blocks) of the message, and
+    the thread replies that carry the rest (each within the same total)."""
     steps = [step_text(i, s) for i, s in enumerate(plan.steps, 1)]
-    room = PLAN_TEXT_MAX - text_size(head) - text_size(blocks) - 200
     shown = 0
     used = 0
     while shown < len(steps) and used + len(cut(steps[shown], SECTION_MAX)) + 1 <= room:
         used += len(cut(steps[shown], SECTION_MAX)) + 1
         shown += 1
-    middle = packed(steps[:shown], MAX_BLOCKS - len(head) - len(blocks) - 1)
+    middle = packed(steps[:shown], budget)
     rest = steps[shown:]
     if rest:
         middle.append(
@@ -235,13 +264,13 @@ def plan_parts(
         )
     replies: list[list[str]] = []
     size = 0
-    for t in rest:  # each reply within the same total
+    for t in rest:
         if not replies or size + len(t) + 1 > PLAN_TEXT_MAX - 500:
             replies.append([])
             size = 0
         replies[-1].append(t)
         size += len(cut(t, SECTION_MAX)) + 1
-    return head + middle + blocks, [packed(chunk, MAX_BLOCKS) for chunk in replies]
+    return middle, [packed(chunk, MAX_BLOCKS) for chunk in replies]
 
 
 def plan_fallback(plan: Plan, run: RunView) -> str:

@@ -12,7 +12,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from chatops.api import mcp_outputs as out
 from chatops.api import views
 from chatops.api.http import redact_tree
-from chatops.api.mcp_tools import Kit
+from chatops.api.mcp_kit import Kit
 from chatops.api.operations import EVENTS, LINK, READ, RUNBOOKS, RUNS, SERVICES
 from chatops.engine.agents.gate import Caller
 from chatops.engine.domain.run import RunState

@@ -1,6 +1,7 @@
-"""The MCP tools, one module per concern (`register(kit)`): proposing, waiting, reading a
-run, steering it, a service's status and logs. Each tool's name, title, description and
-hints come from the operations' table (`api/operations.py`), as the HTTP API's do."""
+"""What an MCP tool is made with. The tools are one module per concern, each with
+`register(kit)`: `mcp_reading`, `mcp_proposing`, `mcp_waiting`, `mcp_steering`,
+`mcp_services`. Each tool's name, title, description and hints come from the operations'
+table (`api/operations.py`), as the HTTP API's do."""
 
 from __future__ import annotations
 

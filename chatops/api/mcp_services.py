@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from chatops.api import mcp_outputs as out
 from chatops.api import views
 from chatops.api.http import log_query
-from chatops.api.mcp_tools import Kit
+from chatops.api.mcp_kit import Kit
 from chatops.api.operations import LOGS, STATUS
 from chatops.errors import ChatopsError
 

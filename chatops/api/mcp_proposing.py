@@ -10,7 +10,7 @@ from pydantic import Field
 
 from chatops.api import mcp_outputs as out
 from chatops.api import views
-from chatops.api.mcp_tools import Kit, proposal
+from chatops.api.mcp_kit import Kit, proposal
 from chatops.api.operations import PROPOSE
 
 

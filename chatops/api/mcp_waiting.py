@@ -13,7 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from chatops.api import mcp_outputs as out
 from chatops.api import views
 from chatops.api.http import redact_tree
-from chatops.api.mcp_tools import Kit
+from chatops.api.mcp_kit import Kit
 from chatops.api.operations import MAX_CALL_WAIT, WAIT_FOR
 from chatops.errors import ChatopsError
 

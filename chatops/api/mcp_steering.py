@@ -9,7 +9,7 @@ from pydantic import Field
 
 from chatops.api import mcp_outputs as out
 from chatops.api import views
-from chatops.api.mcp_tools import Kit
+from chatops.api.mcp_kit import Kit
 from chatops.api.operations import CANCEL, MARK_DONE
 from chatops.engine.agents.gate import Caller
 from chatops.engine.domain.evidence import Evidence
