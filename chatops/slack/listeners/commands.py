@@ -18,9 +18,10 @@ def request_from_text(
     user: str,
     channel: str,
     trigger_id: str,
-) -> None:
+) -> int | None:
     """Turn typed text into a plan message, a form or an on-call answer; errors reach the
-    user privately."""
+    user privately. The run whose plan is left to the event stream to post (Slack would not
+    take it now), if any: it still waits to be posted."""
     runbooks = s.changes.runbooks
     req = parse_change(text, runbooks, s.changes.config.services)
     meta = {"channel": channel}
@@ -53,7 +54,9 @@ def request_from_text(
             )
         except ParameterError as e:  # say what is wrong, then how to write it
             raise ParameterError(f"{e}\n{usage(runbooks, only=req.process)}") from None
-        s.post_plan(made, channel)
+        if not s.post_plan(made, channel):
+            return made.run.id
+    return None
 
 
 def register(app: App, s: SlackServices) -> None:
@@ -63,16 +66,19 @@ def register(app: App, s: SlackServices) -> None:
         user, channel = command["user_id"], command["channel_id"]
         if not s.first(f"command:{command.get('trigger_id')}"):
             return
-        if not s.admission.admit(user, channel):  # their earlier ones still wait to be posted
+        # their earlier ones may still wait to be posted: here, or by the event stream
+        if not s.admission.admit(user, channel, s.plan_posted):
             said = s.admission.refusal(user, channel)
             if said is not None:
                 s.workers.task(lambda: s.ephemeral(channel, user)(said), lambda _m: None)
             return
 
         def work() -> None:
+            waiting = None
             try:
-                request_from_text(s, command.get("text", ""), user, channel, command["trigger_id"])
+                text, trigger = command.get("text", ""), command["trigger_id"]
+                waiting = request_from_text(s, text, user, channel, trigger)
             finally:
-                s.admission.release(user, channel)
+                s.admission.release(user, channel, waiting)
 
         s.workers.task(work, s.ephemeral(channel, user))

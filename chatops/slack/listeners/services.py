@@ -97,6 +97,10 @@ class SlackServices:
         runbooks = {n: rb for n, rb in self.changes.runbooks.items() if n in allowed}
         return modals.change_modal(runbooks, self.changes.config, meta, process, preset)
 
+    def plan_posted(self, run_id: int) -> bool:
+        """Whether the plan message of run `run_id` is in Slack (posted by any process)."""
+        return self.records.get(run_id) is not None
+
     def first(self, key: str) -> bool:
         """The first time this click or command is seen. A request handed over again after
         its process died goes on even if it was seen: its first try may have died after."""
@@ -104,15 +108,16 @@ class SlackServices:
         done = self.workers.completion
         return first or (done is not None and done.replaying)
 
-    def post_plan(self, req: Requested, channel: str) -> None:
+    def post_plan(self, req: Requested, channel: str) -> bool:
         """Post the plan at once, from the request's own task; if Slack fails now, the event
-        stream posts it when Slack answers again (once: the post is claimed either way)."""
+        stream posts it when Slack answers again (once: the post is claimed either way).
+        Whether it is posted now."""
         # a hotfix's plan takes the channel's next post; an ordinary one waits its turn
         budget = getattr(self.client, "budget", None)  # the SafeWebClient's (tests: none)
         rank = Priority.NOW if req.run.is_hotfix else Priority.ACT
         try:
             with budget.at(rank) if budget is not None else contextlib.nullcontext():
-                self.notifier.post_plan(req.run, req.plan, req.verdict, channel)
+                return self.notifier.post_plan(req.run, req.plan, req.verdict, channel)
         except Exception as e:
             log.warning(
                 "could not post the plan of run %s now (%s); the event stream will",
@@ -120,3 +125,4 @@ class SlackServices:
                 e,
                 exc_info=not transient(e),  # Slack down or its limit: expected, no traceback
             )
+            return False
