@@ -6,29 +6,31 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from chatops.errors import ChatopsError
 from chatops.slack.listeners.services import SlackServices
 from chatops.slack.views import blocks as bk
 from chatops.slack.views import modals
 
 
+def where(body: dict[str, Any]) -> tuple[str, str]:
+    """Who clicked, in which channel."""
+    user = str((body.get("user") or {}).get("id", ""))
+    return user, str((body.get("channel") or {}).get("id", ""))
+
+
+def diagnosed(s: SlackServices, body: dict[str, Any]) -> tuple[int, dict[str, str]]:
+    """The diagnosis run a button is about, and the service and environment it names."""
+    run, _plan = s.changes.get(int(s.button(body)[0]))
+    return run.id, {"service": run.service or "", "environment": run.environment or ""}
+
+
 def register(app: App, s: SlackServices) -> None:
-    def where(body: dict[str, Any]) -> tuple[str, str]:
-        user = str((body.get("user") or {}).get("id", ""))
-        return user, str((body.get("channel") or {}).get("id", ""))
-
-    def diagnosed(body: dict[str, Any]) -> tuple[int, dict[str, str]]:
-        """The diagnosis run a button is about, and the service and environment it names."""
-        run, _plan = s.changes.get(int(s.button(body)[0]))
-        return run.id, {"service": run.service or "", "environment": run.environment or ""}
-
     def form(process: str) -> Any:
         def open_form(ack: Ack, body: dict[str, Any], client: Any) -> None:
             ack()
             user, channel = where(body)
 
             def work() -> None:
-                _run_id, preset = diagnosed(body)
+                _run_id, preset = diagnosed(s, body)
                 view = s.change_form(user, {"channel": channel}, process, preset)
                 client.views_open(trigger_id=body.get("trigger_id", ""), view=view)
 
@@ -45,7 +47,7 @@ def register(app: App, s: SlackServices) -> None:
         user, channel = where(body)
 
         def work() -> None:
-            run_id, preset = diagnosed(body)
+            run_id, preset = diagnosed(s, body)
             if not s.first(f"fix_config:{run_id}:{user}"):
                 return
             made = s.changes.request(
@@ -65,35 +67,8 @@ def register(app: App, s: SlackServices) -> None:
         user, channel = where(body)
 
         def work() -> None:
-            run_id, _preset = diagnosed(body)
+            run_id, _preset = diagnosed(s, body)
             view = modals.escalate_modal(run_id, channel)
             client.views_open(trigger_id=body.get("trigger_id", ""), view=view)
 
         s.workers.task(work, s.ephemeral(channel, user))
-
-    @app.view(modals.ESCALATE)
-    def escalated(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = modals.metadata(view)
-        vals = modals.values(view)
-        try:
-            s.changes.handoffs.escalate(
-                modals.run_of(meta),
-                body["user"]["id"],
-                vals.get("reason", ""),
-                vals.get("details", ""),
-            )
-        except ChatopsError as e:
-            ack(response_action="errors", errors={"reason": str(e)[:300]})
-            return
-        ack()
-
-    @app.view(modals.CLOSE_ESCALATION)
-    def close(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = modals.metadata(view)
-        reason = modals.values(view).get("reason", "")
-        try:
-            s.ops.answer_escalation(modals.run_of(meta), body["user"]["id"], "close", reason)
-        except ChatopsError as e:
-            ack(response_action="errors", errors={"reason": str(e)[:300]})
-            return
-        ack()

@@ -1,5 +1,6 @@
-"""An escalated problem's buttons: the Architect takes it over (the diagnosis ends, a fix
-form opens, the fix asked on the requester's behalf) or closes it (a form for why)."""
+"""An escalated problem: its form (why the diagnosis is escalated), and its buttons: the
+Architect takes it over (the diagnosis ends, a fix form opens, the fix asked on the
+requester's behalf) or closes it (a form for why)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from chatops.errors import ChatopsError
 from chatops.slack.listeners.clicks import handle, open_view
 from chatops.slack.listeners.services import RUN, SlackServices
 from chatops.slack.views import blocks as bk
@@ -33,3 +35,30 @@ def register(app: App, s: SlackServices) -> None:
     def close(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         open_view(s, body, lambda channel, run_id: modals.close_escalation_modal(run_id, channel))
+
+    @app.view(modals.ESCALATE)
+    def escalated(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = modals.metadata(view)
+        vals = modals.values(view)
+        try:
+            s.changes.handoffs.escalate(
+                modals.run_of(meta),
+                body["user"]["id"],
+                vals.get("reason", ""),
+                vals.get("details", ""),
+            )
+        except ChatopsError as e:
+            ack(response_action="errors", errors={"reason": str(e)[:300]})
+            return
+        ack()
+
+    @app.view(modals.CLOSE_ESCALATION)
+    def closed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = modals.metadata(view)
+        reason = modals.values(view).get("reason", "")
+        try:
+            s.ops.answer_escalation(modals.run_of(meta), body["user"]["id"], "close", reason)
+        except ChatopsError as e:
+            ack(response_action="errors", errors={"reason": str(e)[:300]})
+            return
+        ack()

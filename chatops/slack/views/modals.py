@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from chatops.engine.planning.config import Config
+from chatops.engine.planning.params import Parameter
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.errors import ParameterError
@@ -75,6 +76,48 @@ def _process_select(runbooks: dict[str, Runbook], chosen: str | None) -> Block:
     }
 
 
+def _param_input(name: str, p: Parameter, config: Config, preset: dict[str, str]) -> Block:
+    """One parameter of the form: a service or a choice picked from a list, anything else
+    typed (its default or the preset filled in)."""
+    if p.type == "service":
+        element: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": "value",
+            "options": [_option(s, s) for s in sorted(config.services)][:100],
+        }
+        if preset.get(name) in config.services:
+            element["initial_option"] = _option(preset[name], preset[name])
+        return {
+            "type": "input",
+            "block_id": f"param:{name}",
+            "label": _text(name),
+            "element": element,
+        }
+    if p.type == "choice":
+        element = {
+            "type": "static_select",
+            "action_id": "value",
+            "options": [_option(c, c) for c in p.choices][:100],
+        }
+        if p.default is not None:
+            element["initial_option"] = _option(str(p.default), str(p.default))
+        return {
+            "type": "input",
+            "block_id": f"param:{name}",
+            "label": _text(name),
+            "element": element,
+            "optional": p.default is not None,
+        }
+    initial = preset.get(name) or (None if p.default is None else str(p.default).lower())
+    return _input(
+        f"param:{name}",
+        name,
+        initial=initial,
+        hint=p.help or p.type,
+        optional=not p.required or p.default is not None,
+    )
+
+
 def change_modal(
     runbooks: dict[str, Runbook],
     config: Config,
@@ -110,57 +153,7 @@ def change_modal(
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(rb.description, 2000)}]}
         )
-        for name, p in rb.parameters.items():
-            if p.type == "service":
-                options = [_option(s, s) for s in sorted(config.services)][:100]
-                blocks.append(
-                    {
-                        "type": "input",
-                        "block_id": f"param:{name}",
-                        "label": _text(name),
-                        "element": {
-                            "type": "static_select",
-                            "action_id": "value",
-                            "options": options,
-                            **(
-                                {"initial_option": _option(preset[name], preset[name])}
-                                if preset.get(name) in config.services
-                                else {}
-                            ),
-                        },
-                    }
-                )
-            elif p.type == "choice":
-                options = [_option(c, c) for c in p.choices][:100]
-                el: dict[str, Any] = {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": options,
-                }
-                if p.default is not None:
-                    el["initial_option"] = _option(str(p.default), str(p.default))
-                blocks.append(
-                    {
-                        "type": "input",
-                        "block_id": f"param:{name}",
-                        "label": _text(name),
-                        "element": el,
-                        "optional": p.default is not None,
-                    }
-                )
-            else:
-                initial = preset.get(name) or (
-                    None if p.default is None else str(p.default).lower()
-                )
-                blocks.append(
-                    _input(
-                        f"param:{name}",
-                        name,
-                        initial=initial,
-                        hint=p.help or p.type,
-                        optional=not p.required or p.default is not None,
-                    )
-                )
+        blocks.extend(_param_input(name, p, config, preset) for name, p in rb.parameters.items())
         if rb.kind != "hotfix":  # approved now, started later (engine/planning/starts.py)
             hint = "22:00, 2026-12-03T22:00 or +2h; empty: once approved"
             blocks.append(_input("param:start_at", "Start at", hint=hint, optional=True))
