@@ -27,6 +27,14 @@ def new_task_id(runbook: str, now: datetime) -> str:
     return f"{runbook}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
 
 
+def _param_of_type(runbook: Runbook, params: dict[str, str | int | bool], kind: str) -> str | None:
+    """The value of the runbook's parameter of this type (the service, the environment)."""
+    return next(
+        (str(params[n]) for n, p in runbook.parameters.items() if p.type == kind and n in params),
+        None,
+    )
+
+
 def build_plan(
     runbook: Runbook,
     config: Config,
@@ -47,22 +55,8 @@ def build_plan(
         if q.from_request and request.strip() and not answers.get(q.id, "").strip():
             answers[q.id] = request.strip()
     task_id = task_id or new_task_id(runbook.name, now)
-    service_name = next(
-        (
-            str(params[n])
-            for n, p in runbook.parameters.items()
-            if p.type == "service" and n in params
-        ),
-        None,
-    )
-    env_name = next(
-        (
-            str(params[n])
-            for n, p in runbook.parameters.items()
-            if p.type == "environment" and n in params
-        ),
-        None,
-    )
+    service_name = _param_of_type(runbook, params, "service")
+    env_name = _param_of_type(runbook, params, "environment")
     svc = config.services[service_name] if service_name else None
     if svc is not None and env_name is None:
         env_name = sorted(svc.environments)[0]

@@ -98,6 +98,47 @@ def _str(value: object, key: str, *, required: bool = False) -> str:
     return value
 
 
+def _runbook_of(
+    data: dict[str, Any], ext: dict[str, Any], given: str | None, runbooks: dict[str, Runbook]
+) -> str:
+    """The runbook a task is for: given, named by its chatops block, or by its command."""
+    name = given or ext.get("runbook") or COMMAND_TO_RUNBOOK.get(str(data.get("command_for_agent")))
+    if not isinstance(name, str) or name not in runbooks:
+        raise TaskFormatError(
+            "which runbook? give one of " + ", ".join(sorted(runbooks)) + " (or command_for_agent)"
+        )
+    return name
+
+
+def _task_steps(raw_steps: list[str], base: Plan) -> list[PlannedStep]:
+    """The task's steps: '[step-id] text' is the runbook's step, anything else a people's
+    step of role coder (its text never becomes a command)."""
+    by_id = {s.id: s for s in base.steps}
+    steps: list[PlannedStep] = []
+    for i, text in enumerate(raw_steps, start=1):
+        m = STEP_REF_RE.match(text.strip())
+        if m and m.group(1) in by_id:
+            steps.append(by_id[m.group(1)])
+            continue
+        steps.append(
+            PlannedStep(
+                id=f"task-{i}",
+                title=(text.strip()[:147] + "...")
+                if len(text.strip()) > 150
+                else text.strip() or "-",
+                kind="manual",
+                purpose="other",
+                description=text,
+                role="coder",
+                source="imported",
+            )
+        )
+    ids = [s.id for s in steps]
+    if len(ids) != len(set(ids)):
+        raise TaskFormatError("a runbook step is named twice")
+    return steps
+
+
 def import_task(
     data: object,
     runbooks: dict[str, Runbook],
@@ -131,14 +172,7 @@ def import_task(
     if len(raw_steps) > MAX_STEPS:
         raise TaskFormatError(f"at most {MAX_STEPS} steps")
     validation = _str_list(body.get("validation", body.get("validation_steps")), "validation")
-    name = (
-        runbook or ext.get("runbook") or COMMAND_TO_RUNBOOK.get(str(data.get("command_for_agent")))
-    )
-    if not isinstance(name, str) or name not in runbooks:
-        raise TaskFormatError(
-            "which runbook? give one of " + ", ".join(sorted(runbooks)) + " (or command_for_agent)"
-        )
-    rb = runbooks[name]
+    rb = runbooks[_runbook_of(data, ext, runbook, runbooks)]
     given = dict(params or {})
     if not given and isinstance(ext.get("params"), dict):
         given = as_text(ext["params"])
@@ -159,29 +193,7 @@ def import_task(
         answers={str(k): str(v) for k, v in answers.items()},
         task_id=task_id,
     )
-    by_id = {s.id: s for s in base.steps}
-    steps: list[PlannedStep] = []
-    for i, text in enumerate(raw_steps, start=1):
-        m = STEP_REF_RE.match(text.strip())
-        if m and m.group(1) in by_id:
-            steps.append(by_id[m.group(1)])
-            continue
-        steps.append(
-            PlannedStep(
-                id=f"task-{i}",
-                title=(text.strip()[:147] + "...")
-                if len(text.strip()) > 150
-                else text.strip() or "-",
-                kind="manual",
-                purpose="other",
-                description=text,
-                role="coder",
-                source="imported",
-            )
-        )
-    ids = [s.id for s in steps]
-    if len(ids) != len(set(ids)):
-        raise TaskFormatError("a runbook step is named twice")
+    steps = _task_steps(raw_steps, base)
     return base.model_copy(
         update={
             "steps": steps,
