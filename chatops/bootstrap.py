@@ -24,7 +24,7 @@ from chatops.adapters.sweeper import Sweeper
 from chatops.engine.domain.run import AuditEvent, RunState
 from chatops.engine.planning.config import Config
 from chatops.engine.ports import Clock, Executor, HttpGetter, Notifier
-from chatops.engine.runs.operations import at_once
+from chatops.engine.runs.operations import Start, at_once
 from chatops.errors import ConfigError
 from chatops.settings import Settings
 from chatops.store.probe import WriteProbe
@@ -205,6 +205,7 @@ def build(
     throttle_every: float = 1.0,
     scheduler: bool = True,
     scheduler_retry: float | None = None,
+    start: Start = at_once,
 ) -> Container:
     """The one composition root. Without `slack`, the engine over the store (a CLI command,
     `chatops mcp`): `notifier` hears each commit; decisions are recorded and the workers
@@ -212,7 +213,9 @@ def build(
     run it starts, on the caller's thread). With `worker`, a worker: runs on `runs` threads
     of its own, the sweep, the reminders; no Slack (`chatops worker`). With `slack`,
     everything the Slack bot is made of, itself a worker. The overrides are the ports a
-    test or the console replaces (the clock, executors, HTTP) and the paces it shortens."""
+    test or the console replaces (the clock, executors, HTTP) and the paces it shortens.
+    `start`: how a `here` terminal runs what a decision starts (the CLI holds it, and runs it
+    where Ctrl-C is handled)."""
     if worker:
         return _worker(
             settings,
@@ -231,7 +234,7 @@ def build(
             notifier=notifier,
             executors=executors,
             http=http,
-            start=at_once,
+            start=start,
             executes=here,
             site=settings.site,
             follow_postmortems=follow_postmortems,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.runbook import Runbook
+from chatops.engine.runs.commands import MarkDone
 from chatops.engine.runs.operations import Operations
 from tests.factories import FakeExecutor, Rig, rig
 
@@ -72,6 +73,6 @@ def _change(
     r.approve_all(run_id, "U_LEAD")
     r.runner.drain()  # to the person's step
     r.clock.advance(timedelta(minutes=2 + pick.random() * 40))
-    ops.mark_done(run_id, "prepare", who if process == "ship" else "U_CODER")
+    ops.handle(MarkDone(run_id, "prepare", who if process == "ship" else "U_CODER"))
     r.runner.drain()
     return 1

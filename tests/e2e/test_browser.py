@@ -175,7 +175,7 @@ def test_the_run_page_in_a_browser_is_live_inert_and_personal(
 ) -> None:
     slack, env, release = served
     slack.command("/change", "watch web", user="U_CODER")
-    slack.settle()
+    wait_for(lambda: next(iter(slack.plans()), None), WAIT, "the plan in Slack")
     slack.click("chatops.approve", user="U_LEAD")
     status = wait_for(
         lambda: next((m for m in slack.standin.messages if m.all_text().startswith("Run #")), None),

@@ -15,6 +15,7 @@ from chatops.bootstrap import build
 from chatops.engine.domain.run import RunState
 from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
+from chatops.engine.runs.commands import Approve
 from chatops.executors.ssh import SshExecutor
 from chatops.settings import Settings
 from tests.apps import App, health_server, make_app, service_config
@@ -114,7 +115,7 @@ def test_a_deploy_runs_through_the_bastion(hops: tuple[Sshd, Sshd], tmp_path: Pa
         try:
             w = built.wired
             req = w.changes.request("deploy", {"service": "web", "ref": "v2"}, requester="U_CODER")
-            w.ops.approve(req.run.id, "U_LEAD", req.plan.sha256)
+            w.ops.handle(Approve(req.run.id, "U_LEAD", req.plan.sha256))
             w.changes.handoffs.mark_done(req.run.id, "prepare", "U_CODER")
             done = w.runner.continue_run(req.run.id)
         finally:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,17 +26,9 @@ from chatops.store.db import upgrade
 from tests.apps import health_server, make_app, service_config
 from tests.cli_rig import chatops
 from tests.factories import Each, sql
+from tests.faults import wait_for
 from tests.serve_process import serve_env
 from tests.servers import Sshd, free_port, wait_port
-
-
-def wait_for(check: Callable[[], object], timeout: float = 60.0, what: str = "it") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def healthz(port: int) -> dict[str, object]:
@@ -131,13 +123,12 @@ def test_replicas_in_other_pid_namespaces_hand_a_run_over_after_a_persons_step(
                 wait_port(port, timeout=60)
             a, b = (RemoteSlack(f"http://127.0.0.1:{p}", standin) for p in ports)
             a.command("/change", "deploy service=web ref=v2", user="U_CODER")
-            a.settle()
-            [plan] = a.plans()
+            plan = wait_for(lambda: next(iter(a.plans()), None), 120, "the plan in Slack")
             assert b.click("chatops.approve", user="U_LEAD", message=plan)[0] == 200
             runs = Each(sql(url), "runs")
             wait_for(lambda: runs.list()[0].current_step == "prepare", what="the person's step")
             wait_for(lambda: runs.list()[0].owner is None, what="the run to park")
-            a.settle()
+            wait_for(lambda: done_shown(standin), 120, "the Mark done button in Slack")
             assert a.click("chatops.done", user="U_CODER")[0] == 200  # at the first replica
             owners: set[str | None] = set()
 
@@ -187,8 +178,7 @@ def test_a_killed_worker_is_taken_over_and_sites_run_on_their_own_workers(
             wait_for(lambda: len(healthz(port)["workers"]) == 3, what="three workers")  # type: ignore[arg-type]
             slack = RemoteSlack(f"http://127.0.0.1:{port}", standin)
             slack.command("/change", "deploy service=web ref=v2", user="U_CODER")
-            slack.settle()
-            [plan] = slack.plans()
+            plan = wait_for(lambda: next(iter(slack.plans()), None), 120, "the plan in Slack")
             assert slack.click("chatops.approve", user="U_LEAD", message=plan)[0] == 200
             runs = Each(sql(url), "runs")
             wait_for(
@@ -216,9 +206,12 @@ def test_a_killed_worker_is_taken_over_and_sites_run_on_their_own_workers(
             assert run.state.value == "succeeded", (run.error, actions)
             assert marker.read_text().split() == ["start", "done"]  # it ran once, to its end
             assert any(a == "step.settled" and "install" in d for a, d in actions)
-            slack.settle()
-            said = " ".join(m.all_text() for m in standin.thread(plan.channel, plan.ts))
-            assert "took over" in said and "stopped at step `install`" in said
+
+            def said() -> str:
+                return " ".join(m.all_text() for m in standin.thread(plan.channel, plan.ts))
+
+            wait_for(lambda: "took over" in said(), 120, "the thread to say who took over")
+            assert "stopped at step `install`" in said()
 
             # staging is site us: nobody runs it yet, and the approval says so
             out = cli(
@@ -253,3 +246,10 @@ def test_a_killed_worker_is_taken_over_and_sites_run_on_their_own_workers(
             assert state() == "succeeded", next(r for r in runs.list() if r.id == staging).error
             started = [d for a, d in audit_actions(url, staging) if a == "run.started"]
             assert started and f":{us.pid}:" in started[0]
+
+
+def done_shown(standin: SlackStandIn) -> bool:
+    """A Mark done button is in Slack (the run waits on a person, and its thread says so)."""
+    return any(
+        b.get("action_id") == "chatops.done" for m in list(standin.messages) for b in m.buttons()
+    )

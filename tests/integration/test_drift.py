@@ -11,6 +11,7 @@ from chatops.engine.domain import events as ev
 from chatops.engine.domain.run import RunState, StepState
 from chatops.engine.planning.drift import DRIFT_STEP
 from chatops.engine.planning.runbook import Runbook
+from chatops.engine.runs.commands import Approve, ApproveGate, Cancel, MarkDone
 from chatops.engine.runs.operations import Operations
 from chatops.errors import PermissionDenied
 from tests.conftest import eck_config
@@ -33,7 +34,7 @@ def approved(r: Rig) -> tuple[Operations, int]:
     ops = Operations(r.changes, r.runner)  # as every front end approves: recorded, then kicked
     made = r.changes.request("deploy", dict(SERVICE), requester="U_CODER")
     assert made.plan.drift == ["revision", "service", "host_key"]
-    ops.approve(made.run.id, "U_LEAD", made.plan.sha256)
+    ops.handle(Approve(made.run.id, "U_LEAD", made.plan.sha256))
     return ops, made.run.id
 
 
@@ -50,7 +51,7 @@ def test_unchanged_hosts_go_on_and_the_basis_is_on_record(
         "host_key": "SHA256:known",
     }
     assert not [e for e in r.audit.for_run(run_id) if e.action == "drift.recorded"]
-    ops.mark_done(run_id, "prepare", "U_CODER")
+    ops.handle(MarkDone(run_id, "prepare", "U_CODER"))
     assert r.store.get_run(run_id).state == RunState.SUCCEEDED
     assert "DriftFound" not in r.events.names()
 
@@ -67,8 +68,8 @@ def test_a_change_between_the_plan_and_the_quorum_is_caught(
     made = r.changes.request("deploy", dict(SERVICE), requester="U_CODER")
     assert made.plan.facts["prod-1"]["revision"] == A  # shown to the approvers
     at(r, B)  # the hand commit, 0.2 s after the click was answered (or before)
-    ops.approve(made.run.id, "U_LEAD", made.plan.sha256)
-    ops.mark_done(made.run.id, "prepare", "U_CODER")
+    ops.handle(Approve(made.run.id, "U_LEAD", made.plan.sha256))
+    ops.handle(MarkDone(made.run.id, "prepare", "U_CODER"))
     run = r.store.get_run(made.run.id)
     assert run.state == RunState.RUNNING and run.current_step == DRIFT_STEP
     assert planned(r) == []  # nothing touched
@@ -83,18 +84,18 @@ def test_a_commit_landing_stops_the_run_untouched_until_approved_again(
     at(r, A)
     ops, run_id = approved(r)
     at(r, B)  # someone pulled on the host by hand, after the approval
-    ops.mark_done(run_id, "prepare", "U_CODER")
+    ops.handle(MarkDone(run_id, "prepare", "U_CODER"))
     run = r.store.get_run(run_id)
     assert run.state == RunState.RUNNING and run.current_step == DRIFT_STEP and run.owner is None
     assert planned(r) == []  # nothing touched
     [found] = [e for e in r.events.seen if isinstance(e, ev.DriftFound)]
     assert found.differences == (f"prod-1 was at {A[:12]} when approved, is at {B[:12]} now",)
     with pytest.raises(PermissionDenied, match="four-eyes"):
-        ops.approve_gate(run_id, DRIFT_STEP, "U_CODER")  # the requester may not
+        ops.handle(ApproveGate(run_id, DRIFT_STEP, "U_CODER"))  # the requester may not
     with pytest.raises(PermissionDenied):
-        ops.approve_gate(run_id, DRIFT_STEP, "U_ONCALL")  # nor who may not approve deploys
+        ops.handle(ApproveGate(run_id, DRIFT_STEP, "U_ONCALL"))  # nor who may not approve deploys
     assert planned(r) == []
-    ops.approve_gate(run_id, DRIFT_STEP, "U_LEAD")
+    ops.handle(ApproveGate(run_id, DRIFT_STEP, "U_LEAD"))
     run = r.store.get_run(run_id)
     assert run.state == RunState.SUCCEEDED and planned(r)
     actions = r.audit_actions(run_id)
@@ -111,10 +112,10 @@ def test_it_changes_again_while_waiting_and_is_asked_again_then_cancelled(
     at(r, A)
     ops, run_id = approved(r)
     at(r, B)
-    ops.mark_done(run_id, "prepare", "U_CODER")
+    ops.handle(MarkDone(run_id, "prepare", "U_CODER"))
     at(r, C)  # moved on again before the lead looked: B is not what is there now
     r.executor.keys["prod-1"] = "SHA256:new-machine"
-    ops.approve_gate(run_id, DRIFT_STEP, "U_LEAD")  # approves what was found (B) ...
+    ops.handle(ApproveGate(run_id, DRIFT_STEP, "U_LEAD"))  # approves what was found (B) ...
     run = r.store.get_run(run_id)
     assert run.current_step == DRIFT_STEP and run.state == RunState.RUNNING  # ... asked again
     second = [e for e in r.events.seen if isinstance(e, ev.DriftFound)][-1]
@@ -123,5 +124,5 @@ def test_it_changes_again_while_waiting_and_is_asked_again_then_cancelled(
         f"prod-1 was at {B[:12]} when approved, is at {C[:12]} now",
     )
     assert planned(r) == []
-    ops.cancel(run_id, "U_CODER")
+    ops.handle(Cancel(run_id, "U_CODER"))
     assert r.store.get_run(run_id).state == RunState.CANCELLED and planned(r) == []

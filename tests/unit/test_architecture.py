@@ -226,6 +226,9 @@ def test_services_are_composed_not_assembled_from_mixins() -> None:
         for node in nodes(f):
             if service and isinstance(node, ast.ClassDef):
                 bases = {ast.unparse(b).split(".")[-1] for b in node.bases}
+                # a command is a value whose type says what handling it answers (Command[R])
+                if name.endswith("runs/commands.py"):
+                    bases = {b.split("[")[0] for b in bases} - {"Command", "Generic"}
                 if bases - PLAIN_BASES - {"_Unavailable"} and not node.name.startswith("_"):
                     derived.append(f"{name}: {node.name}({', '.join(sorted(bases))})")
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _stub(node):

@@ -18,6 +18,7 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.inventory import Host
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import OutputCallback
+from chatops.engine.runs.commands import Cancel
 from chatops.engine.runs.durable import Durable, StoreLost
 from chatops.engine.runs.spool import OutputBuffer
 from chatops.errors import NotFound
@@ -196,7 +197,7 @@ def test_a_cancel_of_an_orphaned_run_ends_it_now(
         t.commit()
     r.clock.advance(timedelta(seconds=6))
     ops = Operations(r.changes, r.runner)
-    ended = ops.cancel(run.id, "U_LEAD")
+    ended = ops.handle(Cancel(run.id, "U_LEAD"))
     assert ended.state == RunState.CANCELLED
     assert r.store.get_run(run.id).state == RunState.CANCELLED
 

@@ -8,6 +8,7 @@ import argparse
 from chatops.cli.commands import render
 from chatops.cli.commands.handlers import _answers, _decided, _follow, _stopped, _wire
 from chatops.engine.planning.params import parse_assignments
+from chatops.engine.runs.commands import Approve, Reject, Revise
 from chatops.errors import ParameterError
 
 
@@ -15,13 +16,9 @@ def cmd_edit(args: argparse.Namespace) -> int:
     """A new version of a plan not yet started: parameters, planning answers, the request."""
     w = _wire(args)
     given = parse_assignments(args.params)
-    made = w.changes.revisions.revise(
-        args.run_id,
-        args.as_user,
-        given,
-        text=args.text,
-        answers=_answers(args.answer),
-        why=args.why or "",
+    answers = _answers(args.answer)
+    made = w.ops.handle(
+        Revise(args.run_id, args.as_user, given, args.text, answers, args.why or "")
     )
     print(render.plan_text(made.plan, made.verdict, made.run))
     print(
@@ -46,7 +43,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     said: list[str] = []
 
     def decide() -> None:
-        status = w.ops.approve(run.id, args.as_user, chosen)  # complete: it starts
+        status = w.ops.handle(Approve(run.id, args.as_user, chosen))  # complete: it starts
         if status.complete:
             print(f"run #{run.id}: approved by {', '.join(status.approvers)}")
         else:
@@ -65,6 +62,6 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 def cmd_reject(args: argparse.Namespace) -> int:
     w = _wire(args)
-    run = w.changes.reject(args.run_id, args.as_user, args.reason)
+    run = w.ops.handle(Reject(args.run_id, args.as_user, args.reason))
     print(f"run #{run.id}: rejected by {args.as_user}: {args.reason}")
     return 0

@@ -20,6 +20,16 @@ from chatops.engine.planning.params import parse_assignments, service_first
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.planner import build_plan
 from chatops.engine.planning.taskformat import export_task, import_task
+from chatops.engine.runs.commands import (
+    Approve,
+    ApproveGate,
+    Cancel,
+    Import,
+    MarkDone,
+    Request,
+    Resume,
+    RollBack,
+)
 from chatops.errors import (
     ChatopsError,
     ConfigError,
@@ -65,9 +75,33 @@ def _wire(args: argparse.Namespace, stream: bool = False) -> Wired:
         # job, a test runner's worker), which left the run going and the terminal stuck
         signal.signal(signal.SIGINT, signal.default_int_handler)
     notifier = TerminalNotifier(stream_output=stream)
-    built = build(_settings(args), notifier=notifier, here=here).start()
+    held = Held()
+    args.held = held  # what a decision starts here runs in `_follow`, where Ctrl-C is handled
+    built = build(_settings(args), notifier=notifier, here=here, start=held).start()
     _OPENED.append(built)
     return built.wired
+
+
+class Held:
+    """What a decision started in a `--here` terminal, held until the command runs it (on
+    the main thread, where Ctrl-C interrupts it cleanly)."""
+
+    def __init__(self) -> None:
+        self.work: list[Callable[[], object]] = []
+
+    def __call__(self, work: Callable[[], object]) -> object:
+        self.work.append(work)
+        return None
+
+    def run(self) -> None:
+        while self.work:
+            self.work.pop(0)()
+
+
+def _run_held(args: argparse.Namespace) -> None:
+    held = getattr(args, "held", None)
+    if held is not None:
+        held.run()
 
 
 def _decided(w: Wired, run_id: int, what: str) -> int:
@@ -212,30 +246,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     w = _wire(args, stream=args.stream)
     params = _params(w, args)
     if args.import_file:
-        req = w.changes.import_request(
-            _read_task(args.import_file),
-            requester=args.as_user,
-            process=args.process,
-            params=params or None,
-        )
+        task = _read_task(args.import_file)
+        req = w.ops.handle(Import(task, args.as_user, args.process, params or None))
     else:
-        req = w.changes.request(
-            args.process,
-            params,
-            requester=args.as_user,
-            text=args.text or "",
-            answers=_answers(args.answer),
-        )
+        text, answers = args.text or "", _answers(args.answer)
+        req = w.ops.handle(Request(args.process, params, args.as_user, text, answers))
     print(render.plan_text(req.plan, req.verdict, req.run))
     if not req.verdict.ok:
         raise PolicyRefused(list(req.verdict.reasons))
     for approver in args.approve_as:
         try:
-            status = w.changes.approve(req.run.id, approver, req.plan.sha256)
+            # the one completing the quorum starts it: here (held for `_follow`) or by a worker
+            status = w.ops.handle(Approve(req.run.id, approver, req.plan.sha256))
         except ChatopsError:
             # a refused approval ends what this command made: no stray plan waits for
             # somebody to approve it later without knowing (the cancel is audited)
-            w.ops.cancel(req.run.id, args.as_user)
+            w.ops.handle(Cancel(req.run.id, args.as_user))
             print(f"run #{req.run.id}: cancelled, its approval was refused", file=sys.stderr)
             raise
         print(
@@ -251,7 +277,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    w.runner.drift.record(run.id)  # what it is approved against, as every approval does
     if req.plan.start is not None and run.not_before and run.not_before > w.clock.now():
         from chatops.engine.planning.starts import starts_said
 
@@ -264,7 +289,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     pos = w.queries.queue_position(run.id)
     if pos > 1:
         print(f"run #{run.id}: queued at position {pos} for {run.queue_key}")
-    code = _decide(w, run.id, args, w.ops.kick, "approved")  # here, or by a worker
+    code = _decide(w, run.id, args, lambda: None, "approved")  # started by its approval
     if run.is_hotfix and args.here:
         _postmortem_notice(w, run.id)
     return code
@@ -290,6 +315,7 @@ def _postmortem_notice(w: Wired, run_id: int) -> None:
 def _follow(w: Wired, run_id: int, args: argparse.Namespace) -> int:
     """Drive manual steps and gates from the command line, when the flags allow it."""
     while True:
+        _run_held(args)  # what the last decision started: the run goes on, here
         run = w.queries.get_run(run_id)
         if run.state != RunState.RUNNING or run.owner is not None:
             break
@@ -299,9 +325,9 @@ def _follow(w: Wired, run_id: int, args: argparse.Namespace) -> int:
         step = w.queries.load_plan(run.task_id).step(waiting[-1].step_id)
         if step.kind == "manual" and args.manual_done:
             print(f"run #{run.id}: {step.id} marked done by {args.as_user}")
-            w.ops.mark_done(run.id, step.id, args.as_user)  # the run goes on, here
+            w.ops.handle(MarkDone(run.id, step.id, args.as_user))  # the run goes on, here
         elif step.kind == "gate" and args.approve_as:
-            passed = any(w.ops.approve_gate(run.id, step.id, u) for u in args.approve_as)
+            passed = any(w.ops.handle(ApproveGate(run.id, step.id, u)) for u in args.approve_as)
             if not passed:
                 break
         else:
@@ -324,7 +350,7 @@ def cmd_done(args: argparse.Namespace) -> int:
     args.manual_done, args.approve_as = False, []
 
     def decide() -> None:
-        w.ops.mark_done(args.run_id, args.step, args.as_user)  # and the run goes on
+        w.ops.handle(MarkDone(args.run_id, args.step, args.as_user))  # and the run goes on
 
     return _decide(w, args.run_id, args, decide, "goes on")
 
@@ -334,7 +360,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     args.manual_done, args.approve_as = False, []
 
     def decide() -> None:
-        w.ops.resume(args.run_id, args.as_user)  # and it starts again
+        w.ops.handle(Resume(args.run_id, args.as_user))  # and it starts again
 
     return _decide(w, args.run_id, args, decide, "resumed")
 
@@ -344,14 +370,14 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     args.manual_done, args.approve_as = False, []
 
     def decide() -> None:
-        w.ops.roll_back(args.run_id, args.as_user)  # and the rollback starts
+        w.ops.handle(RollBack(args.run_id, args.as_user))  # and the rollback starts
 
     return _decide(w, args.run_id, args, decide, "to be rolled back")
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     w = _wire(args)
-    run = w.ops.cancel(args.run_id, args.as_user)
+    run = w.ops.handle(Cancel(args.run_id, args.as_user))
     print(
         f"run #{run.id}: {run.state.value}"
         + (" (cancel requested)" if run.cancel_requested else "")

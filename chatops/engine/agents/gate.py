@@ -28,6 +28,7 @@ from chatops.engine.planning.config import Config
 from chatops.engine.planning.plan import Plan
 from chatops.engine.planning.runbook import Runbook
 from chatops.engine.ports import Clock, EventLog, Stored
+from chatops.engine.runs.commands import Cancel, Propose, ProposeTask, ReportDone
 from chatops.engine.runs.operations import Operations
 from chatops.engine.runs.pages import RunPages
 from chatops.engine.runs.queries import Queries
@@ -182,14 +183,16 @@ class AgentGate:
     ) -> Requested:
         if not reason.strip():
             raise ParameterError("say why: a reason is required")
-        return self.changes.proposals.propose(
-            caller.agent,
-            process,
-            params,
-            reason=reason.strip()[:2000],
-            on_behalf_of=caller.on_behalf_of,
-            origin=self._origin(),
-            answers=answers,
+        return self.ops.handle(
+            Propose(
+                caller.agent,
+                process,
+                params,
+                reason.strip()[:2000],
+                on_behalf_of=caller.on_behalf_of,
+                origin=self._origin(),
+                answers=answers,
+            )
         )
 
     def propose_task(
@@ -200,14 +203,16 @@ class AgentGate:
         params: dict[str, str] | None = None,
         answers: dict[str, str] | None = None,
     ) -> Requested:
-        return self.changes.proposals.propose_task(
-            caller.agent,
-            task,
-            process=process,
-            params=params,
-            on_behalf_of=caller.on_behalf_of,
-            origin=self._origin(),
-            answers=answers,
+        return self.ops.handle(
+            ProposeTask(
+                caller.agent,
+                task,
+                process,
+                params,
+                on_behalf_of=caller.on_behalf_of,
+                origin=self._origin(),
+                answers=answers,
+            )
         )
 
     # -- reading ---------------------------------------------------------------------------
@@ -326,9 +331,7 @@ class AgentGate:
     # -- acting on runs --------------------------------------------------------------------
     def mark_done(self, caller: Caller, run_id: int, step_id: str, evidence: Evidence) -> RunView:
         self._readable(caller, run_id)
-        run = self.changes.proposals.report_done(caller.agent, run_id, step_id, evidence)
-        self.ops.continue_run(run_id)
-        return run
+        return self.ops.handle(ReportDone(caller.agent, run_id, step_id, evidence))
 
     def idle_note(self, run: RunView) -> str | None:
         """That no worker is alive to go on with `run` (None: one is): a run never waits
@@ -340,7 +343,7 @@ class AgentGate:
         if run.requester != caller.who:
             self._audit(caller, "denied.cancel", "an agent cancels only its own runs", run)
             raise PermissionDenied("an agent cancels only the runs it proposed")
-        return self.ops.cancel(run_id, caller.who)
+        return self.ops.handle(Cancel(run_id, caller.who))
 
     def link(self, caller: Caller, run_id: int) -> str:
         """A link to the page of a run this agent proposed, made for the agent (its role,

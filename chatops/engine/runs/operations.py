@@ -1,7 +1,8 @@
 """Decisions and what follows them, in one place for every front end (Slack, the CLI, the
-console, agents): an approval that completes the quorum starts the queue; a manual step
-marked done, a gate passed or an escalation answered continues its run; a resumed or
-cancelled run lets the next queued one start.
+console, agents), through one door: `handle(command)` (`commands.py`). An approval that
+completes the quorum starts the queue; a manual step marked done, a gate passed or an
+escalation answered continues its run; a resumed or cancelled run lets the next queued one
+start.
 
 Only a worker executes runs (`chatops serve`, `chatops worker`, a terminal asked to with
 `--here`): there `start` hands the work to the process's run threads. Anywhere else (`chatops
@@ -14,16 +15,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar, cast
 
 from chatops.engine.approvals.changes import ApprovalStatus, ChangeService
 from chatops.engine.approvals.parts import Requested
 from chatops.engine.domain.run import RunState, RunView
 from chatops.engine.ports import Workforce
+from chatops.engine.runs.commands import (
+    AnswerEscalation,
+    Approve,
+    ApproveGate,
+    Cancel,
+    Command,
+    Escalate,
+    Import,
+    MarkDone,
+    Propose,
+    ProposeTask,
+    Reject,
+    ReportDone,
+    Request,
+    Resume,
+    Revise,
+    RollBack,
+)
 from chatops.engine.runs.runner import Runner
 
 __all__ = ["Operations", "Start", "at_once", "idle_note"]
 
 Start = Callable[[Callable[[], object]], object]
+R = TypeVar("R")
 
 
 def at_once(work: Callable[[], object]) -> object:
@@ -60,6 +81,23 @@ class Operations:
         self.executes = executes  # a worker: runs go on here (else: recorded, workers woken)
         self.wake = wake
         self.workforce = workforce
+        self._handlers: dict[type[Command[Any]], Callable[[Any], Any]] = {
+            Request: self._request,
+            Import: self._import,
+            Revise: self._revise,
+            Approve: self._approve,
+            Reject: self._reject,
+            MarkDone: self._mark_done,
+            ApproveGate: self._approve_gate,
+            Escalate: self._escalate,
+            AnswerEscalation: self._answer_escalation,
+            Resume: self._resume,
+            RollBack: self._roll_back,
+            Cancel: self._cancel,
+            Propose: self._propose,
+            ProposeTask: self._propose_task,
+            ReportDone: self._report_done,
+        }
 
     def kick(self) -> None:
         """Start whatever queued (or ready parked) runs a worker can claim: here, if this
@@ -115,69 +153,83 @@ class Operations:
         self.start(go)
         return True
 
-    def approve(self, run_id: int, user: str, plan_hash: str) -> ApprovalStatus:
-        status = self.changes.approve(run_id, user, plan_hash)
+    # -- commands ---------------------------------------------------------------------------
+    def handle(self, command: Command[R]) -> R:
+        """Decide `command` and do what follows it: the one way every front end changes
+        anything (`engine/commands.py`)."""
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise TypeError(f"no handler for {type(command).__name__}")
+        return cast(R, handler(command))
+
+    def _request(self, c: Request) -> Requested:
+        """A request. Taking over an escalation: the diagnosis it waited on then ends and
+        its run goes on."""
+        made = self.changes.request(
+            c.process,
+            c.params,
+            requester=c.user,
+            text=c.text,
+            answers=c.answers,
+            origin=c.origin,
+            taking_over=c.taking_over,
+        )
+        if c.taking_over is not None:
+            self.continue_run(c.taking_over)
+        return made
+
+    def _import(self, c: Import) -> Requested:
+        return self.changes.import_request(
+            c.data, requester=c.user, process=c.process, params=c.params, origin=c.origin
+        )
+
+    def _revise(self, c: Revise) -> Requested:
+        return self.changes.revisions.revise(
+            c.run_id, c.user, c.params, text=c.text, answers=c.answers, why=c.why
+        )
+
+    def _approve(self, c: Approve) -> ApprovalStatus:
+        status = self.changes.approve(c.run_id, c.user, c.plan_hash)
         if status.complete and status.run.state == RunState.QUEUED:
-            self.runner.drift.record(run_id)  # what it is approved against, before it starts
+            self.runner.drift.record(c.run_id)  # what it is approved against, before it starts
             self.kick()
         return status
 
-    def mark_done(self, run_id: int, step_id: str, user: str) -> RunView:
-        run = self.changes.handoffs.mark_done(run_id, step_id, user)
-        self.continue_run(run_id)
+    def _reject(self, c: Reject) -> RunView:
+        return self.changes.reject(c.run_id, c.user, c.reason)
+
+    def _mark_done(self, c: MarkDone) -> RunView:
+        run = self.changes.handoffs.mark_done(c.run_id, c.step_id, c.user)
+        self.continue_run(c.run_id)
         return run
 
-    def approve_gate(self, run_id: int, step_id: str, user: str) -> bool:
-        passed = self.changes.handoffs.approve_gate(run_id, step_id, user)
+    def _approve_gate(self, c: ApproveGate) -> bool:
+        passed = self.changes.handoffs.approve_gate(c.run_id, c.step_id, c.user)
         if passed:
-            self.continue_run(run_id)
+            self.continue_run(c.run_id)
         return passed
 
-    def answer_escalation(self, run_id: int, user: str, how: str, reason: str = "") -> RunView:
-        run = self.changes.handoffs.answer_escalation(run_id, user, how, reason)
-        if how == "close":  # a take-over goes on once its fix plan exists (`request`)
-            self.continue_run(run_id)
+    def _escalate(self, c: Escalate) -> RunView:
+        return self.changes.handoffs.escalate(c.run_id, c.user, c.reason, c.details)
+
+    def _answer_escalation(self, c: AnswerEscalation) -> RunView:
+        run = self.changes.handoffs.answer_escalation(c.run_id, c.user, c.how, c.reason)
+        if c.how == "close":  # a take-over goes on once its fix plan exists (`_request`)
+            self.continue_run(c.run_id)
         return run
 
-    def request(
-        self,
-        process: str,
-        params: dict[str, str],
-        *,
-        user: str,
-        text: str = "",
-        answers: dict[str, str] | None = None,
-        origin: str = "",
-        taking_over: int | None = None,
-    ) -> Requested:
-        """A request from a form. `taking_over`: the escalated run whose problem `user` took
-        over; the fix plan is requested on that run's requester's behalf, and the diagnosis
-        it waited on then ends and its run goes on."""
-        made = self.changes.request(
-            process,
-            params,
-            requester=user,
-            text=text,
-            answers=answers,
-            origin=origin,
-            taking_over=taking_over,
-        )
-        if taking_over is not None:
-            self.continue_run(taking_over)
-        return made
-
-    def resume(self, run_id: int, user: str) -> RunView:
-        run = self.changes.resume(run_id, user)
+    def _resume(self, c: Resume) -> RunView:
+        run = self.changes.resume(c.run_id, c.user)
         self.kick()
         return run
 
-    def roll_back(self, run_id: int, user: str) -> RunView:
-        run = self.changes.roll_back(run_id, user)
+    def _roll_back(self, c: RollBack) -> RunView:
+        run = self.changes.roll_back(c.run_id, c.user)
         self.kick()
         return run
 
-    def cancel(self, run_id: int, user: str) -> RunView:
-        run = self.changes.cancel(run_id, user)
+    def _cancel(self, c: Cancel) -> RunView:
+        run = self.changes.cancel(c.run_id, c.user)
         if run.state == RunState.RUNNING and self.runner.orphaned(run):
             # this process owns it but no worker runs it (it stopped): end it now, not at
             # the next sweep
@@ -185,4 +237,31 @@ class Operations:
             run = ended[0] if ended else run
         if run.state.is_terminal:
             self.kick()  # its service is free for the next queued run
+        return run
+
+    def _propose(self, c: Propose) -> Requested:
+        return self.changes.proposals.propose(
+            c.agent,
+            c.process,
+            c.params,
+            reason=c.reason,
+            on_behalf_of=c.on_behalf_of,
+            origin=c.origin,
+            answers=c.answers,
+        )
+
+    def _propose_task(self, c: ProposeTask) -> Requested:
+        return self.changes.proposals.propose_task(
+            c.agent,
+            c.task,
+            process=c.process,
+            params=c.params,
+            on_behalf_of=c.on_behalf_of,
+            origin=c.origin,
+            answers=c.answers,
+        )
+
+    def _report_done(self, c: ReportDone) -> RunView:
+        run = self.changes.proposals.report_done(c.agent, c.run_id, c.step_id, c.evidence)
+        self.continue_run(c.run_id)
         return run

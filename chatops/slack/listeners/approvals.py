@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from chatops.engine.runs.commands import Approve
 from chatops.slack.listeners.clicks import handle, open_view
 from chatops.slack.listeners.services import RUN_HASH, SlackServices
 from chatops.slack.views import blocks as bk
@@ -21,7 +22,7 @@ def register(app: App, s: SlackServices) -> None:
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
             run_id, plan_hash = int(v[1]), v[2]
-            status = s.ops.approve(run_id, user, plan_hash)
+            status = s.ops.handle(Approve(run_id, user, plan_hash))
             if not status.complete:  # the plan message is redrawn from ApprovalAdded
                 s.ephemeral(channel, user)(
                     ":ballot_box_with_check: Your approval is recorded; still needed: "

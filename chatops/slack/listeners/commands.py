@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from chatops.engine.runs.commands import Request, Revise
 from chatops.errors import ParameterError
 from chatops.slack.listeners.services import SlackServices
 from chatops.slack.requests import ON_CALL, parse_change, usage
@@ -36,7 +37,7 @@ def request_from_text(
         s.client.views_open(trigger_id=trigger_id, view=s.change_form(user, meta))
     elif req.action == "edit":
         # the words after -- say why; the request keeps its own (request="..." changes it)
-        s.changes.revisions.revise(req.run_id, user, req.params, why=req.text)
+        s.ops.handle(Revise(req.run_id, user, req.params, why=req.text))
         s.ephemeral(channel, user)(
             f":pencil2: Plan of run #{req.run_id} changed; approvals start over."
         )
@@ -44,13 +45,10 @@ def request_from_text(
         s.client.views_open(trigger_id=trigger_id, view=modals.import_modal(runbooks, meta))
     else:
         try:
-            made = s.changes.request(
-                req.process,
-                req.params,
-                requester=user,
-                text=req.text,
-                answers=req.answers,
-                origin=f"slack:{channel}",  # the plan is posted there, from the event stream
+            # the plan is posted in the channel (or, failing that, from the event stream)
+            origin = f"slack:{channel}"
+            made = s.ops.handle(
+                Request(req.process, req.params, user, req.text, req.answers, origin)
             )
         except ParameterError as e:  # say what is wrong, then how to write it
             raise ParameterError(f"{e}\n{usage(runbooks, only=req.process)}") from None

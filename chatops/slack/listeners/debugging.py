@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from chatops.engine.runs.commands import Request
 from chatops.slack.listeners.services import SlackServices
 from chatops.slack.views import blocks as bk
 from chatops.slack.views import modals
@@ -50,13 +51,8 @@ def register(app: App, s: SlackServices) -> None:
             run_id, preset = diagnosed(s, body)
             if not s.first(f"fix_config:{run_id}:{user}"):
                 return
-            made = s.changes.request(
-                "config-fix",
-                preset,
-                requester=user,
-                text=f"configuration fix after the diagnosis in run #{run_id}",
-                origin=f"slack:{channel}",
-            )
+            why = f"configuration fix after the diagnosis in run #{run_id}"
+            made = s.ops.handle(Request("config-fix", preset, user, why, origin=f"slack:{channel}"))
             s.post_plan(made, channel)
 
         s.workers.task(work, s.ephemeral(channel, user))

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from chatops.engine.runs.commands import AnswerEscalation, Escalate
 from chatops.errors import ChatopsError
 from chatops.slack.listeners.clicks import handle, open_view
 from chatops.slack.listeners.services import RUN, SlackServices
@@ -23,7 +24,7 @@ def register(app: App, s: SlackServices) -> None:
         trigger = body.get("trigger_id", "")
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
-            run = s.ops.answer_escalation(int(v[0]), user, "take_over")
+            run = s.ops.handle(AnswerEscalation(int(v[0]), user, "take_over"))
             preset = {"service": run.service or "", "environment": run.environment or ""}
             # the fix keeps the escalated run's requester, and may be what they may request
             meta = {"channel": channel, "taking_over": str(run.id), "on_behalf_of": run.requester}
@@ -41,11 +42,13 @@ def register(app: App, s: SlackServices) -> None:
         meta = modals.metadata(view)
         vals = modals.values(view)
         try:
-            s.changes.handoffs.escalate(
-                modals.run_of(meta),
-                body["user"]["id"],
-                vals.get("reason", ""),
-                vals.get("details", ""),
+            s.ops.handle(
+                Escalate(
+                    modals.run_of(meta),
+                    body["user"]["id"],
+                    vals.get("reason", ""),
+                    vals.get("details", ""),
+                )
             )
         except ChatopsError as e:
             ack(response_action="errors", errors={"reason": str(e)[:300]})
@@ -57,7 +60,8 @@ def register(app: App, s: SlackServices) -> None:
         meta = modals.metadata(view)
         reason = modals.values(view).get("reason", "")
         try:
-            s.ops.answer_escalation(modals.run_of(meta), body["user"]["id"], "close", reason)
+            run_id, user = modals.run_of(meta), body["user"]["id"]
+            s.ops.handle(AnswerEscalation(run_id, user, "close", reason))
         except ChatopsError as e:
             ack(response_action="errors", errors={"reason": str(e)[:300]})
             return

@@ -11,6 +11,7 @@ from slack_bolt import Ack, App
 from chatops.engine.incidents.logquery import parse_logs
 from chatops.engine.incidents.oncall import LogResult, ServiceStatus
 from chatops.engine.planning.params import unknown_service
+from chatops.engine.runs.commands import Request
 from chatops.errors import ParameterError
 from chatops.slack.listeners.services import SlackServices
 from chatops.slack.views import blocks as bk
@@ -39,9 +40,7 @@ def start_hotfix(s: SlackServices, text: str, user: str, channel: str) -> None:
     if svc is None:
         raise unknown_service(service, s.changes.config.services)
     params.setdefault("ref", svc.git.branch)
-    made = s.changes.request(
-        "hotfix", params, requester=user, text=summary, origin=f"slack:{channel}"
-    )
+    made = s.ops.handle(Request("hotfix", params, user, summary, origin=f"slack:{channel}"))
     s.post_plan(made, channel)
 
 

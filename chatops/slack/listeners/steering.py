@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from chatops.engine.runs.commands import Cancel, Resume, RollBack
 from chatops.slack.listeners.clicks import handle
 from chatops.slack.listeners.services import RUN, SlackServices
 from chatops.slack.views import blocks as bk
@@ -18,7 +19,7 @@ def register(app: App, s: SlackServices) -> None:
         ack()
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
-            run = s.ops.cancel(int(v[0]), user)
+            run = s.ops.handle(Cancel(int(v[0]), user))
             if run.cancel_requested and not run.state.is_terminal:
                 m = s.records.get(run.id)
                 if m is not None:
@@ -35,7 +36,7 @@ def register(app: App, s: SlackServices) -> None:
         ack()
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
-            run = s.ops.resume(int(v[0]), user)
+            run = s.ops.handle(Resume(int(v[0]), user))
             s.notifier.answered(
                 channel,
                 ts,
@@ -49,7 +50,7 @@ def register(app: App, s: SlackServices) -> None:
         ack()
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
-            run = s.ops.roll_back(int(v[0]), user)
+            run = s.ops.handle(RollBack(int(v[0]), user))
             s.notifier.answered(
                 channel,
                 ts,

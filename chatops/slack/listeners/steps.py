@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from chatops.engine.runs.commands import ApproveGate, MarkDone
 from chatops.slack.listeners.clicks import handle
 from chatops.slack.listeners.services import RUN_STEP, SlackServices
 from chatops.slack.views import blocks as bk
@@ -19,7 +20,7 @@ def register(app: App, s: SlackServices) -> None:
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
             run_id, step_id = int(v[1]), v[2]
-            s.ops.mark_done(run_id, step_id, user)
+            s.ops.handle(MarkDone(run_id, step_id, user))
             s.notifier.answered(
                 channel, ts, f":white_check_mark: `{step_id}` marked done by <@{user}>"
             )
@@ -32,7 +33,7 @@ def register(app: App, s: SlackServices) -> None:
 
         def work(user: str, channel: str, ts: str, v: re.Match[str]) -> None:
             run_id, step_id = int(v[1]), v[2]
-            if s.ops.approve_gate(run_id, step_id, user):
+            if s.ops.handle(ApproveGate(run_id, step_id, user)):
                 s.notifier.answered(
                     channel, ts, f":white_check_mark: `{step_id}` approved by <@{user}>"
                 )

@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from chatops.engine.runs.commands import Import, Reject, Request, Revise
 from chatops.errors import ChatopsError, ParameterError, PermissionDenied, TaskFormatError
 from chatops.slack.listeners.services import SlackServices
 from chatops.slack.views import modals
@@ -59,15 +60,17 @@ def submit_change(s: SlackServices, ack: Ack, body: dict[str, Any], view: dict[s
     answers = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("answer:") and v}
     taken = meta.get("taking_over", "")
     try:
-        made = s.ops.request(
-            process,
-            params,
-            user=user,
-            text=vals.get("request", ""),
-            answers=answers,
-            origin=f"slack:{meta['channel']}",
-            # the fix plan of an escalation this architect took over
-            taking_over=int(taken) if taken.isdigit() else None,
+        made = s.ops.handle(
+            Request(
+                process,
+                params,
+                user,
+                vals.get("request", ""),
+                answers,
+                origin=f"slack:{meta['channel']}",
+                # the fix plan of an escalation this architect took over
+                taking_over=int(taken) if taken.isdigit() else None,
+            )
         )
     except ChatopsError as e:
         ack(response_action="errors", errors={_field_for(str(e), view, "process"): str(e)[:300]})
@@ -90,13 +93,8 @@ def submit_import(s: SlackServices, ack: Ack, body: dict[str, Any], view: dict[s
         return
     try:
         params = parse_assignments(vals.get("params", "").split())
-        made = s.changes.import_request(
-            data,
-            requester=user,
-            process=vals.get("process") or None,
-            params=params or None,
-            origin=f"slack:{meta['channel']}",
-        )
+        origin = f"slack:{meta['channel']}"
+        made = s.ops.handle(Import(data, user, vals.get("process") or None, params or None, origin))
     except (TaskFormatError, PermissionDenied) as e:
         ack(response_action="errors", errors={"task": str(e)[:300]})
         return
@@ -115,7 +113,7 @@ def submit_answers(s: SlackServices, ack: Ack, body: dict[str, Any], view: dict[
     vals = modals.values(view)
     given = {k.split(":", 1)[1]: v for k, v in vals.items() if k.startswith("answer:")}
     try:
-        s.changes.revisions.revise(modals.run_of(meta), user, {}, answers=given)
+        s.ops.handle(Revise(modals.run_of(meta), user, answers=given))
     except ChatopsError as e:
         first = next(iter(vals), "answer")
         ack(response_action="errors", errors={first: str(e)[:300]})
@@ -135,7 +133,7 @@ def submit_reject(s: SlackServices, ack: Ack, body: dict[str, Any], view: dict[s
         )
         return
     try:
-        s.changes.reject(modals.run_of(meta), user, reason)
+        s.ops.handle(Reject(modals.run_of(meta), user, reason))
     except ChatopsError as e:
         ack(response_action="errors", errors={"reason": str(e)[:300]})
         return
