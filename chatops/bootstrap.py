@@ -31,15 +31,19 @@ from chatops.store.probe import WriteProbe
 from chatops.wiring import Wired, wire_engine
 
 if TYPE_CHECKING:
+    from slack_bolt import App
+    from starlette.applications import Starlette
+
     from chatops.adapters.audit_anchor import AuditAnchor
     from chatops.adapters.config_reload import ConfigReload
     from chatops.adapters.scheduler import ReminderScheduler
     from chatops.slack.client import SafeWebClient
     from chatops.slack.listeners.services import SlackServices
+    from chatops.slack.transport.inbox import Inbox
     from chatops.slack.workers import Workers
 
 
-__all__ = ["Container", "build"]
+__all__ = ["Container", "build", "http_app"]
 
 log = logging.getLogger(__name__)
 
@@ -484,8 +488,8 @@ def _tellers(
 
 
 def _hearing(
-    settings: Settings, wired: Wired, services: Any
-) -> tuple[Any, Any, Callable[[], list[int]]]:
+    settings: Settings, wired: Wired, services: SlackServices
+) -> tuple[App, Inbox, Callable[[], list[int]]]:
     """What hears Slack: the bolt app, and the inbox of requests acked and not yet handled
     (a dead process's are replayed by the sweep: the third of what is returned)."""
     from chatops.slack.listeners.app import create_app
@@ -506,3 +510,26 @@ def _hearing(
         return inbox.replay(lambda body, headers: app.dispatch(bolt_request(body, headers)))
 
     return app, inbox, replay
+
+
+def http_app(c: Container, *, agents: bool = True) -> Starlette:
+    """The HTTP surface of a process serving Slack, as `chatops serve --http` and the chat
+    harness serve it: Slack's endpoint (signature-checked, acked at once, stored first),
+    /healthz, /metrics, the run pages and /insights, and with `agents` the agents' /api/v1
+    and /mcp (the MCP SDK takes a second to import: the console goes without)."""
+    from chatops.slack.transport.http import asgi
+    from chatops.web.routes import web_routes
+
+    settings = c.wired.settings
+    if not settings.slack_signing_secret:
+        raise ConfigError("environment", ["SLACK_SIGNING_SECRET is required in HTTP mode"])
+    routes: list[Any] = []
+    lifespan = None
+    if agents:
+        from chatops.api.web import agent_endpoints
+
+        routes, lifespan = agent_endpoints(
+            c.wired.gate, c.wired.redactor, settings.public_url or ""
+        )
+    routes = [*routes, *web_routes(c.wired.pages, c.wired.insights)]
+    return asgi(c.app, c.health, settings.slack_signing_secret, routes, lifespan, inbox=c.inbox)

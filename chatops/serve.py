@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     from chatops import logs
-    from chatops.bootstrap import build
+    from chatops.bootstrap import build, http_app
     from chatops.web.routes import web_routes
 
     # Runs, plans and Slack calls work on threads; the event loop that acks Slack must get
@@ -26,28 +26,13 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     bot.start()
     try:
         if http:
-            if not settings.slack_signing_secret:
-                raise ConfigError("environment", ["SLACK_SIGNING_SECRET is required in HTTP mode"])
             import uvicorn
 
-            from chatops.api.web import agent_endpoints
-            from chatops.slack.transport.http import asgi
             from chatops.slack.transport.limits import bounded
 
-            routes, lifespan = agent_endpoints(
-                bot.wired.gate, bot.wired.redactor, settings.public_url or ""
-            )
-            routes = [*routes, *web_routes(bot.wired.pages, bot.wired.insights)]
+            app = http_app(bot)
             log.info(
                 "serving Slack, /api/v1, /mcp, /runs and /insights over HTTP on %s:%s", host, port
-            )
-            app = asgi(
-                bot.app,
-                bot.health,
-                settings.slack_signing_secret,
-                routes,
-                lifespan,
-                inbox=bot.inbox,
             )
             uvicorn.run(
                 **bounded(app, settings.max_body, settings.header_timeout),

@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 import uvicorn
-from starlette.routing import BaseRoute
 
-from chatops.bootstrap import build
+from chatops.bootstrap import build, http_app
 from chatops.engine.ports import Clock, Executor, HttpGetter
 from chatops.settings import Settings
 from chatops.simulator.slack_sim import (
@@ -29,9 +28,7 @@ from chatops.simulator.slack_sim import (
     sign,
 )
 from chatops.simulator.standin import SlackStandIn
-from chatops.slack.transport.http import asgi
 from chatops.slack.transport.limits import bounded
-from chatops.web.routes import web_routes
 
 __all__ = ["BOT_TOKEN", "QUIET", "SIGNING_SECRET", "ChatHarness", "RemoteSlack", "SlackSim", "sign"]
 
@@ -93,18 +90,7 @@ class ChatHarness(SlackSim):
         self.desk = self.services.notifier.desk
         self.scheduler = self.bot.scheduler
         self.bot.start(sweep=sweep)  # as serve starts it
-        routes: list[BaseRoute] = [*web_routes(self.wired.pages, self.wired.insights)]
-        lifespan = None
-        if agents:
-            from chatops.api.web import agent_endpoints  # the MCP SDK: a second to import
-
-            agent_routes, lifespan = agent_endpoints(
-                self.wired.gate, self.wired.redactor, self.settings.public_url or ""
-            )
-            routes += agent_routes
-        self._api = asgi(
-            self.app, self.bot.health, SIGNING_SECRET, routes, lifespan, inbox=self.bot.inbox
-        )
+        self._api = http_app(self.bot, agents=agents)  # as serve serves it
         server_config = uvicorn.Config(
             **bounded(self._api, self.settings.max_body, self.settings.header_timeout),
             host="127.0.0.1",

@@ -342,3 +342,17 @@ def test_no_function_is_over_80_lines() -> None:
                 if size > 80:
                     long.append(f"{f.relative_to(ROOT)}:{node.name} ({size} lines)")
     assert long == []
+
+
+def test_the_http_surface_is_assembled_once() -> None:
+    """serve and the chat harness serve the same HTTP app: bootstrap.http_app assembles it
+    (Slack's endpoint, the pages, the agents' endpoints), nobody else calls `asgi`."""
+    callers = []
+    for f in sorted(PACKAGE.rglob("*.py")):
+        for node in nodes(f):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] == "asgi":
+                callers.append(str(f.relative_to(ROOT)))
+    assert callers == ["chatops/bootstrap.py"]
+    for entry in ("chatops/serve.py", "chatops/simulator/harness.py"):
+        called = {ast.unparse(n.func) for n in nodes(ROOT / entry) if isinstance(n, ast.Call)}
+        assert "http_app" in called, entry
