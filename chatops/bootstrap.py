@@ -210,6 +210,7 @@ def build(
     scheduler: bool = True,
     scheduler_retry: float | None = None,
     start: Start = at_once,
+    log_default: str = "WARNING",
 ) -> Container:
     """The one composition root. Without `slack`, the engine over the store (a CLI command,
     `chatops mcp`): `notifier` hears each commit; decisions are recorded and the workers
@@ -219,7 +220,8 @@ def build(
     everything the Slack bot is made of, itself a worker. The overrides are the ports a
     test or the console replaces (the clock, executors, HTTP) and the paces it shortens.
     `start`: how a `here` terminal runs what a decision starts (the CLI holds it, and runs it
-    where Ctrl-C is handled)."""
+    where Ctrl-C is handled). `log_default`: the log level unless CHATOPS_LOG_LEVEL says
+    (a long-running serve or worker says INFO; a command keeps quiet)."""
     if worker:
         return _worker(
             settings,
@@ -230,6 +232,7 @@ def build(
             runs=runs,
             scheduler=scheduler,
             scheduler_retry=scheduler_retry,
+            log_default=log_default,
         )
     if not slack:
         wired = wire_engine(
@@ -242,6 +245,7 @@ def build(
             executes=here,
             site=settings.site,
             follow_postmortems=follow_postmortems,
+            log_default=log_default,
         )
         if here:  # on the workers' list while it runs (its runs are never thought dead)
             wired.work("here", looks=False)
@@ -255,6 +259,7 @@ def build(
         throttle_every=throttle_every,
         scheduler=scheduler,
         scheduler_retry=scheduler_retry,
+        log_default=log_default,
     )
 
 
@@ -268,6 +273,7 @@ def _worker(
     runs: int,
     scheduler: bool,
     scheduler_retry: float | None,
+    log_default: str,
 ) -> Container:
     """`chatops worker`: executes runs (of its site) and the scheduler's work; no Slack. The
     thread's messages come from a serve, which follows the same events."""
@@ -282,6 +288,7 @@ def _worker(
         start=pool.submit,
         executes=True,
         site=settings.site,
+        log_default=log_default,
     )
     wired.work("worker")
 
@@ -367,6 +374,7 @@ def _slack(
     throttle_every: float = 1.0,
     scheduler: bool = True,
     scheduler_retry: float | None = None,
+    log_default: str = "WARNING",
 ) -> Container:
     """Everything the Slack bot is made of, wired once: the engine (a worker on the Slack
     app's pools), what tells Slack (`_tellers`), what hears it (`_hearing`), the sweep,
@@ -397,6 +405,7 @@ def _slack(
         start=workers.run,
         executes=True,
         site=settings.site,
+        log_default=log_default,
     )
     wired.work("serve")
     client.redactor = wired.redactor

@@ -12,7 +12,6 @@ log = logging.getLogger(__name__)
 
 
 def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
-    from chatops import logs
     from chatops.bootstrap import build, http_app
     from chatops.web.routes import web_routes
 
@@ -21,8 +20,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     sys.setswitchinterval(0.001)
     if settings.public_url is None:  # links to run pages start where serve listens
         settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
-    bot = build(settings, slack=True)
-    logs.configure(settings.log_format, settings.log_level, bot.wired.redactor, default="INFO")
+    bot = build(settings, slack=True, log_default="INFO")
     bot.start()
     try:
         if http:

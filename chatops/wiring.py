@@ -357,13 +357,14 @@ def wire_engine(
     start: Start = at_once,
     executes: bool = False,
     site: str | None = None,
+    log_default: str = "WARNING",
 ) -> Wired:
     """The engine over the SQL store. `executes`: this process is a worker (it runs what it
     claims, through `start`); otherwise decisions are recorded and the workers find them."""
     config = config or load_config_or_empty(settings.config)
     runbooks = runbooks or load_runbooks(settings.commands)
     redactor = Redactor([*settings.secret_values(), *secret_values(config)])
-    logs.configure(settings.log_format, settings.log_level, redactor)
+    logs.configure(settings.log_format, settings.log_level, redactor, default=log_default)
     clock = clock or SystemClock()
     opened = store(settings.database_url, clock)
     engine, tx, events = opened.engine, opened.tx, opened.events

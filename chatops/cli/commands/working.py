@@ -19,14 +19,12 @@ log = logging.getLogger(__name__)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from chatops import logs
     from chatops.bootstrap import build
 
     settings = _settings(args)
     if args.site:
         settings = settings.model_copy(update={"site": args.site})
-    built = build(settings, worker=True, runs=args.threads)
-    logs.configure(settings.log_format, settings.log_level, built.wired.redactor, default="INFO")
+    built = build(settings, worker=True, runs=args.threads, log_default="INFO")
     stop = threading.Event()
 
     def ask_to_stop(signum: int, _frame: FrameType | None) -> None:
