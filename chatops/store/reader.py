@@ -12,15 +12,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from chatops.engine.domain.identity import Agent
 from chatops.engine.domain.run import AuditEvent, RunState, RunView, StepRecord, StepState
-from chatops.engine.planning.freezes import Freeze
-from chatops.engine.ports import WorkerInfo
 from chatops.errors import ConfigError, NotFound
 from chatops.store.audit_chain import Row
+
+if TYPE_CHECKING:  # their modules import pydantic: `runs` and `audit` start without it
+    from chatops.engine.planning.freezes import Freeze
+    from chatops.engine.ports import WorkerInfo
 
 #: The schema this code reads: the newest Alembic revision (a test keeps them equal).
 SCHEMA_HEAD = "0013"
@@ -145,6 +147,8 @@ class Reader:
 
     def freezes(self, now: datetime) -> list[Freeze]:
         """The ad hoc freezes in force (SqlFreezes.active, read only)."""
+        from chatops.engine.planning.freezes import Freeze
+
         rows = self._rows(
             "SELECT id, service, reason, ends_at, created_by FROM freezes "
             "WHERE lifted_at IS NULL AND starts_at <= ? AND ends_at > ? ORDER BY id",
@@ -158,6 +162,8 @@ class Reader:
 
     def workers(self) -> list[WorkerInfo]:
         """The workers on the list (alive or not: `liveness.worker_alive` says)."""
+        from chatops.engine.ports import WorkerInfo
+
         rows = self._rows(
             "SELECT id, kind, host, pid, site, started_at, beat_at, process_key, config_hash "
             "FROM workers ORDER BY started_at"

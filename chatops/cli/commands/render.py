@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from chatops.engine.approvals.approvers import approval_said
 from chatops.engine.domain.run import AuditEvent, RunView, StepRecord
 from chatops.engine.planning.drift import facts_said
 
@@ -39,6 +38,10 @@ def plan_text(plan: Plan, verdict: Verdict, run: RunView | None = None) -> str:
             else "(not answered)"
         )
         lines.append(f"  {ask} [{qid}]: {shown}")
+    # the approval's words need the config's models (pydantic): a plan is shown by `show`
+    # and `plan`, not by `runs` or `audit`, which start without them
+    from chatops.engine.approvals.approvers import approval_said
+
     lines.append(f"  approval: {approval_said(plan, plan.approval.quorum)}")
     for said in facts_said(plan.facts):  # what approving it approves, as read when made
         lines.append(f"  hosts as shown: {said}")
