@@ -70,13 +70,13 @@ class Container:
     `start()` runs it, `stop()` ends it; every entry point and test goes through both."""
 
     wired: Wired
-    app: Any = None  # the bolt App (Slack processes only)
-    services: Any = None  # chatops.slack.listeners.services.SlackServices (bolt is heavy: lazily)
+    app: App | None = None  # the bolt App (Slack processes only; bolt is imported lazily)
+    services: SlackServices | None = None  # what the Slack listeners are given
     sweeper: Sweeper | None = None
     scheduler: ReminderScheduler | None = None
     anchor: AuditAnchor | None = None
     probe: WriteProbe | None = None
-    inbox: Any = None  # slack.transport.inbox.Inbox: requests acked, not yet handled
+    inbox: Inbox | None = None  # requests acked, not yet handled
     pool: ThreadPoolExecutor | None = None  # the runs' threads, when they run in the background
     reload: ConfigReload | None = None  # the config in force, re-read when its files change
     _again: threading.Timer | None = None  # the second redraw of the live runs' messages
@@ -104,8 +104,10 @@ class Container:
             state["workers"] = self.wired.workforce_said()
         except Exception as e:  # the database went away since the probe
             state["workers"] = f"unknown: {type(e).__name__}"
-        stallable = [*self.wired.feeds, *([self.services.notifier.desk] if self.services else [])]
-        stalled = {f.name: round(f.stalled_for, 1) for f in stallable if f.stalled_for}
+        stalled = {f.name: round(f.stalled_for, 1) for f in self.wired.feeds if f.stalled_for}
+        desk = self.services.notifier.desk if self.services is not None else None
+        if desk is not None and desk.stalled_for:
+            stalled[desk.name] = round(desk.stalled_for, 1)
         if stalled:  # a feed retrying an event (Slack down, the store away): for how long
             state["stalled"] = stalled
         try:  # events each consumer has yet to handle (Slack down shows here)
@@ -530,6 +532,7 @@ def http_app(c: Container, *, agents: bool = True) -> Starlette:
     from chatops.web.routes import web_routes
 
     settings = c.wired.settings
+    assert c.app is not None, "http_app serves a Slack process (build(..., slack=True))"
     if not settings.slack_signing_secret:
         raise ConfigError("environment", ["SLACK_SIGNING_SECRET is required in HTTP mode"])
     routes: list[Any] = []

@@ -85,6 +85,7 @@ class ChatHarness(SlackSim):
             scheduler=scheduler,
             scheduler_retry=0.5,
         )
+        assert self.bot.app is not None and self.bot.services is not None  # a Slack process
         self.app, self.services, self.wired = self.bot.app, self.bot.services, self.bot.wired
         self.sweeper = self.bot.sweeper
         self.desk = self.services.notifier.desk
