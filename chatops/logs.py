@@ -68,6 +68,8 @@ def configure(fmt: str, level: str | None, redact: Redactor, default: str = "WAR
     # that the env's SLACK_BOT_TOKEN is unused (it is: the client we hand it carries it);
     # slack_sdk logs each failed try before our client reports the failure once.
     logging.getLogger("slack_bolt.App").addFilter(Quiet("`token` will be unused"))
-    logging.getLogger("slack_sdk.web.base_client").addFilter(
-        Quiet("Failed to send a request to Slack API server")
-    )
+    sdk = logging.getLogger("slack_sdk.web.base_client")
+    sdk.addFilter(Quiet("Failed to send a request to Slack API server"))
+    # and, at INFO, each retry it makes ("A retry handler found", "Going to retry"): chatops
+    # reports what came of them, once (DEBUG shows them all)
+    sdk.setLevel(logging.NOTSET if debug else logging.WARNING)
