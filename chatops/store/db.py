@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +88,25 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    """Apply the migrations. On a SQLite file, one process at a time: serve started in the
+    background and a command right after both create a new file's schema at once, and the
+    second met "table ... already exists" (Alembic's SQLite DDL is not one transaction)."""
+    with _migrating(url):
+        command.upgrade(alembic_config(url), revision)
+
+
+@contextmanager
+def _migrating(url: str) -> Iterator[None]:
+    """An exclusive lock beside a SQLite file while its schema is upgraded (nothing else)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        yield
+        return
+    path = Path(u.database).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.migrating", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def is_current(engine: Engine) -> bool:
