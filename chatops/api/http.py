@@ -389,13 +389,9 @@ class Api:
         p = PREFIX
         g = self.guard
         handlers = self.handlers()
-        served = [o for o in OPERATIONS if o.http is not None]
-        assert sorted(handlers) == sorted(o.key for o in served), "an operation without handler"
-        known = [
-            Route(p + o.http.route, g(handlers[o.key]), methods=[o.http.method])
-            for o in served
-            if o.http is not None
-        ]
+        served = [(o.key, o.http) for o in OPERATIONS if o.http is not None]
+        assert sorted(handlers) == sorted(k for k, _ in served), "an operation without handler"
+        known = [Route(p + h.route, g(handlers[k]), methods=[h.method]) for k, h in served]
 
         async def unknown(request: Request) -> Response:
             """Anything else under /api/v1: JSON like every other answer, never Starlette's
